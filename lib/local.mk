@@ -1,0 +1,20 @@
+# lib/: the Ethereum core shared by the daemons and CLIs (static, internal).
+noinst_LIBRARIES += lib/libdpkcore.a
+lib_libdpkcore_a_SOURCES = \
+	lib/err.c lib/err.h \
+	lib/buf.c lib/buf.h \
+	lib/hex.c lib/hex.h \
+	lib/u256.c lib/u256.h \
+	lib/keccak.c lib/keccak.h \
+	lib/rlp.c lib/rlp.h \
+	lib/abi.c lib/abi.h \
+	lib/secp.c lib/secp.h \
+	lib/tx.c lib/tx.h \
+	lib/keystore.c lib/keystore.h \
+	lib/rpc.c lib/rpc.h
+lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
+	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS)
+
+# What a program linking the core needs.
+DPKCORE_LIBS = lib/libdpkcore.a $(OPENSSL_LIBS) $(CURL_LIBS) $(CJSON_LIBS) \
+	$(SECP256K1_LIBS) $(NETTLE_LIBS)

@@ -1,0 +1,242 @@
+#include "harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *
+dpk_test_tool(const char *envvar)
+{
+	const char *p = getenv(envvar);
+
+	if (p == NULL || *p == '\0' || access(p, X_OK) != 0)
+		fail_msg("%s is not set to an executable (run scripts/setup, or set it): got '%s'",
+		    envvar, p ? p : "(unset)");
+	return p;
+}
+
+void
+dpk_test_read_data(const char *rel, struct dpk_buf *out)
+{
+	const char *dir = getenv("DPK_TEST_DATA");
+	char path[4096];
+	uint8_t chunk[8192];
+	size_t n;
+	FILE *f;
+
+	if (dir == NULL)
+		fail_msg("DPK_TEST_DATA is not set (run the tests through make check)");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, rel) >= sizeof(path))
+		fail_msg("test data path too long");
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("cannot open test data %s: %s", path, strerror(errno));
+	dpk_buf_init(out, 16u << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (dpk_buf_put(out, chunk, n) != 0)
+			fail_msg("test data %s is too large", path);
+	fclose(f);
+	if (dpk_buf_cstr(out) != 0)
+		fail_msg("out of memory");
+}
+
+int
+dpk_test_run(char *const argv[], const char *stdin_text, struct dpk_buf *out)
+{
+	int inp[2], outp[2], status;
+	size_t inlen = stdin_text ? strlen(stdin_text) : 0, inoff = 0;
+	pid_t pid;
+
+	if (out != NULL)
+		dpk_buf_init(out, 4u << 20);
+	if (pipe2(inp, O_CLOEXEC) != 0 || pipe2(outp, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(inp[0], 0);
+		dup2(outp[1], 1);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	if (inlen == 0) {
+		close(inp[1]);
+		inp[1] = -1;
+	}
+	for (;;) {
+		struct pollfd pf[2] = {{outp[0], POLLIN, 0}, {inp[1], POLLOUT, 0}};
+		char chunk[4096];
+		ssize_t n;
+
+		if (poll(pf, inp[1] >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		if (inp[1] >= 0 && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			n = write(inp[1], stdin_text + inoff, inlen - inoff);
+			if (n > 0)
+				inoff += (size_t)n;
+			if (n <= 0 || inoff == inlen) {
+				close(inp[1]);
+				inp[1] = -1;
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(outp[0], chunk, sizeof(chunk));
+			if (n <= 0)
+				break;
+			if (out != NULL && dpk_buf_put(out, chunk, (size_t)n) != 0)
+				break;
+		}
+	}
+	if (inp[1] >= 0)
+		close(inp[1]);
+	close(outp[0]);
+	if (out != NULL)
+		dpk_buf_cstr(out);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void
+dpk_test_chomp(struct dpk_buf *b)
+{
+	while (b->len > 0 && strchr(" \t\r\n", b->data[b->len - 1]) != NULL)
+		b->len--;
+	dpk_buf_cstr(b);
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int fd, port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+port_open(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd, ok;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+void
+dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args)
+{
+	const char *anvil = dpk_test_tool("DPK_ANVIL");
+
+	for (int attempt = 0; attempt < 5; attempt++) {
+		char portstr[16];
+		const char *argv[64];
+		size_t n = 0;
+		pid_t pid;
+		int port = free_port();
+
+		if (port < 0)
+			fail_msg("no free loopback port: %s", strerror(errno));
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		argv[n++] = anvil;
+		argv[n++] = "--host";
+		argv[n++] = "127.0.0.1";
+		argv[n++] = "--port";
+		argv[n++] = portstr;
+		argv[n++] = "--silent";
+		for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && n < 63; i++)
+			argv[n++] = extra_args[i];
+		argv[n] = NULL;
+
+		if ((pid = fork()) < 0)
+			fail_msg("fork: %s", strerror(errno));
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_RDWR);
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+			execv(anvil, (char *const *)argv);
+			_exit(127);
+		}
+		for (int i = 0; i < 300; i++) { /* 30 s */
+			int status;
+			struct timespec ts = {0, 100 * 1000 * 1000};
+
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break; /* exited: port taken meanwhile, or a bad argument */
+			if (port_open(port)) {
+				a->pid = pid;
+				a->port = port;
+				snprintf(a->url, sizeof(a->url), "http://127.0.0.1:%d", port);
+				return;
+			}
+			nanosleep(&ts, NULL);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	fail_msg("anvil (%s) did not start listening on loopback", anvil);
+}
+
+void
+dpk_test_anvil_stop(struct dpk_test_anvil *a)
+{
+	if (a->pid > 0) {
+		kill(a->pid, SIGTERM);
+		waitpid(a->pid, NULL, 0);
+	}
+	a->pid = 0;
+}
+
+void
+dpk_test_tmpdir(char *out, size_t outsz)
+{
+	const char *base = getenv("TMPDIR");
+
+	if ((size_t)snprintf(out, outsz, "%s/dpk-test.XXXXXX", base ? base : "/tmp") >= outsz ||
+	    mkdtemp(out) == NULL)
+		fail_msg("mkdtemp: %s", strerror(errno));
+}
+
+void
+dpk_test_rmtree(const char *path)
+{
+	char *argv[] = {"/bin/rm", "-rf", "--", (char *)path, NULL};
+
+	dpk_test_run(argv, NULL, NULL);
+}

@@ -1,0 +1,49 @@
+/* Helpers shared by the tests: locate test data and the npm tools, run a
+ * command and capture its output, start and stop a real anvil node. */
+#ifndef DPK_TEST_HARNESS_H
+#define DPK_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/* anvil's first default dev account (mnemonic "test test ... junk"). */
+#define DPK_TEST_DEV_KEY "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+#define DPK_TEST_DEV_ADDR "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+#define DPK_TEST_CHAIN_ID 31337
+
+/* Path of a tool from the environment (DPK_ANVIL, DPK_CAST, ...). Fails the
+ * test, with a message naming the variable, if it is unset or not executable. */
+const char *dpk_test_tool(const char *envvar);
+
+/* Read $DPK_TEST_DATA/rel into out (NUL-terminated, cap 16 MiB). Fails the test on error. */
+void dpk_test_read_data(const char *rel, struct dpk_buf *out);
+
+/* Run argv (argv[0] a path), feeding stdin_text (may be NULL) and capturing
+ * stdout into out (may be NULL; cap 4 MiB). Returns the exit status, or -1 if
+ * it could not run or was killed. stderr goes to the test's stderr. */
+int dpk_test_run(char *const argv[], const char *stdin_text, struct dpk_buf *out);
+
+/* Strip trailing white space from a captured output. */
+void dpk_test_chomp(struct dpk_buf *b);
+
+struct dpk_test_anvil {
+	pid_t pid;
+	int port;
+	char url[64];
+};
+
+/* Start anvil on a free loopback port (extra_args NULL-terminated, may be
+ * NULL) and wait until it answers. The child dies with the test process
+ * (PR_SET_PDEATHSIG), so a crashing test never leaves it running.
+ * Fails the test if anvil does not come up within 30 s. */
+void dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args);
+void dpk_test_anvil_stop(struct dpk_test_anvil *a);
+
+/* Make a fresh private temporary directory; path written to out. */
+void dpk_test_tmpdir(char *out, size_t outsz);
+/* Remove a directory made by dpk_test_tmpdir and everything under it. */
+void dpk_test_rmtree(const char *path);
+
+#endif

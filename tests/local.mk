@@ -1,0 +1,104 @@
+# tests/: unit (cmocka), integration (real anvil), cross-checks (cast), fuzz.
+noinst_LIBRARIES += tests/harness/libharness.a
+tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h
+tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/harness $(CMOCKA_CFLAGS) \
+	$(OPENSSL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CURL_CFLAGS)
+TEST_LIBS = tests/harness/libharness.a $(DPKCORE_LIBS) $(CMOCKA_LIBS)
+
+# Tests find vectors and the npm tools through the environment.
+AM_TESTS_ENVIRONMENT = \
+	DPK_TEST_DATA='$(abs_top_srcdir)/tests/data'; export DPK_TEST_DATA; \
+	DPK_ANVIL='$(ANVIL)'; export DPK_ANVIL; \
+	DPK_CAST='$(CAST)'; export DPK_CAST; \
+	DPK_TOP_BUILDDIR='$(abs_top_builddir)'; export DPK_TOP_BUILDDIR;
+
+unit_tests = \
+	tests/unit/test_primitives \
+	tests/unit/test_rlp \
+	tests/unit/test_abi \
+	tests/unit/test_secp \
+	tests/unit/test_tx \
+	tests/unit/test_keystore \
+	tests/unit/test_rpc
+integration_tests = \
+	tests/integration/test_anvil_transfer
+
+check_PROGRAMS += $(unit_tests) $(integration_tests)
+TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
+dist_check_SCRIPTS += tests/banned-functions.sh
+
+tests_unit_test_primitives_SOURCES = tests/unit/test_primitives.c
+tests_unit_test_primitives_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_primitives_LDADD = $(TEST_LIBS)
+tests_unit_test_rlp_SOURCES = tests/unit/test_rlp.c
+tests_unit_test_rlp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_rlp_LDADD = $(TEST_LIBS)
+tests_unit_test_abi_SOURCES = tests/unit/test_abi.c
+tests_unit_test_abi_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_abi_LDADD = $(TEST_LIBS)
+tests_unit_test_secp_SOURCES = tests/unit/test_secp.c
+tests_unit_test_secp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_secp_LDADD = $(TEST_LIBS)
+tests_unit_test_tx_SOURCES = tests/unit/test_tx.c
+tests_unit_test_tx_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_tx_LDADD = $(TEST_LIBS)
+tests_unit_test_keystore_SOURCES = tests/unit/test_keystore.c
+tests_unit_test_keystore_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_keystore_LDADD = $(TEST_LIBS)
+tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c
+tests_unit_test_rpc_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_rpc_LDADD = $(TEST_LIBS) -lpthread
+tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
+tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
+
+EXTRA_DIST += tests/data tests/fuzz/corpus
+
+# libFuzzer targets: ./configure CC=clang --enable-fuzzing; make fuzz-run FUZZ_SECONDS=N
+fuzz_targets = \
+	tests/fuzz/fuzz_rlp \
+	tests/fuzz/fuzz_abi \
+	tests/fuzz/fuzz_tx \
+	tests/fuzz/fuzz_keystore \
+	tests/fuzz/fuzz_rpc
+if ENABLE_FUZZING
+noinst_PROGRAMS += $(fuzz_targets)
+FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
+FUZZ_LINK_FLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_rlp_SOURCES = tests/fuzz/fuzz_rlp.c
+tests_fuzz_fuzz_rlp_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_rlp_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_rlp_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_abi_SOURCES = tests/fuzz/fuzz_abi.c
+tests_fuzz_fuzz_abi_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_abi_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_abi_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_tx_SOURCES = tests/fuzz/fuzz_tx.c
+tests_fuzz_fuzz_tx_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_tx_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_tx_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_keystore_SOURCES = tests/fuzz/fuzz_keystore.c
+tests_fuzz_fuzz_keystore_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_keystore_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_keystore_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_rpc_SOURCES = tests/fuzz/fuzz_rpc.c
+tests_fuzz_fuzz_rpc_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_rpc_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_rpc_LDADD = $(DPKCORE_LIBS)
+endif
+
+FUZZ_SECONDS ?= 20
+# Each target runs from its seed corpus for FUZZ_SECONDS; a crash fails the run.
+fuzz-run: $(fuzz_targets)
+	@for t in $(fuzz_targets); do \
+	  name=$${t##*/}; corpus=$(srcdir)/tests/fuzz/corpus/$${name#fuzz_}; \
+	  work=$$(mktemp -d); cp -r $$corpus/. $$work/ 2>/dev/null || true; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  ./$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$work \
+	    > $$name.fuzzlog 2>&1 || { tail -50 $$name.fuzzlog; rm -rf $$work; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' $$name.fuzzlog; rm -rf $$work; \
+	done
+.PHONY: fuzz-run
+CLEANFILES += *.fuzzlog
