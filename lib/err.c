@@ -26,6 +26,7 @@ dpk_strerror(int err)
 	case DPK_ERR_NOTFOUND: return "not found";
 	case DPK_ERR_UNSUPPORTED: return "not supported";
 	case DPK_ERR_EXISTS: return "already exists";
+	case DPK_ERR_CHECKSUM: return "address checksum (EIP-55) does not match";
 	}
 	return "unknown error";
 }

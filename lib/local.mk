@@ -8,7 +8,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/keccak.c lib/keccak.h \
 	lib/rlp.c lib/rlp.h \
 	lib/abi.c lib/abi.h \
-	lib/secp.c lib/secp.h \
+	lib/wallet.c lib/wallet.h \
 	lib/tx.c lib/tx.h \
 	lib/keystore.c lib/keystore.h \
 	lib/rpc.c lib/rpc.h

@@ -18,7 +18,7 @@ unit_tests = \
 	tests/unit/test_primitives \
 	tests/unit/test_rlp \
 	tests/unit/test_abi \
-	tests/unit/test_secp \
+	tests/unit/test_wallet \
 	tests/unit/test_tx \
 	tests/unit/test_keystore \
 	tests/unit/test_rpc
@@ -38,9 +38,9 @@ tests_unit_test_rlp_LDADD = $(TEST_LIBS)
 tests_unit_test_abi_SOURCES = tests/unit/test_abi.c
 tests_unit_test_abi_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_abi_LDADD = $(TEST_LIBS)
-tests_unit_test_secp_SOURCES = tests/unit/test_secp.c
-tests_unit_test_secp_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_secp_LDADD = $(TEST_LIBS)
+tests_unit_test_wallet_SOURCES = tests/unit/test_wallet.c
+tests_unit_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_wallet_LDADD = $(TEST_LIBS)
 tests_unit_test_tx_SOURCES = tests/unit/test_tx.c
 tests_unit_test_tx_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_tx_LDADD = $(TEST_LIBS)
