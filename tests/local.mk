@@ -21,7 +21,8 @@ unit_tests = \
 	tests/unit/test_wallet \
 	tests/unit/test_tx \
 	tests/unit/test_keystore \
-	tests/unit/test_rpc
+	tests/unit/test_rpc \
+	tests/unit/test_client
 integration_tests = \
 	tests/integration/test_anvil_transfer
 
@@ -50,6 +51,9 @@ tests_unit_test_keystore_LDADD = $(TEST_LIBS)
 tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c
 tests_unit_test_rpc_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_rpc_LDADD = $(TEST_LIBS) -lpthread
+tests_unit_test_client_SOURCES = tests/unit/test_client.c
+tests_unit_test_client_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_unit_test_client_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)

@@ -236,7 +236,7 @@ dpk_test_tmpdir(char *out, size_t outsz)
 void
 dpk_test_rmtree(const char *path)
 {
-	char *argv[] = {"/bin/rm", "-rf", "--", (char *)path, NULL};
+	char *argv[] = {(char *)"/bin/rm", (char *)"-rf", (char *)"--", (char *)path, NULL};
 
 	dpk_test_run(argv, NULL, NULL);
 }

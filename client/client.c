@@ -1,0 +1,297 @@
+/* libdpkclient: connect, frame, send, receive with a deadline. libc only. */
+#include "dpk/client.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MSG_FAILURE 0x7f
+#define MSG_HELLO 0x01
+
+struct dpk_client {
+	int fd;
+	int timeout_ms;
+	uint32_t agent_code;
+	char agent_msg[512];
+	uint8_t frame[4 + DPK_CLIENT_MAX_FRAME];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to become ready for events before the deadline. */
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pf = {fd, events, 0};
+		int64_t left = deadline - now_ms();
+		int r;
+
+		if (left <= 0)
+			return DPK_CLIENT_ETIMEOUT;
+		r = poll(&pf, 1, left > 60000 ? 60000 : (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return DPK_CLIENT_EUNAVAIL;
+	}
+}
+
+int
+dpk_client_open(const char *path, int timeout_ms, int require_root_owner, struct dpk_client **out)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct dpk_client *c = NULL;
+	int64_t deadline;
+	int saved_errno = errno, r = DPK_CLIENT_EUNAVAIL;
+
+	*out = NULL;
+	if (path == NULL) {
+		const char *env = secure_getenv("DPK_AGENT_SOCKET");
+
+		path = env != NULL && *env != '\0' ? env : DPK_CLIENT_DEFAULT_SOCKET;
+	}
+	if (timeout_ms <= 0 || strlen(path) >= sizeof(sa.sun_path))
+		return DPK_CLIENT_EINVAL;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	deadline = now_ms() + timeout_ms;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		r = DPK_CLIENT_ENOMEM;
+		goto out;
+	}
+	c->timeout_ms = timeout_ms;
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		goto out;
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int err;
+		socklen_t el = sizeof(err);
+
+		/* a full backlog makes a Unix connect EAGAIN: wait for it within the deadline */
+		if (errno != EINPROGRESS && errno != EAGAIN)
+			goto out;
+		if ((r = wait_fd(c->fd, POLLOUT, deadline)) != 0)
+			goto out;
+		r = DPK_CLIENT_EUNAVAIL;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
+			goto out;
+	}
+	if (require_root_owner) {
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != 0)
+			goto out;
+	}
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	if (c != NULL) {
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+	}
+	errno = saved_errno;
+	return r;
+}
+
+void
+dpk_client_close(struct dpk_client *c)
+{
+	int saved_errno = errno;
+
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	explicit_bzero(c, sizeof(*c)); /* replies may have held secrets */
+	free(c);
+	errno = saved_errno;
+}
+
+static void
+client_drop(struct dpk_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int
+send_all(struct dpk_client *c, const uint8_t *p, size_t n, int64_t deadline)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			int r = wait_fd(c->fd, POLLOUT, deadline);
+
+			if (r != 0)
+				return r;
+		} else {
+			return DPK_CLIENT_EUNAVAIL;
+		}
+	}
+	return 0;
+}
+
+static int
+recv_all(struct dpk_client *c, uint8_t *p, size_t n, int64_t deadline)
+{
+	while (n > 0) {
+		ssize_t got = recv(c->fd, p, n, 0);
+
+		if (got > 0) {
+			p += got;
+			n -= (size_t)got;
+		} else if (got == 0) {
+			return DPK_CLIENT_EPROTO; /* the agent hung up mid-reply */
+		} else if (errno == EAGAIN || errno == EINTR) {
+			int r = wait_fd(c->fd, POLLIN, deadline);
+
+			if (r != 0)
+				return r;
+		} else {
+			return DPK_CLIENT_EUNAVAIL;
+		}
+	}
+	return 0;
+}
+
+int
+dpk_client_call(struct dpk_client *c, uint8_t type, const void *req, size_t reqlen,
+    uint8_t *rtype, void *reply, size_t replycap, size_t *replylen)
+{
+	int64_t deadline;
+	uint32_t flen;
+	int saved_errno = errno, r;
+
+	*replylen = 0;
+	c->agent_code = 0;
+	c->agent_msg[0] = '\0';
+	if (c->fd < 0) {
+		r = DPK_CLIENT_EUNAVAIL;
+		goto out;
+	}
+	if (reqlen >= DPK_CLIENT_MAX_FRAME) {
+		r = DPK_CLIENT_ETOOBIG;
+		goto out;
+	}
+	deadline = now_ms() + c->timeout_ms;
+	flen = (uint32_t)reqlen + 1;
+	c->frame[0] = (uint8_t)(flen >> 24);
+	c->frame[1] = (uint8_t)(flen >> 16);
+	c->frame[2] = (uint8_t)(flen >> 8);
+	c->frame[3] = (uint8_t)flen;
+	c->frame[4] = type;
+	if (reqlen > 0)
+		memcpy(c->frame + 5, req, reqlen);
+	if ((r = send_all(c, c->frame, reqlen + 5, deadline)) != 0)
+		goto fail;
+
+	if ((r = recv_all(c, c->frame, 4, deadline)) != 0)
+		goto fail;
+	flen = (uint32_t)c->frame[0] << 24 | (uint32_t)c->frame[1] << 16 |
+	    (uint32_t)c->frame[2] << 8 | c->frame[3];
+	if (flen == 0 || flen > DPK_CLIENT_MAX_FRAME) {
+		r = DPK_CLIENT_EPROTO;
+		goto fail;
+	}
+	if ((r = recv_all(c, c->frame, flen, deadline)) != 0)
+		goto fail;
+	*rtype = c->frame[0];
+	if (*rtype == MSG_FAILURE) {
+		struct dpk_wire_r rd;
+
+		dpk_wire_r_init(&rd, c->frame + 1, flen - 1);
+		c->agent_code = dpk_wire_get_u32(&rd);
+		if (dpk_wire_get_text(&rd, c->agent_msg, sizeof(c->agent_msg)) != 0 ||
+		    dpk_wire_r_done(&rd) != 0) {
+			r = DPK_CLIENT_EPROTO;
+			goto fail;
+		}
+		r = DPK_CLIENT_EAGENT;
+		goto out;
+	}
+	if (*rtype != (type | 0x80)) {
+		r = DPK_CLIENT_EPROTO;
+		goto fail;
+	}
+	if (flen - 1 > replycap) {
+		r = DPK_CLIENT_ETOOBIG;
+		goto fail;
+	}
+	if (flen > 1)
+		memcpy(reply, c->frame + 1, flen - 1);
+	*replylen = flen - 1;
+	r = 0;
+	goto out;
+fail:
+	/* after a short or odd exchange the stream position is unknown */
+	client_drop(c);
+out:
+	explicit_bzero(c->frame, sizeof(c->frame));
+	errno = saved_errno;
+	return r;
+}
+
+int
+dpk_client_agent_error(const struct dpk_client *c, const char **message)
+{
+	if (message != NULL)
+		*message = c->agent_msg;
+	return (int)c->agent_code;
+}
+
+int
+dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t versionsz)
+{
+	uint8_t req[4], reply[512], rtype;
+	struct dpk_wire_w w;
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	dpk_wire_w_init(&w, req, sizeof(req));
+	dpk_wire_put_u32(&w, DPK_CLIENT_PROTOCOL_VERSION);
+	if ((r = dpk_client_call(c, MSG_HELLO, req, w.len, &rtype, reply, sizeof(reply), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, reply, n);
+	*proto = dpk_wire_get_u32(&rd);
+	if (dpk_wire_get_text(&rd, version, versionsz) != 0 || dpk_wire_r_done(&rd) != 0)
+		return DPK_CLIENT_EPROTO;
+	return 0;
+}
+
+const char *
+dpk_client_strerror(int err)
+{
+	switch (err) {
+	case DPK_CLIENT_OK: return "success";
+	case DPK_CLIENT_EUNAVAIL: return "dpk-agent is not reachable (is it running?)";
+	case DPK_CLIENT_ETIMEOUT: return "dpk-agent did not answer in time";
+	case DPK_CLIENT_EPROTO: return "malformed reply from dpk-agent";
+	case DPK_CLIENT_ETOOBIG: return "message exceeds the protocol's size limit";
+	case DPK_CLIENT_EAGENT: return "dpk-agent refused the request";
+	case DPK_CLIENT_ENOMEM: return "out of memory";
+	case DPK_CLIENT_EINVAL: return "invalid argument";
+	}
+	return "unknown error";
+}

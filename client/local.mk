@@ -1,0 +1,18 @@
+# client/: libdpkclient, the libc-only client of the dpk-agent socket
+# (doc/protocol.md), installed with its header and a pkg-config file.
+lib_LTLIBRARIES = client/libdpkclient.la
+client_libdpkclient_la_SOURCES = client/client.c client/wire.h
+client_libdpkclient_la_CPPFLAGS = -I$(srcdir)/include -D_GNU_SOURCE
+# Only the dpk_client_* API is exported (checked by tests/unit/test_client).
+client_libdpkclient_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
+	-Wl,--version-script=$(srcdir)/client/libdpkclient.sym
+EXTRA_DIST += client/libdpkclient.sym client/dpkclient.pc.in
+nobase_include_HEADERS = include/dpk/client.h
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = client/dpkclient.pc
+client/dpkclient.pc: $(srcdir)/client/dpkclient.pc.in Makefile
+	$(AM_V_GEN)mkdir -p client && sed -e 's|@prefix[@]|$(prefix)|g' -e 's|@exec_prefix[@]|$(exec_prefix)|g' \
+	  -e 's|@libdir[@]|$(libdir)|g' -e 's|@includedir[@]|$(includedir)|g' \
+	  -e 's|@VERSION[@]|$(VERSION)|g' $(srcdir)/client/dpkclient.pc.in > $@
+CLEANFILES += client/dpkclient.pc

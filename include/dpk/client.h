@@ -1,0 +1,62 @@
+/* libdpkclient: the client side of the dpk-agent socket protocol
+ * (doc/protocol.md). libc only, so the PAM and NSS modules can link it.
+ *
+ * Thread safety: a struct dpk_client is used by one thread at a time; open
+ * one per thread. Every function returns 0 or a negative DPK_CLIENT_E* code;
+ * dpk_client_strerror() turns it into text. No function blocks longer than
+ * the timeout given to dpk_client_open(); none raises SIGPIPE. */
+#ifndef DPK_CLIENT_H
+#define DPK_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DPK_CLIENT_DEFAULT_SOCKET "/run/dpk/agent.sock"
+#define DPK_CLIENT_PROTOCOL_VERSION 1
+#define DPK_CLIENT_MAX_FRAME 65536
+
+enum dpk_client_err {
+	DPK_CLIENT_OK = 0,
+	DPK_CLIENT_EUNAVAIL = -1,  /* no agent: socket missing, refused, or wrong owner */
+	DPK_CLIENT_ETIMEOUT = -2,  /* the agent did not answer in time */
+	DPK_CLIENT_EPROTO = -3,    /* malformed or unexpected reply; the connection is closed */
+	DPK_CLIENT_ETOOBIG = -4,   /* request or reply over the frame cap */
+	DPK_CLIENT_EAGENT = -5,    /* the agent answered FAILURE: see dpk_client_agent_error() */
+	DPK_CLIENT_ENOMEM = -6,
+	DPK_CLIENT_EINVAL = -7,    /* bad argument */
+};
+
+struct dpk_client;
+
+/* Connect to the agent at path (NULL: DPK_CLIENT_DEFAULT_SOCKET, or
+ * $DPK_AGENT_SOCKET when set and the process is not setuid). timeout_ms bounds
+ * every later call too. If require_root_owner, the socket must be owned by
+ * root (checked on the connected peer with SO_PEERCRED), else EUNAVAIL.
+ * On success *out is a new client that dpk_client_close() frees. */
+int dpk_client_open(const char *path, int timeout_ms, int require_root_owner,
+    struct dpk_client **out);
+void dpk_client_close(struct dpk_client *c);
+
+/* Send one request frame and wait for its reply. The reply body is copied into
+ * reply (at most replycap bytes; ETOOBIG if larger, and the connection is
+ * closed), its length into *replylen and its type into *rtype. A FAILURE reply
+ * returns EAGENT. */
+int dpk_client_call(struct dpk_client *c, uint8_t type, const void *req, size_t reqlen,
+    uint8_t *rtype, void *reply, size_t replycap, size_t *replylen);
+
+/* After EAGENT: the agent's error number and message (valid until the next call). */
+int dpk_client_agent_error(const struct dpk_client *c, const char **message);
+
+/* HELLO: the agent's protocol version and software version (copied into version). */
+int dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t versionsz);
+
+const char *dpk_client_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,322 @@
+/* libdpkclient against a scripted fake agent: framing, every malformed reply,
+ * timeouts, a missing agent, the socket owner check and the export list. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dpk/client.h"
+#include "harness.h"
+
+/* What the fake agent answers to the next request. */
+struct script {
+	const uint8_t *reply;
+	size_t len;
+	int delay_ms;    /* before answering */
+	int close_early; /* hang up without reading */
+};
+
+struct fake {
+	char dir[64];
+	char path[108];
+	int lfd;
+	pthread_t th;
+	struct script s;
+};
+
+static void *
+fake_serve(void *arg)
+{
+	struct fake *f = arg;
+	int fd = accept(f->lfd, NULL, NULL);
+	uint8_t hdr[4], body[70000];
+
+	if (fd < 0)
+		return NULL;
+	if (!f->s.close_early) {
+		uint32_t n;
+
+		if (read(fd, hdr, 4) == 4) {
+			n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+			for (size_t got = 0; got < n && got < sizeof(body);) {
+				ssize_t r = read(fd, body + got, n - got);
+				if (r <= 0)
+					break;
+				got += (size_t)r;
+			}
+		}
+		if (f->s.delay_ms)
+			usleep((useconds_t)f->s.delay_ms * 1000);
+		if (f->s.len && write(fd, f->s.reply, f->s.len) < 0)
+			perror("fake agent write");
+		usleep(300 * 1000); /* let the client read before the hang-up */
+	}
+	close(fd);
+	return NULL;
+}
+
+static void
+fake_start(struct fake *f, const uint8_t *reply, size_t len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	dpk_test_tmpdir(f->dir, sizeof(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/agent.sock", f->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+	f->s.reply = reply;
+	f->s.len = len;
+	assert_int_equal(pthread_create(&f->th, NULL, fake_serve, f), 0);
+}
+
+static void
+fake_stop(struct fake *f)
+{
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	dpk_test_rmtree(f->dir);
+}
+
+/* Run dpk_client_hello against a fake agent that answers reply. */
+static int
+hello_with(const uint8_t *reply, size_t len, int delay_ms, int close_early, uint32_t *proto,
+    char *ver, size_t versz, int *agent_code, char *agent_msg, size_t msgsz)
+{
+	struct fake f = {.s = {.delay_ms = delay_ms, .close_early = close_early}};
+	struct dpk_client *c;
+	const char *m;
+	int r;
+
+	fake_start(&f, reply, len);
+	assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+	r = dpk_client_hello(c, proto, ver, versz);
+	if (agent_code != NULL)
+		*agent_code = dpk_client_agent_error(c, &m);
+	if (agent_msg != NULL)
+		snprintf(agent_msg, msgsz, "%s", m);
+	dpk_client_close(c);
+	fake_stop(&f);
+	return r;
+}
+
+static void
+test_hello_ok(void **state)
+{
+	static const uint8_t reply[] = {0, 0, 0, 14, 0x81, 0, 0, 0, 1, 0, 0, 0, 5, '0', '.', '1', '.', '0'};
+	uint32_t proto = 0;
+	char ver[32];
+
+	assert_int_equal(hello_with(reply, sizeof(reply), 0, 0, &proto, ver, sizeof(ver), NULL, NULL, 0), 0);
+	assert_int_equal(proto, 1);
+	assert_string_equal(ver, "0.1.0");
+}
+
+static void
+test_agent_failure(void **state)
+{
+	static const uint8_t reply[] = {0, 0, 0, 17, 0x7f, 0, 0, 0, 19, 0, 0, 0, 8, 'n', 'o', 't', ' ', 'h', 'e', 'r', 'e'};
+	uint32_t proto;
+	char ver[32], msg[64];
+	int code;
+
+	assert_int_equal(hello_with(reply, sizeof(reply), 0, 0, &proto, ver, sizeof(ver), &code, msg, sizeof(msg)),
+	    DPK_CLIENT_EAGENT);
+	assert_int_equal(code, 19);
+	assert_string_equal(msg, "not here");
+}
+
+static void
+test_malformed_replies(void **state)
+{
+	static const uint8_t oversized[] = {0, 1, 0, 1, 0x81};
+	static const uint8_t zero[] = {0, 0, 0, 0};
+	static const uint8_t truncated[] = {0, 0, 0, 14, 0x81, 0, 0};
+	static const uint8_t wrongtype[] = {0, 0, 0, 14, 0x82, 0, 0, 0, 1, 0, 0, 0, 5, '0', '.', '1', '.', '0'};
+	static const uint8_t trailing[] = {0, 0, 0, 15, 0x81, 0, 0, 0, 1, 0, 0, 0, 5, '0', '.', '1', '.', '0', 'X'};
+	static const uint8_t nul[] = {0, 0, 0, 14, 0x81, 0, 0, 0, 1, 0, 0, 0, 5, '0', '\0', '1', '.', '0'};
+	static const uint8_t strlen_over[] = {0, 0, 0, 14, 0x81, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, '0', '.', '1', '.', '0'};
+	static const uint8_t badfailure[] = {0, 0, 0, 3, 0x7f, 0, 0};
+	static const struct { const uint8_t *p; size_t n; const char *what; } cases[] = {
+		{oversized, sizeof(oversized), "frame length over the cap"},
+		{zero, sizeof(zero), "zero frame length"},
+		{truncated, sizeof(truncated), "reply cut short"},
+		{wrongtype, sizeof(wrongtype), "reply type for another request"},
+		{trailing, sizeof(trailing), "trailing byte in the body"},
+		{nul, sizeof(nul), "NUL inside a text field"},
+		{strlen_over, sizeof(strlen_over), "string length past the body"},
+		{badfailure, sizeof(badfailure), "truncated FAILURE body"},
+	};
+	uint32_t proto;
+	char ver[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = hello_with(cases[i].p, cases[i].n, 0, 0, &proto, ver, sizeof(ver), NULL, NULL, 0);
+
+		if (r != DPK_CLIENT_EPROTO)
+			fail_msg("%s: got %d (%s), want EPROTO", cases[i].what, r, dpk_client_strerror(r));
+	}
+	/* a version string longer than the caller's buffer is refused, not cut */
+	static const uint8_t ok[] = {0, 0, 0, 14, 0x81, 0, 0, 0, 1, 0, 0, 0, 5, '0', '.', '1', '.', '0'};
+	assert_int_equal(hello_with(ok, sizeof(ok), 0, 0, &proto, ver, 5, NULL, NULL, 0), DPK_CLIENT_EPROTO);
+}
+
+static void
+test_timeout_and_hangup(void **state)
+{
+	uint32_t proto;
+	char ver[32];
+
+	/* no answer within the 500 ms timeout */
+	assert_int_equal(hello_with(NULL, 0, 1500, 0, &proto, ver, sizeof(ver), NULL, NULL, 0), DPK_CLIENT_ETIMEOUT);
+	/* the agent hangs up at once: an error, and no SIGPIPE kills the caller */
+	int r = hello_with(NULL, 0, 0, 1, &proto, ver, sizeof(ver), NULL, NULL, 0);
+	assert_true(r == DPK_CLIENT_EUNAVAIL || r == DPK_CLIENT_EPROTO);
+}
+
+static void
+test_no_agent(void **state)
+{
+	struct dpk_client *c = (struct dpk_client *)&c;
+	char long_path[200];
+
+	errno = 1234;
+	assert_int_equal(dpk_client_open("/nonexistent/dpk/agent.sock", 100, 0, &c), DPK_CLIENT_EUNAVAIL);
+	assert_null(c);
+	assert_int_equal(errno, 1234); /* errno preserved for the NSS module's callers */
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	long_path[sizeof(long_path) - 1] = '\0';
+	assert_int_equal(dpk_client_open(long_path, 100, 0, &c), DPK_CLIENT_EINVAL);
+	assert_int_equal(dpk_client_open("/tmp/x", 0, 0, &c), DPK_CLIENT_EINVAL);
+}
+
+static void
+test_request_too_big(void **state)
+{
+	static const uint8_t ok[] = {0, 0, 0, 1, 0x81};
+	static uint8_t big[DPK_CLIENT_MAX_FRAME];
+	struct fake f = {0};
+	struct dpk_client *c;
+	uint8_t rtype, reply[8];
+	size_t n;
+
+	fake_start(&f, ok, sizeof(ok));
+	assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+	assert_int_equal(dpk_client_call(c, 0x01, big, sizeof(big), &rtype, reply, sizeof(reply), &n),
+	    DPK_CLIENT_ETOOBIG);
+	/* the connection is still usable: nothing was sent */
+	assert_int_equal(dpk_client_call(c, 0x01, NULL, 0, &rtype, reply, sizeof(reply), &n), 0);
+	assert_int_equal(rtype, 0x81);
+	assert_int_equal(n, 0);
+	dpk_client_close(c);
+	fake_stop(&f);
+}
+
+/* A socket served by a non-root process is refused when root ownership is required. */
+static void
+test_owner_check(void **state)
+{
+	char dir[64], path[108];
+	int sync[2];
+	pid_t pid;
+	struct dpk_client *c;
+
+	if (geteuid() != 0) {
+		/* as a normal user the agent cannot be root-owned: the check must refuse */
+		struct fake f = {0};
+		static const uint8_t ok[] = {0, 0, 0, 1, 0x81};
+
+		fake_start(&f, ok, sizeof(ok));
+		assert_int_equal(dpk_client_open(f.path, 500, 1, &c), DPK_CLIENT_EUNAVAIL);
+		assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+		dpk_client_close(c);
+		fake_stop(&f);
+		return;
+	}
+	dpk_test_tmpdir(dir, sizeof(dir));
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/agent.sock", dir);
+	assert_int_equal(pipe(sync), 0);
+	if ((pid = fork()) == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int lfd, fd;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 4) != 0)
+			_exit(3);
+		chmod(path, 0666);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(4);
+		for (int i = 0; i < 2 && (fd = accept(lfd, NULL, NULL)) >= 0; i++)
+			close(fd);
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(sync[0], &x, 1), 1);
+	assert_int_equal(dpk_client_open(path, 500, 1, &c), DPK_CLIENT_EUNAVAIL);
+	assert_int_equal(dpk_client_open(path, 500, 0, &c), 0);
+	dpk_client_close(c);
+	waitpid(pid, NULL, 0);
+	dpk_test_rmtree(dir);
+}
+
+/* The shared object exports the dpk_client_* API and nothing else. */
+static void
+test_exports(void **state)
+{
+	const char *top = getenv("DPK_TOP_BUILDDIR");
+	char so[4096], *nm = (char *)"/usr/bin/nm";
+	struct dpk_buf out;
+	int count = 0;
+
+	assert_non_null(top);
+	snprintf(so, sizeof(so), "%s/client/.libs/libdpkclient.so", top);
+	char *argv[] = {nm, (char *)"-D", (char *)"--defined-only", (char *)"--format=posix", so, NULL};
+	assert_int_equal(dpk_test_run(argv, NULL, &out), 0);
+	for (char *line = (char *)out.data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		size_t n = strcspn(line, " ");
+
+		if (n == 11 && strncmp(line, "DPKCLIENT_0", 11) == 0)
+			continue; /* the version node */
+		if (strncmp(line, "dpk_client_", 11) != 0)
+			fail_msg("libdpkclient.so exports %.*s", (int)n, line);
+		count++;
+	}
+	assert_true(count >= 6);
+	dpk_buf_free(&out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hello_ok),
+		cmocka_unit_test(test_agent_failure),
+		cmocka_unit_test(test_malformed_replies),
+		cmocka_unit_test(test_timeout_and_hangup),
+		cmocka_unit_test(test_no_agent),
+		cmocka_unit_test(test_request_too_big),
+		cmocka_unit_test(test_owner_check),
+		cmocka_unit_test(test_exports),
+	};
+
+	signal(SIGPIPE, SIG_DFL); /* a stray SIGPIPE must kill the test, not be ignored */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
