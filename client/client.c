@@ -109,6 +109,21 @@ out:
 	return r;
 }
 
+/* For the fuzzer: wrap an already connected socket. Not exported. */
+int dpkclient_internal_adopt_fd(int fd, int timeout_ms, struct dpk_client **out);
+int
+dpkclient_internal_adopt_fd(int fd, int timeout_ms, struct dpk_client **out)
+{
+	struct dpk_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return DPK_CLIENT_ENOMEM;
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	*out = c;
+	return 0;
+}
+
 void
 dpk_client_close(struct dpk_client *c)
 {

@@ -22,7 +22,8 @@ unit_tests = \
 	tests/unit/test_tx \
 	tests/unit/test_keystore \
 	tests/unit/test_rpc \
-	tests/unit/test_client
+	tests/unit/test_client \
+	tests/unit/test_config
 integration_tests = \
 	tests/integration/test_anvil_transfer
 
@@ -54,6 +55,9 @@ tests_unit_test_rpc_LDADD = $(TEST_LIBS) -lpthread
 tests_unit_test_client_SOURCES = tests/unit/test_client.c
 tests_unit_test_client_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_unit_test_client_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_config_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -66,7 +70,9 @@ fuzz_targets = \
 	tests/fuzz/fuzz_abi \
 	tests/fuzz/fuzz_tx \
 	tests/fuzz/fuzz_keystore \
-	tests/fuzz/fuzz_rpc
+	tests/fuzz/fuzz_rpc \
+	tests/fuzz/fuzz_client \
+	tests/fuzz/fuzz_config
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -91,6 +97,13 @@ tests_fuzz_fuzz_rpc_SOURCES = tests/fuzz/fuzz_rpc.c
 tests_fuzz_fuzz_rpc_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_rpc_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_rpc_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_client_SOURCES = tests/fuzz/fuzz_client.c client/client.c
+tests_fuzz_fuzz_client_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include
+tests_fuzz_fuzz_client_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_config_LDADD = $(DPKAGENT_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20

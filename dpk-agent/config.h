@@ -1,0 +1,55 @@
+/* dpk.conf: the agent's configuration (man page dpk.conf(5)).
+ * "key = value" lines, '#' comments; unknown keys, repeated keys and bad
+ * values are errors naming the file, line and key. */
+#ifndef DPK_AGENT_CONFIG_H
+#define DPK_AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DPK_CONFIG_DEFAULT_PATH "/etc/dpk/dpk.conf"
+#define DPK_CONFIG_MAX_RPC 8
+
+enum dpk_config_keyalg {
+	DPK_KEYALG_P256 = 1,
+	DPK_KEYALG_RSA = 2,
+};
+
+struct dpk_config {
+	char *rpc_url[DPK_CONFIG_MAX_RPC]; /* tried in order; at least one */
+	size_t n_rpc;
+	uint64_t chain_id;                 /* required */
+	uint8_t contract[20];              /* required */
+	char *identity;                    /* this host's identity, text form; NULL if none */
+	enum dpk_config_keyalg key_algorithm;
+	unsigned rsa_bits;                 /* 2048..8192 when key_algorithm is RSA */
+	int has_pkm_address;
+	uint8_t pkm_address[20];           /* the PKM's (approver's) wallet */
+	char *pkm_endpoint;                /* host:port of the PKM's TLS-PSK channel */
+	char *token_file;
+	char *state_dir;
+	char *socket_path;
+	char *admin_group;                 /* may register, sign, read secrets; NULL: root only */
+	uint32_t cache_ttl_ms;
+	uint32_t negative_cache_ttl_ms;
+	uint32_t poll_interval_ms;
+	uint32_t rpc_timeout_ms;
+	uint32_t request_timeout_ms;
+};
+
+/* Fill c with the defaults (all optional keys set, required ones empty). */
+void dpk_config_defaults(struct dpk_config *c);
+
+/* Parse text (len bytes, named name in messages) into c, which must hold the
+ * defaults. On error returns a negative DPK_ERR_* and writes a message such as
+ * "/etc/dpk/dpk.conf:12: chain_id: 'x' is not a number" into err. c must be
+ * freed with dpk_config_free() whatever the result. */
+int dpk_config_parse(struct dpk_config *c, const char *name, const char *text, size_t len,
+    char *err, size_t errsz);
+
+/* Read and parse a file (at most 64 KiB). Missing required keys are errors. */
+int dpk_config_load(struct dpk_config *c, const char *path, char *err, size_t errsz);
+
+void dpk_config_free(struct dpk_config *c);
+
+#endif

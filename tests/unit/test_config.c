@@ -1,0 +1,179 @@
+/* dpk.conf parsing: every key, and every kind of bad line with its message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../../dpk-agent/config.h"
+#include "err.h"
+#include "harness.h"
+
+static int
+parse(const char *text, struct dpk_config *c, char *err, size_t errsz)
+{
+	dpk_config_defaults(c);
+	err[0] = '\0';
+	return dpk_config_parse(c, "dpk.conf", text, strlen(text), err, errsz);
+}
+
+static void
+test_full(void **state)
+{
+	static const char text[] =
+	    "# a comment\n"
+	    "rpc_url = http://127.0.0.1:8545\n"
+	    "rpc_url=https://node.example.net/rpc   \n"
+	    "\n"
+	    "   chain_id\t=\t31337\r\n"
+	    "contract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n"
+	    "identity = device1.example.org\n"
+	    "key_algorithm = rsa3072\n"
+	    "pkm_address = 0x70997970c51812dc3a010c7d01b50e0d17dc79c8\n"
+	    "pkm_endpoint = pkm.example.org:7443\n"
+	    "token_file = /etc/dpk/token\n"
+	    "state_dir = /var/lib/dpk\n"
+	    "socket = /run/dpk/agent.sock\n"
+	    "admin_group = dpk\n"
+	    "cache_ttl = 5m\n"
+	    "negative_cache_ttl = 500ms\n"
+	    "poll_interval = 2s\n"
+	    "rpc_timeout = 3\n"
+	    "request_timeout = 1500ms"; /* no final newline */
+	struct dpk_config c;
+	char err[256];
+
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_rpc, 2);
+	assert_string_equal(c.rpc_url[1], "https://node.example.net/rpc");
+	assert_true(c.chain_id == 31337);
+	assert_int_equal(c.contract[0], 0x5f);
+	assert_int_equal(c.contract[19], 0xa3);
+	assert_string_equal(c.identity, "device1.example.org");
+	assert_int_equal(c.key_algorithm, DPK_KEYALG_RSA);
+	assert_int_equal(c.rsa_bits, 3072);
+	assert_true(c.has_pkm_address);
+	assert_string_equal(c.pkm_endpoint, "pkm.example.org:7443");
+	assert_string_equal(c.socket_path, "/run/dpk/agent.sock");
+	assert_string_equal(c.admin_group, "dpk");
+	assert_int_equal(c.cache_ttl_ms, 300000);
+	assert_int_equal(c.negative_cache_ttl_ms, 500);
+	assert_int_equal(c.poll_interval_ms, 2000);
+	assert_int_equal(c.rpc_timeout_ms, 3000);
+	assert_int_equal(c.request_timeout_ms, 1500);
+	dpk_config_free(&c);
+}
+
+static void
+test_errors(void **state)
+{
+	static const struct { const char *text; const char *msg; } cases[] = {
+		{"rpc_ur = http://x\n", "dpk.conf:1: unknown key 'rpc_ur'"},
+		{"# c\nchain_id = 0x7a69\n", "dpk.conf:2: chain_id: '0x7a69' is not a chain id (a positive decimal number)"},
+		{"chain_id = 99999999999999999999999\n", "dpk.conf:1: chain_id: '99999999999999999999999' is not a chain id (a positive decimal number)"},
+		{"chain_id = 1\nchain_id = 2\n", "dpk.conf:2: chain_id: given twice (first on line 1)"},
+		{"contract = 0x5fbdb2315678afecb367f032d93f642f64180aa\n", "dpk.conf:1: contract: '0x5fbdb2315678afecb367f032d93f642f64180aa' is not an address (0x and 40 hex digits)"},
+		{"contract = 0x5FbDB2315678afecb367f032d93F642f64180aA3\n", "dpk.conf:1: contract: '0x5FbDB2315678afecb367f032d93F642f64180aA3' has a wrong EIP-55 checksum (mixed case)"},
+		{"rpc_url = ftp://x\n", "dpk.conf:1: rpc_url: 'ftp://x' must start with http:// or https://"},
+		{"cache_ttl = 5 minutes\n", "dpk.conf:1: cache_ttl: '5 minutes' is not a duration (e.g. 30, 30s, 500ms, 5m; at most 24h)"},
+		{"cache_ttl = 25h\n", "dpk.conf:1: cache_ttl: '25h' is not a duration (e.g. 30, 30s, 500ms, 5m; at most 24h)"},
+		{"poll_interval = 1ms\n", "dpk.conf:1: poll_interval: '1ms' is too short (at least 10ms)"},
+		{"state_dir = var/lib/dpk\n", "dpk.conf:1: state_dir: 'var/lib/dpk' must be an absolute path"},
+		{"key_algorithm = dsa\n", "dpk.conf:1: key_algorithm: 'dsa' is not one of p256, rsa2048, rsa3072, rsa4096"},
+		{"pkm_endpoint = host\n", "dpk.conf:1: pkm_endpoint: 'host' is not host:port"},
+		{"pkm_endpoint = host:70000\n", "dpk.conf:1: pkm_endpoint: 'host:70000' is not host:port"},
+		{"admin_group = a b\n", "dpk.conf:1: admin_group: 'a b' is not a group name"},
+		{"identity =\n", "dpk.conf:1: identity: empty value"},
+		{"just words\n", "dpk.conf:1: expected 'key = value'"},
+		{"identity = a\x1b[31mb\n", "dpk.conf:1: identity: value contains a control character"},
+	};
+	struct dpk_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse(cases[i].text, &c, err, sizeof(err));
+
+		if (r == 0 || strcmp(err, cases[i].msg) != 0)
+			fail_msg("case %zu: got %d '%s', want '%s'", i, r, err, cases[i].msg);
+		dpk_config_free(&c);
+	}
+}
+
+static void
+test_limits(void **state)
+{
+	static char big[70000], longline[1100];
+	struct dpk_config c;
+	char err[256];
+
+	memset(big, '#', sizeof(big) - 1);
+	assert_int_equal(parse(big, &c, err, sizeof(err)), DPK_ERR_TOOBIG);
+	assert_non_null(strstr(err, "larger than"));
+	dpk_config_free(&c);
+
+	memset(longline, 'x', sizeof(longline) - 1);
+	assert_int_equal(parse(longline, &c, err, sizeof(err)), DPK_ERR_SYNTAX);
+	assert_string_equal(err, "dpk.conf:1: line longer than 1024 bytes");
+	dpk_config_free(&c);
+
+	dpk_config_defaults(&c);
+	assert_int_equal(dpk_config_parse(&c, "dpk.conf", "chain_id = 1\0x", 14, err, sizeof(err)), DPK_ERR_SYNTAX);
+	assert_non_null(strstr(err, "NUL"));
+	dpk_config_free(&c);
+
+	/* nine endpoints */
+	char many[1024] = "";
+	for (int i = 0; i < 9; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "rpc_url = http://h%d\n", i);
+	assert_int_equal(parse(many, &c, err, sizeof(err)), DPK_ERR_SYNTAX);
+	assert_string_equal(err, "dpk.conf:9: rpc_url: 'http://h8' too many endpoints (at most 8)");
+	dpk_config_free(&c);
+}
+
+static void
+test_load(void **state)
+{
+	char dir[128], path[256], err[256];
+	struct dpk_config c;
+	FILE *f;
+
+	dpk_test_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/dpk.conf", dir);
+	dpk_config_defaults(&c);
+	assert_int_equal(dpk_config_load(&c, path, err, sizeof(err)), DPK_ERR_IO);
+	assert_non_null(strstr(err, "cannot open"));
+	dpk_config_free(&c);
+
+	f = fopen(path, "w");
+	fputs("rpc_url = http://127.0.0.1:8545\nchain_id = 31337\n", f);
+	fclose(f);
+	dpk_config_defaults(&c);
+	assert_int_equal(dpk_config_load(&c, path, err, sizeof(err)), DPK_ERR_INVALID);
+	assert_non_null(strstr(err, "missing required key contract"));
+	dpk_config_free(&c);
+
+	f = fopen(path, "a");
+	fputs("contract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\n", f);
+	fclose(f);
+	dpk_config_defaults(&c);
+	assert_int_equal(dpk_config_load(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.key_algorithm, DPK_KEYALG_P256); /* the default */
+	dpk_config_free(&c);
+	dpk_test_rmtree(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
