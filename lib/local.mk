@@ -11,7 +11,8 @@ lib_libdpkcore_a_SOURCES = \
 	lib/wallet.c lib/wallet.h \
 	lib/tx.c lib/tx.h \
 	lib/keystore.c lib/keystore.h \
-	lib/rpc.c lib/rpc.h
+	lib/rpc.c lib/rpc.h \
+	lib/idkey.c lib/idkey.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS)
 

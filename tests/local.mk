@@ -23,7 +23,8 @@ unit_tests = \
 	tests/unit/test_keystore \
 	tests/unit/test_rpc \
 	tests/unit/test_client \
-	tests/unit/test_config
+	tests/unit/test_config \
+	tests/unit/test_idkey
 integration_tests = \
 	tests/integration/test_anvil_transfer
 
@@ -58,6 +59,9 @@ tests_unit_test_client_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_config_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_idkey_SOURCES = tests/unit/test_idkey.c
+tests_unit_test_idkey_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_idkey_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -72,7 +76,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_keystore \
 	tests/fuzz/fuzz_rpc \
 	tests/fuzz/fuzz_client \
-	tests/fuzz/fuzz_config
+	tests/fuzz/fuzz_config \
+	tests/fuzz/fuzz_idkey
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -104,6 +109,10 @@ tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_LDADD = $(DPKAGENT_LIBS)
+tests_fuzz_fuzz_idkey_SOURCES = tests/fuzz/fuzz_idkey.c
+tests_fuzz_fuzz_idkey_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_idkey_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_idkey_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20

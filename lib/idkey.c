@@ -1,0 +1,413 @@
+#include "idkey.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#define IDKEY_MAX_FILE (64 * 1024)
+#define IDKEY_MAX_RSA_BITS 8192
+#define P256_POINT_LEN 65
+
+struct dpk_idkey {
+	EVP_PKEY *pkey;
+	enum dpk_idkey_alg alg;
+};
+
+/* Which of our algorithms pkey is, or 0 if it is none (or too weak). */
+static enum dpk_idkey_alg
+classify(EVP_PKEY *pkey)
+{
+	char group[32];
+
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		    sizeof(group), NULL) == 1 && strcmp(group, "prime256v1") == 0)
+			return DPK_IDKEY_P256;
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		int bits = EVP_PKEY_get_bits(pkey);
+
+		return bits >= 2048 && bits <= IDKEY_MAX_RSA_BITS ? DPK_IDKEY_RSA : 0;
+	}
+	return 0;
+}
+
+int
+dpk_idkey_generate(enum dpk_idkey_alg alg, unsigned bits, struct dpk_idkey **out)
+{
+	struct dpk_idkey *k;
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	if (alg == DPK_IDKEY_P256)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (alg == DPK_IDKEY_RSA && bits >= 2048 && bits <= IDKEY_MAX_RSA_BITS)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	else
+		return DPK_ERR_INVALID;
+	if (pkey == NULL)
+		return DPK_ERR_CRYPTO;
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		EVP_PKEY_free(pkey);
+		return DPK_ERR_NOMEM;
+	}
+	k->pkey = pkey;
+	k->alg = alg;
+	*out = k;
+	return 0;
+}
+
+void
+dpk_idkey_free(struct dpk_idkey *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey); /* OpenSSL clears private key material */
+	free(k);
+}
+
+enum dpk_idkey_alg
+dpk_idkey_alg(const struct dpk_idkey *k)
+{
+	return k->alg;
+}
+
+/* Write data to path without ever replacing an existing file: a private temp
+ * file in the same directory, fsync, then link(2), which fails if path exists. */
+static int
+write_new_file(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd = -1, dfd = -1, r = DPK_ERR_IO;
+	size_t off = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		return DPK_ERR_INVALID;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	unlink(tmp); /* left by a crash of this pid earlier: never holds a key in use */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return DPK_ERR_IO;
+	while (off < len) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	if (link(tmp, path) != 0) {
+		r = errno == EEXIST ? DPK_ERR_EXISTS : DPK_ERR_IO;
+		goto out;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+		fsync(dfd);
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	unlink(tmp);
+	return r;
+}
+
+int
+dpk_idkey_save(const struct dpk_idkey *k, const char *path)
+{
+	BIO *bio = BIO_new(BIO_s_secmem());
+	char *pem;
+	long len;
+	int r = DPK_ERR_CRYPTO;
+
+	if (bio == NULL)
+		return DPK_ERR_NOMEM;
+	if (PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL) != 1)
+		goto out;
+	if ((len = BIO_get_mem_data(bio, &pem)) <= 0)
+		goto out;
+	r = write_new_file(path, pem, (size_t)len);
+out:
+	BIO_free(bio); /* secure memory BIO: cleared on free */
+	return r;
+}
+
+int
+dpk_idkey_load(const char *path, struct dpk_idkey **out)
+{
+	struct dpk_idkey *k = NULL;
+	struct stat st;
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r = DPK_ERR_IO;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return errno == ENOENT ? DPK_ERR_NOTFOUND : DPK_ERR_IO;
+	/* a private key others can read is compromised; one others could have written, untrusted */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0 ||
+	    st.st_uid != geteuid())
+		goto out;
+	r = DPK_ERR_TOOBIG;
+	if (st.st_size > IDKEY_MAX_FILE)
+		goto out;
+	r = DPK_ERR_NOMEM;
+	if ((text = OPENSSL_secure_malloc(IDKEY_MAX_FILE + 1)) == NULL)
+		goto out;
+	while ((n = read(fd, text + len, IDKEY_MAX_FILE + 1 - len)) > 0)
+		len += (size_t)n;
+	r = DPK_ERR_TOOBIG;
+	if (len > IDKEY_MAX_FILE)
+		goto out;
+	r = DPK_ERR_SYNTAX;
+	if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL ||
+	    (pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL)
+		goto out;
+	r = DPK_ERR_UNSUPPORTED;
+	if (classify(pkey) == 0)
+		goto out;
+	r = DPK_ERR_NOMEM;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		goto out;
+	k->alg = classify(pkey);
+	k->pkey = pkey;
+	pkey = NULL;
+	*out = k;
+	r = 0;
+out:
+	close(fd);
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+	if (text != NULL)
+		OPENSSL_secure_clear_free(text, IDKEY_MAX_FILE + 1);
+	return r;
+}
+
+int
+dpk_idkey_load_or_create(const char *path, enum dpk_idkey_alg alg, unsigned bits,
+    struct dpk_idkey **out, int *created)
+{
+	int r = dpk_idkey_load(path, out);
+
+	*created = 0;
+	if (r != DPK_ERR_NOTFOUND)
+		return r;
+	if ((r = dpk_idkey_generate(alg, bits, out)) != 0)
+		return r;
+	if ((r = dpk_idkey_save(*out, path)) != 0) {
+		dpk_idkey_free(*out);
+		*out = NULL;
+		/* lost a race with another process creating it: use theirs */
+		return r == DPK_ERR_EXISTS ? dpk_idkey_load(path, out) : r;
+	}
+	*created = 1;
+	return 0;
+}
+
+int
+dpk_idkey_public_onchain(const struct dpk_idkey *k, struct dpk_buf *out)
+{
+	unsigned char *der = NULL, point[P256_POINT_LEN + 1];
+	size_t plen = 0;
+	int len, r;
+
+	if (k->alg == DPK_IDKEY_P256) {
+		if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+		    point, sizeof(point), &plen) != 1 || plen != P256_POINT_LEN || point[0] != 0x04)
+			return DPK_ERR_CRYPTO;
+		return dpk_buf_put(out, point, plen);
+	}
+	if ((len = i2d_PUBKEY(k->pkey, &der)) <= 0)
+		return DPK_ERR_CRYPTO;
+	r = dpk_buf_put(out, der, (size_t)len);
+	OPENSSL_free(der);
+	return r;
+}
+
+static int
+bio_to_buf(BIO *bio, struct dpk_buf *out)
+{
+	char *p;
+	long len = BIO_get_mem_data(bio, &p);
+	int r;
+
+	if (len <= 0)
+		return DPK_ERR_CRYPTO;
+	if ((r = dpk_buf_put(out, p, (size_t)len)) != 0)
+		return r;
+	return dpk_buf_cstr(out);
+}
+
+int
+dpk_idkey_public_pem(const struct dpk_idkey *k, struct dpk_buf *out)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int r = DPK_ERR_CRYPTO;
+
+	if (bio == NULL)
+		return DPK_ERR_NOMEM;
+	if (PEM_write_bio_PUBKEY(bio, k->pkey) == 1)
+		r = bio_to_buf(bio, out);
+	BIO_free(bio);
+	return r;
+}
+
+/* RFC 4251 string and mpint encodings. */
+static int
+ssh_put_string(struct dpk_buf *b, const void *p, size_t n)
+{
+	uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+	int r;
+
+	if (n > UINT32_MAX)
+		return DPK_ERR_TOOBIG;
+	if ((r = dpk_buf_put(b, len, 4)) != 0)
+		return r;
+	return dpk_buf_put(b, p, n);
+}
+
+static int
+ssh_put_mpint(struct dpk_buf *b, const BIGNUM *bn)
+{
+	uint8_t tmp[IDKEY_MAX_RSA_BITS / 8 + 1];
+	int n = BN_num_bytes(bn);
+
+	if (n < 0 || (size_t)n > sizeof(tmp) - 1)
+		return DPK_ERR_TOOBIG;
+	tmp[0] = 0;
+	BN_bn2bin(bn, tmp + 1);
+	/* a leading zero only when the top bit is set (the value is positive) */
+	if (n > 0 && (tmp[1] & 0x80))
+		return ssh_put_string(b, tmp, (size_t)n + 1);
+	return ssh_put_string(b, tmp + 1, (size_t)n);
+}
+
+/* Build a public EVP_PKEY from on-chain bytes, validating them. */
+static int
+onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_PKEY **out)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int r = DPK_ERR_CRYPTO;
+
+	*out = NULL;
+	if (alg == DPK_IDKEY_P256) {
+		OSSL_PARAM params[3];
+
+		if (publen != P256_POINT_LEN || pub[0] != 0x04)
+			return DPK_ERR_INVALID;
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, publen);
+		params[2] = OSSL_PARAM_construct_end();
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+		    EVP_PKEY_fromdata_init(ctx) != 1)
+			goto out;
+		r = DPK_ERR_INVALID; /* not a point on the curve */
+		if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+			goto out;
+	} else if (alg == DPK_IDKEY_RSA) {
+		const unsigned char *p = pub;
+
+		r = DPK_ERR_INVALID;
+		if (publen == 0 || publen > 4096 || (pkey = d2i_PUBKEY(NULL, &p, (long)publen)) == NULL)
+			goto out;
+		if (p != pub + publen) { /* trailing bytes after the DER */
+			r = DPK_ERR_TRAILING;
+			goto out;
+		}
+		if (!EVP_PKEY_is_a(pkey, "RSA"))
+			goto out;
+		r = DPK_ERR_UNSUPPORTED;
+		if (classify(pkey) != DPK_IDKEY_RSA)
+			goto out;
+	} else {
+		return DPK_ERR_UNSUPPORTED;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	ctx = NULL;
+	r = DPK_ERR_INVALID;
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	    EVP_PKEY_public_check(ctx) != 1)
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+	r = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int
+dpk_idkey_onchain_to_openssh(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    const char *comment, struct dpk_buf *out)
+{
+	static const char *const names[] = {NULL, "ecdsa-sha2-nistp256", "ssh-rsa"};
+	struct dpk_buf blob;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t *b64;
+	int r;
+
+	if (comment != NULL)
+		for (const char *c = comment; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return DPK_ERR_INVALID;
+	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
+		return r;
+	dpk_buf_init(&blob, 4096);
+	if ((r = ssh_put_string(&blob, names[alg], strlen(names[alg]))) != 0)
+		goto out;
+	if (alg == DPK_IDKEY_P256) {
+		if ((r = ssh_put_string(&blob, "nistp256", 8)) != 0 ||
+		    (r = ssh_put_string(&blob, pub, publen)) != 0)
+			goto out;
+	} else {
+		r = DPK_ERR_CRYPTO;
+		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+			goto out;
+		if ((r = ssh_put_mpint(&blob, e)) != 0 || (r = ssh_put_mpint(&blob, n)) != 0)
+			goto out;
+	}
+	if ((r = dpk_buf_put(out, names[alg], strlen(names[alg]))) != 0 ||
+	    (r = dpk_buf_put_u8(out, ' ')) != 0 ||
+	    (r = dpk_buf_reserve(out, 4 * ((blob.len + 2) / 3) + 1, &b64)) != 0)
+		goto out;
+	EVP_EncodeBlock(b64, blob.data, (int)blob.len);
+	out->len--; /* EVP_EncodeBlock's NUL is not part of the text */
+	if (comment != NULL && *comment != '\0' &&
+	    ((r = dpk_buf_put_u8(out, ' ')) != 0 || (r = dpk_buf_put(out, comment, strlen(comment))) != 0))
+		goto out;
+	r = dpk_buf_cstr(out);
+out:
+	BN_free(n);
+	BN_free(e);
+	EVP_PKEY_free(pkey);
+	dpk_buf_free(&blob);
+	return r;
+}

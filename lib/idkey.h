@@ -1,0 +1,47 @@
+/* The device's identity key (ECDSA P-256 by default, RSA 2048..8192): the key
+ * registered on chain, used for the PSK handshake and login challenges.
+ * Generated with OpenSSL, stored as PKCS#8 PEM, mode 0600, never overwritten. */
+#ifndef DPK_IDKEY_H
+#define DPK_IDKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Algorithm numbers as stored on chain (contracts/DPK.sol). */
+enum dpk_idkey_alg {
+	DPK_IDKEY_P256 = 1, /* public key on chain: 65-byte uncompressed SEC1 point */
+	DPK_IDKEY_RSA = 2,  /* public key on chain: DER SubjectPublicKeyInfo */
+};
+
+struct dpk_idkey; /* opaque; holds an OpenSSL EVP_PKEY */
+
+/* Generate a key: alg P256 (bits ignored) or RSA with bits in 2048..8192. */
+int dpk_idkey_generate(enum dpk_idkey_alg alg, unsigned bits, struct dpk_idkey **out);
+/* Write the private key to path as PKCS#8 PEM, atomically, mode 0600.
+ * DPK_ERR_EXISTS if path exists (an identity key is never overwritten). */
+int dpk_idkey_save(const struct dpk_idkey *k, const char *path);
+/* Load a private key written by dpk_idkey_save (P-256 or RSA >= 2048 only;
+ * DPK_ERR_UNSUPPORTED otherwise). DPK_ERR_IO if the file is group/world
+ * readable or not a regular file. */
+int dpk_idkey_load(const char *path, struct dpk_idkey **out);
+/* Load, or generate and save if path does not exist. *created tells which. */
+int dpk_idkey_load_or_create(const char *path, enum dpk_idkey_alg alg, unsigned bits,
+    struct dpk_idkey **out, int *created);
+void dpk_idkey_free(struct dpk_idkey *k);
+
+enum dpk_idkey_alg dpk_idkey_alg(const struct dpk_idkey *k);
+
+/* The public key in its on-chain form (see enum dpk_idkey_alg), appended to out. */
+int dpk_idkey_public_onchain(const struct dpk_idkey *k, struct dpk_buf *out);
+/* The public key as PEM SubjectPublicKeyInfo text, appended to out (NUL-terminated). */
+int dpk_idkey_public_pem(const struct dpk_idkey *k, struct dpk_buf *out);
+
+/* An on-chain public key to OpenSSH authorized_keys form ("ecdsa-sha2-nistp256
+ * AAAA... comment" / "ssh-rsa AAAA... comment"), appended to out (NUL-terminated).
+ * The key bytes are validated (point on the curve, RSA modulus >= 2048 bits). */
+int dpk_idkey_onchain_to_openssh(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    const char *comment, struct dpk_buf *out);
+
+#endif

@@ -1,0 +1,262 @@
+/* Identity keys: generation, storage rules, on-chain and OpenSSH forms, with
+ * ssh-keygen and openssl as independent cross-checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "harness.h"
+#include "idkey.h"
+
+static char dir[128];
+
+static int
+setup(void **state)
+{
+	dpk_test_tmpdir(dir, sizeof(dir));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	dpk_test_rmtree(dir);
+	return 0;
+}
+
+static void
+path_in(char *out, size_t outsz, const char *name)
+{
+	snprintf(out, outsz, "%s/%s", dir, name);
+}
+
+static void
+write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_p256_store_and_load(void **state)
+{
+	struct dpk_idkey *k, *k2;
+	struct dpk_buf a, b;
+	char path[256];
+	struct stat st;
+	int created;
+
+	path_in(path, sizeof(path), "p256.pem");
+	assert_int_equal(dpk_idkey_load_or_create(path, DPK_IDKEY_P256, 0, &k, &created), 0);
+	assert_true(created);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(dpk_idkey_alg(k), DPK_IDKEY_P256);
+
+	/* never overwritten: saving again is refused and the file keeps the first key */
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k2), 0);
+	assert_int_equal(dpk_idkey_save(k2, path), DPK_ERR_EXISTS);
+	dpk_idkey_free(k2);
+	assert_int_equal(dpk_idkey_load_or_create(path, DPK_IDKEY_P256, 0, &k2, &created), 0);
+	assert_false(created);
+	dpk_buf_init(&a, 4096);
+	dpk_buf_init(&b, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(k, &a), 0);
+	assert_int_equal(dpk_idkey_public_onchain(k2, &b), 0);
+	assert_int_equal(a.len, 65);
+	assert_int_equal(a.data[0], 0x04);
+	assert_memory_equal(a.data, b.data, 65);
+	dpk_buf_free(&a);
+	dpk_buf_free(&b);
+	dpk_idkey_free(k);
+	dpk_idkey_free(k2);
+
+	/* no temporary files left behind */
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	assert_int_not_equal(access(tmp, F_OK), 0);
+}
+
+static void
+test_load_refusals(void **state)
+{
+	struct dpk_idkey *k;
+	char path[256], link[256];
+	char *openssl = (char *)"/usr/bin/openssl";
+
+	path_in(path, sizeof(path), "missing.pem");
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_NOTFOUND);
+
+	/* readable by others */
+	path_in(path, sizeof(path), "open.pem");
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	assert_int_equal(dpk_idkey_save(k, path), 0);
+	dpk_idkey_free(k);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_IO);
+	assert_null(k);
+
+	/* a symlink to a good key */
+	assert_int_equal(chmod(path, 0600), 0);
+	path_in(link, sizeof(link), "link.pem");
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(dpk_idkey_load(link, &k), DPK_ERR_IO);
+
+	path_in(path, sizeof(path), "garbage.pem");
+	write_text(path, "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n", 0600);
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_SYNTAX);
+	path_in(path, sizeof(path), "empty.pem");
+	write_text(path, "", 0600);
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_SYNTAX);
+
+	path_in(path, sizeof(path), "huge.pem");
+	{
+		FILE *f = fopen(path, "w");
+		for (int i = 0; i < 70000; i++)
+			fputc('A', f);
+		fclose(f);
+		chmod(path, 0600);
+	}
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_TOOBIG);
+
+	/* keys of other kinds, made by openssl */
+	path_in(path, sizeof(path), "p384.pem");
+	char *p384[] = {openssl, (char *)"genpkey", (char *)"-algorithm", (char *)"EC", (char *)"-pkeyopt",
+	    (char *)"ec_paramgen_curve:P-384", (char *)"-out", path, NULL};
+	assert_int_equal(dpk_test_run(p384, NULL, NULL), 0);
+	chmod(path, 0600);
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_UNSUPPORTED);
+	path_in(path, sizeof(path), "rsa1024.pem");
+	char *rsa1024[] = {openssl, (char *)"genpkey", (char *)"-algorithm", (char *)"RSA", (char *)"-pkeyopt",
+	    (char *)"rsa_keygen_bits:1024", (char *)"-out", path, NULL};
+	assert_int_equal(dpk_test_run(rsa1024, NULL, NULL), 0);
+	chmod(path, 0600);
+	assert_int_equal(dpk_idkey_load(path, &k), DPK_ERR_UNSUPPORTED);
+
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_RSA, 1024, &k), DPK_ERR_INVALID);
+	assert_int_equal(dpk_idkey_generate((enum dpk_idkey_alg)7, 0, &k), DPK_ERR_INVALID);
+}
+
+/* Our OpenSSH line must equal what ssh-keygen makes from the PEM public key. */
+static void
+check_openssh(enum dpk_idkey_alg alg, unsigned bits)
+{
+	char *sshkeygen = (char *)"/usr/bin/ssh-keygen";
+	struct dpk_idkey *k;
+	struct dpk_buf pem, onchain, line, theirs;
+	char pub[256];
+
+	assert_int_equal(dpk_idkey_generate(alg, bits, &k), 0);
+	dpk_buf_init(&pem, 16384);
+	dpk_buf_init(&onchain, 4096);
+	dpk_buf_init(&line, 16384);
+	assert_int_equal(dpk_idkey_public_pem(k, &pem), 0);
+	assert_int_equal(dpk_idkey_public_onchain(k, &onchain), 0);
+	assert_int_equal(dpk_idkey_onchain_to_openssh(alg, onchain.data, onchain.len, NULL, &line), 0);
+
+	path_in(pub, sizeof(pub), "pub.pem");
+	unlink(pub);
+	write_text(pub, (char *)pem.data, 0600);
+	char *argv[] = {sshkeygen, (char *)"-i", (char *)"-m", (char *)"PKCS8", (char *)"-f", pub, NULL};
+	assert_int_equal(dpk_test_run(argv, NULL, &theirs), 0);
+	dpk_test_chomp(&theirs);
+	assert_string_equal((char *)line.data, (char *)theirs.data);
+
+	/* with a comment, ssh-keygen reads it back */
+	dpk_buf_reset(&line);
+	line.len = 0;
+	assert_int_equal(dpk_idkey_onchain_to_openssh(alg, onchain.data, onchain.len, "dpk:host.example.org", &line), 0);
+	assert_non_null(strstr((char *)line.data, " dpk:host.example.org"));
+	path_in(pub, sizeof(pub), "key.pub");
+	unlink(pub);
+	write_text(pub, (char *)line.data, 0600);
+	char *fp[] = {sshkeygen, (char *)"-l", (char *)"-f", pub, NULL};
+	struct dpk_buf fpout;
+	assert_int_equal(dpk_test_run(fp, NULL, &fpout), 0);
+	assert_non_null(strstr((char *)fpout.data, alg == DPK_IDKEY_P256 ? "(ECDSA)" : "(RSA)"));
+	dpk_buf_free(&fpout);
+
+	dpk_buf_free(&theirs);
+	dpk_buf_free(&pem);
+	dpk_buf_free(&onchain);
+	dpk_buf_free(&line);
+	dpk_idkey_free(k);
+}
+
+static void
+test_openssh_p256(void **state)
+{
+	check_openssh(DPK_IDKEY_P256, 0);
+}
+
+static void
+test_openssh_rsa(void **state)
+{
+	check_openssh(DPK_IDKEY_RSA, 2048);
+}
+
+static void
+test_bad_onchain_keys(void **state)
+{
+	struct dpk_idkey *k;
+	struct dpk_buf pt, der, out;
+	uint8_t bad[600];
+
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	dpk_buf_init(&pt, 4096);
+	dpk_buf_init(&out, 16384);
+	assert_int_equal(dpk_idkey_public_onchain(k, &pt), 0);
+	dpk_idkey_free(k);
+
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_P256, pt.data, 64, NULL, &out), DPK_ERR_INVALID);
+	memcpy(bad, pt.data, 65);
+	bad[0] = 0x02;
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_P256, bad, 65, NULL, &out), DPK_ERR_INVALID);
+	memcpy(bad, pt.data, 65);
+	bad[64] ^= 1; /* off the curve */
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_P256, bad, 65, NULL, &out), DPK_ERR_INVALID);
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_P256, pt.data, 65, "a\nb", &out), DPK_ERR_INVALID);
+	assert_int_equal(dpk_idkey_onchain_to_openssh((enum dpk_idkey_alg)9, pt.data, 65, NULL, &out), DPK_ERR_UNSUPPORTED);
+	/* a P-256 point is not an RSA key */
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_RSA, pt.data, 65, NULL, &out), DPK_ERR_INVALID);
+
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_RSA, 2048, &k), 0);
+	dpk_buf_init(&der, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(k, &der), 0);
+	dpk_idkey_free(k);
+	assert_true(der.len < sizeof(bad) - 1);
+	memcpy(bad, der.data, der.len);
+	bad[der.len] = 0;
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_RSA, bad, der.len + 1, NULL, &out), DPK_ERR_TRAILING);
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_RSA, bad, der.len - 1, NULL, &out), DPK_ERR_INVALID);
+	assert_int_equal(dpk_idkey_onchain_to_openssh(DPK_IDKEY_RSA, bad, 0, NULL, &out), DPK_ERR_INVALID);
+	assert_int_equal(out.len, 0); /* nothing written on any failure */
+	dpk_buf_free(&der);
+	dpk_buf_free(&pt);
+	dpk_buf_free(&out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_p256_store_and_load),
+		cmocka_unit_test(test_load_refusals),
+		cmocka_unit_test(test_openssh_p256),
+		cmocka_unit_test(test_openssh_rsa),
+		cmocka_unit_test(test_bad_onchain_keys),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
