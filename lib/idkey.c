@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #define IDKEY_MAX_FILE (64 * 1024)
@@ -409,5 +410,70 @@ out:
 	BN_free(e);
 	EVP_PKEY_free(pkey);
 	dpk_buf_free(&blob);
+	return r;
+}
+
+/* RSA keys sign with PSS (salt = digest length), never PKCS#1 v1.5. */
+static int
+set_rsa_pss(EVP_PKEY_CTX *pctx, enum dpk_idkey_alg alg)
+{
+	if (alg != DPK_IDKEY_RSA)
+		return 1;
+	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
+}
+
+int
+dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dpk_buf *out)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t siglen = 0;
+	uint8_t *sig;
+	int r = DPK_ERR_CRYPTO;
+
+	if (md == NULL)
+		return DPK_ERR_NOMEM;
+	if (EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, k->pkey, NULL) != 1 ||
+	    !set_rsa_pss(pctx, k->alg) ||
+	    EVP_DigestSign(md, NULL, &siglen, msg, len) != 1)
+		goto out;
+	if ((r = dpk_buf_reserve(out, siglen, &sig)) != 0)
+		goto out;
+	if (EVP_DigestSign(md, sig, &siglen, msg, len) != 1) {
+		out->len -= siglen;
+		r = DPK_ERR_CRYPTO;
+		goto out;
+	}
+	/* DER ECDSA signatures may come out shorter than the maximum reserved */
+	out->len = (size_t)(sig - out->data) + siglen;
+	r = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int
+dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    const void *msg, size_t len, const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_PKEY *pkey;
+	int r;
+
+	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
+		return r;
+	r = DPK_ERR_NOMEM;
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	r = DPK_ERR_CRYPTO;
+	if (EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, NULL, pkey, NULL) != 1 ||
+	    !set_rsa_pss(pctx, alg))
+		goto out;
+	r = EVP_DigestVerify(md, sig, siglen, msg, len) == 1 ? 0 : DPK_ERR_BADSIG;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
 	return r;
 }

@@ -44,4 +44,13 @@ int dpk_idkey_public_pem(const struct dpk_idkey *k, struct dpk_buf *out);
 int dpk_idkey_onchain_to_openssh(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
     const char *comment, struct dpk_buf *out);
 
+/* Sign msg: ECDSA-SHA256 (DER signature) for P-256, RSA-PSS-SHA256 (salt
+ * length 32) for RSA. The signature is appended to out. */
+int dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dpk_buf *out);
+/* Verify sig over msg with an on-chain public key (validated as above).
+ * 0 if valid, DPK_ERR_BADSIG if not, DPK_ERR_INVALID / DPK_ERR_UNSUPPORTED
+ * for an unusable key. */
+int dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    const void *msg, size_t len, const uint8_t *sig, size_t siglen);
+
 #endif

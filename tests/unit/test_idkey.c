@@ -247,6 +247,74 @@ test_bad_onchain_keys(void **state)
 	dpk_buf_free(&out);
 }
 
+/* Signatures verify with the on-chain key, and with openssl as a cross-check. */
+static void
+check_sign(enum dpk_idkey_alg alg, unsigned bits)
+{
+	static const char msg[] = "dpk challenge: host=a.example service=sshd user=b nonce=00";
+	char *openssl = (char *)"/usr/bin/openssl";
+	struct dpk_idkey *k;
+	struct dpk_buf pub, sig, pem;
+	char pempath[256], sigpath[256], msgpath[256];
+
+	assert_int_equal(dpk_idkey_generate(alg, bits, &k), 0);
+	dpk_buf_init(&pub, 4096);
+	dpk_buf_init(&sig, 4096);
+	dpk_buf_init(&pem, 16384);
+	assert_int_equal(dpk_idkey_public_onchain(k, &pub), 0);
+	assert_int_equal(dpk_idkey_public_pem(k, &pem), 0);
+	assert_int_equal(dpk_idkey_sign(k, msg, strlen(msg), &sig), 0);
+	assert_int_equal(dpk_idkey_verify(alg, pub.data, pub.len, msg, strlen(msg), sig.data, sig.len), 0);
+	/* another message, a flipped signature bit, a truncated signature */
+	assert_int_equal(dpk_idkey_verify(alg, pub.data, pub.len, msg, strlen(msg) - 1, sig.data, sig.len),
+	    DPK_ERR_BADSIG);
+	sig.data[sig.len / 2] ^= 0x10;
+	assert_int_equal(dpk_idkey_verify(alg, pub.data, pub.len, msg, strlen(msg), sig.data, sig.len),
+	    DPK_ERR_BADSIG);
+	sig.data[sig.len / 2] ^= 0x10;
+	assert_int_equal(dpk_idkey_verify(alg, pub.data, pub.len, msg, strlen(msg), sig.data, sig.len - 1),
+	    DPK_ERR_BADSIG);
+	assert_int_equal(dpk_idkey_verify(alg, pub.data, pub.len, msg, strlen(msg), sig.data, 0),
+	    DPK_ERR_BADSIG);
+
+	/* openssl pkeyutl verifies our signature */
+	path_in(pempath, sizeof(pempath), "sig-pub.pem");
+	path_in(sigpath, sizeof(sigpath), "sig.bin");
+	path_in(msgpath, sizeof(msgpath), "msg.txt");
+	unlink(pempath);
+	write_text(pempath, (char *)pem.data, 0600);
+	write_text(msgpath, msg, 0600);
+	FILE *f = fopen(sigpath, "wb");
+	fwrite(sig.data, 1, sig.len, f);
+	fclose(f);
+	char *ec[] = {openssl, (char *)"dgst", (char *)"-sha256", (char *)"-verify", pempath,
+	    (char *)"-signature", sigpath, msgpath, NULL};
+	char *rsa[] = {openssl, (char *)"dgst", (char *)"-sha256", (char *)"-verify", pempath,
+	    (char *)"-sigopt", (char *)"rsa_padding_mode:pss", (char *)"-sigopt", (char *)"rsa_pss_saltlen:32",
+	    (char *)"-signature", sigpath, msgpath, NULL};
+	struct dpk_buf out;
+	assert_int_equal(dpk_test_run(alg == DPK_IDKEY_RSA ? rsa : ec, NULL, &out), 0);
+	assert_non_null(strstr((char *)out.data, "Verified OK"));
+	dpk_buf_free(&out);
+
+	dpk_buf_free(&pub);
+	dpk_buf_free(&sig);
+	dpk_buf_free(&pem);
+	dpk_idkey_free(k);
+}
+
+static void
+test_sign_p256(void **state)
+{
+	check_sign(DPK_IDKEY_P256, 0);
+}
+
+static void
+test_sign_rsa(void **state)
+{
+	check_sign(DPK_IDKEY_RSA, 2048);
+}
+
 int
 main(void)
 {
@@ -256,6 +324,8 @@ main(void)
 		cmocka_unit_test(test_openssh_p256),
 		cmocka_unit_test(test_openssh_rsa),
 		cmocka_unit_test(test_bad_onchain_keys),
+		cmocka_unit_test(test_sign_p256),
+		cmocka_unit_test(test_sign_rsa),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
