@@ -24,7 +24,8 @@ unit_tests = \
 	tests/unit/test_rpc \
 	tests/unit/test_client \
 	tests/unit/test_config \
-	tests/unit/test_idkey
+	tests/unit/test_idkey \
+	tests/unit/test_token
 integration_tests = \
 	tests/integration/test_anvil_transfer
 
@@ -62,6 +63,9 @@ tests_unit_test_config_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMO
 tests_unit_test_idkey_SOURCES = tests/unit/test_idkey.c
 tests_unit_test_idkey_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_idkey_LDADD = $(TEST_LIBS)
+tests_unit_test_token_SOURCES = tests/unit/test_token.c
+tests_unit_test_token_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_token_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -77,7 +81,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_rpc \
 	tests/fuzz/fuzz_client \
 	tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_idkey
+	tests/fuzz/fuzz_idkey \
+	tests/fuzz/fuzz_token
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -113,6 +118,10 @@ tests_fuzz_fuzz_idkey_SOURCES = tests/fuzz/fuzz_idkey.c
 tests_fuzz_fuzz_idkey_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_idkey_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_idkey_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_token_SOURCES = tests/fuzz/fuzz_token.c
+tests_fuzz_fuzz_token_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_token_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_token_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
