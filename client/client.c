@@ -1,5 +1,6 @@
 /* libdpkclient: connect, frame, send, receive with a deadline. libc only. */
 #include "dpk/client.h"
+#include "proto.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -11,8 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG_FAILURE 0x7f
-#define MSG_HELLO 0x01
 
 struct dpk_client {
 	int fd;
@@ -232,7 +231,7 @@ dpk_client_call(struct dpk_client *c, uint8_t type, const void *req, size_t reql
 	if ((r = recv_all(c, c->frame, flen, deadline)) != 0)
 		goto fail;
 	*rtype = c->frame[0];
-	if (*rtype == MSG_FAILURE) {
+	if (*rtype == DPK_MSG_FAILURE) {
 		struct dpk_wire_r rd;
 
 		dpk_wire_r_init(&rd, c->frame + 1, flen - 1);
@@ -286,7 +285,7 @@ dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t ve
 
 	dpk_wire_w_init(&w, req, sizeof(req));
 	dpk_wire_put_u32(&w, DPK_CLIENT_PROTOCOL_VERSION);
-	if ((r = dpk_client_call(c, MSG_HELLO, req, w.len, &rtype, reply, sizeof(reply), &n)) != 0)
+	if ((r = dpk_client_call(c, DPK_MSG_HELLO, req, w.len, &rtype, reply, sizeof(reply), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, reply, n);
 	*proto = dpk_wire_get_u32(&rd);

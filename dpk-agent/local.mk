@@ -1,6 +1,17 @@
 # dpk-agent/: the daemon dpk-agent and the CLI dpkctl. Their internals are a
 # small static library so the tests and fuzzers link the same code.
 noinst_LIBRARIES += dpk-agent/libdpkagent.a
-dpk_agent_libdpkagent_a_SOURCES = dpk-agent/config.c dpk-agent/config.h
-dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include
+dpk_agent_libdpkagent_a_SOURCES = \
+	dpk-agent/config.c dpk-agent/config.h \
+	dpk-agent/agent.h \
+	dpk-agent/state.c \
+	dpk-agent/server.c \
+	dpk-agent/requests.c
+dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \
+	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)
+
+sbin_PROGRAMS = dpk-agent/dpk-agent
+dpk_agent_dpk_agent_SOURCES = dpk-agent/main.c
+dpk_agent_dpk_agent_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS)
+dpk_agent_dpk_agent_LDADD = $(DPKAGENT_LIBS)

@@ -1,0 +1,13 @@
+/* Message type numbers of the agent protocol (doc/protocol.md), shared by
+ * libdpkclient and dpk-agent. A reply's type is the request's | 0x80. */
+#ifndef DPK_PROTO_H
+#define DPK_PROTO_H
+
+#define DPK_MSG_HELLO 0x01
+#define DPK_MSG_STATUS 0x02
+#define DPK_MSG_LOOKUP 0x03
+#define DPK_MSG_PUBKEY 0x04
+#define DPK_MSG_FAILURE 0x7f
+#define DPK_MSG_REPLY(t) ((t) | 0x80)
+
+#endif

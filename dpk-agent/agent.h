@@ -1,0 +1,61 @@
+/* dpk-agent's shared state. One thread runs the event loop (server.c);
+ * requests are answered from it (requests.c). */
+#ifndef DPK_AGENT_H
+#define DPK_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "idkey.h"
+#include "wallet.h"
+
+#define AGENT_MAX_CONNECTIONS 256
+#define AGENT_IDLE_TIMEOUT_MS 30000
+#define AGENT_FRAME_MAX 65536
+
+struct conn {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	int privileged;       /* root or a member of admin_group */
+	uint8_t in[4 + AGENT_FRAME_MAX];
+	size_t inlen;
+	uint8_t out[4 + AGENT_FRAME_MAX];
+	size_t outlen, outoff;
+	int64_t last_active_ms;
+};
+
+struct agent {
+	char *config_path;
+	struct dpk_config cfg;
+	int have_admin_gid;
+	gid_t admin_gid;
+	struct dpk_idkey *idkey;
+	struct dpk_wallet wallet;
+	int listen_fd;
+	struct conn *conns[AGENT_MAX_CONNECTIONS];
+	volatile int stop;
+	int reload;
+};
+
+/* Logging: to stderr, or syslog after agent_log_to_syslog(). */
+void agent_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void agent_log_to_syslog(void);
+
+/* state.c: the state directory (0700) with the identity key and the wallet,
+ * created on first start and never overwritten. */
+int agent_state_open(struct agent *a, char *err, size_t errsz);
+
+/* server.c */
+int agent_server_listen(struct agent *a, char *err, size_t errsz);
+int agent_server_run(struct agent *a);
+void agent_server_close(struct agent *a);
+int64_t agent_now_ms(void);
+
+/* requests.c: answer the request in c->in (type + body of len bytes) by
+ * writing one reply frame into c->out. */
+void agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
+
+#endif

@@ -1,0 +1,187 @@
+/* dpk-agent: the DPK daemon (man page dpk-agent(8)). */
+#include "autoconfig.h"
+#include "agent.h"
+
+#include "err.h"
+
+#include <getopt.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static int use_syslog;
+
+void
+agent_log_to_syslog(void)
+{
+	openlog("dpk-agent", LOG_PID, LOG_DAEMON);
+	use_syslog = 1;
+}
+
+void
+agent_log(int priority, const char *fmt, ...)
+{
+	static const char *const names[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (use_syslog) {
+		vsyslog(priority, fmt, ap);
+	} else {
+		fprintf(stderr, "dpk-agent: %s: ", names[priority & 7]);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config]\n"
+	    "  -c, --config FILE   configuration file (default %s)\n"
+	    "      --syslog        log to syslog instead of standard error\n"
+	    "      --check-config  check the configuration and exit\n"
+	    "  -V, --version       print the version and exit\n",
+	    DPK_CONFIG_DEFAULT_PATH);
+}
+
+static int
+load_config(struct agent *a, struct dpk_config *cfg)
+{
+	char err[512];
+	int r;
+
+	dpk_config_defaults(cfg);
+	if ((r = dpk_config_load(cfg, a->config_path, err, sizeof(err))) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		dpk_config_free(cfg);
+		return r;
+	}
+	if (cfg->state_dir == NULL && (cfg->state_dir = strdup("/var/lib/dpk")) == NULL)
+		return DPK_ERR_NOMEM;
+	if (cfg->socket_path == NULL && (cfg->socket_path = strdup("/run/dpk/agent.sock")) == NULL)
+		return DPK_ERR_NOMEM;
+	return 0;
+}
+
+static int
+resolve_admin_group(struct agent *a)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+
+	a->have_admin_gid = 0;
+	if (a->cfg.admin_group == NULL)
+		return 0;
+	if (getgrnam_r(a->cfg.admin_group, &gr, buf, sizeof(buf), &res) != 0 || res == NULL) {
+		agent_log(LOG_ERR, "%s: admin_group '%s' does not exist", a->config_path, a->cfg.admin_group);
+		return DPK_ERR_NOTFOUND;
+	}
+	a->admin_gid = gr.gr_gid;
+	a->have_admin_gid = 1;
+	return 0;
+}
+
+/* SIGHUP: take the new configuration if it is valid, else keep the old one.
+ * Paths and the identity are bound at start: changing them needs a restart. */
+static void
+reload(struct agent *a)
+{
+	struct dpk_config cfg;
+
+	if (load_config(a, &cfg) != 0) {
+		agent_log(LOG_ERR, "configuration not reloaded: keeping the running one");
+		return;
+	}
+	if (strcmp(cfg.state_dir, a->cfg.state_dir) != 0 || strcmp(cfg.socket_path, a->cfg.socket_path) != 0 ||
+	    (cfg.identity == NULL) != (a->cfg.identity == NULL) ||
+	    (cfg.identity != NULL && strcmp(cfg.identity, a->cfg.identity) != 0) ||
+	    cfg.key_algorithm != a->cfg.key_algorithm)
+		agent_log(LOG_WARNING, "state_dir, socket, identity and key_algorithm changes take effect on restart");
+	/* keep the bound values, take the rest */
+	char *keep_state = a->cfg.state_dir, *keep_socket = a->cfg.socket_path, *keep_id = a->cfg.identity;
+	enum dpk_config_keyalg keep_alg = a->cfg.key_algorithm;
+
+	a->cfg.state_dir = cfg.state_dir;
+	a->cfg.socket_path = cfg.socket_path;
+	a->cfg.identity = cfg.identity;
+	cfg.state_dir = keep_state;
+	cfg.socket_path = keep_socket;
+	cfg.identity = keep_id;
+	cfg.key_algorithm = keep_alg;
+	dpk_config_free(&a->cfg);
+	a->cfg = cfg;
+	if (resolve_admin_group(a) != 0)
+		agent_log(LOG_WARNING, "only root may make privileged requests until admin_group exists");
+	agent_log(LOG_INFO, "configuration reloaded from %s", a->config_path);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"syslog", no_argument, NULL, 's'},
+		{"check-config", no_argument, NULL, 'k'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1};
+	char err[512];
+	int opt, check_only = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': a.config_path = optarg; break;
+		case 's': agent_log_to_syslog(); break;
+		case 'k': check_only = 1; break;
+		case 'V': printf("dpk-agent %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* nss_dpk answers UNAVAIL at once in this process: the agent never asks itself */
+	setenv("DPK_NSS_BYPASS", "1", 1);
+
+	if (load_config(&a, &a.cfg) != 0)
+		return 1;
+	if (check_only) {
+		printf("%s: OK\n", a.config_path);
+		dpk_config_free(&a.cfg);
+		return 0;
+	}
+	if (resolve_admin_group(&a) != 0 || agent_state_open(&a, err, sizeof(err)) != 0) {
+		if (err[0] != '\0')
+			agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
+	err[0] = '\0';
+	if (agent_server_listen(&a, err, sizeof(err)) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
+	agent_log(LOG_INFO, "listening on %s", a.cfg.socket_path);
+	while ((r = agent_server_run(&a)) == 1)
+		reload(&a);
+	r = r == 0 ? 0 : 1;
+	agent_log(LOG_INFO, "stopping");
+out:
+	agent_server_close(&a);
+	dpk_idkey_free(a.idkey);
+	dpk_wallet_clear(&a.wallet);
+	dpk_config_free(&a.cfg);
+	return r;
+}

@@ -1,0 +1,156 @@
+/* One function per request type (doc/protocol.md). Each reads its body with
+ * the wire reader, which must consume it exactly, and writes one reply. */
+#include "autoconfig.h"
+#include "agent.h"
+
+#include "err.h"
+#include "proto.h"
+#include "wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#define AGENT_PROTOCOL_VERSION 1
+
+/* Frame the reply body in w (built at c->out + 4) with its type. */
+static void
+reply_frame(struct conn *c, uint8_t type, size_t bodylen)
+{
+	uint32_t flen = (uint32_t)bodylen + 1;
+
+	c->out[0] = (uint8_t)(flen >> 24);
+	c->out[1] = (uint8_t)(flen >> 16);
+	c->out[2] = (uint8_t)(flen >> 8);
+	c->out[3] = (uint8_t)flen;
+	c->out[4] = type;
+	c->outlen = 5 + bodylen;
+	c->outoff = 0;
+}
+
+static void reply_failure(struct conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+reply_failure(struct conn *c, int err, const char *fmt, ...)
+{
+	struct dpk_wire_w w;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dpk_wire_w_init(&w, c->out + 5, sizeof(c->out) - 5);
+	dpk_wire_put_u32(&w, (uint32_t)(err < 0 ? -err : err));
+	dpk_wire_put_string(&w, msg, strlen(msg));
+	reply_frame(c, DPK_MSG_FAILURE, w.len);
+}
+
+/* Start a success reply: the body writer over c->out. */
+static void
+reply_begin(struct conn *c, struct dpk_wire_w *w)
+{
+	dpk_wire_w_init(w, c->out + 5, sizeof(c->out) - 5);
+}
+
+static void
+reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w)
+{
+	if (w->err) {
+		reply_failure(c, DPK_ERR_TOOBIG, "reply does not fit in a frame");
+		return;
+	}
+	reply_frame(c, DPK_MSG_REPLY(req_type), w->len);
+}
+
+static void
+handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+{
+	struct dpk_wire_w w;
+	uint32_t version = dpk_wire_get_u32(rd);
+
+	if (dpk_wire_r_done(rd) != 0) {
+		reply_failure(c, DPK_ERR_SYNTAX, "malformed HELLO request");
+		return;
+	}
+	if (version < 1) {
+		reply_failure(c, DPK_ERR_UNSUPPORTED, "protocol version %u is not supported (this agent speaks %d)",
+		    version, AGENT_PROTOCOL_VERSION);
+		return;
+	}
+	reply_begin(c, &w);
+	dpk_wire_put_u32(&w, AGENT_PROTOCOL_VERSION);
+	dpk_wire_put_string(&w, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
+	reply_end(c, DPK_MSG_HELLO, &w);
+}
+
+/* STATUS: u64 chain id, string contract (20), string wallet (20), string
+ * identity (may be empty), u8 key algorithm, u8 caller privileged. */
+static void
+handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+{
+	const char *id = a->cfg.identity ? a->cfg.identity : "";
+	struct dpk_wire_w w;
+
+	if (dpk_wire_r_done(rd) != 0) {
+		reply_failure(c, DPK_ERR_SYNTAX, "malformed STATUS request (it has no body)");
+		return;
+	}
+	reply_begin(c, &w);
+	dpk_wire_put_u64(&w, a->cfg.chain_id);
+	dpk_wire_put_string(&w, a->cfg.contract, 20);
+	dpk_wire_put_string(&w, a->wallet.addr, 20);
+	dpk_wire_put_string(&w, id, strlen(id));
+	dpk_wire_put_u8(&w, (uint8_t)dpk_idkey_alg(a->idkey));
+	dpk_wire_put_u8(&w, (uint8_t)c->privileged);
+	reply_end(c, DPK_MSG_STATUS, &w);
+}
+
+/* PUBKEY: u8 algorithm, string on-chain form, string PEM, string OpenSSH line. */
+static void
+handle_pubkey(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+{
+	struct dpk_buf pub, pem, ssh;
+	struct dpk_wire_w w;
+	int r;
+
+	if (dpk_wire_r_done(rd) != 0) {
+		reply_failure(c, DPK_ERR_SYNTAX, "malformed PUBKEY request (it has no body)");
+		return;
+	}
+	dpk_buf_init(&pub, 8192);
+	dpk_buf_init(&pem, 16384);
+	dpk_buf_init(&ssh, 16384);
+	if ((r = dpk_idkey_public_onchain(a->idkey, &pub)) != 0 ||
+	    (r = dpk_idkey_public_pem(a->idkey, &pem)) != 0 ||
+	    (r = dpk_idkey_onchain_to_openssh(dpk_idkey_alg(a->idkey), pub.data, pub.len,
+	    a->cfg.identity, &ssh)) != 0) {
+		reply_failure(c, r, "cannot export the identity key: %s", dpk_strerror(r));
+	} else {
+		reply_begin(c, &w);
+		dpk_wire_put_u8(&w, (uint8_t)dpk_idkey_alg(a->idkey));
+		dpk_wire_put_string(&w, pub.data, pub.len);
+		dpk_wire_put_string(&w, pem.data, pem.len);
+		dpk_wire_put_string(&w, ssh.data, ssh.len);
+		reply_end(c, DPK_MSG_PUBKEY, &w);
+	}
+	dpk_buf_free(&pub);
+	dpk_buf_free(&pem);
+	dpk_buf_free(&ssh);
+}
+
+void
+agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct dpk_wire_r rd;
+
+	dpk_wire_r_init(&rd, body, len);
+	switch (type) {
+	case DPK_MSG_HELLO: handle_hello(a, c, &rd); return;
+	case DPK_MSG_STATUS: handle_status(a, c, &rd); return;
+	case DPK_MSG_PUBKEY: handle_pubkey(a, c, &rd); return;
+	default:
+		reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
+	}
+}
