@@ -294,6 +294,92 @@ dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t ve
 	return 0;
 }
 
+int
+dpk_client_status(struct dpk_client *c, struct dpk_client_status *st)
+{
+	uint8_t reply[1024], rtype;
+	struct dpk_wire_r rd;
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if ((r = dpk_client_call(c, DPK_MSG_STATUS, NULL, 0, &rtype, reply, sizeof(reply), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, reply, n);
+	st->chain_id = dpk_wire_get_u64(&rd);
+	if ((p = dpk_wire_get_string(&rd, &n)) == NULL || n != 20)
+		return DPK_CLIENT_EPROTO;
+	memcpy(st->contract, p, 20);
+	if ((p = dpk_wire_get_string(&rd, &n)) == NULL || n != 20)
+		return DPK_CLIENT_EPROTO;
+	memcpy(st->wallet, p, 20);
+	dpk_wire_get_text(&rd, st->identity, sizeof(st->identity));
+	st->key_algorithm = dpk_wire_get_u8(&rd);
+	st->caller_privileged = dpk_wire_get_u8(&rd) != 0;
+	if (dpk_wire_r_done(&rd) != 0) {
+		memset(st, 0, sizeof(*st));
+		return DPK_CLIENT_EPROTO;
+	}
+	return 0;
+}
+
+/* A string field as a new NUL-terminated copy; NULL on a short body or no memory. */
+static char *
+dup_field(struct dpk_wire_r *rd, size_t *len, int text)
+{
+	size_t n;
+	const uint8_t *p = dpk_wire_get_string(rd, &n);
+	char *d;
+
+	if (p == NULL || (text && memchr(p, '\0', n) != NULL) || (d = malloc(n + 1)) == NULL) {
+		rd->err = 1;
+		return NULL;
+	}
+	memcpy(d, p, n);
+	d[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return d;
+}
+
+int
+dpk_client_pubkey(struct dpk_client *c, struct dpk_client_pubkey *pk)
+{
+	uint8_t *reply = malloc(DPK_CLIENT_MAX_FRAME), rtype;
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	memset(pk, 0, sizeof(*pk));
+	if (reply == NULL)
+		return DPK_CLIENT_ENOMEM;
+	if ((r = dpk_client_call(c, DPK_MSG_PUBKEY, NULL, 0, &rtype, reply, DPK_CLIENT_MAX_FRAME, &n)) != 0)
+		goto out;
+	dpk_wire_r_init(&rd, reply, n);
+	pk->algorithm = dpk_wire_get_u8(&rd);
+	pk->onchain = (uint8_t *)dup_field(&rd, &pk->onchain_len, 0);
+	pk->pem = dup_field(&rd, NULL, 1);
+	pk->openssh = dup_field(&rd, NULL, 1);
+	r = 0;
+	if (dpk_wire_r_done(&rd) != 0) {
+		dpk_client_pubkey_free(pk);
+		r = DPK_CLIENT_EPROTO;
+	}
+out:
+	free(reply);
+	return r;
+}
+
+void
+dpk_client_pubkey_free(struct dpk_client_pubkey *pk)
+{
+	free(pk->onchain);
+	free(pk->pem);
+	free(pk->openssh);
+	memset(pk, 0, sizeof(*pk));
+}
+
 const char *
 dpk_client_strerror(int err)
 {

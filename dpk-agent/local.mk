@@ -15,3 +15,8 @@ sbin_PROGRAMS = dpk-agent/dpk-agent
 dpk_agent_dpk_agent_SOURCES = dpk-agent/main.c
 dpk_agent_dpk_agent_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS)
 dpk_agent_dpk_agent_LDADD = $(DPKAGENT_LIBS)
+
+bin_PROGRAMS += dpk-agent/dpkctl
+dpk_agent_dpkctl_SOURCES = dpk-agent/dpkctl.c
+dpk_agent_dpkctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include $(CJSON_CFLAGS) $(NETTLE_CFLAGS)
+dpk_agent_dpkctl_LDADD = client/libdpkclient.la $(DPKCORE_LIBS)

@@ -27,7 +27,8 @@ unit_tests = \
 	tests/unit/test_idkey \
 	tests/unit/test_token
 integration_tests = \
-	tests/integration/test_anvil_transfer
+	tests/integration/test_anvil_transfer \
+	tests/integration/test_agent_socket
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -69,6 +70,10 @@ tests_unit_test_token_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
+
+tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
+tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 EXTRA_DIST += tests/data tests/fuzz/corpus
 

@@ -54,6 +54,30 @@ int dpk_client_agent_error(const struct dpk_client *c, const char **message);
 /* HELLO: the agent's protocol version and software version (copied into version). */
 int dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t versionsz);
 
+struct dpk_client_status {
+	uint64_t chain_id;
+	uint8_t contract[20];
+	uint8_t wallet[20];      /* the agent's wallet address */
+	char identity[254];      /* this host's identity ("" if none configured) */
+	uint8_t key_algorithm;   /* 1 ECDSA P-256, 2 RSA */
+	int caller_privileged;   /* the caller may register, sign and read secrets */
+};
+
+/* STATUS: the agent's configuration and keys, as far as anyone may know them. */
+int dpk_client_status(struct dpk_client *c, struct dpk_client_status *st);
+
+/* PUBKEY: the host's identity public key. The three texts are malloc()ed,
+ * NUL-terminated; free them with dpk_client_pubkey_free(). */
+struct dpk_client_pubkey {
+	uint8_t algorithm;
+	uint8_t *onchain;   /* the bytes registered on chain */
+	size_t onchain_len;
+	char *pem;          /* SubjectPublicKeyInfo PEM */
+	char *openssh;      /* authorized_keys line */
+};
+int dpk_client_pubkey(struct dpk_client *c, struct dpk_client_pubkey *pk);
+void dpk_client_pubkey_free(struct dpk_client_pubkey *pk);
+
 const char *dpk_client_strerror(int err);
 
 #ifdef __cplusplus

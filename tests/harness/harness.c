@@ -240,3 +240,67 @@ dpk_test_rmtree(const char *path)
 
 	dpk_test_run(argv, NULL, NULL);
 }
+
+pid_t
+dpk_test_spawn(char *const argv[], const char *logpath)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		int log = logpath ? open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(devnull, 0);
+		if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+dpk_test_wait_exit(pid_t pid, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		int status;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+int
+dpk_test_wait_path(const char *path, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		if (access(path, F_OK) == 0)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+void
+dpk_test_built(const char *rel, char *out, size_t outsz)
+{
+	const char *top = getenv("DPK_TOP_BUILDDIR");
+
+	if (top == NULL)
+		fail_msg("DPK_TOP_BUILDDIR is not set (run the tests through make check)");
+	if ((size_t)snprintf(out, outsz, "%s/%s", top, rel) >= outsz)
+		fail_msg("path too long");
+}

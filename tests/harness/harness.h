@@ -41,6 +41,17 @@ struct dpk_test_anvil {
 void dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args);
 void dpk_test_anvil_stop(struct dpk_test_anvil *a);
 
+/* Start argv in the background (it dies with the test process); its stdout
+ * and stderr go to logpath (appended) if not NULL. Fails the test on error. */
+pid_t dpk_test_spawn(char *const argv[], const char *logpath);
+/* Wait up to timeout_ms for pid to exit; its exit status, or -1 if it did not
+ * exit in time (it is then killed) or died of a signal. */
+int dpk_test_wait_exit(pid_t pid, int timeout_ms);
+/* Wait up to timeout_ms until path exists. 0 or -1. */
+int dpk_test_wait_path(const char *path, int timeout_ms);
+/* Path of a built program: $DPK_TOP_BUILDDIR/rel. */
+void dpk_test_built(const char *rel, char *out, size_t outsz);
+
 /* Make a fresh private temporary directory; path written to out. */
 void dpk_test_tmpdir(char *out, size_t outsz);
 /* Remove a directory made by dpk_test_tmpdir and everything under it. */

@@ -1,0 +1,218 @@
+/* dpkctl: the command line of dpk-agent (man page dpkctl(1)).
+ * Exit codes: 0 done; 1 the agent refused or the answer is "no"; 2 usage;
+ * 3 the agent is not reachable; 4 the agent's answer was malformed. */
+#include "autoconfig.h"
+
+#include "dpk/client.h"
+#include "hex.h"
+#include "wallet.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	EXIT_REFUSED = 1,
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3,
+	EXIT_PROTOCOL = 4,
+};
+
+struct opts {
+	const char *socket;
+	int timeout_ms;
+	int json;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: dpkctl [--socket PATH] [--timeout MS] [--json] COMMAND [ARGS]\n"
+	    "commands:\n"
+	    "  status                     the agent's chain, contract, wallet and identity\n"
+	    "  pubkey [--pem|--openssh|--onchain]\n"
+	    "                             this host's identity public key (default: PEM and OpenSSH)\n"
+	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
+}
+
+static int
+client_exit(struct dpk_client *c, int r, const char *what)
+{
+	const char *msg = "";
+
+	if (r == DPK_CLIENT_EAGENT) {
+		dpk_client_agent_error(c, &msg);
+		fprintf(stderr, "dpkctl: %s: %s\n", what, msg);
+		return EXIT_REFUSED;
+	}
+	fprintf(stderr, "dpkctl: %s: %s\n", what, dpk_client_strerror(r));
+	return r == DPK_CLIENT_EPROTO ? EXIT_PROTOCOL : EXIT_UNREACHABLE;
+}
+
+static int
+print_json(cJSON *o)
+{
+	char *s = cJSON_Print(o);
+
+	if (s == NULL)
+		return 1;
+	puts(s);
+	free(s);
+	cJSON_Delete(o);
+	return 0;
+}
+
+static const char *
+alg_name(unsigned alg)
+{
+	return alg == 1 ? "ecdsa-p256" : alg == 2 ? "rsa" : "unknown";
+}
+
+static int
+cmd_status(struct dpk_client *c, const struct opts *o)
+{
+	struct dpk_client_status st;
+	char contract[43], wallet[43];
+	int r = dpk_client_status(c, &st);
+
+	if (r != 0)
+		return client_exit(c, r, "status");
+	dpk_wallet_address_format(st.contract, contract);
+	dpk_wallet_address_format(st.wallet, wallet);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(j, "chain_id", (double)st.chain_id);
+		cJSON_AddStringToObject(j, "contract", contract);
+		cJSON_AddStringToObject(j, "wallet", wallet);
+		if (st.identity[0] != '\0')
+			cJSON_AddStringToObject(j, "identity", st.identity);
+		else
+			cJSON_AddNullToObject(j, "identity");
+		cJSON_AddStringToObject(j, "key_algorithm", alg_name(st.key_algorithm));
+		cJSON_AddBoolToObject(j, "privileged", st.caller_privileged);
+		return print_json(j);
+	}
+	printf("identity:      %s\n", st.identity[0] ? st.identity : "(none configured)");
+	printf("key algorithm: %s\n", alg_name(st.key_algorithm));
+	printf("wallet:        %s\n", wallet);
+	printf("chain id:      %llu\n", (unsigned long long)st.chain_id);
+	printf("contract:      %s\n", contract);
+	printf("you may:       %s\n", st.caller_privileged ? "look up, register, sign" : "look up");
+	return 0;
+}
+
+static int
+cmd_pubkey(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	struct dpk_client_pubkey pk;
+	int pem = 0, ssh = 0, onchain = 0, r;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--pem") == 0)
+			pem = 1;
+		else if (strcmp(argv[i], "--openssh") == 0)
+			ssh = 1;
+		else if (strcmp(argv[i], "--onchain") == 0)
+			onchain = 1;
+		else {
+			fprintf(stderr, "dpkctl: pubkey: unknown option '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!pem && !ssh && !onchain)
+		pem = ssh = 1;
+	if ((r = dpk_client_pubkey(c, &pk)) != 0)
+		return client_exit(c, r, "pubkey");
+	char *hex = malloc(2 * pk.onchain_len + 3);
+
+	if (hex == NULL) {
+		dpk_client_pubkey_free(&pk);
+		return 1;
+	}
+	dpk_hex_encode(pk.onchain, pk.onchain_len, 1, hex, 2 * pk.onchain_len + 3);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "algorithm", alg_name(pk.algorithm));
+		cJSON_AddStringToObject(j, "onchain", hex);
+		cJSON_AddStringToObject(j, "pem", pk.pem);
+		cJSON_AddStringToObject(j, "openssh", pk.openssh);
+		print_json(j);
+	} else {
+		if (pem)
+			fputs(pk.pem, stdout);
+		if (ssh)
+			puts(pk.openssh);
+		if (onchain)
+			puts(hex);
+	}
+	free(hex);
+	dpk_client_pubkey_free(&pk);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"timeout", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct opts o = {.socket = NULL, .timeout_ms = 5000};
+	struct dpk_client *c;
+	const char *cmd;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "+s:t:jVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': o.socket = optarg; break;
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || v <= 0 || v > 600000) {
+				fprintf(stderr, "dpkctl: --timeout: '%s' is not a number of milliseconds (1..600000)\n", optarg);
+				return EXIT_USAGE;
+			}
+			o.timeout_ms = (int)v;
+			break;
+		}
+		case 'j': o.json = 1; break;
+		case 'V': printf("dpkctl %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0) {
+		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "status") == 0 && optind != argc) {
+		fprintf(stderr, "dpkctl: status takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	if ((r = dpk_client_open(o.socket, o.timeout_ms, 0, &c)) != 0) {
+		fprintf(stderr, "dpkctl: %s: %s\n", o.socket ? o.socket : DPK_CLIENT_DEFAULT_SOCKET,
+		    dpk_client_strerror(r));
+		return EXIT_UNREACHABLE;
+	}
+	if (strcmp(cmd, "status") == 0)
+		r = cmd_status(c, &o);
+	else
+		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
+	dpk_client_close(c);
+	return r;
+}
