@@ -32,4 +32,22 @@ void dpk_wallet_address_format(const uint8_t addr[20], char out[43]);
  * case must carry a valid EIP-55 checksum (DPK_ERR_CHECKSUM otherwise). */
 int dpk_wallet_address_parse(const char *s, uint8_t addr[20]);
 
+/* Additions. */
+
+/* Note on dpk_wallet_recover: only recid 0 and 1 are accepted (what an
+ * Ethereum v of 27/28 or a typed-transaction y-parity can express); 2 and 3
+ * give DPK_ERR_BADSIG too. On any error addr is zeroed.
+ * Note on dpk_wallet_address_parse: a string shorter than 42 characters gives
+ * DPK_ERR_TRUNCATED, a longer one DPK_ERR_TRAILING, a missing "0x" or a
+ * non-hex digit DPK_ERR_SYNTAX. On any error addr is zeroed. */
+
+/* As dpk_wallet_address_parse, for len bytes that need not be NUL-terminated
+ * (a NUL inside them is a non-hex digit: DPK_ERR_SYNTAX). */
+int dpk_wallet_address_parse_n(const char *s, size_t len, uint8_t addr[20]);
+
+/* EIP-191 personal-message hash, as eth_sign / personal_sign / `cast wallet
+ * sign` compute it: keccak256("\x19Ethereum Signed Message:\n" || decimal(len)
+ * || msg). Writes 32 bytes to hash. 0, or DPK_ERR_INVALID on NULL arguments. */
+int dpk_wallet_hash_message(const void *msg, size_t len, uint8_t hash[32]);
+
 #endif
