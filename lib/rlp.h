@@ -11,6 +11,11 @@
 #include "u256.h"
 
 #define DPK_RLP_MAX_DEPTH 16
+/* Largest max_depth dpk_rlp_decode() accepts (DPK_ERR_INVALID above): it keeps
+ * the end of every open list in a fixed array rather than recursing, so a
+ * deep input can never exhaust the stack. The outermost list is level 1;
+ * max_depth 0 accepts a byte string only. */
+#define DPK_RLP_DEPTH_LIMIT 256
 
 /* --- encoding: each returns 0, DPK_ERR_TOOBIG or DPK_ERR_NOMEM --- */
 
