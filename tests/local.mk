@@ -25,7 +25,9 @@ unit_tests = \
 	tests/unit/test_client \
 	tests/unit/test_config \
 	tests/unit/test_idkey \
-	tests/unit/test_token
+	tests/unit/test_token \
+	tests/unit/test_tlspsk \
+	tests/unit/test_identity
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket
@@ -67,6 +69,12 @@ tests_unit_test_idkey_LDADD = $(TEST_LIBS)
 tests_unit_test_token_SOURCES = tests/unit/test_token.c
 tests_unit_test_token_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_token_LDADD = $(TEST_LIBS)
+tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
+tests_unit_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_identity_LDADD = $(TEST_LIBS)
+tests_unit_test_tlspsk_SOURCES = tests/unit/test_tlspsk.c
+tests_unit_test_tlspsk_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)

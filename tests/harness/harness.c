@@ -304,3 +304,22 @@ dpk_test_built(const char *rel, char *out, size_t outsz)
 	if ((size_t)snprintf(out, outsz, "%s/%s", top, rel) >= outsz)
 		fail_msg("path too long");
 }
+
+int
+dpk_test_free_port(void)
+{
+	return free_port();
+}
+
+int
+dpk_test_wait_port(int port, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		if (port_open(port))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}

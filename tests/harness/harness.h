@@ -52,6 +52,11 @@ int dpk_test_wait_path(const char *path, int timeout_ms);
 /* Path of a built program: $DPK_TOP_BUILDDIR/rel. */
 void dpk_test_built(const char *rel, char *out, size_t outsz);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int dpk_test_free_port(void);
+/* Wait until something listens on 127.0.0.1:port (0) or timeout_ms passes (-1). */
+int dpk_test_wait_port(int port, int timeout_ms);
+
 /* Make a fresh private temporary directory; path written to out. */
 void dpk_test_tmpdir(char *out, size_t outsz);
 /* Remove a directory made by dpk_test_tmpdir and everything under it. */
