@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "conffile.h"
 #include "err.h"
 #include "wallet.h"
 
@@ -11,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONFIG_MAX_BYTES (64 * 1024)
-#define CONFIG_MAX_LINE 1024
 #define CONFIG_MAX_DURATION_MS (24u * 3600 * 1000)
 
 void
@@ -42,68 +41,6 @@ dpk_config_free(struct dpk_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int config_err(char *err, size_t errsz, const char *name, size_t line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int
-config_err(char *err, size_t errsz, const char *name, size_t line, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(err, errsz, "%s:%zu: ", name, line);
-
-	if (n >= 0 && (size_t)n < errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, errsz - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return DPK_ERR_SYNTAX;
-}
-
-static int
-parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* "300", "300s", "500ms", "5m", "1h": a duration in milliseconds up to 24 h. */
-static int
-parse_duration(const char *s, uint32_t *ms)
-{
-	char num[32];
-	size_t n = strspn(s, "0123456789");
-	uint64_t v, unit;
-	const char *suffix = s + n;
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	if (strcmp(suffix, "") == 0 || strcmp(suffix, "s") == 0)
-		unit = 1000;
-	else if (strcmp(suffix, "ms") == 0)
-		unit = 1;
-	else if (strcmp(suffix, "m") == 0 || strcmp(suffix, "min") == 0)
-		unit = 60 * 1000;
-	else if (strcmp(suffix, "h") == 0)
-		unit = 3600 * 1000;
-	else
-		return -1;
-	if (parse_u64(num, CONFIG_MAX_DURATION_MS, &v) != 0 || v * unit > CONFIG_MAX_DURATION_MS)
-		return -1;
-	*ms = (uint32_t)(v * unit);
-	return 0;
-}
-
 static int
 set_string(char **dst, const char *v)
 {
@@ -122,11 +59,6 @@ enum key_id {
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_COUNT
 };
 
-static const char *const key_names[K_COUNT] = {
-	"rpc_url", "chain_id", "contract", "identity", "key_algorithm", "pkm_address",
-	"pkm_endpoint", "token_file", "state_dir", "socket", "admin_group", "cache_ttl",
-	"negative_cache_ttl", "poll_interval", "rpc_timeout", "request_timeout",
-};
 
 static int
 addr_is_zero(const uint8_t a[20])
@@ -163,7 +95,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		c->n_rpc++;
 		return 0;
 	case K_CHAIN_ID:
-		if (parse_u64(v, UINT64_MAX / 2, &u) != 0 || u == 0)
+		if (dpk_conffile_u64(v, UINT64_MAX / 2, &u) != 0 || u == 0)
 			return *why = "is not a chain id (a positive decimal number)", 1;
 		c->chain_id = u;
 		return 0;
@@ -198,7 +130,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_PKM_ENDPOINT: {
 		const char *colon = strrchr(v, ':');
 
-		if (colon == NULL || colon == v || parse_u64(colon + 1, 65535, &u) != 0 || u == 0)
+		if (colon == NULL || colon == v || dpk_conffile_u64(colon + 1, 65535, &u) != 0 || u == 0)
 			return *why = "is not host:port", 1;
 		return set_string(&c->pkm_endpoint, v);
 	}
@@ -226,110 +158,42 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_REQUEST_TIMEOUT: dur = &c->request_timeout_ms; break;
 	case K_COUNT: break;
 	}
-	if (dur == NULL || parse_duration(v, dur) != 0)
+	if (dur == NULL || dpk_conffile_duration(v, CONFIG_MAX_DURATION_MS, dur) != 0)
 		return *why = "is not a duration (e.g. 30, 30s, 500ms, 5m; at most 24h)", 1;
 	if ((k == K_POLL_INTERVAL || k == K_RPC_TIMEOUT || k == K_REQUEST_TIMEOUT) && *dur < 10)
 		return *why = "is too short (at least 10ms)", 1;
 	return 0;
 }
 
-static void
-trim(char **s, char **e)
+static const struct dpk_conffile_key keys[K_COUNT] = {
+	{"rpc_url", 1}, {"chain_id", 0}, {"contract", 0}, {"identity", 0}, {"key_algorithm", 0},
+	{"pkm_address", 0}, {"pkm_endpoint", 0}, {"token_file", 0}, {"state_dir", 0}, {"socket", 0},
+	{"admin_group", 0}, {"cache_ttl", 0}, {"negative_cache_ttl", 0}, {"poll_interval", 0},
+	{"rpc_timeout", 0}, {"request_timeout", 0},
+};
+
+static int
+config_set_cb(void *ctx, size_t k, const char *value, const char **why)
 {
-	while (*s < *e && (**s == ' ' || **s == '\t'))
-		(*s)++;
-	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r'))
-		(*e)--;
+	return config_set(ctx, (enum key_id)k, value, why);
 }
 
 int
 dpk_config_parse(struct dpk_config *c, const char *name, const char *text, size_t len,
     char *err, size_t errsz)
 {
-	int seen[K_COUNT] = {0};
-	size_t lineno = 0, off = 0;
-
-	if (len > CONFIG_MAX_BYTES)
-		return snprintf(err, errsz, "%s: larger than %d bytes", name, CONFIG_MAX_BYTES),
-		    DPK_ERR_TOOBIG;
-	if (memchr(text, '\0', len) != NULL)
-		return config_err(err, errsz, name, 1, "contains a NUL byte: not a text file");
-	while (off < len) {
-		char line[CONFIG_MAX_LINE + 1], *s, *e, *eq, *ks, *ke, *vs, *ve;
-		const char *nl = memchr(text + off, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
-		const char *why = NULL;
-		int k, r;
-
-		lineno++;
-		if (n > CONFIG_MAX_LINE)
-			return config_err(err, errsz, name, lineno, "line longer than %d bytes", CONFIG_MAX_LINE);
-		memcpy(line, text + off, n);
-		line[n] = '\0';
-		off += n + (nl != NULL);
-
-		s = line;
-		e = line + n;
-		trim(&s, &e);
-		if (s == e || *s == '#')
-			continue;
-		if ((eq = memchr(s, '=', (size_t)(e - s))) == NULL)
-			return config_err(err, errsz, name, lineno, "expected 'key = value'");
-		ks = s;
-		ke = eq;
-		vs = eq + 1;
-		ve = e;
-		trim(&ks, &ke);
-		trim(&vs, &ve);
-		*ke = '\0';
-		*ve = '\0';
-		for (k = 0; k < K_COUNT; k++)
-			if (strcmp(ks, key_names[k]) == 0)
-				break;
-		if (k == K_COUNT)
-			return config_err(err, errsz, name, lineno, "unknown key '%.64s'", ks);
-		for (const char *p = vs; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				return config_err(err, errsz, name, lineno, "%s: value contains a control character",
-				    key_names[k]);
-		if (*vs == '\0')
-			return config_err(err, errsz, name, lineno, "%s: empty value", key_names[k]);
-		if (seen[k] && k != K_RPC_URL)
-			return config_err(err, errsz, name, lineno, "%s: given twice (first on line %d)",
-			    key_names[k], seen[k]);
-		seen[k] = (int)lineno;
-		if ((r = config_set(c, (enum key_id)k, vs, &why)) < 0)
-			return r;
-		if (r > 0)
-			return config_err(err, errsz, name, lineno, "%s: '%.128s' %s", key_names[k], vs, why);
-	}
-	return 0;
+	return dpk_conffile_parse(name, text, len, keys, K_COUNT, config_set_cb, c, err, errsz);
 }
 
 int
 dpk_config_load(struct dpk_config *c, const char *path, char *err, size_t errsz)
 {
-	char *text = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
+	char *text;
+	size_t len;
+	int r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
-		return DPK_ERR_IO;
-	}
-	if ((text = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
-		close(fd);
-		return DPK_ERR_NOMEM;
-	}
-	while ((n = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len)) > 0 && len < CONFIG_MAX_BYTES + 1)
-		len += (size_t)n;
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errsz, "%s: cannot read: %s", path, strerror(errno));
-		free(text);
-		return DPK_ERR_IO;
-	}
+	if ((r = dpk_conffile_read(path, &text, &len, err, errsz)) != 0)
+		return r;
 	r = dpk_config_parse(c, path, text, len, err, errsz);
 	free(text);
 	if (r != 0)

@@ -1,0 +1,38 @@
+/* "key = value" configuration files (dpk.conf, pkm.conf): '#' comments,
+ * white space trimmed, at most 64 KiB and 1024-byte lines, no control
+ * characters. Every error names the file, the line and the key. */
+#ifndef DPK_CONFFILE_H
+#define DPK_CONFFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DPK_CONFFILE_MAX_BYTES (64 * 1024)
+#define DPK_CONFFILE_MAX_LINE 1024
+
+struct dpk_conffile_key {
+	const char *name;
+	int repeatable; /* may appear more than once */
+};
+
+/* Apply value to key number k. Return 0, a negative DPK_ERR_* to stop with
+ * that error, or 1 with *why set to the end of the sentence
+ * "FILE:LINE: KEY: 'VALUE' <why>". */
+typedef int (*dpk_conffile_set_fn)(void *ctx, size_t k, const char *value, const char **why);
+
+/* Parse text (len bytes, named name in messages). On an error returns
+ * DPK_ERR_SYNTAX / DPK_ERR_TOOBIG (or set's own code) with the message in err. */
+int dpk_conffile_parse(const char *name, const char *text, size_t len,
+    const struct dpk_conffile_key *keys, size_t nkeys, dpk_conffile_set_fn set, void *ctx,
+    char *err, size_t errsz);
+
+/* Read a configuration file (at most DPK_CONFFILE_MAX_BYTES + 1 bytes are
+ * read, so the parser can report it too large). *text is malloc()ed. */
+int dpk_conffile_read(const char *path, char **text, size_t *len, char *err, size_t errsz);
+
+/* Value helpers: 0 or -1. */
+int dpk_conffile_u64(const char *s, uint64_t max, uint64_t *out);
+/* "300", "300s", "500ms", "5m", "1h" in milliseconds, at most max_ms. */
+int dpk_conffile_duration(const char *s, uint32_t max_ms, uint32_t *ms);
+
+#endif
