@@ -44,10 +44,6 @@ struct agent {
 void agent_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void agent_log_to_syslog(void);
 
-/* state.c: the state directory (0700) with the identity key and the wallet,
- * created on first start and never overwritten. */
-int agent_state_open(struct agent *a, char *err, size_t errsz);
-
 /* server.c */
 int agent_server_listen(struct agent *a, char *err, size_t errsz);
 int agent_server_run(struct agent *a);

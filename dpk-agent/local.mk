@@ -4,7 +4,6 @@ noinst_LIBRARIES += dpk-agent/libdpkagent.a
 dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/config.c dpk-agent/config.h \
 	dpk-agent/agent.h \
-	dpk-agent/state.c \
 	dpk-agent/server.c \
 	dpk-agent/requests.c
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \

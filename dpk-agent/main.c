@@ -3,6 +3,7 @@
 #include "agent.h"
 
 #include "err.h"
+#include "statedir.h"
 
 #include <getopt.h>
 #include <grp.h>
@@ -134,6 +135,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1};
+	struct dpk_statedir sd = {0};
 	char err[512];
 	int opt, check_only = 0, r;
 
@@ -161,11 +163,25 @@ main(int argc, char **argv)
 		dpk_config_free(&a.cfg);
 		return 0;
 	}
-	if (resolve_admin_group(&a) != 0 || agent_state_open(&a, err, sizeof(err)) != 0) {
+	err[0] = '\0';
+	if (resolve_admin_group(&a) != 0 ||
+	    dpk_statedir_open(a.cfg.state_dir, a.cfg.key_algorithm == DPK_KEYALG_RSA ? DPK_IDKEY_RSA : DPK_IDKEY_P256,
+	    a.cfg.rsa_bits, &sd, err, sizeof(err)) != 0) {
 		if (err[0] != '\0')
 			agent_log(LOG_ERR, "%s", err);
 		r = 1;
 		goto out;
+	}
+	a.idkey = sd.idkey;
+	a.wallet = sd.wallet;
+	dpk_wallet_clear(&sd.wallet);
+	if (sd.created_key)
+		agent_log(LOG_NOTICE, "created a new identity key in %s/identity.pem", a.cfg.state_dir);
+	if (sd.created_wallet) {
+		char addr[43];
+
+		dpk_wallet_address_format(a.wallet.addr, addr);
+		agent_log(LOG_NOTICE, "created a new wallet %s in %s/wallet.json", addr, a.cfg.state_dir);
 	}
 	err[0] = '\0';
 	if (agent_server_listen(&a, err, sizeof(err)) != 0) {

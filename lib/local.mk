@@ -16,6 +16,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/token.c lib/token.h \
 	lib/tlspsk.c lib/tlspsk.h \
 	lib/conffile.c lib/conffile.h \
+	lib/statedir.c lib/statedir.h \
 	lib/identity.c lib/identity.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS)

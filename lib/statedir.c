@@ -1,7 +1,4 @@
-/* The state directory: identity.pem (the identity key), wallet.json (the
- * wallet, keystore v3) and wallet.pass (the keystore's random password, so
- * standard Ethereum tools can open the wallet given both files). */
-#include "agent.h"
+#include "statedir.h"
 
 #include "err.h"
 #include "hex.h"
@@ -14,7 +11,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #define WALLET_PASS_LEN 64 /* hex digits of 32 random bytes */
@@ -91,34 +87,32 @@ wallet_password(const char *pass_path, int wallet_exists, char pw[WALLET_PASS_LE
 }
 
 int
-agent_state_open(struct agent *a, char *err, size_t errsz)
+dpk_statedir_open(const char *dir, enum dpk_idkey_alg alg, unsigned rsa_bits,
+    struct dpk_statedir *out, char *err, size_t errsz)
 {
-	const char *dir = a->cfg.state_dir;
 	char key_path[PATH_MAX], pass_path[PATH_MAX], wallet_path[PATH_MAX], pw[WALLET_PASS_LEN + 1];
 	const char *detail = NULL;
-	int r, created, wallet_exists;
+	int r, wallet_exists;
 
+	memset(out, 0, sizeof(*out));
+	err[0] = '\0';
 	if ((r = ensure_private_dir(dir, err, errsz)) != 0)
 		return r;
 	snprintf(key_path, sizeof(key_path), "%s/identity.pem", dir);
 	snprintf(pass_path, sizeof(pass_path), "%s/wallet.pass", dir);
 	snprintf(wallet_path, sizeof(wallet_path), "%s/wallet.json", dir);
 
-	r = dpk_idkey_load_or_create(key_path, a->cfg.key_algorithm == DPK_KEYALG_RSA ? DPK_IDKEY_RSA : DPK_IDKEY_P256,
-	    a->cfg.rsa_bits, &a->idkey, &created);
+	r = dpk_idkey_load_or_create(key_path, alg, rsa_bits, &out->idkey, &out->created_key);
 	if (r != 0) {
 		snprintf(err, errsz, "identity key %s: %s%s", key_path, dpk_strerror(r),
-		    r == DPK_ERR_IO ? " (it must be a regular file with mode 0600 owned by the agent)" : "");
+		    r == DPK_ERR_IO ? " (it must be a regular file with mode 0600 owned by us)" : "");
 		return r;
 	}
-	if (created)
-		agent_log(LOG_NOTICE, "created a new identity key in %s", key_path);
-
 	wallet_exists = access(wallet_path, F_OK) == 0;
 	if ((r = wallet_password(pass_path, wallet_exists, pw, err, errsz)) != 0)
-		return r;
+		goto out;
 	if (wallet_exists) {
-		r = dpk_keystore_read_file(wallet_path, (const uint8_t *)pw, WALLET_PASS_LEN, NULL, &a->wallet, &detail);
+		r = dpk_keystore_read_file(wallet_path, (const uint8_t *)pw, WALLET_PASS_LEN, NULL, &out->wallet, &detail);
 		if (r != 0)
 			snprintf(err, errsz, "wallet %s: %s%s%s", wallet_path, dpk_strerror(r),
 			    detail && *detail ? ": " : "", detail ? detail : "");
@@ -126,16 +120,22 @@ agent_state_open(struct agent *a, char *err, size_t errsz)
 		/* the password is 256 random bits: the KDF's cost adds nothing, so keep start-up cheap */
 		struct dpk_keystore_opts opts = {.kdf = DPK_KEYSTORE_SCRYPT, .scrypt_n = 8192, .scrypt_r = 8, .scrypt_p = 1};
 
-		if ((r = dpk_wallet_generate(&a->wallet)) == 0 &&
-		    (r = dpk_keystore_write_file(wallet_path, &a->wallet, (const uint8_t *)pw, WALLET_PASS_LEN, &opts)) != 0)
+		if ((r = dpk_wallet_generate(&out->wallet)) == 0 &&
+		    (r = dpk_keystore_write_file(wallet_path, &out->wallet, (const uint8_t *)pw, WALLET_PASS_LEN, &opts)) != 0)
 			snprintf(err, errsz, "cannot write wallet %s: %s", wallet_path, dpk_strerror(r));
-		if (r == 0) {
-			char addr[43];
-
-			dpk_wallet_address_format(a->wallet.addr, addr);
-			agent_log(LOG_NOTICE, "created a new wallet %s in %s", addr, wallet_path);
-		}
+		out->created_wallet = r == 0;
 	}
+out:
 	explicit_bzero(pw, sizeof(pw));
+	if (r != 0)
+		dpk_statedir_close(out);
 	return r;
+}
+
+void
+dpk_statedir_close(struct dpk_statedir *sd)
+{
+	dpk_idkey_free(sd->idkey);
+	dpk_wallet_clear(&sd->wallet);
+	memset(sd, 0, sizeof(*sd));
 }
