@@ -1,0 +1,36 @@
+/* pkm.conf: the Public Key Manager's configuration (man page dpk-pkm(8)). */
+#ifndef DPK_PKM_CONFIG_H
+#define DPK_PKM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "u256.h"
+
+#define PKM_CONFIG_DEFAULT_PATH "/etc/dpk/pkm.conf"
+#define PKM_CONFIG_MAX_RPC 8
+
+struct pkm_config {
+	char *rpc_url[PKM_CONFIG_MAX_RPC];
+	size_t n_rpc;
+	uint64_t chain_id;
+	uint8_t contract[20];
+	char *state_dir;          /* default /var/lib/dpk-pkm */
+	char *listen;             /* host:port; default 0.0.0.0:7443 */
+	char *public_endpoint;    /* host:port written into tokens; default: listen */
+	struct dpk_u256 fund_amount; /* wei given to each device, once; default 0.01 ether */
+	uint32_t token_validity_ms;  /* default 7 days */
+	uint32_t approval_validity_ms; /* EIP-712 approvals expire after this; default 1 h */
+	uint32_t rpc_timeout_ms;
+	uint32_t request_timeout_ms;
+	unsigned max_connections;
+};
+
+void pkm_config_defaults(struct pkm_config *c);
+int pkm_config_parse(struct pkm_config *c, const char *name, const char *text, size_t len,
+    char *err, size_t errsz);
+/* Read, parse, fill defaults, check required keys. */
+int pkm_config_load(struct pkm_config *c, const char *path, char *err, size_t errsz);
+void pkm_config_free(struct pkm_config *c);
+
+#endif

@@ -1,0 +1,10 @@
+# pkm/: dpk-pkm, the Public Key Manager server and its operator commands.
+noinst_LIBRARIES += pkm/libpkm.a
+pkm_libpkm_a_SOURCES = pkm/config.c pkm/config.h pkm/store.c pkm/store.h pkm/pkm.h
+pkm_libpkm_a_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+PKM_LIBS = pkm/libpkm.a $(DPKCORE_LIBS) $(SQLITE_LIBS)
+
+sbin_PROGRAMS += pkm/dpk-pkm
+pkm_dpk_pkm_SOURCES = pkm/main.c
+pkm_dpk_pkm_CPPFLAGS = $(pkm_libpkm_a_CPPFLAGS)
+pkm_dpk_pkm_LDADD = $(PKM_LIBS)

@@ -1,0 +1,20 @@
+/* dpk-pkm's shared state. */
+#ifndef DPK_PKM_H
+#define DPK_PKM_H
+
+#include "config.h"
+#include "statedir.h"
+#include "store.h"
+
+struct pkm {
+	const char *config_path;
+	struct pkm_config cfg;
+	struct dpk_statedir sd;   /* the PKM's identity key and wallet */
+	struct pkm_store *store;
+};
+
+/* Open the state directory and the database (pkm.db in it). */
+int pkm_open(struct pkm *p, char *err, size_t errsz);
+void pkm_close(struct pkm *p);
+
+#endif

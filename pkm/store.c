@@ -1,0 +1,270 @@
+#include "store.h"
+
+#include "err.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pkm_store {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    "  id BLOB PRIMARY KEY CHECK (length(id) = 16),"
+    "  identity TEXT NOT NULL,"
+    "  secret BLOB NOT NULL CHECK (length(secret) = 32),"
+    "  token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),"
+    "  created INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL,"
+    "  wallet BLOB CHECK (wallet IS NULL OR length(wallet) = 20),"
+    "  state INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS chain_txs ("
+    "  token_id BLOB NOT NULL REFERENCES tokens(id),"
+    "  purpose TEXT NOT NULL,"
+    "  nonce INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    "  raw BLOB NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (token_id, purpose));";
+
+int
+pkm_store_open(const char *path, struct pkm_store **out, char *err, size_t errsz)
+{
+	struct pkm_store *s;
+	char *msg = NULL;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return DPK_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "database %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		pkm_store_close(s);
+		return DPK_ERR_IO;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+pkm_store_close(struct pkm_store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int
+prep(struct pkm_store *s, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : DPK_ERR_IO;
+}
+
+/* Run a statement that returns no rows; map constraint failures. */
+static int
+step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return (rc & 0xff) == SQLITE_CONSTRAINT ? DPK_ERR_EXISTS : DPK_ERR_IO;
+}
+
+int
+pkm_store_add_token(struct pkm_store *s, const struct pkm_token_row *t)
+{
+	sqlite3_stmt *st;
+
+	if (prep(s, "INSERT INTO tokens (id, identity, secret, token_hash, created, expires, state)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, t->id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->identity, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, t->secret, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, t->token_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)t->created);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)t->expires);
+	sqlite3_bind_int(st, 7, (int)t->state);
+	return step_done(st);
+}
+
+static int
+copy_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t n)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB || (size_t)sqlite3_column_bytes(st, col) != n)
+		return -1;
+	memcpy(dst, sqlite3_column_blob(st, col), n);
+	return 0;
+}
+
+static int
+row_to_token(sqlite3_stmt *st, struct pkm_token_row *t)
+{
+	const unsigned char *id = sqlite3_column_text(st, 1);
+
+	memset(t, 0, sizeof(*t));
+	if (copy_blob(st, 0, t->id, 16) != 0 || id == NULL || strlen((const char *)id) >= sizeof(t->identity) ||
+	    copy_blob(st, 2, t->secret, 32) != 0 || copy_blob(st, 3, t->token_hash, 32) != 0)
+		return DPK_ERR_IO;
+	memcpy(t->identity, id, strlen((const char *)id) + 1);
+	t->created = (uint64_t)sqlite3_column_int64(st, 4);
+	t->expires = (uint64_t)sqlite3_column_int64(st, 5);
+	t->has_wallet = copy_blob(st, 6, t->wallet, 20) == 0;
+	t->state = (enum pkm_token_state)sqlite3_column_int(st, 7);
+	return 0;
+}
+
+#define TOKEN_COLUMNS "id, identity, secret, token_hash, created, expires, wallet, state"
+
+int
+pkm_store_get_token(struct pkm_store *s, const uint8_t id[16], struct pkm_token_row *t)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if (prep(s, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE id = ?", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? row_to_token(st, t) : rc == SQLITE_DONE ? DPK_ERR_NOTFOUND : DPK_ERR_IO;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+pkm_store_bind_wallet(struct pkm_store *s, const uint8_t id[16], const uint8_t wallet[20])
+{
+	sqlite3_stmt *st;
+	int r;
+
+	/* one statement: bind if unbound; afterwards the row must hold this wallet */
+	if (prep(s, "UPDATE tokens SET wallet = ?2 WHERE id = ?1 AND wallet IS NULL", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, wallet, 20, SQLITE_STATIC);
+	if ((r = step_done(st)) != 0)
+		return r;
+	struct pkm_token_row t;
+	if ((r = pkm_store_get_token(s, id, &t)) != 0)
+		return r;
+	r = t.has_wallet && memcmp(t.wallet, wallet, 20) == 0 ? 0 : DPK_ERR_EXISTS;
+	explicit_bzero(&t, sizeof(t));
+	return r;
+}
+
+int
+pkm_store_set_state(struct pkm_store *s, const uint8_t id[16], enum pkm_token_state state)
+{
+	sqlite3_stmt *st;
+
+	if (prep(s, "UPDATE tokens SET state = ? WHERE id = ?", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_int(st, 1, (int)state);
+	sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+	return step_done(st);
+}
+
+int
+pkm_store_list(struct pkm_store *s, void (*fn)(void *ctx, const struct pkm_token_row *t), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct pkm_token_row t;
+	int rc;
+
+	if (prep(s, "SELECT " TOKEN_COLUMNS " FROM tokens ORDER BY created DESC, rowid DESC", &st) != 0)
+		return DPK_ERR_IO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row_to_token(st, &t) == 0)
+			fn(ctx, &t);
+	explicit_bzero(&t, sizeof(t));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : DPK_ERR_IO;
+}
+
+int
+pkm_store_add_tx(struct pkm_store *s, const struct pkm_tx_row *tx)
+{
+	sqlite3_stmt *st;
+
+	if (prep(s, "INSERT INTO chain_txs (token_id, purpose, nonce, hash, raw, state) VALUES (?, ?, ?, ?, ?, ?)",
+	    &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, tx->token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tx->purpose, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)tx->nonce);
+	sqlite3_bind_blob(st, 4, tx->hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, tx->raw.data ? (const void *)tx->raw.data : "", (int)tx->raw.len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, (int)tx->state);
+	return step_done(st);
+}
+
+int
+pkm_store_get_tx(struct pkm_store *s, const uint8_t token_id[16], const char *purpose, struct pkm_tx_row *tx)
+{
+	sqlite3_stmt *st;
+	int rc, r = DPK_ERR_IO;
+
+	if (prep(s, "SELECT nonce, hash, raw, state FROM chain_txs WHERE token_id = ? AND purpose = ?", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = DPK_ERR_NOTFOUND;
+	} else if (rc == SQLITE_ROW && copy_blob(st, 1, tx->hash, 32) == 0 &&
+	    strlen(purpose) < sizeof(tx->purpose)) {
+		memcpy(tx->token_id, token_id, 16);
+		memcpy(tx->purpose, purpose, strlen(purpose) + 1);
+		tx->nonce = (uint64_t)sqlite3_column_int64(st, 0);
+		tx->state = (enum pkm_tx_state)sqlite3_column_int(st, 3);
+		dpk_buf_reset(&tx->raw);
+		r = dpk_buf_put(&tx->raw, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+pkm_store_set_tx_state(struct pkm_store *s, const uint8_t token_id[16], const char *purpose,
+    enum pkm_tx_state state)
+{
+	sqlite3_stmt *st;
+
+	if (prep(s, "UPDATE chain_txs SET state = ? WHERE token_id = ? AND purpose = ?", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_int(st, 1, (int)state);
+	sqlite3_bind_blob(st, 2, token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, purpose, -1, SQLITE_STATIC);
+	return step_done(st);
+}
+
+int
+pkm_store_max_nonce(struct pkm_store *s, uint64_t *nonce)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if (prep(s, "SELECT max(nonce) FROM chain_txs WHERE purpose != 'eip712'", &st) != 0)
+		return DPK_ERR_IO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+		*nonce = (uint64_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else {
+		r = rc == SQLITE_ROW ? DPK_ERR_NOTFOUND : DPK_ERR_IO;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
