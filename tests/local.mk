@@ -27,6 +27,7 @@ unit_tests = \
 	tests/unit/test_idkey \
 	tests/unit/test_token \
 	tests/unit/test_tlspsk \
+	tests/unit/test_pkm_store \
 	tests/unit/test_identity
 integration_tests = \
 	tests/integration/test_anvil_transfer \
@@ -75,6 +76,9 @@ tests_unit_test_identity_LDADD = $(TEST_LIBS)
 tests_unit_test_tlspsk_SOURCES = tests/unit/test_tlspsk.c
 tests_unit_test_tlspsk_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
+tests_unit_test_pkm_store_SOURCES = tests/unit/test_pkm_store.c
+tests_unit_test_pkm_store_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_pkm_store_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
