@@ -17,6 +17,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/tlspsk.c lib/tlspsk.h \
 	lib/conffile.c lib/conffile.h \
 	lib/statedir.c lib/statedir.h \
+	lib/txsend.c lib/txsend.h \
 	lib/identity.c lib/identity.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS)

@@ -31,7 +31,8 @@ unit_tests = \
 	tests/unit/test_identity
 integration_tests = \
 	tests/integration/test_anvil_transfer \
-	tests/integration/test_agent_socket
+	tests/integration/test_agent_socket \
+	tests/integration/test_txsend
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -83,6 +84,9 @@ tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_tra
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
 
+tests_integration_test_txsend_SOURCES = tests/integration/test_txsend.c
+tests_integration_test_txsend_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_txsend_LDADD = $(TEST_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -99,7 +103,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_client \
 	tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_idkey \
-	tests/fuzz/fuzz_token
+	tests/fuzz/fuzz_token \
+	tests/fuzz/fuzz_identity
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -139,6 +144,10 @@ tests_fuzz_fuzz_token_SOURCES = tests/fuzz/fuzz_token.c
 tests_fuzz_fuzz_token_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_token_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_token_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_identity_SOURCES = tests/fuzz/fuzz_identity.c
+tests_fuzz_fuzz_identity_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_identity_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_identity_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20

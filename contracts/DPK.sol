@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: MIT
+// DPK registry: one current public key per identity (domain, IPv4, IPv6, UUID),
+// approved by a Public Key Manager (approver). The paper's roles (owner =
+// platform, PKM = approver, addClient / approveClient / getClient,
+// storePKMKey / getPKMKey) without its flaws; contracts/README.md says which
+// and why.
+pragma solidity 0.8.37;
+
+contract DPK {
+    // ---------------------------------------------------------------- types
+
+    // Identity kinds. The canonical value bytes of each kind are fixed so that
+    // one identity has exactly one hash (lib/identity.c implements the same).
+    uint8 public constant KIND_DOMAIN = 1; // lower-case LDH labels, '.'-separated, no trailing dot
+    uint8 public constant KIND_IPV4 = 2; // 4 bytes, network order
+    uint8 public constant KIND_IPV6 = 3; // 16 bytes, network order
+    uint8 public constant KIND_UUID = 4; // 16 bytes (RFC 9562 binary form)
+
+    // Key algorithms (lib/idkey.h enum dpk_idkey_alg).
+    uint8 public constant ALG_P256 = 1; // 65-byte uncompressed SEC1 point (0x04 || X || Y)
+    uint8 public constant ALG_RSA = 2; // DER SubjectPublicKeyInfo; only its length is bounded here
+
+    uint256 public constant RSA_KEY_MIN = 64;
+    uint256 public constant RSA_KEY_MAX = 2048; // an RSA-8192 SPKI is about 1062 bytes
+    uint256 public constant PKM_KEY_MAX = 2048;
+
+    enum Status {
+        None, // never approved: getClient reverts NotFound
+        Active,
+        Revoked // reported as revoked, never as unknown; may be approved again
+    }
+
+    struct Record {
+        address controller; // the only address that may rotate the key
+        uint8 algorithm;
+        Status status;
+        uint32 version; // 1 at first approval, +1 at every rotation or re-approval
+        uint64 validFrom; // block time the current key took effect
+        uint64 validUntil; // block time of revocation; 0 while active
+        bytes publicKey;
+    }
+
+    // A request waiting for an approver, keyed by the address that sent it,
+    // so nobody can overwrite somebody else's request.
+    struct Pending {
+        bytes32 identityHash;
+        bytes32 tokenHash; // hash of the enrolment token; the token itself never goes on chain
+        bytes32 recordHash; // what an approver must name to approve exactly this request
+        uint8 algorithm;
+        bytes publicKey;
+    }
+
+    // ---------------------------------------------------------------- state
+
+    address public owner;
+    address public pendingOwner;
+    mapping(address => bool) public isApprover;
+    mapping(address => bytes) private pkmKeys;
+    mapping(bytes32 => Record) internal records; // internal: tests/bench seeds it
+    mapping(address => Pending) private pendings;
+    mapping(bytes32 => bool) public tokenUsed;
+    mapping(address => mapping(uint256 => bool)) public nonceUsed; // per approver
+
+    bytes32 public constant REGISTRATION_TYPEHASH = keccak256(
+        "Registration(bytes32 identityHash,bytes32 keyHash,uint8 algorithm,address controller,uint64 expiry,uint256 nonce)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    // Half the secp256k1 group order: signatures with a larger s are the
+    // malleated twin of a valid one and are refused (EIP-2).
+    uint256 private constant SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    bytes32 private immutable cachedDomainSeparator;
+    uint256 private immutable cachedChainId;
+
+    // ---------------------------------------------------------------- events
+
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event ApproverAdded(address indexed approver);
+    event ApproverRemoved(address indexed approver);
+    event PKMKeyStored(address indexed pkm, bytes key);
+    event ClientAdded(
+        bytes32 indexed identityHash,
+        address indexed client,
+        bytes32 recordHash,
+        uint8 kind,
+        bytes value,
+        uint8 algorithm,
+        bytes publicKey,
+        bytes32 tokenHash
+    );
+    event ClientApproved(
+        bytes32 indexed identityHash,
+        address indexed controller,
+        address indexed approver,
+        uint8 algorithm,
+        bytes publicKey,
+        uint32 version
+    );
+    event KeyRotated(
+        bytes32 indexed identityHash, address indexed controller, uint8 algorithm, bytes publicKey, uint32 version
+    );
+    event ClientRevoked(bytes32 indexed identityHash, address indexed by, uint32 version);
+
+    // ---------------------------------------------------------------- errors
+
+    error NotOwner(address caller);
+    error NotPendingOwner(address caller);
+    error NotApprover(address caller);
+    error ZeroAddress();
+    error AlreadyApprover(address approver);
+    error UnknownApprover(address approver);
+    error BadPKMKeyLength(uint256 length);
+    error PKMKeyNotSet(address pkm);
+    error NonCanonicalIdentity(uint8 kind, bytes value);
+    error UnknownAlgorithm(uint8 algorithm);
+    error BadKeyLength(uint8 algorithm, uint256 length);
+    error EmptyTokenHash();
+    error TokenAlreadyUsed(bytes32 tokenHash);
+    error NoPendingRecord(address client);
+    error RecordChanged(address client, bytes32 approved, bytes32 current);
+    error IdentityTaken(bytes32 identityHash, address controller);
+    error NotFound(bytes32 identityHash);
+    error IdentityRevoked(bytes32 identityHash);
+    error NotController(bytes32 identityHash, address caller);
+    error NotControllerOrApprover(bytes32 identityHash, address caller);
+    error SignatureExpired(uint64 expiry, uint256 blockTime);
+    error InvalidSignature();
+    error SignerNotApprover(address signer);
+    error NonceUsed(address signer, uint256 nonce);
+
+    // ---------------------------------------------------------------- roles
+
+    constructor() {
+        owner = msg.sender;
+        cachedChainId = block.chainid;
+        cachedDomainSeparator = _buildDomainSeparator();
+        emit OwnershipTransferred(address(0), msg.sender);
+    }
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        _;
+    }
+
+    modifier onlyApprover() {
+        if (!isApprover[msg.sender]) revert NotApprover(msg.sender);
+        _;
+    }
+
+    /// Step one of an ownership transfer; address(0) cancels a started one.
+    function transferOwnership(address newOwner) external onlyOwner {
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(msg.sender, newOwner);
+    }
+
+    /// Step two: the new owner proves it controls its address.
+    function acceptOwnership() external {
+        if (msg.sender != pendingOwner) revert NotPendingOwner(msg.sender);
+        address previous = owner;
+        owner = msg.sender;
+        delete pendingOwner;
+        emit OwnershipTransferred(previous, msg.sender);
+    }
+
+    function addApprover(address approver) external onlyOwner {
+        if (approver == address(0)) revert ZeroAddress();
+        if (isApprover[approver]) revert AlreadyApprover(approver);
+        isApprover[approver] = true;
+        emit ApproverAdded(approver);
+    }
+
+    /// Removes the approver and its stored key: tokens it signed stop verifying.
+    function removeApprover(address approver) external onlyOwner {
+        if (!isApprover[approver]) revert UnknownApprover(approver);
+        delete isApprover[approver];
+        delete pkmKeys[approver];
+        emit ApproverRemoved(approver);
+    }
+
+    /// The approver's own identity key (it verifies the enrolment tokens it signs).
+    function storePKMKey(bytes calldata key) external onlyApprover {
+        if (key.length == 0 || key.length > PKM_KEY_MAX) revert BadPKMKeyLength(key.length);
+        pkmKeys[msg.sender] = key;
+        emit PKMKeyStored(msg.sender, key);
+    }
+
+    function getPKMKey(address pkm) external view returns (bytes memory) {
+        bytes storage k = pkmKeys[pkm];
+        if (k.length == 0) revert PKMKeyNotSet(pkm);
+        return k;
+    }
+
+    // ---------------------------------------------------------------- identities
+
+    /// keccak256(abi.encodePacked(uint8 kind, bytes value)); value must be canonical.
+    function identityHash(uint8 kind, bytes calldata value) public pure returns (bytes32) {
+        if (!isCanonical(kind, value)) revert NonCanonicalIdentity(kind, value);
+        return keccak256(abi.encodePacked(kind, value));
+    }
+
+    /// True if value is the one canonical form of an identity of this kind.
+    function isCanonical(uint8 kind, bytes calldata value) public pure returns (bool) {
+        if (kind == KIND_IPV4) return value.length == 4;
+        if (kind == KIND_IPV6 || kind == KIND_UUID) return value.length == 16;
+        if (kind == KIND_DOMAIN) return _isCanonicalDomain(value);
+        return false;
+    }
+
+    // Lower-case letters, digits and '-' in labels of 1..63 bytes that neither
+    // start nor end with '-', joined by single dots, 1..253 bytes, no trailing
+    // dot, and a last label that is not all digits (else "1.2.3.4" would be a
+    // second name for an IPv4 identity; RFC 3696 section 2 forbids such TLDs).
+    function _isCanonicalDomain(bytes calldata v) private pure returns (bool) {
+        uint256 n = v.length;
+        if (n == 0 || n > 253) return false;
+        uint256 labelLen = 0;
+        bool allDigits = true;
+        bytes1 prev = 0;
+        for (uint256 i = 0; i < n; i++) {
+            bytes1 c = v[i];
+            if (c == ".") {
+                if (labelLen == 0 || prev == "-") return false;
+                labelLen = 0;
+                allDigits = true;
+            } else {
+                bool digit = c >= "0" && c <= "9";
+                if (!(digit || (c >= "a" && c <= "z") || c == "-")) return false;
+                if (c == "-" && labelLen == 0) return false;
+                if (!digit) allDigits = false;
+                labelLen++;
+                if (labelLen > 63) return false;
+            }
+            prev = c;
+        }
+        return labelLen != 0 && prev != "-" && !allDigits;
+    }
+
+    function _checkKey(uint8 algorithm, bytes calldata publicKey) private pure {
+        uint256 n = publicKey.length;
+        if (algorithm == ALG_P256) {
+            if (n != 65 || publicKey[0] != 0x04) revert BadKeyLength(algorithm, n);
+        } else if (algorithm == ALG_RSA) {
+            if (n < RSA_KEY_MIN || n > RSA_KEY_MAX) revert BadKeyLength(algorithm, n);
+        } else {
+            revert UnknownAlgorithm(algorithm);
+        }
+    }
+
+    // ---------------------------------------------------------------- the paper's flow, fixed
+
+    /// Hash an approver names in approveClient: it binds everything the
+    /// approver checked, including who sent the request:
+    /// keccak256(abi.encode(identityHash, algorithm, keccak256(publicKey), tokenHash, client)).
+    function recordHash(bytes32 idHash, uint8 algorithm, bytes32 keyHash, bytes32 tokenHash, address client)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(idHash, algorithm, keyHash, tokenHash, client));
+    }
+
+    /// Step 1 (device): ask for (kind, value) to be bound to publicKey. Replaces
+    /// the caller's own earlier request, never anybody else's.
+    function addClient(uint8 kind, bytes calldata value, uint8 algorithm, bytes calldata publicKey, bytes32 tokenHash)
+        external
+    {
+        bytes32 idHash = identityHash(kind, value);
+        _checkKey(algorithm, publicKey);
+        if (tokenHash == bytes32(0)) revert EmptyTokenHash();
+        if (tokenUsed[tokenHash]) revert TokenAlreadyUsed(tokenHash);
+        Record storage r = records[idHash];
+        if (r.status == Status.Active && r.controller != msg.sender) revert IdentityTaken(idHash, r.controller);
+        bytes32 rh = recordHash(idHash, algorithm, keccak256(publicKey), tokenHash, msg.sender);
+        Pending storage p = pendings[msg.sender];
+        p.identityHash = idHash;
+        p.tokenHash = tokenHash;
+        p.recordHash = rh;
+        p.algorithm = algorithm;
+        p.publicKey = publicKey;
+        emit ClientAdded(idHash, msg.sender, rh, kind, value, algorithm, publicKey, tokenHash);
+    }
+
+    /// Hash of the client's pending request (what approveClient must name).
+    function pendingRecordHash(address client) external view returns (bytes32) {
+        bytes32 rh = pendings[client].recordHash;
+        if (rh == bytes32(0)) revert NoPendingRecord(client);
+        return rh;
+    }
+
+    /// The client's pending request, for the approver to check.
+    function getPending(address client)
+        external
+        view
+        returns (bytes32 idHash, uint8 algorithm, bytes memory publicKey, bytes32 tokenHash, bytes32 rh)
+    {
+        Pending storage p = pendings[client];
+        if (p.recordHash == bytes32(0)) revert NoPendingRecord(client);
+        return (p.identityHash, p.algorithm, p.publicKey, p.tokenHash, p.recordHash);
+    }
+
+    /// Step 2 (PKM): approve the request of client whose hash is expectedRecordHash.
+    /// A request changed after the approver read it no longer matches.
+    function approveClient(address client, bytes32 expectedRecordHash) external onlyApprover {
+        Pending storage p = pendings[client];
+        bytes32 rh = p.recordHash;
+        if (rh == bytes32(0)) revert NoPendingRecord(client);
+        if (rh != expectedRecordHash) revert RecordChanged(client, expectedRecordHash, rh);
+        bytes32 idHash = p.identityHash;
+        bytes32 tokenHash = p.tokenHash;
+        if (tokenUsed[tokenHash]) revert TokenAlreadyUsed(tokenHash);
+        tokenUsed[tokenHash] = true;
+        Record storage r = _claim(idHash, client);
+        r.publicKey = p.publicKey;
+        _activate(r, idHash, client, p.algorithm, msg.sender);
+        delete pendings[client];
+    }
+
+    /// One transaction: the device sends the key with an approver's EIP-712
+    /// signature over Registration(identityHash, keccak256(publicKey), algorithm,
+    /// msg.sender, expiry, nonce). signature is r || s || v (65 bytes).
+    function register(
+        uint8 kind,
+        bytes calldata value,
+        uint8 algorithm,
+        bytes calldata publicKey,
+        uint64 expiry,
+        uint256 nonce,
+        bytes calldata signature
+    ) external {
+        bytes32 idHash = identityHash(kind, value);
+        _checkKey(algorithm, publicKey);
+        if (expiry < block.timestamp) revert SignatureExpired(expiry, block.timestamp);
+        bytes32 digest = registrationDigest(idHash, keccak256(publicKey), algorithm, msg.sender, expiry, nonce);
+        address signer = _recover(digest, signature);
+        if (!isApprover[signer]) revert SignerNotApprover(signer);
+        if (nonceUsed[signer][nonce]) revert NonceUsed(signer, nonce);
+        nonceUsed[signer][nonce] = true;
+        Record storage r = _claim(idHash, msg.sender);
+        r.publicKey = publicKey;
+        _activate(r, idHash, msg.sender, algorithm, signer);
+    }
+
+    /// The controller replaces its key; no approver needed, it already proved control.
+    function rotate(bytes32 idHash, uint8 algorithm, bytes calldata publicKey) external {
+        Record storage r = records[idHash];
+        if (r.status == Status.None) revert NotFound(idHash);
+        if (r.status == Status.Revoked) revert IdentityRevoked(idHash);
+        if (r.controller != msg.sender) revert NotController(idHash, msg.sender);
+        _checkKey(algorithm, publicKey);
+        uint32 version = r.version + 1;
+        r.algorithm = algorithm;
+        r.version = version;
+        r.validFrom = uint64(block.timestamp);
+        r.publicKey = publicKey;
+        emit KeyRotated(idHash, msg.sender, algorithm, publicKey, version);
+    }
+
+    /// The controller (key compromised, device retired) or an approver ends the record.
+    function revoke(bytes32 idHash) external {
+        Record storage r = records[idHash];
+        if (r.status == Status.None) revert NotFound(idHash);
+        if (r.status == Status.Revoked) revert IdentityRevoked(idHash);
+        if (msg.sender != r.controller && !isApprover[msg.sender]) {
+            revert NotControllerOrApprover(idHash, msg.sender);
+        }
+        r.status = Status.Revoked;
+        r.validUntil = uint64(block.timestamp);
+        emit ClientRevoked(idHash, msg.sender, r.version);
+    }
+
+    /// O(1) lookup by identity. Reverts NotFound for an identity never approved.
+    function getClient(uint8 kind, bytes calldata value)
+        external
+        view
+        returns (
+            bytes memory publicKey,
+            uint8 algorithm,
+            address controller,
+            Status status,
+            uint32 version,
+            uint64 validFrom,
+            uint64 validUntil
+        )
+    {
+        return getClientByHash(identityHash(kind, value));
+    }
+
+    function getClientByHash(bytes32 idHash)
+        public
+        view
+        returns (
+            bytes memory publicKey,
+            uint8 algorithm,
+            address controller,
+            Status status,
+            uint32 version,
+            uint64 validFrom,
+            uint64 validUntil
+        )
+    {
+        Record storage r = records[idHash];
+        if (r.status == Status.None) revert NotFound(idHash);
+        return (r.publicKey, r.algorithm, r.controller, r.status, r.version, r.validFrom, r.validUntil);
+    }
+
+    // ---------------------------------------------------------------- EIP-712
+
+    function DOMAIN_SEPARATOR() public view returns (bytes32) {
+        // Recomputed after a chain split so a signature never crosses chains.
+        return block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    function registrationDigest(
+        bytes32 idHash,
+        bytes32 keyHash,
+        uint8 algorithm,
+        address controller,
+        uint64 expiry,
+        uint256 nonce
+    ) public view returns (bytes32) {
+        bytes32 structHash =
+            keccak256(abi.encode(REGISTRATION_TYPEHASH, idHash, keyHash, algorithm, controller, expiry, nonce));
+        return keccak256(abi.encodePacked("\x19\x01", DOMAIN_SEPARATOR(), structHash));
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("DPK"), keccak256("1"), block.chainid, address(this)));
+    }
+
+    function _recover(bytes32 digest, bytes calldata sig) private pure returns (address) {
+        if (sig.length != 65) revert InvalidSignature();
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (uint256(s) > SECP256K1_HALF_N || (v != 27 && v != 28)) revert InvalidSignature();
+        address signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert InvalidSignature();
+        return signer;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    // An active identity stays with its controller (a second claim is a
+    // rotation only when it comes from that controller); a revoked one may go
+    // to anybody an approver approves.
+    function _claim(bytes32 idHash, address controller) private view returns (Record storage r) {
+        r = records[idHash];
+        if (r.status == Status.Active && r.controller != controller) revert IdentityTaken(idHash, r.controller);
+    }
+
+    // Called once the key is written: the record becomes active under controller.
+    function _activate(Record storage r, bytes32 idHash, address controller, uint8 algorithm, address approver)
+        private
+    {
+        uint32 version = r.version + 1;
+        r.controller = controller;
+        r.algorithm = algorithm;
+        r.status = Status.Active;
+        r.version = version;
+        r.validFrom = uint64(block.timestamp);
+        r.validUntil = 0;
+        emit ClientApproved(idHash, controller, approver, algorithm, r.publicKey, version);
+    }
+}

@@ -1,0 +1,97 @@
+#!/bin/sh
+# Smoke test of contracts/DPK.sol on a real anvil, through cast: deploy, name
+# an approver, addClient + approveClient, getClient, refusals decoded; and
+# lib/identity.c (tests/harness/dpk-identity-hash) agrees with the contract's
+# identityHash and isCanonical on a list of identities.
+set -eu
+top=$(cd "${srcdir:-$(dirname "$0")/../..}" && pwd)
+build=${DPK_TOP_BUILDDIR:-$top}
+idhash="$build/tests/harness/dpk-identity-hash"
+[ -x "$idhash" ] || { echo "contract-smoke: $idhash not built (make check builds it)" >&2; exit 1; }
+. "$top/tests/integration/contract-common.sh"
+
+fails=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+check_eq() { # what got want
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
+}
+
+start_anvil
+C=$(deploy "$K0" "$(cat "$top/contracts/DPK.bin")")
+ok "deployed at $C"
+check_eq "owner is the deployer" "$("$CAST" call --rpc-url "$RPC" "$C" 'owner()(address)')" "$A0"
+
+# Roles: the owner names an approver (PKM); nobody else can.
+got=$(expect_revert 'NotOwner(address)' send --rpc-url "$RPC" --private-key "$K3" "$C" 'addApprover(address)' "$A3") &&
+	check_eq "a stranger cannot add an approver (NotOwner)" "$got" "$A3" || bad "NotOwner not raised"
+send "$K0" "$C" 'addApprover(address)' "$A1"
+check_eq "approver added" "$("$CAST" call --rpc-url "$RPC" "$C" 'isApprover(address)(bool)' "$A1")" true
+
+# The device (A2) asks for its identity; the token stays off chain, only its hash goes on.
+set -- $("$idhash" 'Device.Example.ORG')
+kind=$1 value=$2 idh=$3
+pub=0x04$(printf '%0128x' 7)
+token_hash=$("$CAST" keccak "dpk-demo-token")
+send "$K2" "$C" 'addClient(uint8,bytes,uint8,bytes,bytes32)' "$kind" "$value" 1 "$pub" "$token_hash"
+rh=$("$CAST" call --rpc-url "$RPC" "$C" 'pendingRecordHash(address)(bytes32)' "$A2")
+want_rh=$("$CAST" keccak "$("$CAST" abi-encode 'f(bytes32,uint8,bytes32,bytes32,address)' \
+	"$idh" 1 "$("$CAST" keccak "$pub")" "$token_hash" "$A2")")
+check_eq "pendingRecordHash is the documented hash" "$rh" "$want_rh"
+
+# Refusals before approval: a stranger approving, a wrong record hash, a miss.
+got=$(expect_revert 'NotApprover(address)' send --rpc-url "$RPC" --private-key "$K3" "$C" \
+	'approveClient(address,bytes32)' "$A2" "$rh") && check_eq "non-approver cannot approve" "$got" "$A3" ||
+	bad "NotApprover not raised"
+expect_revert 'RecordChanged(address,bytes32,bytes32)' send --rpc-url "$RPC" --private-key "$K1" "$C" \
+	'approveClient(address,bytes32)' "$A2" "$token_hash" >/dev/null &&
+	ok "approving a record other than the pending one is refused (RecordChanged)" || bad "RecordChanged not raised"
+got=$(expect_revert 'NotFound(bytes32)' call --rpc-url "$RPC" "$C" 'getClient(uint8,bytes)' "$kind" "$value") &&
+	check_eq "unknown identity is NotFound(identity hash)" "$got" "$idh" || bad "NotFound not raised"
+
+send "$K1" "$C" 'approveClient(address,bytes32)' "$A2" "$rh"
+ok "approveClient ($(cat "$work/gas") gas)"
+# one value a line; cast appends "[1.7e9]"-style hints to big numbers: keep the first word
+out=$("$CAST" call --rpc-url "$RPC" "$C" \
+	'getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64)' "$kind" "$value" | cut -d' ' -f1)
+set -- $out
+check_eq "getClient key" "$1" "$pub"
+check_eq "getClient algorithm, controller, status, version" "$2 $3 $4 $5" "1 $A2 1 1"
+check_eq "getClient validUntil while active" "$7" 0
+
+# A second claim on an approved identity from someone else fails.
+expect_revert 'IdentityTaken(bytes32,address)' send --rpc-url "$RPC" --private-key "$K3" "$C" \
+	'addClient(uint8,bytes,uint8,bytes,bytes32)' "$kind" "$value" 1 "$pub" "$("$CAST" keccak other)" >/dev/null &&
+	ok "duplicate identity refused (IdentityTaken)" || bad "IdentityTaken not raised"
+got=$(expect_revert 'NonCanonicalIdentity(uint8,bytes)' call --rpc-url "$RPC" "$C" 'getClient(uint8,bytes)' 1 \
+	"$("$CAST" from-utf8 Device.Example.org)" | tr '\n' ' ') &&
+	ok "non-canonical identity refused (NonCanonicalIdentity $got)" || bad "NonCanonicalIdentity not raised"
+
+# lib/identity.c and the contract agree on canonical values and hashes.
+for text in example.com EXAMPLE.com. xn--bcher-kva.example a-b.c0 localhost 192.0.2.1 0.0.0.0 \
+	255.255.255.255 2001:db8::1 ::ffff:192.0.2.1 :: f81d4fae-7dec-11d0-a765-00a0c91e6bf6 \
+	urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6 \
+	"$(printf 'a%.0s' $(seq 63)).$(printf 'b%.0s' $(seq 63)).$(printf 'c%.0s' $(seq 63)).$(printf 'd%.0s' $(seq 61))"; do
+	set -- $("$idhash" "$text")
+	c=$("$CAST" call --rpc-url "$RPC" "$C" 'isCanonical(uint8,bytes)(bool)' "$1" "$2")
+	h=$("$CAST" call --rpc-url "$RPC" "$C" 'identityHash(uint8,bytes)(bytes32)' "$1" "$2")
+	if [ "$c" = true ] && [ "$h" = "$3" ]; then ok "identity agrees: $text"; else bad "identity $text: C $3, contract $c $h"; fi
+done
+# ... and on values that are not canonical (kind, hex bytes).
+for kv in 1:$("$CAST" from-utf8 Example.com) 1:$("$CAST" from-utf8 example.com.) 1:$("$CAST" from-utf8 -- -a.com) \
+	1:$("$CAST" from-utf8 a-.com) 1:$("$CAST" from-utf8 a..b) 1:$("$CAST" from-utf8 1.2.3.4) \
+	1:$("$CAST" from-utf8 a_b.com) 1:0x 1:$("$CAST" from-utf8 "$(printf 'x%.0s' $(seq 64)).com") \
+	2:0xc00002 2:0xc000020100 3:0x20010db8 4:0x 0:0x01020304 5:0x00112233445566778899aabbccddeeff \
+	1:0x6100 1:0x61c3; do
+	k=${kv%%:*} v=${kv#*:}
+	c_lib=$("$idhash" --check "$k" "$v")
+	c_sol=$("$CAST" call --rpc-url "$RPC" "$C" 'isCanonical(uint8,bytes)(bool)' "$k" "$v")
+	if [ "$c_lib" = false ] && [ "$c_sol" = false ]; then ok "both refuse $k:$v"; else
+		bad "$k:$v: lib/identity.c $c_lib, contract $c_sol"; fi
+done
+
+if [ "$fails" -ne 0 ]; then
+	echo "contract-smoke: $fails check(s) failed" >&2
+	exit 1
+fi
+echo "contract-smoke: all checks passed"
