@@ -380,6 +380,65 @@ dpk_client_pubkey_free(struct dpk_client_pubkey *pk)
 	memset(pk, 0, sizeof(*pk));
 }
 
+int
+dpk_client_lookup(struct dpk_client *c, const char *identity, struct dpk_client_record *rec)
+{
+	uint8_t *buf = malloc(DPK_CLIENT_MAX_FRAME), rtype;
+	struct dpk_wire_w w;
+	struct dpk_wire_r rd;
+	const uint8_t *p;
+	size_t n, idlen = identity ? strlen(identity) : 0;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	if (buf == NULL)
+		return DPK_CLIENT_ENOMEM;
+	if (identity == NULL || idlen > 1024) {
+		free(buf);
+		return DPK_CLIENT_EINVAL;
+	}
+	dpk_wire_w_init(&w, buf, DPK_CLIENT_MAX_FRAME);
+	dpk_wire_put_string(&w, identity, idlen);
+	if ((r = dpk_client_call(c, DPK_MSG_LOOKUP, buf, w.len, &rtype, buf, DPK_CLIENT_MAX_FRAME, &n)) != 0)
+		goto out;
+	dpk_wire_r_init(&rd, buf, n);
+	rec->status = dpk_wire_get_u8(&rd);
+	rec->kind = dpk_wire_get_u8(&rd);
+	dpk_wire_get_text(&rd, rec->identity, sizeof(rec->identity));
+	rec->algorithm = dpk_wire_get_u8(&rd);
+	rec->pubkey = (uint8_t *)dup_field(&rd, &rec->publen, 0);
+	if ((p = dpk_wire_get_string(&rd, &n)) != NULL && n == 20) {
+		rec->has_controller = 1;
+		memcpy(rec->controller, p, 20);
+	} else if (p == NULL || n != 0) {
+		rd.err = 1;
+	}
+	rec->version = dpk_wire_get_u32(&rd);
+	rec->valid_from = dpk_wire_get_u64(&rd);
+	rec->valid_until = dpk_wire_get_u64(&rd);
+	rec->stale = dpk_wire_get_u8(&rd) != 0;
+	rec->age_ms = dpk_wire_get_u32(&rd);
+	r = 0;
+	/* a key is only ever sent for an active record */
+	if (dpk_wire_r_done(&rd) != 0 || rec->status > 2 || (rec->publen != 0) != (rec->status == 1)) {
+		dpk_client_record_free(rec);
+		r = DPK_CLIENT_EPROTO;
+	} else if (rec->publen == 0) {
+		free(rec->pubkey);
+		rec->pubkey = NULL;
+	}
+out:
+	free(buf);
+	return r;
+}
+
+void
+dpk_client_record_free(struct dpk_client_record *rec)
+{
+	free(rec->pubkey);
+	memset(rec, 0, sizeof(*rec));
+}
+
 const char *
 dpk_client_strerror(int err)
 {

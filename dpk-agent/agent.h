@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cache.h"
+#include "chain.h"
 #include "config.h"
 #include "idkey.h"
 #include "wallet.h"
@@ -25,6 +27,10 @@ struct conn {
 	uint8_t out[4 + AGENT_FRAME_MAX];
 	size_t outlen, outoff;
 	int64_t last_active_ms;
+	/* a request waiting for the chain worker */
+	int waiting;
+	uint8_t wait_hash[32];
+	int64_t deadline_ms;
 };
 
 struct agent {
@@ -38,6 +44,10 @@ struct agent {
 	struct conn *conns[AGENT_MAX_CONNECTIONS];
 	volatile int stop;
 	int reload;
+	struct chain chain;
+	struct cache cache;
+	int64_t next_poll_ms;
+	int poll_in_flight;
 };
 
 /* Logging: to stderr, or syslog after agent_log_to_syslog(). */
@@ -51,7 +61,18 @@ void agent_server_close(struct agent *a);
 int64_t agent_now_ms(void);
 
 /* requests.c: answer the request in c->in (type + body of len bytes) by
- * writing one reply frame into c->out. */
+ * writing one reply frame into c->out, or mark c waiting for the chain. */
 void agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
+void agent_reply_failure(struct conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+struct dpk_wire_w;
+void agent_reply_begin(struct conn *c, struct dpk_wire_w *w);
+void agent_reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w);
+
+/* lookup.c: LOOKUP requests, the cache, and the chain worker's results. */
+void agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
+void agent_chain_done(struct agent *a);
+/* Timers: answer requests past their deadline, start the event poll. Returns
+ * the milliseconds until the next timer is due. */
+int agent_timers(struct agent *a, int64_t now);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "dpk/client.h"
 #include "hex.h"
+#include "idkey.h"
 #include "wallet.h"
 
 #include <cjson/cJSON.h>
@@ -35,6 +36,7 @@ usage(FILE *f)
 	    "  status                     the agent's chain, contract, wallet and identity\n"
 	    "  pubkey [--pem|--openssh|--onchain]\n"
 	    "                             this host's identity public key (default: PEM and OpenSSH)\n"
+	    "  lookup IDENTITY [--openssh]  an identity's key on chain (exit 0 only if active)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -155,6 +157,76 @@ cmd_pubkey(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 	return 0;
 }
 
+static const char *const status_names[] = {"not registered", "active", "revoked"};
+
+static int
+cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	struct dpk_client_record rec;
+	struct dpk_buf ssh;
+	char controller[43] = "", *hex = NULL;
+	int openssh = 0, r;
+
+	if (argc < 1 || argc > 2 || (argc == 2 && strcmp(argv[1], "--openssh") != 0)) {
+		fprintf(stderr, "dpkctl: usage: dpkctl lookup IDENTITY [--openssh]\n");
+		return EXIT_USAGE;
+	}
+	openssh = argc == 2;
+	if ((r = dpk_client_lookup(c, argv[0], &rec)) != 0)
+		return client_exit(c, r, "lookup");
+	dpk_buf_init(&ssh, 16384);
+	if (rec.has_controller)
+		dpk_wallet_address_format(rec.controller, controller);
+	if (rec.pubkey != NULL) {
+		if ((hex = malloc(2 * rec.publen + 3)) != NULL)
+			dpk_hex_encode(rec.pubkey, rec.publen, 1, hex, 2 * rec.publen + 3);
+		dpk_idkey_onchain_to_openssh((enum dpk_idkey_alg)rec.algorithm, rec.pubkey, rec.publen, rec.identity, &ssh);
+	}
+	if (openssh) {
+		if (rec.status == 1 && ssh.len > 0)
+			puts((char *)ssh.data);
+	} else if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "identity", rec.identity);
+		cJSON_AddStringToObject(j, "status", rec.status <= 2 ? status_names[rec.status] : "unknown");
+		if (rec.status != 0) {
+			cJSON_AddStringToObject(j, "algorithm", alg_name(rec.algorithm));
+			cJSON_AddStringToObject(j, "controller", controller);
+			cJSON_AddNumberToObject(j, "version", rec.version);
+			cJSON_AddNumberToObject(j, "valid_from", (double)rec.valid_from);
+			if (rec.valid_until)
+				cJSON_AddNumberToObject(j, "revoked_at", (double)rec.valid_until);
+		}
+		if (hex != NULL)
+			cJSON_AddStringToObject(j, "public_key", hex);
+		if (ssh.len > 0)
+			cJSON_AddStringToObject(j, "openssh", (char *)ssh.data);
+		cJSON_AddBoolToObject(j, "stale", rec.stale);
+		cJSON_AddNumberToObject(j, "age_ms", rec.age_ms);
+		print_json(j);
+	} else {
+		printf("identity:   %s\n", rec.identity);
+		printf("status:     %s%s\n", rec.status <= 2 ? status_names[rec.status] : "unknown",
+		    rec.stale ? " (STALE: the chain is unreachable; this is the last answer seen)" : "");
+		if (rec.status != 0) {
+			printf("algorithm:  %s\n", alg_name(rec.algorithm));
+			printf("controller: %s\n", controller);
+			printf("version:    %u\n", rec.version);
+		}
+		if (ssh.len > 0)
+			printf("openssh:    %s\n", (char *)ssh.data);
+		if (hex != NULL)
+			printf("public key: %s\n", hex);
+		printf("read from the chain %.1f s ago\n", rec.age_ms / 1000.0);
+	}
+	r = rec.status == 1 ? 0 : EXIT_REFUSED;
+	free(hex);
+	dpk_buf_free(&ssh);
+	dpk_client_record_free(&rec);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -196,7 +268,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
-	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0) {
+	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0) {
 		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -211,6 +283,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") == 0)
 		r = cmd_status(c, &o);
+	else if (strcmp(cmd, "lookup") == 0)
+		r = cmd_lookup(c, &o, argc - optind, argv + optind);
 	else
 		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
 	dpk_client_close(c);

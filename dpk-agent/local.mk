@@ -5,15 +5,18 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/config.c dpk-agent/config.h \
 	dpk-agent/agent.h \
 	dpk-agent/server.c \
-	dpk-agent/requests.c
+	dpk-agent/requests.c \
+	dpk-agent/cache.c dpk-agent/cache.h \
+	dpk-agent/chain.c dpk-agent/chain.h \
+	dpk-agent/lookup.c
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \
-	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS)
+	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)
 
 sbin_PROGRAMS = dpk-agent/dpk-agent
 dpk_agent_dpk_agent_SOURCES = dpk-agent/main.c
 dpk_agent_dpk_agent_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS)
-dpk_agent_dpk_agent_LDADD = $(DPKAGENT_LIBS)
+dpk_agent_dpk_agent_LDADD = $(DPKAGENT_LIBS) -lpthread
 
 bin_PROGRAMS += dpk-agent/dpkctl
 dpk_agent_dpkctl_SOURCES = dpk-agent/dpkctl.c

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "statedir.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -158,6 +159,7 @@ main(int argc, char **argv)
 
 	if (load_config(&a, &a.cfg) != 0)
 		return 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread starts */
 	if (check_only) {
 		printf("%s: OK\n", a.config_path);
 		dpk_config_free(&a.cfg);
@@ -189,6 +191,12 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
+	cache_init(&a.cache, 65536);
+	if (chain_start(&a.chain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, err, sizeof(err)) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
 	agent_log(LOG_INFO, "listening on %s", a.cfg.socket_path);
 	while ((r = agent_server_run(&a)) == 1)
 		reload(&a);
@@ -196,6 +204,8 @@ main(int argc, char **argv)
 	agent_log(LOG_INFO, "stopping");
 out:
 	agent_server_close(&a);
+	chain_stop(&a.chain);
+	cache_clear(&a.cache);
 	dpk_idkey_free(a.idkey);
 	dpk_wallet_clear(&a.wallet);
 	dpk_config_free(&a.cfg);

@@ -29,10 +29,8 @@ reply_frame(struct conn *c, uint8_t type, size_t bodylen)
 	c->outoff = 0;
 }
 
-static void reply_failure(struct conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-reply_failure(struct conn *c, int err, const char *fmt, ...)
+void
+agent_reply_failure(struct conn *c, int err, const char *fmt, ...)
 {
 	struct dpk_wire_w w;
 	char msg[512];
@@ -48,17 +46,17 @@ reply_failure(struct conn *c, int err, const char *fmt, ...)
 }
 
 /* Start a success reply: the body writer over c->out. */
-static void
-reply_begin(struct conn *c, struct dpk_wire_w *w)
+void
+agent_reply_begin(struct conn *c, struct dpk_wire_w *w)
 {
 	dpk_wire_w_init(w, c->out + 5, sizeof(c->out) - 5);
 }
 
-static void
-reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w)
+void
+agent_reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w)
 {
 	if (w->err) {
-		reply_failure(c, DPK_ERR_TOOBIG, "reply does not fit in a frame");
+		agent_reply_failure(c, DPK_ERR_TOOBIG, "reply does not fit in a frame");
 		return;
 	}
 	reply_frame(c, DPK_MSG_REPLY(req_type), w->len);
@@ -71,18 +69,18 @@ handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 	uint32_t version = dpk_wire_get_u32(rd);
 
 	if (dpk_wire_r_done(rd) != 0) {
-		reply_failure(c, DPK_ERR_SYNTAX, "malformed HELLO request");
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed HELLO request");
 		return;
 	}
 	if (version < 1) {
-		reply_failure(c, DPK_ERR_UNSUPPORTED, "protocol version %u is not supported (this agent speaks %d)",
+		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "protocol version %u is not supported (this agent speaks %d)",
 		    version, AGENT_PROTOCOL_VERSION);
 		return;
 	}
-	reply_begin(c, &w);
+	agent_reply_begin(c, &w);
 	dpk_wire_put_u32(&w, AGENT_PROTOCOL_VERSION);
 	dpk_wire_put_string(&w, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
-	reply_end(c, DPK_MSG_HELLO, &w);
+	agent_reply_end(c, DPK_MSG_HELLO, &w);
 }
 
 /* STATUS: u64 chain id, string contract (20), string wallet (20), string
@@ -94,17 +92,17 @@ handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 	struct dpk_wire_w w;
 
 	if (dpk_wire_r_done(rd) != 0) {
-		reply_failure(c, DPK_ERR_SYNTAX, "malformed STATUS request (it has no body)");
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed STATUS request (it has no body)");
 		return;
 	}
-	reply_begin(c, &w);
+	agent_reply_begin(c, &w);
 	dpk_wire_put_u64(&w, a->cfg.chain_id);
 	dpk_wire_put_string(&w, a->cfg.contract, 20);
 	dpk_wire_put_string(&w, a->wallet.addr, 20);
 	dpk_wire_put_string(&w, id, strlen(id));
 	dpk_wire_put_u8(&w, (uint8_t)dpk_idkey_alg(a->idkey));
 	dpk_wire_put_u8(&w, (uint8_t)c->privileged);
-	reply_end(c, DPK_MSG_STATUS, &w);
+	agent_reply_end(c, DPK_MSG_STATUS, &w);
 }
 
 /* PUBKEY: u8 algorithm, string on-chain form, string PEM, string OpenSSH line. */
@@ -116,7 +114,7 @@ handle_pubkey(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 	int r;
 
 	if (dpk_wire_r_done(rd) != 0) {
-		reply_failure(c, DPK_ERR_SYNTAX, "malformed PUBKEY request (it has no body)");
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed PUBKEY request (it has no body)");
 		return;
 	}
 	dpk_buf_init(&pub, 8192);
@@ -126,14 +124,14 @@ handle_pubkey(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 	    (r = dpk_idkey_public_pem(a->idkey, &pem)) != 0 ||
 	    (r = dpk_idkey_onchain_to_openssh(dpk_idkey_alg(a->idkey), pub.data, pub.len,
 	    a->cfg.identity, &ssh)) != 0) {
-		reply_failure(c, r, "cannot export the identity key: %s", dpk_strerror(r));
+		agent_reply_failure(c, r, "cannot export the identity key: %s", dpk_strerror(r));
 	} else {
-		reply_begin(c, &w);
+		agent_reply_begin(c, &w);
 		dpk_wire_put_u8(&w, (uint8_t)dpk_idkey_alg(a->idkey));
 		dpk_wire_put_string(&w, pub.data, pub.len);
 		dpk_wire_put_string(&w, pem.data, pem.len);
 		dpk_wire_put_string(&w, ssh.data, ssh.len);
-		reply_end(c, DPK_MSG_PUBKEY, &w);
+		agent_reply_end(c, DPK_MSG_PUBKEY, &w);
 	}
 	dpk_buf_free(&pub);
 	dpk_buf_free(&pem);
@@ -150,7 +148,8 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_HELLO: handle_hello(a, c, &rd); return;
 	case DPK_MSG_STATUS: handle_status(a, c, &rd); return;
 	case DPK_MSG_PUBKEY: handle_pubkey(a, c, &rd); return;
+	case DPK_MSG_LOOKUP: agent_lookup_request(a, c, body, len); return;
 	default:
-		reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
+		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}
 }

@@ -143,8 +143,10 @@ conn_read(struct agent *a, struct conn *c)
 		want = c->inlen < 4 ? 4 - c->inlen : 4 + flen - c->inlen;
 		if (want == 0) {
 			agent_handle_request(a, c, c->in[4], c->in + 5, flen - 1);
-			explicit_bzero(c->in, c->inlen);
-			c->inlen = 0;
+			if (!c->waiting) { /* a waiting request keeps its input until answered */
+				explicit_bzero(c->in, c->inlen);
+				c->inlen = 0;
+			}
 			return 0; /* answer before reading more: one request at a time */
 		}
 		n = recv(c->fd, c->in + c->inlen, want, 0);
@@ -176,7 +178,7 @@ conn_write(struct conn *c)
 int
 agent_server_run(struct agent *a)
 {
-	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 2];
+	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 3];
 	size_t idx[AGENT_MAX_CONNECTIONS];
 	sigset_t mask;
 	int sfd;
@@ -194,24 +196,27 @@ agent_server_run(struct agent *a)
 	int ret = 0;
 
 	while (!a->stop) {
-		size_t n = 2;
+		size_t n = 3;
 		int64_t now = agent_now_ms();
+
+		int wait_ms = agent_timers(a, now);
 
 		pfd[0] = (struct pollfd){a->listen_fd, POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
+		pfd[2] = (struct pollfd){a->chain.efd, POLLIN, 0};
 		for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++) {
 			struct conn *c = a->conns[i];
 
 			if (c == NULL)
 				continue;
-			if (now - c->last_active_ms > AGENT_IDLE_TIMEOUT_MS) {
+			if (!c->waiting && c->outlen == 0 && now - c->last_active_ms > AGENT_IDLE_TIMEOUT_MS) {
 				conn_free(a, i);
 				continue;
 			}
-			idx[n - 2] = i;
-			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : POLLIN, 0};
+			idx[n - 3] = i;
+			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : c->waiting ? 0 : POLLIN, 0};
 		}
-		if (poll(pfd, n, 1000) < 0 && errno != EINTR) {
+		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
 			agent_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
@@ -225,8 +230,10 @@ agent_server_run(struct agent *a)
 					a->stop = 1;
 			}
 		}
-		for (size_t k = 2; k < n; k++) {
-			struct conn *c = a->conns[idx[k - 2]];
+		if (pfd[2].revents & POLLIN)
+			agent_chain_done(a);
+		for (size_t k = 3; k < n; k++) {
+			struct conn *c = a->conns[idx[k - 3]];
 			int drop = 0;
 
 			if (c == NULL || pfd[k].revents == 0)
@@ -238,7 +245,7 @@ agent_server_run(struct agent *a)
 			if (!drop && c->outlen != 0)
 				drop = conn_write(c) != 0;
 			if (drop)
-				conn_free(a, idx[k - 2]);
+				conn_free(a, idx[k - 3]);
 		}
 		if (pfd[0].revents & POLLIN)
 			accept_one(a);

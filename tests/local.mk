@@ -32,7 +32,8 @@ unit_tests = \
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
-	tests/integration/test_txsend
+	tests/integration/test_txsend \
+	tests/integration/test_agent_lookup
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -87,6 +88,9 @@ tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
 tests_integration_test_txsend_SOURCES = tests/integration/test_txsend.c
 tests_integration_test_txsend_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_txsend_LDADD = $(TEST_LIBS)
+tests_integration_test_agent_lookup_SOURCES = tests/integration/test_agent_lookup.c
+tests_integration_test_agent_lookup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)

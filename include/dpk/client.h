@@ -78,6 +78,26 @@ struct dpk_client_pubkey {
 int dpk_client_pubkey(struct dpk_client *c, struct dpk_client_pubkey *pk);
 void dpk_client_pubkey_free(struct dpk_client_pubkey *pk);
 
+/* LOOKUP: an identity's record as the chain has it, through the agent's cache. */
+struct dpk_client_record {
+	uint8_t status;         /* 0 not registered, 1 active, 2 revoked */
+	uint8_t kind;           /* 1 domain, 2 IPv4, 3 IPv6, 4 UUID */
+	char identity[254];     /* canonical text form */
+	uint8_t algorithm;      /* 1 ECDSA P-256, 2 RSA (0 when not registered) */
+	uint8_t *pubkey;        /* malloc()ed; only for an active record, else NULL */
+	size_t publen;
+	int has_controller;
+	uint8_t controller[20];
+	uint32_t version;
+	uint64_t valid_from, valid_until;
+	int stale;              /* served from the cache past its TTL: the chain is unreachable */
+	uint32_t age_ms;        /* how old the chain read is */
+};
+/* EAGENT for an identity that does not parse, or when the chain cannot be
+ * reached and nothing is cached. Free with dpk_client_record_free(). */
+int dpk_client_lookup(struct dpk_client *c, const char *identity, struct dpk_client_record *rec);
+void dpk_client_record_free(struct dpk_client_record *rec);
+
 const char *dpk_client_strerror(int err);
 
 #ifdef __cplusplus

@@ -1,0 +1,32 @@
+/* The lookup cache: identity hash -> what the chain said (a record, or "not
+ * registered") and when. Only the event-loop thread touches it. */
+#ifndef DPK_AGENT_CACHE_H
+#define DPK_AGENT_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+
+struct cache_entry {
+	uint8_t id_hash[32];
+	int found;                     /* 0: the chain said NotFound */
+	struct dpk_registry_record rec; /* when found (rec.pubkey owned) */
+	int64_t fetched_ms;            /* monotonic time of the chain read */
+	struct cache_entry *next;
+};
+
+struct cache {
+	struct cache_entry *buckets[1024];
+	size_t count, max;
+};
+
+void cache_init(struct cache *c, size_t max);
+void cache_clear(struct cache *c);
+struct cache_entry *cache_get(struct cache *c, const uint8_t id_hash[32]);
+/* Store a copy of rec (or a miss when rec is NULL), replacing any entry. When
+ * full, the oldest entries go first. */
+int cache_put(struct cache *c, const uint8_t id_hash[32], const struct dpk_registry_record *rec, int64_t now_ms);
+void cache_drop(struct cache *c, const uint8_t id_hash[32]);
+
+#endif

@@ -1,0 +1,53 @@
+/* The chain worker: one thread with its own JSON-RPC client runs the slow
+ * work (lookups that missed the cache, event polling) so the event loop never
+ * waits on the network. Jobs go in with chain_submit(); finished ones come
+ * back through chain_take_done(), signalled on an eventfd the loop polls. */
+#ifndef DPK_AGENT_CHAIN_H
+#define DPK_AGENT_CHAIN_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "rpc.h"
+
+enum job_kind {
+	JOB_LOOKUP,   /* getClientByHash(id_hash) */
+	JOB_POLL,     /* eth_getLogs since the last block seen */
+};
+
+struct job {
+	enum job_kind kind;
+	uint8_t id_hash[32];
+	/* results */
+	int result;                     /* 0, DPK_ERR_NOTFOUND (not registered), or a failure */
+	struct dpk_registry_record rec; /* JOB_LOOKUP, result 0 */
+	char error[256];                /* a sentence for the caller when result is a failure */
+	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
+	size_t n_changed;
+	int flush_all;                  /* JOB_POLL: too much was missed: drop the whole cache */
+	struct job *next;
+};
+
+struct chain {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *todo, *todo_tail, *done;
+	int efd;
+	int stop;
+	struct dpk_rpc *rpc;
+	uint8_t contract[20];
+	uint64_t last_block; /* worker-private: the last block whose events were read */
+};
+
+int chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_timeout_ms,
+    const uint8_t contract[20], char *err, size_t errsz);
+void chain_stop(struct chain *ch);
+void chain_submit(struct chain *ch, struct job *j);
+/* All finished jobs (a list through ->next), and clears the eventfd. */
+struct job *chain_take_done(struct chain *ch);
+void job_free(struct job *j);
+
+#endif
