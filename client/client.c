@@ -432,6 +432,30 @@ out:
 	return r;
 }
 
+int
+dpk_client_register(struct dpk_client *c, struct dpk_client_registration *reg)
+{
+	uint8_t buf[1024], rtype;
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	memset(reg, 0, sizeof(*reg));
+	if ((r = dpk_client_call(c, DPK_MSG_REGISTER, NULL, 0, &rtype, buf, sizeof(buf), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, buf, n);
+	reg->step = dpk_wire_get_u8(&rd);
+	dpk_wire_get_text(&rd, reg->step_name, sizeof(reg->step_name));
+	dpk_wire_get_text(&rd, reg->detail, sizeof(reg->detail));
+	reg->elapsed_ms = dpk_wire_get_u64(&rd);
+	reg->blocks = dpk_wire_get_u64(&rd);
+	if (dpk_wire_r_done(&rd) != 0) {
+		memset(reg, 0, sizeof(*reg));
+		return DPK_CLIENT_EPROTO;
+	}
+	return 0;
+}
+
 void
 dpk_client_record_free(struct dpk_client_record *rec)
 {

@@ -7,6 +7,7 @@
 #define DPK_MSG_STATUS 0x02
 #define DPK_MSG_LOOKUP 0x03
 #define DPK_MSG_PUBKEY 0x04
+#define DPK_MSG_REGISTER 0x05
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "chain.h"
 #include "config.h"
+#include "register.h"
 #include "idkey.h"
 #include "wallet.h"
 
@@ -45,6 +46,10 @@ struct agent {
 	volatile int stop;
 	int reload;
 	struct chain chain;
+	struct chain regchain;  /* a worker of its own: registration waits on the PKM */
+	struct reg reg;
+	int reg_in_flight;
+	int64_t reg_next_ms;
 	struct cache cache;
 	int64_t next_poll_ms;
 	int poll_in_flight;
@@ -71,6 +76,9 @@ void agent_reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w);
 /* lookup.c: LOOKUP requests, the cache, and the chain worker's results. */
 void agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
 void agent_chain_done(struct agent *a);
+/* register.c's driver (requests.c): REGISTER requests, step scheduling. */
+void agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
+void agent_register_done(struct agent *a);
 /* Timers: answer requests past their deadline, start the event poll. Returns
  * the milliseconds until the next timer is due. */
 int agent_timers(struct agent *a, int64_t now);

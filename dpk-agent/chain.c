@@ -1,6 +1,7 @@
 #include "chain.h"
 
 #include "err.h"
+#include "register.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,8 @@ worker(void *arg)
 		j->next = NULL;
 		if (j->kind == JOB_LOOKUP)
 			run_lookup(ch, j);
+		else if (j->kind == JOB_REGISTER)
+			reg_step(j->reg, ch->rpc);
 		else
 			run_poll(ch, j);
 

@@ -15,7 +15,10 @@
 enum job_kind {
 	JOB_LOOKUP,   /* getClientByHash(id_hash) */
 	JOB_POLL,     /* eth_getLogs since the last block seen */
+	JOB_REGISTER, /* one step of the registration (register.h) */
 };
+
+struct reg;
 
 struct job {
 	enum job_kind kind;
@@ -27,6 +30,7 @@ struct job {
 	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
 	size_t n_changed;
 	int flush_all;                  /* JOB_POLL: too much was missed: drop the whole cache */
+	struct reg *reg;                /* JOB_REGISTER */
 	struct job *next;
 };
 

@@ -56,7 +56,7 @@ set_string(char **dst, const char *v)
 enum key_id {
 	K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_IDENTITY, K_KEY_ALGORITHM, K_PKM_ADDRESS,
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
-	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_COUNT
+	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION, K_COUNT
 };
 
 
@@ -151,6 +151,14 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		    strlen(v) > 32 || v[0] == '-')
 			return *why = "is not a group name", 1;
 		return set_string(&c->admin_group, v);
+	case K_REGISTRATION:
+		if (strcmp(v, "eip712") == 0)
+			c->registration_paper = 0;
+		else if (strcmp(v, "paper") == 0)
+			c->registration_paper = 1;
+		else
+			return *why = "is not 'eip712' (one transaction) or 'paper' (addClient, then the PKM approves)", 1;
+		return 0;
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
 	case K_NEGATIVE_CACHE_TTL: dur = &c->negative_cache_ttl_ms; break;
 	case K_POLL_INTERVAL: dur = &c->poll_interval_ms; break;
@@ -169,7 +177,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_url", 1}, {"chain_id", 0}, {"contract", 0}, {"identity", 0}, {"key_algorithm", 0},
 	{"pkm_address", 0}, {"pkm_endpoint", 0}, {"token_file", 0}, {"state_dir", 0}, {"socket", 0},
 	{"admin_group", 0}, {"cache_ttl", 0}, {"negative_cache_ttl", 0}, {"poll_interval", 0},
-	{"rpc_timeout", 0}, {"request_timeout", 0},
+	{"rpc_timeout", 0}, {"request_timeout", 0}, {"registration", 0},
 };
 
 static int

@@ -35,6 +35,7 @@ struct dpk_config {
 	uint32_t poll_interval_ms;
 	uint32_t rpc_timeout_ms;
 	uint32_t request_timeout_ms;
+	int registration_paper;            /* 1: addClient + PKM approveClient; 0: one EIP-712 transaction */
 };
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */

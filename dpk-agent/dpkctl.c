@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ usage(FILE *f)
 	    "  pubkey [--pem|--openssh|--onchain]\n"
 	    "                             this host's identity public key (default: PEM and OpenSSH)\n"
 	    "  lookup IDENTITY [--openssh]  an identity's key on chain (exit 0 only if active)\n"
+	    "  register [--no-wait]       register this host's key (root or admin_group)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -157,6 +160,49 @@ cmd_pubkey(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* Follow the registration until it is done or failed, showing progress:
+ * what it waits for, blocks seen, elapsed time. */
+static int
+cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	struct dpk_client_registration reg;
+	char last[sizeof(reg.detail)] = "";
+	int wait = 1, tty = isatty(2), r;
+
+	if (argc == 1 && strcmp(argv[0], "--no-wait") == 0)
+		wait = 0;
+	else if (argc != 0) {
+		fprintf(stderr, "dpkctl: usage: dpkctl register [--no-wait]\n");
+		return EXIT_USAGE;
+	}
+	for (;;) {
+		struct timespec ts = {0, 500 * 1000 * 1000};
+
+		if ((r = dpk_client_register(c, &reg)) != 0)
+			return client_exit(c, r, "register");
+		if (!o->json && (tty || strcmp(last, reg.detail) != 0)) {
+			fprintf(stderr, "%s[%5.1f s, %llu block(s)] %s: %s%s", tty ? "\r\033[K" : "",
+			    reg.elapsed_ms / 1000.0, (unsigned long long)reg.blocks, reg.step_name, reg.detail, tty ? "" : "\n");
+			snprintf(last, sizeof(last), "%s", reg.detail);
+		}
+		if (!wait || reg.step == DPK_CLIENT_REG_DONE || reg.step == DPK_CLIENT_REG_FAILED)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (tty && !o->json)
+		fputc('\n', stderr);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "step", reg.step_name);
+		cJSON_AddStringToObject(j, "detail", reg.detail);
+		cJSON_AddNumberToObject(j, "elapsed_ms", (double)reg.elapsed_ms);
+		cJSON_AddNumberToObject(j, "blocks", (double)reg.blocks);
+		print_json(j);
+	}
+	return reg.step == DPK_CLIENT_REG_FAILED ? EXIT_REFUSED : 0;
+}
+
 static const char *const status_names[] = {"not registered", "active", "revoked"};
 
 static int
@@ -268,7 +314,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
-	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0) {
+	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
+	    strcmp(cmd, "register") != 0) {
 		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -285,6 +332,8 @@ main(int argc, char **argv)
 		r = cmd_status(c, &o);
 	else if (strcmp(cmd, "lookup") == 0)
 		r = cmd_lookup(c, &o, argc - optind, argv + optind);
+	else if (strcmp(cmd, "register") == 0)
+		r = cmd_register(c, &o, argc - optind, argv + optind);
 	else
 		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
 	dpk_client_close(c);

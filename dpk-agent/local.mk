@@ -8,7 +8,8 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/requests.c \
 	dpk-agent/cache.c dpk-agent/cache.h \
 	dpk-agent/chain.c dpk-agent/chain.h \
-	dpk-agent/lookup.c
+	dpk-agent/lookup.c \
+	dpk-agent/register.c dpk-agent/register.h
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)

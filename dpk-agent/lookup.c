@@ -203,5 +203,19 @@ agent_timers(struct agent *a, int64_t now)
 	}
 	if (a->next_poll_ms < next)
 		next = a->next_poll_ms;
+	if (!a->reg_in_flight && reg_active(&a->reg)) {
+		if (now >= a->reg_next_ms) {
+			struct job *j = calloc(1, sizeof(*j));
+
+			if (j != NULL) {
+				j->kind = JOB_REGISTER;
+				j->reg = &a->reg;
+				chain_submit(&a->regchain, j);
+				a->reg_in_flight = 1;
+			}
+		} else if (a->reg_next_ms < next) {
+			next = a->reg_next_ms;
+		}
+	}
 	return next <= now ? 0 : (int)(next - now);
 }

@@ -197,6 +197,14 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
+	if (chain_start(&a.regchain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, err, sizeof(err)) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
+	if (reg_init(&a.reg, a.cfg.state_dir, &a.wallet, a.idkey) == 1)
+		agent_log(LOG_NOTICE, "resuming the registration of %s (%s)", a.cfg.identity ? a.cfg.identity : "?",
+		    reg_step_name(a.reg.step));
 	agent_log(LOG_INFO, "listening on %s", a.cfg.socket_path);
 	while ((r = agent_server_run(&a)) == 1)
 		reload(&a);
@@ -205,6 +213,8 @@ main(int argc, char **argv)
 out:
 	agent_server_close(&a);
 	chain_stop(&a.chain);
+	chain_stop(&a.regchain);
+	reg_free(&a.reg);
 	cache_clear(&a.cache);
 	dpk_idkey_free(a.idkey);
 	dpk_wallet_clear(&a.wallet);

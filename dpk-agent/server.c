@@ -178,7 +178,7 @@ conn_write(struct conn *c)
 int
 agent_server_run(struct agent *a)
 {
-	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 3];
+	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 4];
 	size_t idx[AGENT_MAX_CONNECTIONS];
 	sigset_t mask;
 	int sfd;
@@ -196,7 +196,7 @@ agent_server_run(struct agent *a)
 	int ret = 0;
 
 	while (!a->stop) {
-		size_t n = 3;
+		size_t n = 4;
 		int64_t now = agent_now_ms();
 
 		int wait_ms = agent_timers(a, now);
@@ -204,6 +204,7 @@ agent_server_run(struct agent *a)
 		pfd[0] = (struct pollfd){a->listen_fd, POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
 		pfd[2] = (struct pollfd){a->chain.efd, POLLIN, 0};
+		pfd[3] = (struct pollfd){a->regchain.efd, POLLIN, 0};
 		for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++) {
 			struct conn *c = a->conns[i];
 
@@ -213,7 +214,7 @@ agent_server_run(struct agent *a)
 				conn_free(a, i);
 				continue;
 			}
-			idx[n - 3] = i;
+			idx[n - 4] = i;
 			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : c->waiting ? 0 : POLLIN, 0};
 		}
 		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
@@ -232,8 +233,10 @@ agent_server_run(struct agent *a)
 		}
 		if (pfd[2].revents & POLLIN)
 			agent_chain_done(a);
-		for (size_t k = 3; k < n; k++) {
-			struct conn *c = a->conns[idx[k - 3]];
+		if (pfd[3].revents & POLLIN)
+			agent_register_done(a);
+		for (size_t k = 4; k < n; k++) {
+			struct conn *c = a->conns[idx[k - 4]];
 			int drop = 0;
 
 			if (c == NULL || pfd[k].revents == 0)
@@ -245,7 +248,7 @@ agent_server_run(struct agent *a)
 			if (!drop && c->outlen != 0)
 				drop = conn_write(c) != 0;
 			if (drop)
-				conn_free(a, idx[k - 3]);
+				conn_free(a, idx[k - 4]);
 		}
 		if (pfd[0].revents & POLLIN)
 			accept_one(a);

@@ -27,6 +27,7 @@ dpk_strerror(int err)
 	case DPK_ERR_UNSUPPORTED: return "not supported";
 	case DPK_ERR_EXISTS: return "already exists";
 	case DPK_ERR_CHECKSUM: return "address checksum (EIP-55) does not match";
+	case DPK_ERR_PERM: return "permission denied";
 	}
 	return "unknown error";
 }

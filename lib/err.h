@@ -28,6 +28,7 @@ enum dpk_err {
 	DPK_ERR_UNSUPPORTED = -20, /* valid but not supported here (KDF, tx type, ...) */
 	DPK_ERR_EXISTS = -21,      /* refusing to overwrite */
 	DPK_ERR_CHECKSUM = -22,    /* mixed-case address whose EIP-55 checksum is wrong */
+	DPK_ERR_PERM = -23,        /* the caller may not do this */
 };
 
 /* Short English text for an error code; static storage, never NULL. */

@@ -98,6 +98,20 @@ struct dpk_client_record {
 int dpk_client_lookup(struct dpk_client *c, const char *identity, struct dpk_client_record *rec);
 void dpk_client_record_free(struct dpk_client_record *rec);
 
+/* REGISTER (root or admin_group only): start this host's registration if it
+ * is neither under way nor done, and report its progress. Call it again to
+ * follow it: step 7 is done, 8 failed (detail says why). */
+struct dpk_client_registration {
+	uint8_t step;
+	char step_name[64];
+	char detail[320];
+	uint64_t elapsed_ms;
+	uint64_t blocks;    /* blocks mined since it started */
+};
+#define DPK_CLIENT_REG_DONE 7
+#define DPK_CLIENT_REG_FAILED 8
+int dpk_client_register(struct dpk_client *c, struct dpk_client_registration *reg);
+
 const char *dpk_client_strerror(int err);
 
 #ifdef __cplusplus

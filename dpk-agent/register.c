@@ -1,0 +1,705 @@
+#include "register.h"
+
+#include "err.h"
+#include "hex.h"
+#include "proto.h"
+#include "registry.h"
+#include "tlspsk.h"
+#include "token.h"
+#include "tx.h"
+#include "txsend.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JOURNAL_MAGIC "dpk-registration-v1"
+#define JOURNAL_MAX (256 * 1024)
+#define PKM_TIMEOUT_MS 10000
+#define STEP_WAIT_MS 3000
+
+/* PKM request types (doc/protocol.md) */
+#define PKM_FUND 0x11
+#define PKM_APPROVE 0x12
+#define PKM_SIGN_REGISTRATION 0x13
+
+static const char *const step_names[] = {
+	"none", "checking the token", "waiting for funding", "getting the approval", "sending the registration",
+	"waiting for the PKM's approval", "verifying on chain", "registered", "failed",
+};
+
+const char *
+reg_step_name(enum reg_step s)
+{
+	return s <= REG_FAILED ? step_names[s] : "unknown";
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_detail(struct reg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_detail(struct reg *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&g->mu);
+	va_start(ap, fmt);
+	vsnprintf(g->detail, sizeof(g->detail), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* --- the journal --- */
+
+static int
+journal_write(struct reg *g)
+{
+	char tmp[PATH_MAX + 16], hex[2 * 65 + 3], idtext[DPK_IDENTITY_FORMAT_SIZE];
+	FILE *f;
+	int fd, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", g->path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return DPK_ERR_IO;
+	}
+	dpk_identity_format(&g->id, idtext, sizeof(idtext));
+	fprintf(f, "%s\nstep: %d\nflow: %d\nidentity: %s\ntoken-file: %s\nchain-id: %llu\n", JOURNAL_MAGIC,
+	    (int)g->step, (int)g->flow, idtext, g->token_file, (unsigned long long)g->chain_id);
+	dpk_hex_encode(g->contract, 20, 0, hex, sizeof(hex));
+	fprintf(f, "contract: %s\n", hex);
+	if (g->has_fund_tx) {
+		dpk_hex_encode(g->fund_tx, 32, 0, hex, sizeof(hex));
+		fprintf(f, "fund-tx: %s\n", hex);
+	}
+	if (g->has_approval) {
+		fprintf(f, "approval-expiry: %llu\n", (unsigned long long)g->appr_expiry);
+		dpk_hex_encode(g->appr_nonce, 32, 0, hex, sizeof(hex));
+		fprintf(f, "approval-nonce: %s\n", hex);
+		dpk_hex_encode(g->appr_sig, 65, 0, hex, sizeof(hex));
+		fprintf(f, "approval-sig: %s\n", hex);
+	}
+	if (g->has_tx) {
+		char *raw = malloc(2 * g->tx_raw.len + 1);
+
+		fprintf(f, "tx-nonce: %llu\n", (unsigned long long)g->tx_nonce);
+		dpk_hex_encode(g->tx_hash, 32, 0, hex, sizeof(hex));
+		fprintf(f, "tx-hash: %s\n", hex);
+		if (raw != NULL) {
+			dpk_hex_encode(g->tx_raw.data, g->tx_raw.len, 0, raw, 2 * g->tx_raw.len + 1);
+			fprintf(f, "tx-raw: %s\n", raw);
+			free(raw);
+		}
+	}
+	fprintf(f, "detail: %s\n", g->detail);
+	ok = fflush(f) == 0 && fsync(fd) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, g->path) != 0) {
+		unlink(tmp);
+		return DPK_ERR_IO;
+	}
+	return 0;
+}
+
+static void
+advance(struct reg *g, enum reg_step step)
+{
+	pthread_mutex_lock(&g->mu);
+	g->step = step;
+	pthread_mutex_unlock(&g->mu);
+	if (journal_write(g) != 0)
+		set_detail(g, "cannot write the registration journal %s: %s", g->path, strerror(errno));
+}
+
+static void fail_with(struct reg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fail_with(struct reg *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&g->mu);
+	va_start(ap, fmt);
+	vsnprintf(g->detail, sizeof(g->detail), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&g->mu);
+	advance(g, REG_FAILED);
+}
+
+/* Read the journal; unknown or malformed lines make it unusable (the agent
+ * then refuses to guess and reports it). */
+static int
+journal_read(struct reg *g)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r = DPK_ERR_SYNTAX, seen_magic = 0;
+
+	if ((fd = open(g->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? DPK_ERR_NOTFOUND : DPK_ERR_IO;
+	if ((text = malloc(JOURNAL_MAX + 1)) == NULL) {
+		close(fd);
+		return DPK_ERR_NOMEM;
+	}
+	while (len < JOURNAL_MAX && (n = read(fd, text + len, JOURNAL_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL)
+		goto out;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strstr(line, ": "), *v;
+		unsigned long long u;
+		size_t got;
+
+		if (!seen_magic) {
+			if (strcmp(line, JOURNAL_MAGIC) != 0)
+				goto out;
+			seen_magic = 1;
+			continue;
+		}
+		if (colon == NULL)
+			goto out;
+		*colon = '\0';
+		v = colon + 2;
+		if (strcmp(line, "step") == 0) {
+			u = strtoull(v, NULL, 10);
+			if (u > REG_FAILED)
+				goto out;
+			g->step = (enum reg_step)u;
+		} else if (strcmp(line, "flow") == 0) {
+			g->flow = strtoull(v, NULL, 10) == 1 ? REG_FLOW_PAPER : REG_FLOW_EIP712;
+		} else if (strcmp(line, "identity") == 0) {
+			if (dpk_identity_parse(v, strlen(v), &g->id) != 0)
+				goto out;
+		} else if (strcmp(line, "token-file") == 0) {
+			if (strlen(v) >= sizeof(g->token_file))
+				goto out;
+			memcpy(g->token_file, v, strlen(v) + 1);
+		} else if (strcmp(line, "chain-id") == 0) {
+			g->chain_id = strtoull(v, NULL, 10);
+		} else if (strcmp(line, "contract") == 0) {
+			if (dpk_hex_decode_exact(v, g->contract, 20) != 0)
+				goto out;
+		} else if (strcmp(line, "fund-tx") == 0) {
+			if (dpk_hex_decode_exact(v, g->fund_tx, 32) != 0)
+				goto out;
+			g->has_fund_tx = 1;
+		} else if (strcmp(line, "approval-expiry") == 0) {
+			g->appr_expiry = strtoull(v, NULL, 10);
+		} else if (strcmp(line, "approval-nonce") == 0) {
+			if (dpk_hex_decode_exact(v, g->appr_nonce, 32) != 0)
+				goto out;
+		} else if (strcmp(line, "approval-sig") == 0) {
+			if (dpk_hex_decode_exact(v, g->appr_sig, 65) != 0)
+				goto out;
+			g->has_approval = 1;
+		} else if (strcmp(line, "tx-nonce") == 0) {
+			g->tx_nonce = strtoull(v, NULL, 10);
+		} else if (strcmp(line, "tx-hash") == 0) {
+			if (dpk_hex_decode_exact(v, g->tx_hash, 32) != 0)
+				goto out;
+		} else if (strcmp(line, "tx-raw") == 0) {
+			uint8_t *dst;
+
+			dpk_buf_reset(&g->tx_raw);
+			if (dpk_buf_reserve(&g->tx_raw, strlen(v) / 2, &dst) != 0 ||
+			    dpk_hex_decode(v, strlen(v), dst, strlen(v) / 2, &got) != 0)
+				goto out;
+			g->has_tx = 1;
+		} else if (strcmp(line, "detail") == 0) {
+			snprintf(g->detail, sizeof(g->detail), "%s", v);
+		} else {
+			goto out;
+		}
+	}
+	r = seen_magic ? 0 : DPK_ERR_SYNTAX;
+out:
+	free(text);
+	return r;
+}
+
+int
+reg_init(struct reg *g, const char *state_dir, const struct dpk_wallet *w, const struct dpk_idkey *k)
+{
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	snprintf(g->path, sizeof(g->path), "%s/registration", state_dir);
+	g->wallet = w;
+	g->alg = (uint8_t)dpk_idkey_alg(k);
+	dpk_buf_init(&g->pub, 8192);
+	dpk_buf_init(&g->tx_raw, DPK_TX_MAX_RAW);
+	if ((r = dpk_idkey_public_onchain(k, &g->pub)) != 0)
+		return r;
+	r = journal_read(g);
+	if (r == DPK_ERR_NOTFOUND)
+		return 0;
+	if (r != 0) {
+		g->step = REG_FAILED;
+		snprintf(g->detail, sizeof(g->detail), "the registration journal %.200s is damaged; move it away and register again",
+		    g->path);
+		return 0;
+	}
+	g->started_ms = now_ms();
+	return g->step != REG_NONE && g->step != REG_DONE && g->step != REG_FAILED;
+}
+
+void
+reg_free(struct reg *g)
+{
+	dpk_buf_free(&g->pub);
+	dpk_buf_free(&g->tx_raw);
+	pthread_mutex_destroy(&g->mu);
+}
+
+int
+reg_active(struct reg *g)
+{
+	int active;
+
+	pthread_mutex_lock(&g->mu);
+	active = g->step != REG_NONE && g->step != REG_DONE && g->step != REG_FAILED;
+	pthread_mutex_unlock(&g->mu);
+	return active;
+}
+
+int
+reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t chain_id,
+    const uint8_t contract[20], enum reg_flow flow)
+{
+	struct dpk_identity id;
+
+	if (reg_active(g))
+		return 0;
+	if (identity == NULL || dpk_identity_parse(identity, strlen(identity), &id) != 0) {
+		set_detail(g, "dpk.conf has no valid 'identity' to register");
+		return DPK_ERR_INVALID;
+	}
+	if (token_file == NULL || strlen(token_file) >= sizeof(g->token_file)) {
+		set_detail(g, "dpk.conf has no 'token_file': put the token from the PKM on this host and name it there");
+		return DPK_ERR_INVALID;
+	}
+	pthread_mutex_lock(&g->mu);
+	if (g->step == REG_DONE && memcmp(&g->id, &id, sizeof(id)) == 0) {
+		pthread_mutex_unlock(&g->mu);
+		return 0;
+	}
+	g->id = id;
+	memcpy(g->token_file, token_file, strlen(token_file) + 1);
+	g->chain_id = chain_id;
+	memcpy(g->contract, contract, 20);
+	g->flow = flow;
+	g->has_fund_tx = g->has_approval = g->has_tx = 0;
+	dpk_buf_reset(&g->tx_raw);
+	g->started_ms = now_ms();
+	g->start_block = g->head_block = 0;
+	snprintf(g->detail, sizeof(g->detail), "starting");
+	pthread_mutex_unlock(&g->mu);
+	advance(g, REG_START);
+	return 0;
+}
+
+/* --- the PKM channel --- */
+
+static int
+read_token(struct reg *g, struct dpk_token *t)
+{
+	char text[DPK_TOKEN_MAX_FILE + 1], err[160];
+	ssize_t n;
+	int fd = open(g->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+
+	if (fd < 0) {
+		fail_with(g, "cannot open the token file %s: %s", g->token_file, strerror(errno));
+		return DPK_ERR_IO;
+	}
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0) {
+		fail_with(g, "cannot read the token file %s", g->token_file);
+		return DPK_ERR_IO;
+	}
+	r = dpk_token_parse(text, (size_t)n, t, err, sizeof(err));
+	explicit_bzero(text, sizeof(text));
+	if (r != 0) {
+		fail_with(g, "the token file %s is not a valid token: %s", g->token_file, err);
+		return r;
+	}
+	return 0;
+}
+
+/* One request to the PKM named in the token; FAILURE replies become the detail. */
+static int
+pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, struct dpk_buf *reply)
+{
+	struct dpk_token t;
+	struct dpk_tlspsk_conn *c = NULL;
+	char host[256], ident[43];
+	const char *colon;
+	uint8_t rtype;
+	int r;
+
+	if ((r = read_token(g, &t)) != 0)
+		return r;
+	colon = strrchr(t.pkm_endpoint, ':');
+	if (colon == NULL || (size_t)(colon - t.pkm_endpoint) >= sizeof(host)) {
+		dpk_token_clear(&t);
+		fail_with(g, "the token's PKM endpoint '%s' is not host:port", t.pkm_endpoint);
+		return DPK_ERR_SYNTAX;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - t.pkm_endpoint), t.pkm_endpoint);
+	dpk_token_psk_identity(&t, ident);
+	r = dpk_tlspsk_connect(host, colon + 1, ident, t.secret, sizeof(t.secret), PKM_TIMEOUT_MS, &c);
+	dpk_token_clear(&t);
+	if (r != 0) {
+		set_detail(g, "cannot reach the PKM at %s:%s: %s%s", host, colon + 1, dpk_strerror(r),
+		    r == DPK_ERR_BADMAC ? " (the PKM does not accept this token: revoked, expired or replaced?)" :
+		    "; will retry");
+		return r;
+	}
+	if ((r = dpk_tlspsk_send(c, type, body, len)) == 0)
+		r = dpk_tlspsk_recv(c, &rtype, reply);
+	dpk_tlspsk_close(c);
+	if (r != 0) {
+		set_detail(g, "the PKM hung up or answered badly: %s; will retry", dpk_strerror(r));
+		return r;
+	}
+	if (rtype == DPK_MSG_FAILURE) {
+		struct dpk_wire_r rd;
+		char msg[256];
+		uint32_t code;
+
+		dpk_wire_r_init(&rd, reply->data, reply->len);
+		code = dpk_wire_get_u32(&rd);
+		if (dpk_wire_get_text(&rd, msg, sizeof(msg)) != 0)
+			snprintf(msg, sizeof(msg), "(unreadable reason)");
+		fail_with(g, "the PKM refused: %s (code %u)", msg, code);
+		return DPK_ERR_RPC;
+	}
+	if (rtype != DPK_MSG_REPLY(type)) {
+		set_detail(g, "the PKM answered with an unexpected message; will retry");
+		return DPK_ERR_SYNTAX;
+	}
+	return 0;
+}
+
+/* --- steps --- */
+
+static void
+step_start(struct reg *g, struct dpk_rpc *rpc)
+{
+	struct dpk_token t;
+	struct dpk_identity tid;
+	struct dpk_registry_record rec;
+	struct dpk_buf pkmkey;
+	struct dpk_u256 bal;
+	uint64_t head;
+	int r;
+
+	if (read_token(g, &t) != 0)
+		return;
+	if (dpk_identity_parse(t.identity, strlen(t.identity), &tid) != 0 || memcmp(&tid, &g->id, sizeof(tid)) != 0) {
+		fail_with(g, "the token is for '%s', not for this host's identity", t.identity);
+		goto out;
+	}
+	if (t.chain_id != g->chain_id || memcmp(t.contract, g->contract, 20) != 0) {
+		fail_with(g, "the token is for another chain or registry than dpk.conf names");
+		goto out;
+	}
+	dpk_buf_init(&pkmkey, 4096);
+	r = dpk_registry_get_pkm_key(rpc, g->contract, t.pkm_address, &pkmkey);
+	if (r == DPK_ERR_NOTFOUND) {
+		fail_with(g, "the token's PKM has published no key on chain: it cannot be checked");
+	} else if (r != 0) {
+		set_detail(g, "cannot read the PKM's key from the chain: %s; will retry", dpk_rpc_last_error(rpc));
+	} else if ((r = dpk_token_verify(&t, pkmkey.len == 65 ? DPK_IDKEY_P256 : DPK_IDKEY_RSA, pkmkey.data, pkmkey.len,
+	    (uint64_t)time(NULL))) != 0) {
+		fail_with(g, r == DPK_ERR_TIMEOUT ? "the token expired: ask the PKM operator for a new one" :
+		    "the token's signature does not verify with its PKM's key on chain: it is not genuine");
+	}
+	dpk_buf_free(&pkmkey);
+	if (r != 0)
+		goto out;
+	/* already registered with this key? (a restart after the last step) */
+	r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
+	if (r == 0) {
+		int ours = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) == 0 &&
+		    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0;
+		int taken = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) != 0;
+
+		dpk_registry_record_free(&rec);
+		if (ours) {
+			set_detail(g, "already registered with this key");
+			advance(g, REG_DONE);
+			goto out;
+		}
+		if (taken) {
+			fail_with(g, "this identity is registered to another controller");
+			goto out;
+		}
+	} else if (r != DPK_ERR_NOTFOUND) {
+		set_detail(g, "cannot read the registry: %s; will retry", dpk_rpc_last_error(rpc));
+		goto out;
+	}
+	if (dpk_rpc_block_number(rpc, &head) == 0) {
+		pthread_mutex_lock(&g->mu);
+		g->start_block = g->head_block = head;
+		pthread_mutex_unlock(&g->mu);
+	}
+	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+		set_detail(g, "the wallet has funds already");
+		advance(g, REG_APPROVAL);
+	} else {
+		set_detail(g, "asking the PKM for gas money");
+		advance(g, REG_FUNDING);
+	}
+out:
+	dpk_token_clear(&t);
+}
+
+static void
+step_funding(struct reg *g, struct dpk_rpc *rpc)
+{
+	struct dpk_u256 bal;
+	char hex[67];
+
+	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+		set_detail(g, "funded");
+		advance(g, REG_APPROVAL);
+		return;
+	}
+	if (!g->has_fund_tx) {
+		struct dpk_buf reply;
+		uint8_t body[32];
+		struct dpk_wire_w w;
+		struct dpk_wire_r rd;
+		const uint8_t *p;
+		size_t n;
+
+		dpk_wire_w_init(&w, body, sizeof(body));
+		dpk_wire_put_string(&w, g->wallet->addr, 20);
+		dpk_buf_init(&reply, 4096);
+		if (pkm_call(g, PKM_FUND, body, w.len, &reply) == 0) {
+			dpk_wire_r_init(&rd, reply.data, reply.len);
+			p = dpk_wire_get_string(&rd, &n);
+			dpk_wire_get_u8(&rd);
+			if (p != NULL && n == 32 && dpk_wire_r_done(&rd) == 0) {
+				memcpy(g->fund_tx, p, 32);
+				g->has_fund_tx = 1;
+				journal_write(g);
+			} else {
+				set_detail(g, "the PKM's FUND reply is malformed; will retry");
+			}
+		}
+		dpk_buf_free(&reply);
+		if (!g->has_fund_tx)
+			return;
+	}
+	dpk_hex_encode(g->fund_tx, 32, 1, hex, sizeof(hex));
+	set_detail(g, "waiting for the PKM's funding transaction %.18s... to be mined", hex);
+	struct dpk_rpc_receipt rc;
+	if (dpk_rpc_wait_receipt(rpc, g->fund_tx, STEP_WAIT_MS, 250, NULL, NULL, &rc) == 0)
+		dpk_rpc_receipt_free(&rc);
+}
+
+/* Build, sign and journal the registration transaction, then go to SENDING. */
+static void
+prepare_tx(struct reg *g, struct dpk_rpc *rpc, const struct dpk_buf *calldata, const char *what)
+{
+	struct dpk_txsend req = {.to = g->contract, .data = calldata->data, .data_len = calldata->len};
+	char reason[256];
+	int r;
+
+	dpk_buf_reset(&g->tx_raw);
+	r = dpk_txsend_prepare(rpc, g->wallet, g->chain_id, &req, &g->tx_raw, g->tx_hash, &g->tx_nonce);
+	if (r == DPK_ERR_REVERT) {
+		dpk_registry_last_revert(rpc, reason, sizeof(reason));
+		fail_with(g, "the registry would refuse %s: %s", what, reason);
+		return;
+	}
+	if (r != 0) {
+		set_detail(g, "cannot prepare %s: %s; will retry", what, dpk_rpc_last_error(rpc));
+		return;
+	}
+	g->has_tx = 1;
+	set_detail(g, "sending %s", what);
+	advance(g, REG_SENDING); /* journalled before it is ever sent */
+}
+
+static void
+step_approval(struct reg *g, struct dpk_rpc *rpc)
+{
+	struct dpk_buf calldata;
+	int r;
+
+	dpk_buf_init(&calldata, 16384);
+	if (g->flow == REG_FLOW_PAPER) {
+		struct dpk_token t;
+		uint8_t th[32];
+
+		if (read_token(g, &t) != 0)
+			goto out;
+		dpk_token_hash(&t, th);
+		dpk_token_clear(&t);
+		if (dpk_registry_encode_add_client(&calldata, &g->id, g->alg, g->pub.data, g->pub.len, th) == 0)
+			prepare_tx(g, rpc, &calldata, "addClient()");
+		goto out;
+	}
+	if (!g->has_approval) {
+		uint8_t body[8192];
+		struct dpk_wire_w w;
+		struct dpk_wire_r rd;
+		struct dpk_buf reply;
+		const uint8_t *nonce, *sig;
+		size_t nn, ns;
+		uint64_t expiry;
+
+		dpk_wire_w_init(&w, body, sizeof(body));
+		dpk_wire_put_string(&w, g->wallet->addr, 20);
+		dpk_wire_put_u8(&w, g->alg);
+		dpk_wire_put_string(&w, g->pub.data, g->pub.len);
+		dpk_buf_init(&reply, 4096);
+		set_detail(g, "asking the PKM for its approval");
+		if (w.err == 0 && pkm_call(g, PKM_SIGN_REGISTRATION, body, w.len, &reply) == 0) {
+			dpk_wire_r_init(&rd, reply.data, reply.len);
+			expiry = dpk_wire_get_u64(&rd);
+			nonce = dpk_wire_get_string(&rd, &nn);
+			sig = dpk_wire_get_string(&rd, &ns);
+			if (nonce != NULL && nn == 32 && sig != NULL && ns == 65 && dpk_wire_r_done(&rd) == 0) {
+				g->appr_expiry = expiry;
+				memcpy(g->appr_nonce, nonce, 32);
+				memcpy(g->appr_sig, sig, 65);
+				g->has_approval = 1;
+				journal_write(g);
+			} else {
+				set_detail(g, "the PKM's approval is malformed; will retry");
+			}
+		}
+		dpk_buf_free(&reply);
+		if (!g->has_approval)
+			goto out;
+	}
+	if ((uint64_t)time(NULL) >= g->appr_expiry) {
+		fail_with(g, "the PKM's approval expired before it could be used; register again with a new token");
+		goto out;
+	}
+	struct dpk_u256 nonce;
+	dpk_u256_from_be(&nonce, g->appr_nonce, 32);
+	r = dpk_registry_encode_register(&calldata, &g->id, g->alg, g->pub.data, g->pub.len, g->appr_expiry, &nonce,
+	    g->appr_sig);
+	if (r == 0)
+		prepare_tx(g, rpc, &calldata, "register()");
+out:
+	dpk_buf_free(&calldata);
+}
+
+static void
+step_sending(struct reg *g, struct dpk_rpc *rpc)
+{
+	struct dpk_rpc_receipt rc;
+	char hex[67];
+	int r;
+
+	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
+	set_detail(g, "waiting for transaction %.18s... (nonce %llu) to be mined", hex, (unsigned long long)g->tx_nonce);
+	r = dpk_txsend_submit(rpc, g->tx_raw.data, g->tx_raw.len, g->tx_hash, STEP_WAIT_MS, NULL, NULL, &rc);
+	if (r == DPK_ERR_TIMEOUT || r == DPK_ERR_NET)
+		return; /* the next step tries again with the same bytes */
+	if (r != 0) {
+		fail_with(g, "the node refused the registration transaction: %s", dpk_rpc_last_error(rpc));
+		return;
+	}
+	if (rc.status != 1) {
+		fail_with(g, "the registration transaction %.18s... reverted in block %llu", hex,
+		    (unsigned long long)rc.block_number);
+	} else if (g->flow == REG_FLOW_PAPER) {
+		set_detail(g, "addClient() mined; asking the PKM to approve");
+		advance(g, REG_WAIT_APPROVE);
+	} else {
+		set_detail(g, "mined in block %llu; checking the registry", (unsigned long long)rc.block_number);
+		advance(g, REG_VERIFY);
+	}
+	dpk_rpc_receipt_free(&rc);
+}
+
+static void
+step_wait_approve(struct reg *g, struct dpk_rpc *rpc)
+{
+	uint8_t body[32];
+	struct dpk_wire_w w;
+	struct dpk_buf reply;
+
+	dpk_wire_w_init(&w, body, sizeof(body));
+	dpk_wire_put_string(&w, g->wallet->addr, 20);
+	dpk_buf_init(&reply, 4096);
+	if (pkm_call(g, PKM_APPROVE, body, w.len, &reply) == 0) {
+		set_detail(g, "the PKM approved; checking the registry");
+		advance(g, REG_VERIFY);
+	}
+	dpk_buf_free(&reply);
+}
+
+static void
+step_verify(struct reg *g, struct dpk_rpc *rpc)
+{
+	struct dpk_registry_record rec;
+	int r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
+
+	if (r != 0 && r != DPK_ERR_NOTFOUND) {
+		set_detail(g, "cannot read the registry: %s; will retry", dpk_rpc_last_error(rpc));
+		return;
+	}
+	if (r == 0 && rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) == 0 &&
+	    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0) {
+		set_detail(g, "registered: version %u of this identity's key", rec.version);
+		advance(g, REG_DONE);
+	} else {
+		fail_with(g, "the transaction was mined but the registry does not hold this key");
+	}
+	if (r == 0)
+		dpk_registry_record_free(&rec);
+}
+
+void
+reg_step(struct reg *g, struct dpk_rpc *rpc)
+{
+	uint64_t head;
+
+	if (dpk_rpc_block_number(rpc, &head) == 0) {
+		pthread_mutex_lock(&g->mu);
+		if (g->start_block == 0)
+			g->start_block = head;
+		g->head_block = head;
+		pthread_mutex_unlock(&g->mu);
+	}
+	switch (g->step) {
+	case REG_START: step_start(g, rpc); break;
+	case REG_FUNDING: step_funding(g, rpc); break;
+	case REG_APPROVAL: step_approval(g, rpc); break;
+	case REG_SENDING: step_sending(g, rpc); break;
+	case REG_WAIT_APPROVE: step_wait_approve(g, rpc); break;
+	case REG_VERIFY: step_verify(g, rpc); break;
+	case REG_NONE:
+	case REG_DONE:
+	case REG_FAILED:
+		break;
+	}
+}

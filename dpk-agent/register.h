@@ -1,0 +1,77 @@
+/* Registration of this host's key, restart-safe (doc/protocol.md, dpk-agent(8)).
+ * A state machine run one step at a time by the chain worker. Every step's
+ * outcome is written to the journal (state_dir/registration, replaced
+ * atomically) before the next step acts on it; a transaction is journalled,
+ * signed, before it is sent, and sent again (same bytes) after a restart. */
+#ifndef DPK_AGENT_REGISTER_H
+#define DPK_AGENT_REGISTER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "identity.h"
+#include "idkey.h"
+#include "rpc.h"
+#include "wallet.h"
+
+enum reg_step {
+	REG_NONE = 0,      /* nothing asked */
+	REG_START,         /* read and check the token */
+	REG_FUNDING,       /* asked the PKM for gas money; waiting for it */
+	REG_APPROVAL,      /* funded; asking the PKM for its approval */
+	REG_SENDING,       /* register()/addClient() signed and journalled; sending, waiting to be mined */
+	REG_WAIT_APPROVE,  /* paper flow: addClient mined; the PKM approves */
+	REG_VERIFY,        /* mined; checking the record on chain */
+	REG_DONE,          /* registered: the chain has our key */
+	REG_FAILED,        /* stopped; detail says why and what to do */
+};
+
+enum reg_flow { REG_FLOW_EIP712 = 0, REG_FLOW_PAPER = 1 };
+
+struct reg {
+	pthread_mutex_t mu;      /* guards everything below against the event loop's readers */
+	char path[PATH_MAX];     /* the journal */
+	enum reg_step step;
+	char detail[300];
+	int64_t started_ms;
+	uint64_t start_block, head_block;
+	/* from the configuration, fixed when registration starts */
+	enum reg_flow flow;
+	char token_file[PATH_MAX];
+	uint64_t chain_id;
+	uint8_t contract[20];
+	struct dpk_identity id;
+	const struct dpk_wallet *wallet;
+	uint8_t alg;
+	struct dpk_buf pub;      /* our key as on chain */
+	/* journalled progress */
+	int has_fund_tx;
+	uint8_t fund_tx[32];
+	int has_approval;
+	uint64_t appr_expiry;
+	uint8_t appr_nonce[32];
+	uint8_t appr_sig[65];
+	int has_tx;
+	uint64_t tx_nonce;
+	uint8_t tx_hash[32];
+	struct dpk_buf tx_raw;
+};
+
+/* Set up from the journal (if any) in state_dir. A registration that was
+ * under way resumes: returns 1 then, 0 if there is nothing to do. */
+int reg_init(struct reg *g, const char *state_dir, const struct dpk_wallet *w, const struct dpk_idkey *k);
+void reg_free(struct reg *g);
+/* Begin (from the configuration's identity and token file). 0, or an error
+ * with the reason in g->detail. Does nothing if one is under way or done. */
+int reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t chain_id,
+    const uint8_t contract[20], enum reg_flow flow);
+/* One step, in the chain worker. */
+void reg_step(struct reg *g, struct dpk_rpc *rpc);
+/* Is a step due (under way and not finished)? */
+int reg_active(struct reg *g);
+
+const char *reg_step_name(enum reg_step s);
+
+#endif
