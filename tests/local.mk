@@ -28,12 +28,15 @@ unit_tests = \
 	tests/unit/test_token \
 	tests/unit/test_tlspsk \
 	tests/unit/test_pkm_store \
-	tests/unit/test_identity
+	tests/unit/test_identity \
+	tests/unit/test_registry_codec
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
 	tests/integration/test_txsend \
-	tests/integration/test_agent_lookup
+	tests/integration/test_agent_lookup \
+	tests/integration/test_registration \
+	tests/integration/test_registry
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -88,9 +91,18 @@ tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
 tests_integration_test_txsend_SOURCES = tests/integration/test_txsend.c
 tests_integration_test_txsend_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_txsend_LDADD = $(TEST_LIBS)
+tests_unit_test_registry_codec_SOURCES = tests/unit/test_registry_codec.c
+tests_unit_test_registry_codec_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_registry_codec_LDADD = $(TEST_LIBS)
+tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
+tests_integration_test_registry_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_registry_LDADD = $(TEST_LIBS)
 tests_integration_test_agent_lookup_SOURCES = tests/integration/test_agent_lookup.c
 tests_integration_test_agent_lookup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)
+tests_integration_test_registration_SOURCES = tests/integration/test_registration.c
+tests_integration_test_registration_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_registration_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -108,7 +120,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_idkey \
 	tests/fuzz/fuzz_token \
-	tests/fuzz/fuzz_identity
+	tests/fuzz/fuzz_identity \
+	tests/fuzz/fuzz_registry
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -152,6 +165,10 @@ tests_fuzz_fuzz_identity_SOURCES = tests/fuzz/fuzz_identity.c
 tests_fuzz_fuzz_identity_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_identity_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_identity_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_registry_SOURCES = tests/fuzz/fuzz_registry.c
+tests_fuzz_fuzz_registry_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_registry_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_registry_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20

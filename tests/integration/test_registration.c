@@ -1,0 +1,389 @@
+/* Registration end to end, with real processes: anvil, dpk-pkm serve and
+ * dpk-agent. Both flows; a token for another identity; a caller without
+ * permission; the PKM down, then up; the agent killed with SIGKILL at every
+ * step and restarted, ending registered once, funded once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpk/client.h"
+#include "err.h"
+#include "harness.h"
+#include "hex.h"
+#include "identity.h"
+#include "registry.h"
+#include "txsend.h"
+
+struct env {
+	struct dpk_test_anvil anvil;
+	struct dpk_rpc *rpc;
+	struct dpk_wallet owner;
+	uint8_t contract[20], pkm_wallet[20];
+	char dir[64], pkmconf[128], conf[128], sock[128], token[128], agentlog[128], pkmlog[128];
+	int pkm_port;
+	pid_t pkm, agent;
+};
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+run_ok(char *const argv[], struct dpk_buf *out)
+{
+	int st = dpk_test_run(argv, NULL, out);
+
+	if (st != 0)
+		fail_msg("%s %s exited %d: %s", argv[0], argv[3] ? argv[3] : "", st, out && out->data ? (char *)out->data : "");
+}
+
+static void
+pkm_cmd(struct env *e, const char *a1, const char *a2, const char *a3, const char *a4, struct dpk_buf *out)
+{
+	char pkm[512];
+
+	dpk_test_built("pkm/dpk-pkm", pkm, sizeof(pkm));
+	char *argv[] = {pkm, (char *)"-c", e->pkmconf, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+	run_ok(argv, out);
+}
+
+static void
+start_pkm(struct env *e)
+{
+	char pkm[512];
+
+	dpk_test_built("pkm/dpk-pkm", pkm, sizeof(pkm));
+	char *argv[] = {pkm, (char *)"-c", e->pkmconf, (char *)"serve", NULL};
+	e->pkm = dpk_test_spawn(argv, e->pkmlog);
+	if (dpk_test_wait_port(e->pkm_port, 20000) != 0)
+		fail_msg("dpk-pkm serve did not listen (see %s)", e->pkmlog);
+}
+
+static void
+start_agent(struct env *e, const char *flow)
+{
+	char agent[512], addr[43];
+	FILE *f = fopen(e->conf, "w");
+
+	dpk_wallet_address_format(e->contract, addr);
+	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/agent-state\nsocket = %s\n"
+	    "identity = device1.example.org\ntoken_file = %s\nregistration = %s\npoll_interval = 200ms\n",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, e->token, flow);
+	fclose(f);
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
+	unlink(e->sock);
+	e->agent = dpk_test_spawn(argv, e->agentlog);
+	if (dpk_test_wait_path(e->sock, 20000) != 0)
+		fail_msg("dpk-agent did not start (see %s)", e->agentlog);
+}
+
+static void
+kill_agent(struct env *e)
+{
+	if (e->agent > 0) {
+		kill(e->agent, SIGKILL);
+		waitpid(e->agent, NULL, 0);
+		e->agent = 0;
+	}
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct dpk_buf out, data;
+	struct dpk_txsend req = {0};
+	struct dpk_rpc_receipt rc;
+	uint8_t priv[32];
+	const char *url;
+	char addr[43], *w;
+	FILE *f;
+
+	dpk_test_anvil_start(&e->anvil, NULL);
+	url = e->anvil.url;
+	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
+	assert_int_equal(dpk_hex_decode_exact(DPK_TEST_DEV_KEY, priv, 32), 0);
+	assert_int_equal(dpk_wallet_from_private(&e->owner, priv), 0);
+	assert_int_equal(dpk_registry_deploy(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, e->contract), 0);
+
+	dpk_test_tmpdir(e->dir, sizeof(e->dir));
+	assert_int_equal(chmod(e->dir, 0755), 0);
+	snprintf(e->pkmconf, sizeof(e->pkmconf), "%s/pkm.conf", e->dir);
+	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
+	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
+	snprintf(e->token, sizeof(e->token), "%s/token", e->dir);
+	snprintf(e->agentlog, sizeof(e->agentlog), "%s/agent.log", e->dir);
+	snprintf(e->pkmlog, sizeof(e->pkmlog), "%s/pkm.log", e->dir);
+	e->pkm_port = dpk_test_free_port();
+	dpk_wallet_address_format(e->contract, addr);
+	f = fopen(e->pkmconf, "w");
+	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/pkm-state\nlisten = 127.0.0.1:%d\n",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->pkm_port);
+	fclose(f);
+
+	/* the PKM's wallet: funded by the platform and named approver */
+	pkm_cmd(e, "init", NULL, NULL, NULL, &out);
+	assert_non_null(w = strstr((char *)out.data, "wallet: 0x"));
+	assert_int_equal(dpk_wallet_address_parse_n(w + 8, 42, e->pkm_wallet), 0);
+	dpk_buf_free(&out);
+	req.to = e->pkm_wallet;
+	dpk_u256_from_dec(&req.value, "10000000000000000000");
+	assert_int_equal(dpk_txsend(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc), 0);
+	dpk_rpc_receipt_free(&rc);
+	dpk_buf_init(&data, 1024);
+	assert_int_equal(dpk_registry_encode_add_approver(&data, e->pkm_wallet), 0);
+	memset(&req, 0, sizeof(req));
+	req.to = e->contract;
+	req.data = data.data;
+	req.data_len = data.len;
+	assert_int_equal(dpk_txsend(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc), 0);
+	assert_int_equal(rc.status, 1);
+	dpk_rpc_receipt_free(&rc);
+	dpk_buf_free(&data);
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	kill_agent(e);
+	if (e->pkm > 0) {
+		kill(e->pkm, SIGKILL);
+		waitpid(e->pkm, NULL, 0);
+	}
+	dpk_test_anvil_stop(&e->anvil);
+	dpk_rpc_free(e->rpc);
+	dpk_test_rmtree(e->dir);
+	free(e);
+	return 0;
+}
+
+static void
+enrol(struct env *e, const char *identity)
+{
+	struct dpk_buf out;
+
+	unlink(e->token);
+	pkm_cmd(e, "enrol", identity, "--out", e->token, &out);
+	dpk_buf_free(&out);
+}
+
+/* Drive REGISTER until done or failed (or timeout_s); the last report in *reg. */
+static int
+follow(struct env *e, int timeout_s, struct dpk_client_registration *reg, void (*on_step)(struct env *, int))
+{
+	int last_step = -1;
+
+	for (int i = 0; i < timeout_s * 10; i++) {
+		struct dpk_client *c;
+		int r;
+
+		if (dpk_client_open(e->sock, 5000, 0, &c) != 0) {
+			sleep_ms(100);
+			continue;
+		}
+		r = dpk_client_register(c, reg);
+		dpk_client_close(c);
+		if (r != 0) {
+			sleep_ms(100);
+			continue;
+		}
+		if (reg->step == DPK_CLIENT_REG_DONE || reg->step == DPK_CLIENT_REG_FAILED)
+			return reg->step;
+		if (on_step != NULL && reg->step != last_step) {
+			last_step = reg->step;
+			on_step(e, reg->step);
+		}
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+static void
+check_registered(struct env *e)
+{
+	struct dpk_client *c;
+	struct dpk_client_pubkey pk;
+	struct dpk_client_record rec;
+	struct dpk_client_status st;
+
+	assert_int_equal(dpk_client_open(e->sock, 5000, 0, &c), 0);
+	assert_int_equal(dpk_client_pubkey(c, &pk), 0);
+	assert_int_equal(dpk_client_status(c, &st), 0);
+	assert_int_equal(dpk_client_lookup(c, "device1.example.org", &rec), 0);
+	assert_int_equal(rec.status, 1);
+	assert_int_equal(rec.publen, pk.onchain_len);
+	assert_memory_equal(rec.pubkey, pk.onchain, pk.onchain_len);
+	assert_memory_equal(rec.controller, st.wallet, 20);
+	assert_int_equal(rec.version, 1); /* registered exactly once */
+	dpk_client_record_free(&rec);
+	dpk_client_pubkey_free(&pk);
+	dpk_client_close(c);
+}
+
+static void
+test_one_transaction_flow(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	start_agent(e, "eip712");
+	if (follow(e, 60, &reg, NULL) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	check_registered(e);
+}
+
+static void
+test_paper_flow(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	start_agent(e, "paper");
+	if (follow(e, 60, &reg, NULL) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	check_registered(e);
+}
+
+static void
+test_token_for_another_identity(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+
+	enrol(e, "other.example.org");
+	start_pkm(e);
+	start_agent(e, "eip712");
+	assert_int_equal(follow(e, 30, &reg, NULL), DPK_CLIENT_REG_FAILED);
+	assert_non_null(strstr(reg.detail, "the token is for 'other.example.org'"));
+}
+
+static void
+test_unprivileged_caller(void **state)
+{
+	struct env *e = *state;
+	pid_t pid;
+	int status;
+
+	enrol(e, "device1.example.org");
+	start_agent(e, "eip712");
+	if (geteuid() != 0)
+		skip(); /* never reached in CI, which runs as root; counted as skipped, not passed */
+	if ((pid = fork()) == 0) {
+		struct dpk_client *c;
+		struct dpk_client_registration reg;
+		const char *msg = "";
+
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(10);
+		if (dpk_client_open(e->sock, 5000, 0, &c) != 0)
+			_exit(11);
+		if (dpk_client_register(c, &reg) != DPK_CLIENT_EAGENT)
+			_exit(12);
+		dpk_client_agent_error(c, &msg);
+		_exit(strstr(msg, "registration is for root") != NULL && dpk_client_agent_error(c, NULL) == 23 ? 0 : 13);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+test_pkm_down_then_up(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+
+	enrol(e, "device1.example.org");
+	start_agent(e, "eip712");
+	/* no PKM: the registration waits (it does not fail) and says why */
+	int seen = 0;
+	for (int i = 0; i < 50 && !seen; i++) {
+		struct dpk_client *c;
+
+		sleep_ms(100);
+		assert_int_equal(dpk_client_open(e->sock, 5000, 0, &c), 0);
+		assert_int_equal(dpk_client_register(c, &reg), 0);
+		dpk_client_close(c);
+		assert_int_not_equal(reg.step, DPK_CLIENT_REG_FAILED);
+		seen = strstr(reg.detail, "cannot reach the PKM") != NULL;
+	}
+	assert_true(seen);
+	start_pkm(e);
+	if (follow(e, 60, &reg, NULL) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	check_registered(e);
+}
+
+static int kills;
+
+static void
+kill_and_restart(struct env *e, int step)
+{
+	kill_agent(e);
+	kills++;
+	start_agent(e, "eip712");
+}
+
+static void
+test_sigkill_at_every_step(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+	struct dpk_u256 before, after, spent, fund;
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	assert_int_equal(dpk_rpc_balance(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &before), 0);
+	start_agent(e, "eip712");
+	kills = 0;
+	if (follow(e, 120, &reg, kill_and_restart) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	assert_true(kills >= 3); /* killed at least at start, funding, approval/sending */
+	check_registered(e);
+	/* the PKM paid the device once: its wallet lost one fund amount plus gas, not two */
+	assert_int_equal(dpk_rpc_balance(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &after), 0);
+	assert_int_equal(dpk_u256_sub(&spent, &before, &after), 0);
+	dpk_u256_from_dec(&fund, "10000000000000000"); /* pkm.conf default: 0.01 ether */
+	assert_true(dpk_u256_cmp(&spent, &fund) >= 0);
+	dpk_u256_from_dec(&fund, "20000000000000000");
+	assert_true(dpk_u256_cmp(&spent, &fund) < 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_transaction_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paper_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_for_another_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unprivileged_caller, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pkm_down_then_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_at_every_step, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
