@@ -18,7 +18,8 @@ lib_libdpkcore_a_SOURCES = \
 	lib/conffile.c lib/conffile.h \
 	lib/statedir.c lib/statedir.h \
 	lib/txsend.c lib/txsend.h \
-	lib/identity.c lib/identity.h
+	lib/identity.c lib/identity.h \
+	lib/registry.c lib/registry.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS)
 

@@ -268,3 +268,49 @@ pkm_store_max_nonce(struct pkm_store *s, uint64_t *nonce)
 	sqlite3_finalize(st);
 	return r;
 }
+
+int
+pkm_store_delete_failed_tx(struct pkm_store *s, const uint8_t token_id[16], const char *purpose)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (prep(s, "DELETE FROM chain_txs WHERE token_id = ? AND purpose = ? AND state = 2", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+	if ((r = step_done(st)) != 0)
+		return r;
+	return sqlite3_changes(s->db) > 0 ? 0 : DPK_ERR_NOTFOUND;
+}
+
+int
+pkm_store_list_tx(struct pkm_store *s, enum pkm_tx_state state,
+    void (*fn)(void *ctx, const struct pkm_tx_row *tx), void *ctx)
+{
+	sqlite3_stmt *st;
+	struct pkm_tx_row tx;
+	int rc;
+
+	if (prep(s, "SELECT token_id, purpose, nonce, hash, raw FROM chain_txs WHERE state = ?"
+	    " ORDER BY nonce", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_int(st, 1, (int)state);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *purpose = sqlite3_column_text(st, 1);
+
+		memset(&tx, 0, sizeof(tx));
+		if (copy_blob(st, 0, tx.token_id, 16) != 0 || copy_blob(st, 3, tx.hash, 32) != 0 ||
+		    purpose == NULL || strlen((const char *)purpose) >= sizeof(tx.purpose))
+			continue;
+		memcpy(tx.purpose, purpose, strlen((const char *)purpose) + 1);
+		tx.nonce = (uint64_t)sqlite3_column_int64(st, 2);
+		tx.state = state;
+		/* a borrowed view: fn must not grow or free it */
+		tx.raw.data = (uint8_t *)(uintptr_t)sqlite3_column_blob(st, 4);
+		tx.raw.len = tx.raw.cap = tx.raw.max = (size_t)sqlite3_column_bytes(st, 4);
+		fn(ctx, &tx);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : DPK_ERR_IO;
+}

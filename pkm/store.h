@@ -63,5 +63,13 @@ int pkm_store_set_tx_state(struct pkm_store *s, const uint8_t token_id[16], cons
     enum pkm_tx_state st);
 /* The highest nonce in the journal, for nonce allocation; DPK_ERR_NOTFOUND if none. */
 int pkm_store_max_nonce(struct pkm_store *s, uint64_t *nonce);
+/* Drop a (token, purpose) row only if it is PKM_TX_FAILED, so a refused
+ * approval can be tried again; a signed or mined one is never dropped.
+ * 0 if a row was dropped, DPK_ERR_NOTFOUND if none was. */
+int pkm_store_delete_failed_tx(struct pkm_store *s, const uint8_t token_id[16], const char *purpose);
+/* Call fn for each transaction row in state st (its raw bytes borrowed for
+ * the call only), oldest nonce first: what a restart must send again. */
+int pkm_store_list_tx(struct pkm_store *s, enum pkm_tx_state st,
+    void (*fn)(void *ctx, const struct pkm_tx_row *tx), void *ctx);
 
 #endif
