@@ -107,6 +107,13 @@ tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socke
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
+# benchmarks (tests/bench/*.sh print figures; never part of make check)
+EXTRA_PROGRAMS = tests/bench/lookup-bench
+tests_bench_lookup_bench_SOURCES = tests/bench/lookup-bench.c
+tests_bench_lookup_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include
+tests_bench_lookup_bench_LDADD = client/libdpkclient.la
+CLEANFILES += tests/bench/lookup-bench
+
 EXTRA_DIST += tests/data tests/fuzz/corpus
 
 # libFuzzer targets: ./configure CC=clang --enable-fuzzing; make fuzz-run FUZZ_SECONDS=N
