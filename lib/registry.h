@@ -81,7 +81,9 @@ void dpk_registry_record_free(struct dpk_registry_record *rec);
 /* Decode getClient / getClientByHash return data: exactly the encoding of
  * (bytes,uint8,address,uint8,uint32,uint64,uint64), zero padding included.
  * 0, or DPK_ERR_TRUNCATED / DPK_ERR_TRAILING / DPK_ERR_NONCANONICAL (dirty
- * padding) / DPK_ERR_RANGE (a value outside its type, status not 1 or 2) /
+ * padding, or offsets other than the canonical ones: a gap, overlap or
+ * reordering the contract never produces) / DPK_ERR_RANGE (a value outside
+ * its type, status not 1 or 2) /
  * DPK_ERR_TOOBIG (key over DPK_REGISTRY_KEY_MAX) / DPK_ERR_NOMEM. On success
  * rec->pubkey is allocated; on error *rec is zeroed and owns nothing. */
 int dpk_registry_decode_record(const uint8_t *data, size_t len, struct dpk_registry_record *rec);

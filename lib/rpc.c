@@ -163,13 +163,19 @@ is_ws(uint8_t c)
 /* What cJSON does not check for us: NUL bytes (they would cut C strings
  * short), \u0000 escapes (same, after decoding), raw control characters in
  * strings, nesting depth (cJSON recurses up to 1000 levels), and whether
- * the input ends before the document does. */
+ * the input ends before the document does.
+ * One exception: a \u0000 escape is let through in the value of a "message"
+ * member, because nodes (anvil) put raw revert bytes in error.message; that
+ * text is only ever shown, escaped, and cutting it short loses nothing that
+ * is used (the revert data comes from error.data, where \u0000 is refused). */
 static int
 prescan(const uint8_t *p, size_t len, const char **why)
 {
-	size_t depth = 0;
-	int in_str = 0, esc = 0, opened = 0, closed = 0;
+	char stack[RPC_MAX_DEPTH + 1], key[16];
+	size_t depth = 0, str_start = 0;
+	int in_str = 0, esc = 0, opened = 0, closed = 0, expect_key = 0, is_key = 0, value_of_message = 0;
 
+	key[0] = '\0';
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = p[i];
 
@@ -182,7 +188,8 @@ prescan(const uint8_t *p, size_t len, const char **why)
 		if (in_str) {
 			if (esc) {
 				esc = 0;
-				if (c == 'u' && len - i > 4 && memcmp(p + i + 1, "0000", 4) == 0) {
+				if (c == 'u' && len - i > 4 && memcmp(p + i + 1, "0000", 4) == 0 &&
+				    (is_key || !value_of_message)) {
 					*why = "\\u0000 escape in a string";
 					return DPK_ERR_SYNTAX;
 				}
@@ -190,6 +197,16 @@ prescan(const uint8_t *p, size_t len, const char **why)
 				esc = 1;
 			} else if (c == '"') {
 				in_str = 0;
+				if (is_key) {
+					size_t n = i - str_start;
+
+					if (n < sizeof(key)) {
+						memcpy(key, p + str_start, n);
+						key[n] = '\0';
+					} else {
+						key[0] = '\0';
+					}
+				}
 			} else if (c < 0x20) {
 				*why = "control character in a string";
 				return DPK_ERR_SYNTAX;
@@ -198,15 +215,27 @@ prescan(const uint8_t *p, size_t len, const char **why)
 		}
 		if (c == '"') {
 			in_str = 1;
+			str_start = i + 1;
+			is_key = expect_key;
+			value_of_message = !is_key && depth > 0 && stack[depth - 1] == '{' && strcmp(key, "message") == 0;
+			expect_key = 0;
 		} else if (c == '{' || c == '[') {
 			opened = 1;
-			if (++depth > RPC_MAX_DEPTH) {
+			if (depth >= RPC_MAX_DEPTH) {
 				*why = "JSON nested too deeply";
 				return DPK_ERR_DEPTH;
 			}
+			stack[depth++] = (char)c;
+			expect_key = c == '{';
+			key[0] = '\0';
 		} else if ((c == '}' || c == ']') && depth > 0) {
+			key[0] = '\0';
 			if (--depth == 0)
 				closed = 1;
+		} else if (c == ',') {
+			expect_key = depth > 0 && stack[depth - 1] == '{';
+			if (expect_key)
+				key[0] = '\0';
 		}
 	}
 	if (in_str || (opened && !closed)) {

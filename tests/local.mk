@@ -36,7 +36,8 @@ integration_tests = \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_registration \
-	tests/integration/test_registry
+	tests/integration/test_registry \
+	tests/integration/test_pkm
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -103,6 +104,9 @@ tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_registration_SOURCES = tests/integration/test_registration.c
 tests_integration_test_registration_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_registration_LDADD = client/libdpkclient.la $(TEST_LIBS)
+tests_integration_test_pkm_SOURCES = tests/integration/test_pkm.c
+tests_integration_test_pkm_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_pkm_LDADD = $(TEST_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)

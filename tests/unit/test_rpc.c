@@ -925,6 +925,38 @@ test_escape(void **state)
 	assert_string_equal(out, "\\x01...");
 }
 
+/* anvil puts raw revert bytes in error.message as \u0000 escapes: that is
+ * accepted (the message is only shown); in error.data or a result it is not. */
+static void
+test_nul_escape_in_error_message(void **state)
+{
+	static const char msg_nul[] = "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":3,"
+	    "\"message\":\"execution reverted: custom error 0x7ddf7c37: \\u0000\\u0000x\",\"data\":\"0x7ddf7c37\"}}";
+	static const char data_nul[] = "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":3,"
+	    "\"message\":\"m\",\"data\":\"0x7ddf\\u00007c37\"}}";
+	static const char key_nul[] = "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":3,"
+	    "\"mess\\u0000age\":\"m\"}}";
+	static const char nested_msg[] = "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"data\":\"a\\u0000b\",\"message\":\"x\"}}";
+	struct dpk_rpc_error e;
+	const cJSON *res;
+	cJSON *root = NULL;
+
+	dpk_buf_init(&e.data, 1024);
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)msg_nul, sizeof(msg_nul) - 1, 3, &root, &res, &e),
+	    DPK_ERR_REVERT);
+	assert_int_equal(e.data.len, 4);
+	assert_int_equal(e.data.data[0], 0x7d);
+	assert_non_null(strstr(e.message, "custom error 0x7ddf7c37"));
+	dpk_buf_reset(&e.data);
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)data_nul, sizeof(data_nul) - 1, 3, &root, &res, &e),
+	    DPK_ERR_SYNTAX);
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)key_nul, sizeof(key_nul) - 1, 3, &root, &res, &e),
+	    DPK_ERR_SYNTAX);
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)nested_msg, sizeof(nested_msg) - 1, 3, &root, &res, &e),
+	    DPK_ERR_SYNTAX);
+	dpk_buf_free(&e.data);
+}
+
 int
 main(void)
 {
@@ -946,6 +978,7 @@ main(void)
 		cmocka_unit_test(test_send_raw_and_balance),
 		cmocka_unit_test(test_new_rejects),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_nul_escape_in_error_message),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -1,0 +1,955 @@
+/* The registry contract on a real anvil, driven only through lib/registry and
+ * lib/txsend: every function, every refusal with its custom error (the gas
+ * estimate reverts, so preparing the transaction already fails with the
+ * contract's reason), front-running, EIP-712 registration, events; a few
+ * answers cross-checked with cast call so the bindings are not only checked
+ * against themselves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "abi.h"
+#include "err.h"
+#include "harness.h"
+#include "hex.h"
+#include "keccak.h"
+#include "registry.h"
+#include "tx.h"
+#include "txsend.h"
+
+/* anvil's default dev accounts 1..4 (printed by anvil at start; index 0 is
+ * DPK_TEST_DEV_KEY) */
+static const char *const dev_keys[] = {
+	DPK_TEST_DEV_KEY,
+	"0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+	"0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+	"0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+	"0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+};
+
+struct ctx {
+	struct dpk_test_anvil anvil;
+	struct dpk_rpc *rpc;
+	struct dpk_wallet owner, pkm, device, attacker, stranger;
+	uint8_t contract[20];
+	char contract_hex[43];
+	uint64_t deploy_block;
+};
+
+static void
+wallet(struct dpk_wallet *w, const char *key)
+{
+	uint8_t priv[32];
+
+	assert_int_equal(dpk_hex_decode_exact(key, priv, 32), 0);
+	assert_int_equal(dpk_wallet_from_private(w, priv), 0);
+	explicit_bzero(priv, sizeof(priv));
+}
+
+static int
+setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	const char *url;
+
+	assert_non_null(c);
+	dpk_test_anvil_start(&c->anvil, NULL);
+	url = c->anvil.url;
+	assert_int_equal(dpk_rpc_new(&c->rpc, &url, 1, NULL), 0);
+	wallet(&c->owner, dev_keys[0]);
+	wallet(&c->pkm, dev_keys[1]);
+	wallet(&c->device, dev_keys[2]);
+	wallet(&c->attacker, dev_keys[3]);
+	wallet(&c->stranger, dev_keys[4]);
+	assert_int_equal(dpk_registry_deploy(c->rpc, &c->owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, c->contract), 0);
+	assert_int_equal(dpk_rpc_block_number(c->rpc, &c->deploy_block), 0);
+	dpk_wallet_address_format(c->contract, c->contract_hex);
+	*state = c;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	dpk_rpc_free(c->rpc);
+	dpk_test_anvil_stop(&c->anvil);
+	dpk_wallet_clear(&c->owner);
+	dpk_wallet_clear(&c->pkm);
+	dpk_wallet_clear(&c->device);
+	dpk_wallet_clear(&c->attacker);
+	dpk_wallet_clear(&c->stranger);
+	free(c);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Send cd (then reset it) from w; it must be mined with status 1. */
+static void
+send_ok(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *cd)
+{
+	struct dpk_txsend req;
+	struct dpk_rpc_receipt rc;
+	char text[256];
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.to = c->contract;
+	req.data = cd->data;
+	req.data_len = cd->len;
+	r = dpk_txsend(c->rpc, w, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc);
+	if (r == DPK_ERR_REVERT) {
+		dpk_registry_last_revert(c->rpc, text, sizeof(text));
+		fail_msg("unexpected revert: %s", text);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(rc.status, 1);
+	dpk_rpc_receipt_free(&rc);
+	dpk_buf_reset(cd);
+}
+
+/* Preparing cd from w must fail with the contract's error; the revert text
+ * must be want (or, when want has no '(', start with "want("). */
+static void
+send_refused(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *cd, const char *want)
+{
+	struct dpk_txsend req;
+	struct dpk_buf raw;
+	uint8_t hash[32];
+	uint64_t nonce;
+	const uint8_t *data;
+	size_t len = 0, namelen = strcspn(want, "(");
+	const char *name;
+	char text[512];
+
+	memset(&req, 0, sizeof(req));
+	req.to = c->contract;
+	req.data = cd->data;
+	req.data_len = cd->len;
+	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
+	if (dpk_txsend_prepare(c->rpc, w, DPK_TEST_CHAIN_ID, &req, &raw, hash, &nonce) != DPK_ERR_REVERT)
+		fail_msg("expected %s, got: %s", want, dpk_rpc_last_error(c->rpc));
+	assert_int_equal(raw.len, 0);
+	data = dpk_rpc_revert_data(c->rpc, &len);
+	name = dpk_registry_error_name(data, len);
+	if (name == NULL || strlen(name) != namelen || memcmp(name, want, namelen) != 0)
+		fail_msg("expected %.*s, got %s", (int)namelen, want, name != NULL ? name : "(not a DPK error)");
+	assert_int_equal(dpk_registry_last_revert(c->rpc, text, sizeof(text)), 0);
+	if (want[namelen] == '(')
+		assert_string_equal(text, want);
+	else
+		assert_true(strncmp(text, want, namelen) == 0 && text[namelen] == '(');
+	dpk_buf_free(&raw);
+	dpk_buf_reset(cd);
+}
+
+static void
+addr_text(const uint8_t a[20], char out[43])
+{
+	dpk_wallet_address_format(a, out);
+}
+
+static void
+hash_text(const uint8_t h[32], char out[67])
+{
+	assert_int_equal(dpk_hex_encode(h, 32, 1, out, 67), 0);
+}
+
+/* A P-256-shaped key (0x04 || 64 bytes) differing by seed */
+static void
+p256_key(uint8_t pub[65], uint8_t seed)
+{
+	pub[0] = 0x04;
+	for (int i = 1; i < 65; i++)
+		pub[i] = (uint8_t)(seed * 31 + i);
+}
+
+static void
+identity(const char *text, struct dpk_identity *id, uint8_t h[32])
+{
+	assert_int_equal(dpk_identity_parse(text, strlen(text), id), 0);
+	assert_int_equal(dpk_identity_hash(id, h), 0);
+}
+
+/* cast with --rpc-url appended; exit 0; stdout chomped and NUL-terminated */
+static void
+cast_call(struct ctx *c, struct dpk_buf *out, ...)
+{
+	char *argv[32];
+	size_t n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)dpk_test_tool("DPK_CAST");
+	argv[n++] = (char *)"call";
+	argv[n++] = c->contract_hex;
+	va_start(ap, out);
+	while ((argv[n] = va_arg(ap, char *)) != NULL) {
+		n++;
+		assert_true(n < 28);
+	}
+	va_end(ap);
+	argv[n++] = (char *)"--rpc-url";
+	argv[n++] = c->anvil.url;
+	argv[n] = NULL;
+	dpk_buf_init(out, 1 << 16);
+	if (dpk_test_run(argv, NULL, out) != 0)
+		fail_msg("cast call %s failed", argv[3]);
+	dpk_test_chomp(out);
+	assert_int_equal(dpk_buf_cstr(out), 0);
+	assert_true(out->len > 0);
+}
+
+/* Line i (0-based) of cast's output, with a " [1.7e9]" annotation removed. */
+static void
+cast_line(const struct dpk_buf *o, size_t i, char *out, size_t outsz)
+{
+	const char *s = (const char *)o->data;
+	size_t len;
+
+	while (i-- > 0) {
+		s = strchr(s, '\n');
+		assert_non_null(s);
+		s++;
+	}
+	len = strcspn(s, "\n");
+	if (memchr(s, ' ', len) != NULL)
+		len = (size_t)((const char *)memchr(s, ' ', len) - s);
+	assert_true(len < outsz);
+	memcpy(out, s, len);
+	out[len] = '\0';
+}
+
+/* addClient from w and the pending record hash it creates */
+static void
+add_client(struct ctx *c, const struct dpk_wallet *w, const struct dpk_identity *id, const uint8_t *pub,
+    size_t publen, const uint8_t tok[32])
+{
+	struct dpk_buf cd;
+
+	dpk_buf_init(&cd, 1 << 16);
+	assert_int_equal(dpk_registry_encode_add_client(&cd, id, DPK_REGISTRY_ALG_P256, pub, publen, tok), 0);
+	send_ok(c, w, &cd);
+	dpk_buf_free(&cd);
+}
+
+/* The approver's side: read the pending request, check it is what it
+ * expects, approve exactly it. */
+static void
+approve(struct ctx *c, const uint8_t client[20], const uint8_t id_hash[32], const uint8_t *pub, size_t publen)
+{
+	struct dpk_registry_pending p;
+	struct dpk_buf cd;
+	uint8_t rh[32];
+
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, client, &p), 0);
+	assert_memory_equal(p.id_hash, id_hash, 32);
+	assert_int_equal(p.publen, publen);
+	assert_memory_equal(p.pubkey, pub, publen);
+	assert_int_equal(dpk_registry_record_hash(p.id_hash, p.alg, p.pubkey, p.publen, p.token_hash, client, rh), 0);
+	assert_memory_equal(rh, p.record_hash, 32);
+	dpk_buf_init(&cd, 1024);
+	assert_int_equal(dpk_registry_encode_approve_client(&cd, client, rh), 0);
+	send_ok(c, &c->pkm, &cd);
+	dpk_buf_free(&cd);
+	dpk_registry_pending_free(&p);
+}
+
+static void
+make_approver(struct ctx *c, const struct dpk_wallet *w)
+{
+	struct dpk_buf cd;
+
+	dpk_buf_init(&cd, 1024);
+	assert_int_equal(dpk_registry_encode_add_approver(&cd, w->addr), 0);
+	send_ok(c, &c->owner, &cd);
+	dpk_buf_free(&cd);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void
+test_roles_and_pkm_key(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_buf cd, key, o;
+	uint8_t a[20], zero[20] = {0}, pkmkey[65];
+	char at[43], line[600], want[128];
+	int yes = -1;
+
+	dpk_buf_init(&cd, 1 << 16);
+	dpk_buf_init(&key, 4096);
+	assert_int_equal(dpk_registry_owner(c->rpc, c->contract, a), 0);
+	assert_memory_equal(a, c->owner.addr, 20);
+	cast_call(c, &o, "owner()(address)", NULL);
+	addr_text(c->owner.addr, at);
+	assert_string_equal((char *)o.data, at);
+	dpk_buf_free(&o);
+
+	/* only the owner names approvers */
+	assert_int_equal(dpk_registry_encode_add_approver(&cd, c->pkm.addr), 0);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "NotOwner(%s)", at);
+	send_refused(c, &c->stranger, &cd, want);
+	assert_int_equal(dpk_registry_encode_add_approver(&cd, zero), 0);
+	send_refused(c, &c->owner, &cd, "ZeroAddress()");
+	assert_int_equal(dpk_registry_is_approver(c->rpc, c->contract, c->pkm.addr, &yes), 0);
+	assert_int_equal(yes, 0);
+	make_approver(c, &c->pkm);
+	assert_int_equal(dpk_registry_is_approver(c->rpc, c->contract, c->pkm.addr, &yes), 0);
+	assert_int_equal(yes, 1);
+	assert_int_equal(dpk_registry_encode_add_approver(&cd, c->pkm.addr), 0);
+	addr_text(c->pkm.addr, at);
+	snprintf(want, sizeof(want), "AlreadyApprover(%s)", at);
+	send_refused(c, &c->owner, &cd, want);
+	assert_int_equal(dpk_registry_encode_remove_approver(&cd, c->stranger.addr), 0);
+	send_refused(c, &c->owner, &cd, "UnknownApprover");
+
+	/* the PKM's key: only approvers store one; a missing one is NOTFOUND */
+	p256_key(pkmkey, 9);
+	assert_int_equal(dpk_registry_get_pkm_key(c->rpc, c->contract, c->pkm.addr, &key), DPK_ERR_NOTFOUND);
+	assert_int_equal(dpk_registry_encode_store_pkm_key(&cd, pkmkey, 65), 0);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "NotApprover(%s)", at);
+	send_refused(c, &c->stranger, &cd, want);
+	assert_int_equal(dpk_registry_encode_store_pkm_key(&cd, pkmkey, 0), 0);
+	send_refused(c, &c->pkm, &cd, "BadPKMKeyLength(0)");
+	assert_int_equal(dpk_registry_encode_store_pkm_key(&cd, pkmkey, 65), 0);
+	send_ok(c, &c->pkm, &cd);
+	assert_int_equal(dpk_registry_get_pkm_key(c->rpc, c->contract, c->pkm.addr, &key), 0);
+	assert_int_equal(key.len, 65);
+	assert_memory_equal(key.data, pkmkey, 65);
+	addr_text(c->pkm.addr, at);
+	cast_call(c, &o, "getPKMKey(address)(bytes)", at, NULL);
+	cast_line(&o, 0, line, sizeof(line));
+	{
+		char kx[133];
+
+		assert_int_equal(dpk_hex_encode(pkmkey, 65, 1, kx, sizeof(kx)), 0);
+		assert_string_equal(line, kx);
+	}
+	dpk_buf_free(&o);
+	dpk_buf_reset(&key);
+	assert_int_equal(dpk_registry_get_pkm_key(c->rpc, c->contract, c->stranger.addr, &key), DPK_ERR_NOTFOUND);
+	/* removing the approver drops its key */
+	assert_int_equal(dpk_registry_encode_remove_approver(&cd, c->pkm.addr), 0);
+	send_ok(c, &c->owner, &cd);
+	assert_int_equal(dpk_registry_is_approver(c->rpc, c->contract, c->pkm.addr, &yes), 0);
+	assert_int_equal(yes, 0);
+	assert_int_equal(dpk_registry_get_pkm_key(c->rpc, c->contract, c->pkm.addr, &key), DPK_ERR_NOTFOUND);
+	dpk_buf_free(&key);
+	dpk_buf_free(&cd);
+}
+
+static void
+test_add_approve_lookup(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id, other;
+	struct dpk_registry_record rec;
+	struct dpk_registry_pending p;
+	struct dpk_buf cd, o;
+	uint8_t idh[32], oh[32], pub[65], tok[32], rh[32];
+	char at[43], ht[67], want[256], line[256], kx[133], valx[64];
+
+	make_approver(c, &c->pkm);
+	dpk_buf_init(&cd, 1 << 16);
+	identity("host.example.com", &id, idh);
+	identity("2001:db8::7", &other, oh);
+	p256_key(pub, 1);
+	dpk_keccak256("token of the device", 19, tok);
+
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), DPK_ERR_NOTFOUND);
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &p), DPK_ERR_NOTFOUND);
+	/* key and token rules of addClient */
+	assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, pub, 64, tok), 0);
+	send_refused(c, &c->device, &cd, "BadKeyLength(1, 64)");
+	assert_int_equal(dpk_registry_encode_add_client(&cd, &id, 7, pub, 65, tok), 0);
+	send_refused(c, &c->device, &cd, "UnknownAlgorithm(7)");
+	{
+		uint8_t z[32] = {0};
+
+		assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, pub, 65, z), 0);
+		send_refused(c, &c->device, &cd, "EmptyTokenHash()");
+	}
+
+	add_client(c, &c->device, &id, pub, 65, tok);
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &p), 0);
+	assert_int_equal(dpk_registry_record_hash(idh, 1, pub, 65, tok, c->device.addr, rh), 0);
+	assert_memory_equal(p.record_hash, rh, 32);
+	assert_memory_equal(p.token_hash, tok, 32);
+	dpk_registry_pending_free(&p);
+
+	/* a non-approver approving */
+	assert_int_equal(dpk_registry_encode_approve_client(&cd, c->device.addr, rh), 0);
+	addr_text(c->device.addr, at);
+	snprintf(want, sizeof(want), "NotApprover(%s)", at);
+	send_refused(c, &c->device, &cd, want);
+	/* approving an address with no request */
+	assert_int_equal(dpk_registry_encode_approve_client(&cd, c->stranger.addr, rh), 0);
+	send_refused(c, &c->pkm, &cd, "NoPendingRecord");
+
+	approve(c, c->device.addr, idh, pub, 65);
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &p), DPK_ERR_NOTFOUND);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_int_equal(rec.version, 1);
+	assert_int_equal(rec.alg, DPK_REGISTRY_ALG_P256);
+	assert_int_equal(rec.publen, 65);
+	assert_memory_equal(rec.pubkey, pub, 65);
+	assert_memory_equal(rec.controller, c->device.addr, 20);
+	assert_true(rec.valid_from > 1600000000);
+	assert_int_equal(rec.valid_until, 0);
+	dpk_registry_record_free(&rec);
+	assert_int_equal(dpk_registry_get_client_by_hash(c->rpc, c->contract, idh, &rec), 0);
+	assert_int_equal(rec.version, 1);
+	dpk_registry_record_free(&rec);
+	assert_int_equal(dpk_registry_get_client_by_hash(c->rpc, c->contract, oh, &rec), DPK_ERR_NOTFOUND);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &other, &rec), DPK_ERR_NOTFOUND);
+
+	/* cast reads the same record */
+	assert_int_equal(dpk_hex_encode(id.value, id.len, 1, valx, sizeof(valx)), 0);
+	cast_call(c, &o, "getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64)", "1", valx, NULL);
+	assert_int_equal(dpk_hex_encode(pub, 65, 1, kx, sizeof(kx)), 0);
+	cast_line(&o, 0, line, sizeof(line));
+	assert_string_equal(line, kx);
+	cast_line(&o, 1, line, sizeof(line));
+	assert_string_equal(line, "1");
+	cast_line(&o, 2, line, sizeof(line));
+	assert_string_equal(line, at);
+	cast_line(&o, 3, line, sizeof(line));
+	assert_string_equal(line, "1");
+	cast_line(&o, 4, line, sizeof(line));
+	assert_string_equal(line, "1");
+	cast_line(&o, 6, line, sizeof(line));
+	assert_string_equal(line, "0");
+	dpk_buf_free(&o);
+
+	/* the token is single-use; the identity is taken */
+	assert_int_equal(dpk_registry_encode_add_client(&cd, &other, DPK_REGISTRY_ALG_P256, pub, 65, tok), 0);
+	hash_text(tok, ht);
+	snprintf(want, sizeof(want), "TokenAlreadyUsed(%s)", ht);
+	send_refused(c, &c->stranger, &cd, want);
+	{
+		uint8_t tok2[32];
+
+		dpk_keccak256("token of the stranger", 21, tok2);
+		assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, pub, 65, tok2), 0);
+		hash_text(idh, ht);
+		snprintf(want, sizeof(want), "IdentityTaken(%s, %s)", ht, at);
+		send_refused(c, &c->stranger, &cd, want);
+	}
+	dpk_buf_free(&cd);
+}
+
+/* The paper's flaw: a copied token hash. The copy only makes the attacker's
+ * own request; the approver approves the victim's address and hash. */
+static void
+test_front_running_gains_nothing(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id;
+	struct dpk_registry_record rec;
+	struct dpk_registry_pending vp, ap;
+	struct dpk_registry_event ev;
+	struct dpk_rpc_filter f;
+	struct dpk_rpc_log *logs = NULL;
+	struct dpk_buf cd;
+	uint8_t idh[32], vpub[65], apub[65], tok[32], topic[32], stolen[32];
+	char at[43], h1[67], h2[67], want[256];
+	size_t n = 0;
+	uint64_t head;
+
+	make_approver(c, &c->pkm);
+	dpk_buf_init(&cd, 1 << 16);
+	identity("victim.example", &id, idh);
+	p256_key(vpub, 2);
+	p256_key(apub, 3);
+	dpk_keccak256("victim's token", 14, tok);
+	add_client(c, &c->device, &id, vpub, 65, tok);
+
+	/* the attacker watches ClientAdded and copies the token hash */
+	memset(&f, 0, sizeof(f));
+	f.address = c->contract;
+	f.from_block = c->deploy_block;
+	assert_int_equal(dpk_rpc_block_number(c->rpc, &head), 0);
+	f.to_block = head;
+	dpk_registry_event_topic(DPK_REGISTRY_EV_CLIENT_ADDED, topic);
+	f.topics[0] = topic;
+	f.ntopics = 1;
+	assert_int_equal(dpk_rpc_get_logs(c->rpc, &f, &logs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dpk_registry_decode_contract_event(c->contract, &logs[0], &ev), 0);
+	assert_memory_equal(ev.addr, c->device.addr, 20);
+	memcpy(stolen, ev.token_hash, 32);
+	assert_memory_equal(stolen, tok, 32);
+	dpk_rpc_logs_free(logs, n);
+	add_client(c, &c->attacker, &id, apub, 65, stolen);
+
+	/* two requests, each under its sender */
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &vp), 0);
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->attacker.addr, &ap), 0);
+	assert_memory_equal(vp.pubkey, vpub, 65);
+	assert_memory_equal(ap.pubkey, apub, 65);
+	assert_memory_not_equal(vp.record_hash, ap.record_hash, 32);
+
+	/* the attacker's address with the victim's hash: RecordChanged */
+	assert_int_equal(dpk_registry_encode_approve_client(&cd, c->attacker.addr, vp.record_hash), 0);
+	addr_text(c->attacker.addr, at);
+	hash_text(vp.record_hash, h1);
+	hash_text(ap.record_hash, h2);
+	snprintf(want, sizeof(want), "RecordChanged(%s, %s, %s)", at, h1, h2);
+	send_refused(c, &c->pkm, &cd, want);
+
+	/* the approver approves the address that proved the token: the victim */
+	approve(c, c->device.addr, idh, vpub, 65);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_memory_equal(rec.pubkey, vpub, 65);
+	assert_memory_equal(rec.controller, c->device.addr, 20);
+	dpk_registry_record_free(&rec);
+	/* and even an approval of the attacker's own request now fails: the token is spent */
+	assert_int_equal(dpk_registry_encode_approve_client(&cd, c->attacker.addr, ap.record_hash), 0);
+	hash_text(tok, h1);
+	snprintf(want, sizeof(want), "TokenAlreadyUsed(%s)", h1);
+	send_refused(c, &c->pkm, &cd, want);
+	dpk_registry_pending_free(&vp);
+	dpk_registry_pending_free(&ap);
+	dpk_buf_free(&cd);
+}
+
+/* A request changed after the approver read it is not approved. */
+static void
+test_record_changed_after_read(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id;
+	struct dpk_registry_record rec;
+	struct dpk_registry_pending read, now;
+	struct dpk_buf cd;
+	uint8_t idh[32], pub1[65], pub2[65], tok[32];
+	char at[43], h1[67], h2[67], want[256];
+
+	make_approver(c, &c->pkm);
+	dpk_buf_init(&cd, 1 << 16);
+	identity("10.0.0.7", &id, idh);
+	p256_key(pub1, 4);
+	p256_key(pub2, 5);
+	dpk_keccak256("tok", 3, tok);
+	add_client(c, &c->device, &id, pub1, 65, tok);
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &read), 0);
+	add_client(c, &c->device, &id, pub2, 65, tok); /* replaced after the read */
+	assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &now), 0);
+	assert_int_equal(dpk_registry_encode_approve_client(&cd, c->device.addr, read.record_hash), 0);
+	addr_text(c->device.addr, at);
+	hash_text(read.record_hash, h1);
+	hash_text(now.record_hash, h2);
+	snprintf(want, sizeof(want), "RecordChanged(%s, %s, %s)", at, h1, h2);
+	send_refused(c, &c->pkm, &cd, want);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), DPK_ERR_NOTFOUND);
+	dpk_registry_pending_free(&read);
+	dpk_registry_pending_free(&now);
+	dpk_buf_free(&cd);
+}
+
+static void
+test_rotate_and_revoke(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id, id2;
+	struct dpk_registry_record rec;
+	struct dpk_buf cd, o;
+	uint8_t idh[32], idh2[32], pub1[65], pub2[65], tok[32], tok2[32], unknown[32];
+	char at[43], ht[67], want[256], line[64], valx[64];
+
+	make_approver(c, &c->pkm);
+	dpk_buf_init(&cd, 1 << 16);
+	identity("rotating.example", &id, idh);
+	identity("0b4c2e58-8a1f-4d3b-9c6e-5f7a8b9c0d1e", &id2, idh2);
+	p256_key(pub1, 6);
+	p256_key(pub2, 7);
+	dpk_keccak256("t1", 2, tok);
+	dpk_keccak256("t2", 2, tok2);
+	add_client(c, &c->device, &id, pub1, 65, tok);
+	approve(c, c->device.addr, idh, pub1, 65);
+
+	/* by a stranger: NotController; by the controller: version 2, new key */
+	assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
+	hash_text(idh, ht);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "NotController(%s, %s)", ht, at);
+	send_refused(c, &c->stranger, &cd, want);
+	assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
+	send_ok(c, &c->device, &cd);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.version, 2);
+	assert_memory_equal(rec.pubkey, pub2, 65);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	dpk_registry_record_free(&rec);
+	memset(unknown, 0x5a, 32);
+	assert_int_equal(dpk_registry_encode_rotate(&cd, unknown, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
+	send_refused(c, &c->device, &cd, "NotFound");
+
+	/* revocation: a stranger may not; the controller may */
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	snprintf(want, sizeof(want), "NotControllerOrApprover(%s, %s)", ht, at);
+	send_refused(c, &c->stranger, &cd, want);
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	send_ok(c, &c->device, &cd);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0); /* not NOTFOUND */
+	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
+	assert_int_equal(rec.version, 2);
+	assert_true(rec.valid_until >= rec.valid_from && rec.valid_until > 0);
+	dpk_registry_record_free(&rec);
+	assert_int_equal(dpk_hex_encode(id.value, id.len, 1, valx, sizeof(valx)), 0);
+	cast_call(c, &o, "getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64)", "1", valx, NULL);
+	cast_line(&o, 3, line, sizeof(line));
+	assert_string_equal(line, "2");
+	dpk_buf_free(&o);
+	snprintf(want, sizeof(want), "IdentityRevoked(%s)", ht);
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	send_refused(c, &c->device, &cd, want);
+	assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub1, 65), 0);
+	send_refused(c, &c->device, &cd, want);
+
+	/* revocation by an approver */
+	add_client(c, &c->attacker, &id2, pub1, 65, tok2);
+	approve(c, c->attacker.addr, idh2, pub1, 65);
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh2), 0);
+	send_ok(c, &c->pkm, &cd);
+	assert_int_equal(dpk_registry_get_client_by_hash(c->rpc, c->contract, idh2, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
+	dpk_registry_record_free(&rec);
+	dpk_buf_free(&cd);
+}
+
+/* eth_call of registrationDigest / DOMAIN_SEPARATOR, decoded as (bytes32) */
+static void
+view_bytes32(struct ctx *c, const struct dpk_buf *cd, uint8_t out[32])
+{
+	struct dpk_rpc_callmsg msg = {0};
+	struct dpk_abi_value *v = NULL;
+	struct dpk_buf ret;
+
+	msg.to = c->contract;
+	msg.data = cd->data;
+	msg.data_len = cd->len;
+	dpk_buf_init(&ret, 1024);
+	assert_int_equal(dpk_rpc_call(c->rpc, &msg, DPK_RPC_LATEST, &ret), 0);
+	assert_int_equal(dpk_abi_decode_text("(bytes32)", ret.data, ret.len, DPK_ABI_STRICT | DPK_ABI_NO_TRAILING, &v),
+	    0);
+	memcpy(out, dpk_abi_value_at(v, 0)->u.bytes.p, 32);
+	dpk_abi_value_free(v);
+	dpk_buf_free(&ret);
+}
+
+static void
+register_cd(struct dpk_buf *cd, const struct dpk_identity *id, const uint8_t *pub, uint64_t expiry,
+    uint64_t nonce, const uint8_t sig[65])
+{
+	struct dpk_u256 n;
+
+	dpk_u256_from_u64(&n, nonce);
+	assert_int_equal(dpk_registry_encode_register(cd, id, DPK_REGISTRY_ALG_P256, pub, 65, expiry, &n, sig), 0);
+}
+
+static void
+sign(struct ctx *c, const struct dpk_wallet *signer, const uint8_t idh[32], const uint8_t *pub,
+    const uint8_t controller[20], uint64_t expiry, uint64_t nonce, uint8_t sig[65])
+{
+	struct dpk_u256 n;
+
+	dpk_u256_from_u64(&n, nonce);
+	assert_int_equal(dpk_registry_sign_registration(signer, DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65,
+			     DPK_REGISTRY_ALG_P256, controller, expiry, &n, sig),
+	    0);
+}
+
+static void
+test_eip712_register(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id, id2;
+	struct dpk_registry_record rec;
+	struct dpk_buf cd, o;
+	struct dpk_abi_value a[6];
+	struct dpk_u256 n;
+	uint8_t idh[32], idh2[32], pub[65], kh[32], ours[32], theirs[32], sig[65];
+	char at[43], want[256], ht[67], khx[67], ctl[43];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+	cJSON *params, *res = NULL;
+
+	make_approver(c, &c->pkm);
+	dpk_buf_init(&cd, 1 << 16);
+	identity("signed.example", &id, idh);
+	identity("192.0.2.1", &id2, idh2);
+	p256_key(pub, 8);
+	dpk_keccak256(pub, 65, kh);
+
+	/* our digest is the contract's (and cast's reading of it) */
+	dpk_u256_from_u64(&n, 99);
+	a[0] = dpk_abi_fixed_bytes(idh, 32);
+	a[1] = dpk_abi_fixed_bytes(kh, 32);
+	a[2] = dpk_abi_uint64(1);
+	a[3] = dpk_abi_address(c->device.addr);
+	a[4] = dpk_abi_uint64(expiry);
+	a[5] = dpk_abi_uint256(&n);
+	assert_int_equal(
+	    dpk_abi_encode_call("registrationDigest(bytes32,bytes32,uint8,address,uint64,uint256)", a, 6, &cd), 0);
+	view_bytes32(c, &cd, theirs);
+	dpk_buf_reset(&cd);
+	assert_int_equal(dpk_registry_registration_digest(DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1,
+			     c->device.addr, expiry, &n, ours),
+	    0);
+	assert_memory_equal(ours, theirs, 32);
+	{
+		char ex[24];
+
+		hash_text(idh, ht);
+		hash_text(kh, khx);
+		addr_text(c->device.addr, ctl);
+		snprintf(ex, sizeof(ex), "%llu", (unsigned long long)expiry);
+		cast_call(c, &o, "registrationDigest(bytes32,bytes32,uint8,address,uint64,uint256)(bytes32)", ht, khx,
+		    "1", ctl, ex, "99", NULL);
+		hash_text(ours, ht);
+		assert_string_equal((char *)o.data, ht);
+		dpk_buf_free(&o);
+	}
+	assert_int_equal(dpk_abi_encode_call("DOMAIN_SEPARATOR()", NULL, 0, &cd), 0);
+	view_bytes32(c, &cd, theirs);
+	dpk_buf_reset(&cd);
+	assert_int_equal(dpk_registry_domain_separator(DPK_TEST_CHAIN_ID, c->contract, ours), 0);
+	assert_memory_equal(ours, theirs, 32);
+
+	/* happy path: one transaction from the device */
+	sign(c, &c->pkm, idh, pub, c->device.addr, expiry, 1, sig);
+	assert_true(sig[64] == 27 || sig[64] == 28);
+	register_cd(&cd, &id, pub, expiry, 1, sig);
+	send_ok(c, &c->device, &cd);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_memory_equal(rec.controller, c->device.addr, 20);
+	assert_memory_equal(rec.pubkey, pub, 65);
+	dpk_registry_record_free(&rec);
+
+	/* the same nonce again (even for another identity) */
+	sign(c, &c->pkm, idh2, pub, c->device.addr, expiry, 1, sig);
+	register_cd(&cd, &id2, pub, expiry, 1, sig);
+	addr_text(c->pkm.addr, at);
+	snprintf(want, sizeof(want), "NonceUsed(%s, 1)", at);
+	send_refused(c, &c->device, &cd, want);
+	/* signed by somebody who is not an approver */
+	sign(c, &c->stranger, idh2, pub, c->device.addr, expiry, 2, sig);
+	register_cd(&cd, &id2, pub, expiry, 2, sig);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "SignerNotApprover(%s)", at);
+	send_refused(c, &c->device, &cd, want);
+	/* signed for the device, sent by the attacker: recovers to nobody useful */
+	sign(c, &c->pkm, idh2, pub, c->device.addr, expiry, 3, sig);
+	register_cd(&cd, &id2, pub, expiry, 3, sig);
+	send_refused(c, &c->attacker, &cd, "SignerNotApprover");
+	/* v outside {27, 28}, or the malleated high-s twin */
+	sig[64] = 29;
+	register_cd(&cd, &id2, pub, expiry, 3, sig);
+	send_refused(c, &c->device, &cd, "InvalidSignature()");
+	sign(c, &c->pkm, idh2, pub, c->device.addr, expiry, 3, sig);
+	{
+		struct dpk_u256 order, s, hs;
+
+		assert_int_equal(dpk_hex_decode_exact(
+				     "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", order.be, 32),
+		    0);
+		memcpy(s.be, sig + 32, 32);
+		assert_int_equal(dpk_u256_sub(&hs, &order, &s), 0);
+		memcpy(sig + 32, hs.be, 32);
+		sig[64] = sig[64] == 27 ? 28 : 27; /* the twin that ecrecover would accept */
+	}
+	register_cd(&cd, &id2, pub, expiry, 3, sig);
+	send_refused(c, &c->device, &cd, "InvalidSignature()");
+	/* an expiry in the past */
+	sign(c, &c->pkm, idh2, pub, c->device.addr, 1000, 4, sig);
+	register_cd(&cd, &id2, pub, 1000, 4, sig);
+	send_refused(c, &c->device, &cd, "SignatureExpired");
+	/* a valid signature that expires while it waits: move the chain's clock */
+	sign(c, &c->pkm, idh2, pub, c->device.addr, expiry, 5, sig);
+	params = cJSON_CreateArray();
+	cJSON_AddItemToArray(params, cJSON_CreateNumber(7200));
+	assert_int_equal(dpk_rpc_request(c->rpc, "evm_increaseTime", params, &res), 0);
+	cJSON_Delete(params);
+	cJSON_Delete(res);
+	res = NULL;
+	assert_int_equal(dpk_rpc_request(c->rpc, "evm_mine", NULL, &res), 0);
+	cJSON_Delete(res);
+	register_cd(&cd, &id2, pub, expiry, 5, sig);
+	send_refused(c, &c->device, &cd, "SignatureExpired");
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id2, &rec), DPK_ERR_NOTFOUND);
+	dpk_buf_free(&cd);
+}
+
+static void
+test_ownership_two_steps(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_buf cd;
+	uint8_t a[20];
+	char at[43], want[128];
+
+	dpk_buf_init(&cd, 1024);
+	assert_int_equal(dpk_registry_encode_transfer_ownership(&cd, c->stranger.addr), 0);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "NotOwner(%s)", at);
+	send_refused(c, &c->stranger, &cd, want);
+	assert_int_equal(dpk_registry_encode_transfer_ownership(&cd, c->pkm.addr), 0);
+	send_ok(c, &c->owner, &cd);
+	assert_int_equal(dpk_registry_owner(c->rpc, c->contract, a), 0);
+	assert_memory_equal(a, c->owner.addr, 20); /* not yet */
+	assert_int_equal(dpk_registry_encode_accept_ownership(&cd), 0);
+	snprintf(want, sizeof(want), "NotPendingOwner(%s)", at);
+	send_refused(c, &c->stranger, &cd, want);
+	assert_int_equal(dpk_registry_encode_accept_ownership(&cd), 0);
+	send_ok(c, &c->pkm, &cd);
+	assert_int_equal(dpk_registry_owner(c->rpc, c->contract, a), 0);
+	assert_memory_equal(a, c->pkm.addr, 20);
+	/* the old owner is nobody now */
+	assert_int_equal(dpk_registry_encode_add_approver(&cd, c->stranger.addr), 0);
+	addr_text(c->owner.addr, at);
+	snprintf(want, sizeof(want), "NotOwner(%s)", at);
+	send_refused(c, &c->owner, &cd, want);
+	dpk_buf_free(&cd);
+}
+
+/* Everything a session emits, read back with eth_getLogs and decoded. */
+static void
+test_events(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id;
+	struct dpk_rpc_filter f;
+	struct dpk_rpc_log *logs = NULL;
+	struct dpk_registry_event ev[16];
+	struct dpk_buf cd;
+	uint8_t idh[32], pub[65], pub2[65], tok[32], zero[20] = {0}, rh[32];
+	static const enum dpk_registry_event_kind want[] = {
+		DPK_REGISTRY_EV_OWNERSHIP_TRANSFERRED,
+		DPK_REGISTRY_EV_APPROVER_ADDED,
+		DPK_REGISTRY_EV_PKM_KEY_STORED,
+		DPK_REGISTRY_EV_CLIENT_ADDED,
+		DPK_REGISTRY_EV_CLIENT_APPROVED,
+		DPK_REGISTRY_EV_KEY_ROTATED,
+		DPK_REGISTRY_EV_CLIENT_REVOKED,
+		DPK_REGISTRY_EV_APPROVER_REMOVED,
+		DPK_REGISTRY_EV_OWNERSHIP_TRANSFER_STARTED,
+		DPK_REGISTRY_EV_OWNERSHIP_TRANSFERRED,
+	};
+	size_t n = 0;
+	uint64_t head;
+
+	dpk_buf_init(&cd, 1 << 16);
+	identity("events.example", &id, idh);
+	p256_key(pub, 10);
+	p256_key(pub2, 11);
+	dpk_keccak256("ev", 2, tok);
+	make_approver(c, &c->pkm);
+	assert_int_equal(dpk_registry_encode_store_pkm_key(&cd, pub, 65), 0);
+	send_ok(c, &c->pkm, &cd);
+	add_client(c, &c->device, &id, pub, 65, tok);
+	approve(c, c->device.addr, idh, pub, 65);
+	assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
+	send_ok(c, &c->device, &cd);
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	send_ok(c, &c->pkm, &cd);
+	assert_int_equal(dpk_registry_encode_remove_approver(&cd, c->pkm.addr), 0);
+	send_ok(c, &c->owner, &cd);
+	assert_int_equal(dpk_registry_encode_transfer_ownership(&cd, c->stranger.addr), 0);
+	send_ok(c, &c->owner, &cd);
+	assert_int_equal(dpk_registry_encode_accept_ownership(&cd), 0);
+	send_ok(c, &c->stranger, &cd);
+
+	memset(&f, 0, sizeof(f));
+	f.address = c->contract;
+	f.from_block = 0;
+	assert_int_equal(dpk_rpc_block_number(c->rpc, &head), 0);
+	f.to_block = head;
+	assert_int_equal(dpk_rpc_get_logs(c->rpc, &f, &logs, &n), 0);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(dpk_registry_decode_contract_event(c->contract, &logs[i], &ev[i]), 0);
+		assert_int_equal(ev[i].kind, want[i]);
+		assert_int_equal(ev[i].block_number, logs[i].block_number);
+		if (i > 0)
+			assert_true(ev[i].block_number >= ev[i - 1].block_number);
+	}
+	/* a log read as another contract's is not ours */
+	{
+		uint8_t other[20];
+
+		memset(other, 0x42, 20);
+		assert_int_equal(dpk_registry_decode_contract_event(other, &logs[0], &ev[15]), DPK_ERR_NOTFOUND);
+	}
+	assert_memory_equal(ev[0].addr, zero, 20);
+	assert_memory_equal(ev[0].addr2, c->owner.addr, 20);
+	assert_memory_equal(ev[1].addr, c->pkm.addr, 20);
+	assert_memory_equal(ev[2].addr, c->pkm.addr, 20);
+	assert_memory_equal(ev[3].id_hash, idh, 32);
+	assert_memory_equal(ev[3].addr, c->device.addr, 20);
+	assert_memory_equal(ev[3].token_hash, tok, 32);
+	assert_int_equal(dpk_registry_record_hash(idh, 1, pub, 65, tok, c->device.addr, rh), 0);
+	assert_memory_equal(ev[3].record_hash, rh, 32);
+	assert_int_equal(ev[3].alg, 1);
+	assert_memory_equal(ev[4].id_hash, idh, 32);
+	assert_memory_equal(ev[4].addr, c->device.addr, 20);
+	assert_memory_equal(ev[4].addr2, c->pkm.addr, 20);
+	assert_int_equal(ev[4].version, 1);
+	assert_memory_equal(ev[5].id_hash, idh, 32);
+	assert_memory_equal(ev[5].addr, c->device.addr, 20);
+	assert_int_equal(ev[5].version, 2);
+	assert_memory_equal(ev[6].id_hash, idh, 32);
+	assert_memory_equal(ev[6].addr2, c->pkm.addr, 20);
+	assert_int_equal(ev[6].version, 2);
+	assert_memory_equal(ev[7].addr, c->pkm.addr, 20);
+	assert_memory_equal(ev[8].addr, c->owner.addr, 20);
+	assert_memory_equal(ev[8].addr2, c->stranger.addr, 20);
+	assert_memory_equal(ev[9].addr, c->owner.addr, 20);
+	assert_memory_equal(ev[9].addr2, c->stranger.addr, 20);
+	dpk_rpc_logs_free(logs, n);
+
+	/* one kind by its topic, as an indexer would filter */
+	{
+		uint8_t topic[32];
+
+		dpk_registry_event_topic(DPK_REGISTRY_EV_KEY_ROTATED, topic);
+		f.topics[0] = topic;
+		f.ntopics = 1;
+		assert_int_equal(dpk_rpc_get_logs(c->rpc, &f, &logs, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(dpk_registry_decode_event(&logs[0], &ev[0]), 0);
+		assert_int_equal(ev[0].kind, DPK_REGISTRY_EV_KEY_ROTATED);
+		dpk_rpc_logs_free(logs, n);
+	}
+	dpk_buf_free(&cd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roles_and_pkm_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_approve_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_running_gains_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_changed_after_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_and_revoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eip712_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ownership_two_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
