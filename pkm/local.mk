@@ -1,8 +1,10 @@
 # pkm/: dpk-pkm, the Public Key Manager server and its operator commands.
 noinst_LIBRARIES += pkm/libpkm.a
-pkm_libpkm_a_SOURCES = pkm/config.c pkm/config.h pkm/store.c pkm/store.h pkm/pkm.h
-pkm_libpkm_a_CPPFLAGS = $(AM_CPPFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
-PKM_LIBS = pkm/libpkm.a $(DPKCORE_LIBS) $(SQLITE_LIBS)
+pkm_libpkm_a_SOURCES = pkm/config.c pkm/config.h pkm/store.c pkm/store.h pkm/pkm.h \
+	pkm/serve.h pkm/chain.c pkm/requests.c pkm/server.c
+pkm_libpkm_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS)
+PKM_LIBS = pkm/libpkm.a $(DPKCORE_LIBS) $(SQLITE_LIBS) -lpthread
 
 sbin_PROGRAMS += pkm/dpk-pkm
 pkm_dpk_pkm_SOURCES = pkm/main.c

@@ -2,6 +2,7 @@
  * funds their wallets and approves their keys. */
 #include "autoconfig.h"
 #include "pkm.h"
+#include "serve.h"
 
 #include "err.h"
 #include "hex.h"
@@ -9,6 +10,7 @@
 #include "conffile.h"
 #include "token.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -51,7 +53,9 @@ usage(FILE *f)
 	    "  enrol IDENTITY [--out FILE] [--valid DURATION]\n"
 	    "                             issue a single-use token file for a device\n"
 	    "  list                       the tokens issued and their state\n"
-	    "  revoke-token ID            withdraw an unused token\n",
+	    "  revoke-token ID            withdraw an unused token\n"
+	    "  publish-key                store the PKM's identity key in the registry (storePKMKey)\n"
+	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n",
 	    PKM_CONFIG_DEFAULT_PATH);
 }
 
@@ -214,6 +218,38 @@ cmd_revoke_token(struct pkm *p, const char *idhex)
 	return pkm_store_set_state(p->store, id, PKM_TOKEN_REVOKED) == 0 ? 0 : 1;
 }
 
+static int
+cmd_publish_key(struct pkm *p)
+{
+	struct pkm_chain ch;
+	struct dpk_rpc *rpc = NULL;
+	struct pkm_sent sent;
+	char msg[512], hex[67];
+	int r, did = 0;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "dpk-pkm: publish-key: cannot initialise libcurl\n");
+		return 1;
+	}
+	if ((r = pkm_rpc_new(p, &rpc)) != 0) {
+		fprintf(stderr, "dpk-pkm: publish-key: cannot set up the JSON-RPC client: %s\n", dpk_strerror(r));
+		curl_global_cleanup();
+		return 1;
+	}
+	pkm_chain_init(&ch, p);
+	r = pkm_chain_publish_key(&ch, rpc, 0, 120000, &did, &sent, msg, sizeof(msg));
+	pkm_chain_destroy(&ch);
+	dpk_rpc_free(rpc);
+	curl_global_cleanup();
+	if (r != 0) {
+		fprintf(stderr, "dpk-pkm: publish-key: %s\n", msg);
+		return 1;
+	}
+	dpk_hex_encode(sent.hash, 32, 1, hex, sizeof(hex));
+	printf("storePKMKey: transaction %s %s\n", hex, sent.mined ? "mined" : "sent, not mined within 2 minutes");
+	return sent.mined ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -242,7 +278,7 @@ main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "enrol") != 0 && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "revoke-token") != 0) {
+	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0) {
 		fprintf(stderr, "dpk-pkm: unknown command '%s' (see dpk-pkm --help)\n", cmd);
 		return 2;
 	}
@@ -266,6 +302,17 @@ main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "list") == 0) {
 		r = optind == argc ? cmd_list(&p) : 2;
+	} else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "publish-key") == 0) {
+		static const uint8_t zero[20];
+
+		if (optind != argc) {
+			r = 2;
+		} else if (memcmp(p.cfg.contract, zero, 20) == 0) {
+			fprintf(stderr, "dpk-pkm: %s: %s has no contract address\n", cmd, p.config_path);
+			r = 1;
+		} else {
+			r = strcmp(cmd, "serve") == 0 ? pkm_serve(&p) : cmd_publish_key(&p);
+		}
 	} else {
 		r = optind + 1 == argc ? cmd_revoke_token(&p, argv[optind]) : 2;
 	}

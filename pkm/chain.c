@@ -1,0 +1,371 @@
+/* The one path by which the PKM's transactions reach the chain. Nonces are
+ * allocated, transactions signed and journalled, and fresh ones sent, under
+ * one mutex, so two devices served at once never get the same nonce and the
+ * nonces reach the node in order; the wait for a receipt happens outside it. */
+#include "serve.h"
+
+#include "err.h"
+#include "hex.h"
+#include "registry.h"
+#include "tx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+pkm_chain_init(struct pkm_chain *ch, struct pkm *p)
+{
+	ch->p = p;
+	pthread_mutex_init(&ch->mu, NULL);
+}
+
+void
+pkm_chain_destroy(struct pkm_chain *ch)
+{
+	pthread_mutex_destroy(&ch->mu);
+}
+
+int
+pkm_rpc_new(const struct pkm *p, struct dpk_rpc **out)
+{
+	struct dpk_rpc_opts o = {
+		.connect_timeout_ms = p->cfg.rpc_timeout_ms < 2000 ? (long)p->cfg.rpc_timeout_ms : 2000,
+		.timeout_ms = (long)p->cfg.rpc_timeout_ms,
+	};
+
+	return dpk_rpc_new(out, (const char *const *)p->cfg.rpc_url, p->cfg.n_rpc, &o);
+}
+
+/* Test hook for the crash tests (tests/integration/test_pkm.c): with
+ * DPK_PKM_TEST_CRASH=after-journal in the environment, the process dies
+ * (exit status 99) right after a signed transaction is journalled and before
+ * it is sent: the moment where a crash could fund a device twice if the
+ * journal were wrong. Without the variable it does nothing. */
+static void
+test_crash_point(void)
+{
+	const char *v = getenv("DPK_PKM_TEST_CRASH");
+
+	if (v != NULL && strcmp(v, "after-journal") == 0)
+		_exit(99);
+}
+
+/* Why a mined transaction reverted: the receipt does not say, so run the
+ * same call again at the latest block and decode its revert. */
+static void
+revert_reason(struct pkm *p, struct dpk_rpc *rpc, const uint8_t *raw, size_t len, char *out, size_t outsz)
+{
+	struct dpk_tx_signed tx;
+	struct dpk_buf ret;
+
+	snprintf(out, outsz, "reason unknown");
+	if (dpk_tx_decode(raw, len, &tx) != 0 || !tx.tx.has_to)
+		return;
+	struct dpk_rpc_callmsg m = {.from = p->sd.wallet.addr, .to = tx.tx.to, .value = &tx.tx.value,
+		.data = tx.tx.data, .data_len = tx.tx.data_len};
+	dpk_buf_init(&ret, 64 * 1024);
+	if (dpk_rpc_call(rpc, &m, DPK_RPC_LATEST, &ret) == DPK_ERR_REVERT)
+		dpk_registry_last_revert(rpc, out, outsz);
+	dpk_buf_free(&ret);
+}
+
+/* Sign and journal a new transaction; send it. Called with ch->mu held. */
+static int
+sign_new(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_id, const char *purpose,
+    const struct dpk_txsend *req, struct pkm_tx_row *row, char *msg, size_t msgsz)
+{
+	struct pkm *p = ch->p;
+	struct dpk_txsend tx = *req;
+	uint64_t pending, jmax;
+	uint8_t got[32];
+	char why[256], hex[67];
+	int r;
+
+	if ((r = dpk_rpc_nonce(rpc, p->sd.wallet.addr, DPK_RPC_PENDING, &pending)) != 0) {
+		snprintf(msg, msgsz, "cannot read the PKM's nonce from the chain: %s", dpk_rpc_last_error(rpc));
+		return r;
+	}
+	/* a journalled transaction the node has not seen (crash before sending,
+	 * node restarted) still owns its nonce */
+	if ((r = pkm_store_max_nonce(p->store, &jmax)) == 0) {
+		if (jmax + 1 > pending)
+			pending = jmax + 1;
+	} else if (r != DPK_ERR_NOTFOUND) {
+		snprintf(msg, msgsz, "cannot read the PKM's journal: %s", dpk_strerror(r));
+		return r;
+	}
+	tx.has_nonce = 1;
+	tx.nonce = pending;
+	r = dpk_txsend_prepare(rpc, &p->sd.wallet, p->cfg.chain_id, &tx, &row->raw, row->hash, &row->nonce);
+	if (r == DPK_ERR_REVERT) {
+		dpk_registry_last_revert(rpc, why, sizeof(why));
+		snprintf(msg, msgsz, "the registry refuses it: %s", why);
+		return r;
+	}
+	if (r != 0) {
+		snprintf(msg, msgsz, "cannot prepare the transaction: %s (%s)", dpk_strerror(r), dpk_rpc_last_error(rpc));
+		return r;
+	}
+	if (token_id != NULL) {
+		memcpy(row->token_id, token_id, 16);
+		snprintf(row->purpose, sizeof(row->purpose), "%s", purpose);
+		row->state = PKM_TX_SIGNED;
+		if ((r = pkm_store_add_tx(p->store, row)) != 0) {
+			snprintf(msg, msgsz, "cannot record the transaction in the journal: %s", dpk_strerror(r));
+			return r;
+		}
+		test_crash_point();
+	}
+	r = dpk_rpc_send_raw(rpc, row->raw.data, row->raw.len, got);
+	if (r == DPK_ERR_RPC) {
+		/* a fresh transaction, sent to one node, refused by it: it is in no
+		 * mempool, so it may be dropped and made again on the next request */
+		dpk_hex_encode(row->hash, 32, 1, hex, sizeof(hex));
+		snprintf(msg, msgsz, "the node refuses transaction %s: %s", hex, dpk_rpc_error_message(rpc));
+		if (token_id != NULL)
+			pkm_store_set_tx_state(p->store, token_id, purpose, PKM_TX_FAILED);
+		return r;
+	}
+	/* a transport failure leaves it unknown whether the node got it: the
+	 * wait below sends it again */
+	return 0;
+}
+
+/* Does the token have a row of purpose that is not failed? Called with ch->mu held. */
+static int
+live_row(struct pkm_store *st, const uint8_t token_id[16], const char *purpose)
+{
+	struct pkm_tx_row row;
+	int r;
+
+	memset(&row, 0, sizeof(row));
+	dpk_buf_init(&row.raw, DPK_TX_MAX_RAW);
+	r = pkm_store_get_tx(st, token_id, purpose, &row);
+	dpk_buf_free(&row.raw);
+	if (r == DPK_ERR_NOTFOUND)
+		return 0;
+	return r != 0 || row.state != PKM_TX_FAILED; /* unreadable counts as live: refuse */
+}
+
+int
+pkm_chain_record_approval(struct pkm_chain *ch, const struct pkm_tx_row *row)
+{
+	int r;
+
+	pthread_mutex_lock(&ch->mu);
+	if (live_row(ch->p->store, row->token_id, PKM_PURPOSE_APPROVE))
+		r = DPK_ERR_EXISTS;
+	else
+		r = pkm_store_add_tx(ch->p->store, row);
+	pthread_mutex_unlock(&ch->mu);
+	return r;
+}
+
+int
+pkm_chain_send(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_id,
+    const char *purpose, const char *excl, const struct dpk_txsend *req, uint64_t wait_ms,
+    struct pkm_sent *out, char *msg, size_t msgsz)
+{
+	struct pkm *p = ch->p;
+	struct pkm_tx_row row;
+	struct dpk_rpc_receipt rc;
+	char hex[67], why[256];
+	int r, have = 0;
+
+	memset(out, 0, sizeof(*out));
+	msg[0] = '\0';
+	memset(&row, 0, sizeof(row));
+	dpk_buf_init(&row.raw, DPK_TX_MAX_RAW);
+	pthread_mutex_lock(&ch->mu);
+	if (token_id != NULL) {
+		r = pkm_store_get_tx(p->store, token_id, purpose, &row);
+		if (r == 0 && row.state == PKM_TX_FAILED) {
+			/* refused or reverted: nothing was transferred or approved */
+			r = pkm_store_delete_failed_tx(p->store, token_id, purpose);
+			if (r != 0) {
+				pthread_mutex_unlock(&ch->mu);
+				snprintf(msg, msgsz, "cannot update the journal: %s", dpk_strerror(r));
+				goto out;
+			}
+		} else if (r == 0) {
+			have = 1;
+		} else if (r != DPK_ERR_NOTFOUND) {
+			pthread_mutex_unlock(&ch->mu);
+			snprintf(msg, msgsz, "cannot read the journal: %s", dpk_strerror(r));
+			goto out;
+		}
+	}
+	if (!have && token_id != NULL && excl != NULL && live_row(p->store, token_id, excl)) {
+		pthread_mutex_unlock(&ch->mu);
+		snprintf(msg, msgsz, "the token was used already (%s)", excl);
+		r = DPK_ERR_EXISTS;
+		goto out;
+	}
+	if (!have) {
+		dpk_buf_reset(&row.raw);
+		r = sign_new(ch, rpc, token_id, purpose, req, &row, msg, msgsz);
+		if (r != 0) {
+			pthread_mutex_unlock(&ch->mu);
+			goto out;
+		}
+	}
+	pthread_mutex_unlock(&ch->mu);
+
+	memcpy(out->hash, row.hash, 32);
+	out->nonce = row.nonce;
+	if (have && row.state == PKM_TX_MINED) {
+		out->mined = 1;
+		r = 0;
+		goto out;
+	}
+	dpk_hex_encode(row.hash, 32, 1, hex, sizeof(hex));
+	r = dpk_txsend_submit(rpc, row.raw.data, row.raw.len, row.hash, wait_ms, NULL, NULL, &rc);
+	if (r == 0) {
+		int ok = rc.status != 0;
+
+		dpk_rpc_receipt_free(&rc);
+		if (token_id != NULL)
+			pkm_store_set_tx_state(p->store, token_id, purpose, ok ? PKM_TX_MINED : PKM_TX_FAILED);
+		if (ok) {
+			out->mined = 1;
+		} else {
+			revert_reason(p, rpc, row.raw.data, row.raw.len, why, sizeof(why));
+			snprintf(msg, msgsz, "transaction %s was mined but reverted: %s", hex, why);
+			r = DPK_ERR_REVERT;
+		}
+	} else if (r == DPK_ERR_TIMEOUT || r == DPK_ERR_NET) {
+		r = 0; /* journalled and (probably) sent: the device asks again */
+	} else {
+		/* kept as signed: it may still be in some node's pool, and making
+		 * another could pay twice; asked again, it is sent again */
+		snprintf(msg, msgsz, "the node refuses transaction %s: %s", hex, dpk_rpc_last_error(rpc));
+	}
+out:
+	dpk_buf_free(&row.raw);
+	return r;
+}
+
+struct resume_item {
+	uint8_t token_id[16];
+	char purpose[16];
+	uint8_t hash[32];
+	uint64_t nonce;
+	struct dpk_buf raw;
+};
+
+struct resume_list {
+	struct resume_item *v;
+	size_t n, cap;
+	int err;
+};
+
+static void
+collect(void *ctx, const struct pkm_tx_row *tx)
+{
+	struct resume_list *l = ctx;
+	struct resume_item *it;
+
+	if (strcmp(tx->purpose, PKM_PURPOSE_EIP712) == 0 || l->err)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct resume_item *v = cap < 100000 ? realloc(l->v, cap * sizeof(*v)) : NULL;
+
+		if (v == NULL) {
+			l->err = 1;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	it = &l->v[l->n];
+	memcpy(it->token_id, tx->token_id, 16);
+	memcpy(it->purpose, tx->purpose, sizeof(it->purpose));
+	memcpy(it->hash, tx->hash, 32);
+	it->nonce = tx->nonce;
+	dpk_buf_init(&it->raw, DPK_TX_MAX_RAW);
+	if (dpk_buf_put(&it->raw, tx->raw.data, tx->raw.len) != 0) {
+		dpk_buf_free(&it->raw);
+		l->err = 1;
+		return;
+	}
+	l->n++;
+}
+
+void
+pkm_chain_resume(struct pkm_chain *ch, struct dpk_rpc *rpc, uint64_t wait_ms)
+{
+	struct pkm *p = ch->p;
+	struct resume_list l = {0};
+	char hex[67], idhex[33];
+
+	if (pkm_store_list_tx(p->store, PKM_TX_SIGNED, collect, &l) != 0 || l.err)
+		fprintf(stderr, "dpk-pkm: cannot read all of the journal; unsent transactions are sent when asked for\n");
+	for (size_t i = 0; i < l.n; i++) {
+		struct resume_item *it = &l.v[i];
+		struct dpk_rpc_receipt rc;
+		int r;
+
+		dpk_hex_encode(it->hash, 32, 1, hex, sizeof(hex));
+		dpk_hex_encode(it->token_id, 16, 0, idhex, sizeof(idhex));
+		r = dpk_txsend_submit(rpc, it->raw.data, it->raw.len, it->hash, wait_ms, NULL, NULL, &rc);
+		if (r == 0) {
+			int ok = rc.status != 0;
+
+			dpk_rpc_receipt_free(&rc);
+			pkm_store_set_tx_state(p->store, it->token_id, it->purpose, ok ? PKM_TX_MINED : PKM_TX_FAILED);
+			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) sent again: %s\n",
+			    idhex, it->purpose, hex, (unsigned long long)it->nonce, ok ? "mined" : "reverted");
+		} else {
+			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) not mined yet: %s%s%s\n",
+			    idhex, it->purpose, hex, (unsigned long long)it->nonce, dpk_strerror(r),
+			    r == DPK_ERR_TIMEOUT ? "" : ": ", r == DPK_ERR_TIMEOUT ? "" : dpk_rpc_last_error(rpc));
+		}
+		dpk_buf_free(&it->raw);
+	}
+	free(l.v);
+}
+
+int
+pkm_chain_publish_key(struct pkm_chain *ch, struct dpk_rpc *rpc, int only_if_needed,
+    uint64_t wait_ms, int *sent, struct pkm_sent *out, char *msg, size_t msgsz)
+{
+	struct pkm *p = ch->p;
+	struct dpk_buf key, cur, data;
+	int r;
+
+	*sent = 0;
+	memset(out, 0, sizeof(*out));
+	dpk_buf_init(&key, 4096);
+	dpk_buf_init(&cur, 4096);
+	dpk_buf_init(&data, 8192);
+	if ((r = dpk_idkey_public_onchain(p->sd.idkey, &key)) != 0) {
+		snprintf(msg, msgsz, "cannot encode the PKM's identity key: %s", dpk_strerror(r));
+		goto out;
+	}
+	if (only_if_needed) {
+		r = dpk_registry_get_pkm_key(rpc, p->cfg.contract, p->sd.wallet.addr, &cur);
+		if (r == 0 && cur.len == key.len && memcmp(cur.data, key.data, key.len) == 0)
+			goto out; /* already there */
+		if (r != 0 && r != DPK_ERR_NOTFOUND) {
+			snprintf(msg, msgsz, "cannot read the PKM's key from the registry: %s (%s)", dpk_strerror(r),
+			    dpk_rpc_last_error(rpc));
+			goto out;
+		}
+	}
+	if ((r = dpk_registry_encode_store_pkm_key(&data, key.data, key.len)) != 0) {
+		snprintf(msg, msgsz, "cannot encode storePKMKey: %s", dpk_strerror(r));
+		goto out;
+	}
+	struct dpk_txsend req = {.to = p->cfg.contract, .data = data.data, .data_len = data.len};
+	/* storePKMKey is idempotent: no journal row (and no token) needed */
+	r = pkm_chain_send(ch, rpc, NULL, "publish", NULL, &req, wait_ms, out, msg, msgsz);
+	*sent = r == 0;
+out:
+	dpk_buf_free(&key);
+	dpk_buf_free(&cur);
+	dpk_buf_free(&data);
+	return r;
+}
