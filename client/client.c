@@ -433,15 +433,15 @@ out:
 }
 
 int
-dpk_client_register(struct dpk_client *c, struct dpk_client_registration *reg)
+dpk_client_register(struct dpk_client *c, int start, struct dpk_client_registration *reg)
 {
-	uint8_t buf[1024], rtype;
+	uint8_t buf[1024], rtype, req = start ? 1 : 0;
 	struct dpk_wire_r rd;
 	size_t n;
 	int r;
 
 	memset(reg, 0, sizeof(*reg));
-	if ((r = dpk_client_call(c, DPK_MSG_REGISTER, NULL, 0, &rtype, buf, sizeof(buf), &n)) != 0)
+	if ((r = dpk_client_call(c, DPK_MSG_REGISTER, &req, 1, &rtype, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	reg->step = dpk_wire_get_u8(&rd);

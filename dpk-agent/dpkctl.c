@@ -167,7 +167,7 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 {
 	struct dpk_client_registration reg;
 	char last[sizeof(reg.detail)] = "";
-	int wait = 1, tty = isatty(2), r;
+	int wait = 1, tty = isatty(2), first = 1, r;
 
 	if (argc == 1 && strcmp(argv[0], "--no-wait") == 0)
 		wait = 0;
@@ -178,8 +178,9 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 	for (;;) {
 		struct timespec ts = {0, 500 * 1000 * 1000};
 
-		if ((r = dpk_client_register(c, &reg)) != 0)
+		if ((r = dpk_client_register(c, first, &reg)) != 0)
 			return client_exit(c, r, "register");
+		first = 0;
 		if (!o->json && (tty || strcmp(last, reg.detail) != 0)) {
 			fprintf(stderr, "%s[%5.1f s, %llu block(s)] %s: %s%s", tty ? "\r\033[K" : "",
 			    reg.elapsed_ms / 1000.0, (unsigned long long)reg.blocks, reg.step_name, reg.detail, tty ? "" : "\n");

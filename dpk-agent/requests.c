@@ -156,9 +156,10 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	}
 }
 
-/* REGISTER (privileged): start this host's registration if it is not under
- * way or done, and report where it is: u8 step, string step name, string
- * detail, u64 elapsed ms, u64 blocks seen since it started. */
+/* REGISTER (privileged), body u8 start: with start = 1, begin this host's
+ * registration if none is under way or done (a failed one starts over);
+ * with 0 only report. The reply says where it is: u8 step, string step
+ * name, string detail, u64 elapsed ms, u64 blocks seen since it started. */
 void
 agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
 {
@@ -169,8 +170,8 @@ agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, siz
 	uint64_t blocks;
 	int64_t elapsed;
 
-	if (len != 0) {
-		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed REGISTER request (it has no body)");
+	if (len != 1 || body[0] > 1) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed REGISTER request (expected one byte: 1 start, 0 report)");
 		return;
 	}
 	if (!c->privileged) {
@@ -181,7 +182,7 @@ agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, siz
 	pthread_mutex_lock(&g->mu);
 	step = g->step;
 	pthread_mutex_unlock(&g->mu);
-	if (step == REG_NONE || step == REG_FAILED) {
+	if (body[0] == 1 && (step == REG_NONE || step == REG_FAILED)) {
 		if (reg_begin(g, a->cfg.identity, a->cfg.token_file, a->cfg.chain_id, a->cfg.contract,
 		    a->cfg.registration_paper ? REG_FLOW_PAPER : REG_FLOW_EIP712) != 0) {
 			pthread_mutex_lock(&g->mu);

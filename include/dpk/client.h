@@ -98,9 +98,10 @@ struct dpk_client_record {
 int dpk_client_lookup(struct dpk_client *c, const char *identity, struct dpk_client_record *rec);
 void dpk_client_record_free(struct dpk_client_record *rec);
 
-/* REGISTER (root or admin_group only): start this host's registration if it
- * is neither under way nor done, and report its progress. Call it again to
- * follow it: step 7 is done, 8 failed (detail says why). */
+/* REGISTER (root or admin_group only): with start, begin this host's
+ * registration if it is neither under way nor done (a failed one starts
+ * over); without, only report. Call it again (start = 0) to follow it:
+ * step 7 is done, 8 failed (detail says why). */
 struct dpk_client_registration {
 	uint8_t step;
 	char step_name[64];
@@ -110,7 +111,7 @@ struct dpk_client_registration {
 };
 #define DPK_CLIENT_REG_DONE 7
 #define DPK_CLIENT_REG_FAILED 8
-int dpk_client_register(struct dpk_client *c, struct dpk_client_registration *reg);
+int dpk_client_register(struct dpk_client *c, int start, struct dpk_client_registration *reg);
 
 const char *dpk_client_strerror(int err);
 

@@ -191,7 +191,7 @@ enrol(struct env *e, const char *identity)
 static int
 follow(struct env *e, int timeout_s, struct dpk_client_registration *reg, void (*on_step)(struct env *, int))
 {
-	int last_step = -1;
+	int last_step = -1, first = 1;
 
 	for (int i = 0; i < timeout_s * 10; i++) {
 		struct dpk_client *c;
@@ -201,12 +201,13 @@ follow(struct env *e, int timeout_s, struct dpk_client_registration *reg, void (
 			sleep_ms(100);
 			continue;
 		}
-		r = dpk_client_register(c, reg);
+		r = dpk_client_register(c, first, reg);
 		dpk_client_close(c);
 		if (r != 0) {
 			sleep_ms(100);
 			continue;
 		}
+		first = 0;
 		if (reg->step == DPK_CLIENT_REG_DONE || reg->step == DPK_CLIENT_REG_FAILED)
 			return reg->step;
 		if (on_step != NULL && reg->step != last_step) {
@@ -301,7 +302,7 @@ test_unprivileged_caller(void **state)
 			_exit(10);
 		if (dpk_client_open(e->sock, 5000, 0, &c) != 0)
 			_exit(11);
-		if (dpk_client_register(c, &reg) != DPK_CLIENT_EAGENT)
+		if (dpk_client_register(c, 1, &reg) != DPK_CLIENT_EAGENT)
 			_exit(12);
 		dpk_client_agent_error(c, &msg);
 		_exit(strstr(msg, "registration is for root") != NULL && dpk_client_agent_error(c, NULL) == 23 ? 0 : 13);
@@ -318,15 +319,31 @@ test_pkm_down_then_up(void **state)
 	struct dpk_client_registration reg;
 
 	enrol(e, "device1.example.org");
+	/* the PKM publishes its key on chain, then goes down */
+	start_pkm(e);
+	for (int i = 0; i < 100; i++) {
+		struct dpk_buf key;
+		int r;
+
+		dpk_buf_init(&key, 1024);
+		r = dpk_registry_get_pkm_key(e->rpc, e->contract, e->pkm_wallet, &key);
+		dpk_buf_free(&key);
+		if (r == 0)
+			break;
+		sleep_ms(100);
+	}
+	kill(e->pkm, SIGTERM);
+	assert_int_equal(dpk_test_wait_exit(e->pkm, 10000), 0);
+	e->pkm = 0;
 	start_agent(e, "eip712");
 	/* no PKM: the registration waits (it does not fail) and says why */
 	int seen = 0;
-	for (int i = 0; i < 50 && !seen; i++) {
+	for (int i = 0; i < 100 && !seen; i++) {
 		struct dpk_client *c;
 
 		sleep_ms(100);
 		assert_int_equal(dpk_client_open(e->sock, 5000, 0, &c), 0);
-		assert_int_equal(dpk_client_register(c, &reg), 0);
+		assert_int_equal(dpk_client_register(c, i == 0, &reg), 0);
 		dpk_client_close(c);
 		assert_int_not_equal(reg.step, DPK_CLIENT_REG_FAILED);
 		seen = strstr(reg.detail, "cannot reach the PKM") != NULL;
