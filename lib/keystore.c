@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -280,13 +281,6 @@ ks_check_kdf(const struct ks_kdf *k, const struct dpk_keystore_limits *lim, cons
 		*why = "scrypt work n * r * p * 128 exceeds the cap (default 4 GiB)";
 		return DPK_ERR_TOOBIG;
 	}
-	/* RFC 7914 requires n < 2^(128 r / 8) and OpenSSL enforces it; some
-	 * old files (the Web3 Secret Storage wiki example: n=262144, r=1)
-	 * break that rule and cannot be read here. */
-	if (16 * (uint64_t)k->r < 64 && k->n >= (1ull << (16 * k->r))) {
-		*why = "scrypt n >= 2^(16 r): outside RFC 7914, refused by OpenSSL";
-		return DPK_ERR_UNSUPPORTED;
-	}
 	return 0;
 }
 
@@ -305,6 +299,17 @@ ks_derive(const struct ks_kdf *k, const uint8_t *pw, size_t pwlen, uint8_t dk[32
 
 	if (pw == NULL)
 		pw = empty;
+	/* RFC 7914 asks n < 2^(128 r / 8) and OpenSSL enforces it, but files
+	 * with n=262144, r=1 exist (the Web3 Secret Storage definition's own
+	 * example): libsodium's scrypt derives those. */
+	if (k->kind == DPK_KEYSTORE_SCRYPT && 16 * (uint64_t)k->r < 64 && k->n >= (1ull << (16 * k->r))) {
+		if (sodium_init() < 0 ||
+		    crypto_pwhash_scryptsalsa208sha256_ll(pw, pwlen, k->salt, k->saltlen, k->n, k->r, k->p, dk, 32) != 0) {
+			OPENSSL_cleanse(dk, 32);
+			return DPK_ERR_CRYPTO;
+		}
+		return 0;
+	}
 	*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pw, pwlen);
 	*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)k->salt, k->saltlen);
 	if (k->kind == DPK_KEYSTORE_SCRYPT) {

@@ -1,7 +1,9 @@
 /* Web3 Secret Storage ("keystore v3", the JSON key files of geth, cast and
  * ethers): read and write an encrypted secp256k1 private key.
  *
- * Read: kdf "scrypt" or "pbkdf2" (prf "hmac-sha256", dklen 32), cipher
+ * Read: kdf "scrypt" (OpenSSL; libsodium for the n >= 2^(16 r) files that
+ * RFC 7914 disallows but the Web3 Secret Storage definition itself uses) or
+ * "pbkdf2" (prf "hmac-sha256", dklen 32), cipher
  * "aes-128-ctr", version 3. The MAC, keccak256(dk[16..32] || ciphertext), is
  * checked in constant time before anything is decrypted. The JSON is
  * untrusted: the file is capped (DPK_KEYSTORE_MAX_FILE), every field is
@@ -74,9 +76,7 @@ struct dpk_keystore_opts {
  *   DPK_ERR_INVALID      impossible KDF parameters (n not a power of two, r or p 0),
  *                        decrypted key 0 or >= n, address field not matching it
  *   DPK_ERR_CHECKSUM     a mixed-case address field with a bad EIP-55 checksum
- *   DPK_ERR_UNSUPPORTED  version != 3, other cipher, kdf, prf or dklen; scrypt
- *                        n >= 2^(16 r), which RFC 7914 forbids and OpenSSL refuses
- *                        (the Web3 Secret Storage wiki's n=262144, r=1 example)
+ *   DPK_ERR_UNSUPPORTED  version != 3, other cipher, kdf, prf or dklen
  *   DPK_ERR_BADMAC       wrong password, or the file was altered
  *   DPK_ERR_CRYPTO / DPK_ERR_NOMEM */
 int dpk_keystore_decrypt(const char *json, size_t len, const uint8_t *pw, size_t pwlen,

@@ -21,8 +21,8 @@ lib_libdpkcore_a_SOURCES = \
 	lib/identity.c lib/identity.h \
 	lib/registry.c lib/registry.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
-	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS)
+	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(SODIUM_CFLAGS)
 
 # What a program linking the core needs.
 DPKCORE_LIBS = lib/libdpkcore.a $(OPENSSL_LIBS) $(CURL_LIBS) $(CJSON_LIBS) \
-	$(SECP256K1_LIBS) $(NETTLE_LIBS)
+	$(SECP256K1_LIBS) $(NETTLE_LIBS) $(SODIUM_LIBS)
