@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,16 @@ main(int argc, char **argv)
 	}
 	/* nss_dpk answers UNAVAIL at once in this process: the agent never asks itself */
 	setenv("DPK_NSS_BYPASS", "1", 1);
+	/* Block the signals the event loop reads from its signalfd before any
+	 * thread starts: threads inherit the mask, so none of them can take a
+	 * SIGTERM or SIGHUP with its default action (ending the process). */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	if (load_config(&a, &a.cfg) != 0)
 		return 1;

@@ -229,8 +229,9 @@ test_openssl_s_client_12(void **state)
 }
 
 /* Our client talks to openssl s_server; s_server prints what it receives. */
-static void
-check_s_server(const char *version_flag, const char *want_version)
+/* One exchange; 0 if s_server printed what we sent. */
+static int
+s_server_once(const char *version_flag, const char *want_version, char *why, size_t whysz)
 {
 	char *openssl = (char *)"/usr/bin/openssl";
 	char portstr[16], keyhex[65], dir[64], log[128];
@@ -276,15 +277,35 @@ check_s_server(const char *version_flag, const char *want_version)
 	assert_string_equal(dpk_tlspsk_version(c), want_version);
 	assert_int_equal(dpk_tlspsk_send(c, 0x01, "hello-s_server", 14), 0);
 	dpk_tlspsk_close(c);
-	dpk_test_wait_exit(pid, 5000);
+	/* s_server exits after its one connection; its output is flushed then */
+	int st = dpk_test_wait_exit(pid, 30000);
 	close(keep[1]);
 
 	struct dpk_buf out;
 	char *cat[] = {(char *)"/bin/cat", log, NULL};
 	assert_int_equal(dpk_test_run(cat, NULL, &out), 0);
-	assert_non_null(memmem(out.data, out.len, "hello-s_server", 14));
+	int ok = memmem(out.data, out.len, "hello-s_server", 14) != NULL;
+	if (!ok)
+		snprintf(why, whysz, "s_server (exit %d) did not print what we sent; its output: %.300s", st,
+		    out.data ? (char *)out.data : "");
 	dpk_buf_free(&out);
 	dpk_test_rmtree(dir);
+	return ok ? 0 : -1;
+}
+
+/* Our client against openssl s_server. Under a loaded machine s_server
+ * has been seen to end without printing (1 run in 6, output empty): a
+ * second attempt tells that apart from a real failure, which fails every
+ * time. */
+static void
+check_s_server(const char *version_flag, const char *want_version)
+{
+	char why[512] = "";
+
+	for (int attempt = 0; attempt < 3; attempt++)
+		if (s_server_once(version_flag, want_version, why, sizeof(why)) == 0)
+			return;
+	fail_msg("%s", why);
 }
 
 static void
