@@ -194,7 +194,8 @@ dpk_client_call(struct dpk_client *c, uint8_t type, const void *req, size_t reql
     uint8_t *rtype, void *reply, size_t replycap, size_t *replylen)
 {
 	int64_t deadline;
-	uint32_t flen;
+	uint32_t flen = 0;
+	size_t used = 0;
 	int saved_errno = errno, r;
 
 	*replylen = 0;
@@ -217,6 +218,7 @@ dpk_client_call(struct dpk_client *c, uint8_t type, const void *req, size_t reql
 	c->frame[4] = type;
 	if (reqlen > 0)
 		memcpy(c->frame + 5, req, reqlen);
+	used = reqlen + 5;
 	if ((r = send_all(c, c->frame, reqlen + 5, deadline)) != 0)
 		goto fail;
 
@@ -228,6 +230,8 @@ dpk_client_call(struct dpk_client *c, uint8_t type, const void *req, size_t reql
 		r = DPK_CLIENT_EPROTO;
 		goto fail;
 	}
+	if (flen > used)
+		used = flen;
 	if ((r = recv_all(c, c->frame, flen, deadline)) != 0)
 		goto fail;
 	*rtype = c->frame[0];
@@ -261,7 +265,8 @@ fail:
 	/* after a short or odd exchange the stream position is unknown */
 	client_drop(c);
 out:
-	explicit_bzero(c->frame, sizeof(c->frame));
+	/* replies may carry secrets: wipe what this call used (not all 64 KiB) */
+	explicit_bzero(c->frame, used < sizeof(c->frame) ? used : sizeof(c->frame));
 	errno = saved_errno;
 	return r;
 }

@@ -125,31 +125,39 @@ accept_one(struct agent *a)
 	a->conns[slot] = c;
 }
 
-/* Read what is available; handle a complete frame. Returns -1 to drop the peer. */
+/* Read what is available; handle a complete frame. Returns -1 to drop the peer.
+ * A client sends one request and waits for its reply, so reading as much as
+ * fits (not exactly the header, then the body) costs one recv per request. */
 static int
 conn_read(struct agent *a, struct conn *c)
 {
 	for (;;) {
-		size_t want, flen = 0;
+		size_t flen = 0;
 		ssize_t n;
 
-		if (c->inlen >= 4)
+		if (c->inlen >= 4) {
 			flen = (size_t)c->in[0] << 24 | (size_t)c->in[1] << 16 | (size_t)c->in[2] << 8 | c->in[3];
-		if (c->inlen >= 4 && (flen == 0 || flen > AGENT_FRAME_MAX)) {
-			agent_log(LOG_WARNING, "uid %ld sent a frame of %zu bytes; closing its connection",
-			    (long)c->uid, flen);
-			return -1;
-		}
-		want = c->inlen < 4 ? 4 - c->inlen : 4 + flen - c->inlen;
-		if (want == 0) {
-			agent_handle_request(a, c, c->in[4], c->in + 5, flen - 1);
-			if (!c->waiting) { /* a waiting request keeps its input until answered */
-				explicit_bzero(c->in, c->inlen);
-				c->inlen = 0;
+			if (flen == 0 || flen > AGENT_FRAME_MAX) {
+				agent_log(LOG_WARNING, "uid %ld sent a frame of %zu bytes; closing its connection",
+				    (long)c->uid, flen);
+				return -1;
 			}
-			return 0; /* answer before reading more: one request at a time */
+			if (c->inlen > 4 + flen) {
+				/* a second request before the first was answered: not how the protocol goes */
+				agent_log(LOG_WARNING, "uid %ld sent a request before its reply; closing its connection",
+				    (long)c->uid);
+				return -1;
+			}
+			if (c->inlen == 4 + flen) {
+				agent_handle_request(a, c, c->in[4], c->in + 5, flen - 1);
+				if (!c->waiting) { /* a waiting request keeps its input until answered */
+					explicit_bzero(c->in, c->inlen);
+					c->inlen = 0;
+				}
+				return 0; /* answer before reading more: one request at a time */
+			}
 		}
-		n = recv(c->fd, c->in + c->inlen, want, 0);
+		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
 		if (n == 0)
 			return -1;
 		if (n < 0)
