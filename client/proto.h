@@ -8,6 +8,11 @@
 #define DPK_MSG_LOOKUP 0x03
 #define DPK_MSG_PUBKEY 0x04
 #define DPK_MSG_REGISTER 0x05
+#define DPK_MSG_GETPWNAM 0x06
+#define DPK_MSG_GETPWUID 0x07
+#define DPK_MSG_GETGRNAM 0x08
+#define DPK_MSG_GETGRGID 0x09
+#define DPK_MSG_INITGROUPS 0x0a
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

@@ -53,6 +53,15 @@ struct agent {
 	struct cache cache;
 	int64_t next_poll_ms;
 	int poll_in_flight;
+	/* nss.c: users admitted by nss_allow_suffix seen since the start, so
+	 * that their uid and "dpk-" name can be looked up (a ring) */
+	struct agent_nss_seen {
+		uint8_t hash[32];
+		char name[33];
+		uint32_t uid;
+	} nss_seen[1024];
+	size_t n_nss_seen, nss_seen_next;
+	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */
 };
 
 /* Logging: to stderr, or syslog after agent_log_to_syslog(). */
@@ -76,6 +85,14 @@ void agent_reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w);
 /* lookup.c: LOOKUP requests, the cache, and the chain worker's results. */
 void agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
 void agent_chain_done(struct agent *a);
+/* Make c wait (at most timeout_ms) for a chain read of identity hash h,
+ * starting one unless one is under way; its request stays in c->in. */
+void agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms);
+/* nss.c: GETPWNAM, GETPWUID, GETGRNAM, GETGRGID, INITGROUPS for nss_dpk. */
+void agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
+/* Answer a waiting NSS request once its chain read is done or its deadline
+ * passed: from the cache, else FAILURE with code and why. */
+void agent_nss_answer_waiting(struct agent *a, struct conn *c, int code, const char *why);
 /* register.c's driver (requests.c): REGISTER requests, step scheduling. */
 void agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
 void agent_register_done(struct agent *a);

@@ -25,6 +25,8 @@ dpk_config_defaults(struct dpk_config *c)
 	c->poll_interval_ms = 5 * 1000;
 	c->rpc_timeout_ms = 5 * 1000;
 	c->request_timeout_ms = 2 * 1000;
+	c->nss_uid_min = 200000;
+	c->nss_uid_max = 299999;
 }
 
 void
@@ -38,6 +40,12 @@ dpk_config_free(struct dpk_config *c)
 	free(c->state_dir);
 	free(c->socket_path);
 	free(c->admin_group);
+	free(c->nss_allow);
+	for (size_t i = 0; i < c->n_nss_allow_suffix; i++)
+		free(c->nss_allow_suffix[i]);
+	free(c->nss_group);
+	free(c->nss_home);
+	free(c->nss_shell);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -56,7 +64,9 @@ set_string(char **dst, const char *v)
 enum key_id {
 	K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_IDENTITY, K_KEY_ALGORITHM, K_PKM_ADDRESS,
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
-	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION, K_COUNT
+	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
+	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
+	K_NSS_SHELL, K_COUNT
 };
 
 
@@ -159,6 +169,73 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		else
 			return *why = "is not 'eip712' (one transaction) or 'paper' (addClient, then the PKM approves)", 1;
 		return 0;
+	case K_NSS_ALLOW: {
+		struct dpk_config_nss_user *n;
+		struct dpk_identity id;
+
+		if (dpk_identity_parse(v, strlen(v), &id) != 0)
+			return *why = "is not a DPK identity (a domain name, an IPv4 or IPv6 address, or a UUID)", 1;
+		if (c->n_nss_allow == DPK_CONFIG_MAX_NSS_ALLOW)
+			return *why = "is one identity too many (at most 1024 nss_allow lines)", 1;
+		if ((n = realloc(c->nss_allow, (c->n_nss_allow + 1) * sizeof(*n))) == NULL)
+			return DPK_ERR_NOMEM;
+		c->nss_allow = n;
+		memset(&n[c->n_nss_allow], 0, sizeof(*n));
+		n[c->n_nss_allow].id = id;
+		if (dpk_identity_hash(&id, n[c->n_nss_allow].hash) != 0)
+			return *why = "is not a DPK identity", 1;
+		c->n_nss_allow++;
+		return 0;
+	}
+	case K_NSS_ALLOW_SUFFIX: {
+		struct dpk_identity id;
+		char *d;
+
+		/* the suffix without its dot must itself be a domain: ".org" and ".example.org" */
+		if (v[0] != '.' || dpk_identity_parse_kind(DPK_IDENTITY_DOMAIN, v + 1, strlen(v + 1), &id) != 0 ||
+		    v[strlen(v) - 1] == '.')
+			return *why = "is not a domain suffix with its leading dot (e.g. .example.org)", 1;
+		if (c->n_nss_allow_suffix == DPK_CONFIG_MAX_NSS_SUFFIX)
+			return *why = "is one suffix too many (at most 64)", 1;
+		if ((d = malloc((size_t)id.len + 2)) == NULL)
+			return DPK_ERR_NOMEM;
+		d[0] = '.';
+		memcpy(d + 1, id.value, id.len);
+		d[id.len + 1] = '\0';
+		c->nss_allow_suffix[c->n_nss_allow_suffix++] = d;
+		return 0;
+	}
+	case K_NSS_UID_MIN:
+	case K_NSS_UID_MAX:
+	case K_NSS_GID:
+		/* below 1000 are the system's own ids; 2^31 and up break too many programs */
+		if (dpk_conffile_u64(v, 2147483646u, &u) != 0 || u < 1000)
+			return *why = "is not an id from 1000 to 2147483646", 1;
+		if (k == K_NSS_UID_MIN)
+			c->nss_uid_min = (uint32_t)u;
+		else if (k == K_NSS_UID_MAX)
+			c->nss_uid_max = (uint32_t)u;
+		else
+			c->nss_gid = (uint32_t)u, c->has_nss_gid = 1;
+		return 0;
+	case K_NSS_GROUP:
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(v) || strlen(v) > 32 ||
+		    !(v[0] >= 'a' && v[0] <= 'z'))
+			return *why = "is not a group name (lower case, at most 32 characters, starting with a letter)", 1;
+		return set_string(&c->nss_group, v);
+	case K_NSS_HOME:
+	case K_NSS_SHELL:
+		/* passwd fields: a ':' or a newline would corrupt every getent line */
+		if (!is_absolute_path(v) || strlen(v) > 1024 || strpbrk(v, ":\n") != NULL)
+			return *why = "must be an absolute path without ':'", 1;
+		if (k == K_NSS_HOME) {
+			const char *pc;
+
+			for (pc = strchr(v, '%'); pc != NULL; pc = strchr(pc + 2, '%'))
+				if (pc[1] != 'u' && pc[1] != '%')
+					return *why = "has a '%' other than %u (the user name) or %%", 1;
+		}
+		return set_string(k == K_NSS_HOME ? &c->nss_home : &c->nss_shell, v);
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
 	case K_NEGATIVE_CACHE_TTL: dur = &c->negative_cache_ttl_ms; break;
 	case K_POLL_INTERVAL: dur = &c->poll_interval_ms; break;
@@ -178,6 +255,8 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"pkm_address", 0}, {"pkm_endpoint", 0}, {"token_file", 0}, {"state_dir", 0}, {"socket", 0},
 	{"admin_group", 0}, {"cache_ttl", 0}, {"negative_cache_ttl", 0}, {"poll_interval", 0},
 	{"rpc_timeout", 0}, {"request_timeout", 0}, {"registration", 0},
+	{"nss_allow", 1}, {"nss_allow_suffix", 1}, {"nss_uid_min", 0}, {"nss_uid_max", 0}, {"nss_gid", 0},
+	{"nss_group", 0}, {"nss_home", 0}, {"nss_shell", 0},
 };
 
 static int
@@ -190,7 +269,19 @@ int
 dpk_config_parse(struct dpk_config *c, const char *name, const char *text, size_t len,
     char *err, size_t errsz)
 {
-	return dpk_conffile_parse(name, text, len, keys, K_COUNT, config_set_cb, c, err, errsz);
+	int r = dpk_conffile_parse(name, text, len, keys, K_COUNT, config_set_cb, c, err, errsz);
+
+	if (r != 0)
+		return r;
+	if (c->nss_uid_min > c->nss_uid_max) {
+		snprintf(err, errsz, "%s: nss_uid_min (%u) is above nss_uid_max (%u)", name, c->nss_uid_min, c->nss_uid_max);
+		return DPK_ERR_INVALID;
+	}
+	if ((c->nss_group == NULL && set_string(&c->nss_group, "dpk-users") != 0) ||
+	    (c->nss_home == NULL && set_string(&c->nss_home, "/home/%u") != 0) ||
+	    (c->nss_shell == NULL && set_string(&c->nss_shell, "/bin/bash") != 0))
+		return DPK_ERR_NOMEM;
+	return agent_nss_assign(c, name, err, errsz);
 }
 
 int

@@ -7,8 +7,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "identity.h"
+
 #define DPK_CONFIG_DEFAULT_PATH "/etc/dpk/dpk.conf"
 #define DPK_CONFIG_MAX_RPC 8
+#define DPK_CONFIG_MAX_NSS_ALLOW 1024
+#define DPK_CONFIG_MAX_NSS_SUFFIX 64
+
+/* An identity that nss_allow admits, with its user name and uid (nss.c
+ * assigns them once the whole file is read: the uids depend on the list). */
+struct dpk_config_nss_user {
+	struct dpk_identity id;
+	uint8_t hash[32];
+	char name[33];
+	uint32_t uid;
+};
 
 enum dpk_config_keyalg {
 	DPK_KEYALG_P256 = 1,
@@ -36,6 +49,17 @@ struct dpk_config {
 	uint32_t rpc_timeout_ms;
 	uint32_t request_timeout_ms;
 	int registration_paper;            /* 1: addClient + PKM approveClient; 0: one EIP-712 transaction */
+	/* nss_dpk's policy (nss.c, nss_dpk(8)) */
+	struct dpk_config_nss_user *nss_allow; /* sorted by identity hash */
+	size_t n_nss_allow;
+	char *nss_allow_suffix[DPK_CONFIG_MAX_NSS_SUFFIX]; /* ".example.org", lower case */
+	size_t n_nss_allow_suffix;
+	uint32_t nss_uid_min, nss_uid_max;
+	int has_nss_gid;                   /* 0: each user's primary group is its own, gid = uid */
+	uint32_t nss_gid;
+	char *nss_group;                   /* the name of nss_gid */
+	char *nss_home;                    /* "%u" is the user name */
+	char *nss_shell;
 };
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */
@@ -52,5 +76,10 @@ int dpk_config_parse(struct dpk_config *c, const char *name, const char *text, s
 int dpk_config_load(struct dpk_config *c, const char *path, char *err, size_t errsz);
 
 void dpk_config_free(struct dpk_config *c);
+
+/* nss.c: give each nss_allow identity its user name and uid (the rule is in
+ * nss_dpk(8)); sorts c->nss_allow by identity hash. Called by
+ * dpk_config_parse; returns 0 or DPK_ERR_INVALID with a message in err. */
+int agent_nss_assign(struct dpk_config *c, const char *name, char *err, size_t errsz);
 
 #endif

@@ -39,7 +39,8 @@ usage(FILE *f)
 	    "  pubkey [--pem|--openssh|--onchain]\n"
 	    "                             this host's identity public key (default: PEM and OpenSSH)\n"
 	    "  lookup IDENTITY [--openssh]  an identity's key on chain (exit 0 only if active)\n"
-	    "  register [--no-wait]       register this host's key (root or admin_group)\n"
+	    "  register [--no-wait | --wait SECONDS]\n"
+	    "                             register this host's key (root or admin_group)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -168,13 +169,22 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 	struct dpk_client_registration reg;
 	char last[sizeof(reg.detail)] = "";
 	int wait = 1, tty = isatty(2), first = 1, r;
+	long limit_s = 600;
 
-	if (argc == 1 && strcmp(argv[0], "--no-wait") == 0)
-		wait = 0;
-	else if (argc != 0) {
-		fprintf(stderr, "dpkctl: usage: dpkctl register [--no-wait]\n");
-		return EXIT_USAGE;
+	for (int i = 0; i < argc; i++) {
+		char *end;
+
+		if (strcmp(argv[i], "--no-wait") == 0) {
+			wait = 0;
+		} else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc &&
+		    (limit_s = strtol(argv[++i], &end, 10)) > 0 && *end == '\0' && limit_s <= 86400) {
+			continue;
+		} else {
+			fprintf(stderr, "dpkctl: usage: dpkctl register [--no-wait | --wait SECONDS]\n");
+			return EXIT_USAGE;
+		}
 	}
+	time_t give_up = time(NULL) + limit_s;
 	for (;;) {
 		struct timespec ts = {0, 500 * 1000 * 1000};
 
@@ -188,6 +198,11 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		}
 		if (!wait || reg.step == DPK_CLIENT_REG_DONE || reg.step == DPK_CLIENT_REG_FAILED)
 			break;
+		if (time(NULL) >= give_up) {
+			fprintf(stderr, "%sdpkctl: register: still not done after %ld s (%s: %s); it goes on in the agent:"
+			    " run dpkctl register again to follow it\n", tty ? "\n" : "", limit_s, reg.step_name, reg.detail);
+			return EXIT_REFUSED;
+		}
 		nanosleep(&ts, NULL);
 	}
 	if (tty && !o->json)

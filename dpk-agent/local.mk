@@ -9,6 +9,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/cache.c dpk-agent/cache.h \
 	dpk-agent/chain.c dpk-agent/chain.h \
 	dpk-agent/lookup.c \
+	dpk-agent/nss.c dpk-agent/nss_map.c dpk-agent/nss_map.h \
 	dpk-agent/register.c dpk-agent/register.h
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)

@@ -99,6 +99,12 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 		reply_lookup(a, c, &id, e, 0, now);
 		return;
 	}
+	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms);
+}
+
+void
+agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms)
+{
 	/* one chain read per identity, however many callers wait for it */
 	int in_flight = 0;
 	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++)
@@ -117,7 +123,7 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 	}
 	c->waiting = 1;
 	memcpy(c->wait_hash, h, 32);
-	c->deadline_ms = now + a->cfg.request_timeout_ms;
+	c->deadline_ms = agent_now_ms() + timeout_ms;
 }
 
 /* Answer every connection waiting for h: from the cache, or with err. */
@@ -131,6 +137,10 @@ answer_waiting(struct agent *a, const uint8_t h[32], int failed, const char *why
 
 		if (c == NULL || !c->waiting || memcmp(c->wait_hash, h, 32) != 0)
 			continue;
+		if (c->in[4] != DPK_MSG_LOOKUP) { /* an NSS request waits for the same chain read */
+			agent_nss_answer_waiting(a, c, code, why);
+			continue;
+		}
 		if (waiting_identity(c, &id) != 0) {
 			finish_waiting(a, c);
 			agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOOKUP request");

@@ -151,6 +151,11 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_PUBKEY: handle_pubkey(a, c, &rd); return;
 	case DPK_MSG_LOOKUP: agent_lookup_request(a, c, body, len); return;
 	case DPK_MSG_REGISTER: agent_register_request(a, c, body, len); return;
+	case DPK_MSG_GETPWNAM:
+	case DPK_MSG_GETPWUID:
+	case DPK_MSG_GETGRNAM:
+	case DPK_MSG_GETGRGID:
+	case DPK_MSG_INITGROUPS: agent_nss_request(a, c, type, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}

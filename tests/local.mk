@@ -29,7 +29,9 @@ unit_tests = \
 	tests/unit/test_tlspsk \
 	tests/unit/test_pkm_store \
 	tests/unit/test_identity \
-	tests/unit/test_registry_codec
+	tests/unit/test_registry_codec \
+	tests/unit/test_nss_module \
+	tests/unit/test_nss_map
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -37,7 +39,8 @@ integration_tests = \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
-	tests/integration/test_pkm
+	tests/integration/test_pkm \
+	tests/integration/test_nss_getent
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -107,6 +110,17 @@ tests_integration_test_registration_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_pkm_SOURCES = tests/integration/test_pkm.c
 tests_integration_test_pkm_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_pkm_LDADD = $(TEST_LIBS)
+# dlopen()s nss_dpk/.libs/libnss_dpk.so.2 (built by "all", which check runs first)
+tests_unit_test_nss_module_SOURCES = tests/unit/test_nss_module.c
+tests_unit_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_nss_module_LDADD = $(TEST_LIBS) -ldl -lpthread
+tests_unit_test_nss_map_SOURCES = tests/unit/test_nss_map.c
+tests_unit_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+# real getent and id through the module, in a private mount namespace
+tests_integration_test_nss_getent_SOURCES = tests/integration/test_nss_getent.c
+tests_integration_test_nss_getent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
+tests_integration_test_nss_getent_LDADD = client/libdpkclient.la $(TEST_LIBS) -ldl
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -132,7 +146,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_idkey \
 	tests/fuzz/fuzz_token \
 	tests/fuzz/fuzz_identity \
-	tests/fuzz/fuzz_registry
+	tests/fuzz/fuzz_registry \
+	tests/fuzz/fuzz_nss_reply
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -180,6 +195,9 @@ tests_fuzz_fuzz_registry_SOURCES = tests/fuzz/fuzz_registry.c
 tests_fuzz_fuzz_registry_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_registry_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_registry_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_nss_reply_SOURCES = tests/fuzz/fuzz_nss_reply.c nss_dpk/pack.c
+tests_fuzz_fuzz_nss_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
+tests_fuzz_fuzz_nss_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
 endif
 
 FUZZ_SECONDS ?= 20

@@ -1,0 +1,97 @@
+/* nss_dpk's naming rules, apart from the agent's state so that dpk.conf's
+ * parser (and its tests) can apply them: see nss_map.h and nss_dpk(8). */
+#include "nss_map.h"
+
+#include "err.h"
+#include "keccak.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+hash_name(const uint8_t h[32], char out[33])
+{
+	static const char hx[] = "0123456789abcdef";
+
+	memcpy(out, "dpk-", 4);
+	for (int i = 0; i < 6; i++) {
+		out[4 + 2 * i] = hx[h[i] >> 4];
+		out[5 + 2 * i] = hx[h[i] & 15];
+	}
+	out[16] = '\0';
+}
+
+/* The user name of a canonical identity (nss_map.h). */
+void
+agent_nss_map_name(const struct dpk_identity *id, const uint8_t h[32], char out[33])
+{
+	if (id->kind == DPK_IDENTITY_DOMAIN && id->len <= 32 && id->value[0] >= 'a' && id->value[0] <= 'z' &&
+	    memchr(id->value, '.', id->len) != NULL) {
+		memcpy(out, id->value, id->len);
+		out[id->len] = '\0';
+	} else {
+		hash_name(h, out);
+	}
+}
+
+uint32_t
+agent_nss_map_uid(const struct dpk_config *c, const uint8_t h[32], uint32_t counter)
+{
+	struct dpk_keccak k;
+	uint8_t cb[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16), (uint8_t)(counter >> 8), (uint8_t)counter};
+	uint8_t d[32];
+	uint64_t v = 0, range = (uint64_t)c->nss_uid_max - c->nss_uid_min + 1;
+
+	dpk_keccak_init(&k);
+	dpk_keccak_update(&k, h, 32);
+	dpk_keccak_update(&k, cb, 4);
+	dpk_keccak_final(&k, d);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | d[i];
+	return c->nss_uid_min + (uint32_t)(v % range);
+}
+
+int
+agent_nss_cmp_hash(const void *x, const void *y)
+{
+	return memcmp(((const struct dpk_config_nss_user *)x)->hash, ((const struct dpk_config_nss_user *)y)->hash, 32);
+}
+
+int
+agent_nss_assign(struct dpk_config *c, const char *name, char *err, size_t errsz)
+{
+	size_t n = 0;
+
+	if (c->n_nss_allow == 0)
+		return 0;
+	qsort(c->nss_allow, c->n_nss_allow, sizeof(c->nss_allow[0]), agent_nss_cmp_hash);
+	for (size_t i = 0; i < c->n_nss_allow; i++) /* one identity listed twice is one user */
+		if (n == 0 || memcmp(c->nss_allow[n - 1].hash, c->nss_allow[i].hash, 32) != 0)
+			c->nss_allow[n++] = c->nss_allow[i];
+	c->n_nss_allow = n;
+	if ((uint64_t)c->nss_uid_max - c->nss_uid_min + 1 < 2 * (uint64_t)n) {
+		snprintf(err, errsz, "%s: nss_uid_min..nss_uid_max (%u..%u) is too small for %zu nss_allow identities",
+		    name, c->nss_uid_min, c->nss_uid_max, n);
+		return DPK_ERR_INVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct dpk_config_nss_user *u = &c->nss_allow[i];
+		uint32_t counter = 0;
+		size_t j;
+
+		agent_nss_map_name(&u->id, u->hash, u->name);
+		do {
+			u->uid = agent_nss_map_uid(c, u->hash, counter++);
+			for (j = 0; j < i && c->nss_allow[j].uid != u->uid; j++)
+				;
+		} while (j < i);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->nss_allow[j].name, u->name) == 0) { /* 48 bits of hash alike: never seen */
+				snprintf(err, errsz, "%s: two nss_allow identities map to the user name %s", name, u->name);
+				return DPK_ERR_INVALID;
+			}
+	}
+	return 0;
+}
+

@@ -1,0 +1,28 @@
+/* nss_dpk's naming rules (nss_dpk(8)): a pure function of the identity and
+ * dpk.conf, so that every host with the same configuration agrees.
+ *
+ *   user name: a domain identity with a dot, at most 32 bytes, starting with
+ *              a letter, is its own user name; every other identity (IPv4,
+ *              IPv6, UUID, other domains) is "dpk-" + the first 12 hex digits
+ *              of its identity hash.
+ *   uid:       nss_uid_min + (the first 8 bytes, big-endian, of
+ *              keccak256(identity hash || u32 counter, big-endian)) mod
+ *              (nss_uid_max - nss_uid_min + 1), the counter from 0 up while
+ *              the uid is taken. The nss_allow identities are numbered in the
+ *              order of their hashes. */
+#ifndef DPK_AGENT_NSS_MAP_H
+#define DPK_AGENT_NSS_MAP_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "identity.h"
+
+/* The user name of canonical identity id whose hash is h, into out. */
+void agent_nss_map_name(const struct dpk_identity *id, const uint8_t h[32], char out[33]);
+/* The uid of identity hash h for this counter. */
+uint32_t agent_nss_map_uid(const struct dpk_config *c, const uint8_t h[32], uint32_t counter);
+/* qsort/bsearch order of struct dpk_config_nss_user: by hash. */
+int agent_nss_cmp_hash(const void *x, const void *y);
+
+#endif

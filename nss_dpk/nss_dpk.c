@@ -1,0 +1,248 @@
+/* libnss_dpk.so.2: glibc NSS entry points for DPK users (nss_dpk(8)).
+ *
+ * The module decides nothing: it asks dpk-agent (doc/protocol.md, GETPWNAM
+ * and friends) over a fresh connection per call and packs the answer into
+ * the caller's buffer. A fresh connection keeps it reentrant, thread-safe
+ * and fork-safe without any state. Status mapping, kept distinct so that
+ * "[UNAVAIL=return]" in nsswitch.conf means what it says:
+ *   found                       SUCCESS
+ *   no such DPK user            NOTFOUND, ENOENT
+ *   buffer too small            TRYAGAIN, ERANGE (and only then)
+ *   agent missing or refused    UNAVAIL, ENOENT
+ *   agent slow                  UNAVAIL, ETIMEDOUT
+ *   agent cannot tell (chain    UNAVAIL, EAGAIN
+ *   down, nothing cached)
+ *   corrupt or hostile reply    UNAVAIL, EPROTO
+ * errno is left as it was on success. */
+#include "dpk/client.h"
+#include "pack.h"
+#include "proto.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <nss.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* a login never waits longer than this on DPK (connect, then the request) */
+#define NSS_DPK_TIMEOUT_MS 1000
+
+#define EXPORT __attribute__((visibility("default")))
+
+enum nss_status _nss_dpk_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
+    gid_t **groupsp, long int limit, int *errnop) EXPORT;
+
+/* Names no DPK user can have, and root, are answered NOTFOUND without a
+ * connection. */
+static int
+plausible_name(const char *name)
+{
+	return name != NULL && nss_dpk_plausible((const uint8_t *)name, strnlen(name, NSS_DPK_NAME_MAX + 1));
+}
+
+
+/* Ask the agent. SUCCESS with the reply body in reply (a NOTFOUND answer is
+ * returned as NOTFOUND), or UNAVAIL with *err set. */
+static enum nss_status
+ask(uint8_t type, const void *req, size_t reqlen, uint8_t *reply, size_t cap, size_t *n, int *err)
+{
+	struct dpk_client *c = NULL;
+	enum nss_status st = NSS_STATUS_UNAVAIL;
+	uint8_t rtype;
+	int r;
+
+	*err = ENOENT;
+	/* the agent itself (and anything it starts) never resolves through us */
+	if (getenv("DPK_NSS_BYPASS") != NULL)
+		return NSS_STATUS_UNAVAIL;
+	/* a test may point us at its own agent; otherwise only root's socket counts */
+	r = dpk_client_open(NULL, NSS_DPK_TIMEOUT_MS, secure_getenv("DPK_AGENT_SOCKET") == NULL, &c);
+	if (r != 0)
+		goto out;
+	r = dpk_client_call(c, type, req, reqlen, &rtype, reply, cap, n);
+	if (r == DPK_CLIENT_ETIMEOUT)
+		*err = ETIMEDOUT;
+	else if (r == DPK_CLIENT_EAGENT)
+		*err = EAGAIN;
+	else if (r == DPK_CLIENT_EPROTO || r == DPK_CLIENT_ETOOBIG)
+		*err = EPROTO;
+	else if (r != 0)
+		*err = ENOENT;
+	else if (*n < 1 || reply[0] > 1)
+		*err = EPROTO;
+	else if (reply[0] == 0 && *n != 1)
+		*err = EPROTO; /* "not found" has no body */
+	else if (reply[0] == 0)
+		st = NSS_STATUS_NOTFOUND;
+	else
+		st = NSS_STATUS_SUCCESS;
+out:
+	dpk_client_close(c);
+	return st;
+}
+
+static enum nss_status
+ask_name(uint8_t type, const char *name, uint8_t *reply, size_t cap, size_t *n, int *err)
+{
+	uint8_t req[4 + NSS_DPK_NAME_MAX];
+	struct dpk_wire_w w;
+
+	dpk_wire_w_init(&w, req, sizeof(req));
+	dpk_wire_put_string(&w, name, strlen(name));
+	return ask(type, req, w.len, reply, cap, n, err);
+}
+
+static enum nss_status
+ask_id(uint8_t type, uint32_t id, uint8_t *reply, size_t cap, size_t *n, int *err)
+{
+	uint8_t req[4];
+	struct dpk_wire_w w;
+
+	dpk_wire_w_init(&w, req, sizeof(req));
+	dpk_wire_put_u32(&w, id);
+	return ask(type, req, w.len, reply, cap, n, err);
+}
+
+struct reply {
+	uint8_t body[DPK_CLIENT_MAX_FRAME];
+	size_t n;
+};
+
+static enum nss_status
+finish(enum nss_status st, int err, int saved_errno, int *errnop)
+{
+	/* errnop is usually &errno: restore first, then report */
+	errno = saved_errno;
+	if (st != NSS_STATUS_SUCCESS)
+		*errnop = err;
+	return st;
+}
+
+static enum nss_status
+passwd_by(uint8_t type, const char *name, uint32_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	int saved_errno = errno, err = ENOENT;
+	enum nss_status st;
+	struct reply *rp;
+
+	if (type == DPK_MSG_GETPWNAM ? !plausible_name(name) : nss_dpk_reserved_id(uid))
+		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if ((rp = malloc(sizeof(*rp))) == NULL)
+		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+	st = type == DPK_MSG_GETPWNAM ? ask_name(type, name, rp->body, sizeof(rp->body), &rp->n, &err) :
+	    ask_id(type, uid, rp->body, sizeof(rp->body), &rp->n, &err);
+	if (st == NSS_STATUS_SUCCESS)
+		st = nss_dpk_pack_passwd(rp->body + 1, rp->n - 1, type == DPK_MSG_GETPWUID, uid, pw, buf, buflen, &err);
+	free(rp);
+	return finish(st, err, saved_errno, errnop);
+}
+
+static enum nss_status
+group_by(uint8_t type, const char *name, uint32_t gid, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	int saved_errno = errno, err = ENOENT;
+	enum nss_status st;
+	struct reply *rp;
+
+	if (type == DPK_MSG_GETGRNAM ? !plausible_name(name) : nss_dpk_reserved_id(gid))
+		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if ((rp = malloc(sizeof(*rp))) == NULL)
+		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+	st = type == DPK_MSG_GETGRNAM ? ask_name(type, name, rp->body, sizeof(rp->body), &rp->n, &err) :
+	    ask_id(type, gid, rp->body, sizeof(rp->body), &rp->n, &err);
+	if (st == NSS_STATUS_SUCCESS)
+		st = nss_dpk_pack_group(rp->body + 1, rp->n - 1, type == DPK_MSG_GETGRGID, gid, gr, buf, buflen, &err);
+	free(rp);
+	return finish(st, err, saved_errno, errnop);
+}
+
+enum nss_status
+_nss_dpk_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	return passwd_by(DPK_MSG_GETPWNAM, name, 0, pw, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	return passwd_by(DPK_MSG_GETPWUID, NULL, uid, pw, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	return group_by(DPK_MSG_GETGRNAM, name, 0, gr, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	return group_by(DPK_MSG_GETGRGID, NULL, gid, gr, buf, buflen, errnop);
+}
+
+/* Add the user's groups other than group to (*groupsp)[*start..], growing
+ * the array up to limit (<= 0: no limit), as glibc's initgroups expects. */
+enum nss_status
+_nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size, gid_t **groupsp,
+    long int limit, int *errnop)
+{
+	int saved_errno = errno, err = ENOENT;
+	enum nss_status st;
+	struct reply *rp;
+	uint32_t gids[NSS_DPK_MAX_GROUPS];
+	int count;
+
+	if (!plausible_name(user))
+		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if ((rp = malloc(sizeof(*rp))) == NULL)
+		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+	st = ask_name(DPK_MSG_INITGROUPS, user, rp->body, sizeof(rp->body), &rp->n, &err);
+	if (st != NSS_STATUS_SUCCESS)
+		goto out;
+	/* check the whole reply before touching the caller's array */
+	if ((count = nss_dpk_unpack_groups(rp->body + 1, rp->n - 1, gids)) < 0) {
+		st = NSS_STATUS_UNAVAIL;
+		err = EPROTO;
+		goto out;
+	}
+	for (int i = 0; i < count; i++) {
+		uint32_t g = gids[i];
+		long int k;
+
+		if (g == group)
+			continue;
+		for (k = 0; k < *start && (*groupsp)[k] != g; k++)
+			;
+		if (k < *start)
+			continue;
+		if (*start == *size) {
+			long int nsize;
+			gid_t *ng;
+
+			if (limit > 0 && *size >= limit)
+				break; /* full: the caller asked for no more */
+			nsize = *size > 0 ? 2 * *size : 8;
+			if (limit > 0 && nsize > limit)
+				nsize = limit;
+			if ((ng = realloc(*groupsp, (size_t)nsize * sizeof(gid_t))) == NULL) {
+				st = NSS_STATUS_TRYAGAIN;
+				err = ENOMEM;
+				goto out;
+			}
+			*groupsp = ng;
+			*size = nsize;
+		}
+		(*groupsp)[(*start)++] = g;
+	}
+out:
+	free(rp);
+	return finish(st, err, saved_errno, errnop);
+}

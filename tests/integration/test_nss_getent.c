@@ -1,0 +1,528 @@
+/* nss_dpk end to end: a real anvil with the registry, a real dpk-agent whose
+ * policy admits some registered identities, and the stock getent and id
+ * resolving through libnss_dpk.so.2. Each command runs in a private mount
+ * namespace (unshare -m) where a test nsswitch.conf is bind-mounted over
+ * /etc/nsswitch.conf; the machine's /etc never changes. glibc finds the
+ * built module through LD_LIBRARY_PATH (getent and id are not setuid).
+ *
+ * Covered: names, uids and groups by the documented rules (recomputed here
+ * from nss_dpk(8), not taken from the agent's code), identities outside the
+ * policy or not registered (not found), a suffix-admitted identity, a
+ * revoked identity disappearing within the poll interval, a shared primary
+ * group, the agent stopped (DPK users fail fast, local users still resolve),
+ * and the chain stopped (UNAVAIL, not NOTFOUND, through the module itself). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <nss.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpk/client.h"
+#include "err.h"
+#include "harness.h"
+#include "hex.h"
+#include "identity.h"
+#include "idkey.h"
+#include "keccak.h"
+#include "proto.h"
+#include "registry.h"
+#include "txsend.h"
+
+#define APPROVER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+#define DEVICE_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+#define UID_MIN 200000u
+#define UID_MAX 299999u
+
+struct env {
+	struct dpk_test_anvil anvil;
+	struct dpk_rpc *rpc;
+	struct dpk_wallet owner, approver, device;
+	uint8_t contract[20];
+	char dir[64], conf[128], sock[128], log[128], nssconf[128];
+	pid_t agent;
+	uint8_t pub[65];
+};
+
+static void
+wallet_from_hex(const char *hex, struct dpk_wallet *w)
+{
+	uint8_t priv[32];
+
+	assert_int_equal(dpk_hex_decode_exact(hex, priv, 32), 0);
+	assert_int_equal(dpk_wallet_from_private(w, priv), 0);
+}
+
+static void
+send_or_fail(struct env *e, const struct dpk_wallet *from, struct dpk_buf *data)
+{
+	struct dpk_txsend req = {.to = e->contract, .data = data->data, .data_len = data->len};
+	struct dpk_rpc_receipt rc;
+	char why[256] = "";
+	int r = dpk_txsend(e->rpc, from, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc);
+
+	if (r == DPK_ERR_REVERT)
+		dpk_registry_last_revert(e->rpc, why, sizeof(why));
+	if (r != 0)
+		fail_msg("transaction failed: %s %s %s", dpk_strerror(r), why, dpk_rpc_last_error(e->rpc));
+	assert_int_equal(rc.status, 1);
+	dpk_rpc_receipt_free(&rc);
+	dpk_buf_reset(data);
+}
+
+static void
+id_hash(const char *text, uint8_t h[32])
+{
+	struct dpk_identity id;
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+}
+
+static void
+register_identity(struct env *e, const char *text)
+{
+	struct dpk_identity id;
+	struct dpk_buf data;
+	struct dpk_u256 nonce;
+	uint8_t h[32], sig[65];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+	dpk_u256_from_u64(&nonce, (uint64_t)rand());
+	assert_int_equal(dpk_registry_sign_registration(&e->approver, DPK_TEST_CHAIN_ID, e->contract, h, e->pub, 65,
+	    DPK_REGISTRY_ALG_P256, e->device.addr, expiry, &nonce, sig), 0);
+	dpk_buf_init(&data, 8192);
+	assert_int_equal(dpk_registry_encode_register(&data, &id, DPK_REGISTRY_ALG_P256, e->pub, 65, expiry, &nonce, sig), 0);
+	send_or_fail(e, &e->device, &data);
+	dpk_buf_free(&data);
+}
+
+static void
+revoke_identity(struct env *e, const char *text)
+{
+	struct dpk_buf data;
+	uint8_t h[32];
+
+	id_hash(text, h);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_revoke(&data, h), 0);
+	send_or_fail(e, &e->approver, &data);
+	dpk_buf_free(&data);
+}
+
+/* The documented rules of nss_dpk(8), written out again. */
+static uint32_t
+expected_uid(const char *text, uint32_t counter)
+{
+	uint8_t in[36], d[32];
+	uint64_t v = 0;
+
+	id_hash(text, in);
+	in[32] = (uint8_t)(counter >> 24);
+	in[33] = (uint8_t)(counter >> 16);
+	in[34] = (uint8_t)(counter >> 8);
+	in[35] = (uint8_t)counter;
+	dpk_keccak256(in, sizeof(in), d);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | d[i];
+	return UID_MIN + (uint32_t)(v % (UID_MAX - UID_MIN + 1));
+}
+
+static void
+expected_hash_name(const char *text, char out[17])
+{
+	uint8_t h[32];
+
+	id_hash(text, h);
+	memcpy(out, "dpk-", 4);
+	assert_int_equal(dpk_hex_encode(h, 6, 0, out + 4, 13), 0);
+}
+
+static void
+start_agent(struct env *e, const char *extra)
+{
+	char agent[512], addr[43];
+	FILE *f = fopen(e->conf, "w");
+
+	dpk_wallet_address_format(e->contract, addr);
+	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
+	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
+	    "request_timeout = 1500ms\n"
+	    "nss_allow = alice.example.org\nnss_allow = 10.9.8.7\nnss_allow = gone.example.org\n"
+	    "nss_allow = unregistered.example.org\nnss_allow_suffix = .corp.example\n%s",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, extra);
+	fclose(f);
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
+	e->agent = dpk_test_spawn(argv, e->log);
+	if (dpk_test_wait_path(e->sock, 20000) != 0)
+		fail_msg("dpk-agent did not start (see %s)", e->log);
+}
+
+static void
+stop_agent(struct env *e)
+{
+	if (e->agent > 0) {
+		kill(e->agent, SIGKILL);
+		waitpid(e->agent, NULL, 0);
+		e->agent = 0;
+	}
+}
+
+/* Run a command with the test nsswitch.conf in a private mount namespace;
+ * its exit status, stdout in out (chomped). A sanitizer build of the module
+ * needs its runtime loaded first into the uninstrumented getent. */
+static int
+run_nss(struct env *e, struct dpk_buf *out, const char *cmd, const char *arg1, const char *arg2)
+{
+	static const char script[] =
+	    "so=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs/libnss_dpk.so.2\"\n"
+	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ' ')\n"
+	    "mount --bind \"$1\" /etc/nsswitch.conf || exit 99\n"
+	    "shift\n"
+	    "exec env LD_LIBRARY_PATH=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs\" LD_PRELOAD=\"$pre\" "
+	    "ASAN_OPTIONS=detect_leaks=0 DPK_AGENT_SOCKET=\"$DPK_SOCK\" \"$@\"\n";
+	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
+	    (char *)"sh", e->nssconf, (char *)cmd, (char *)arg1, (char *)arg2, NULL};
+	int r;
+
+	setenv("DPK_SOCK", e->sock, 1);
+	r = dpk_test_run(argv, NULL, out);
+	dpk_test_chomp(out);
+	assert_int_not_equal(r, 99);
+	return r;
+}
+
+static int
+getent(struct env *e, const char *db, const char *key, char *line, size_t linesz)
+{
+	struct dpk_buf out;
+	int r = run_nss(e, &out, "/usr/bin/getent", db, key);
+
+	snprintf(line, linesz, "%.*s", (int)out.len, out.data ? (const char *)out.data : "");
+	dpk_buf_free(&out);
+	return r;
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	const char *url;
+	struct dpk_idkey *k;
+	struct dpk_buf pub, data;
+	FILE *f;
+
+	dpk_test_anvil_start(&e->anvil, NULL);
+	url = e->anvil.url;
+	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
+	wallet_from_hex(DPK_TEST_DEV_KEY, &e->owner);
+	wallet_from_hex(APPROVER_KEY, &e->approver);
+	wallet_from_hex(DEVICE_KEY, &e->device);
+	assert_int_equal(dpk_registry_deploy(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, e->contract), 0);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_add_approver(&data, e->approver.addr), 0);
+	send_or_fail(e, &e->owner, &data);
+	dpk_buf_free(&data);
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	dpk_buf_init(&pub, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(k, &pub), 0);
+	memcpy(e->pub, pub.data, 65);
+	dpk_buf_free(&pub);
+	dpk_idkey_free(k);
+
+	dpk_test_tmpdir(e->dir, sizeof(e->dir));
+	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
+	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
+	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
+	snprintf(e->nssconf, sizeof(e->nssconf), "%s/nsswitch.conf", e->dir);
+	f = fopen(e->nssconf, "w");
+	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
+	fclose(f);
+
+	register_identity(e, "alice.example.org");
+	register_identity(e, "10.9.8.7");
+	register_identity(e, "gone.example.org");
+	register_identity(e, "bob.corp.example");
+	register_identity(e, "outside.example.net");
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	stop_agent(e);
+	kill(e->anvil.pid, SIGCONT);
+	dpk_test_anvil_stop(&e->anvil);
+	dpk_rpc_free(e->rpc);
+	dpk_test_rmtree(e->dir);
+	free(e);
+	return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The uid of an nss_allow identity: counter 0 unless another listed identity
+ * earlier in hash order took it (the test's list has no such collision;
+ * checked here so a collision would show as a clear failure). */
+static uint32_t
+listed_uid(const char *text)
+{
+	static const char *const listed[] = {"alice.example.org", "10.9.8.7", "gone.example.org",
+	    "unregistered.example.org"};
+	uint32_t u = expected_uid(text, 0);
+
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(listed[i], text) != 0 && expected_uid(listed[i], 0) == u)
+			fail_msg("the test's identities collide: pick others");
+	return u;
+}
+
+static void
+test_getent_and_id(void **state)
+{
+	struct env *e = *state;
+	char line[1024], want[1024], key[32], hname[17];
+	uint32_t alice = listed_uid("alice.example.org"), ip = listed_uid("10.9.8.7");
+	struct dpk_buf out;
+
+	start_agent(e, "");
+
+	/* by name and by uid: the same line, the documented name and uid */
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:%u:DPK alice.example.org:/home/alice.example.org:/bin/bash",
+	    alice, alice);
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", alice);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+
+	/* an IPv4 identity: "dpk-" + 12 hex digits of its hash; found by that
+	 * name, by its uid and by the identity itself */
+	expected_hash_name("10.9.8.7", hname);
+	snprintf(want, sizeof(want), "%s:*:%u:%u:DPK 10.9.8.7:/home/%s:/bin/bash", hname, ip, ip, hname);
+	assert_int_equal(getent(e, "passwd", hname, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	assert_int_equal(getent(e, "passwd", "10.9.8.7", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", ip);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+
+	/* each user's private group */
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:", alice);
+	assert_int_equal(getent(e, "group", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", alice);
+	assert_int_equal(getent(e, "group", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+
+	/* id: passwd, then initgroups and the group names */
+	assert_int_equal(run_nss(e, &out, "/usr/bin/id", "alice.example.org", NULL), 0);
+	snprintf(want, sizeof(want), "uid=%u(alice.example.org) gid=%u(alice.example.org) groups=%u(alice.example.org)",
+	    alice, alice, alice);
+	assert_string_equal((const char *)out.data, want);
+	dpk_buf_free(&out);
+
+	/* admitted by nss_allow_suffix: found by name, then by uid */
+	uint32_t bob = expected_uid("bob.corp.example", 0);
+	assert_int_equal(getent(e, "passwd", "bob.corp.example", line, sizeof(line)), 0);
+	snprintf(want, sizeof(want), "bob.corp.example:*:%u:%u:DPK bob.corp.example:/home/bob.corp.example:/bin/bash",
+	    bob, bob);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", bob);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+
+	/* registered but outside the policy; in the policy but not registered;
+	 * not an identity in any spelling the agent accepts: not found (2) */
+	assert_int_equal(getent(e, "passwd", "outside.example.net", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "unregistered.example.org", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "carol.corp.example", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "Alice.Example.ORG", line, sizeof(line)), 2);
+	snprintf(key, sizeof(key), "%u", listed_uid("unregistered.example.org"));
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "299999", line, sizeof(line)), 2);
+
+	/* local users still come from files */
+	assert_int_equal(getent(e, "passwd", "root", line, sizeof(line)), 0);
+	assert_true(strncmp(line, "root:x:0:0:", 11) == 0);
+}
+
+static void
+test_revoked_disappears(void **state)
+{
+	struct env *e = *state;
+	char line[1024];
+	int64_t t0;
+	int rc = 0;
+
+	start_agent(e, "");
+	assert_int_equal(getent(e, "passwd", "gone.example.org", line, sizeof(line)), 0);
+	revoke_identity(e, "gone.example.org");
+	/* the cache TTL is 60 s; the poll interval 200 ms */
+	t0 = now_ms();
+	while (now_ms() - t0 < 5000 && (rc = getent(e, "passwd", "gone.example.org", line, sizeof(line))) == 0)
+		sleep_ms(100);
+	assert_int_equal(rc, 2);
+	/* the others stay */
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+}
+
+static void
+test_shared_group(void **state)
+{
+	struct env *e = *state;
+	char line[1024], want[1024];
+	uint32_t alice = listed_uid("alice.example.org");
+	struct dpk_buf out;
+
+	start_agent(e, "nss_gid = 5000\nnss_group = dpkusers\nnss_home = /srv/dpk/%u\nnss_shell = /bin/sh\n");
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:5000:DPK alice.example.org:/srv/dpk/alice.example.org:/bin/sh",
+	    alice);
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	assert_int_equal(getent(e, "group", "dpkusers", line, sizeof(line)), 0);
+	assert_string_equal(line, "dpkusers:*:5000:");
+	assert_int_equal(getent(e, "group", "5000", line, sizeof(line)), 0);
+	assert_string_equal(line, "dpkusers:*:5000:");
+	assert_int_equal(getent(e, "group", "alice.example.org", line, sizeof(line)), 2);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/id", "alice.example.org", NULL), 0);
+	snprintf(want, sizeof(want), "uid=%u(alice.example.org) gid=5000(dpkusers) groups=5000(dpkusers)", alice);
+	assert_string_equal((const char *)out.data, want);
+	dpk_buf_free(&out);
+}
+
+/* No agent: DPK users are not found, at once; local users still are. */
+static void
+test_agent_down(void **state)
+{
+	struct env *e = *state;
+	char line[1024];
+	int64_t t0;
+
+	start_agent(e, "");
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	stop_agent(e);
+	t0 = now_ms();
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 2);
+	assert_true(now_ms() - t0 < 2000);
+	assert_int_equal(getent(e, "passwd", "root", line, sizeof(line)), 0);
+}
+
+/* The chain stops answering: a name never read is UNAVAIL (the agent cannot
+ * tell), not NOTFOUND; one read before is served from the cache. Asked
+ * through the module itself, since getent shows both as exit status 2. */
+static void
+test_chain_down_is_unavail(void **state)
+{
+	typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
+	struct env *e = *state;
+	char so[4096], buf[1024];
+	struct passwd pw;
+	pwnam_fn pwnam;
+	void *h;
+	int err = 0;
+	int64_t t0;
+
+	start_agent(e, "");
+	dpk_test_built("nss_dpk/.libs/libnss_dpk.so.2", so, sizeof(so));
+	assert_non_null(h = dlopen(so, RTLD_NOW | RTLD_LOCAL));
+	*(void **)&pwnam = dlsym(h, "_nss_dpk_getpwnam_r");
+	setenv("DPK_AGENT_SOCKET", e->sock, 1);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+
+	kill(e->anvil.pid, SIGSTOP);
+	t0 = now_ms();
+	assert_int_equal(pwnam("bob.corp.example", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_true(now_ms() - t0 < 1500); /* bounded by the module's timeout */
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	kill(e->anvil.pid, SIGCONT);
+	unsetenv("DPK_AGENT_SOCKET");
+	dlclose(h);
+}
+
+/* The agent's side of the protocol, asked directly: malformed bodies are
+ * FAILURE (syntax), root and other spellings are "not found" without a
+ * chain read, and an IPv6 identity is found by its canonical text. */
+static void
+test_agent_protocol(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client *c;
+	uint8_t reply[4096], rtype;
+	size_t n;
+	char hname[17];
+	static const uint8_t short_uid[] = {0, 3, 0x0d};
+	static const uint8_t root[] = {0, 0, 0, 4, 'r', 'o', 'o', 't'};
+	static const uint8_t v6[] = {0, 0, 0, 11, '2', '0', '0', '1', ':', 'd', 'b', '8', ':', ':', '7'};
+	static const uint8_t v6long[] = {0, 0, 0, 15, '2', '0', '0', '1', ':', 'd', 'b', '8', ':', '0', ':', '0', ':', ':', '7'};
+
+	register_identity(e, "2001:db8::7");
+	start_agent(e, "nss_allow = 2001:db8::7\n");
+	assert_int_equal(dpk_client_open(e->sock, 5000, 0, &c), 0);
+	assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWUID, short_uid, sizeof(short_uid), &rtype, reply, sizeof(reply), &n),
+	    DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), 10);
+	assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWNAM, root, sizeof(root), &rtype, reply, sizeof(reply), &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(reply[0], 0);
+	/* an IPv6 identity by its text: the reply names its "dpk-" user */
+	assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWNAM, v6, sizeof(v6), &rtype, reply, sizeof(reply), &n), 0);
+	assert_int_equal(reply[0], 1);
+	expected_hash_name("2001:db8::7", hname);
+	assert_memory_equal(reply + 5, hname, 16);
+	/* the gecos field carries the address with '-' for ':' */
+	assert_non_null(memmem(reply, n, "DPK 2001-db8--7", 15));
+	/* another spelling of the same address is not a user name */
+	assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWNAM, v6long, sizeof(v6long), &rtype, reply, sizeof(reply), &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(reply[0], 0);
+	dpk_client_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_getent_and_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_disappears, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_down_is_unavail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
+	};
+
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

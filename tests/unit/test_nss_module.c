@@ -1,0 +1,655 @@
+/* libnss_dpk.so.2 as glibc sees it: dlopen()ed, every entry point called
+ * against a scripted fake agent. Buffers shrunk byte by byte (ERANGE +
+ * TRYAGAIN, never a write past the end), NOTFOUND against UNAVAIL (no agent,
+ * FAILURE, corrupt and hostile replies), errno kept, root and bad names
+ * answered without a connection, the bypass variable, the export list and
+ * the libraries it links. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <grp.h>
+#include <nss.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
+typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
+typedef enum nss_status (*grnam_fn)(const char *, struct group *, char *, size_t, int *);
+typedef enum nss_status (*grgid_fn)(gid_t, struct group *, char *, size_t, int *);
+typedef enum nss_status (*initgr_fn)(const char *, gid_t, long int *, long int *, gid_t **, long int, int *);
+
+static struct {
+	void *so;
+	pwnam_fn pwnam;
+	pwuid_fn pwuid;
+	grnam_fn grnam;
+	grgid_fn grgid;
+	initgr_fn initgr;
+} m;
+
+/* The fake agent: answers every connection's one request with the script
+ * and keeps the last request it saw. */
+static struct {
+	char dir[64], path[108];
+	int lfd, stop, connections;
+	pthread_t th;
+	pthread_mutex_t mu;
+	uint8_t reply[70000];
+	size_t replylen;
+	uint8_t req[512];
+	size_t reqlen;
+} fk = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void *
+fake_serve(void *arg)
+{
+	(void)arg;
+	while (!fk.stop) {
+		struct pollfd pf = {fk.lfd, POLLIN, 0};
+		uint8_t buf[600];
+		size_t got = 0;
+		int fd;
+
+		if (poll(&pf, 1, 50) <= 0 || (fd = accept(fk.lfd, NULL, NULL)) < 0)
+			continue;
+		pthread_mutex_lock(&fk.mu);
+		fk.connections++;
+		pthread_mutex_unlock(&fk.mu);
+		while (got < 4 || got < 4 + ((size_t)buf[2] << 8 | buf[3])) {
+			ssize_t r = read(fd, buf + got, sizeof(buf) - got);
+
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		pthread_mutex_lock(&fk.mu);
+		fk.reqlen = got;
+		memcpy(fk.req, buf, got);
+		pthread_mutex_unlock(&fk.mu);
+		if (fk.replylen > 0 && write(fd, fk.reply, fk.replylen) < 0)
+			perror("fake agent write");
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Script the next answer: type and body, framed. */
+static void
+script(uint8_t type, const uint8_t *body, size_t n)
+{
+	uint32_t flen = (uint32_t)n + 1;
+
+	pthread_mutex_lock(&fk.mu);
+	fk.reply[0] = (uint8_t)(flen >> 24);
+	fk.reply[1] = (uint8_t)(flen >> 16);
+	fk.reply[2] = (uint8_t)(flen >> 8);
+	fk.reply[3] = (uint8_t)flen;
+	fk.reply[4] = type;
+	memcpy(fk.reply + 5, body, n);
+	fk.replylen = n + 5;
+	fk.connections = 0;
+	pthread_mutex_unlock(&fk.mu);
+}
+
+static int
+connections(void)
+{
+	int n;
+
+	pthread_mutex_lock(&fk.mu);
+	n = fk.connections;
+	pthread_mutex_unlock(&fk.mu);
+	return n;
+}
+
+/* A body writer for scripts. */
+struct w {
+	uint8_t b[70000];
+	size_t n;
+};
+
+static void
+w_u8(struct w *w, uint8_t v)
+{
+	w->b[w->n++] = v;
+}
+
+static void
+w_u32(struct w *w, uint32_t v)
+{
+	w_u8(w, (uint8_t)(v >> 24));
+	w_u8(w, (uint8_t)(v >> 16));
+	w_u8(w, (uint8_t)(v >> 8));
+	w_u8(w, (uint8_t)v);
+}
+
+static void
+w_str(struct w *w, const char *s)
+{
+	w_u32(w, (uint32_t)strlen(s));
+	memcpy(w->b + w->n, s, strlen(s));
+	w->n += strlen(s);
+}
+
+static void
+passwd_body(struct w *w, const char *name, uint32_t uid, uint32_t gid, const char *gecos, const char *dir,
+    const char *shell)
+{
+	w->n = 0;
+	w_u8(w, 1);
+	w_str(w, name);
+	w_u32(w, uid);
+	w_u32(w, gid);
+	w_str(w, gecos);
+	w_str(w, dir);
+	w_str(w, shell);
+}
+
+static void
+group_body(struct w *w, const char *name, uint32_t gid, int nmem, const char *const *mem)
+{
+	w->n = 0;
+	w_u8(w, 1);
+	w_str(w, name);
+	w_u32(w, gid);
+	w_u32(w, (uint32_t)nmem);
+	for (int i = 0; i < nmem; i++)
+		w_str(w, mem[i]);
+}
+
+static int
+setup(void **state)
+{
+	const char *top = getenv("DPK_TOP_BUILDDIR");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char so[4096];
+
+	(void)state;
+	assert_non_null(top);
+	snprintf(so, sizeof(so), "%s/nss_dpk/.libs/libnss_dpk.so.2", top);
+	m.so = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+	if (m.so == NULL)
+		fail_msg("dlopen %s: %s", so, dlerror());
+	*(void **)&m.pwnam = dlsym(m.so, "_nss_dpk_getpwnam_r");
+	*(void **)&m.pwuid = dlsym(m.so, "_nss_dpk_getpwuid_r");
+	*(void **)&m.grnam = dlsym(m.so, "_nss_dpk_getgrnam_r");
+	*(void **)&m.grgid = dlsym(m.so, "_nss_dpk_getgrgid_r");
+	*(void **)&m.initgr = dlsym(m.so, "_nss_dpk_initgroups_dyn");
+	assert_true(m.pwnam && m.pwuid && m.grnam && m.grgid && m.initgr);
+
+	dpk_test_tmpdir(fk.dir, sizeof(fk.dir));
+	snprintf(fk.path, sizeof(fk.path), "%s/agent.sock", fk.dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fk.path);
+	fk.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fk.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fk.lfd, 16), 0);
+	assert_int_equal(pthread_create(&fk.th, NULL, fake_serve, NULL), 0);
+	setenv("DPK_AGENT_SOCKET", fk.path, 1);
+	unsetenv("DPK_NSS_BYPASS");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	fk.stop = 1;
+	pthread_join(fk.th, NULL);
+	close(fk.lfd);
+	dpk_test_rmtree(fk.dir);
+	dlclose(m.so);
+	return 0;
+}
+
+/* The request the fake agent last read: type and body. */
+static void
+assert_request(uint8_t type, const uint8_t *body, size_t n)
+{
+	pthread_mutex_lock(&fk.mu);
+	assert_int_equal(fk.reqlen, 5 + n);
+	assert_int_equal(fk.req[4], type);
+	assert_memory_equal(fk.req + 5, body, n);
+	pthread_mutex_unlock(&fk.mu);
+}
+
+static void
+test_getpwnam(void **state)
+{
+	static const uint8_t req[] = {0, 0, 0, 16, 'p', 'e', 'e', 'r', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'o',
+	    'r', 'g'};
+	struct w w;
+	struct passwd pw;
+	char buf[512];
+	int err = 0;
+	size_t need;
+
+	(void)state;
+	passwd_body(&w, "peer.example.org", 234567, 234567, "DPK peer.example.org", "/home/peer.example.org", "/bin/bash");
+	script(0x86, w.b, w.n);
+	errno = 4242;
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(errno, 4242);
+	assert_request(0x06, req, sizeof(req));
+	assert_string_equal(pw.pw_name, "peer.example.org");
+	assert_string_equal(pw.pw_passwd, "*");
+	assert_int_equal(pw.pw_uid, 234567);
+	assert_int_equal(pw.pw_gid, 234567);
+	assert_string_equal(pw.pw_gecos, "DPK peer.example.org");
+	assert_string_equal(pw.pw_dir, "/home/peer.example.org");
+	assert_string_equal(pw.pw_shell, "/bin/bash");
+	/* every string lives in the caller's buffer */
+	assert_true(pw.pw_name >= buf && pw.pw_shell < buf + sizeof(buf));
+
+	/* exactly the size of the five strings, then one byte less and down to 0 */
+	need = 17 + 2 + 21 + 23 + 10;
+	for (size_t len = need + 1; len-- > 0;) {
+		char *small = malloc(len ? len : 1);
+
+		err = 0;
+		errno = 4242;
+		enum nss_status st = m.pwnam("peer.example.org", &pw, small, len, &err);
+		if (len >= need) {
+			assert_int_equal(st, NSS_STATUS_SUCCESS);
+			assert_string_equal(pw.pw_shell, "/bin/bash");
+		} else {
+			assert_int_equal(st, NSS_STATUS_TRYAGAIN);
+			assert_int_equal(err, ERANGE);
+		}
+		assert_int_equal(errno, 4242);
+		free(small);
+	}
+}
+
+static void
+test_getpwuid(void **state)
+{
+	static const uint8_t req[] = {0, 3, 0x94, 0x47};
+	struct w w;
+	struct passwd pw;
+	char buf[512];
+	int err = 0;
+
+	(void)state;
+	passwd_body(&w, "dpk-0123456789ab", 234567, 4000, "DPK 2001-db8--7", "/home/dpk-0123456789ab", "/bin/sh");
+	script(0x87, w.b, w.n);
+	assert_int_equal(m.pwuid(234567, &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_request(0x07, req, sizeof(req));
+	assert_string_equal(pw.pw_name, "dpk-0123456789ab");
+	assert_int_equal(pw.pw_gid, 4000);
+	assert_string_equal(pw.pw_gecos, "DPK 2001-db8--7");
+
+	/* an answer for another uid is not believed */
+	assert_int_equal(m.pwuid(234568, &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+}
+
+static void
+test_getgr(void **state)
+{
+	static const char *const mem[] = {"a.example.org", "dpk-0123456789ab", "b.example.org"};
+	struct w w;
+	struct group gr;
+	char buf[1024];
+	int err = 0;
+	size_t need;
+
+	(void)state;
+	group_body(&w, "dpk-users", 4000, 3, mem);
+	script(0x88, w.b, w.n);
+	errno = 77;
+	assert_int_equal(m.grnam("dpk-users", &gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(errno, 77);
+	assert_string_equal(gr.gr_name, "dpk-users");
+	assert_string_equal(gr.gr_passwd, "*");
+	assert_int_equal(gr.gr_gid, 4000);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(gr.gr_mem[i], mem[i]);
+	assert_null(gr.gr_mem[3]);
+
+	/* an odd start address: the member array is aligned inside the buffer */
+	need = 4 * sizeof(char *) + 10 + 2 + 14 + 17 + 14;
+	for (size_t len = need + 8; len-- > 0;) {
+		char *big = malloc(need + 16), *p = big + 1;
+		size_t pad = (sizeof(char *) - ((uintptr_t)p % sizeof(char *))) % sizeof(char *);
+
+		err = 0;
+		enum nss_status st = m.grnam("dpk-users", &gr, p, len, &err);
+		if (len >= need + pad) {
+			assert_int_equal(st, NSS_STATUS_SUCCESS);
+			assert_int_equal((uintptr_t)gr.gr_mem % sizeof(char *), 0);
+			assert_true((char *)gr.gr_mem >= p && gr.gr_passwd + 2 <= p + len);
+			assert_string_equal(gr.gr_mem[2], "b.example.org");
+		} else {
+			assert_int_equal(st, NSS_STATUS_TRYAGAIN);
+			assert_int_equal(err, ERANGE);
+		}
+		free(big);
+	}
+
+	group_body(&w, "dpk-users", 4000, 0, NULL);
+	script(0x89, w.b, w.n);
+	assert_int_equal(m.grgid(4000, &gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_null(gr.gr_mem[0]);
+	assert_int_equal(m.grgid(4001, &gr, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+}
+
+static void
+test_initgroups(void **state)
+{
+	struct w w = {.n = 0};
+	long int start = 1, size = 1;
+	gid_t *groups = malloc(sizeof(gid_t));
+	int err = 0;
+
+	(void)state;
+	groups[0] = 100;
+	w_u8(&w, 1);
+	w_u32(&w, 3);
+	w_u32(&w, 234567); /* the primary group given by the caller: skipped */
+	w_u32(&w, 4000);
+	w_u32(&w, 100);    /* already there: skipped */
+	script(0x8a, w.b, w.n);
+	errno = 5;
+	assert_int_equal(m.initgr("peer.example.org", 234567, &start, &size, &groups, 0, &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(errno, 5);
+	assert_int_equal(start, 2);
+	assert_true(size >= 2);
+	assert_int_equal(groups[1], 4000);
+
+	/* a limit is respected */
+	start = 1;
+	size = 1;
+	assert_int_equal(m.initgr("peer.example.org", 234567, &start, &size, &groups, 1, &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(start, 1);
+
+	/* a count that does not match the body */
+	w.n = 0;
+	w_u8(&w, 1);
+	w_u32(&w, 2);
+	w_u32(&w, 4000);
+	script(0x8a, w.b, w.n);
+	start = 1;
+	assert_int_equal(m.initgr("peer.example.org", 234567, &start, &size, &groups, 0, &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	assert_int_equal(start, 1);
+	free(groups);
+}
+
+static void
+test_notfound(void **state)
+{
+	static const uint8_t no[] = {0};
+	struct passwd pw;
+	struct group gr;
+	char buf[256];
+	long int start = 0, size = 0;
+	gid_t *groups = NULL;
+	int err = 0;
+
+	(void)state;
+	script(0x86, no, 1);
+	errno = 9;
+	assert_int_equal(m.pwnam("nobody.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(err, ENOENT);
+	assert_int_equal(errno, 9);
+	script(0x87, no, 1);
+	assert_int_equal(m.pwuid(250000, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	script(0x88, no, 1);
+	assert_int_equal(m.grnam("x.example.org", &gr, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	script(0x89, no, 1);
+	assert_int_equal(m.grgid(250000, &gr, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	script(0x8a, no, 1);
+	assert_int_equal(m.initgr("x.example.org", 5, &start, &size, &groups, 0, &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(connections(), 1);
+	free(groups);
+}
+
+/* root, the system's reserved ids and names no DPK user can have: answered
+ * at once, the agent never asked */
+static void
+test_no_connection(void **state)
+{
+	static const char *const bad[] = {"root", "", "-rf", "a b", "a/b", "x\n", "tab\there", "\xc3\xa9t\xc3\xa9"};
+	static const uint8_t no[] = {0};
+	struct passwd pw;
+	struct group gr;
+	char buf[256], longname[300];
+	int err = 0;
+
+	(void)state;
+	script(0x86, no, 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 3;
+		assert_int_equal(m.pwnam(bad[i], &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+		assert_int_equal(err, ENOENT);
+		assert_int_equal(errno, 3);
+		assert_int_equal(m.grnam(bad[i], &gr, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	}
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(m.pwnam(longname, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(m.pwuid(0, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(m.pwuid(65534, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(m.grgid(0, &gr, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(m.pwuid((uid_t)-1, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	usleep(100 * 1000);
+	assert_int_equal(connections(), 0);
+
+	/* the agent's own process: UNAVAIL at once */
+	setenv("DPK_NSS_BYPASS", "1", 1);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	unsetenv("DPK_NSS_BYPASS");
+	usleep(100 * 1000);
+	assert_int_equal(connections(), 0);
+}
+
+/* Everything that is not an answer is UNAVAIL, never NOTFOUND: no agent,
+ * a FAILURE, and every kind of corrupt or hostile reply. */
+static void
+test_unavail(void **state)
+{
+	struct w w;
+	struct passwd pw;
+	char buf[4096];
+	int err = 0;
+
+	(void)state;
+	/* the agent cannot tell (chain down, nothing cached) */
+	w.n = 0;
+	w_u32(&w, 16);
+	w_str(&w, "the chain did not answer");
+	script(0x7f, w.b, w.n);
+	errno = 1;
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EAGAIN);
+	assert_int_equal(errno, 1);
+
+	struct {
+		const char *what;
+		const char *name, *gecos, *dir, *shell;
+		uint32_t uid, gid;
+		int trail, cut;
+		uint8_t rtype;
+	} bad[] = {
+		{"root uid", "peer.example.org", "", "/h", "/bin/sh", 0, 5, 0, 0, 0x86},
+		{"root gid", "peer.example.org", "", "/h", "/bin/sh", 5000, 0, 0, 0, 0x86},
+		{"colon in name", "pe:er", "", "/h", "/bin/sh", 5000, 5000, 0, 0, 0x86},
+		{"newline in gecos", "peer", "a\nb", "/h", "/bin/sh", 5000, 5000, 0, 0, 0x86},
+		{"colon in gecos", "peer", "DPK 2001:db8::7", "/h", "/bin/sh", 5000, 5000, 0, 0, 0x86},
+		{"colon in dir", "peer", "", "/h:x", "/bin/sh", 5000, 5000, 0, 0, 0x86},
+		{"relative shell", "peer", "", "/h", "sh", 5000, 5000, 0, 0, 0x86},
+		{"empty name", "", "", "/h", "/bin/sh", 5000, 5000, 0, 0, 0x86},
+		{"root name", "root", "", "/h", "/bin/sh", 5000, 5000, 0, 0, 0x86},
+		{"trailing byte", "peer", "", "/h", "/bin/sh", 5000, 5000, 1, 0, 0x86},
+		{"truncated", "peer", "", "/h", "/bin/sh", 5000, 5000, 0, 3, 0x86},
+		{"wrong reply type", "peer", "", "/h", "/bin/sh", 5000, 5000, 0, 0, 0x87},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		passwd_body(&w, bad[i].name, bad[i].uid, bad[i].gid, bad[i].gecos, bad[i].dir, bad[i].shell);
+		if (bad[i].trail)
+			w_u8(&w, 0);
+		w.n -= (size_t)bad[i].cut;
+		script(bad[i].rtype, w.b, w.n);
+		err = 0;
+		if (m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) != NSS_STATUS_UNAVAIL)
+			fail_msg("%s: not UNAVAIL", bad[i].what);
+		assert_int_equal(err, EPROTO);
+	}
+	/* an embedded NUL in a field */
+	passwd_body(&w, "peer", 5000, 5000, "a", "/h", "/bin/sh");
+	w.b[w.n - 3] = '\0'; /* inside "/bin/sh" */
+	script(0x86, w.b, w.n);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	/* "not found" with a body, found flag 2, empty body */
+	static const uint8_t nf_body[] = {0, 1}, two[] = {2};
+	script(0x86, nf_body, 2);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	script(0x86, two, 1);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	script(0x86, two, 0);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	/* a group whose member count runs past the body, or has a comma */
+	static const char *const comma[] = {"a,b"};
+	struct group gr;
+	group_body(&w, "g", 4000, 1, comma);
+	script(0x88, w.b, w.n);
+	assert_int_equal(m.grnam("g", &gr, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	group_body(&w, "g", 4000, 0, NULL);
+	w.b[w.n - 1] = 9;
+	script(0x88, w.b, w.n);
+	assert_int_equal(m.grnam("g", &gr, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	/* a hang-up without an answer */
+	pthread_mutex_lock(&fk.mu);
+	fk.replylen = 0;
+	pthread_mutex_unlock(&fk.mu);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+
+	/* no agent at all */
+	setenv("DPK_AGENT_SOCKET", "/nonexistent/dpk/agent.sock", 1);
+	errno = 8;
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, ENOENT);
+	assert_int_equal(errno, 8);
+	setenv("DPK_AGENT_SOCKET", fk.path, 1);
+}
+
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void *
+resolve_many(void *arg)
+{
+	char buf[256];
+	struct passwd pw;
+	int err, *ok = arg;
+
+	for (int i = 0; i < 50; i++)
+		if (m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS &&
+		    strcmp(pw.pw_dir, "/home/peer.example.org") == 0)
+			(*ok)++;
+	return NULL;
+}
+
+/* No state shared between calls: threads at once all get their answer in
+ * their own buffer, and no call leaves a descriptor behind. */
+static void
+test_threads_and_fds(void **state)
+{
+	struct w w;
+	pthread_t th[8];
+	int ok[8] = {0}, before;
+
+	(void)state;
+	passwd_body(&w, "peer.example.org", 234567, 234567, "DPK peer.example.org", "/home/peer.example.org", "/bin/bash");
+	script(0x86, w.b, w.n);
+	before = open_fds();
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, resolve_many, &ok[i]), 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(ok[i], 50);
+	}
+	assert_int_equal(open_fds(), before);
+}
+
+/* The module exports the five entry points only and links libc only. */
+static void
+test_exports_and_links(void **state)
+{
+	const char *top = getenv("DPK_TOP_BUILDDIR");
+	char so[4096], *nm = (char *)"/usr/bin/nm", *readelf = (char *)"/usr/bin/readelf";
+	struct dpk_buf out;
+	int count = 0;
+
+	(void)state;
+	snprintf(so, sizeof(so), "%s/nss_dpk/.libs/libnss_dpk.so.2", top);
+	char *argv[] = {nm, (char *)"-D", (char *)"--defined-only", (char *)"--format=posix", so, NULL};
+	assert_int_equal(dpk_test_run(argv, NULL, &out), 0);
+	for (char *line = (char *)out.data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "_nss_dpk_", 9) != 0)
+			fail_msg("libnss_dpk.so.2 exports %.*s", (int)strcspn(line, " "), line);
+		count++;
+	}
+	assert_int_equal(count, 5);
+	dpk_buf_free(&out);
+
+	char *argv2[] = {readelf, (char *)"-d", so, NULL};
+	assert_int_equal(dpk_test_run(argv2, NULL, &out), 0);
+	for (char *p = strstr((char *)out.data, "(NEEDED)"); p != NULL; p = strstr(p + 1, "(NEEDED)")) {
+		char *lib = strchr(p, '[');
+
+		assert_non_null(lib);
+		/* a sanitizer build adds its runtime; nothing else may come in */
+		if (strncmp(lib, "[libc.so.6]", 11) != 0 && strncmp(lib, "[libasan.so", 11) != 0 &&
+		    strncmp(lib, "[libubsan.so", 12) != 0)
+			fail_msg("libnss_dpk.so.2 links %.*s", (int)strcspn(lib, "\n"), lib);
+	}
+	assert_non_null(strstr((char *)out.data, "Library soname: [libnss_dpk.so.2]"));
+	dpk_buf_free(&out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_getpwnam),
+		cmocka_unit_test(test_getpwuid),
+		cmocka_unit_test(test_getgr),
+		cmocka_unit_test(test_initgroups),
+		cmocka_unit_test(test_notfound),
+		cmocka_unit_test(test_no_connection),
+		cmocka_unit_test(test_unavail),
+		cmocka_unit_test(test_threads_and_fds),
+		cmocka_unit_test(test_exports_and_links),
+	};
+
+	signal(SIGPIPE, SIG_DFL); /* the module must never raise one */
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
