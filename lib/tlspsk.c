@@ -381,11 +381,23 @@ dpk_tlspsk_version(const struct dpk_tlspsk_conn *c)
 	return SSL_get_version(c->ssl);
 }
 
+/* A graceful close: close_notify, then half-close and read what the peer
+ * still sends (TLS 1.3 session tickets, its close_notify) for a moment.
+ * Closing a TCP socket with unread data sends a reset, and a reset makes the
+ * peer's kernel drop our last request before the peer has read it. */
 void
 dpk_tlspsk_close(struct dpk_tlspsk_conn *c)
 {
+	struct timeval tv = {0, 200 * 1000};
+	char sink[4096];
+
 	if (c == NULL)
 		return;
 	SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	shutdown(c->fd, SHUT_WR);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < 64 && recv(c->fd, sink, sizeof(sink), 0) > 0; i++)
+		;
 	conn_free(c);
 }

@@ -286,26 +286,23 @@ s_server_once(const char *version_flag, const char *want_version, char *why, siz
 	assert_int_equal(dpk_test_run(cat, NULL, &out), 0);
 	int ok = memmem(out.data, out.len, "hello-s_server", 14) != NULL;
 	if (!ok)
-		snprintf(why, whysz, "s_server (exit %d) did not print what we sent; its output: %.300s", st,
+		snprintf(why, whysz, "s_server (exit %d) did not print what we sent; its output: %.1500s", st,
 		    out.data ? (char *)out.data : "");
 	dpk_buf_free(&out);
 	dpk_test_rmtree(dir);
 	return ok ? 0 : -1;
 }
 
-/* Our client against openssl s_server. Under a loaded machine s_server
- * has been seen to end without printing (1 run in 6, output empty): a
- * second attempt tells that apart from a real failure, which fails every
- * time. */
+/* Our client against openssl s_server. (It once failed 1 run in 6: our
+ * close reset the connection while TLS 1.3 session tickets sat unread, and
+ * the reset dropped our data at s_server; dpk_tlspsk_close now drains.) */
 static void
 check_s_server(const char *version_flag, const char *want_version)
 {
-	char why[512] = "";
+	char why[2048] = "";
 
-	for (int attempt = 0; attempt < 3; attempt++)
-		if (s_server_once(version_flag, want_version, why, sizeof(why)) == 0)
-			return;
-	fail_msg("%s", why);
+	if (s_server_once(version_flag, want_version, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
 }
 
 static void
