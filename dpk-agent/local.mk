@@ -24,3 +24,6 @@ bin_PROGRAMS += dpk-agent/dpkctl
 dpk_agent_dpkctl_SOURCES = dpk-agent/dpkctl.c
 dpk_agent_dpkctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include $(CJSON_CFLAGS) $(NETTLE_CFLAGS)
 dpk_agent_dpkctl_LDADD = client/libdpkclient.la $(DPKCORE_LIBS)
+
+systemdsystemunitdir = $(prefix)/lib/systemd/system
+dist_systemdsystemunit_DATA = dpk-agent/dpk-agent.service

@@ -10,3 +10,5 @@ sbin_PROGRAMS += pkm/dpk-pkm
 pkm_dpk_pkm_SOURCES = pkm/main.c
 pkm_dpk_pkm_CPPFLAGS = $(pkm_libpkm_a_CPPFLAGS)
 pkm_dpk_pkm_LDADD = $(PKM_LIBS)
+
+dist_systemdsystemunit_DATA += pkm/dpk-pkm.service
