@@ -35,6 +35,8 @@ struct admin {
 	uint64_t chain_id;
 	uint64_t timeout_ms;
 	int quiet;
+	int progress_shown;
+	uint64_t progress_lines;
 	struct dpk_rpc *rpc;
 	struct dpk_wallet w;
 	int have_wallet;
@@ -132,14 +134,32 @@ load_wallet(struct admin *a)
 	return 0;
 }
 
+/* On a terminal, one line kept up to date; otherwise a line every 5 s. */
 static void
 progress(void *ctx, uint64_t blocks, uint64_t elapsed_ms)
 {
-	const struct admin *a = ctx;
+	struct admin *a = ctx;
 
-	if (!a->quiet)
-		fprintf(stderr, "\rdpk-admin: waiting for the transaction to be mined: %llu block(s), %.1f s ",
+	if (a->quiet)
+		return;
+	if (isatty(2)) {
+		fprintf(stderr, "\r\033[Kdpk-admin: waiting for the transaction to be mined: %llu block(s), %.1f s",
 		    (unsigned long long)blocks, (double)elapsed_ms / 1000);
+		a->progress_shown = 1;
+	} else if (elapsed_ms / 5000 > a->progress_lines) {
+		a->progress_lines = elapsed_ms / 5000;
+		fprintf(stderr, "dpk-admin: waiting for the transaction to be mined: %llu block(s), %.1f s\n",
+		    (unsigned long long)blocks, (double)elapsed_ms / 1000);
+	}
+}
+
+static void
+progress_end(struct admin *a)
+{
+	if (a->progress_shown)
+		fputs("\r\033[K", stderr);
+	a->progress_shown = 0;
+	a->progress_lines = 0;
 }
 
 /* Send calldata to the contract (or create it with data when to is NULL). */
@@ -156,8 +176,7 @@ send_tx(struct admin *a, const char *what, const uint8_t *to, const struct dpk_u
 	if (load_wallet(a) != 0)
 		return -1;
 	r = dpk_txsend(a->rpc, &a->w, a->chain_id, &req, a->timeout_ms, progress, a, rc);
-	if (!a->quiet)
-		fputs("\r\033[K", stderr);
+	progress_end(a);
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
 		return fail(what, reason), -1;
 	if (r != 0)
@@ -229,8 +248,7 @@ cmd_deploy(struct admin *a)
 	if (load_wallet(a) != 0)
 		return 1;
 	r = dpk_registry_deploy(a->rpc, &a->w, a->chain_id, a->timeout_ms, progress, a, contract);
-	if (!a->quiet)
-		fputs("\r\033[K", stderr);
+	progress_end(a);
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
 		return fail("deploy", reason);
 	if (r != 0)

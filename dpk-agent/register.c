@@ -669,7 +669,7 @@ step_verify(struct reg *g, struct dpk_rpc *rpc)
 	}
 	if (r == 0 && rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) == 0 &&
 	    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0) {
-		set_detail(g, "registered: version %u of this identity's key", rec.version);
+		set_detail(g, "version %u of this identity's key is on chain, controlled by this host's wallet", rec.version);
 		advance(g, REG_DONE);
 	} else {
 		fail_with(g, "the transaction was mined but the registry does not hold this key");
