@@ -95,32 +95,16 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 
 	switch (k) {
 	case K_RPC_URL:
-		if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-			return *why = "must start with http:// or https://", 1;
-		if (c->n_rpc == DPK_CONFIG_MAX_RPC)
-			return *why = "too many endpoints (at most 8)", 1;
-		c->rpc_url[c->n_rpc] = NULL;
-		if (set_string(&c->rpc_url[c->n_rpc], v) != 0)
-			return DPK_ERR_NOMEM;
-		c->n_rpc++;
-		return 0;
+		return dpk_conffile_rpc_url(c->rpc_url, &c->n_rpc, DPK_CONFIG_MAX_RPC, v, why);
 	case K_CHAIN_ID:
-		if (dpk_conffile_u64(v, UINT64_MAX / 2, &u) != 0 || u == 0)
-			return *why = "is not a chain id (a positive decimal number)", 1;
-		c->chain_id = u;
-		return 0;
+		return dpk_conffile_chain_id(v, &c->chain_id, why);
 	case K_CONTRACT:
+		return dpk_conffile_address(v, c->contract, why);
 	case K_PKM_ADDRESS: {
-		uint8_t *dst = k == K_CONTRACT ? c->contract : c->pkm_address;
-		int r = dpk_wallet_address_parse(v, dst);
+		int r = dpk_conffile_address(v, c->pkm_address, why);
 
-		if (r == DPK_ERR_CHECKSUM)
-			return *why = "has a wrong EIP-55 checksum (mixed case)", 1;
-		if (r != 0)
-			return *why = "is not an address (0x and 40 hex digits)", 1;
-		if (k == K_PKM_ADDRESS)
-			c->has_pkm_address = 1;
-		return 0;
+		c->has_pkm_address = r == 0;
+		return r;
 	}
 	case K_IDENTITY:
 		if (strlen(v) > 253)

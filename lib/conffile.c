@@ -1,5 +1,6 @@
 #include "conffile.h"
 #include "err.h"
+#include "wallet.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,5 +176,41 @@ dpk_conffile_read(const char *path, char **text, size_t *len, char *err, size_t 
 		*text = NULL;
 		return DPK_ERR_IO;
 	}
+	return 0;
+}
+
+int
+dpk_conffile_rpc_url(char **urls, size_t *n, size_t max, const char *v, const char **why)
+{
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+		return *why = "must start with http:// or https://", 1;
+	if (*n == max)
+		return *why = "too many endpoints (at most 8)", 1;
+	if ((urls[*n] = strdup(v)) == NULL)
+		return DPK_ERR_NOMEM;
+	(*n)++;
+	return 0;
+}
+
+int
+dpk_conffile_chain_id(const char *v, uint64_t *out, const char **why)
+{
+	uint64_t u;
+
+	if (dpk_conffile_u64(v, UINT64_MAX / 2, &u) != 0 || u == 0)
+		return *why = "is not a chain id (a positive decimal number)", 1;
+	*out = u;
+	return 0;
+}
+
+int
+dpk_conffile_address(const char *v, uint8_t out[20], const char **why)
+{
+	int r = dpk_wallet_address_parse(v, out);
+
+	if (r == DPK_ERR_CHECKSUM)
+		return *why = "has a wrong EIP-55 checksum (mixed case)", 1;
+	if (r != 0)
+		return *why = "is not an address (0x and 40 hex digits)", 1;
 	return 0;
 }

@@ -35,4 +35,12 @@ int dpk_conffile_u64(const char *s, uint64_t max, uint64_t *out);
 /* "300", "300s", "500ms", "5m", "1h" in milliseconds, at most max_ms. */
 int dpk_conffile_duration(const char *s, uint32_t max_ms, uint32_t *ms);
 
+/* Values both dpk.conf and pkm.conf have. Each returns 0, DPK_ERR_NOMEM, or
+ * 1 with *why set, as a dpk_conffile_set_fn does. */
+/* Append an http:// or https:// URL to urls[*n] (at most max). */
+int dpk_conffile_rpc_url(char **urls, size_t *n, size_t max, const char *v, const char **why);
+int dpk_conffile_chain_id(const char *v, uint64_t *out, const char **why);
+/* "0x" + 40 hex digits; mixed case must carry the EIP-55 checksum. */
+int dpk_conffile_address(const char *v, uint8_t out[20], const char **why);
+
 #endif

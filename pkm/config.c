@@ -74,27 +74,11 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 
 	switch (k) {
 	case K_RPC_URL:
-		if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-			return *why = "must start with http:// or https://", 1;
-		if (c->n_rpc == PKM_CONFIG_MAX_RPC)
-			return *why = "too many endpoints (at most 8)", 1;
-		c->rpc_url[c->n_rpc] = NULL;
-		if (set_str(&c->rpc_url[c->n_rpc], v) != 0)
-			return DPK_ERR_NOMEM;
-		c->n_rpc++;
-		return 0;
+		return dpk_conffile_rpc_url(c->rpc_url, &c->n_rpc, PKM_CONFIG_MAX_RPC, v, why);
 	case K_CHAIN_ID:
-		if (dpk_conffile_u64(v, UINT64_MAX / 2, &u) != 0 || u == 0)
-			return *why = "is not a chain id (a positive decimal number)", 1;
-		c->chain_id = u;
-		return 0;
-	case K_CONTRACT: {
-		int r = dpk_wallet_address_parse(v, c->contract);
-
-		if (r == DPK_ERR_CHECKSUM)
-			return *why = "has a wrong EIP-55 checksum (mixed case)", 1;
-		return r != 0 ? (*why = "is not an address (0x and 40 hex digits)", 1) : 0;
-	}
+		return dpk_conffile_chain_id(v, &c->chain_id, why);
+	case K_CONTRACT:
+		return dpk_conffile_address(v, c->contract, why);
 	case K_STATE_DIR:
 		if (v[0] != '/' || strlen(v) > 1024)
 			return *why = "must be an absolute path", 1;
