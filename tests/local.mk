@@ -40,7 +40,10 @@ integration_tests = \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
 	tests/integration/test_pkm \
-	tests/integration/test_nss_getent
+	tests/integration/test_nss_getent \
+	tests/integration/test_authorized_keys \
+	tests/integration/test_ssh_login \
+	tests/integration/test_nss_threads
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -121,6 +124,18 @@ tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CM
 tests_integration_test_nss_getent_SOURCES = tests/integration/test_nss_getent.c
 tests_integration_test_nss_getent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
 tests_integration_test_nss_getent_LDADD = client/libdpkclient.la $(TEST_LIBS) -ldl
+# dpk-authorized-keys as sshd runs it, against a real agent and chain
+tests_integration_test_authorized_keys_SOURCES = tests/integration/test_authorized_keys.c
+tests_integration_test_authorized_keys_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_authorized_keys_LDADD = $(TEST_LIBS)
+# stock sshd and ssh through nss_dpk and dpk-authorized-keys (unshare -m)
+tests_integration_test_ssh_login_SOURCES = tests/integration/test_ssh_login.c
+tests_integration_test_ssh_login_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_ssh_login_LDADD = $(TEST_LIBS)
+# many threads through the real module and agent, once under helgrind
+tests_integration_test_nss_threads_SOURCES = tests/integration/test_nss_threads.c
+tests_integration_test_nss_threads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
+tests_integration_test_nss_threads_LDADD = $(TEST_LIBS) -lpthread
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -131,6 +146,10 @@ tests_bench_lookup_bench_SOURCES = tests/bench/lookup-bench.c
 tests_bench_lookup_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include
 tests_bench_lookup_bench_LDADD = client/libdpkclient.la
 CLEANFILES += tests/bench/lookup-bench
+# getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
+EXTRA_PROGRAMS += tests/bench/getpw-bench
+tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
+CLEANFILES += tests/bench/getpw-bench
 
 EXTRA_DIST += tests/data tests/fuzz/corpus
 

@@ -1,0 +1,363 @@
+/* Stock sshd and ssh with DPK identities, end to end: a real anvil with
+ * the registry, a real dpk-agent, and /usr/sbin/sshd on a free loopback
+ * port in a private mount namespace (unshare -m) where a test
+ * nsswitch.conf resolves passwd through the built nss_dpk and a tmpfs on
+ * /run holds sshd's privilege separation directory; the machine's /etc and
+ * /run never change. sshd's AuthorizedKeysCommand is the built
+ * dpk-authorized-keys, run as nobody as the man page says.
+ *
+ * Covered: a registered identity logs in by public key with a stock
+ * `ssh -i` and runs `id -un`; an identity outside the policy, a revoked
+ * identity and a wrong key are refused; with the agent stopped the DPK login
+ * fails within a few seconds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "harness.h"
+#include "hex.h"
+#include "identity.h"
+#include "idkey.h"
+#include "registry.h"
+#include "txsend.h"
+
+#define APPROVER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+#define DEVICE_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+
+struct env {
+	struct dpk_test_anvil anvil;
+	struct dpk_rpc *rpc;
+	struct dpk_wallet owner, approver, device;
+	uint8_t contract[20];
+	char dir[64], conf[128], sock[128], log[128], sshd_log[128];
+	pid_t agent, sshd;
+	int port;
+	struct dpk_buf p256, rsa; /* on-chain public keys */
+};
+
+static void
+wallet_from_hex(const char *hex, struct dpk_wallet *w)
+{
+	uint8_t priv[32];
+
+	assert_int_equal(dpk_hex_decode_exact(hex, priv, 32), 0);
+	assert_int_equal(dpk_wallet_from_private(w, priv), 0);
+}
+
+static void
+send_or_fail(struct env *e, const struct dpk_wallet *from, struct dpk_buf *data)
+{
+	struct dpk_txsend req = {.to = e->contract, .data = data->data, .data_len = data->len};
+	struct dpk_rpc_receipt rc;
+	char why[256] = "";
+	int r = dpk_txsend(e->rpc, from, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc);
+
+	if (r == DPK_ERR_REVERT)
+		dpk_registry_last_revert(e->rpc, why, sizeof(why));
+	if (r != 0)
+		fail_msg("transaction failed: %s %s %s", dpk_strerror(r), why, dpk_rpc_last_error(e->rpc));
+	assert_int_equal(rc.status, 1);
+	dpk_rpc_receipt_free(&rc);
+	dpk_buf_reset(data);
+}
+
+static void
+register_identity(struct env *e, const char *text, uint8_t alg, const struct dpk_buf *pub)
+{
+	struct dpk_identity id;
+	struct dpk_buf data;
+	struct dpk_u256 nonce;
+	uint8_t h[32], sig[65];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+	dpk_u256_from_u64(&nonce, (uint64_t)rand());
+	assert_int_equal(dpk_registry_sign_registration(&e->approver, DPK_TEST_CHAIN_ID, e->contract, h, pub->data, pub->len,
+	    alg, e->device.addr, expiry, &nonce, sig), 0);
+	dpk_buf_init(&data, 8192);
+	assert_int_equal(dpk_registry_encode_register(&data, &id, alg, pub->data, pub->len, expiry, &nonce, sig), 0);
+	send_or_fail(e, &e->device, &data);
+	dpk_buf_free(&data);
+}
+
+static void
+revoke_identity(struct env *e, const char *text)
+{
+	struct dpk_identity id;
+	struct dpk_buf data;
+	uint8_t h[32];
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_revoke(&data, h), 0);
+	send_or_fail(e, &e->approver, &data);
+	dpk_buf_free(&data);
+}
+
+static void
+start_agent(struct env *e)
+{
+	char agent[512], addr[43];
+	FILE *f = fopen(e->conf, "w");
+
+	dpk_wallet_address_format(e->contract, addr);
+	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
+	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
+	    "request_timeout = 1500ms\n"
+	    "nss_allow = alice.example.org\nnss_allow = rsa.example.org\nnss_allow = gone.example.org\n",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock);
+	fclose(f);
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
+	e->agent = dpk_test_spawn(argv, e->log);
+	if (dpk_test_wait_path(e->sock, 20000) != 0)
+		fail_msg("dpk-agent did not start (see %s)", e->log);
+}
+
+static void
+stop_agent(struct env *e)
+{
+	if (e->agent > 0) {
+		kill(e->agent, SIGKILL);
+		waitpid(e->agent, NULL, 0);
+		e->agent = 0;
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* A new identity key saved (PKCS#8 PEM, 0600) as dir/NAME.pem, where ssh -i
+ * reads it; its on-chain public key in pub. */
+static void
+new_key(struct env *e, enum dpk_idkey_alg alg, const char *name, struct dpk_buf *pub)
+{
+	struct dpk_idkey *k;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s.pem", e->dir, name);
+	assert_int_equal(dpk_idkey_generate(alg, alg == DPK_IDKEY_RSA ? 2048 : 0, &k), 0);
+	assert_int_equal(dpk_idkey_save(k, path), 0);
+	dpk_buf_init(pub, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
+	dpk_idkey_free(k);
+}
+
+/* sshd -D in a private mount namespace: the test nsswitch.conf over
+ * /etc/nsswitch.conf, a tmpfs over /run for /run/sshd. The module and the
+ * agent's socket reach sshd, and through SetEnv the sessions it starts,
+ * by the environment. A sanitizer build of the module needs its runtime
+ * preloaded into the uninstrumented sshd and id. */
+static void
+start_sshd(struct env *e)
+{
+	static const char script[] =
+	    "so=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs/libnss_dpk.so.2\"\n"
+	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ':')\n"
+	    "env=\"LD_LIBRARY_PATH=$DPK_TOP_BUILDDIR/nss_dpk/.libs DPK_AGENT_SOCKET=$1/agent.sock\"\n"
+	    "[ -z \"$pre\" ] || env=\"$env LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0\"\n"
+	    "echo \"SetEnv $env\" >> \"$1/sshd_config\"\n"
+	    "mount --bind \"$1/nsswitch.conf\" /etc/nsswitch.conf || exit 99\n"
+	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
+	    "mkdir -m 0755 /run/sshd || exit 99\n"
+	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
+	char cfg[256], hostkey[256], prog[512];
+	FILE *f;
+
+	snprintf(hostkey, sizeof(hostkey), "%s/host_ed25519", e->dir);
+	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
+	    (char *)"", (char *)"-f", hostkey, NULL};
+	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
+	dpk_test_built("ssh/dpk-authorized-keys", prog, sizeof(prog));
+	snprintf(cfg, sizeof(cfg), "%s/nsswitch.conf", e->dir);
+	f = fopen(cfg, "w");
+	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
+	fclose(f);
+	e->port = dpk_test_free_port();
+	snprintf(cfg, sizeof(cfg), "%s/sshd_config", e->dir);
+	f = fopen(cfg, "w");
+	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\n"
+	    "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+	    "AuthorizedKeysFile none\n"
+	    "AuthorizedKeysCommand %s -s %s %%u\nAuthorizedKeysCommandUser nobody\nLogLevel VERBOSE\n",
+	    e->port, hostkey, prog, e->sock);
+	fclose(f);
+	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
+	    (char *)"sh", e->dir, NULL};
+	e->sshd = dpk_test_spawn(argv, e->sshd_log);
+	if (dpk_test_wait_port(e->port, 10000) != 0)
+		fail_msg("sshd did not start (see %s)", e->sshd_log);
+}
+
+static void
+stop_sshd(struct env *e)
+{
+	if (e->sshd > 0) {
+		kill(e->sshd, SIGTERM);
+		waitpid(e->sshd, NULL, 0);
+		e->sshd = 0;
+	}
+}
+
+/* A stock ssh client, public key only: its exit status (255 when refused);
+ * the remote command's stdout, chomped, in out. */
+static int
+ssh_login(struct env *e, const char *user, const char *keyname, char *out, size_t outsz)
+{
+	char key[256], port[16], dest[300];
+	struct dpk_buf o;
+	int r;
+
+	snprintf(key, sizeof(key), "%s/%s.pem", e->dir, keyname);
+	snprintf(port, sizeof(port), "%d", e->port);
+	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
+	char *argv[] = {(char *)"/usr/bin/ssh", (char *)"-F", (char *)"/dev/null", (char *)"-i", key, (char *)"-p", port,
+	    (char *)"-o", (char *)"IdentitiesOnly=yes", (char *)"-o", (char *)"IdentityAgent=none",
+	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey",
+	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
+	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
+	    dest, (char *)"id", (char *)"-un", NULL};
+	r = dpk_test_run(argv, NULL, &o);
+	dpk_test_chomp(&o);
+	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
+	dpk_buf_free(&o);
+	return r;
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	const char *url;
+	struct dpk_buf data, gone, outside;
+
+	dpk_test_anvil_start(&e->anvil, NULL);
+	url = e->anvil.url;
+	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
+	wallet_from_hex(DPK_TEST_DEV_KEY, &e->owner);
+	wallet_from_hex(APPROVER_KEY, &e->approver);
+	wallet_from_hex(DEVICE_KEY, &e->device);
+	assert_int_equal(dpk_registry_deploy(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, e->contract), 0);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_add_approver(&data, e->approver.addr), 0);
+	send_or_fail(e, &e->owner, &data);
+	dpk_buf_free(&data);
+
+	dpk_test_tmpdir(e->dir, sizeof(e->dir));
+	/* nobody (AuthorizedKeysCommandUser) must reach the agent's socket */
+	assert_int_equal(chmod(e->dir, 0711), 0);
+	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
+	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
+	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
+	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
+
+	new_key(e, DPK_IDKEY_P256, "alice", &e->p256);
+	new_key(e, DPK_IDKEY_RSA, "rsa", &e->rsa);
+	new_key(e, DPK_IDKEY_P256, "gone", &gone);
+	new_key(e, DPK_IDKEY_P256, "outside", &outside);
+	register_identity(e, "alice.example.org", DPK_REGISTRY_ALG_P256, &e->p256);
+	register_identity(e, "rsa.example.org", DPK_REGISTRY_ALG_RSA, &e->rsa);
+	register_identity(e, "gone.example.org", DPK_REGISTRY_ALG_P256, &gone);
+	register_identity(e, "outside.example.net", DPK_REGISTRY_ALG_P256, &outside);
+	dpk_buf_free(&gone);
+	dpk_buf_free(&outside);
+	start_agent(e);
+	start_sshd(e);
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	stop_sshd(e);
+	stop_agent(e);
+	dpk_test_anvil_stop(&e->anvil);
+	dpk_rpc_free(e->rpc);
+	dpk_buf_free(&e->p256);
+	dpk_buf_free(&e->rsa);
+	dpk_test_rmtree(e->dir);
+	free(e);
+	return 0;
+}
+
+static void
+test_login_by_public_key(void **state)
+{
+	struct env *e = *state;
+	char out[1024];
+
+	if (ssh_login(e, "alice.example.org", "alice", out, sizeof(out)) != 0)
+		fail_msg("ssh login failed (see %s)", e->sshd_log);
+	assert_string_equal(out, "alice.example.org");
+	assert_int_equal(ssh_login(e, "rsa.example.org", "rsa", out, sizeof(out)), 0);
+	assert_string_equal(out, "rsa.example.org");
+}
+
+static void
+test_refused(void **state)
+{
+	struct env *e = *state;
+	char out[1024];
+	int64_t t0;
+	int rc = 0;
+
+	/* another identity's key; an identity outside the policy */
+	assert_int_equal(ssh_login(e, "alice.example.org", "gone", out, sizeof(out)), 255);
+	assert_int_equal(ssh_login(e, "outside.example.net", "outside", out, sizeof(out)), 255);
+	/* revoked: refused within the poll interval (200 ms; cache_ttl 60 s) */
+	assert_int_equal(ssh_login(e, "gone.example.org", "gone", out, sizeof(out)), 0);
+	assert_string_equal(out, "gone.example.org");
+	revoke_identity(e, "gone.example.org");
+	t0 = now_ms();
+	while (now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", "gone", out, sizeof(out))) == 0)
+		sleep_ms(200);
+	assert_int_equal(rc, 255);
+	assert_string_equal(out, "");
+	/* the agent stopped: DPK logins fail, and fast */
+	stop_agent(e);
+	t0 = now_ms();
+	assert_int_equal(ssh_login(e, "alice.example.org", "alice", out, sizeof(out)), 255);
+	assert_true(now_ms() - t0 < 5000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_login_by_public_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	};
+
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
