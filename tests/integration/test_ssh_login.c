@@ -187,6 +187,10 @@ start_sshd(struct env *e)
 	    "mount --bind \"$1/nsswitch.conf\" /etc/nsswitch.conf || exit 99\n"
 	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
 	    "mkdir -m 0755 /run/sshd || exit 99\n"
+	    /* sshd wants every directory above AuthorizedKeysCommand root-owned and
+	     * not group- or world-writable: the checkout may sit under /tmp, so the
+	     * build tree is seen through a root-owned path in the new /run */
+	    "mkdir -m 0755 /run/dpk-build && mount --bind \"$DPK_TOP_BUILDDIR\" /run/dpk-build || exit 99\n"
 	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
 	char cfg[256], hostkey[256], prog[512];
 	FILE *f;
@@ -195,7 +199,7 @@ start_sshd(struct env *e)
 	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
 	    (char *)"", (char *)"-f", hostkey, NULL};
 	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
-	dpk_test_built("ssh/dpk-authorized-keys", prog, sizeof(prog));
+	snprintf(prog, sizeof(prog), "/run/dpk-build/ssh/dpk-authorized-keys");
 	snprintf(cfg, sizeof(cfg), "%s/nsswitch.conf", e->dir);
 	f = fopen(cfg, "w");
 	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
