@@ -1,7 +1,8 @@
 # tests/: unit (cmocka), integration (real anvil), cross-checks (cast), fuzz.
 noinst_LIBRARIES += tests/harness/libharness.a
-tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h
-tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS)
+tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
+	tests/harness/chain.c tests/harness/chain.h
+tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/harness $(CMOCKA_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CURL_CFLAGS)

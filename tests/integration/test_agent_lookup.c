@@ -18,6 +18,7 @@
 
 #include "dpk/client.h"
 #include "err.h"
+#include "chain.h"
 #include "harness.h"
 #include "hex.h"
 #include "identity.h"
@@ -25,8 +26,8 @@
 #include "registry.h"
 #include "txsend.h"
 
-#define APPROVER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-#define DEVICE_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+#define APPROVER_KEY DPK_TEST_APPROVER_KEY
+#define DEVICE_KEY DPK_TEST_DEVICE_KEY
 
 struct env {
 	struct dpk_test_anvil anvil;
@@ -39,50 +40,16 @@ struct env {
 };
 
 static void
-wallet_from_hex(const char *hex, struct dpk_wallet *w)
-{
-	uint8_t priv[32];
-
-	assert_int_equal(dpk_hex_decode_exact(hex, priv, 32), 0);
-	assert_int_equal(dpk_wallet_from_private(w, priv), 0);
-}
-
-static void
 send_or_fail(struct env *e, const struct dpk_wallet *from, struct dpk_buf *data)
 {
-	struct dpk_txsend req = {.to = e->contract, .data = data->data, .data_len = data->len};
-	struct dpk_rpc_receipt rc;
-	char why[256] = "";
-	int r = dpk_txsend(e->rpc, from, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc);
-
-	if (r == DPK_ERR_REVERT)
-		dpk_registry_last_revert(e->rpc, why, sizeof(why));
-	if (r != 0)
-		fail_msg("transaction failed: %s %s %s", dpk_strerror(r), why, dpk_rpc_last_error(e->rpc));
-	assert_int_equal(rc.status, 1);
-	dpk_rpc_receipt_free(&rc);
-	dpk_buf_reset(data);
+	dpk_test_send(e->rpc, e->contract, from, data);
 }
 
 /* One-transaction registration of text for the device wallet. */
 static void
 register_identity(struct env *e, const char *text)
 {
-	struct dpk_identity id;
-	struct dpk_buf data;
-	struct dpk_u256 nonce;
-	uint8_t h[32], sig[65];
-	uint64_t expiry = (uint64_t)time(NULL) + 3600;
-
-	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
-	assert_int_equal(dpk_identity_hash(&id, h), 0);
-	dpk_u256_from_u64(&nonce, (uint64_t)rand());
-	assert_int_equal(dpk_registry_sign_registration(&e->approver, DPK_TEST_CHAIN_ID, e->contract, h, e->pub, 65,
-	    DPK_REGISTRY_ALG_P256, e->device.addr, expiry, &nonce, sig), 0);
-	dpk_buf_init(&data, 8192);
-	assert_int_equal(dpk_registry_encode_register(&data, &id, DPK_REGISTRY_ALG_P256, e->pub, 65, expiry, &nonce, sig), 0);
-	send_or_fail(e, &e->device, &data);
-	dpk_buf_free(&data);
+	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, text, DPK_REGISTRY_ALG_P256, e->pub, 65);
 }
 
 static void
@@ -116,19 +83,15 @@ setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 	const char *url;
 	struct dpk_idkey *k;
-	struct dpk_buf pub, data;
+	struct dpk_buf pub;
 
 	dpk_test_anvil_start(&e->anvil, NULL);
 	url = e->anvil.url;
 	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	wallet_from_hex(DPK_TEST_DEV_KEY, &e->owner);
-	wallet_from_hex(APPROVER_KEY, &e->approver);
-	wallet_from_hex(DEVICE_KEY, &e->device);
-	assert_int_equal(dpk_registry_deploy(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, e->contract), 0);
-	dpk_buf_init(&data, 4096);
-	assert_int_equal(dpk_registry_encode_add_approver(&data, e->approver.addr), 0);
-	send_or_fail(e, &e->owner, &data);
-	dpk_buf_free(&data);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
+	dpk_test_wallet(APPROVER_KEY, &e->approver);
+	dpk_test_wallet(DEVICE_KEY, &e->device);
+	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
 
 	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
 	dpk_buf_init(&pub, 4096);

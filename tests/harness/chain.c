@@ -1,0 +1,92 @@
+#include "chain.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "harness.h"
+#include "hex.h"
+#include "identity.h"
+#include "registry.h"
+#include "txsend.h"
+
+void
+dpk_test_wallet(const char *hex, struct dpk_wallet *w)
+{
+	uint8_t priv[32];
+
+	assert_int_equal(dpk_hex_decode_exact(hex, priv, 32), 0);
+	assert_int_equal(dpk_wallet_from_private(w, priv), 0);
+}
+
+void
+dpk_test_send(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *from, struct dpk_buf *data)
+{
+	struct dpk_txsend req = {.to = contract, .data = data->data, .data_len = data->len};
+	struct dpk_rpc_receipt rc;
+	char why[256] = "";
+	int r = dpk_txsend(rpc, from, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc);
+
+	if (r == DPK_ERR_REVERT)
+		dpk_registry_last_revert(rpc, why, sizeof(why));
+	if (r != 0)
+		fail_msg("transaction failed: %s %s %s", dpk_strerror(r), why, dpk_rpc_last_error(rpc));
+	assert_int_equal(rc.status, 1);
+	dpk_rpc_receipt_free(&rc);
+	dpk_buf_reset(data);
+}
+
+void
+dpk_test_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *owner, const struct dpk_wallet *approver,
+    uint8_t contract[20])
+{
+	struct dpk_buf data;
+
+	assert_int_equal(dpk_registry_deploy(rpc, owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, contract), 0);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_add_approver(&data, approver->addr), 0);
+	dpk_test_send(rpc, contract, owner, &data);
+	dpk_buf_free(&data);
+}
+
+void
+dpk_test_register(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
+    const struct dpk_wallet *device, const char *text, uint8_t alg, const uint8_t *pub, size_t publen)
+{
+	struct dpk_identity id;
+	struct dpk_buf data;
+	struct dpk_u256 nonce;
+	uint8_t h[32], sig[65];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+	dpk_u256_from_u64(&nonce, (uint64_t)rand());
+	assert_int_equal(dpk_registry_sign_registration(approver, DPK_TEST_CHAIN_ID, contract, h, pub, publen, alg,
+	    device->addr, expiry, &nonce, sig), 0);
+	dpk_buf_init(&data, 8192);
+	assert_int_equal(dpk_registry_encode_register(&data, &id, alg, pub, publen, expiry, &nonce, sig), 0);
+	dpk_test_send(rpc, contract, device, &data);
+	dpk_buf_free(&data);
+}
+
+void
+dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver, const char *text)
+{
+	struct dpk_identity id;
+	struct dpk_buf data;
+	uint8_t h[32];
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_revoke(&data, h), 0);
+	dpk_test_send(rpc, contract, approver, &data);
+	dpk_buf_free(&data);
+}

@@ -1,0 +1,35 @@
+/* Registry set-up shared by the integration tests: anvil's public dev keys,
+ * a deployed registry with an approver, and transactions that must succeed.
+ * Every helper fails the test (with the node's or the contract's reason) on
+ * any error. */
+#ifndef DPK_TEST_CHAIN_H
+#define DPK_TEST_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "rpc.h"
+#include "wallet.h"
+
+/* anvil's dev accounts 1 and 2 (mnemonic "test test ... junk"): public test keys */
+#define DPK_TEST_APPROVER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+#define DPK_TEST_DEVICE_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+
+/* A wallet from a 0x-prefixed hex private key. */
+void dpk_test_wallet(const char *hex, struct dpk_wallet *w);
+/* Send calldata to the contract from from; must be mined with status 1. data is reset. */
+void dpk_test_send(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *from,
+    struct dpk_buf *data);
+/* Deploy the registry from owner and name approver; the address goes to contract. */
+void dpk_test_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *owner, const struct dpk_wallet *approver,
+    uint8_t contract[20]);
+/* One-transaction registration of the identity text with key pub (alg), approved
+ * by approver's EIP-712 signature and sent by device. */
+void dpk_test_register(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
+    const struct dpk_wallet *device, const char *text, uint8_t alg, const uint8_t *pub, size_t publen);
+/* Revoke the identity text, as the approver. */
+void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
+    const char *text);
+
+#endif
