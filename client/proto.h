@@ -13,6 +13,10 @@
 #define DPK_MSG_GETGRNAM 0x08
 #define DPK_MSG_GETGRGID 0x09
 #define DPK_MSG_INITGROUPS 0x0a
+/* Ranges kept for the work in flight (doc/protocol.md lists what is used):
+ * 0x0b-0x0f host login (pam_dpk challenge / verify / respond / account),
+ * 0x10-0x1f PSK exchange and delegated tickets, 0x20-0x27 NSS additions
+ * (enumeration), 0x28-0x2f ssh-agent and other key use. */
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 
