@@ -28,6 +28,11 @@ dpk_strerror(int err)
 	case DPK_ERR_EXISTS: return "already exists";
 	case DPK_ERR_CHECKSUM: return "address checksum (EIP-55) does not match";
 	case DPK_ERR_PERM: return "permission denied";
+	case DPK_ERR_EXPIRED: return "expired";
+	case DPK_ERR_REPLAY: return "replayed (already used)";
+	case DPK_ERR_REVOKED: return "key revoked on chain";
+	case DPK_ERR_STATE: return "message out of order for the protocol state";
+	case DPK_ERR_BUSY: return "too many at once; try again later";
 	}
 	return "unknown error";
 }

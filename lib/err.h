@@ -29,6 +29,11 @@ enum dpk_err {
 	DPK_ERR_EXISTS = -21,      /* refusing to overwrite */
 	DPK_ERR_CHECKSUM = -22,    /* mixed-case address whose EIP-55 checksum is wrong */
 	DPK_ERR_PERM = -23,        /* the caller may not do this */
+	DPK_ERR_EXPIRED = -24,     /* a challenge, ticket or key past its lifetime */
+	DPK_ERR_REPLAY = -25,      /* a single-use message seen before */
+	DPK_ERR_REVOKED = -26,     /* the identity's key is revoked on chain */
+	DPK_ERR_STATE = -27,       /* a message that does not fit the protocol state */
+	DPK_ERR_BUSY = -28,        /* a concurrency cap is reached; try again later */
 };
 
 /* Short English text for an error code; static storage, never NULL. */
