@@ -62,6 +62,7 @@ struct agent {
 	} nss_seen[1024];
 	size_t n_nss_seen, nss_seen_next;
 	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */
+	struct agent_sshagent *sshagent;     /* sshagent.c: the ssh-agent socket's thread */
 };
 
 /* Logging: to stderr, or syslog after agent_log_to_syslog(). */
@@ -73,6 +74,14 @@ int agent_server_listen(struct agent *a, char *err, size_t errsz);
 int agent_server_run(struct agent *a);
 void agent_server_close(struct agent *a);
 int64_t agent_now_ms(void);
+/* Listen on a Unix socket at path (mode 0666: callers are checked per
+ * connection), replacing a socket left by an earlier run. */
+int agent_listen_unix(const char *path, int *fd, char *err, size_t errsz);
+/* Root, or in admin_group (have_admin_gid, admin_gid) as primary or
+ * supplementary group (SO_PEERGROUPS: the groups the peer had when it
+ * connected; no NSS lookup, so no recursion). */
+struct ucred;
+int agent_peer_privileged(int fd, const struct ucred *cred, int have_admin_gid, gid_t admin_gid);
 
 /* requests.c: answer the request in c->in (type + body of len bytes) by
  * writing one reply frame into c->out, or mark c waiting for the chain. */

@@ -40,6 +40,7 @@ dpk_config_free(struct dpk_config *c)
 	free(c->state_dir);
 	free(c->socket_path);
 	free(c->admin_group);
+	free(c->ssh_agent_socket);
 	free(c->nss_allow);
 	for (size_t i = 0; i < c->n_nss_allow_suffix; i++)
 		free(c->nss_allow_suffix[i]);
@@ -66,7 +67,7 @@ enum key_id {
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
 	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
-	K_NSS_SHELL, K_COUNT
+	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_COUNT
 };
 
 
@@ -140,6 +141,12 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 			return *why = "is too long for a Unix socket path (107 bytes at most)", 1;
 		return set_string(dst, v);
 	}
+	case K_SSH_AGENT_SOCKET:
+		if (strcmp(v, "none") != 0 && !is_absolute_path(v))
+			return *why = "must be an absolute path, or none", 1;
+		if (strlen(v) >= 108)
+			return *why = "is too long for a Unix socket path (107 bytes at most)", 1;
+		return set_string(&c->ssh_agent_socket, v);
 	case K_ADMIN_GROUP:
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v) ||
 		    strlen(v) > 32 || v[0] == '-')
@@ -241,6 +248,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_timeout", 0}, {"request_timeout", 0}, {"registration", 0},
 	{"nss_allow", 1}, {"nss_allow_suffix", 1}, {"nss_uid_min", 0}, {"nss_uid_max", 0}, {"nss_gid", 0},
 	{"nss_group", 0}, {"nss_home", 0}, {"nss_shell", 0},
+	{"ssh_agent_socket", 0},
 };
 
 static int

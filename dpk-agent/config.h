@@ -42,6 +42,7 @@ struct dpk_config {
 	char *token_file;
 	char *state_dir;
 	char *socket_path;
+	char *ssh_agent_socket;            /* sshagent.c; NULL: beside socket_path; "none": off */
 	char *admin_group;                 /* may register, sign, read secrets; NULL: root only */
 	uint32_t cache_ttl_ms;
 	uint32_t negative_cache_ttl_ms;

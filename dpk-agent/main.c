@@ -3,6 +3,7 @@
 #include "agent.h"
 
 #include "err.h"
+#include "sshagent.h"
 #include "statedir.h"
 
 #include <curl/curl.h>
@@ -122,6 +123,7 @@ reload(struct agent *a)
 	a->cfg = cfg;
 	if (resolve_admin_group(a) != 0)
 		agent_log(LOG_WARNING, "only root may make privileged requests until admin_group exists");
+	agent_sshagent_reload(a);
 	agent_log(LOG_INFO, "configuration reloaded from %s", a->config_path);
 }
 
@@ -202,6 +204,12 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
+	err[0] = '\0';
+	if (agent_sshagent_start(&a, err, sizeof(err)) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
 	cache_init(&a.cache, 65536);
 	if (chain_start(&a.chain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, err, sizeof(err)) != 0) {
 		agent_log(LOG_ERR, "%s", err);
@@ -223,6 +231,7 @@ main(int argc, char **argv)
 	agent_log(LOG_INFO, "stopping");
 out:
 	agent_server_close(&a);
+	agent_sshagent_stop(&a);
 	chain_stop(&a.chain);
 	chain_stop(&a.regchain);
 	reg_free(&a.reg);

@@ -30,10 +30,9 @@ agent_now_ms(void)
 }
 
 int
-agent_server_listen(struct agent *a, char *err, size_t errsz)
+agent_listen_unix(const char *path, int *out, char *err, size_t errsz)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	const char *path = a->cfg.socket_path;
 	struct stat st;
 	int fd;
 
@@ -59,30 +58,42 @@ agent_server_listen(struct agent *a, char *err, size_t errsz)
 			close(fd);
 		return DPK_ERR_IO;
 	}
-	a->listen_fd = fd;
+	*out = fd;
 	return 0;
+}
+
+int
+agent_server_listen(struct agent *a, char *err, size_t errsz)
+{
+	return agent_listen_unix(a->cfg.socket_path, &a->listen_fd, err, errsz);
 }
 
 /* Root, or in admin_group as primary or supplementary group (SO_PEERGROUPS:
  * the groups the peer had when it connected; no NSS lookup, so no recursion). */
-static int
-peer_privileged(const struct agent *a, int fd, const struct ucred *cred)
+int
+agent_peer_privileged(int fd, const struct ucred *cred, int have_admin_gid, gid_t admin_gid)
 {
 	gid_t groups[256];
 	socklen_t len = sizeof(groups);
 
 	if (cred->uid == 0)
 		return 1;
-	if (!a->have_admin_gid)
+	if (!have_admin_gid)
 		return 0;
-	if (cred->gid == a->admin_gid)
+	if (cred->gid == admin_gid)
 		return 1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
 		return 0;
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == a->admin_gid)
+		if (groups[i] == admin_gid)
 			return 1;
 	return 0;
+}
+
+static int
+peer_privileged(const struct agent *a, int fd, const struct ucred *cred)
+{
+	return agent_peer_privileged(fd, cred, a->have_admin_gid, a->admin_gid);
 }
 
 static void

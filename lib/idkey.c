@@ -13,6 +13,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
@@ -277,6 +278,9 @@ dpk_idkey_public_pem(const struct dpk_idkey *k, struct dpk_buf *out)
 	return r;
 }
 
+/* OpenSSH key type names, by enum dpk_idkey_alg. */
+static const char *const ssh_key_names[] = {NULL, "ecdsa-sha2-nistp256", "ssh-rsa"};
+
 /* RFC 4251 string and mpint encodings. */
 static int
 ssh_put_string(struct dpk_buf *b, const void *p, size_t n)
@@ -363,14 +367,37 @@ out:
 	return r;
 }
 
+/* The RFC 4253 / RFC 5656 public key blob of pkey (alg, on-chain bytes pub). */
+static int
+ssh_key_blob(enum dpk_idkey_alg alg, EVP_PKEY *pkey, const uint8_t *pub, size_t publen, struct dpk_buf *blob)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	int r;
+
+	if ((r = ssh_put_string(blob, ssh_key_names[alg], strlen(ssh_key_names[alg]))) != 0)
+		return r;
+	if (alg == DPK_IDKEY_P256) {
+		if ((r = ssh_put_string(blob, "nistp256", 8)) != 0)
+			return r;
+		return ssh_put_string(blob, pub, publen);
+	}
+	r = DPK_ERR_CRYPTO;
+	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+	    (r = ssh_put_mpint(blob, e)) == 0)
+		r = ssh_put_mpint(blob, n);
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
 int
 dpk_idkey_onchain_to_openssh(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
     const char *comment, struct dpk_buf *out)
 {
-	static const char *const names[] = {NULL, "ecdsa-sha2-nistp256", "ssh-rsa"};
+	const char *const *names = ssh_key_names;
 	struct dpk_buf blob;
 	EVP_PKEY *pkey = NULL;
-	BIGNUM *n = NULL, *e = NULL;
 	uint8_t *b64;
 	int r;
 
@@ -381,20 +408,8 @@ dpk_idkey_onchain_to_openssh(enum dpk_idkey_alg alg, const uint8_t *pub, size_t 
 	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
 		return r;
 	dpk_buf_init(&blob, 4096);
-	if ((r = ssh_put_string(&blob, names[alg], strlen(names[alg]))) != 0)
+	if ((r = ssh_key_blob(alg, pkey, pub, publen, &blob)) != 0)
 		goto out;
-	if (alg == DPK_IDKEY_P256) {
-		if ((r = ssh_put_string(&blob, "nistp256", 8)) != 0 ||
-		    (r = ssh_put_string(&blob, pub, publen)) != 0)
-			goto out;
-	} else {
-		r = DPK_ERR_CRYPTO;
-		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
-			goto out;
-		if ((r = ssh_put_mpint(&blob, e)) != 0 || (r = ssh_put_mpint(&blob, n)) != 0)
-			goto out;
-	}
 	if ((r = dpk_buf_put(out, names[alg], strlen(names[alg]))) != 0 ||
 	    (r = dpk_buf_put_u8(out, ' ')) != 0 ||
 	    (r = dpk_buf_reserve(out, 4 * ((blob.len + 2) / 3) + 1, &b64)) != 0)
@@ -406,8 +421,6 @@ dpk_idkey_onchain_to_openssh(enum dpk_idkey_alg alg, const uint8_t *pub, size_t 
 		goto out;
 	r = dpk_buf_cstr(out);
 out:
-	BN_free(n);
-	BN_free(e);
 	EVP_PKEY_free(pkey);
 	dpk_buf_free(&blob);
 	return r;
@@ -423,8 +436,11 @@ set_rsa_pss(EVP_PKEY_CTX *pctx, enum dpk_idkey_alg alg)
 	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
 }
 
-int
-dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dpk_buf *out)
+/* Sign msg with digest md_name: for RSA with PKCS#1 v1.5 padding if pkcs1
+ * (SSH's RFC 8332 signatures), else PSS (every DPK signature). */
+static int
+digest_sign(const struct dpk_idkey *k, const char *md_name, int pkcs1, const void *msg, size_t len,
+    struct dpk_buf *out)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
@@ -434,8 +450,8 @@ dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dp
 
 	if (md == NULL)
 		return DPK_ERR_NOMEM;
-	if (EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, k->pkey, NULL) != 1 ||
-	    !set_rsa_pss(pctx, k->alg) ||
+	if (EVP_DigestSignInit_ex(md, &pctx, md_name, NULL, NULL, k->pkey, NULL) != 1 ||
+	    !(pkcs1 ? EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 : set_rsa_pss(pctx, k->alg)) ||
 	    EVP_DigestSign(md, NULL, &siglen, msg, len) != 1)
 		goto out;
 	if ((r = dpk_buf_reserve(out, siglen, &sig)) != 0)
@@ -451,6 +467,12 @@ dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dp
 out:
 	EVP_MD_CTX_free(md);
 	return r;
+}
+
+int
+dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dpk_buf *out)
+{
+	return digest_sign(k, "SHA256", 0, msg, len, out);
 }
 
 int
@@ -475,5 +497,60 @@ dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
 out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int
+dpk_idkey_ssh_public_blob(const struct dpk_idkey *k, struct dpk_buf *out)
+{
+	struct dpk_buf pub;
+	int r;
+
+	dpk_buf_init(&pub, 4096);
+	if ((r = dpk_idkey_public_onchain(k, &pub)) == 0)
+		r = ssh_key_blob(k->alg, k->pkey, pub.data, pub.len, out);
+	dpk_buf_free(&pub);
+	return r;
+}
+
+int
+dpk_idkey_sign_ssh(const struct dpk_idkey *k, const char *sigalg, const void *msg, size_t len, struct dpk_buf *out)
+{
+	struct dpk_buf raw, body;
+	ECDSA_SIG *es = NULL;
+	size_t start = out->len;
+	int r = DPK_ERR_UNSUPPORTED;
+
+	dpk_buf_init(&raw, IDKEY_MAX_RSA_BITS / 8 + 64);
+	dpk_buf_init(&body, IDKEY_MAX_RSA_BITS / 8 + 64);
+	if (k->alg == DPK_IDKEY_P256 && strcmp(sigalg, "ecdsa-sha2-nistp256") == 0) {
+		const unsigned char *p;
+
+		/* RFC 5656 3.1.2: string(mpint r, mpint s) over SHA-256 */
+		if ((r = dpk_idkey_sign(k, msg, len, &raw)) != 0)
+			goto out;
+		p = raw.data;
+		r = DPK_ERR_CRYPTO;
+		if ((es = d2i_ECDSA_SIG(NULL, &p, (long)raw.len)) == NULL)
+			goto out;
+		if ((r = ssh_put_mpint(&body, ECDSA_SIG_get0_r(es))) != 0 ||
+		    (r = ssh_put_mpint(&body, ECDSA_SIG_get0_s(es))) != 0)
+			goto out;
+	} else if (k->alg == DPK_IDKEY_RSA && (strcmp(sigalg, "rsa-sha2-256") == 0 ||
+	    strcmp(sigalg, "rsa-sha2-512") == 0)) {
+		/* RFC 8332: the raw signature, as long as the modulus; never SHA-1 ssh-rsa */
+		if ((r = digest_sign(k, strcmp(sigalg, "rsa-sha2-256") == 0 ? "SHA256" : "SHA512", 1, msg, len,
+		    &body)) != 0)
+			goto out;
+	} else {
+		goto out;
+	}
+	if ((r = ssh_put_string(out, sigalg, strlen(sigalg))) != 0 ||
+	    (r = ssh_put_string(out, body.data, body.len)) != 0)
+		out->len = start;
+out:
+	ECDSA_SIG_free(es);
+	dpk_buf_free(&raw);
+	dpk_buf_free(&body);
 	return r;
 }

@@ -53,4 +53,16 @@ int dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struc
 int dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
     const void *msg, size_t len, const uint8_t *sig, size_t siglen);
 
+/* The public key as an SSH public key blob (RFC 4253 6.6 "ssh-rsa", RFC 5656
+ * 3.1 "ecdsa-sha2-nistp256"), appended to out: what an ssh-agent lists. */
+int dpk_idkey_ssh_public_blob(const struct dpk_idkey *k, struct dpk_buf *out);
+/* An SSH signature blob (string sigalg, string signature) over msg, appended
+ * to out: sigalg "ecdsa-sha2-nistp256" (P-256, RFC 5656) or "rsa-sha2-256" /
+ * "rsa-sha2-512" (RSA PKCS#1 v1.5, RFC 8332); anything else, SHA-1 "ssh-rsa"
+ * included, is DPK_ERR_UNSUPPORTED. These signatures carry no DPK context
+ * string: the one caller (dpk-agent/sshagent_msg.c) signs nothing but what
+ * parses as an SSH user-authentication request. */
+int dpk_idkey_sign_ssh(const struct dpk_idkey *k, const char *sigalg, const void *msg, size_t len,
+    struct dpk_buf *out);
+
 #endif

@@ -32,7 +32,8 @@ unit_tests = \
 	tests/unit/test_identity \
 	tests/unit/test_registry_codec \
 	tests/unit/test_nss_module \
-	tests/unit/test_nss_map
+	tests/unit/test_nss_map \
+	tests/unit/test_sshagent
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -44,7 +45,8 @@ integration_tests = \
 	tests/integration/test_nss_getent \
 	tests/integration/test_authorized_keys \
 	tests/integration/test_ssh_login \
-	tests/integration/test_nss_threads
+	tests/integration/test_nss_threads \
+	tests/integration/test_ssh_agent
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -137,6 +139,14 @@ tests_integration_test_ssh_login_LDADD = $(TEST_LIBS)
 tests_integration_test_nss_threads_SOURCES = tests/integration/test_nss_threads.c
 tests_integration_test_nss_threads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
 tests_integration_test_nss_threads_LDADD = $(TEST_LIBS) -lpthread
+# the ssh-agent messages of dpk-agent (sshagent_msg.c)
+tests_unit_test_sshagent_SOURCES = tests/unit/test_sshagent.c
+tests_unit_test_sshagent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_test_sshagent_LDADD = $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+# stock ssh-add, ssh-keygen and ssh (with sshd in unshare -m -n) through dpk-agent's ssh-agent socket
+tests_integration_test_ssh_agent_SOURCES = tests/integration/test_ssh_agent.c
+tests_integration_test_ssh_agent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_integration_test_ssh_agent_LDADD = $(TEST_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -167,7 +177,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_token \
 	tests/fuzz/fuzz_identity \
 	tests/fuzz/fuzz_registry \
-	tests/fuzz/fuzz_nss_reply
+	tests/fuzz/fuzz_nss_reply \
+	tests/fuzz/fuzz_sshagent
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -218,6 +229,10 @@ tests_fuzz_fuzz_registry_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_nss_reply_SOURCES = tests/fuzz/fuzz_nss_reply.c nss_dpk/pack.c
 tests_fuzz_fuzz_nss_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
 tests_fuzz_fuzz_nss_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_sshagent_SOURCES = tests/fuzz/fuzz_sshagent.c
+tests_fuzz_fuzz_sshagent_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_sshagent_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_sshagent_LDADD = $(DPKAGENT_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
