@@ -199,7 +199,8 @@ sshagent_thread(void *arg)
 			idx[n - 2] = i;
 			pfd[n++] = (struct pollfd){c->fd, c->outoff < c->out.len ? POLLOUT : POLLIN, 0};
 		}
-		if (poll(pfd, n, 1000) < 0 && errno != EINTR) {
+		/* idle connections are checked every second while there are any */
+		if (poll(pfd, n, n > 2 ? 1000 : -1) < 0 && errno != EINTR) {
 			agent_log(LOG_ERR, "ssh-agent socket: poll: %s; no longer serving it", strerror(errno));
 			break;
 		}

@@ -89,6 +89,7 @@ test_errors(void **state)
 		{"identity =\n", "dpk.conf:1: identity: empty value"},
 		{"just words\n", "dpk.conf:1: expected 'key = value'"},
 		{"identity = a\x1b[31mb\n", "dpk.conf:1: identity: value contains a control character"},
+		{"ssh_agent_socket = run/ssh.sock\n", "dpk.conf:1: ssh_agent_socket: 'run/ssh.sock' must be an absolute path, or none"},
 	};
 	struct dpk_config c;
 	char err[256];
@@ -165,6 +166,24 @@ test_load(void **state)
 	dpk_test_rmtree(dir);
 }
 
+/* ssh_agent_socket: unset (beside socket), a path, or none */
+static void
+test_ssh_agent_socket(void **state)
+{
+	struct dpk_config c;
+	char err[256];
+
+	assert_int_equal(parse("socket = /run/x/agent.sock\n", &c, err, sizeof(err)), 0);
+	assert_null(c.ssh_agent_socket);
+	dpk_config_free(&c);
+	assert_int_equal(parse("ssh_agent_socket = /run/dpk/ssh.sock\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.ssh_agent_socket, "/run/dpk/ssh.sock");
+	dpk_config_free(&c);
+	assert_int_equal(parse("ssh_agent_socket = none\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.ssh_agent_socket, "none");
+	dpk_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -173,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_ssh_agent_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
