@@ -4,7 +4,9 @@
 # AuthorizedKeysCommand is dpk-authorized-keys and whose passwd goes through
 # nss_dpk ("passwd: files dpk"):
 #   - agent up: a DPK user logging in with the key of dpk-agent's ssh-agent
-#     socket (SSH_AUTH_SOCK, no key files); a local account by its key file;
+#     socket (SSH_AUTH_SOCK, no key files), and with the same key read from
+#     the agent's key file (the difference is the ssh-agent socket's cost);
+#     a local account by its key file;
 #   - agent down (killed: its socket refuses connections; then the socket
 #     gone): the DPK user refused, the local account accepted;
 # and getpwnam() of the DPK user with the agent down (getpw-bench).
@@ -154,6 +156,8 @@ nssrun() {
 echo "== ssh login wall time, stock ssh -> sshd (AuthorizedKeysCommand dpk-authorized-keys, passwd: files dpk)"
 echo "   $(nproc) CPUs, $(uname -r), $(ssh -V 2>&1), $n logins each"
 measure "agent up: DPK user, key in dpk-agent" 0 bench.example.org agent
+# the same key read from its file: what the ssh-agent socket itself costs
+measure "agent up: DPK user, same key as a file" 0 bench.example.org "$work/agent/identity.pem"
 measure "agent up: local user, key file" 0 dpklocal "$work/local_ed25519"
 nssrun -n 2000 -w 10 -l "getpwnam DPK user, agent up (cached)" bench.example.org
 kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
