@@ -6,7 +6,10 @@
  * as a user-authentication request naming the key. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "idkey.h"
@@ -14,17 +17,71 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Fixed test keys (made for this fuzzer, used nowhere else), so that the
+ * seed corpus can hold requests that name the agent's own key blobs and the
+ * signing path is reached. */
+static const char p256_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg53YCFIFawXO9UtAY\n"
+	"fcg36/ZmYOIVrkcBnzsoLp3atmyhRANCAAR1OBbJvJZmM9ysc7ZAFygywPaajq9o\n"
+	"ViP/hoHXwa48uAorJgARlH7cX0iaSpaAdfnYqYHG/v6BmGP/A52fpyJH\n"
+	"-----END PRIVATE KEY-----\n";
+static const char rsa_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDiZEYl4JnYCiPQ\n"
+	"iQ7RV1NFZGYa2tGqQ7k2bE1hrt+TqXXD+Qvqi3LhMNQNeycV0403CE/9kghldP/U\n"
+	"LFOL1+oiYwhhVaYY+MBEyQmYXk974z7M3DuDuANvrdsHTNZDtAJ8UfFlAKLlsijI\n"
+	"3xFV7M8AClQV0+8VXyAy0HlinnhSBCPORkPWjTHoiIYs67iNpnl0DvXlZ8u13U/A\n"
+	"MVZtdITPMAUN0FKGAbN0bTXm+bhNzG5v4KwsCJBwEJQmGTtkMWjuz582mIuK6zGy\n"
+	"S4AfFv+XdS4Yp4TJceaEAMF56qmsnLvcd4f/pCDB/IncFd1pklRiDTNmMaI9E+4g\n"
+	"4C92CsmdAgMBAAECggEACA8jxCNrtpodzkWixmcCatz5GYminxoMFNjkJE8SXHJS\n"
+	"4+gQuYe/Ti7rzZMNwCQoycW8+zzgmaQBm278hmToS9MUsEpZQFhSl+BEPC1XTQS4\n"
+	"7pgEclrxnF8nBeqBUiWtVPmhy0OriNu/we7W8iUc9VZoyeIih7M8NTLgr1cO13SH\n"
+	"IPSIxFWN2athNYgI03pIglTaXUAVo7UWQI4GXN7et7I4IL8lzcmOkHTwFa3JKaSL\n"
+	"R2c/vhtNtk9K1Wq7qFikf0AFA7BJOVz2+3PycsZGQs4Rqq+9ZmDweAX79RA25Lgb\n"
+	"1+HazEjkwn611SRBpL/Pcknr1WjWPN3pv8Pv8ZbOIQKBgQD1yEYVopXc3vCLl9sz\n"
+	"6ujM6MkqsPL3Qj0J5TSso8Wn7sxXKo0dtPWUjkj+0J+gpNqEdoI8VzgGQ5+d11sC\n"
+	"DhDQZCA9FoUVEgq10ofz2BWYBdCEzvRgNKznM6w52GQIEeZSZDNWNBCtqd4X7Zhi\n"
+	"n8Aw2ojbscC/MYyf9dQ/HErZNQKBgQDrzaLwxMZDPJfFz9phy4xoHWSpSXmri5PE\n"
+	"ogG4SJ11/1cUYRexXgLBTD613hMdUaHR1tsS9fKvhjMrHp6A+zzsYyAoHDPXuz4n\n"
+	"xmyK/bx9gZYgCuO+aNcel0aYokZxqN4SkIzC18ozMFFS5O8S35t4x1bmpY3I2iIt\n"
+	"LLocu8QjyQKBgEx34QY+LW4olqJ3vqVqgr+t9Vio8Q7otuDrRPYphgd3jm/YN0t0\n"
+	"z6tGkYNmGSP75lisHlzzreSVCYYsSI5dHfIYFMesx/8EO/zR4aaGJkHEHVoUoYeF\n"
+	"G/5a30yn/IdeOlCMCETbsgy1+vlq3Kxik4MfmtDvfs59dgkWjNCN1uO5AoGBAKxq\n"
+	"wCmsuAuR0qghQ10eqJu4YlImF4EHnhS5IOjOr9QH0HRmShy20OzmAzSYHQHjHp+A\n"
+	"qs9CZyFQzzlIOj21duah1HF/raigkOIkhFldDuX2Sv9C9yPTJPiJRGV2wmt5Pmf0\n"
+	"qfgOMRscyVoDa4wxVE0L9M7RXsruNO8zNSKtaM2BAoGBAPHcxvN/vSLU1qJVm1vR\n"
+	"xEDTAgC2d3MzRDGR3neYRS2GA+54cttjCUP0PnC5zT3IpIzWYpVzbYXfRNjGuagx\n"
+	"LiEoZmxWAgdg9HtXg4lEV8EHrxT/TGfs1HKtVMrHb+nkbvG3HHhpit+eNeZUAQFK\n"
+	"CqBxXVf+YgcKpU7Z+q2ku8rj\n"
+	"-----END PRIVATE KEY-----\n";
+
 static struct dpk_idkey *keys[2];
 static struct dpk_sshagent_key agent_keys[2];
+
+/* dpk_idkey_load reads a 0600 file of ours: write the PEM to one */
+static struct dpk_idkey *
+load_pem(const char *pem)
+{
+	char path[] = "/tmp/fuzz_sshagent.XXXXXX";
+	struct dpk_idkey *k = NULL;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, pem, strlen(pem)) != (ssize_t)strlen(pem) || dpk_idkey_load(path, &k) != 0)
+		__builtin_trap();
+	close(fd);
+	unlink(path);
+	return k;
+}
 
 static void
 init(void)
 {
 	if (keys[0] != NULL)
 		return;
-	if (dpk_idkey_generate(DPK_IDKEY_P256, 0, &keys[0]) != 0 ||
-	    dpk_idkey_generate(DPK_IDKEY_RSA, 2048, &keys[1]) != 0 ||
-	    dpk_sshagent_key_init(&agent_keys[0], keys[0], "fuzz.example.org") != 0 ||
+	keys[0] = load_pem(p256_pem);
+	keys[1] = load_pem(rsa_pem);
+	if (dpk_sshagent_key_init(&agent_keys[0], keys[0], "fuzz.example.org") != 0 ||
 	    dpk_sshagent_key_init(&agent_keys[1], keys[1], NULL) != 0)
 		__builtin_trap();
 }

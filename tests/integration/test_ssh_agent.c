@@ -11,7 +11,7 @@
  * Covered: ssh-add -L lists exactly the key dpkctl pubkey --openssh prints;
  * adding and removing keys, sshsig signing (ssh-keygen -Y sign), a caller
  * that is neither root nor in admin_group, and an oversized frame are
- * refused; a registered identity logs in with a stock ssh whose only key is
+ * refused, while a member of admin_group is served; a registered identity logs in with a stock ssh whose only key is
  * the agent's (SSH_AUTH_SOCK, IdentityFile none), P-256 and RSA; with the
  * agent stopped a DPK login fails (the time it takes is printed, not
  * asserted) while a local account still logs in by public key. */
@@ -112,7 +112,7 @@ prepare_agent(struct env *e, struct agentproc *ag, const char *name, const char 
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s\nsocket = %s\n"
 	    "ssh_agent_socket = %s\nidentity = %s\nkey_algorithm = %s\n"
 	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\n"
+	    "request_timeout = 1500ms\nadmin_group = adm\n"
 	    "nss_allow = host.example.org\nnss_allow = rsa-host.example.org\nnss_allow = alice.example.org\n",
 	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, ag->state, ag->sock, ag->ssock, identity,
 	    alg == DPK_IDKEY_RSA ? "rsa2048" : "p256");
@@ -393,10 +393,17 @@ test_refused_operations(void **state)
 	assert_int_not_equal(dpk_test_run(sign, NULL, NULL), 0);
 	assert_int_equal(access(sig, F_OK), -1);
 
-	/* neither root nor in admin_group: every request refused */
+	/* neither root nor in admin_group (adm): every request refused; a
+	 * supplementary member of it: served (SO_PEERGROUPS) */
 	char *nobody[] = {(char *)"/usr/bin/setpriv", (char *)"--reuid=nobody", (char *)"--regid=nogroup",
 	    (char *)"--clear-groups", (char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh-add", (char *)"-L", NULL};
 	assert_int_equal(dpk_test_run(nobody, NULL, NULL), 1);
+	char *member[] = {(char *)"/usr/bin/setpriv", (char *)"--reuid=nobody", (char *)"--regid=nogroup",
+	    (char *)"--groups=adm", (char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh-add", (char *)"-L", NULL};
+	assert_int_equal(dpk_test_run(member, NULL, &listed), 0);
+	assert_int_equal(dpk_buf_cstr(&listed), 0);
+	assert_non_null(strstr((const char *)listed.data, " host.example.org\n"));
+	dpk_buf_free(&listed);
 
 	/* a frame over the 256 KiB cap: the connection is closed unanswered */
 	assert_true((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
