@@ -62,6 +62,7 @@ struct agent {
 	} nss_seen[1024];
 	size_t n_nss_seen, nss_seen_next;
 	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */
+	struct agent_nss_cache *nss_cache;   /* nss_cache.c: the cache file's users */
 };
 
 /* Logging: to stderr, or syslog after agent_log_to_syslog(). */

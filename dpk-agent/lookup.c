@@ -3,6 +3,7 @@
  * whichever comes first. When the chain cannot be reached, a cached answer
  * past its TTL is served marked stale; a revoked key is never served. */
 #include "agent.h"
+#include "nss_cache.h"
 
 #include "err.h"
 #include "identity.h"
@@ -168,14 +169,20 @@ agent_chain_done(struct agent *a)
 				cache_put(&a->cache, j->id_hash, &j->rec, now);
 			else if (j->result == DPK_ERR_NOTFOUND)
 				cache_put(&a->cache, j->id_hash, NULL, now);
+			if (j->result == DPK_ERR_NOTFOUND || (j->result == 0 && j->rec.status != DPK_REGISTRY_ACTIVE))
+				agent_nss_cache_forget(a, j->id_hash);
 			answer_waiting(a, j->id_hash, j->result != 0 && j->result != DPK_ERR_NOTFOUND,
 			    j->error, j->result == DPK_ERR_TIMEOUT ? DPK_ERR_TIMEOUT : DPK_ERR_NET, now);
 		} else {
 			a->poll_in_flight = 0;
-			if (j->flush_all)
+			if (j->flush_all) {
 				cache_clear(&a->cache);
-			for (size_t i = 0; i < j->n_changed; i++)
+				agent_nss_cache_clear(a);
+			}
+			for (size_t i = 0; i < j->n_changed; i++) {
 				cache_drop(&a->cache, j->changed[i]);
+				agent_nss_cache_forget(a, j->changed[i]);
+			}
 		}
 		job_free(j);
 	}
@@ -213,6 +220,9 @@ agent_timers(struct agent *a, int64_t now)
 	}
 	if (a->next_poll_ms < next)
 		next = a->next_poll_ms;
+	int64_t w = agent_nss_cache_tick(a, now);
+	if (w >= 0 && now + w < next)
+		next = now + w;
 	if (!a->reg_in_flight && reg_active(&a->reg)) {
 		if (now >= a->reg_next_ms) {
 			struct job *j = calloc(1, sizeof(*j));

@@ -1,6 +1,7 @@
 /* dpk-agent: the DPK daemon (man page dpk-agent(8)). */
 #include "autoconfig.h"
 #include "agent.h"
+#include "nss_cache.h"
 
 #include "err.h"
 #include "statedir.h"
@@ -120,6 +121,7 @@ reload(struct agent *a)
 	cfg.key_algorithm = keep_alg;
 	dpk_config_free(&a->cfg);
 	a->cfg = cfg;
+	agent_nss_cache_clear(a); /* the policy or the naming may have changed */
 	if (resolve_admin_group(a) != 0)
 		agent_log(LOG_WARNING, "only root may make privileged requests until admin_group exists");
 	agent_log(LOG_INFO, "configuration reloaded from %s", a->config_path);
@@ -222,6 +224,7 @@ main(int argc, char **argv)
 	r = r == 0 ? 0 : 1;
 	agent_log(LOG_INFO, "stopping");
 out:
+	agent_nss_cache_close(&a);
 	agent_server_close(&a);
 	chain_stop(&a.chain);
 	chain_stop(&a.regchain);

@@ -9,6 +9,7 @@
  * it, and only the last 1024 of those can be found by uid or "dpk-" name
  * (the agent cannot invert a hash). */
 #include "agent.h"
+#include "nss_cache.h"
 #include "nss_map.h"
 
 #include "err.h"
@@ -229,12 +230,11 @@ primary_gid(const struct agent *a, const struct nss_user *u)
 
 /* nss_home with %u replaced by the user name and %% by %. */
 static void
-put_home(struct dpk_wire_w *w, const char *tmpl, const char *name)
+format_home(char home[2048], const char *tmpl, const char *name)
 {
-	char home[2048];
 	size_t n = 0;
 
-	for (const char *p = tmpl; *p != '\0' && n < sizeof(home) - 40; p++) {
+	for (const char *p = tmpl; *p != '\0' && n < 2048 - 40; p++) {
 		if (p[0] == '%' && p[1] == 'u') {
 			size_t l = strlen(name);
 
@@ -248,14 +248,24 @@ put_home(struct dpk_wire_w *w, const char *tmpl, const char *name)
 			home[n++] = *p;
 		}
 	}
-	dpk_wire_put_string(w, home, n);
+	home[n] = '\0';
+}
+
+/* The GECOS field: "DPK" and the identity, so that `getent` shows who it
+ * is; an IPv6 address's ':' would split a passwd line: written '-'. */
+static void
+format_gecos(char *gecos, size_t size, const struct nss_user *u)
+{
+	snprintf(gecos, size, "DPK %s", u->ident[0] != '\0' ? u->ident : u->name);
+	for (char *p = gecos; (p = strchr(p, ':')) != NULL;)
+		*p = '-';
 }
 
 static void
 reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user *u)
 {
 	struct dpk_wire_w w;
-	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16];
+	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
 	uint32_t gid = primary_gid(a, u);
 
 	agent_reply_begin(c, &w);
@@ -263,16 +273,13 @@ reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user 
 	switch (type) {
 	case DPK_MSG_GETPWNAM:
 	case DPK_MSG_GETPWUID:
-		/* the identity goes in the GECOS field, so that `getent` shows who it
-		 * is; an IPv6 address's ':' would split a passwd line: written '-' */
-		snprintf(gecos, sizeof(gecos), "DPK %s", u->ident[0] != '\0' ? u->ident : u->name);
-		for (char *p = gecos; (p = strchr(p, ':')) != NULL;)
-			*p = '-';
+		format_gecos(gecos, sizeof(gecos), u);
+		format_home(home, a->cfg.nss_home, u->name);
 		dpk_wire_put_string(&w, u->name, strlen(u->name));
 		dpk_wire_put_u32(&w, u->uid);
 		dpk_wire_put_u32(&w, gid);
 		dpk_wire_put_string(&w, gecos, strlen(gecos));
-		put_home(&w, a->cfg.nss_home, u->name);
+		dpk_wire_put_string(&w, home, strlen(home));
 		dpk_wire_put_string(&w, a->cfg.nss_shell, strlen(a->cfg.nss_shell));
 		break;
 	case DPK_MSG_GETGRNAM:
@@ -312,6 +319,20 @@ entry_fresh(const struct agent *a, const struct cache_entry *e, int64_t now)
 	return now - e->fetched_ms < (int64_t)ttl;
 }
 
+/* A user found: into the cache file, fresh as long as its cache entry. */
+static void
+note_in_cache_file(struct agent *a, const struct nss_user *u, const struct cache_entry *e)
+{
+	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
+
+	if (a->cfg.nss_cache_file == NULL)
+		return;
+	format_gecos(gecos, sizeof(gecos), u);
+	format_home(home, a->cfg.nss_home, u->name);
+	agent_nss_cache_note(a, u->hash, u->name, u->uid, primary_gid(a, u), gecos, home,
+	    e->fetched_ms + (int64_t)a->cfg.cache_ttl_ms);
+}
+
 /* Decide from the cache, or wait for the chain (unless waited already). */
 static void
 answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user *u, int waited, int code,
@@ -332,10 +353,12 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 	}
 	/* a stale entry past its TTL still counts: revocations drop entries */
 	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_nss_cache_forget(a, u->hash);
 		reply_notfound(c, type);
 		return;
 	}
 	remember(a, u);
+	note_in_cache_file(a, u, e);
 	reply_user(a, c, type, u);
 }
 

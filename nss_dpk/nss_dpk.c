@@ -1,9 +1,12 @@
 /* libnss_dpk.so.2: glibc NSS entry points for DPK users (nss_dpk(8)).
  *
- * The module decides nothing: it asks dpk-agent (doc/protocol.md, GETPWNAM
- * and friends) over a fresh connection per call and packs the answer into
- * the caller's buffer. A fresh connection keeps it reentrant, thread-safe
- * and fork-safe without any state. Status mapping, kept distinct so that
+ * The module decides nothing. It answers from the cache file the agent
+ * writes when the entry is there and fresh (fastpath.c), else it asks
+ * dpk-agent (doc/protocol.md, GETPWNAM and friends) over a fresh connection
+ * per call and packs the answer into the caller's buffer. A fresh
+ * connection keeps the socket path reentrant, thread-safe and fork-safe
+ * without any state; the file's one shared mapping is reference-counted
+ * under a lock taken around fork(). Status mapping, kept distinct so that
  * "[UNAVAIL=return]" in nsswitch.conf means what it says:
  *   found                       SUCCESS
  *   no such DPK user            NOTFOUND, ENOENT
@@ -13,8 +16,11 @@
  *   agent cannot tell (chain    UNAVAIL, EAGAIN
  *   down, nothing cached)
  *   corrupt or hostile reply    UNAVAIL, EPROTO
+ *   corrupt or untrusted cache  UNAVAIL, EPROTO
+ *   file
  * errno is left as it was on success. */
 #include "dpk/client.h"
+#include "fastpath.h"
 #include "pack.h"
 #include "proto.h"
 #include "wire.h"
@@ -49,6 +55,13 @@ plausible_name(const char *name)
 }
 
 
+/* the agent itself (and anything it starts) never resolves through us */
+static int
+bypassed(void)
+{
+	return getenv("DPK_NSS_BYPASS") != NULL;
+}
+
 /* Ask the agent. SUCCESS with the reply body in reply (a NOTFOUND answer is
  * returned as NOTFOUND), or UNAVAIL with *err set. */
 static enum nss_status
@@ -60,8 +73,7 @@ ask(uint8_t type, const void *req, size_t reqlen, uint8_t *reply, size_t cap, si
 	int r;
 
 	*err = ENOENT;
-	/* the agent itself (and anything it starts) never resolves through us */
-	if (getenv("DPK_NSS_BYPASS") != NULL)
+	if (bypassed())
 		return NSS_STATUS_UNAVAIL;
 	/* a test may point us at its own agent; otherwise only root's socket counts */
 	r = dpk_client_open(NULL, NSS_DPK_TIMEOUT_MS, secure_getenv("DPK_AGENT_SOCKET") == NULL, &c);
@@ -135,6 +147,10 @@ passwd_by(uint8_t type, const char *name, uint32_t uid, struct passwd *pw, char 
 
 	if (type == DPK_MSG_GETPWNAM ? !plausible_name(name) : nss_dpk_reserved_id(uid))
 		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if (nss_dpk_fast_passwd(type == DPK_MSG_GETPWNAM ? name : NULL, uid, pw, buf, buflen, &st, &err))
+		return finish(st, err, saved_errno, errnop);
 	if ((rp = malloc(sizeof(*rp))) == NULL)
 		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
 	st = type == DPK_MSG_GETPWNAM ? ask_name(type, name, rp->body, sizeof(rp->body), &rp->n, &err) :
@@ -154,6 +170,10 @@ group_by(uint8_t type, const char *name, uint32_t gid, struct group *gr, char *b
 
 	if (type == DPK_MSG_GETGRNAM ? !plausible_name(name) : nss_dpk_reserved_id(gid))
 		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if (nss_dpk_fast_group(type == DPK_MSG_GETGRNAM ? name : NULL, gid, gr, buf, buflen, &st, &err))
+		return finish(st, err, saved_errno, errnop);
 	if ((rp = malloc(sizeof(*rp))) == NULL)
 		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
 	st = type == DPK_MSG_GETGRNAM ? ask_name(type, name, rp->body, sizeof(rp->body), &rp->n, &err) :
@@ -202,16 +222,25 @@ _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int
 
 	if (!plausible_name(user))
 		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
-	if ((rp = malloc(sizeof(*rp))) == NULL)
-		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
-	st = ask_name(DPK_MSG_INITGROUPS, user, rp->body, sizeof(rp->body), &rp->n, &err);
-	if (st != NSS_STATUS_SUCCESS)
-		goto out;
-	/* check the whole reply before touching the caller's array */
-	if ((count = nss_dpk_unpack_groups(rp->body + 1, rp->n - 1, gids)) < 0) {
-		st = NSS_STATUS_UNAVAIL;
-		err = EPROTO;
-		goto out;
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if (nss_dpk_fast_initgroups(user, &gids[0], &st, &err)) {
+		if (st != NSS_STATUS_SUCCESS)
+			return finish(st, err, saved_errno, errnop);
+		count = 1;
+		rp = NULL;
+	} else {
+		if ((rp = malloc(sizeof(*rp))) == NULL)
+			return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+		st = ask_name(DPK_MSG_INITGROUPS, user, rp->body, sizeof(rp->body), &rp->n, &err);
+		if (st != NSS_STATUS_SUCCESS)
+			goto out;
+		/* check the whole reply before touching the caller's array */
+		if ((count = nss_dpk_unpack_groups(rp->body + 1, rp->n - 1, gids)) < 0) {
+			st = NSS_STATUS_UNAVAIL;
+			err = EPROTO;
+			goto out;
+		}
 	}
 	for (int i = 0; i < count; i++) {
 		uint32_t g = gids[i];

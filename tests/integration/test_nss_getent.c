@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +51,7 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], conf[128], sock[128], log[128], nssconf[128];
+	char dir[64], conf[128], sock[128], log[128], nssconf[128], cache[128];
 	pid_t agent;
 	uint8_t pub[65];
 };
@@ -106,24 +107,30 @@ expected_hash_name(const char *text, char out[17])
 }
 
 static void
-start_agent(struct env *e, const char *extra)
+start_agent_ttl(struct env *e, const char *ttl, const char *poll, const char *extra)
 {
 	char agent[512], addr[43];
 	FILE *f = fopen(e->conf, "w");
 
 	dpk_wallet_address_format(e->contract, addr);
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
+	    "cache_ttl = %s\nnegative_cache_ttl = 60s\npoll_interval = %s\nrpc_timeout = 500ms\n"
 	    "request_timeout = 1500ms\n"
 	    "nss_allow = alice.example.org\nnss_allow = 10.9.8.7\nnss_allow = gone.example.org\n"
 	    "nss_allow = unregistered.example.org\nnss_allow_suffix = .corp.example\n%s",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, extra);
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, ttl, poll, extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
 	e->agent = dpk_test_spawn(argv, e->log);
 	if (dpk_test_wait_path(e->sock, 20000) != 0)
 		fail_msg("dpk-agent did not start (see %s)", e->log);
+}
+
+static void
+start_agent(struct env *e, const char *extra)
+{
+	start_agent_ttl(e, "60s", "200ms", extra);
 }
 
 static void
@@ -148,12 +155,13 @@ run_nss(struct env *e, struct dpk_buf *out, const char *cmd, const char *arg1, c
 	    "mount --bind \"$1\" /etc/nsswitch.conf || exit 99\n"
 	    "shift\n"
 	    "exec env LD_LIBRARY_PATH=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs\" LD_PRELOAD=\"$pre\" "
-	    "ASAN_OPTIONS=detect_leaks=0 DPK_AGENT_SOCKET=\"$DPK_SOCK\" \"$@\"\n";
+	    "ASAN_OPTIONS=detect_leaks=0 DPK_AGENT_SOCKET=\"$DPK_SOCK\" DPK_NSS_CACHE=\"$DPK_CACHE\" \"$@\"\n";
 	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
 	    (char *)"sh", e->nssconf, (char *)cmd, (char *)arg1, (char *)arg2, NULL};
 	int r;
 
 	setenv("DPK_SOCK", e->sock, 1);
+	setenv("DPK_CACHE", e->cache, 1);
 	r = dpk_test_run(argv, NULL, out);
 	dpk_test_chomp(out);
 	assert_int_not_equal(r, 99);
@@ -199,6 +207,8 @@ setup(void **state)
 	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
 	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
 	snprintf(e->nssconf, sizeof(e->nssconf), "%s/nsswitch.conf", e->dir);
+	/* written only where a test turns nss_cache_file on */
+	snprintf(e->cache, sizeof(e->cache), "%s/nss.cache", e->dir);
 	f = fopen(e->nssconf, "w");
 	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
 	fclose(f);
@@ -462,6 +472,140 @@ test_agent_protocol(void **state)
 	dpk_client_close(c);
 }
 
+/* The file holds name (the agent writes it after answering). */
+static int
+cache_has(struct env *e, const char *name)
+{
+	FILE *f = fopen(e->cache, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return memmem(buf, n, name, strlen(name)) != NULL;
+}
+
+static void
+wait_cache_has(struct env *e, const char *name, int want)
+{
+	int64_t t0 = now_ms();
+
+	while (cache_has(e, name) != want) {
+		if (now_ms() - t0 > 5000)
+			fail_msg("the cache file %s %s %s after 5 s", e->cache, want ? "does not hold" : "still holds", name);
+		sleep_ms(20);
+	}
+}
+
+/* The memory-mapped cache file through the real module, getent and id:
+ * answers while the agent cannot (stopped), a corrupt file is UNAVAIL (not
+ * NOTFOUND, and not silently passed over to the agent), a removed file
+ * leaves the socket, an expired entry is asked again and the answer is
+ * fresh (a revocation the file could not know), and the agent removes the
+ * file when it stops. */
+static void
+test_cache_file(void **state)
+{
+	typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
+	struct env *e = *state;
+	char line[1024], want[1024], key[32], so[4096], buf[1024];
+	uint32_t alice = listed_uid("alice.example.org");
+	struct dpk_buf out;
+	struct passwd pw;
+	pwnam_fn pwnam;
+	void *h;
+	int err = 0;
+	int64_t t0;
+	FILE *f;
+
+	/* events are not polled (1 h): only the expiry can make the file's
+	 * answers go */
+	snprintf(line, sizeof(line), "nss_cache_file = %s\n", e->cache);
+	start_agent_ttl(e, "3s", "1h", line);
+	/* the agent starts with an empty file */
+	wait_cache_has(e, "DPKNSSC", 1);
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:%u:DPK alice.example.org:/home/alice.example.org:/bin/bash",
+	    alice, alice);
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	wait_cache_has(e, "alice.example.org", 1);
+
+	/* the agent frozen: answers come from the file, at once */
+	kill(e->agent, SIGSTOP);
+	t0 = now_ms();
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", alice);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:", alice);
+	assert_int_equal(getent(e, "group", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	assert_int_equal(getent(e, "group", key, line, sizeof(line)), 0);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/id", "alice.example.org", NULL), 0);
+	snprintf(want, sizeof(want), "uid=%u(alice.example.org) gid=%u(alice.example.org) groups=%u(alice.example.org)",
+	    alice, alice, alice);
+	assert_string_equal((const char *)out.data, want);
+	dpk_buf_free(&out);
+	/* five commands, none waited for the agent's 1 s timeout */
+	assert_true(now_ms() - t0 < 4000);
+
+	/* corrupt: UNAVAIL from the module (getent shows it as 2, like any miss) */
+	dpk_test_built("nss_dpk/.libs/libnss_dpk.so.2", so, sizeof(so));
+	assert_non_null(h = dlopen(so, RTLD_NOW | RTLD_LOCAL));
+	*(void **)&pwnam = dlsym(h, "_nss_dpk_getpwnam_r");
+	setenv("DPK_AGENT_SOCKET", e->sock, 1);
+	setenv("DPK_NSS_CACHE", e->cache, 1);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	{
+		char tmp[160];
+
+		snprintf(tmp, sizeof(tmp), "%s.bad", e->cache);
+		assert_non_null(f = fopen(tmp, "wb"));
+		fputs("DPKNSSC\n this is not a cache file", f);
+		fclose(f);
+		chmod(tmp, 0644);
+		assert_int_equal(rename(tmp, e->cache), 0);
+	}
+	t0 = now_ms();
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	assert_true(now_ms() - t0 < 500); /* the frozen agent was not asked */
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "root", line, sizeof(line)), 0);
+
+	/* the agent again: the corrupt file stays refused until the agent
+	 * rewrites it; removed, the socket answers */
+	kill(e->agent, SIGCONT);
+	assert_int_equal(unlink(e->cache), 0);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(getent(e, "passwd", "gone.example.org", line, sizeof(line)), 0);
+	wait_cache_has(e, "gone.example.org", 1);
+
+	/* revoked on chain; no event read (poll_interval 1 h): the file keeps
+	 * it until its expiry (cache_ttl 3 s), then the agent is asked again
+	 * and the answer is fresh */
+	revoke_identity(e, "gone.example.org");
+	t0 = now_ms();
+	int rc = 0;
+	while (now_ms() - t0 < 8000 && (rc = getent(e, "passwd", "gone.example.org", line, sizeof(line))) == 0)
+		sleep_ms(200);
+	assert_int_equal(rc, 2);
+	assert_true(now_ms() - t0 >= 1000); /* served from the file first */
+	wait_cache_has(e, "gone.example.org", 0);
+
+	/* a clean stop removes the file: nobody is vouched for by a stopped agent */
+	kill(e->agent, SIGTERM);
+	assert_true(dpk_test_wait_exit(e->agent, 5000) == 0);
+	e->agent = 0;
+	assert_int_equal(access(e->cache, F_OK), -1);
+	unsetenv("DPK_AGENT_SOCKET");
+	unsetenv("DPK_NSS_CACHE");
+	dlclose(h);
+}
+
 int
 main(void)
 {
@@ -472,6 +616,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_down_is_unavail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_file, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
