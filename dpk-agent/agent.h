@@ -53,12 +53,13 @@ struct agent {
 	struct cache cache;
 	int64_t next_poll_ms;
 	int poll_in_flight;
-	/* nss.c: users admitted by nss_allow_suffix seen since the start, so
+	/* nss.c: users admitted by nss_allow_suffix or nss_allow_pkm seen since the start, so
 	 * that their uid and "dpk-" name can be looked up (a ring) */
 	struct agent_nss_seen {
 		uint8_t hash[32];
 		char name[33];
 		uint32_t uid;
+		uint8_t via_pkm; /* admitted by nss_allow_pkm: its approver is checked at each answer */
 	} nss_seen[1024];
 	size_t n_nss_seen, nss_seen_next;
 	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */

@@ -4,7 +4,8 @@
  * packs the answer; every decision is taken here.
  *
  * Names and uids follow nss_map.h. One case depends on order: an identity
- * admitted by nss_allow_suffix (not listed, so not numbered in advance)
+ * admitted by nss_allow_suffix or nss_allow_pkm (not listed, so not
+ * numbered in advance)
  * steps over the uids of the list and of the suffix identities seen before
  * it, and only the last 1024 of those can be found by uid or "dpk-" name
  * (the agent cannot invert a hash). */
@@ -30,6 +31,7 @@ struct nss_user {
 	uint32_t uid;
 	char ident[DPK_IDENTITY_FORMAT_SIZE];
 	int from_suffix; /* remember it once the chain says it is active */
+	int via_pkm;     /* admitted only if an nss_allow_pkm approver approved it */
 };
 
 static int
@@ -101,9 +103,14 @@ resolve_identity(struct agent *a, const struct dpk_identity *id, struct nss_user
 		from_exact(e, u);
 		return 0;
 	}
-	if (!suffix_admits(&a->cfg, id))
+	/* not listed nor under a suffix: a candidate for nss_allow_pkm, whose
+	 * approver answer_user checks once the chain has been read */
+	int via_pkm = !suffix_admits(&a->cfg, id);
+
+	if (via_pkm && a->cfg.n_nss_allow_pkm == 0)
 		return 1;
 	memset(u, 0, sizeof(*u));
+	u->via_pkm = via_pkm;
 	memcpy(u->hash, h, 32);
 	agent_nss_map_name(id, h, u->name);
 	dpk_identity_format(id, u->ident, sizeof(u->ident));
@@ -136,6 +143,7 @@ remember(struct agent *a, const struct nss_user *u)
 	memcpy(s->hash, u->hash, 32);
 	memcpy(s->name, u->name, sizeof(s->name));
 	s->uid = u->uid;
+	s->via_pkm = (uint8_t)u->via_pkm;
 }
 
 static int
@@ -175,6 +183,7 @@ resolve_name(struct agent *a, const char *name, size_t n, struct nss_user *u)
 				memcpy(u->name, a->nss_seen[i].name, sizeof(u->name));
 				u->uid = a->nss_seen[i].uid;
 				u->from_suffix = 1;
+				u->via_pkm = a->nss_seen[i].via_pkm;
 				return 0;
 			}
 		return 1;
@@ -207,6 +216,7 @@ resolve_uid(struct agent *a, uint32_t uid, struct nss_user *u)
 			memcpy(u->name, a->nss_seen[i].name, sizeof(u->name));
 			u->uid = uid;
 			u->from_suffix = 1;
+			u->via_pkm = a->nss_seen[i].via_pkm;
 			return 0;
 		}
 	return 1;
@@ -319,6 +329,18 @@ entry_fresh(const struct agent *a, const struct cache_entry *e, int64_t now)
 	return now - e->fetched_ms < (int64_t)ttl;
 }
 
+/* nss_allow_pkm: the approval in force names one of the listed approvers. */
+static int
+approver_allowed(const struct dpk_config *c, const struct cache_entry *e)
+{
+	if (e->approval != 1)
+		return 0;
+	for (size_t i = 0; i < c->n_nss_allow_pkm; i++)
+		if (memcmp(c->nss_allow_pkm[i], e->approver, 20) == 0)
+			return 1;
+	return 0;
+}
+
 /* A user found: into the cache file, fresh as long as its cache entry. */
 static void
 note_in_cache_file(struct agent *a, const struct nss_user *u, const struct cache_entry *e)
@@ -353,6 +375,21 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 	}
 	/* a stale entry past its TTL still counts: revocations drop entries */
 	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_nss_cache_forget(a, u->hash);
+		reply_notfound(c, type);
+		return;
+	}
+	if (u->via_pkm && e->approval == 0) {
+		/* read before nss_allow_pkm was set, or the events could not be read */
+		if (!waited) {
+			agent_lookup_wait(a, c, u->hash, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ?
+			    a->cfg.request_timeout_ms : NSS_DEADLINE_MS);
+			return;
+		}
+		agent_reply_failure(c, DPK_ERR_NET, "cannot read who approved this identity from the chain's events");
+		return;
+	}
+	if (u->via_pkm && !approver_allowed(&a->cfg, e)) {
 		agent_nss_cache_forget(a, u->hash);
 		reply_notfound(c, type);
 		return;

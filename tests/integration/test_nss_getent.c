@@ -606,6 +606,74 @@ test_cache_file(void **state)
 	dlclose(h);
 }
 
+/* nss_allow_pkm: two approvers (PKMs) on one registry, an identity
+ * approved by each; only the one the configured PKM approved is a user. A
+ * key rotation by its controller keeps the approval; a revocation ends it. */
+static void
+test_allow_pkm(void **state)
+{
+	struct env *e = *state;
+	struct dpk_wallet pkm2;
+	struct dpk_buf data;
+	struct dpk_idkey *k;
+	char line[1024], want[1024], extra[256], addr[43], key[32];
+	uint8_t h[32];
+	uint32_t p1 = expected_uid("p1.example.net", 0);
+	int64_t t0;
+	int rc = 0;
+
+	/* anvil's dev account 3 becomes the second approver */
+	dpk_test_wallet("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6", &pkm2);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_add_approver(&data, pkm2.addr), 0);
+	dpk_test_send(e->rpc, e->contract, &e->owner, &data);
+	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "p1.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
+	dpk_test_register(e->rpc, e->contract, &pkm2, &e->device, "p2.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
+
+	dpk_wallet_address_format(e->approver.addr, addr);
+	snprintf(extra, sizeof(extra), "nss_allow_pkm = %s\n", addr);
+	start_agent(e, extra);
+	snprintf(want, sizeof(want), "p1.example.net:*:%u:%u:DPK p1.example.net:/home/p1.example.net:/bin/bash", p1, p1);
+	assert_int_equal(getent(e, "passwd", "p1.example.net", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", p1);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	/* approved by the other PKM; not registered at all */
+	assert_int_equal(getent(e, "passwd", "p2.example.net", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "p3.example.net", line, sizeof(line)), 2);
+	/* the listed and suffix rules still hold beside it */
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+
+	/* the controller rotates its key: the record's version moves on, the
+	 * approval still stands (the cache entry is dropped by the event and
+	 * read again) */
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	{
+		struct dpk_buf pub;
+
+		dpk_buf_init(&pub, 4096);
+		assert_int_equal(dpk_idkey_public_onchain(k, &pub), 0);
+		id_hash("p1.example.net", h);
+		assert_int_equal(dpk_registry_encode_rotate(&data, h, DPK_REGISTRY_ALG_P256, pub.data, pub.len), 0);
+		dpk_test_send(e->rpc, e->contract, &e->device, &data);
+		dpk_buf_free(&pub);
+	}
+	dpk_idkey_free(k);
+	sleep_ms(1000); /* several polls (200 ms): the entry was read again */
+	assert_int_equal(getent(e, "passwd", "p1.example.net", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+
+	/* revoked: no longer a user */
+	revoke_identity(e, "p1.example.net");
+	t0 = now_ms();
+	while (now_ms() - t0 < 5000 && (rc = getent(e, "passwd", "p1.example.net", line, sizeof(line))) == 0)
+		sleep_ms(100);
+	assert_int_equal(rc, 2);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 2);
+	dpk_buf_free(&data);
+}
+
 int
 main(void)
 {
@@ -617,6 +685,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chain_down_is_unavail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allow_pkm, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
