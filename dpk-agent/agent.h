@@ -90,7 +90,10 @@ void agent_chain_done(struct agent *a);
 /* Make c wait (at most timeout_ms) for a chain read of identity hash h,
  * starting one unless one is under way; its request stays in c->in. */
 void agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms);
-/* nss.c: GETPWNAM, GETPWUID, GETGRNAM, GETGRGID, INITGROUPS for nss_dpk. */
+/* Start a chain read of identity hash h that nobody waits for (its result
+ * fills the cache). */
+void agent_lookup_prefetch(struct agent *a, const uint8_t h[32]);
+/* nss.c: GETPWNAM, GETPWUID, GETGRNAM, GETGRGID, INITGROUPS, PWENT, GRENT for nss_dpk. */
 void agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
 /* Answer a waiting NSS request once its chain read is done or its deadline
  * passed: from the cache, else FAILURE with code and why. */

@@ -103,6 +103,26 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms);
 }
 
+static int
+submit_lookup(struct agent *a, const uint8_t h[32])
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return DPK_ERR_NOMEM;
+	j->kind = JOB_LOOKUP;
+	memcpy(j->id_hash, h, 32);
+	j->want_approval = a->cfg.n_nss_allow_pkm > 0; /* nss_allow_pkm asks who approved */
+	chain_submit(&a->chain, j);
+	return 0;
+}
+
+void
+agent_lookup_prefetch(struct agent *a, const uint8_t h[32])
+{
+	(void)submit_lookup(a, h); /* out of memory: the entry stays unknown */
+}
+
 void
 agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms)
 {
@@ -111,17 +131,9 @@ agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t
 	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++)
 		if (a->conns[i] != NULL && a->conns[i]->waiting && memcmp(a->conns[i]->wait_hash, h, 32) == 0)
 			in_flight = 1;
-	if (!in_flight) {
-		struct job *j = calloc(1, sizeof(*j));
-
-		if (j == NULL) {
-			agent_reply_failure(c, DPK_ERR_NOMEM, "out of memory");
-			return;
-		}
-		j->kind = JOB_LOOKUP;
-		memcpy(j->id_hash, h, 32);
-		j->want_approval = a->cfg.n_nss_allow_pkm > 0; /* nss_allow_pkm asks who approved */
-		chain_submit(&a->chain, j);
+	if (!in_flight && submit_lookup(a, h) != 0) {
+		agent_reply_failure(c, DPK_ERR_NOMEM, "out of memory");
+		return;
 	}
 	c->waiting = 1;
 	memcpy(c->wait_hash, h, 32);

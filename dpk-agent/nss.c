@@ -283,6 +283,7 @@ reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user 
 	switch (type) {
 	case DPK_MSG_GETPWNAM:
 	case DPK_MSG_GETPWUID:
+	case DPK_MSG_PWENT:
 		format_gecos(gecos, sizeof(gecos), u);
 		format_home(home, a->cfg.nss_home, u->name);
 		dpk_wire_put_string(&w, u->name, strlen(u->name));
@@ -294,6 +295,7 @@ reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user 
 		break;
 	case DPK_MSG_GETGRNAM:
 	case DPK_MSG_GETGRGID:
+	case DPK_MSG_GRENT:
 		/* a user's private group: its name, gid = uid, no listed members */
 		dpk_wire_put_string(&w, u->name, strlen(u->name));
 		dpk_wire_put_u32(&w, u->uid);
@@ -442,6 +444,106 @@ nss_resolve(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, 
 	return 0;
 }
 
+/* ---- enumeration (nss_enumerate) ---- */
+
+static int
+entry_active(const struct cache_entry *e)
+{
+	return e != NULL && e->found && e->rec.status == DPK_REGISTRY_ACTIVE;
+}
+
+/* The i-th user the agent knows to be admitted and active: the nss_allow
+ * identities (in hash order), then those admitted by a suffix or a PKM
+ * that were seen (in the order seen). 0 and *u, or 1 past the end. */
+static int
+known_user(struct agent *a, uint32_t i, struct nss_user *u)
+{
+	for (size_t k = 0; k < a->cfg.n_nss_allow; k++) {
+		if (!entry_active(cache_get(&a->cache, a->cfg.nss_allow[k].hash)))
+			continue;
+		if (i-- == 0) {
+			from_exact(&a->cfg.nss_allow[k], u);
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < a->n_nss_seen; k++) {
+		const struct agent_nss_seen *s = &a->nss_seen[k];
+		const struct cache_entry *e = cache_get(&a->cache, s->hash);
+
+		if (!entry_active(e) || (s->via_pkm && !approver_allowed(&a->cfg, e)))
+			continue;
+		if (i-- == 0) {
+			memset(u, 0, sizeof(*u));
+			memcpy(u->hash, s->hash, 32);
+			memcpy(u->name, s->name, sizeof(u->name));
+			u->uid = s->uid;
+			u->from_suffix = 1;
+			u->via_pkm = s->via_pkm;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* At the start of a listing, read the known identities the cache lacks,
+ * and wait (within the deadline) for the last: the chain worker reads in
+ * order, so every one before it is in by then. 1 if the request waits. */
+static int
+enum_prefetch(struct agent *a, struct conn *c)
+{
+	const uint8_t *last = NULL;
+
+	for (size_t k = 0; k < a->cfg.n_nss_allow + a->n_nss_seen; k++) {
+		const uint8_t *h = k < a->cfg.n_nss_allow ? a->cfg.nss_allow[k].hash : a->nss_seen[k - a->cfg.n_nss_allow].hash;
+
+		if (cache_get(&a->cache, h) != NULL)
+			continue;
+		if (last != NULL)
+			agent_lookup_prefetch(a, last);
+		last = h;
+	}
+	if (last == NULL)
+		return 0;
+	agent_lookup_wait(a, c, last, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms :
+	    NSS_DEADLINE_MS);
+	return 1;
+}
+
+/* PWENT / GRENT: u32 index; the entry at that index, or "not found" past
+ * the end (and always, unless nss_enumerate is on). */
+static void
+enum_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len, int waited)
+{
+	struct dpk_wire_r rd;
+	struct nss_user u;
+	uint32_t i;
+
+	dpk_wire_r_init(&rd, body, len);
+	i = dpk_wire_get_u32(&rd);
+	if (dpk_wire_r_done(&rd) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed request 0x%02x (doc/protocol.md)", type);
+		return;
+	}
+	if (!a->cfg.nss_enumerate) {
+		reply_notfound(c, type);
+		return;
+	}
+	if (type == DPK_MSG_GRENT && a->cfg.has_nss_gid) {
+		/* the one shared group; the users' groups are all it */
+		if (i == 0)
+			reply_shared_group(a, c, type);
+		else
+			reply_notfound(c, type);
+		return;
+	}
+	if (i == 0 && !waited && enum_prefetch(a, c))
+		return;
+	if (known_user(a, i, &u) != 0)
+		reply_notfound(c, type);
+	else
+		reply_user(a, c, type, &u);
+}
+
 void
 agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 {
@@ -453,6 +555,10 @@ agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *
 		a->n_nss_seen = a->nss_seen_next = 0;
 		a->nss_seen_min = a->cfg.nss_uid_min;
 		a->nss_seen_max = a->cfg.nss_uid_max;
+	}
+	if (type == DPK_MSG_PWENT || type == DPK_MSG_GRENT) {
+		enum_request(a, c, type, body, len, 0);
+		return;
 	}
 	r = nss_resolve(a, c, type, body, len, &u);
 
@@ -471,6 +577,12 @@ agent_nss_answer_waiting(struct agent *a, struct conn *c, int code, const char *
 
 	/* the request is still in c->in: resolve it again, then release the input */
 	c->waiting = 0;
+	if (type == DPK_MSG_PWENT || type == DPK_MSG_GRENT) {
+		enum_request(a, c, type, c->in + 5, c->inlen - 5, 1);
+		explicit_bzero(c->in, c->inlen);
+		c->inlen = 0;
+		return;
+	}
 	r = nss_resolve(a, c, type, c->in + 5, c->inlen - 5, &u);
 	explicit_bzero(c->in, c->inlen);
 	c->inlen = 0;

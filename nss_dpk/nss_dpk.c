@@ -45,6 +45,12 @@ enum nss_status _nss_dpk_getgrnam_r(const char *name, struct group *gr, char *bu
 enum nss_status _nss_dpk_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop) EXPORT;
 enum nss_status _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
     gid_t **groupsp, long int limit, int *errnop) EXPORT;
+enum nss_status _nss_dpk_setpwent(int stayopen) EXPORT;
+enum nss_status _nss_dpk_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_endpwent(void) EXPORT;
+enum nss_status _nss_dpk_setgrent(int stayopen) EXPORT;
+enum nss_status _nss_dpk_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_endgrent(void) EXPORT;
 
 /* Names no DPK user can have, and root, are answered NOTFOUND without a
  * connection. */
@@ -274,4 +280,77 @@ _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int
 out:
 	free(rp);
 	return finish(st, err, saved_errno, errnop);
+}
+
+/* Enumeration (nss_enumerate in dpk.conf; off by default, when the agent
+ * answers "no more" at once): entry i of the agent's list per call. The
+ * position is the only state, an atomic counter, so there is no lock to
+ * inherit held across fork(); glibc serializes set/get/end*ent itself.
+ * The position moves on only after an entry was packed: after ERANGE the
+ * caller retries the same entry with a larger buffer. */
+static unsigned pw_pos, gr_pos;
+
+static enum nss_status
+entry_at(uint8_t type, unsigned *pos, struct passwd *pw, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	int saved_errno = errno, err = ENOENT;
+	unsigned i = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
+	enum nss_status st;
+	struct reply *rp;
+
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if ((rp = malloc(sizeof(*rp))) == NULL)
+		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+	st = ask_id(type, i, rp->body, sizeof(rp->body), &rp->n, &err);
+	if (st == NSS_STATUS_SUCCESS && type == DPK_MSG_PWENT)
+		st = nss_dpk_pack_passwd(rp->body + 1, rp->n - 1, 0, 0, pw, buf, buflen, &err);
+	else if (st == NSS_STATUS_SUCCESS)
+		st = nss_dpk_pack_group(rp->body + 1, rp->n - 1, 0, 0, gr, buf, buflen, &err);
+	if (st == NSS_STATUS_SUCCESS)
+		__atomic_compare_exchange_n(pos, &i, i + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	free(rp);
+	return finish(st, err, saved_errno, errnop);
+}
+
+enum nss_status
+_nss_dpk_setpwent(int stayopen)
+{
+	(void)stayopen;
+	__atomic_store_n(&pw_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_dpk_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	return entry_at(DPK_MSG_PWENT, &pw_pos, pw, NULL, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_endpwent(void)
+{
+	__atomic_store_n(&pw_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_dpk_setgrent(int stayopen)
+{
+	(void)stayopen;
+	__atomic_store_n(&gr_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_dpk_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	return entry_at(DPK_MSG_GRENT, &gr_pos, NULL, gr, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_endgrent(void)
+{
+	__atomic_store_n(&gr_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
 }

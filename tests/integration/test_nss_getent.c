@@ -674,6 +674,70 @@ test_allow_pkm(void **state)
 	dpk_buf_free(&data);
 }
 
+/* Enumeration: `getent passwd` with no key lists the DPK users only with
+ * nss_enumerate = yes: the listed identities that resolve, and those
+ * admitted by a suffix once seen; never one outside the policy, not
+ * registered, or revoked. */
+static void
+test_enumerate(void **state)
+{
+	struct env *e = *state;
+	struct dpk_buf out;
+	char want[1024], hname[17];
+	uint32_t alice = listed_uid("alice.example.org"), ip = listed_uid("10.9.8.7");
+	const char *text;
+
+	/* off (the default): local users only */
+	start_agent(e, "");
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", NULL), 0);
+	assert_non_null(strstr((const char *)out.data, "root:x:0:0:"));
+	assert_null(strstr((const char *)out.data, "DPK "));
+	dpk_buf_free(&out);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "group", NULL), 0);
+	assert_null(strstr((const char *)out.data, "alice.example.org"));
+	dpk_buf_free(&out);
+	stop_agent(e);
+
+	start_agent(e, "nss_enumerate = yes\n");
+	/* a suffix user is listed once seen */
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", "bob.corp.example"), 0);
+	dpk_buf_free(&out);
+	/* the first listing reads the listed identities from the chain */
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", NULL), 0);
+	text = (const char *)out.data;
+	assert_non_null(strstr(text, "root:x:0:0:"));
+	snprintf(want, sizeof(want), "\nalice.example.org:*:%u:%u:DPK alice.example.org:/home/alice.example.org:/bin/bash\n",
+	    alice, alice);
+	if (strstr(text, want) == NULL)
+		fail_msg("alice.example.org not listed:\n%s", text);
+	expected_hash_name("10.9.8.7", hname);
+	snprintf(want, sizeof(want), "\n%s:*:%u:%u:DPK 10.9.8.7:", hname, ip, ip);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "\ngone.example.org:*:"));
+	assert_non_null(strstr(text, "\nbob.corp.example:*:"));
+	assert_null(strstr(text, "unregistered.example.org"));
+	assert_null(strstr(text, "outside.example.net"));
+	assert_null(strstr(text, "carol.corp.example"));
+	dpk_buf_free(&out);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "group", NULL), 0);
+	snprintf(want, sizeof(want), "\nalice.example.org:*:%u:\n", alice);
+	assert_non_null(strstr((const char *)out.data, want));
+	dpk_buf_free(&out);
+
+	/* revoked: gone from the listing within the poll interval */
+	revoke_identity(e, "gone.example.org");
+	int64_t t0 = now_ms();
+	int listed = 1;
+	while (listed && now_ms() - t0 < 5000) {
+		assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", NULL), 0);
+		listed = strstr((const char *)out.data, "\ngone.example.org:") != NULL;
+		dpk_buf_free(&out);
+		if (listed)
+			sleep_ms(100);
+	}
+	assert_false(listed);
+}
+
 int
 main(void)
 {
@@ -686,6 +750,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_pkm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enumerate, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

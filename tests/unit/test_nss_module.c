@@ -37,6 +37,10 @@ typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int 
 typedef enum nss_status (*grnam_fn)(const char *, struct group *, char *, size_t, int *);
 typedef enum nss_status (*grgid_fn)(gid_t, struct group *, char *, size_t, int *);
 typedef enum nss_status (*initgr_fn)(const char *, gid_t, long int *, long int *, gid_t **, long int, int *);
+typedef enum nss_status (*setent_fn)(int);
+typedef enum nss_status (*endent_fn)(void);
+typedef enum nss_status (*pwent_fn)(struct passwd *, char *, size_t, int *);
+typedef enum nss_status (*grent_fn)(struct group *, char *, size_t, int *);
 
 static struct {
 	void *so;
@@ -45,6 +49,10 @@ static struct {
 	grnam_fn grnam;
 	grgid_fn grgid;
 	initgr_fn initgr;
+	setent_fn setpwent, setgrent;
+	endent_fn endpwent, endgrent;
+	pwent_fn getpwent;
+	grent_fn getgrent;
 } m;
 
 /* The fake agent: answers every connection's one request with the script
@@ -195,7 +203,14 @@ setup(void **state)
 	*(void **)&m.grnam = dlsym(m.so, "_nss_dpk_getgrnam_r");
 	*(void **)&m.grgid = dlsym(m.so, "_nss_dpk_getgrgid_r");
 	*(void **)&m.initgr = dlsym(m.so, "_nss_dpk_initgroups_dyn");
+	*(void **)&m.setpwent = dlsym(m.so, "_nss_dpk_setpwent");
+	*(void **)&m.getpwent = dlsym(m.so, "_nss_dpk_getpwent_r");
+	*(void **)&m.endpwent = dlsym(m.so, "_nss_dpk_endpwent");
+	*(void **)&m.setgrent = dlsym(m.so, "_nss_dpk_setgrent");
+	*(void **)&m.getgrent = dlsym(m.so, "_nss_dpk_getgrent_r");
+	*(void **)&m.endgrent = dlsym(m.so, "_nss_dpk_endgrent");
 	assert_true(m.pwnam && m.pwuid && m.grnam && m.grgid && m.initgr);
+	assert_true(m.setpwent && m.getpwent && m.endpwent && m.setgrent && m.getgrent && m.endgrent);
 
 	dpk_test_tmpdir(fk.dir, sizeof(fk.dir));
 	snprintf(fk.path, sizeof(fk.path), "%s/agent.sock", fk.dir);
@@ -827,7 +842,66 @@ test_cache_refused(void **state)
 	dpk_buf_free(&f);
 }
 
-/* The module exports the five entry points only and links libc only. */
+/* Enumeration: entry i per call (PWENT / GRENT with u32 i), the position
+ * moving on only once an entry was packed; "not found" ends the listing;
+ * set*ent and end*ent start over. */
+static void
+test_enumeration(void **state)
+{
+	static const uint8_t no[] = {0}, at0[] = {0, 0, 0, 0}, at1[] = {0, 0, 0, 1};
+	struct w w;
+	struct passwd pw;
+	struct group gr;
+	char buf[512], small[8];
+	int err = 0;
+
+	(void)state;
+	passwd_body(&w, "peer.example.org", 234567, 234567, "DPK peer.example.org", "/home/peer.example.org", "/bin/bash");
+	script(0xa0, w.b, w.n);
+	assert_int_equal(m.setpwent(0), NSS_STATUS_SUCCESS);
+	/* too small a buffer: ERANGE, and the same entry is asked again */
+	assert_int_equal(m.getpwent(&pw, small, sizeof(small), &err), NSS_STATUS_TRYAGAIN);
+	assert_int_equal(err, ERANGE);
+	assert_request(0x20, at0, 4);
+	errno = 12;
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(errno, 12);
+	assert_request(0x20, at0, 4);
+	assert_string_equal(pw.pw_name, "peer.example.org");
+	assert_int_equal(pw.pw_uid, 234567);
+	script(0xa0, no, 1);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_request(0x20, at1, 4);
+	assert_int_equal(err, ENOENT);
+	/* a corrupt entry is UNAVAIL, like any answer */
+	passwd_body(&w, "peer.example.org", 0, 234567, "", "/h", "/bin/sh");
+	script(0xa0, w.b, w.n);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	assert_int_equal(m.endpwent(), NSS_STATUS_SUCCESS);
+	script(0xa0, no, 1);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_request(0x20, at0, 4);
+
+	group_body(&w, "peer.example.org", 234567, 0, NULL);
+	script(0xa1, w.b, w.n);
+	assert_int_equal(m.setgrent(1), NSS_STATUS_SUCCESS);
+	assert_int_equal(m.getgrent(&gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_request(0x21, at0, 4);
+	assert_string_equal(gr.gr_name, "peer.example.org");
+	assert_null(gr.gr_mem[0]);
+	script(0xa1, no, 1);
+	assert_int_equal(m.getgrent(&gr, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_request(0x21, at1, 4);
+	assert_int_equal(m.endgrent(), NSS_STATUS_SUCCESS);
+
+	/* no agent: UNAVAIL, not an empty listing */
+	setenv("DPK_AGENT_SOCKET", "/nonexistent/dpk/agent.sock", 1);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	setenv("DPK_AGENT_SOCKET", fk.path, 1);
+}
+
+/* The module exports the NSS entry points only and links libc only. */
 static void
 test_exports_and_links(void **state)
 {
@@ -845,7 +919,7 @@ test_exports_and_links(void **state)
 			fail_msg("libnss_dpk.so.2 exports %.*s", (int)strcspn(line, " "), line);
 		count++;
 	}
-	assert_int_equal(count, 5);
+	assert_int_equal(count, 11); /* 5 lookups, set/get/end for passwd and group */
 	dpk_buf_free(&out);
 
 	char *argv2[] = {readelf, (char *)"-d", so, NULL};
@@ -877,6 +951,7 @@ main(void)
 		cmocka_unit_test(test_threads_and_fds),
 		cmocka_unit_test(test_cache_hits),
 		cmocka_unit_test(test_cache_refused),
+		cmocka_unit_test(test_enumeration),
 		cmocka_unit_test(test_exports_and_links),
 	};
 
