@@ -68,7 +68,8 @@ cmp_id(const void *x, const void *y)
 	{                                                                                                  \
 		size_t k = 0, m = 0;                                                                       \
 		struct id_ix *t;                                                                           \
-		qsort(v, n, sizeof(*v), cmp_name);                                                         \
+		if (n > 0) /* qsort(NULL, 0, ...) is undefined */                                         \
+			qsort(v, n, sizeof(*v), cmp_name);                                                 \
 		for (size_t i = 0; i < n; i++)                                                             \
 			if (ok(&v[i]) && (k == 0 || strcmp(v[k - 1].name, v[i].name) != 0))               \
 				v[k++] = v[i];                                                             \

@@ -145,6 +145,19 @@ load(const char *path, const struct stat *st)
 	return m;
 }
 
+/* A program that dlclose()s the module (glibc never does) gets the
+ * mapping back; one still in use by another thread is left alone. */
+__attribute__((destructor)) static void
+unmap_at_unload(void)
+{
+	lock();
+	if (cur != NULL && cur->refs == 0) {
+		mapping_free(cur);
+		cur = NULL;
+	}
+	unlock();
+}
+
 /* The current mapping with a reference held, or NULL when there is no
  * file (or no memory to map it: then the socket answers). */
 static struct mapping *

@@ -699,7 +699,13 @@ test_enumerate(void **state)
 	stop_agent(e);
 
 	start_agent(e, "nss_enumerate = yes\n");
-	/* a suffix user is listed once seen */
+	/* a suffix user is listed once seen (the agent's first chain read can
+	 * outlast the module's deadline in a sanitizer build: asked again) */
+	for (int i = 0; i < 5 && run_nss(e, &out, "/usr/bin/getent", "passwd", "bob.corp.example") != 0; i++) {
+		dpk_buf_free(&out);
+		sleep_ms(300);
+	}
+	dpk_buf_free(&out);
 	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", "bob.corp.example"), 0);
 	dpk_buf_free(&out);
 	/* the first listing reads the listed identities from the chain */
