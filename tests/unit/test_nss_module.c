@@ -24,6 +24,7 @@
 #include <sys/un.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -842,6 +843,64 @@ test_cache_refused(void **state)
 	dpk_buf_free(&f);
 }
 
+static volatile int fork_stop;
+
+static void *
+hammer(void *arg)
+{
+	char buf[256];
+	struct passwd pw;
+	int err, *bad = arg;
+
+	while (!fork_stop)
+		if (m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) != NSS_STATUS_SUCCESS)
+			(*bad)++;
+	return NULL;
+}
+
+/* fork() while other threads read the mapping (and hold its lock for a
+ * moment): the child must never inherit the lock held, so its own lookup
+ * answers at once. */
+static void
+test_cache_fork(void **state)
+{
+	struct dpk_buf f;
+	pthread_t th[4];
+	int bad[4] = {0};
+
+	(void)state;
+	build_cache(&f, 234567);
+	put_cache(f.data, f.len, 0644);
+	fork_stop = 0;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, hammer, &bad[i]), 0);
+	for (int k = 0; k < 40; k++) {
+		int status;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char buf[256];
+			struct passwd pw;
+			int err;
+
+			alarm(5); /* a deadlock ends as SIGALRM */
+			_exit(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS &&
+			    pw.pw_uid == 234567 ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("child %d: status 0x%x (a lock inherited held?)", k, status);
+	}
+	fork_stop = 1;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(bad[i], 0);
+	}
+	assert_int_equal(unlink(fk.cache), 0);
+	dpk_buf_free(&f);
+}
+
 /* Enumeration: entry i per call (PWENT / GRENT with u32 i), the position
  * moving on only once an entry was packed; "not found" ends the listing;
  * set*ent and end*ent start over. */
@@ -951,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_threads_and_fds),
 		cmocka_unit_test(test_cache_hits),
 		cmocka_unit_test(test_cache_refused),
+		cmocka_unit_test(test_cache_fork),
 		cmocka_unit_test(test_enumeration),
 		cmocka_unit_test(test_exports_and_links),
 	};
