@@ -472,6 +472,16 @@ test_agent_protocol(void **state)
 	dpk_client_close(c);
 }
 
+static void
+set_nsswitch(struct env *e, const char *text)
+{
+	FILE *f = fopen(e->nssconf, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 /* The file holds name (the agent writes it after answering). */
 static int
 cache_has(struct env *e, const char *name)
@@ -531,6 +541,14 @@ test_cache_file(void **state)
 	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
 	assert_string_equal(line, want);
 	wait_cache_has(e, "alice.example.org", 1);
+	{
+		struct stat st;
+
+		/* readable by every program that resolves users, written by root alone */
+		assert_int_equal(stat(e->cache, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0644);
+		assert_int_equal(st.st_uid, 0);
+	}
 
 	/* the agent frozen: answers come from the file, at once */
 	kill(e->agent, SIGSTOP);
@@ -575,6 +593,13 @@ test_cache_file(void **state)
 	assert_true(now_ms() - t0 < 500); /* the frozen agent was not asked */
 	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 2);
 	assert_int_equal(getent(e, "passwd", "root", line, sizeof(line)), 0);
+	/* what glibc makes of it: UNAVAIL, not NOTFOUND, for any plausible
+	 * name (a local one here, asked of dpk first) */
+	set_nsswitch(e, "passwd: dpk [UNAVAIL=return] files\n");
+	assert_int_equal(getent(e, "passwd", "daemon", line, sizeof(line)), 2);
+	set_nsswitch(e, "passwd: dpk [NOTFOUND=return] files\n");
+	assert_int_equal(getent(e, "passwd", "daemon", line, sizeof(line)), 0);
+	set_nsswitch(e, "passwd: files dpk\ngroup: files dpk\n");
 
 	/* the agent again: the corrupt file stays refused until the agent
 	 * rewrites it; removed, the socket answers */
