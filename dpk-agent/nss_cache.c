@@ -70,7 +70,9 @@ agent_nss_cache_note(struct agent *a, const uint8_t hash[32], const char *name, 
 	struct nss_cache_entry *e = NULL;
 	char *g, *h;
 
-	if (a->cfg.nss_cache_file == NULL || (s = state(a)) == NULL)
+	/* a stale answer (the chain unreachable) is not written: readers would
+	 * find it expired anyway */
+	if (a->cfg.nss_cache_file == NULL || fresh_until_ms <= agent_now_ms() || (s = state(a)) == NULL)
 		return;
 	for (size_t i = 0; i < s->n && e == NULL; i++)
 		if (memcmp(s->e[i].hash, hash, 32) == 0)
