@@ -107,9 +107,9 @@ expected_hash_name(const char *text, char out[17])
 }
 
 static void
-start_agent_ttl(struct env *e, const char *ttl, const char *poll, const char *extra)
+write_conf(struct env *e, const char *ttl, const char *poll, const char *extra)
 {
-	char agent[512], addr[43];
+	char addr[43];
 	FILE *f = fopen(e->conf, "w");
 
 	dpk_wallet_address_format(e->contract, addr);
@@ -120,6 +120,14 @@ start_agent_ttl(struct env *e, const char *ttl, const char *poll, const char *ex
 	    "nss_allow = unregistered.example.org\nnss_allow_suffix = .corp.example\n%s",
 	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, ttl, poll, extra);
 	fclose(f);
+}
+
+static void
+start_agent_ttl(struct env *e, const char *ttl, const char *poll, const char *extra)
+{
+	char agent[512];
+
+	write_conf(e, ttl, poll, extra);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
 	e->agent = dpk_test_spawn(argv, e->log);
@@ -620,6 +628,15 @@ test_cache_file(void **state)
 	assert_int_equal(rc, 2);
 	assert_true(now_ms() - t0 >= 1000); /* served from the file first */
 	wait_cache_has(e, "gone.example.org", 0);
+
+	/* turned off by a reload: the file goes; on again: it comes back */
+	write_conf(e, "3s", "1h", "");
+	kill(e->agent, SIGHUP);
+	wait_cache_has(e, "DPKNSSC", 0);
+	snprintf(line, sizeof(line), "nss_cache_file = %s\n", e->cache);
+	write_conf(e, "3s", "1h", line);
+	kill(e->agent, SIGHUP);
+	wait_cache_has(e, "DPKNSSC", 1);
 
 	/* a clean stop removes the file: nobody is vouched for by a stopped agent */
 	kill(e->agent, SIGTERM);
