@@ -13,6 +13,9 @@
 #define DPK_MSG_GETGRNAM 0x08
 #define DPK_MSG_GETGRGID 0x09
 #define DPK_MSG_INITGROUPS 0x0a
+/* NSS enumeration (nss_enumerate): the i-th known user / group */
+#define DPK_MSG_PWENT 0x20
+#define DPK_MSG_GRENT 0x21
 /* Ranges kept for the work in flight (doc/protocol.md lists what is used):
  * 0x0b-0x0f host login (pam_dpk challenge / verify / respond / account),
  * 0x10-0x1f PSK exchange and delegated tickets, 0x20-0x27 NSS additions

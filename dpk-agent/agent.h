@@ -53,16 +53,18 @@ struct agent {
 	struct cache cache;
 	int64_t next_poll_ms;
 	int poll_in_flight;
-	/* nss.c: users admitted by nss_allow_suffix seen since the start, so
+	/* nss.c: users admitted by nss_allow_suffix or nss_allow_pkm seen since the start, so
 	 * that their uid and "dpk-" name can be looked up (a ring) */
 	struct agent_nss_seen {
 		uint8_t hash[32];
 		char name[33];
 		uint32_t uid;
+		uint8_t via_pkm; /* admitted by nss_allow_pkm: its approver is checked at each answer */
 	} nss_seen[1024];
 	size_t n_nss_seen, nss_seen_next;
 	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */
 	struct agent_sshagent *sshagent;     /* sshagent.c: the ssh-agent socket's thread */
+	struct agent_nss_cache *nss_cache;   /* nss_cache.c: the cache file's users */
 };
 
 /* Logging: to stderr, or syslog after agent_log_to_syslog(). */
@@ -97,7 +99,10 @@ void agent_chain_done(struct agent *a);
 /* Make c wait (at most timeout_ms) for a chain read of identity hash h,
  * starting one unless one is under way; its request stays in c->in. */
 void agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms);
-/* nss.c: GETPWNAM, GETPWUID, GETGRNAM, GETGRGID, INITGROUPS for nss_dpk. */
+/* Start a chain read of identity hash h that nobody waits for (its result
+ * fills the cache). */
+void agent_lookup_prefetch(struct agent *a, const uint8_t h[32]);
+/* nss.c: GETPWNAM, GETPWUID, GETGRNAM, GETGRGID, INITGROUPS, PWENT, GRENT for nss_dpk. */
 void agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
 /* Answer a waiting NSS request once its chain read is done or its deadline
  * passed: from the cache, else FAILURE with code and why. */

@@ -1,5 +1,6 @@
 #include "chain.h"
 
+#include "approval.h"
 #include "err.h"
 #include "register.h"
 
@@ -45,6 +46,18 @@ run_lookup(struct chain *ch, struct job *j)
 		j->result = r;
 	else
 		job_error(j, ch->rpc, r);
+	if (r == 0 && j->want_approval && j->rec.status == DPK_REGISTRY_ACTIVE) {
+		struct dpk_approval a;
+		int ar = dpk_approval_get(ch->rpc, ch->contract, j->id_hash, &a);
+
+		/* the events must account for the record read just before */
+		if (ar == 0 && dpk_approval_matches(&a, &j->rec) == 0) {
+			j->approval = 1;
+			memcpy(j->approver, a.approver, 20);
+		} else if (ar == 0 || ar == DPK_ERR_NOTFOUND) {
+			j->approval = -1;
+		}
+	}
 }
 
 static void

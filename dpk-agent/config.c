@@ -47,6 +47,7 @@ dpk_config_free(struct dpk_config *c)
 	free(c->nss_group);
 	free(c->nss_home);
 	free(c->nss_shell);
+	free(c->nss_cache_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -67,7 +68,7 @@ enum key_id {
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
 	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
-	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_COUNT
+	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_COUNT
 };
 
 
@@ -227,6 +228,25 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 					return *why = "has a '%' other than %u (the user name) or %%", 1;
 		}
 		return set_string(k == K_NSS_HOME ? &c->nss_home : &c->nss_shell, v);
+	case K_NSS_CACHE_FILE:
+		if (!is_absolute_path(v))
+			return *why = "must be an absolute path", 1;
+		return set_string(&c->nss_cache_file, v);
+	case K_NSS_ALLOW_PKM:
+		if (c->n_nss_allow_pkm == DPK_CONFIG_MAX_NSS_PKM)
+			return *why = "is one approver too many (at most 16 nss_allow_pkm lines)", 1;
+		if (dpk_conffile_address(v, c->nss_allow_pkm[c->n_nss_allow_pkm], why) != 0)
+			return 1;
+		c->n_nss_allow_pkm++;
+		return 0;
+	case K_NSS_ENUMERATE:
+		if (strcmp(v, "yes") == 0)
+			c->nss_enumerate = 1;
+		else if (strcmp(v, "no") == 0)
+			c->nss_enumerate = 0;
+		else
+			return *why = "is not 'yes' or 'no'", 1;
+		return 0;
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
 	case K_NEGATIVE_CACHE_TTL: dur = &c->negative_cache_ttl_ms; break;
 	case K_POLL_INTERVAL: dur = &c->poll_interval_ms; break;
@@ -249,6 +269,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"nss_allow", 1}, {"nss_allow_suffix", 1}, {"nss_uid_min", 0}, {"nss_uid_max", 0}, {"nss_gid", 0},
 	{"nss_group", 0}, {"nss_home", 0}, {"nss_shell", 0},
 	{"ssh_agent_socket", 0},
+	{"nss_cache_file", 0}, {"nss_allow_pkm", 1}, {"nss_enumerate", 0},
 };
 
 static int

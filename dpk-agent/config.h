@@ -13,6 +13,7 @@
 #define DPK_CONFIG_MAX_RPC 8
 #define DPK_CONFIG_MAX_NSS_ALLOW 1024
 #define DPK_CONFIG_MAX_NSS_SUFFIX 64
+#define DPK_CONFIG_MAX_NSS_PKM 16
 
 /* An identity that nss_allow admits, with its user name and uid (nss.c
  * assigns them once the whole file is read: the uids depend on the list). */
@@ -61,6 +62,10 @@ struct dpk_config {
 	char *nss_group;                   /* the name of nss_gid */
 	char *nss_home;                    /* "%u" is the user name */
 	char *nss_shell;
+	char *nss_cache_file;              /* NULL: no cache file (nss_dpk(8)) */
+	uint8_t nss_allow_pkm[DPK_CONFIG_MAX_NSS_PKM][20]; /* identities these approvers approved */
+	size_t n_nss_allow_pkm;
+	int nss_enumerate;                 /* getent passwd lists the known users */
 };
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */

@@ -10,10 +10,11 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/chain.c dpk-agent/chain.h \
 	dpk-agent/lookup.c \
 	dpk-agent/nss.c dpk-agent/nss_map.c dpk-agent/nss_map.h \
+	dpk-agent/nss_cache.c dpk-agent/nss_cache.h dpk-agent/nss_cachebuild.c nss_dpk/cachefile.c nss_dpk/pack.c \
 	dpk-agent/register.c dpk-agent/register.h \
 	dpk-agent/sshagent.c dpk-agent/sshagent.h \
 	dpk-agent/sshagent_msg.c dpk-agent/sshagent_msg.h
-dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \
+dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client -I$(srcdir)/nss_dpk \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)
 

@@ -3,6 +3,7 @@
  * whichever comes first. When the chain cannot be reached, a cached answer
  * past its TTL is served marked stale; a revoked key is never served. */
 #include "agent.h"
+#include "nss_cache.h"
 
 #include "err.h"
 #include "identity.h"
@@ -102,6 +103,26 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms);
 }
 
+static int
+submit_lookup(struct agent *a, const uint8_t h[32])
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return DPK_ERR_NOMEM;
+	j->kind = JOB_LOOKUP;
+	memcpy(j->id_hash, h, 32);
+	j->want_approval = a->cfg.n_nss_allow_pkm > 0; /* nss_allow_pkm asks who approved */
+	chain_submit(&a->chain, j);
+	return 0;
+}
+
+void
+agent_lookup_prefetch(struct agent *a, const uint8_t h[32])
+{
+	(void)submit_lookup(a, h); /* out of memory: the entry stays unknown */
+}
+
 void
 agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms)
 {
@@ -110,16 +131,9 @@ agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t
 	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++)
 		if (a->conns[i] != NULL && a->conns[i]->waiting && memcmp(a->conns[i]->wait_hash, h, 32) == 0)
 			in_flight = 1;
-	if (!in_flight) {
-		struct job *j = calloc(1, sizeof(*j));
-
-		if (j == NULL) {
-			agent_reply_failure(c, DPK_ERR_NOMEM, "out of memory");
-			return;
-		}
-		j->kind = JOB_LOOKUP;
-		memcpy(j->id_hash, h, 32);
-		chain_submit(&a->chain, j);
+	if (!in_flight && submit_lookup(a, h) != 0) {
+		agent_reply_failure(c, DPK_ERR_NOMEM, "out of memory");
+		return;
 	}
 	c->waiting = 1;
 	memcpy(c->wait_hash, h, 32);
@@ -164,18 +178,28 @@ agent_chain_done(struct agent *a)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->kind == JOB_LOOKUP) {
-			if (j->result == 0)
-				cache_put(&a->cache, j->id_hash, &j->rec, now);
+			if (j->result == 0 && cache_put(&a->cache, j->id_hash, &j->rec, now) == 0 && j->approval != 0) {
+				struct cache_entry *e = cache_get(&a->cache, j->id_hash);
+
+				e->approval = j->approval;
+				memcpy(e->approver, j->approver, 20);
+			}
 			else if (j->result == DPK_ERR_NOTFOUND)
 				cache_put(&a->cache, j->id_hash, NULL, now);
+			if (j->result == DPK_ERR_NOTFOUND || (j->result == 0 && j->rec.status != DPK_REGISTRY_ACTIVE))
+				agent_nss_cache_forget(a, j->id_hash);
 			answer_waiting(a, j->id_hash, j->result != 0 && j->result != DPK_ERR_NOTFOUND,
 			    j->error, j->result == DPK_ERR_TIMEOUT ? DPK_ERR_TIMEOUT : DPK_ERR_NET, now);
 		} else {
 			a->poll_in_flight = 0;
-			if (j->flush_all)
+			if (j->flush_all) {
 				cache_clear(&a->cache);
-			for (size_t i = 0; i < j->n_changed; i++)
+				agent_nss_cache_clear(a);
+			}
+			for (size_t i = 0; i < j->n_changed; i++) {
 				cache_drop(&a->cache, j->changed[i]);
+				agent_nss_cache_forget(a, j->changed[i]);
+			}
 		}
 		job_free(j);
 	}
@@ -213,6 +237,9 @@ agent_timers(struct agent *a, int64_t now)
 	}
 	if (a->next_poll_ms < next)
 		next = a->next_poll_ms;
+	int64_t w = agent_nss_cache_tick(a, now);
+	if (w >= 0 && now + w < next)
+		next = now + w;
 	if (!a->reg_in_flight && reg_active(&a->reg)) {
 		if (now >= a->reg_next_ms) {
 			struct job *j = calloc(1, sizeof(*j));

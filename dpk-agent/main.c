@@ -1,6 +1,7 @@
 /* dpk-agent: the DPK daemon (man page dpk-agent(8)). */
 #include "autoconfig.h"
 #include "agent.h"
+#include "nss_cache.h"
 
 #include "err.h"
 #include "sshagent.h"
@@ -121,6 +122,7 @@ reload(struct agent *a)
 	cfg.key_algorithm = keep_alg;
 	dpk_config_free(&a->cfg);
 	a->cfg = cfg;
+	agent_nss_cache_clear(a); /* the policy or the naming may have changed */
 	if (resolve_admin_group(a) != 0)
 		agent_log(LOG_WARNING, "only root may make privileged requests until admin_group exists");
 	agent_sshagent_reload(a);
@@ -230,6 +232,7 @@ main(int argc, char **argv)
 	r = r == 0 ? 0 : 1;
 	agent_log(LOG_INFO, "stopping");
 out:
+	agent_nss_cache_close(&a);
 	agent_server_close(&a);
 	agent_sshagent_stop(&a);
 	chain_stop(&a.chain);

@@ -4,11 +4,13 @@
  * packs the answer; every decision is taken here.
  *
  * Names and uids follow nss_map.h. One case depends on order: an identity
- * admitted by nss_allow_suffix (not listed, so not numbered in advance)
+ * admitted by nss_allow_suffix or nss_allow_pkm (not listed, so not
+ * numbered in advance)
  * steps over the uids of the list and of the suffix identities seen before
  * it, and only the last 1024 of those can be found by uid or "dpk-" name
  * (the agent cannot invert a hash). */
 #include "agent.h"
+#include "nss_cache.h"
 #include "nss_map.h"
 
 #include "err.h"
@@ -29,6 +31,7 @@ struct nss_user {
 	uint32_t uid;
 	char ident[DPK_IDENTITY_FORMAT_SIZE];
 	int from_suffix; /* remember it once the chain says it is active */
+	int via_pkm;     /* admitted only if an nss_allow_pkm approver approved it */
 };
 
 static int
@@ -100,9 +103,14 @@ resolve_identity(struct agent *a, const struct dpk_identity *id, struct nss_user
 		from_exact(e, u);
 		return 0;
 	}
-	if (!suffix_admits(&a->cfg, id))
+	/* not listed nor under a suffix: a candidate for nss_allow_pkm, whose
+	 * approver answer_user checks once the chain has been read */
+	int via_pkm = !suffix_admits(&a->cfg, id);
+
+	if (via_pkm && a->cfg.n_nss_allow_pkm == 0)
 		return 1;
 	memset(u, 0, sizeof(*u));
+	u->via_pkm = via_pkm;
 	memcpy(u->hash, h, 32);
 	agent_nss_map_name(id, h, u->name);
 	dpk_identity_format(id, u->ident, sizeof(u->ident));
@@ -135,6 +143,7 @@ remember(struct agent *a, const struct nss_user *u)
 	memcpy(s->hash, u->hash, 32);
 	memcpy(s->name, u->name, sizeof(s->name));
 	s->uid = u->uid;
+	s->via_pkm = (uint8_t)u->via_pkm;
 }
 
 static int
@@ -174,6 +183,7 @@ resolve_name(struct agent *a, const char *name, size_t n, struct nss_user *u)
 				memcpy(u->name, a->nss_seen[i].name, sizeof(u->name));
 				u->uid = a->nss_seen[i].uid;
 				u->from_suffix = 1;
+				u->via_pkm = a->nss_seen[i].via_pkm;
 				return 0;
 			}
 		return 1;
@@ -206,6 +216,7 @@ resolve_uid(struct agent *a, uint32_t uid, struct nss_user *u)
 			memcpy(u->name, a->nss_seen[i].name, sizeof(u->name));
 			u->uid = uid;
 			u->from_suffix = 1;
+			u->via_pkm = a->nss_seen[i].via_pkm;
 			return 0;
 		}
 	return 1;
@@ -229,12 +240,11 @@ primary_gid(const struct agent *a, const struct nss_user *u)
 
 /* nss_home with %u replaced by the user name and %% by %. */
 static void
-put_home(struct dpk_wire_w *w, const char *tmpl, const char *name)
+format_home(char home[2048], const char *tmpl, const char *name)
 {
-	char home[2048];
 	size_t n = 0;
 
-	for (const char *p = tmpl; *p != '\0' && n < sizeof(home) - 40; p++) {
+	for (const char *p = tmpl; *p != '\0' && n < 2048 - 40; p++) {
 		if (p[0] == '%' && p[1] == 'u') {
 			size_t l = strlen(name);
 
@@ -248,14 +258,24 @@ put_home(struct dpk_wire_w *w, const char *tmpl, const char *name)
 			home[n++] = *p;
 		}
 	}
-	dpk_wire_put_string(w, home, n);
+	home[n] = '\0';
+}
+
+/* The GECOS field: "DPK" and the identity, so that `getent` shows who it
+ * is; an IPv6 address's ':' would split a passwd line: written '-'. */
+static void
+format_gecos(char *gecos, size_t size, const struct nss_user *u)
+{
+	snprintf(gecos, size, "DPK %s", u->ident[0] != '\0' ? u->ident : u->name);
+	for (char *p = gecos; (p = strchr(p, ':')) != NULL;)
+		*p = '-';
 }
 
 static void
 reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user *u)
 {
 	struct dpk_wire_w w;
-	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16];
+	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
 	uint32_t gid = primary_gid(a, u);
 
 	agent_reply_begin(c, &w);
@@ -263,20 +283,19 @@ reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user 
 	switch (type) {
 	case DPK_MSG_GETPWNAM:
 	case DPK_MSG_GETPWUID:
-		/* the identity goes in the GECOS field, so that `getent` shows who it
-		 * is; an IPv6 address's ':' would split a passwd line: written '-' */
-		snprintf(gecos, sizeof(gecos), "DPK %s", u->ident[0] != '\0' ? u->ident : u->name);
-		for (char *p = gecos; (p = strchr(p, ':')) != NULL;)
-			*p = '-';
+	case DPK_MSG_PWENT:
+		format_gecos(gecos, sizeof(gecos), u);
+		format_home(home, a->cfg.nss_home, u->name);
 		dpk_wire_put_string(&w, u->name, strlen(u->name));
 		dpk_wire_put_u32(&w, u->uid);
 		dpk_wire_put_u32(&w, gid);
 		dpk_wire_put_string(&w, gecos, strlen(gecos));
-		put_home(&w, a->cfg.nss_home, u->name);
+		dpk_wire_put_string(&w, home, strlen(home));
 		dpk_wire_put_string(&w, a->cfg.nss_shell, strlen(a->cfg.nss_shell));
 		break;
 	case DPK_MSG_GETGRNAM:
 	case DPK_MSG_GETGRGID:
+	case DPK_MSG_GRENT:
 		/* a user's private group: its name, gid = uid, no listed members */
 		dpk_wire_put_string(&w, u->name, strlen(u->name));
 		dpk_wire_put_u32(&w, u->uid);
@@ -312,6 +331,32 @@ entry_fresh(const struct agent *a, const struct cache_entry *e, int64_t now)
 	return now - e->fetched_ms < (int64_t)ttl;
 }
 
+/* nss_allow_pkm: the approval in force names one of the listed approvers. */
+static int
+approver_allowed(const struct dpk_config *c, const struct cache_entry *e)
+{
+	if (e->approval != 1)
+		return 0;
+	for (size_t i = 0; i < c->n_nss_allow_pkm; i++)
+		if (memcmp(c->nss_allow_pkm[i], e->approver, 20) == 0)
+			return 1;
+	return 0;
+}
+
+/* A user found: into the cache file, fresh as long as its cache entry. */
+static void
+note_in_cache_file(struct agent *a, const struct nss_user *u, const struct cache_entry *e)
+{
+	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
+
+	if (a->cfg.nss_cache_file == NULL)
+		return;
+	format_gecos(gecos, sizeof(gecos), u);
+	format_home(home, a->cfg.nss_home, u->name);
+	agent_nss_cache_note(a, u->hash, u->name, u->uid, primary_gid(a, u), gecos, home,
+	    e->fetched_ms + (int64_t)a->cfg.cache_ttl_ms);
+}
+
 /* Decide from the cache, or wait for the chain (unless waited already). */
 static void
 answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user *u, int waited, int code,
@@ -332,10 +377,27 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 	}
 	/* a stale entry past its TTL still counts: revocations drop entries */
 	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_nss_cache_forget(a, u->hash);
+		reply_notfound(c, type);
+		return;
+	}
+	if (u->via_pkm && e->approval == 0) {
+		/* read before nss_allow_pkm was set, or the events could not be read */
+		if (!waited) {
+			agent_lookup_wait(a, c, u->hash, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ?
+			    a->cfg.request_timeout_ms : NSS_DEADLINE_MS);
+			return;
+		}
+		agent_reply_failure(c, DPK_ERR_NET, "cannot read who approved this identity from the chain's events");
+		return;
+	}
+	if (u->via_pkm && !approver_allowed(&a->cfg, e)) {
+		agent_nss_cache_forget(a, u->hash);
 		reply_notfound(c, type);
 		return;
 	}
 	remember(a, u);
+	note_in_cache_file(a, u, e);
 	reply_user(a, c, type, u);
 }
 
@@ -382,6 +444,106 @@ nss_resolve(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, 
 	return 0;
 }
 
+/* ---- enumeration (nss_enumerate) ---- */
+
+static int
+entry_active(const struct cache_entry *e)
+{
+	return e != NULL && e->found && e->rec.status == DPK_REGISTRY_ACTIVE;
+}
+
+/* The i-th user the agent knows to be admitted and active: the nss_allow
+ * identities (in hash order), then those admitted by a suffix or a PKM
+ * that were seen (in the order seen). 0 and *u, or 1 past the end. */
+static int
+known_user(struct agent *a, uint32_t i, struct nss_user *u)
+{
+	for (size_t k = 0; k < a->cfg.n_nss_allow; k++) {
+		if (!entry_active(cache_get(&a->cache, a->cfg.nss_allow[k].hash)))
+			continue;
+		if (i-- == 0) {
+			from_exact(&a->cfg.nss_allow[k], u);
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < a->n_nss_seen; k++) {
+		const struct agent_nss_seen *s = &a->nss_seen[k];
+		const struct cache_entry *e = cache_get(&a->cache, s->hash);
+
+		if (!entry_active(e) || (s->via_pkm && !approver_allowed(&a->cfg, e)))
+			continue;
+		if (i-- == 0) {
+			memset(u, 0, sizeof(*u));
+			memcpy(u->hash, s->hash, 32);
+			memcpy(u->name, s->name, sizeof(u->name));
+			u->uid = s->uid;
+			u->from_suffix = 1;
+			u->via_pkm = s->via_pkm;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* At the start of a listing, read the known identities the cache lacks,
+ * and wait (within the deadline) for the last: the chain worker reads in
+ * order, so every one before it is in by then. 1 if the request waits. */
+static int
+enum_prefetch(struct agent *a, struct conn *c)
+{
+	const uint8_t *last = NULL;
+
+	for (size_t k = 0; k < a->cfg.n_nss_allow + a->n_nss_seen; k++) {
+		const uint8_t *h = k < a->cfg.n_nss_allow ? a->cfg.nss_allow[k].hash : a->nss_seen[k - a->cfg.n_nss_allow].hash;
+
+		if (cache_get(&a->cache, h) != NULL)
+			continue;
+		if (last != NULL)
+			agent_lookup_prefetch(a, last);
+		last = h;
+	}
+	if (last == NULL)
+		return 0;
+	agent_lookup_wait(a, c, last, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms :
+	    NSS_DEADLINE_MS);
+	return 1;
+}
+
+/* PWENT / GRENT: u32 index; the entry at that index, or "not found" past
+ * the end (and always, unless nss_enumerate is on). */
+static void
+enum_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len, int waited)
+{
+	struct dpk_wire_r rd;
+	struct nss_user u;
+	uint32_t i;
+
+	dpk_wire_r_init(&rd, body, len);
+	i = dpk_wire_get_u32(&rd);
+	if (dpk_wire_r_done(&rd) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed request 0x%02x (doc/protocol.md)", type);
+		return;
+	}
+	if (!a->cfg.nss_enumerate) {
+		reply_notfound(c, type);
+		return;
+	}
+	if (type == DPK_MSG_GRENT && a->cfg.has_nss_gid) {
+		/* the one shared group; the users' groups are all it */
+		if (i == 0)
+			reply_shared_group(a, c, type);
+		else
+			reply_notfound(c, type);
+		return;
+	}
+	if (i == 0 && !waited && enum_prefetch(a, c))
+		return;
+	if (known_user(a, i, &u) != 0)
+		reply_notfound(c, type);
+	else
+		reply_user(a, c, type, &u);
+}
+
 void
 agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 {
@@ -393,6 +555,10 @@ agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *
 		a->n_nss_seen = a->nss_seen_next = 0;
 		a->nss_seen_min = a->cfg.nss_uid_min;
 		a->nss_seen_max = a->cfg.nss_uid_max;
+	}
+	if (type == DPK_MSG_PWENT || type == DPK_MSG_GRENT) {
+		enum_request(a, c, type, body, len, 0);
+		return;
 	}
 	r = nss_resolve(a, c, type, body, len, &u);
 
@@ -411,6 +577,12 @@ agent_nss_answer_waiting(struct agent *a, struct conn *c, int code, const char *
 
 	/* the request is still in c->in: resolve it again, then release the input */
 	c->waiting = 0;
+	if (type == DPK_MSG_PWENT || type == DPK_MSG_GRENT) {
+		enum_request(a, c, type, c->in + 5, c->inlen - 5, 1);
+		explicit_bzero(c->in, c->inlen);
+		c->inlen = 0;
+		return;
+	}
 	r = nss_resolve(a, c, type, c->in + 5, c->inlen - 5, &u);
 	explicit_bzero(c->in, c->inlen);
 	c->inlen = 0;

@@ -18,6 +18,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/conffile.c lib/conffile.h \
 	lib/statedir.c lib/statedir.h \
 	lib/txsend.c lib/txsend.h \
+	lib/approval.c lib/approval.h \
 	lib/identity.c lib/identity.h \
 	lib/registry.c lib/registry.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \

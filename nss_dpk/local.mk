@@ -3,7 +3,9 @@
 # cJSON or OpenSSL, since every process that resolves a user loads it.
 nssexecdir = $(libdir)
 nssexec_LTLIBRARIES = nss_dpk/libnss_dpk.la
-nss_dpk_libnss_dpk_la_SOURCES = nss_dpk/nss_dpk.c nss_dpk/pack.c nss_dpk/pack.h client/client.c client/wire.h client/proto.h
+nss_dpk_libnss_dpk_la_SOURCES = nss_dpk/nss_dpk.c nss_dpk/pack.c nss_dpk/pack.h \
+	nss_dpk/cachefile.c nss_dpk/cachefile.h nss_dpk/fastpath.c nss_dpk/fastpath.h \
+	client/client.c client/wire.h client/proto.h
 nss_dpk_libnss_dpk_la_CPPFLAGS = -I$(srcdir)/include -I$(srcdir)/client -D_GNU_SOURCE
 # glibc loads "libnss_dpk.so.2": libtool names 2:0:0 libnss_dpk.so.2(.0.0)
 nss_dpk_libnss_dpk_la_LDFLAGS = -module -shared -version-info 2:0:0 -no-undefined \

@@ -1,9 +1,12 @@
 /* libnss_dpk.so.2: glibc NSS entry points for DPK users (nss_dpk(8)).
  *
- * The module decides nothing: it asks dpk-agent (doc/protocol.md, GETPWNAM
- * and friends) over a fresh connection per call and packs the answer into
- * the caller's buffer. A fresh connection keeps it reentrant, thread-safe
- * and fork-safe without any state. Status mapping, kept distinct so that
+ * The module decides nothing. It answers from the cache file the agent
+ * writes when the entry is there and fresh (fastpath.c), else it asks
+ * dpk-agent (doc/protocol.md, GETPWNAM and friends) over a fresh connection
+ * per call and packs the answer into the caller's buffer. A fresh
+ * connection keeps the socket path reentrant, thread-safe and fork-safe
+ * without any state; the file's one shared mapping is reference-counted
+ * under a lock taken around fork(). Status mapping, kept distinct so that
  * "[UNAVAIL=return]" in nsswitch.conf means what it says:
  *   found                       SUCCESS
  *   no such DPK user            NOTFOUND, ENOENT
@@ -13,8 +16,11 @@
  *   agent cannot tell (chain    UNAVAIL, EAGAIN
  *   down, nothing cached)
  *   corrupt or hostile reply    UNAVAIL, EPROTO
+ *   corrupt or untrusted cache  UNAVAIL, EPROTO
+ *   file
  * errno is left as it was on success. */
 #include "dpk/client.h"
+#include "fastpath.h"
 #include "pack.h"
 #include "proto.h"
 #include "wire.h"
@@ -39,6 +45,12 @@ enum nss_status _nss_dpk_getgrnam_r(const char *name, struct group *gr, char *bu
 enum nss_status _nss_dpk_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop) EXPORT;
 enum nss_status _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
     gid_t **groupsp, long int limit, int *errnop) EXPORT;
+enum nss_status _nss_dpk_setpwent(int stayopen) EXPORT;
+enum nss_status _nss_dpk_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_endpwent(void) EXPORT;
+enum nss_status _nss_dpk_setgrent(int stayopen) EXPORT;
+enum nss_status _nss_dpk_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop) EXPORT;
+enum nss_status _nss_dpk_endgrent(void) EXPORT;
 
 /* Names no DPK user can have, and root, are answered NOTFOUND without a
  * connection. */
@@ -48,6 +60,13 @@ plausible_name(const char *name)
 	return name != NULL && nss_dpk_plausible((const uint8_t *)name, strnlen(name, NSS_DPK_NAME_MAX + 1));
 }
 
+
+/* the agent itself (and anything it starts) never resolves through us */
+static int
+bypassed(void)
+{
+	return getenv("DPK_NSS_BYPASS") != NULL;
+}
 
 /* Ask the agent. SUCCESS with the reply body in reply (a NOTFOUND answer is
  * returned as NOTFOUND), or UNAVAIL with *err set. */
@@ -60,8 +79,7 @@ ask(uint8_t type, const void *req, size_t reqlen, uint8_t *reply, size_t cap, si
 	int r;
 
 	*err = ENOENT;
-	/* the agent itself (and anything it starts) never resolves through us */
-	if (getenv("DPK_NSS_BYPASS") != NULL)
+	if (bypassed())
 		return NSS_STATUS_UNAVAIL;
 	/* a test may point us at its own agent; otherwise only root's socket counts */
 	r = dpk_client_open(NULL, NSS_DPK_TIMEOUT_MS, secure_getenv("DPK_AGENT_SOCKET") == NULL, &c);
@@ -135,6 +153,10 @@ passwd_by(uint8_t type, const char *name, uint32_t uid, struct passwd *pw, char 
 
 	if (type == DPK_MSG_GETPWNAM ? !plausible_name(name) : nss_dpk_reserved_id(uid))
 		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if (nss_dpk_fast_passwd(type == DPK_MSG_GETPWNAM ? name : NULL, uid, pw, buf, buflen, &st, &err))
+		return finish(st, err, saved_errno, errnop);
 	if ((rp = malloc(sizeof(*rp))) == NULL)
 		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
 	st = type == DPK_MSG_GETPWNAM ? ask_name(type, name, rp->body, sizeof(rp->body), &rp->n, &err) :
@@ -154,6 +176,10 @@ group_by(uint8_t type, const char *name, uint32_t gid, struct group *gr, char *b
 
 	if (type == DPK_MSG_GETGRNAM ? !plausible_name(name) : nss_dpk_reserved_id(gid))
 		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if (nss_dpk_fast_group(type == DPK_MSG_GETGRNAM ? name : NULL, gid, gr, buf, buflen, &st, &err))
+		return finish(st, err, saved_errno, errnop);
 	if ((rp = malloc(sizeof(*rp))) == NULL)
 		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
 	st = type == DPK_MSG_GETGRNAM ? ask_name(type, name, rp->body, sizeof(rp->body), &rp->n, &err) :
@@ -202,16 +228,25 @@ _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int
 
 	if (!plausible_name(user))
 		return finish(NSS_STATUS_NOTFOUND, ENOENT, saved_errno, errnop);
-	if ((rp = malloc(sizeof(*rp))) == NULL)
-		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
-	st = ask_name(DPK_MSG_INITGROUPS, user, rp->body, sizeof(rp->body), &rp->n, &err);
-	if (st != NSS_STATUS_SUCCESS)
-		goto out;
-	/* check the whole reply before touching the caller's array */
-	if ((count = nss_dpk_unpack_groups(rp->body + 1, rp->n - 1, gids)) < 0) {
-		st = NSS_STATUS_UNAVAIL;
-		err = EPROTO;
-		goto out;
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if (nss_dpk_fast_initgroups(user, &gids[0], &st, &err)) {
+		if (st != NSS_STATUS_SUCCESS)
+			return finish(st, err, saved_errno, errnop);
+		count = 1;
+		rp = NULL;
+	} else {
+		if ((rp = malloc(sizeof(*rp))) == NULL)
+			return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+		st = ask_name(DPK_MSG_INITGROUPS, user, rp->body, sizeof(rp->body), &rp->n, &err);
+		if (st != NSS_STATUS_SUCCESS)
+			goto out;
+		/* check the whole reply before touching the caller's array */
+		if ((count = nss_dpk_unpack_groups(rp->body + 1, rp->n - 1, gids)) < 0) {
+			st = NSS_STATUS_UNAVAIL;
+			err = EPROTO;
+			goto out;
+		}
 	}
 	for (int i = 0; i < count; i++) {
 		uint32_t g = gids[i];
@@ -245,4 +280,77 @@ _nss_dpk_initgroups_dyn(const char *user, gid_t group, long int *start, long int
 out:
 	free(rp);
 	return finish(st, err, saved_errno, errnop);
+}
+
+/* Enumeration (nss_enumerate in dpk.conf; off by default, when the agent
+ * answers "no more" at once): entry i of the agent's list per call. The
+ * position is the only state, an atomic counter, so there is no lock to
+ * inherit held across fork(); glibc serializes set/get/end*ent itself.
+ * The position moves on only after an entry was packed: after ERANGE the
+ * caller retries the same entry with a larger buffer. */
+static unsigned pw_pos, gr_pos;
+
+static enum nss_status
+entry_at(uint8_t type, unsigned *pos, struct passwd *pw, struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	int saved_errno = errno, err = ENOENT;
+	unsigned i = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
+	enum nss_status st;
+	struct reply *rp;
+
+	if (bypassed())
+		return finish(NSS_STATUS_UNAVAIL, ENOENT, saved_errno, errnop);
+	if ((rp = malloc(sizeof(*rp))) == NULL)
+		return finish(NSS_STATUS_TRYAGAIN, EAGAIN, saved_errno, errnop);
+	st = ask_id(type, i, rp->body, sizeof(rp->body), &rp->n, &err);
+	if (st == NSS_STATUS_SUCCESS && type == DPK_MSG_PWENT)
+		st = nss_dpk_pack_passwd(rp->body + 1, rp->n - 1, 0, 0, pw, buf, buflen, &err);
+	else if (st == NSS_STATUS_SUCCESS)
+		st = nss_dpk_pack_group(rp->body + 1, rp->n - 1, 0, 0, gr, buf, buflen, &err);
+	if (st == NSS_STATUS_SUCCESS)
+		__atomic_compare_exchange_n(pos, &i, i + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	free(rp);
+	return finish(st, err, saved_errno, errnop);
+}
+
+enum nss_status
+_nss_dpk_setpwent(int stayopen)
+{
+	(void)stayopen;
+	__atomic_store_n(&pw_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_dpk_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	return entry_at(DPK_MSG_PWENT, &pw_pos, pw, NULL, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_endpwent(void)
+{
+	__atomic_store_n(&pw_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_dpk_setgrent(int stayopen)
+{
+	(void)stayopen;
+	__atomic_store_n(&gr_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+_nss_dpk_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	return entry_at(DPK_MSG_GRENT, &gr_pos, NULL, gr, buf, buflen, errnop);
+}
+
+enum nss_status
+_nss_dpk_endgrent(void)
+{
+	__atomic_store_n(&gr_pos, 0, __ATOMIC_RELEASE);
+	return NSS_STATUS_SUCCESS;
 }

@@ -61,6 +61,60 @@ put_field(char *buf, size_t *pos, const struct field *f)
 
 static const struct field star = {(const uint8_t *)"*", 1};
 
+/* Copy checked fields into the caller's buffer, or say it is too small
+ * (pw untouched). */
+static enum nss_status
+put_passwd(const struct field *name, uint32_t u, uint32_t g, const struct field *gecos, const struct field *dir,
+    const struct field *shell, struct passwd *pw, char *buf, size_t buflen, int *err)
+{
+	size_t need = name->n + 1 + star.n + 1 + gecos->n + 1 + dir->n + 1 + shell->n + 1, pos = 0;
+
+	if (need > buflen) {
+		*err = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	pw->pw_name = put_field(buf, &pos, name);
+	pw->pw_passwd = put_field(buf, &pos, &star);
+	pw->pw_uid = u;
+	pw->pw_gid = g;
+	pw->pw_gecos = put_field(buf, &pos, gecos);
+	pw->pw_dir = put_field(buf, &pos, dir);
+	pw->pw_shell = put_field(buf, &pos, shell);
+	return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status
+nss_dpk_put_passwd(const char *name, size_t name_n, uint32_t uid, uint32_t gid, const char *gecos, size_t gecos_n,
+    const char *dir, size_t dir_n, const char *shell, size_t shell_n, struct passwd *pw, char *buf, size_t buflen,
+    int *err)
+{
+	struct field f_name = {(const uint8_t *)name, name_n}, f_gecos = {(const uint8_t *)gecos, gecos_n},
+		     f_dir = {(const uint8_t *)dir, dir_n}, f_shell = {(const uint8_t *)shell, shell_n};
+
+	return put_passwd(&f_name, uid, gid, &f_gecos, &f_dir, &f_shell, pw, buf, buflen, err);
+}
+
+enum nss_status
+nss_dpk_put_group(const char *name, size_t name_n, uint32_t gid, struct group *gr, char *buf, size_t buflen, int *err)
+{
+	struct field f_name = {(const uint8_t *)name, name_n};
+	size_t pad = (alignof(char *) - ((uintptr_t)buf % alignof(char *))) % alignof(char *);
+	size_t pos = pad + sizeof(char *);
+	char **mem;
+
+	if (pos + name_n + 1 + star.n + 1 > buflen) {
+		*err = ERANGE;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	mem = (char **)(void *)(buf + pad);
+	mem[0] = NULL;
+	gr->gr_name = put_field(buf, &pos, &f_name);
+	gr->gr_passwd = put_field(buf, &pos, &star);
+	gr->gr_gid = gid;
+	gr->gr_mem = mem;
+	return NSS_STATUS_SUCCESS;
+}
+
 enum nss_status
 nss_dpk_pack_passwd(const uint8_t *body, size_t n, int want_uid, uint32_t uid, struct passwd *pw, char *buf,
     size_t buflen, int *err)
@@ -68,7 +122,6 @@ nss_dpk_pack_passwd(const uint8_t *body, size_t n, int want_uid, uint32_t uid, s
 	struct dpk_wire_r rd;
 	struct field name, gecos, dir, shell;
 	uint32_t u, g;
-	size_t need, pos = 0;
 
 	dpk_wire_r_init(&rd, body, n);
 	if (get_field(&rd, &name, 64, 1) != 0)
@@ -82,19 +135,7 @@ nss_dpk_pack_passwd(const uint8_t *body, size_t n, int want_uid, uint32_t uid, s
 	if (nss_dpk_reserved_id(u) || nss_dpk_reserved_id(g) || (want_uid && u != uid) || dir.p[0] != '/' || shell.p[0] != '/' ||
 	    !nss_dpk_plausible(name.p, name.n) || memchr(name.p, ':', name.n) != NULL)
 		goto corrupt;
-	need = name.n + 1 + star.n + 1 + gecos.n + 1 + dir.n + 1 + shell.n + 1;
-	if (need > buflen) {
-		*err = ERANGE;
-		return NSS_STATUS_TRYAGAIN;
-	}
-	pw->pw_name = put_field(buf, &pos, &name);
-	pw->pw_passwd = put_field(buf, &pos, &star);
-	pw->pw_uid = u;
-	pw->pw_gid = g;
-	pw->pw_gecos = put_field(buf, &pos, &gecos);
-	pw->pw_dir = put_field(buf, &pos, &dir);
-	pw->pw_shell = put_field(buf, &pos, &shell);
-	return NSS_STATUS_SUCCESS;
+	return put_passwd(&name, u, g, &gecos, &dir, &shell, pw, buf, buflen, err);
 corrupt:
 	*err = EPROTO;
 	return NSS_STATUS_UNAVAIL;

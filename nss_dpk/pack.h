@@ -36,6 +36,15 @@ enum nss_status nss_dpk_pack_passwd(const uint8_t *body, size_t n, int want_uid,
 enum nss_status nss_dpk_pack_group(const uint8_t *body, size_t n, int want_gid, uint32_t gid, struct group *gr,
     char *buf, size_t buflen, int *err);
 
+/* Pack fields already checked (from the cache file, cachefile.h) into *pw
+ * or *gr (a group with no listed members) and buf. SUCCESS, or TRYAGAIN
+ * with *err ERANGE if buflen is too small (pw, gr untouched). */
+enum nss_status nss_dpk_put_passwd(const char *name, size_t name_n, uint32_t uid, uint32_t gid, const char *gecos,
+    size_t gecos_n, const char *dir, size_t dir_n, const char *shell, size_t shell_n, struct passwd *pw, char *buf,
+    size_t buflen, int *err);
+enum nss_status nss_dpk_put_group(const char *name, size_t name_n, uint32_t gid, struct group *gr, char *buf,
+    size_t buflen, int *err);
+
 /* Check an INITGROUPS answer body (count, gids) and copy the gids into
  * gids[NSS_DPK_MAX_GROUPS]. Returns the count, or -1 if malformed. */
 int nss_dpk_unpack_groups(const uint8_t *body, size_t n, uint32_t gids[NSS_DPK_MAX_GROUPS]);

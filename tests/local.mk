@@ -33,7 +33,9 @@ unit_tests = \
 	tests/unit/test_registry_codec \
 	tests/unit/test_nss_module \
 	tests/unit/test_nss_map \
-	tests/unit/test_sshagent
+	tests/unit/test_sshagent \
+	tests/unit/test_nss_cachefile \
+	tests/unit/test_approval
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -118,8 +120,14 @@ tests_integration_test_pkm_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_pkm_LDADD = $(TEST_LIBS)
 # dlopen()s nss_dpk/.libs/libnss_dpk.so.2 (built by "all", which check runs first)
 tests_unit_test_nss_module_SOURCES = tests/unit/test_nss_module.c
-tests_unit_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_nss_module_LDADD = $(TEST_LIBS) -ldl -lpthread
+tests_unit_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_unit_test_nss_module_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) -ldl -lpthread
+tests_unit_test_approval_SOURCES = tests/unit/test_approval.c
+tests_unit_test_approval_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_approval_LDADD = $(TEST_LIBS)
+tests_unit_test_nss_cachefile_SOURCES = tests/unit/test_nss_cachefile.c
+tests_unit_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_unit_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_nss_map_SOURCES = tests/unit/test_nss_map.c
 tests_unit_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
@@ -178,7 +186,9 @@ fuzz_targets = \
 	tests/fuzz/fuzz_identity \
 	tests/fuzz/fuzz_registry \
 	tests/fuzz/fuzz_nss_reply \
-	tests/fuzz/fuzz_sshagent
+	tests/fuzz/fuzz_sshagent \
+	tests/fuzz/fuzz_nss_cache \
+	tests/fuzz/fuzz_approval
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -233,6 +243,13 @@ tests_fuzz_fuzz_sshagent_SOURCES = tests/fuzz/fuzz_sshagent.c
 tests_fuzz_fuzz_sshagent_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
 tests_fuzz_fuzz_sshagent_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_sshagent_LDADD = $(DPKAGENT_LIBS)
+tests_fuzz_fuzz_approval_SOURCES = tests/fuzz/fuzz_approval.c
+tests_fuzz_fuzz_approval_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_approval_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_approval_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_nss_cache_SOURCES = tests/fuzz/fuzz_nss_cache.c nss_dpk/cachefile.c nss_dpk/pack.c
+tests_fuzz_fuzz_nss_cache_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
+tests_fuzz_fuzz_nss_cache_LDFLAGS = $(FUZZ_LINK_FLAGS)
 endif
 
 FUZZ_SECONDS ?= 20

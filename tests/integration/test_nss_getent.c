@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +51,7 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], conf[128], sock[128], log[128], nssconf[128];
+	char dir[64], conf[128], sock[128], log[128], nssconf[128], cache[128];
 	pid_t agent;
 	uint8_t pub[65];
 };
@@ -106,24 +107,38 @@ expected_hash_name(const char *text, char out[17])
 }
 
 static void
-start_agent(struct env *e, const char *extra)
+write_conf(struct env *e, const char *ttl, const char *poll, const char *extra)
 {
-	char agent[512], addr[43];
+	char addr[43];
 	FILE *f = fopen(e->conf, "w");
 
 	dpk_wallet_address_format(e->contract, addr);
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
+	    "cache_ttl = %s\nnegative_cache_ttl = 60s\npoll_interval = %s\nrpc_timeout = 500ms\n"
 	    "request_timeout = 1500ms\n"
 	    "nss_allow = alice.example.org\nnss_allow = 10.9.8.7\nnss_allow = gone.example.org\n"
 	    "nss_allow = unregistered.example.org\nnss_allow_suffix = .corp.example\n%s",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, extra);
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, ttl, poll, extra);
 	fclose(f);
+}
+
+static void
+start_agent_ttl(struct env *e, const char *ttl, const char *poll, const char *extra)
+{
+	char agent[512];
+
+	write_conf(e, ttl, poll, extra);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
 	e->agent = dpk_test_spawn(argv, e->log);
 	if (dpk_test_wait_path(e->sock, 20000) != 0)
 		fail_msg("dpk-agent did not start (see %s)", e->log);
+}
+
+static void
+start_agent(struct env *e, const char *extra)
+{
+	start_agent_ttl(e, "60s", "200ms", extra);
 }
 
 static void
@@ -148,12 +163,13 @@ run_nss(struct env *e, struct dpk_buf *out, const char *cmd, const char *arg1, c
 	    "mount --bind \"$1\" /etc/nsswitch.conf || exit 99\n"
 	    "shift\n"
 	    "exec env LD_LIBRARY_PATH=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs\" LD_PRELOAD=\"$pre\" "
-	    "ASAN_OPTIONS=detect_leaks=0 DPK_AGENT_SOCKET=\"$DPK_SOCK\" \"$@\"\n";
+	    "ASAN_OPTIONS=detect_leaks=0 DPK_AGENT_SOCKET=\"$DPK_SOCK\" DPK_NSS_CACHE=\"$DPK_CACHE\" \"$@\"\n";
 	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
 	    (char *)"sh", e->nssconf, (char *)cmd, (char *)arg1, (char *)arg2, NULL};
 	int r;
 
 	setenv("DPK_SOCK", e->sock, 1);
+	setenv("DPK_CACHE", e->cache, 1);
 	r = dpk_test_run(argv, NULL, out);
 	dpk_test_chomp(out);
 	assert_int_not_equal(r, 99);
@@ -199,6 +215,8 @@ setup(void **state)
 	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
 	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
 	snprintf(e->nssconf, sizeof(e->nssconf), "%s/nsswitch.conf", e->dir);
+	/* written only where a test turns nss_cache_file on */
+	snprintf(e->cache, sizeof(e->cache), "%s/nss.cache", e->dir);
 	f = fopen(e->nssconf, "w");
 	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
 	fclose(f);
@@ -462,6 +480,312 @@ test_agent_protocol(void **state)
 	dpk_client_close(c);
 }
 
+static void
+set_nsswitch(struct env *e, const char *text)
+{
+	FILE *f = fopen(e->nssconf, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The file holds name (the agent writes it after answering). */
+static int
+cache_has(struct env *e, const char *name)
+{
+	FILE *f = fopen(e->cache, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return memmem(buf, n, name, strlen(name)) != NULL;
+}
+
+static void
+wait_cache_has(struct env *e, const char *name, int want)
+{
+	int64_t t0 = now_ms();
+
+	while (cache_has(e, name) != want) {
+		if (now_ms() - t0 > 5000)
+			fail_msg("the cache file %s %s %s after 5 s", e->cache, want ? "does not hold" : "still holds", name);
+		sleep_ms(20);
+	}
+}
+
+/* The memory-mapped cache file through the real module, getent and id:
+ * answers while the agent cannot (stopped), a corrupt file is UNAVAIL (not
+ * NOTFOUND, and not silently passed over to the agent), a removed file
+ * leaves the socket, an expired entry is asked again and the answer is
+ * fresh (a revocation the file could not know), and the agent removes the
+ * file when it stops. */
+static void
+test_cache_file(void **state)
+{
+	typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
+	struct env *e = *state;
+	char line[1024], want[1024], key[32], so[4096], buf[1024];
+	uint32_t alice = listed_uid("alice.example.org");
+	struct dpk_buf out;
+	struct passwd pw;
+	pwnam_fn pwnam;
+	void *h;
+	int err = 0;
+	int64_t t0;
+	FILE *f;
+
+	/* events are not polled (1 h): only the expiry can make the file's
+	 * answers go */
+	snprintf(line, sizeof(line), "nss_cache_file = %s\n", e->cache);
+	start_agent_ttl(e, "3s", "1h", line);
+	/* the agent starts with an empty file */
+	wait_cache_has(e, "DPKNSSC", 1);
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:%u:DPK alice.example.org:/home/alice.example.org:/bin/bash",
+	    alice, alice);
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	wait_cache_has(e, "alice.example.org", 1);
+	{
+		struct stat st;
+
+		/* readable by every program that resolves users, written by root alone */
+		assert_int_equal(stat(e->cache, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0644);
+		assert_int_equal(st.st_uid, 0);
+	}
+
+	/* the agent frozen: answers come from the file, at once */
+	kill(e->agent, SIGSTOP);
+	t0 = now_ms();
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", alice);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(want, sizeof(want), "alice.example.org:*:%u:", alice);
+	assert_int_equal(getent(e, "group", "alice.example.org", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	assert_int_equal(getent(e, "group", key, line, sizeof(line)), 0);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/id", "alice.example.org", NULL), 0);
+	snprintf(want, sizeof(want), "uid=%u(alice.example.org) gid=%u(alice.example.org) groups=%u(alice.example.org)",
+	    alice, alice, alice);
+	assert_string_equal((const char *)out.data, want);
+	dpk_buf_free(&out);
+	/* five commands, none waited for the agent's 1 s timeout */
+	assert_true(now_ms() - t0 < 4000);
+
+	/* corrupt: UNAVAIL from the module (getent shows it as 2, like any miss) */
+	dpk_test_built("nss_dpk/.libs/libnss_dpk.so.2", so, sizeof(so));
+	assert_non_null(h = dlopen(so, RTLD_NOW | RTLD_LOCAL));
+	*(void **)&pwnam = dlsym(h, "_nss_dpk_getpwnam_r");
+	setenv("DPK_AGENT_SOCKET", e->sock, 1);
+	setenv("DPK_NSS_CACHE", e->cache, 1);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	{
+		char tmp[160];
+
+		snprintf(tmp, sizeof(tmp), "%s.bad", e->cache);
+		assert_non_null(f = fopen(tmp, "wb"));
+		fputs("DPKNSSC\n this is not a cache file", f);
+		fclose(f);
+		chmod(tmp, 0644);
+		assert_int_equal(rename(tmp, e->cache), 0);
+	}
+	t0 = now_ms();
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	assert_true(now_ms() - t0 < 500); /* the frozen agent was not asked */
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "root", line, sizeof(line)), 0);
+	/* what glibc makes of it: UNAVAIL, not NOTFOUND, for any plausible
+	 * name (a local one here, asked of dpk first) */
+	set_nsswitch(e, "passwd: dpk [UNAVAIL=return] files\n");
+	assert_int_equal(getent(e, "passwd", "daemon", line, sizeof(line)), 2);
+	set_nsswitch(e, "passwd: dpk [NOTFOUND=return] files\n");
+	assert_int_equal(getent(e, "passwd", "daemon", line, sizeof(line)), 0);
+	set_nsswitch(e, "passwd: files dpk\ngroup: files dpk\n");
+
+	/* the agent again: the corrupt file stays refused until the agent
+	 * rewrites it; removed, the socket answers */
+	kill(e->agent, SIGCONT);
+	assert_int_equal(unlink(e->cache), 0);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(getent(e, "passwd", "gone.example.org", line, sizeof(line)), 0);
+	wait_cache_has(e, "gone.example.org", 1);
+
+	/* revoked on chain; no event read (poll_interval 1 h): the file keeps
+	 * it until its expiry (cache_ttl 3 s), then the agent is asked again
+	 * and the answer is fresh */
+	revoke_identity(e, "gone.example.org");
+	t0 = now_ms();
+	int rc = 0;
+	while (now_ms() - t0 < 8000 && (rc = getent(e, "passwd", "gone.example.org", line, sizeof(line))) == 0)
+		sleep_ms(200);
+	assert_int_equal(rc, 2);
+	assert_true(now_ms() - t0 >= 1000); /* served from the file first */
+	wait_cache_has(e, "gone.example.org", 0);
+
+	/* turned off by a reload: the file goes; on again: it comes back */
+	write_conf(e, "3s", "1h", "");
+	kill(e->agent, SIGHUP);
+	wait_cache_has(e, "DPKNSSC", 0);
+	snprintf(line, sizeof(line), "nss_cache_file = %s\n", e->cache);
+	write_conf(e, "3s", "1h", line);
+	kill(e->agent, SIGHUP);
+	wait_cache_has(e, "DPKNSSC", 1);
+
+	/* a clean stop removes the file: nobody is vouched for by a stopped agent */
+	kill(e->agent, SIGTERM);
+	assert_true(dpk_test_wait_exit(e->agent, 5000) == 0);
+	e->agent = 0;
+	assert_int_equal(access(e->cache, F_OK), -1);
+	unsetenv("DPK_AGENT_SOCKET");
+	unsetenv("DPK_NSS_CACHE");
+	dlclose(h);
+}
+
+/* nss_allow_pkm: two approvers (PKMs) on one registry, an identity
+ * approved by each; only the one the configured PKM approved is a user. A
+ * key rotation by its controller keeps the approval; a revocation ends it. */
+static void
+test_allow_pkm(void **state)
+{
+	struct env *e = *state;
+	struct dpk_wallet pkm2;
+	struct dpk_buf data;
+	struct dpk_idkey *k;
+	char line[1024], want[1024], extra[256], addr[43], key[32];
+	uint8_t h[32];
+	uint32_t p1 = expected_uid("p1.example.net", 0);
+	int64_t t0;
+	int rc = 0;
+
+	/* anvil's dev account 3 becomes the second approver */
+	dpk_test_wallet("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6", &pkm2);
+	dpk_buf_init(&data, 4096);
+	assert_int_equal(dpk_registry_encode_add_approver(&data, pkm2.addr), 0);
+	dpk_test_send(e->rpc, e->contract, &e->owner, &data);
+	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "p1.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
+	dpk_test_register(e->rpc, e->contract, &pkm2, &e->device, "p2.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
+
+	dpk_wallet_address_format(e->approver.addr, addr);
+	snprintf(extra, sizeof(extra), "nss_allow_pkm = %s\n", addr);
+	start_agent(e, extra);
+	snprintf(want, sizeof(want), "p1.example.net:*:%u:%u:DPK p1.example.net:/home/p1.example.net:/bin/bash", p1, p1);
+	assert_int_equal(getent(e, "passwd", "p1.example.net", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	snprintf(key, sizeof(key), "%u", p1);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+	/* approved by the other PKM; not registered at all */
+	assert_int_equal(getent(e, "passwd", "p2.example.net", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "p3.example.net", line, sizeof(line)), 2);
+	/* the listed and suffix rules still hold beside it */
+	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
+
+	/* the controller rotates its key: the record's version moves on, the
+	 * approval still stands (the cache entry is dropped by the event and
+	 * read again) */
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	{
+		struct dpk_buf pub;
+
+		dpk_buf_init(&pub, 4096);
+		assert_int_equal(dpk_idkey_public_onchain(k, &pub), 0);
+		id_hash("p1.example.net", h);
+		assert_int_equal(dpk_registry_encode_rotate(&data, h, DPK_REGISTRY_ALG_P256, pub.data, pub.len), 0);
+		dpk_test_send(e->rpc, e->contract, &e->device, &data);
+		dpk_buf_free(&pub);
+	}
+	dpk_idkey_free(k);
+	sleep_ms(1000); /* several polls (200 ms): the entry was read again */
+	assert_int_equal(getent(e, "passwd", "p1.example.net", line, sizeof(line)), 0);
+	assert_string_equal(line, want);
+
+	/* revoked: no longer a user */
+	revoke_identity(e, "p1.example.net");
+	t0 = now_ms();
+	while (now_ms() - t0 < 5000 && (rc = getent(e, "passwd", "p1.example.net", line, sizeof(line))) == 0)
+		sleep_ms(100);
+	assert_int_equal(rc, 2);
+	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 2);
+	dpk_buf_free(&data);
+}
+
+/* Enumeration: `getent passwd` with no key lists the DPK users only with
+ * nss_enumerate = yes: the listed identities that resolve, and those
+ * admitted by a suffix once seen; never one outside the policy, not
+ * registered, or revoked. */
+static void
+test_enumerate(void **state)
+{
+	struct env *e = *state;
+	struct dpk_buf out;
+	char want[1024], hname[17];
+	uint32_t alice = listed_uid("alice.example.org"), ip = listed_uid("10.9.8.7");
+	const char *text;
+
+	/* off (the default): local users only */
+	start_agent(e, "");
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", NULL), 0);
+	assert_non_null(strstr((const char *)out.data, "root:x:0:0:"));
+	assert_null(strstr((const char *)out.data, "DPK "));
+	dpk_buf_free(&out);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "group", NULL), 0);
+	assert_null(strstr((const char *)out.data, "alice.example.org"));
+	dpk_buf_free(&out);
+	stop_agent(e);
+
+	start_agent(e, "nss_enumerate = yes\n");
+	/* a suffix user is listed once seen (the agent's first chain read can
+	 * outlast the module's deadline in a sanitizer build: asked again) */
+	for (int i = 0; i < 5 && run_nss(e, &out, "/usr/bin/getent", "passwd", "bob.corp.example") != 0; i++) {
+		dpk_buf_free(&out);
+		sleep_ms(300);
+	}
+	dpk_buf_free(&out);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", "bob.corp.example"), 0);
+	dpk_buf_free(&out);
+	/* the first listing reads the listed identities from the chain */
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", NULL), 0);
+	text = (const char *)out.data;
+	assert_non_null(strstr(text, "root:x:0:0:"));
+	snprintf(want, sizeof(want), "\nalice.example.org:*:%u:%u:DPK alice.example.org:/home/alice.example.org:/bin/bash\n",
+	    alice, alice);
+	if (strstr(text, want) == NULL)
+		fail_msg("alice.example.org not listed:\n%s", text);
+	expected_hash_name("10.9.8.7", hname);
+	snprintf(want, sizeof(want), "\n%s:*:%u:%u:DPK 10.9.8.7:", hname, ip, ip);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "\ngone.example.org:*:"));
+	assert_non_null(strstr(text, "\nbob.corp.example:*:"));
+	assert_null(strstr(text, "unregistered.example.org"));
+	assert_null(strstr(text, "outside.example.net"));
+	assert_null(strstr(text, "carol.corp.example"));
+	dpk_buf_free(&out);
+	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "group", NULL), 0);
+	snprintf(want, sizeof(want), "\nalice.example.org:*:%u:\n", alice);
+	assert_non_null(strstr((const char *)out.data, want));
+	dpk_buf_free(&out);
+
+	/* revoked: gone from the listing within the poll interval */
+	revoke_identity(e, "gone.example.org");
+	int64_t t0 = now_ms();
+	int listed = 1;
+	while (listed && now_ms() - t0 < 5000) {
+		assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "passwd", NULL), 0);
+		listed = strstr((const char *)out.data, "\ngone.example.org:") != NULL;
+		dpk_buf_free(&out);
+		if (listed)
+			sleep_ms(100);
+	}
+	assert_false(listed);
+}
+
 int
 main(void)
 {
@@ -472,6 +796,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_down_is_unavail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_protocol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allow_pkm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enumerate, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

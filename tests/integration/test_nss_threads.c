@@ -54,7 +54,7 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], conf[128], sock[128], log[128], nssconf[128];
+	char dir[64], conf[128], sock[128], log[128], nssconf[128], cache[128];
 	pid_t agent;
 	uint8_t pub[65];
 };
@@ -298,8 +298,8 @@ worker_main(int argc, char **argv)
 	fflush(stdout);
 	/* Skip the exit handlers: libp11-kit (linked in through curl and
 	 * OpenSSL for the test half, never loaded by the module) destroys a
-	 * static mutex at exit that helgrind calls invalid. The module has no
-	 * destructor, so nothing of ours is skipped. */
+	 * static mutex at exit that helgrind calls invalid. The module's one
+	 * destructor only unmaps its cache file, which exit does anyway. */
 	_exit(atomic_load(&s.failures) != 0 ? 1 : 0);
 }
 
@@ -338,6 +338,7 @@ setup(void **state)
 	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
 	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
 	snprintf(e->nssconf, sizeof(e->nssconf), "%s/nsswitch.conf", e->dir);
+	snprintf(e->cache, sizeof(e->cache), "%s/nss.cache", e->dir);
 	f = fopen(e->nssconf, "w");
 	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
 	fclose(f);
@@ -348,8 +349,9 @@ setup(void **state)
 	 * and the socket, not on the chain's speed */
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
 	    "cache_ttl = 1h\nnegative_cache_ttl = 1h\nrequest_timeout = 1500ms\n"
-	    "nss_allow = %s\nnss_allow = %s\nnss_allow = %s\nnss_allow_suffix = .corp.example\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, listed[0], listed[1], listed[2]);
+	    "nss_allow = %s\nnss_allow = %s\nnss_allow = %s\nnss_allow_suffix = .corp.example\n"
+	    "nss_cache_file = %s\n",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, listed[0], listed[1], listed[2], e->cache);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
@@ -386,22 +388,27 @@ now_ms(void)
 }
 
 /* Run this program as a worker in a private mount namespace with the test
- * nsswitch.conf; under helgrind when asked. Its exit status; its output in
- * out. */
+ * nsswitch.conf; under helgrind when asked; with the agent's cache file
+ * (the memory-mapped path) or without (a path where there is none: the
+ * socket answers everything). Its exit status; its output in out. */
 static int
-run_worker(struct env *e, int helgrind, const char *threads, const char *iterations, struct dpk_buf *out)
+run_worker(struct env *e, int helgrind, int with_file, const char *threads, const char *iterations,
+    struct dpk_buf *out)
 {
 	static const char script[] =
 	    "mount --bind \"$1\" /etc/nsswitch.conf || exit 99\n"
 	    "shift\n"
-	    "exec env LD_LIBRARY_PATH=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs\" DPK_AGENT_SOCKET=\"$DPK_SOCK\" \"$@\"\n";
-	char self[4096];
+	    "exec env LD_LIBRARY_PATH=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs\" DPK_AGENT_SOCKET=\"$DPK_SOCK\" "
+	    "DPK_NSS_CACHE=\"$DPK_CACHE\" \"$@\"\n";
+	char self[4096], nofile[160];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int r;
 
 	assert_true(n > 0);
 	self[n] = '\0';
+	snprintf(nofile, sizeof(nofile), "%s/no-cache-file", e->dir);
 	setenv("DPK_SOCK", e->sock, 1);
+	setenv("DPK_CACHE", with_file ? e->cache : nofile, 1);
 	if (helgrind) {
 		char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c",
 		    (char *)script, (char *)"sh", e->nssconf, (char *)"valgrind", (char *)"--tool=helgrind",
@@ -418,18 +425,21 @@ run_worker(struct env *e, int helgrind, const char *threads, const char *iterati
 	return r;
 }
 
+/* The worker: 16 threads x 200 rounds x 3 calls, every answer checked;
+ * then under helgrind, where any race, lock-order or API-misuse report
+ * fails (exit status 77). */
 static void
-test_threads(void **state)
+threads_run(struct env *e, int with_file)
 {
-	struct env *e = *state;
+	const char *path = with_file ? "mmap cache file" : "socket";
 	struct dpk_buf out;
 	int64_t t0 = now_ms();
 	int r;
 
-	/* 16 threads x 200 rounds x 3 calls, every answer checked */
-	r = run_worker(e, 0, "16", "200", &out);
+	r = run_worker(e, 0, with_file, "16", "200", &out);
 	dpk_test_chomp(&out);
-	print_message("%.*s (%lld ms)\n", (int)out.len, out.data ? (const char *)out.data : "", (long long)(now_ms() - t0));
+	print_message("%s: %.*s (%lld ms)\n", path, (int)out.len, out.data ? (const char *)out.data : "",
+	    (long long)(now_ms() - t0));
 	assert_int_equal(r, 0);
 	assert_non_null(memmem(out.data, out.len, "9600 calls, 0 wrong", 19));
 	dpk_buf_free(&out);
@@ -440,18 +450,33 @@ test_threads(void **state)
 	print_message("helgrind: not in a sanitizer build\n");
 	return;
 #endif
-	/* the same program under helgrind: any race, lock-order or
-	 * API-misuse report fails (exit status 77) */
 	t0 = now_ms();
-	r = run_worker(e, 1, "16", "200", &out);
+	r = run_worker(e, 1, with_file, "16", "200", &out);
 	dpk_test_chomp(&out);
-	print_message("helgrind: %.*s (%lld ms)\n", (int)out.len, out.data ? (const char *)out.data : "",
+	print_message("helgrind, %s: %.*s (%lld ms)\n", path, (int)out.len, out.data ? (const char *)out.data : "",
 	    (long long)(now_ms() - t0));
 	if (r == 77)
 		fail_msg("helgrind reported errors (its report is on this test's stderr)");
 	assert_int_equal(r, 0);
 	assert_non_null(memmem(out.data, out.len, "9600 calls, 0 wrong", 19));
 	dpk_buf_free(&out);
+}
+
+static void
+test_threads(void **state)
+{
+	struct env *e = *state;
+
+	threads_run(e, 0);
+	/* the socket run put every user into the file: the threads now share
+	 * one mapping (misses still go to the socket) */
+	threads_run(e, 1);
+	/* and a file replaced while the threads read it: the first run with
+	 * the file again, its users forgotten (a SIGHUP reloads the
+	 * configuration, which empties the file and fills it again while the
+	 * threads ask) */
+	kill(e->agent, SIGHUP);
+	threads_run(e, 1);
 }
 
 int

@@ -90,6 +90,9 @@ test_errors(void **state)
 		{"just words\n", "dpk.conf:1: expected 'key = value'"},
 		{"identity = a\x1b[31mb\n", "dpk.conf:1: identity: value contains a control character"},
 		{"ssh_agent_socket = run/ssh.sock\n", "dpk.conf:1: ssh_agent_socket: 'run/ssh.sock' must be an absolute path, or none"},
+		{"nss_cache_file = run/nss.cache\n", "dpk.conf:1: nss_cache_file: 'run/nss.cache' must be an absolute path"},
+		{"nss_allow_pkm = 0x12\n", "dpk.conf:1: nss_allow_pkm: '0x12' is not an address (0x and 40 hex digits)"},
+		{"nss_enumerate = true\n", "dpk.conf:1: nss_enumerate: 'true' is not 'yes' or 'no'"},
 	};
 	struct dpk_config c;
 	char err[256];
@@ -131,6 +134,38 @@ test_limits(void **state)
 		snprintf(many + strlen(many), sizeof(many) - strlen(many), "rpc_url = http://h%d\n", i);
 	assert_int_equal(parse(many, &c, err, sizeof(err)), DPK_ERR_SYNTAX);
 	assert_string_equal(err, "dpk.conf:9: rpc_url: 'http://h8' too many endpoints (at most 8)");
+	dpk_config_free(&c);
+}
+
+/* nss_cache_file, nss_allow_pkm (repeatable, at most 16), nss_enumerate */
+static void
+test_nss_keys(void **state)
+{
+	static const uint8_t a1[20] = {0x70, 0x99, 0x79, 0x70, 0xc5, 0x18, 0x12, 0xdc, 0x3a, 0x01, 0x0c, 0x7d, 0x01, 0xb5,
+	    0x0e, 0x0d, 0x17, 0xdc, 0x79, 0xc8};
+	struct dpk_config c;
+	char err[256], many[2048] = "";
+
+	(void)state;
+	assert_int_equal(parse("nss_cache_file = /run/dpk/nss.cache\nnss_enumerate = yes\n"
+	    "nss_allow_pkm = 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n"
+	    "nss_allow_pkm = 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.nss_cache_file, "/run/dpk/nss.cache");
+	assert_int_equal(c.nss_enumerate, 1);
+	assert_int_equal(c.n_nss_allow_pkm, 2);
+	assert_memory_equal(c.nss_allow_pkm[0], a1, 20);
+	dpk_config_free(&c);
+	/* the defaults: no file, no listing, no PKM */
+	assert_int_equal(parse("chain_id = 1\n", &c, err, sizeof(err)), 0);
+	assert_null(c.nss_cache_file);
+	assert_int_equal(c.nss_enumerate, 0);
+	assert_int_equal(c.n_nss_allow_pkm, 0);
+	dpk_config_free(&c);
+	for (int i = 0; i < 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "nss_allow_pkm = 0x%040x\n", i + 1);
+	assert_int_equal(parse(many, &c, err, sizeof(err)), DPK_ERR_SYNTAX);
+	assert_non_null(strstr(err, "dpk.conf:17: nss_allow_pkm:"));
+	assert_non_null(strstr(err, "one approver too many (at most 16 nss_allow_pkm lines)"));
 	dpk_config_free(&c);
 }
 
@@ -191,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_nss_keys),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_ssh_agent_socket),
 	};

@@ -23,15 +23,25 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "cachefile.h"
 #include "harness.h"
+#include "nss_cache.h"
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*grnam_fn)(const char *, struct group *, char *, size_t, int *);
 typedef enum nss_status (*grgid_fn)(gid_t, struct group *, char *, size_t, int *);
 typedef enum nss_status (*initgr_fn)(const char *, gid_t, long int *, long int *, gid_t **, long int, int *);
+typedef enum nss_status (*setent_fn)(int);
+typedef enum nss_status (*endent_fn)(void);
+typedef enum nss_status (*pwent_fn)(struct passwd *, char *, size_t, int *);
+typedef enum nss_status (*grent_fn)(struct group *, char *, size_t, int *);
 
 static struct {
 	void *so;
@@ -40,12 +50,16 @@ static struct {
 	grnam_fn grnam;
 	grgid_fn grgid;
 	initgr_fn initgr;
+	setent_fn setpwent, setgrent;
+	endent_fn endpwent, endgrent;
+	pwent_fn getpwent;
+	grent_fn getgrent;
 } m;
 
 /* The fake agent: answers every connection's one request with the script
  * and keeps the last request it saw. */
 static struct {
-	char dir[64], path[108];
+	char dir[64], path[108], cache[128];
 	int lfd, stop, connections;
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -190,7 +204,14 @@ setup(void **state)
 	*(void **)&m.grnam = dlsym(m.so, "_nss_dpk_getgrnam_r");
 	*(void **)&m.grgid = dlsym(m.so, "_nss_dpk_getgrgid_r");
 	*(void **)&m.initgr = dlsym(m.so, "_nss_dpk_initgroups_dyn");
+	*(void **)&m.setpwent = dlsym(m.so, "_nss_dpk_setpwent");
+	*(void **)&m.getpwent = dlsym(m.so, "_nss_dpk_getpwent_r");
+	*(void **)&m.endpwent = dlsym(m.so, "_nss_dpk_endpwent");
+	*(void **)&m.setgrent = dlsym(m.so, "_nss_dpk_setgrent");
+	*(void **)&m.getgrent = dlsym(m.so, "_nss_dpk_getgrent_r");
+	*(void **)&m.endgrent = dlsym(m.so, "_nss_dpk_endgrent");
 	assert_true(m.pwnam && m.pwuid && m.grnam && m.grgid && m.initgr);
+	assert_true(m.setpwent && m.getpwent && m.endpwent && m.setgrent && m.getgrent && m.endgrent);
 
 	dpk_test_tmpdir(fk.dir, sizeof(fk.dir));
 	snprintf(fk.path, sizeof(fk.path), "%s/agent.sock", fk.dir);
@@ -200,6 +221,9 @@ setup(void **state)
 	assert_int_equal(listen(fk.lfd, 16), 0);
 	assert_int_equal(pthread_create(&fk.th, NULL, fake_serve, NULL), 0);
 	setenv("DPK_AGENT_SOCKET", fk.path, 1);
+	/* no cache file unless a test writes one */
+	snprintf(fk.cache, sizeof(fk.cache), "%s/nss.cache", fk.dir);
+	setenv("DPK_NSS_CACHE", fk.cache, 1);
 	unsetenv("DPK_NSS_BYPASS");
 	return 0;
 }
@@ -599,7 +623,344 @@ test_threads_and_fds(void **state)
 	assert_int_equal(open_fds(), before);
 }
 
-/* The module exports the five entry points only and links libc only. */
+/* ---- the cache file (fastpath.c) ---- */
+
+/* Write bytes as the cache file the way the agent does: a new file renamed
+ * over the old one, mode mode. */
+static void
+put_cache(const uint8_t *p, size_t n, mode_t mode)
+{
+	char tmp[160];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fk.cache);
+	assert_non_null(f = fopen(tmp, "wb"));
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(tmp, mode), 0);
+	assert_int_equal(rename(tmp, fk.cache), 0);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* peer.example.org (fresh for an hour), old.example.org (expired), and
+ * their groups; uid_peer changes the file's content. */
+static void
+build_cache(struct dpk_buf *out, uint32_t uid_peer)
+{
+	uint64_t later = now_ms() + 3600 * 1000, past = now_ms() - 1000;
+	struct nss_cache_user_in u[] = {
+		{"peer.example.org", "DPK peer.example.org", "/home/peer.example.org", "/bin/bash", uid_peer, uid_peer, later},
+		{"old.example.org", "DPK old.example.org", "/home/old.example.org", "/bin/bash", 234999, 234999, past},
+	};
+	struct nss_cache_group_in g[] = {{"peer.example.org", uid_peer, later}, {"old.example.org", 234999, past}};
+
+	dpk_buf_init(out, NSS_DPK_CACHE_MAX_SIZE);
+	assert_int_equal(agent_nss_cache_build(u, 2, g, 2, 1, out), 0);
+}
+
+static void
+test_cache_hits(void **state)
+{
+	static const uint8_t no[] = {0};
+	struct dpk_buf f;
+	struct passwd pw;
+	struct group gr;
+	char buf[512];
+	int err = 0, before;
+	long int start = 1, size = 1;
+	gid_t *groups = malloc(sizeof(gid_t));
+	size_t need;
+
+	(void)state;
+	build_cache(&f, 234567);
+	put_cache(f.data, f.len, 0644);
+	script(0x86, no, 1); /* the agent would say "not found": a hit never asks it */
+	before = open_fds();
+	errno = 4242;
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(errno, 4242);
+	assert_string_equal(pw.pw_name, "peer.example.org");
+	assert_string_equal(pw.pw_passwd, "*");
+	assert_int_equal(pw.pw_uid, 234567);
+	assert_string_equal(pw.pw_gecos, "DPK peer.example.org");
+	assert_string_equal(pw.pw_dir, "/home/peer.example.org");
+	assert_string_equal(pw.pw_shell, "/bin/bash");
+	assert_true(pw.pw_name >= buf && pw.pw_shell < buf + sizeof(buf));
+	assert_int_equal(m.pwuid(234567, &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_string_equal(pw.pw_name, "peer.example.org");
+	assert_int_equal(m.grnam("peer.example.org", &gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(gr.gr_gid, 234567);
+	assert_null(gr.gr_mem[0]);
+	assert_int_equal(m.grgid(234567, &gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_string_equal(gr.gr_name, "peer.example.org");
+	groups[0] = 100;
+	assert_int_equal(m.initgr("peer.example.org", 100, &start, &size, &groups, 0, &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(start, 2);
+	assert_int_equal(groups[1], 234567);
+	assert_int_equal(connections(), 0);
+	/* the buffer shrunk byte by byte: ERANGE + TRYAGAIN, never a write past it */
+	need = 17 + 2 + 21 + 23 + 10;
+	for (size_t len = need + 1; len-- > 0;) {
+		char *small = malloc(len ? len : 1);
+
+		err = 0;
+		enum nss_status st = m.pwnam("peer.example.org", &pw, small, len, &err);
+		if (len >= need) {
+			assert_int_equal(st, NSS_STATUS_SUCCESS);
+		} else {
+			assert_int_equal(st, NSS_STATUS_TRYAGAIN);
+			assert_int_equal(err, ERANGE);
+		}
+		free(small);
+	}
+	for (size_t len = 0; len < sizeof(char *) + 20; len++) {
+		char *small = malloc(len ? len : 1);
+		enum nss_status st = m.grgid(234567, &gr, small, len, &err);
+
+		assert_true(st == NSS_STATUS_SUCCESS || (st == NSS_STATUS_TRYAGAIN && err == ERANGE));
+		free(small);
+	}
+	assert_int_equal(connections(), 0);
+	assert_int_equal(open_fds(), before); /* the mapping holds no descriptor */
+
+	/* expired, or not in the file: the agent is asked */
+	assert_int_equal(m.pwnam("old.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(connections(), 1);
+	script(0x87, no, 1);
+	assert_int_equal(m.pwuid(234999, &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(connections(), 1);
+	script(0x86, no, 1);
+	assert_int_equal(m.pwnam("other.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(connections(), 1);
+
+	/* a new file is seen at the next call */
+	dpk_buf_free(&f);
+	build_cache(&f, 234568);
+	put_cache(f.data, f.len, 0644);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(pw.pw_uid, 234568);
+	/* gone: the agent answers again */
+	assert_int_equal(unlink(fk.cache), 0);
+	script(0x86, no, 1);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(connections(), 1);
+	dpk_buf_free(&f);
+	free(groups);
+}
+
+/* A file that is damaged or could have been written by somebody else:
+ * UNAVAIL (EPROTO) for every call, the agent not asked; another version:
+ * ignored (the agent asked). */
+static void
+test_cache_refused(void **state)
+{
+	static const uint8_t no[] = {0};
+	struct dpk_buf f;
+	struct passwd pw;
+	struct group gr;
+	char buf[512];
+	long int start = 0, size = 0;
+	gid_t *groups = NULL;
+	int err = 0;
+	uint8_t *p;
+
+	(void)state;
+	build_cache(&f, 234567);
+	p = malloc(f.len);
+	script(0x86, no, 1);
+	struct {
+		const char *what;
+		size_t cut;
+		size_t flip;
+		mode_t mode;
+	} bad[] = {
+		{"a byte changed", 0, 200, 0644},
+		{"truncated", 9, 0, 0644},
+		{"the magic", 0, 1, 0644},
+		{"writable by others", 0, 0, 0666},
+		{"writable by the group", 0, 0, 0664},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(p, f.data, f.len);
+		if (bad[i].flip)
+			p[bad[i].flip] ^= 1;
+		put_cache(p, f.len - bad[i].cut, bad[i].mode);
+		err = 0;
+		errno = 31;
+		if (m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) != NSS_STATUS_UNAVAIL)
+			fail_msg("%s: not UNAVAIL", bad[i].what);
+		assert_int_equal(err, EPROTO);
+		assert_int_equal(errno, 31);
+		assert_int_equal(m.pwuid(234567, &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+		assert_int_equal(m.grnam("peer.example.org", &gr, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+		assert_int_equal(m.grgid(234567, &gr, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+		assert_int_equal(m.initgr("peer.example.org", 5, &start, &size, &groups, 0, &err), NSS_STATUS_UNAVAIL);
+		assert_int_equal(start, 0);
+		/* even a name the file does not hold: the file cannot be believed */
+		assert_int_equal(m.pwnam("other.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+		assert_int_equal(connections(), 0);
+	}
+	/* not root's */
+	put_cache(f.data, f.len, 0644);
+	assert_int_equal(chown(fk.cache, 1, 0), 0);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	/* a symbolic link in its place */
+	put_cache(f.data, f.len, 0644);
+	{
+		char target[160];
+
+		snprintf(target, sizeof(target), "%s.real", fk.cache);
+		assert_int_equal(rename(fk.cache, target), 0);
+		assert_int_equal(symlink(target, fk.cache), 0);
+		assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+		assert_int_equal(unlink(fk.cache), 0);
+		assert_int_equal(unlink(target), 0);
+	}
+	/* a directory in its place */
+	assert_int_equal(mkdir(fk.cache, 0755), 0);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(rmdir(fk.cache), 0);
+	assert_int_equal(connections(), 0);
+	/* a later version of the format: not ours to read, the agent answers */
+	memcpy(p, f.data, f.len);
+	nss_dpk_le32_put(p + NSS_DPK_CACHE_OFF_VERSION, 2);
+	put_cache(p, f.len, 0644);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_int_equal(connections(), 1);
+	/* and a good file again is used at once */
+	put_cache(f.data, f.len, 0644);
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(unlink(fk.cache), 0);
+	free(p);
+	dpk_buf_free(&f);
+}
+
+static volatile int fork_stop;
+
+static void *
+hammer(void *arg)
+{
+	char buf[256];
+	struct passwd pw;
+	int err, *bad = arg;
+
+	while (!fork_stop)
+		if (m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) != NSS_STATUS_SUCCESS)
+			(*bad)++;
+	return NULL;
+}
+
+/* fork() while other threads read the mapping (and hold its lock for a
+ * moment): the child must never inherit the lock held, so its own lookup
+ * answers at once. */
+static void
+test_cache_fork(void **state)
+{
+	struct dpk_buf f;
+	pthread_t th[4];
+	int bad[4] = {0};
+
+	(void)state;
+	build_cache(&f, 234567);
+	put_cache(f.data, f.len, 0644);
+	fork_stop = 0;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, hammer, &bad[i]), 0);
+	for (int k = 0; k < 40; k++) {
+		int status;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char buf[256];
+			struct passwd pw;
+			int err;
+
+			alarm(5); /* a deadlock ends as SIGALRM */
+			_exit(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err) == NSS_STATUS_SUCCESS &&
+			    pw.pw_uid == 234567 ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("child %d: status 0x%x (a lock inherited held?)", k, status);
+	}
+	fork_stop = 1;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(bad[i], 0);
+	}
+	assert_int_equal(unlink(fk.cache), 0);
+	dpk_buf_free(&f);
+}
+
+/* Enumeration: entry i per call (PWENT / GRENT with u32 i), the position
+ * moving on only once an entry was packed; "not found" ends the listing;
+ * set*ent and end*ent start over. */
+static void
+test_enumeration(void **state)
+{
+	static const uint8_t no[] = {0}, at0[] = {0, 0, 0, 0}, at1[] = {0, 0, 0, 1};
+	struct w w;
+	struct passwd pw;
+	struct group gr;
+	char buf[512], small[8];
+	int err = 0;
+
+	(void)state;
+	passwd_body(&w, "peer.example.org", 234567, 234567, "DPK peer.example.org", "/home/peer.example.org", "/bin/bash");
+	script(0xa0, w.b, w.n);
+	assert_int_equal(m.setpwent(0), NSS_STATUS_SUCCESS);
+	/* too small a buffer: ERANGE, and the same entry is asked again */
+	assert_int_equal(m.getpwent(&pw, small, sizeof(small), &err), NSS_STATUS_TRYAGAIN);
+	assert_int_equal(err, ERANGE);
+	assert_request(0x20, at0, 4);
+	errno = 12;
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(errno, 12);
+	assert_request(0x20, at0, 4);
+	assert_string_equal(pw.pw_name, "peer.example.org");
+	assert_int_equal(pw.pw_uid, 234567);
+	script(0xa0, no, 1);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_request(0x20, at1, 4);
+	assert_int_equal(err, ENOENT);
+	/* a corrupt entry is UNAVAIL, like any answer */
+	passwd_body(&w, "peer.example.org", 0, 234567, "", "/h", "/bin/sh");
+	script(0xa0, w.b, w.n);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	assert_int_equal(m.endpwent(), NSS_STATUS_SUCCESS);
+	script(0xa0, no, 1);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_request(0x20, at0, 4);
+
+	group_body(&w, "peer.example.org", 234567, 0, NULL);
+	script(0xa1, w.b, w.n);
+	assert_int_equal(m.setgrent(1), NSS_STATUS_SUCCESS);
+	assert_int_equal(m.getgrent(&gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_request(0x21, at0, 4);
+	assert_string_equal(gr.gr_name, "peer.example.org");
+	assert_null(gr.gr_mem[0]);
+	script(0xa1, no, 1);
+	assert_int_equal(m.getgrent(&gr, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
+	assert_request(0x21, at1, 4);
+	assert_int_equal(m.endgrent(), NSS_STATUS_SUCCESS);
+
+	/* no agent: UNAVAIL, not an empty listing */
+	setenv("DPK_AGENT_SOCKET", "/nonexistent/dpk/agent.sock", 1);
+	assert_int_equal(m.getpwent(&pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	setenv("DPK_AGENT_SOCKET", fk.path, 1);
+}
+
+/* The module exports the NSS entry points only and links libc only. */
 static void
 test_exports_and_links(void **state)
 {
@@ -617,7 +978,7 @@ test_exports_and_links(void **state)
 			fail_msg("libnss_dpk.so.2 exports %.*s", (int)strcspn(line, " "), line);
 		count++;
 	}
-	assert_int_equal(count, 5);
+	assert_int_equal(count, 11); /* 5 lookups, set/get/end for passwd and group */
 	dpk_buf_free(&out);
 
 	char *argv2[] = {readelf, (char *)"-d", so, NULL};
@@ -647,6 +1008,10 @@ main(void)
 		cmocka_unit_test(test_no_connection),
 		cmocka_unit_test(test_unavail),
 		cmocka_unit_test(test_threads_and_fds),
+		cmocka_unit_test(test_cache_hits),
+		cmocka_unit_test(test_cache_refused),
+		cmocka_unit_test(test_cache_fork),
+		cmocka_unit_test(test_enumeration),
 		cmocka_unit_test(test_exports_and_links),
 	};
 
