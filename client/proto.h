@@ -13,6 +13,11 @@
 #define DPK_MSG_GETGRNAM 0x08
 #define DPK_MSG_GETGRGID 0x09
 #define DPK_MSG_INITGROUPS 0x0a
+/* host login (pam_dpk), doc/protocol.md "Host login" */
+#define DPK_MSG_LOGIN_CHALLENGE 0x0b
+#define DPK_MSG_LOGIN_RESPOND 0x0c
+#define DPK_MSG_LOGIN_VERIFY 0x0d
+#define DPK_MSG_LOGIN_ACCOUNT 0x0e
 /* Ranges kept for the work in flight (doc/protocol.md lists what is used):
  * 0x0b-0x0f host login (pam_dpk challenge / verify / respond / account),
  * 0x10-0x1f PSK exchange and delegated tickets, 0x20-0x27 NSS additions

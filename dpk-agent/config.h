@@ -60,6 +60,7 @@ struct dpk_config {
 	char *nss_group;                   /* the name of nss_gid */
 	char *nss_home;                    /* "%u" is the user name */
 	char *nss_shell;
+	uint32_t login_challenge_ttl_ms;   /* pam_dpk challenges (login.c) */
 };
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */

@@ -44,7 +44,8 @@ integration_tests = \
 	tests/integration/test_nss_getent \
 	tests/integration/test_authorized_keys \
 	tests/integration/test_ssh_login \
-	tests/integration/test_nss_threads
+	tests/integration/test_nss_threads \
+	tests/integration/test_pam_login
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -137,6 +138,10 @@ tests_integration_test_ssh_login_LDADD = $(TEST_LIBS)
 tests_integration_test_nss_threads_SOURCES = tests/integration/test_nss_threads.c
 tests_integration_test_nss_threads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
 tests_integration_test_nss_threads_LDADD = $(TEST_LIBS) -lpthread
+# stock pamtester through pam_dpk against real agents (unshare -m)
+tests_integration_test_pam_login_SOURCES = tests/integration/test_pam_login.c
+tests_integration_test_pam_login_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent
+tests_integration_test_pam_login_LDADD = client/libdpkclient.la tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
