@@ -32,7 +32,8 @@ unit_tests = \
 	tests/unit/test_identity \
 	tests/unit/test_registry_codec \
 	tests/unit/test_nss_module \
-	tests/unit/test_nss_map
+	tests/unit/test_nss_map \
+	tests/unit/test_pam_module
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -119,6 +120,10 @@ tests_integration_test_pkm_LDADD = $(TEST_LIBS)
 tests_unit_test_nss_module_SOURCES = tests/unit/test_nss_module.c
 tests_unit_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_nss_module_LDADD = $(TEST_LIBS) -ldl -lpthread
+# dlopen()s pam_dpk/.libs/pam_dpk.so and links its logic (pamdpk.c) too
+tests_unit_test_pam_module_SOURCES = tests/unit/test_pam_module.c pam_dpk/pamdpk.c
+tests_unit_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)
+tests_unit_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthread
 tests_unit_test_nss_map_SOURCES = tests/unit/test_nss_map.c
 tests_unit_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
