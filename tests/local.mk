@@ -46,7 +46,8 @@ integration_tests = \
 	tests/integration/test_authorized_keys \
 	tests/integration/test_ssh_login \
 	tests/integration/test_nss_threads \
-	tests/integration/test_pam_login
+	tests/integration/test_pam_login \
+	tests/integration/test_ssh_kbdint
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -147,6 +148,10 @@ tests_integration_test_nss_threads_LDADD = $(TEST_LIBS) -lpthread
 tests_integration_test_pam_login_SOURCES = tests/integration/test_pam_login.c
 tests_integration_test_pam_login_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent
 tests_integration_test_pam_login_LDADD = client/libdpkclient.la tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+# stock sshd and ssh by keyboard-interactive through pam_dpk (unshare -m)
+tests_integration_test_ssh_kbdint_SOURCES = tests/integration/test_ssh_kbdint.c
+tests_integration_test_ssh_kbdint_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_ssh_kbdint_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
