@@ -33,7 +33,8 @@ unit_tests = \
 	tests/unit/test_registry_codec \
 	tests/unit/test_nss_module \
 	tests/unit/test_nss_map \
-	tests/unit/test_pam_module
+	tests/unit/test_pam_module \
+	tests/unit/test_login_msg
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -125,6 +126,9 @@ tests_unit_test_nss_module_LDADD = $(TEST_LIBS) -ldl -lpthread
 tests_unit_test_pam_module_SOURCES = tests/unit/test_pam_module.c pam_dpk/pamdpk.c
 tests_unit_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)
 tests_unit_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthread
+tests_unit_test_login_msg_SOURCES = tests/unit/test_login_msg.c
+tests_unit_test_login_msg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_test_login_msg_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_nss_map_SOURCES = tests/unit/test_nss_map.c
 tests_unit_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
@@ -182,7 +186,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_token \
 	tests/fuzz/fuzz_identity \
 	tests/fuzz/fuzz_registry \
-	tests/fuzz/fuzz_nss_reply
+	tests/fuzz/fuzz_nss_reply \
+	tests/fuzz/fuzz_login
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -233,6 +238,10 @@ tests_fuzz_fuzz_registry_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_nss_reply_SOURCES = tests/fuzz/fuzz_nss_reply.c nss_dpk/pack.c
 tests_fuzz_fuzz_nss_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
 tests_fuzz_fuzz_nss_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_login_SOURCES = tests/fuzz/fuzz_login.c client/client.c
+tests_fuzz_fuzz_login_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_login_LDADD = $(DPKAGENT_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
