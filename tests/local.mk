@@ -1,8 +1,9 @@
 # tests/: unit (cmocka), integration (real anvil), cross-checks (cast), fuzz.
 noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
-	tests/harness/chain.c tests/harness/chain.h
-tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
+	tests/harness/chain.c tests/harness/chain.h \
+	tests/harness/agent.c tests/harness/agent.h
+tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
 
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/harness $(CMOCKA_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CURL_CFLAGS)
@@ -151,11 +152,11 @@ tests_integration_test_nss_threads_LDADD = $(TEST_LIBS) -lpthread
 # stock pamtester through pam_dpk against real agents (unshare -m)
 tests_integration_test_pam_login_SOURCES = tests/integration/test_pam_login.c
 tests_integration_test_pam_login_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent
-tests_integration_test_pam_login_LDADD = client/libdpkclient.la tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_integration_test_pam_login_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) client/libdpkclient.la
 # stock sshd and ssh by keyboard-interactive through pam_dpk (unshare -m)
 tests_integration_test_ssh_kbdint_SOURCES = tests/integration/test_ssh_kbdint.c
 tests_integration_test_ssh_kbdint_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
-tests_integration_test_ssh_kbdint_LDADD = client/libdpkclient.la $(TEST_LIBS)
+tests_integration_test_ssh_kbdint_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)

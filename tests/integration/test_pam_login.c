@@ -34,6 +34,7 @@
 #include "dpk/client.h"
 #include "chain.h"
 #include "err.h"
+#include "agent.h"
 #include "harness.h"
 #include "idkey.h"
 #include "login_msg.h"
@@ -42,90 +43,19 @@
 #define LOGIN_TTL_S 3
 #define MODULE_TIMEOUT_MS 2000
 
-struct agent_proc {
-	char name[32], conf[160], sock[160], log[160];
-	pid_t pid;
-};
-
 struct env {
 	struct dpk_test_anvil anvil;
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
 	char dir[64], pamd[160];
-	struct agent_proc host, alice, gone;
+	struct dpk_test_agent host, alice, gone;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static void
-start_agent(struct env *e, struct agent_proc *p, const char *name, const char *extra)
-{
-	char agent[512], addr[43];
-	FILE *f;
-
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->conf, sizeof(p->conf), "%s/%s.conf", e->dir, name);
-	snprintf(p->sock, sizeof(p->sock), "%s/%s.sock", e->dir, name);
-	snprintf(p->log, sizeof(p->log), "%s/%s.log", e->dir, name);
-	dpk_wallet_address_format(e->contract, addr);
-	f = fopen(p->conf, "w");
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/%s-state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\n%s",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, name, p->sock, extra);
-	fclose(f);
-	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
-	char *argv[] = {agent, (char *)"-c", p->conf, NULL};
-	p->pid = dpk_test_spawn(argv, p->log);
-	if (dpk_test_wait_path(p->sock, 20000) != 0)
-		fail_msg("dpk-agent %s did not start (see %s)", name, p->log);
-}
-
-static void
-stop_agent(struct agent_proc *p)
-{
-	if (p->pid > 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, NULL, 0);
-		p->pid = 0;
-	}
-}
-
-/* Register the identity of a device agent with the key it made. */
-static void
-register_device(struct env *e, const struct agent_proc *p, const char *identity)
-{
-	struct dpk_client *c;
-	struct dpk_client_pubkey pk;
-
-	assert_int_equal(dpk_client_open(p->sock, 5000, 0, &c), 0);
-	assert_int_equal(dpk_client_pubkey(c, &pk), 0);
-	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, identity, pk.algorithm, pk.onchain,
-	    pk.onchain_len);
-	dpk_client_pubkey_free(&pk);
-	dpk_client_close(c);
-}
 
 /* dpkctl respond against a device agent: its exit status; the response
  * (chomped) in out. With via_stdin the challenge goes to its stdin. */
 static int
-respond(const struct agent_proc *p, const char *challenge, int via_stdin, char *out, size_t outsz)
+respond(const struct dpk_test_agent *p, const char *challenge, int via_stdin, char *out, size_t outsz)
 {
 	char prog[512], in[600];
 	struct dpk_buf o;
@@ -199,7 +129,7 @@ find_challenge(const char *text, char *out, size_t outsz)
  * its one prompt as asked. A sanitizer build of the module needs its
  * runtime preloaded into the uninstrumented pamtester. */
 static void
-pamtester(struct env *e, const char *user, const char *op, enum answer how, const struct agent_proc *device,
+pamtester(struct env *e, const char *user, const char *op, enum answer how, const struct dpk_test_agent *device,
     const char *given, struct pam_run *run)
 {
 	static const char script[] =
@@ -209,7 +139,7 @@ pamtester(struct env *e, const char *user, const char *op, enum answer how, cons
 	    "exec env LD_PRELOAD=\"$pre\" ASAN_OPTIONS=detect_leaks=0 /usr/bin/pamtester -v dpk-test \"$2\" \"$3\"\n";
 	int inp[2], outp[2], wstatus, answered = 0;
 	size_t len = 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = dpk_test_now_ms();
 	pid_t pid;
 
 	memset(run, 0, sizeof(*run));
@@ -230,7 +160,7 @@ pamtester(struct env *e, const char *user, const char *op, enum answer how, cons
 		struct pollfd pf = {outp[0], POLLIN, 0};
 		ssize_t n;
 
-		if (now_ms() - t0 > 30000)
+		if (dpk_test_now_ms() - t0 > 30000)
 			break;
 		if (poll(&pf, 1, 1000) <= 0)
 			continue;
@@ -249,7 +179,7 @@ pamtester(struct env *e, const char *user, const char *op, enum answer how, cons
 			if (respond(device, run->challenge, how == ANSWER_DEVICE_STDIN, run->response, sizeof(run->response)) != 0)
 				fail_msg("dpkctl respond failed on %s's device (see %s)", device->name, device->log);
 			if (how == ANSWER_DEVICE_LATE)
-				sleep_ms((LOGIN_TTL_S + 2) * 1000);
+				dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
 			break;
 		case ANSWER_GIVEN:
 			snprintf(run->response, sizeof(run->response), "%s", given);
@@ -266,7 +196,7 @@ pamtester(struct env *e, const char *user, const char *op, enum answer how, cons
 	close(outp[0]);
 	kill(pid, SIGKILL); /* only if still running after 30 s */
 	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
-	run->elapsed_ms = now_ms() - t0;
+	run->elapsed_ms = dpk_test_now_ms() - t0;
 	run->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
 	assert_int_not_equal(run->status, 99);
 	print_message("pamtester %s %s -> %d (%lld ms)\n%s\n", user, op, run->status, (long long)run->elapsed_ms,
@@ -315,11 +245,11 @@ setup(void **state)
 	snprintf(extra, sizeof(extra), "identity = host.example.org\nnss_allow = alice.example.org\n"
 	    "nss_allow = gone.example.org\nnss_allow = unregistered.example.org\nlogin_challenge_ttl = %ds\n",
 	    LOGIN_TTL_S);
-	start_agent(e, &e->host, "host", extra);
-	start_agent(e, &e->alice, "alice", "identity = alice.example.org\n");
-	start_agent(e, &e->gone, "gone", "identity = gone.example.org\n");
-	register_device(e, &e->alice, "alice.example.org");
-	register_device(e, &e->gone, "gone.example.org");
+	dpk_test_agent_start(&e->host, e->dir, "host", e->anvil.url, e->contract, extra);
+	dpk_test_agent_start(&e->alice, e->dir, "alice", e->anvil.url, e->contract, "identity = alice.example.org\n");
+	dpk_test_agent_start(&e->gone, e->dir, "gone", e->anvil.url, e->contract, "identity = gone.example.org\n");
+	dpk_test_agent_register(&e->alice, e->rpc, e->contract, &e->approver, &e->device, "alice.example.org");
+	dpk_test_agent_register(&e->gone, e->rpc, e->contract, &e->approver, &e->device, "gone.example.org");
 	write_pamd(e, "");
 	*state = e;
 	return 0;
@@ -332,9 +262,9 @@ teardown(void **state)
 
 	if (e->host.pid > 0)
 		kill(e->host.pid, SIGCONT);
-	stop_agent(&e->host);
-	stop_agent(&e->alice);
-	stop_agent(&e->gone);
+	dpk_test_agent_stop(&e->host);
+	dpk_test_agent_stop(&e->alice);
+	dpk_test_agent_stop(&e->gone);
 	dpk_test_anvil_stop(&e->anvil);
 	dpk_rpc_free(e->rpc);
 	dpk_test_rmtree(e->dir);
@@ -434,11 +364,11 @@ test_revoked(void **state)
 	expect(&run, 0, "account management done");
 	dpk_test_revoke(e->rpc, e->contract, &e->approver, "gone.example.org");
 	/* the host agent drops the cached key within its poll interval (200 ms) */
-	t0 = now_ms();
+	t0 = dpk_test_now_ms();
 	do {
-		sleep_ms(300);
+		dpk_test_sleep_ms(300);
 		pamtester(e, "gone.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
-	} while (run.status == 0 && now_ms() - t0 < 5000);
+	} while (run.status == 0 && dpk_test_now_ms() - t0 < 5000);
 	expect(&run, 1, "Permission denied");
 	/* the device still signs; the host refuses the revoked key */
 	pamtester(e, "gone.example.org", "authenticate", ANSWER_DEVICE, &e->gone, NULL, &run);
@@ -458,7 +388,7 @@ test_agent_down(void **state)
 	assert_true(run.elapsed_ms < MODULE_TIMEOUT_MS + 3000);
 	kill(e->host.pid, SIGCONT);
 	/* stopped: at once */
-	stop_agent(&e->host);
+	dpk_test_agent_stop(&e->host);
 	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &run);
 	expect(&run, 1, "Authentication service cannot retrieve authentication info");
 	pamtester(e, "alice.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
@@ -491,7 +421,7 @@ test_agent_answers(void **state)
 	/* expired, though answered in time */
 	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
 	assert_int_equal(respond(&e->alice, ch.challenge, 0, resp, sizeof(resp)), 0);
-	sleep_ms((LOGIN_TTL_S + 2) * 1000);
+	dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
 	assert_int_equal(dpk_client_login_verify(c, ch.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
 	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_EXPIRED);
 	/* and the device refuses to answer it now */

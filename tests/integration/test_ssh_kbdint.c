@@ -30,13 +30,9 @@
 #include "dpk/client.h"
 #include "chain.h"
 #include "err.h"
+#include "agent.h"
 #include "harness.h"
 #include "registry.h"
-
-struct agent_proc {
-	char name[32], conf[160], sock[160], log[160];
-	pid_t pid;
-};
 
 enum { HOST, ALICE, GONE, UNREG, OUTSIDE, N_AGENTS };
 static const char *const identities[N_AGENTS] = {"host.example.org", "alice.example.org", "gone.example.org",
@@ -48,65 +44,10 @@ struct env {
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
 	char dir[64], sshd_log[128], askpass[128];
-	struct agent_proc ag[N_AGENTS];
+	struct dpk_test_agent ag[N_AGENTS];
 	pid_t sshd;
 	int port;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static void
-start_agent(struct env *e, struct agent_proc *p, const char *name, const char *extra)
-{
-	char agent[512], addr[43];
-	FILE *f;
-
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	snprintf(p->conf, sizeof(p->conf), "%s/%s.conf", e->dir, name);
-	snprintf(p->sock, sizeof(p->sock), "%s/%s.sock", e->dir, name);
-	snprintf(p->log, sizeof(p->log), "%s/%s.log", e->dir, name);
-	dpk_wallet_address_format(e->contract, addr);
-	f = fopen(p->conf, "w");
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/%s-state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\n%s",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, name, p->sock, extra);
-	fclose(f);
-	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
-	char *argv[] = {agent, (char *)"-c", p->conf, NULL};
-	p->pid = dpk_test_spawn(argv, p->log);
-	if (dpk_test_wait_path(p->sock, 20000) != 0)
-		fail_msg("dpk-agent %s did not start (see %s)", name, p->log);
-}
-
-static void
-register_device(struct env *e, const struct agent_proc *p, const char *identity)
-{
-	struct dpk_client *c;
-	struct dpk_client_pubkey pk;
-
-	assert_int_equal(dpk_client_open(p->sock, 5000, 0, &c), 0);
-	assert_int_equal(dpk_client_pubkey(c, &pk), 0);
-	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, identity, pk.algorithm, pk.onchain,
-	    pk.onchain_len);
-	dpk_client_pubkey_free(&pk);
-	dpk_client_close(c);
-}
 
 /* sshd -D in a private mount namespace: the test pam.d over /etc/pam.d, the
  * test nsswitch.conf over /etc/nsswitch.conf, a tmpfs over /run for
@@ -226,15 +167,15 @@ setup(void **state)
 	assert_int_equal(chmod(e->dir, 0711), 0);
 	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
 
-	start_agent(e, &e->ag[HOST], "host", "identity = host.example.org\nnss_allow = alice.example.org\n"
+	dpk_test_agent_start(&e->ag[HOST], e->dir, "host", e->anvil.url, e->contract, "identity = host.example.org\nnss_allow = alice.example.org\n"
 	    "nss_allow = gone.example.org\nnss_allow = unregistered.example.org\n");
 	for (int i = ALICE; i < N_AGENTS; i++) {
 		char extra[128];
 
 		snprintf(extra, sizeof(extra), "identity = %s\n", identities[i]);
-		start_agent(e, &e->ag[i], identities[i], extra);
+		dpk_test_agent_start(&e->ag[i], e->dir, identities[i], e->anvil.url, e->contract, extra);
 		if (i != UNREG)
-			register_device(e, &e->ag[i], identities[i]);
+			dpk_test_agent_register(&e->ag[i], e->rpc, e->contract, &e->approver, &e->device, identities[i]);
 	}
 	write_askpass(e);
 	start_sshd(e);
@@ -252,10 +193,7 @@ teardown(void **state)
 		waitpid(e->sshd, NULL, 0);
 	}
 	for (int i = 0; i < N_AGENTS; i++)
-		if (e->ag[i].pid > 0) {
-			kill(e->ag[i].pid, SIGKILL);
-			waitpid(e->ag[i].pid, NULL, 0);
-		}
+		dpk_test_agent_stop(&e->ag[i]);
 	dpk_test_anvil_stop(&e->anvil);
 	dpk_rpc_free(e->rpc);
 	dpk_test_rmtree(e->dir);
@@ -286,9 +224,9 @@ test_kbdint_login(void **state)
 	assert_int_equal(ssh_login(e, "gone.example.org", GONE, out, sizeof(out)), 0);
 	assert_string_equal(out, "gone.example.org");
 	dpk_test_revoke(e->rpc, e->contract, &e->approver, "gone.example.org");
-	t0 = now_ms();
-	while (now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", GONE, out, sizeof(out))) != 255)
-		sleep_ms(200);
+	t0 = dpk_test_now_ms();
+	while (dpk_test_now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", GONE, out, sizeof(out))) != 255)
+		dpk_test_sleep_ms(200);
 	assert_int_equal(rc, 255);
 	/* alice still logs in */
 	assert_int_equal(ssh_login(e, "alice.example.org", ALICE, out, sizeof(out)), 0);

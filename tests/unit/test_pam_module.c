@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -488,6 +489,57 @@ test_agent_unavailable(void **state)
 	assert_int_equal(cv.calls, 0);
 }
 
+/* A root-owned socket file whose listener is not root (it bound as root,
+ * then dropped to nobody before listen(): SO_PEERCRED names nobody): the
+ * module hangs up before sending a byte. */
+static void
+test_peer_not_root(void **state)
+{
+	const char *args[] = {NULL, NULL};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char path[160], opt[200];
+	int ready[2], got[2], r;
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nobody.sock", fk.dir);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(got), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+		char b[64];
+		ssize_t n = 0;
+
+		if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0 || listen(lfd, 4) != 0)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		if ((fd = accept(lfd, NULL, NULL)) >= 0)
+			n = read(fd, b, sizeof(b)); /* 0: hung up without a byte */
+		b[0] = n == 0 ? '0' : 'x';
+		_exit(write(got[1], b, 1) == 1 ? 0 : 1);
+	}
+	close(ready[1]);
+	close(got[1]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	snprintf(opt, sizeof(opt), "socket=%s", path);
+	args[0] = opt;
+	cv.answer = "x";
+	r = run(m.auth, "alice.example.org", args);
+	assert_int_equal(r, PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(cv.calls, 0);
+	assert_int_equal(read(got[0], &c, 1), 1);
+	assert_int_equal(c, '0');
+	assert_int_equal(waitpid(pid, &r, 0), pid);
+	close(ready[0]);
+	close(got[0]);
+}
+
 /* Replies that are not answers: an error, never a crash, never a prompt. */
 static void
 test_hostile_replies(void **state)
@@ -608,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_wrong_response),
 		cmocka_unit_test(test_unknown_user),
 		cmocka_unit_test(test_agent_unavailable),
+		cmocka_unit_test(test_peer_not_root),
 		cmocka_unit_test(test_hostile_replies),
 		cmocka_unit_test(test_options_and_mapping),
 	};
