@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dpk/client.h"
 #include "chain.h"
@@ -35,6 +36,7 @@ dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name
 	    url, DPK_TEST_CHAIN_ID, addr, dir, name, a->sock, extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	unlink(a->sock); /* a killed agent's socket file would look like a started one */
 	char *argv[] = {agent, (char *)"-c", a->conf, NULL};
 	a->pid = dpk_test_spawn(argv, a->log);
 	if (dpk_test_wait_path(a->sock, 20000) != 0)

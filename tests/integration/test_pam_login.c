@@ -12,7 +12,8 @@
  * another key, a revoked identity (auth and account), a user outside the
  * policy or not a DPK user, and a stopped or hung agent (authinfo
  * unavailable within the module's timeout); the agent's VERIFY replay and
- * expiry answers; dpkctl respond's refusals. */
+ * expiry answers; dpkctl respond's refusals; RSA-2048 device keys log in,
+ * RSA-3072 ones are refused with a reason. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -434,6 +435,39 @@ test_agent_answers(void **state)
 	dpk_client_close(c);
 }
 
+/* RSA device keys: a 2048-bit key's response fits PAM's 512 bytes and logs
+ * in; a 3072-bit key's cannot, and dpkctl respond says so. */
+static void
+test_rsa_keys(void **state)
+{
+	struct env *e = *state;
+	struct dpk_test_agent rsa2048 = {0}, rsa3072 = {0};
+	struct dpk_client_login_challenge ch;
+	struct dpk_client *c;
+	struct pam_run run;
+	char out[700];
+
+	dpk_test_agent_start(&rsa2048, e->dir, "rsa2048", e->anvil.url, e->contract,
+	    "identity = rsa.example.org\nkey_algorithm = rsa2048\n");
+	dpk_test_agent_start(&rsa3072, e->dir, "rsa3072", e->anvil.url, e->contract,
+	    "identity = alice.example.org\nkey_algorithm = rsa3072\n");
+	dpk_test_agent_register(&rsa2048, e->rpc, e->contract, &e->approver, &e->device, "rsa.example.org");
+	dpk_test_agent_stop(&e->host);
+	dpk_test_agent_start(&e->host, e->dir, "host", e->anvil.url, e->contract,
+	    "identity = host.example.org\nnss_allow = alice.example.org\nnss_allow = rsa.example.org\n");
+	pamtester(e, "rsa.example.org", "authenticate", ANSWER_DEVICE, &rsa2048, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	assert_true(strlen(run.response) <= 511);
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "login", &ch), 0);
+	dpk_client_close(c);
+	assert_int_equal(respond(&rsa3072, ch.challenge, 0, out, sizeof(out)), 1);
+	assert_string_equal(out, "");
+	dpk_test_agent_stop(&rsa2048);
+	dpk_test_agent_stop(&rsa3072);
+}
+
 int
 main(void)
 {
@@ -443,6 +477,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_revoked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rsa_keys, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
