@@ -7,8 +7,9 @@
  * unexpired challenges refuses new ones (BUSY) rather than forget one.
  * Single use: the first VERIFY of a challenge consumes it whatever its
  * outcome, so a response cannot be guessed twice; the consumed entry stays
- * until it expires, so a replay is told apart (REPLAY) from an unknown
- * challenge (NOTFOUND). The table belongs to the event-loop thread. */
+ * until it expires or its slot is needed, so a replay is told apart (REPLAY)
+ * from an unknown challenge (NOTFOUND). The table belongs to the event-loop
+ * thread. */
 #include "agent.h"
 #include "login_msg.h"
 
@@ -50,14 +51,21 @@ unix_now(void)
 }
 
 /* A free slot, or one whose challenge expired (used or not; a VERIFY still
- * waiting on it then fails with STATE); NULL when full. */
+ * waiting on it then fails with STATE), or else one already answered (its
+ * replay is then refused as unknown rather than as a replay); NULL when
+ * every slot holds a live, unanswered challenge. */
 static struct pending *
 pending_slot(uint64_t now)
 {
-	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++)
+	struct pending *used = NULL;
+
+	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++) {
 		if (pending[i].state == P_FREE || pending[i].expiry < now)
 			return &pending[i];
-	return NULL;
+		if (pending[i].state == P_USED && used == NULL)
+			used = &pending[i];
+	}
+	return used;
 }
 
 static struct pending *
@@ -124,7 +132,7 @@ login_challenge(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		return;
 	}
 	if ((p = pending_slot(now)) == NULL) {
-		agent_reply_failure(c, DPK_ERR_BUSY, "too many logins under way (%d unexpired challenges); try again later",
+		agent_reply_failure(c, DPK_ERR_BUSY, "too many logins under way (%d unanswered challenges); try again later",
 		    LOGIN_MAX_PENDING);
 		return;
 	}

@@ -167,6 +167,12 @@ tests_bench_lookup_bench_SOURCES = tests/bench/lookup-bench.c
 tests_bench_lookup_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include
 tests_bench_lookup_bench_LDADD = client/libdpkclient.la
 CLEANFILES += tests/bench/lookup-bench
+# pam_dpk's agent side, timed (by hand: tests/bench/login-bench [N])
+EXTRA_PROGRAMS += tests/bench/login-bench
+tests_bench_login_bench_SOURCES = tests/bench/login-bench.c
+tests_bench_login_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_bench_login_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la
+CLEANFILES += tests/bench/login-bench
 # getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
 EXTRA_PROGRAMS += tests/bench/getpw-bench
 tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
