@@ -12,7 +12,8 @@
  * another key, a revoked identity (auth and account), a user outside the
  * policy or not a DPK user, and a stopped or hung agent (authinfo
  * unavailable within the module's timeout); the agent's VERIFY replay and
- * expiry answers; dpkctl respond's refusals; RSA-2048 device keys log in,
+ * expiry answers; dpkctl respond's refusals; the bound of 1024 pending
+ * challenges; RSA-2048 device keys log in,
  * RSA-3072 ones are refused with a reason. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -435,6 +436,42 @@ test_agent_answers(void **state)
 	dpk_client_close(c);
 }
 
+/* The agent keeps at most 1024 challenges: with 1024 live, unanswered ones
+ * it refuses more (busy: pam_dpk says authinfo unavailable); an answered
+ * one's slot is reused (its replay is then refused as unknown); expired
+ * ones are reused. */
+static void
+test_pending_bounded(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_login_challenge ch, first;
+	struct dpk_client *c;
+	struct pam_run run;
+	char resp[600], ident[254];
+	int n = 0;
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &first), 0);
+	while (++n < 2000 && dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch) == 0)
+		;
+	assert_int_equal(n, 1024);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_BUSY);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "Authentication service cannot retrieve authentication info");
+	/* answer the first: its slot is free for one more */
+	assert_int_equal(respond(&e->alice, first.challenge, 0, resp, sizeof(resp)), 0);
+	assert_int_equal(dpk_client_login_verify(c, first.challenge, resp, ident, sizeof(ident)), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_login_verify(c, first.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_NOTFOUND);
+	/* once they expire, logins go on */
+	dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	dpk_client_close(c);
+}
+
 /* RSA device keys: a 2048-bit key's response fits PAM's 512 bytes and logs
  * in; a 3072-bit key's cannot, and dpkctl respond says so. */
 static void
@@ -478,6 +515,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsa_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
