@@ -484,8 +484,8 @@ dpk_client_strerror(int err)
 	return "unknown error";
 }
 
-/* Send a body of up to three strings (NULL ends the list) and receive the
- * reply into buf. */
+/* Send a body of one or two strings (s2 may be NULL) and receive the reply
+ * into buf. */
 static int
 login_call(struct dpk_client *c, uint8_t type, const char *s1, const char *s2, uint8_t *buf, size_t cap, size_t *n)
 {

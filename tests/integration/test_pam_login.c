@@ -190,7 +190,7 @@ pamtester(struct env *e, const char *user, const char *op, enum answer how, cons
 			other_key_response(run->challenge, run->response, sizeof(run->response));
 			break;
 		}
-		strcat(run->response, "\n");
+		snprintf(run->response + strlen(run->response), sizeof(run->response) - strlen(run->response), "\n");
 		assert_int_equal(write(inp[1], run->response, strlen(run->response)), (ssize_t)strlen(run->response));
 		run->response[strlen(run->response) - 1] = '\0';
 	}

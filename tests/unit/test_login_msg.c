@@ -22,9 +22,9 @@ sample(struct dpk_login_challenge *ch)
 	ch->expiry = 0x0102030405060708ull;
 	for (int i = 0; i < DPK_LOGIN_NONCE_LEN; i++)
 		ch->nonce[i] = (uint8_t)(0xa0 + i);
-	strcpy(ch->host, "host.example.org");
-	strcpy(ch->user, "alice.example.org");
-	strcpy(ch->service, "sshd");
+	snprintf(ch->host, sizeof(ch->host), "%s", "host.example.org");
+	snprintf(ch->user, sizeof(ch->user), "%s", "alice.example.org");
+	snprintf(ch->service, sizeof(ch->service), "%s", "sshd");
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -77,7 +77,7 @@ decode(const char *text, struct dpk_login_challenge *ch)
 static void
 text_of(const uint8_t *body, size_t n, char *out)
 {
-	strcpy(out, DPK_LOGIN_CHALLENGE_PREFIX);
+	memcpy(out, DPK_LOGIN_CHALLENGE_PREFIX, sizeof(DPK_LOGIN_CHALLENGE_PREFIX));
 	b64(body, n, out + strlen(out));
 }
 
@@ -108,8 +108,8 @@ test_challenge_layout_and_round_trip(void **state)
 	dpk_buf_free(&sb);
 
 	/* IPv6 and UUID identities, canonical */
-	strcpy(ch.host, "2001:db8::1");
-	strcpy(ch.user, "123e4567-e89b-12d3-a456-426614174000");
+	snprintf(ch.host, sizeof(ch.host), "%s", "2001:db8::1");
+	snprintf(ch.user, sizeof(ch.user), "%s", "123e4567-e89b-12d3-a456-426614174000");
 	assert_int_equal(dpk_login_challenge_encode(&ch, text, sizeof(text)), 0);
 	assert_int_equal(decode(text, &back), 0);
 	assert_string_equal(back.host, "2001:db8::1");
@@ -169,7 +169,7 @@ test_challenge_refused(void **state)
 	assert_int_equal(decode(bad, &ch), DPK_ERR_UNSUPPORTED);
 	/* a non-canonical user identity, a NUL in the host, a bad service */
 	sample(&ch);
-	strcpy(ch.user, "Alice.Example.org");
+	snprintf(ch.user, sizeof(ch.user), "%s", "Alice.Example.org");
 	n = layout(&ch, body);
 	text_of(body, n, bad);
 	assert_int_equal(decode(bad, &ch), DPK_ERR_SYNTAX);
@@ -179,7 +179,7 @@ test_challenge_refused(void **state)
 	text_of(body, n, bad);
 	assert_int_equal(decode(bad, &ch), DPK_ERR_SYNTAX);
 	sample(&ch);
-	strcpy(ch.service, "ss hd");
+	snprintf(ch.service, sizeof(ch.service), "%s", "ss hd");
 	n = layout(&ch, body);
 	text_of(body, n, bad);
 	assert_int_equal(decode(bad, &ch), DPK_ERR_SYNTAX);
@@ -190,9 +190,9 @@ test_challenge_refused(void **state)
 		memset(ch.host + 61 * i, 'a', 60);
 		ch.host[61 * i + 60] = '.';
 	}
-	strcpy(ch.host + 183, "example.org");
+	snprintf(ch.host + 183, sizeof(ch.host) - 183, "%s", "example.org");
 	memset(ch.user, 'b', 60);
-	strcpy(ch.user + 60, ".example.org");
+	snprintf(ch.user + 60, sizeof(ch.user) - 60, "%s", ".example.org");
 	assert_int_equal(dpk_login_challenge_encode(&ch, bad, sizeof(bad)), DPK_ERR_TOOBIG);
 	memset(bad, 'A', 500);
 	memcpy(bad, DPK_LOGIN_CHALLENGE_PREFIX, 13);
@@ -211,7 +211,7 @@ test_response(void **state)
 	for (size_t i = 0; i < sizeof(sig); i++)
 		sig[i] = (uint8_t)(i * 7);
 	assert_int_equal(dpk_login_response_encode(sig, 72, text, sizeof(text)), 0);
-	strcpy(want, DPK_LOGIN_RESPONSE_PREFIX);
+	snprintf(want, sizeof(want), "%s", DPK_LOGIN_RESPONSE_PREFIX);
 	b64(sig, 72, want + strlen(want));
 	assert_string_equal(text, want);
 	assert_int_equal(dpk_login_response_decode(text, strlen(text), back, &n), 0);
@@ -226,7 +226,7 @@ test_response(void **state)
 	assert_int_equal(dpk_login_response_encode(sig, 384, text, sizeof(text)), DPK_ERR_TOOBIG);
 	assert_int_equal(dpk_login_response_encode(sig, 0, text, sizeof(text)), DPK_ERR_INVALID);
 	/* refused: over 511 characters, no prefix, empty, padding, a NUL */
-	strcpy(want, DPK_LOGIN_RESPONSE_PREFIX);
+	snprintf(want, sizeof(want), "%s", DPK_LOGIN_RESPONSE_PREFIX);
 	b64(sig, DPK_LOGIN_SIG_MAX + 1, want + strlen(want));
 	assert_int_equal(dpk_login_response_decode(want, strlen(want), back, &n), DPK_ERR_TOOBIG);
 	assert_int_equal(dpk_login_response_decode("AAAA", 4, back, &n), DPK_ERR_SYNTAX);
