@@ -146,6 +146,12 @@ test_challenge_refused(void **state)
 	snprintf(bad, sizeof(bad), "%s", text);
 	bad[20] = '+';
 	assert_int_equal(decode(bad, &ch), DPK_ERR_SYNTAX);
+	/* a byte over 0x7f (libsodium alone would read some as letters) */
+	for (int c = 0x80; c <= 0xff; c++) {
+		snprintf(bad, sizeof(bad), "%s", text);
+		bad[18] = (char)c;
+		assert_int_equal(decode(bad, &ch), DPK_ERR_SYNTAX);
+	}
 	memcpy(bad, text, tl);
 	bad[20] = '\0';
 	assert_int_equal(dpk_login_challenge_decode(bad, tl, &ch), DPK_ERR_SYNTAX);
