@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #define LOGIN_MAX_PENDING 1024
@@ -237,6 +238,7 @@ verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge 
 		return;
 	}
 	if (e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_log(LOG_NOTICE, "login of %s (%s) refused: its key is revoked", ch->user, ch->service);
 		agent_reply_failure(c, DPK_ERR_REVOKED, "%s's key is revoked on chain", ch->user);
 		return;
 	}
@@ -251,10 +253,12 @@ verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge 
 		    siglen);
 	dpk_buf_free(&msg);
 	if (r != 0) {
+		agent_log(LOG_NOTICE, "login of %s (%s): the response is not its signature", ch->user, ch->service);
 		agent_reply_failure(c, r == DPK_ERR_BADSIG ? r : DPK_ERR_BADSIG,
 		    "the response is not %s's signature of this challenge", ch->user);
 		return;
 	}
+	agent_log(LOG_INFO, "login of %s (%s): response verified", ch->user, ch->service);
 	agent_reply_begin(c, &w);
 	dpk_wire_put_string(&w, ch->user, strlen(ch->user));
 	agent_reply_end(c, DPK_MSG_LOGIN_VERIFY, &w);
@@ -306,6 +310,7 @@ login_verify(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
 		return;
 	}
 	if (p->state != P_PENDING) {
+		agent_log(LOG_NOTICE, "login of %s (%s) refused: the challenge was answered before", ch.user, ch.service);
 		agent_reply_failure(c, DPK_ERR_REPLAY, "this login challenge was already answered: log in again");
 		return;
 	}
