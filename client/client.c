@@ -483,3 +483,122 @@ dpk_client_strerror(int err)
 	}
 	return "unknown error";
 }
+
+/* Send a body of one or two strings (s2 may be NULL) and receive the reply
+ * into buf. */
+static int
+login_call(struct dpk_client *c, uint8_t type, const char *s1, const char *s2, uint8_t *buf, size_t cap, size_t *n)
+{
+	const char *s[2] = {s1, s2};
+	struct dpk_wire_w w;
+	uint8_t rtype;
+
+	dpk_wire_w_init(&w, buf, cap);
+	for (int i = 0; i < 2 && s[i] != NULL; i++) {
+		size_t l = strlen(s[i]);
+
+		if (l > DPK_CLIENT_LOGIN_TEXT_MAX)
+			return DPK_CLIENT_EINVAL;
+		dpk_wire_put_string(&w, s[i], l);
+	}
+	if (w.err)
+		return DPK_CLIENT_EINVAL;
+	return dpk_client_call(c, type, buf, w.len, &rtype, buf, cap, n);
+}
+
+int
+dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *service,
+    struct dpk_client_login_challenge *out)
+{
+	uint8_t buf[2048];
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (user == NULL || service == NULL)
+		return DPK_CLIENT_EINVAL;
+	if ((r = login_call(c, DPK_MSG_LOGIN_CHALLENGE, user, service, buf, sizeof(buf), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, buf, n);
+	dpk_wire_get_text(&rd, out->challenge, sizeof(out->challenge));
+	dpk_wire_get_text(&rd, out->identity, sizeof(out->identity));
+	out->expiry = dpk_wire_get_u64(&rd);
+	if (dpk_wire_r_done(&rd) != 0 || out->challenge[0] == '\0') {
+		memset(out, 0, sizeof(*out));
+		return DPK_CLIENT_EPROTO;
+	}
+	return 0;
+}
+
+int
+dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out)
+{
+	uint8_t buf[2048];
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (challenge == NULL)
+		return DPK_CLIENT_EINVAL;
+	if ((r = login_call(c, DPK_MSG_LOGIN_RESPOND, challenge, NULL, buf, sizeof(buf), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, buf, n);
+	dpk_wire_get_text(&rd, out->response, sizeof(out->response));
+	dpk_wire_get_text(&rd, out->host, sizeof(out->host));
+	dpk_wire_get_text(&rd, out->user, sizeof(out->user));
+	dpk_wire_get_text(&rd, out->service, sizeof(out->service));
+	out->expiry = dpk_wire_get_u64(&rd);
+	if (dpk_wire_r_done(&rd) != 0 || out->response[0] == '\0') {
+		memset(out, 0, sizeof(*out));
+		return DPK_CLIENT_EPROTO;
+	}
+	return 0;
+}
+
+int
+dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char *response, char *identity,
+    size_t identitysz)
+{
+	uint8_t buf[2048];
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	if (identitysz > 0)
+		identity[0] = '\0';
+	if (challenge == NULL || response == NULL || identitysz == 0)
+		return DPK_CLIENT_EINVAL;
+	if ((r = login_call(c, DPK_MSG_LOGIN_VERIFY, challenge, response, buf, sizeof(buf), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, buf, n);
+	if (dpk_wire_get_text(&rd, identity, identitysz) != 0 || dpk_wire_r_done(&rd) != 0)
+		return DPK_CLIENT_EPROTO;
+	return 0;
+}
+
+int
+dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status, char *identity,
+    size_t identitysz)
+{
+	uint8_t buf[1024];
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	*status = 0;
+	if (identitysz > 0)
+		identity[0] = '\0';
+	if (user == NULL || identitysz == 0)
+		return DPK_CLIENT_EINVAL;
+	if ((r = login_call(c, DPK_MSG_LOGIN_ACCOUNT, user, NULL, buf, sizeof(buf), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, buf, n);
+	*status = dpk_wire_get_u8(&rd);
+	if (dpk_wire_get_text(&rd, identity, identitysz) != 0 || dpk_wire_r_done(&rd) != 0 || *status > 2) {
+		*status = 0;
+		return DPK_CLIENT_EPROTO;
+	}
+	return 0;
+}

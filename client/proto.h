@@ -13,6 +13,11 @@
 #define DPK_MSG_GETGRNAM 0x08
 #define DPK_MSG_GETGRGID 0x09
 #define DPK_MSG_INITGROUPS 0x0a
+/* host login (pam_dpk), doc/protocol.md "Host login" */
+#define DPK_MSG_LOGIN_CHALLENGE 0x0b
+#define DPK_MSG_LOGIN_RESPOND 0x0c
+#define DPK_MSG_LOGIN_VERIFY 0x0d
+#define DPK_MSG_LOGIN_ACCOUNT 0x0e
 /* NSS enumeration (nss_enumerate): the i-th known user / group */
 #define DPK_MSG_PWENT 0x20
 #define DPK_MSG_GRENT 0x21

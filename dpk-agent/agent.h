@@ -107,6 +107,14 @@ void agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint
 /* Answer a waiting NSS request once its chain read is done or its deadline
  * passed: from the cache, else FAILURE with code and why. */
 void agent_nss_answer_waiting(struct agent *a, struct conn *c, int code, const char *why);
+/* login.c: LOGIN_CHALLENGE, LOGIN_RESPOND, LOGIN_VERIFY, LOGIN_ACCOUNT for
+ * pam_dpk and dpkctl respond; and the answer to a waiting VERIFY or ACCOUNT. */
+void agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
+void agent_login_answer_waiting(struct agent *a, struct conn *c, int code, const char *why);
+/* nss.c: the identity (canonical text into ident, hash into hash) of a user
+ * name the NSS policy admits; DPK_ERR_NOTFOUND when it admits none. */
+int agent_nss_user_identity(struct agent *a, const char *name, size_t n, char ident[DPK_IDENTITY_FORMAT_SIZE],
+    uint8_t hash[32]);
 /* register.c's driver (requests.c): REGISTER requests, step scheduling. */
 void agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
 void agent_register_done(struct agent *a);

@@ -22,6 +22,7 @@ dpk_config_defaults(struct dpk_config *c)
 	c->rsa_bits = 3072;
 	c->cache_ttl_ms = 300 * 1000;
 	c->negative_cache_ttl_ms = 30 * 1000;
+	c->login_challenge_ttl_ms = 120 * 1000;
 	c->poll_interval_ms = 5 * 1000;
 	c->rpc_timeout_ms = 5 * 1000;
 	c->request_timeout_ms = 2 * 1000;
@@ -68,7 +69,7 @@ enum key_id {
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
 	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
-	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_COUNT
+	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL, K_COUNT
 };
 
 
@@ -252,12 +253,15 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_POLL_INTERVAL: dur = &c->poll_interval_ms; break;
 	case K_RPC_TIMEOUT: dur = &c->rpc_timeout_ms; break;
 	case K_REQUEST_TIMEOUT: dur = &c->request_timeout_ms; break;
+	case K_LOGIN_CHALLENGE_TTL: dur = &c->login_challenge_ttl_ms; break;
 	case K_COUNT: break;
 	}
 	if (dur == NULL || dpk_conffile_duration(v, CONFIG_MAX_DURATION_MS, dur) != 0)
 		return *why = "is not a duration (e.g. 30, 30s, 500ms, 5m; at most 24h)", 1;
 	if ((k == K_POLL_INTERVAL || k == K_RPC_TIMEOUT || k == K_REQUEST_TIMEOUT) && *dur < 10)
 		return *why = "is too short (at least 10ms)", 1;
+	if (k == K_LOGIN_CHALLENGE_TTL && (*dur < 1000 || *dur > 3600 * 1000))
+		return *why = "must be between 1s and 1h", 1;
 	return 0;
 }
 
@@ -270,6 +274,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"nss_group", 0}, {"nss_home", 0}, {"nss_shell", 0},
 	{"ssh_agent_socket", 0},
 	{"nss_cache_file", 0}, {"nss_allow_pkm", 1}, {"nss_enumerate", 0},
+	{"login_challenge_ttl", 0},
 };
 
 static int

@@ -66,6 +66,7 @@ struct dpk_config {
 	uint8_t nss_allow_pkm[DPK_CONFIG_MAX_NSS_PKM][20]; /* identities these approvers approved */
 	size_t n_nss_allow_pkm;
 	int nss_enumerate;                 /* getent passwd lists the known users */
+	uint32_t login_challenge_ttl_ms;   /* pam_dpk challenges (login.c) */
 };
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */

@@ -4,6 +4,7 @@
 #include "autoconfig.h"
 
 #include "dpk/client.h"
+#include "dpkctl.h"
 #include "hex.h"
 #include "idkey.h"
 #include "wallet.h"
@@ -41,6 +42,7 @@ usage(FILE *f)
 	    "  lookup IDENTITY [--openssh]  an identity's key on chain (exit 0 only if active)\n"
 	    "  register [--no-wait | --wait SECONDS]\n"
 	    "                             register this host's key (root or admin_group)\n"
+	    "  respond [CHALLENGE | -]    answer a pam_dpk login challenge (stdin without CHALLENGE)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -330,6 +332,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
+	if (strcmp(cmd, "respond") == 0)
+		return dpkctl_respond(o.socket, o.timeout_ms, argc - optind, argv + optind);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
 	    strcmp(cmd, "register") != 0) {
 		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);

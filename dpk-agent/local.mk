@@ -13,7 +13,8 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/nss_cache.c dpk-agent/nss_cache.h dpk-agent/nss_cachebuild.c nss_dpk/cachefile.c nss_dpk/pack.c \
 	dpk-agent/register.c dpk-agent/register.h \
 	dpk-agent/sshagent.c dpk-agent/sshagent.h \
-	dpk-agent/sshagent_msg.c dpk-agent/sshagent_msg.h
+	dpk-agent/sshagent_msg.c dpk-agent/sshagent_msg.h \
+	dpk-agent/login.c dpk-agent/login_msg.c dpk-agent/login_msg.h
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client -I$(srcdir)/nss_dpk \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)
@@ -24,7 +25,7 @@ dpk_agent_dpk_agent_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS)
 dpk_agent_dpk_agent_LDADD = $(DPKAGENT_LIBS) -lpthread
 
 bin_PROGRAMS += dpk-agent/dpkctl
-dpk_agent_dpkctl_SOURCES = dpk-agent/dpkctl.c
+dpk_agent_dpkctl_SOURCES = dpk-agent/dpkctl.c dpk-agent/dpkctl_respond.c dpk-agent/dpkctl.h
 dpk_agent_dpkctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include $(CJSON_CFLAGS) $(NETTLE_CFLAGS)
 dpk_agent_dpkctl_LDADD = client/libdpkclient.la $(DPKCORE_LIBS)
 

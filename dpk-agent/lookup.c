@@ -151,6 +151,10 @@ answer_waiting(struct agent *a, const uint8_t h[32], int failed, const char *why
 
 		if (c == NULL || !c->waiting || memcmp(c->wait_hash, h, 32) != 0)
 			continue;
+		if (c->in[4] == DPK_MSG_LOGIN_VERIFY || c->in[4] == DPK_MSG_LOGIN_ACCOUNT) {
+			agent_login_answer_waiting(a, c, code, why);
+			continue;
+		}
 		if (c->in[4] != DPK_MSG_LOOKUP) { /* an NSS request waits for the same chain read */
 			agent_nss_answer_waiting(a, c, code, why);
 			continue;

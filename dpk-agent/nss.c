@@ -591,3 +591,18 @@ agent_nss_answer_waiting(struct agent *a, struct conn *c, int code, const char *
 	else if (r == 0)
 		answer_user(a, c, type, &u, 1, code, why);
 }
+
+/* For pam_dpk (login.c): the same policy and names as getpwnam. */
+int
+agent_nss_user_identity(struct agent *a, const char *name, size_t n, char ident[DPK_IDENTITY_FORMAT_SIZE],
+    uint8_t hash[32])
+{
+	struct nss_user u;
+
+	/* a "dpk-" name of a suffix identity carries no identity text: only its hash */
+	if (resolve_name(a, name, n, &u) != 0 || u.ident[0] == '\0')
+		return DPK_ERR_NOTFOUND;
+	memcpy(ident, u.ident, DPK_IDENTITY_FORMAT_SIZE);
+	memcpy(hash, u.hash, 32);
+	return 0;
+}

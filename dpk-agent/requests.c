@@ -158,6 +158,10 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_INITGROUPS:
 	case DPK_MSG_PWENT:
 	case DPK_MSG_GRENT: agent_nss_request(a, c, type, body, len); return;
+	case DPK_MSG_LOGIN_CHALLENGE:
+	case DPK_MSG_LOGIN_RESPOND:
+	case DPK_MSG_LOGIN_VERIFY:
+	case DPK_MSG_LOGIN_ACCOUNT: agent_login_request(a, c, type, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}

@@ -1,8 +1,9 @@
 # tests/: unit (cmocka), integration (real anvil), cross-checks (cast), fuzz.
 noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
-	tests/harness/chain.c tests/harness/chain.h
-tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
+	tests/harness/chain.c tests/harness/chain.h \
+	tests/harness/agent.c tests/harness/agent.h
+tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
 
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/harness $(CMOCKA_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CURL_CFLAGS)
@@ -35,7 +36,9 @@ unit_tests = \
 	tests/unit/test_nss_map \
 	tests/unit/test_sshagent \
 	tests/unit/test_nss_cachefile \
-	tests/unit/test_approval
+	tests/unit/test_approval \
+	tests/unit/test_pam_module \
+	tests/unit/test_login_msg
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -48,7 +51,9 @@ integration_tests = \
 	tests/integration/test_authorized_keys \
 	tests/integration/test_ssh_login \
 	tests/integration/test_nss_threads \
-	tests/integration/test_ssh_agent
+	tests/integration/test_ssh_agent \
+	tests/integration/test_pam_login \
+	tests/integration/test_ssh_kbdint
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
@@ -128,6 +133,13 @@ tests_unit_test_approval_LDADD = $(TEST_LIBS)
 tests_unit_test_nss_cachefile_SOURCES = tests/unit/test_nss_cachefile.c
 tests_unit_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_unit_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+# dlopen()s pam_dpk/.libs/pam_dpk.so and links its logic (pamdpk.c) too
+tests_unit_test_pam_module_SOURCES = tests/unit/test_pam_module.c pam_dpk/pamdpk.c
+tests_unit_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)
+tests_unit_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthread
+tests_unit_test_login_msg_SOURCES = tests/unit/test_login_msg.c
+tests_unit_test_login_msg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_test_login_msg_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_nss_map_SOURCES = tests/unit/test_nss_map.c
 tests_unit_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
@@ -155,6 +167,14 @@ tests_unit_test_sshagent_LDADD = $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_integration_test_ssh_agent_SOURCES = tests/integration/test_ssh_agent.c
 tests_integration_test_ssh_agent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
 tests_integration_test_ssh_agent_LDADD = $(TEST_LIBS)
+# stock pamtester through pam_dpk against real agents (unshare -m)
+tests_integration_test_pam_login_SOURCES = tests/integration/test_pam_login.c
+tests_integration_test_pam_login_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent
+tests_integration_test_pam_login_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) client/libdpkclient.la
+# stock sshd and ssh by keyboard-interactive through pam_dpk (unshare -m)
+tests_integration_test_ssh_kbdint_SOURCES = tests/integration/test_ssh_kbdint.c
+tests_integration_test_ssh_kbdint_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_ssh_kbdint_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -165,6 +185,12 @@ tests_bench_lookup_bench_SOURCES = tests/bench/lookup-bench.c
 tests_bench_lookup_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include
 tests_bench_lookup_bench_LDADD = client/libdpkclient.la
 CLEANFILES += tests/bench/lookup-bench
+# pam_dpk's agent side, timed (by hand: tests/bench/login-bench [N])
+EXTRA_PROGRAMS += tests/bench/login-bench
+tests_bench_login_bench_SOURCES = tests/bench/login-bench.c
+tests_bench_login_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_bench_login_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la
+CLEANFILES += tests/bench/login-bench
 # getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
 EXTRA_PROGRAMS += tests/bench/getpw-bench
 tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
@@ -188,7 +214,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_nss_reply \
 	tests/fuzz/fuzz_sshagent \
 	tests/fuzz/fuzz_nss_cache \
-	tests/fuzz/fuzz_approval
+	tests/fuzz/fuzz_approval \
+	tests/fuzz/fuzz_login
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -250,6 +277,10 @@ tests_fuzz_fuzz_approval_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_nss_cache_SOURCES = tests/fuzz/fuzz_nss_cache.c nss_dpk/cachefile.c nss_dpk/pack.c
 tests_fuzz_fuzz_nss_cache_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
 tests_fuzz_fuzz_nss_cache_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_login_SOURCES = tests/fuzz/fuzz_login.c client/client.c
+tests_fuzz_fuzz_login_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_login_LDADD = $(DPKAGENT_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20

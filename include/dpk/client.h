@@ -113,6 +113,38 @@ struct dpk_client_registration {
 #define DPK_CLIENT_REG_FAILED 8
 int dpk_client_register(struct dpk_client *c, int start, struct dpk_client_registration *reg);
 
+/* Host login (pam_dpk(8), doc/protocol.md "Host login"); root or
+ * admin_group only. Texts are NUL-terminated and at most
+ * DPK_CLIENT_LOGIN_TEXT_MAX bytes (PAM's 512-byte prompt and response caps). */
+#define DPK_CLIENT_LOGIN_TEXT_MAX 511
+struct dpk_client_login_challenge {
+	char challenge[DPK_CLIENT_LOGIN_TEXT_MAX + 1]; /* "DPK-LOGIN-v1.<base64url>" */
+	char identity[254];                          /* the user's DPK identity */
+	uint64_t expiry;                             /* Unix time, seconds */
+};
+/* LOGIN_CHALLENGE: a single-use challenge for user logging in to service on
+ * this host. EAGENT code 19 (not found): user is not a DPK user here. */
+int dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *service,
+    struct dpk_client_login_challenge *out);
+/* LOGIN_RESPOND (on the user's own device): sign challenge with this
+ * device's identity key. The response and what the challenge asks. */
+struct dpk_client_login_response {
+	char response[DPK_CLIENT_LOGIN_TEXT_MAX + 1]; /* "DPK-RESPONSE-v1.<base64url>" */
+	char host[254], user[254], service[33];
+	uint64_t expiry;
+};
+int dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out);
+/* LOGIN_VERIFY: 0 if response is the challenged user's signature of the
+ * challenge (consumed either way); the user's identity into identity
+ * (identitysz >= 254). EAGENT codes: 12 bad signature, 19 unknown challenge
+ * or identity, 24 expired, 25 replayed, 26 revoked, 15/16 chain unreachable. */
+int dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char *response,
+    char *identity, size_t identitysz);
+/* LOGIN_ACCOUNT: *status 0 not registered, 1 active, 2 revoked (fresh
+ * within the agent's cache TTL); identity as above. */
+int dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status, char *identity,
+    size_t identitysz);
+
 const char *dpk_client_strerror(int err);
 
 #ifdef __cplusplus

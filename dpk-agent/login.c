@@ -1,0 +1,426 @@
+/* Host login by challenge-response (pam_dpk(8), doc/protocol.md "Host
+ * login"): LOGIN_CHALLENGE, LOGIN_VERIFY and LOGIN_ACCOUNT on the host that
+ * is logged in to, LOGIN_RESPOND on the user's own device.
+ *
+ * Pending challenges live in memory only, in a fixed table: a restart
+ * forgets them (a login under way starts over), and a full table of
+ * unexpired challenges refuses new ones (BUSY) rather than forget one.
+ * Single use: the first VERIFY of a challenge consumes it whatever its
+ * outcome, so a response cannot be guessed twice; the consumed entry stays
+ * until it expires or its slot is needed, so a replay is told apart (REPLAY)
+ * from an unknown challenge (NOTFOUND). The table belongs to the event-loop
+ * thread. */
+#include "agent.h"
+#include "login_msg.h"
+
+#include "err.h"
+#include "identity.h"
+#include "idkey.h"
+#include "proto.h"
+#include "wire.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#define LOGIN_MAX_PENDING 1024
+
+enum pending_state { P_FREE, P_PENDING, P_VERIFYING, P_USED };
+
+struct pending {
+	enum pending_state state;
+	const struct conn *owner; /* P_VERIFYING: the connection waiting for the chain */
+	uint8_t body[DPK_LOGIN_BODY_MAX];
+	size_t bodylen;
+	uint8_t nonce[DPK_LOGIN_NONCE_LEN];
+	uint8_t user_hash[32];
+	uint64_t expiry;
+};
+
+static struct pending pending[LOGIN_MAX_PENDING];
+
+static uint64_t
+unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* A free slot, or one whose challenge expired (used or not; a VERIFY still
+ * waiting on it then fails with STATE), or else one already answered (its
+ * replay is then refused as unknown rather than as a replay); NULL when
+ * every slot holds a live, unanswered challenge. */
+static struct pending *
+pending_slot(uint64_t now)
+{
+	struct pending *used = NULL;
+
+	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++) {
+		if (pending[i].state == P_FREE || pending[i].expiry < now)
+			return &pending[i];
+		if (pending[i].state == P_USED && used == NULL)
+			used = &pending[i];
+	}
+	return used;
+}
+
+static struct pending *
+pending_find(const struct dpk_login_challenge *ch)
+{
+	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++)
+		if (pending[i].state != P_FREE && memcmp(pending[i].nonce, ch->nonce, DPK_LOGIN_NONCE_LEN) == 0)
+			return &pending[i];
+	return NULL;
+}
+
+/* The conn is gone or was answered: no entry may point at it any more. */
+static void
+pending_release(const struct conn *c)
+{
+	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++)
+		if (pending[i].state == P_VERIFYING && pending[i].owner == c) {
+			pending[i].state = P_USED;
+			pending[i].owner = NULL;
+		}
+}
+
+static int
+entry_fresh(const struct agent *a, const struct cache_entry *e)
+{
+	uint32_t ttl = e->found ? a->cfg.cache_ttl_ms : a->cfg.negative_cache_ttl_ms;
+
+	return agent_now_ms() - e->fetched_ms < (int64_t)ttl;
+}
+
+/* CHALLENGE: string user name, string service -> string challenge text,
+ * string user identity, u64 expiry (Unix seconds). */
+static void
+login_challenge(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+{
+	struct dpk_login_challenge ch;
+	struct dpk_wire_w w;
+	struct pending *p;
+	const uint8_t *user, *service;
+	char text[DPK_LOGIN_CHALLENGE_TEXT_MAX + 1];
+	uint8_t hash[32];
+	size_t ul, sl, n;
+	uint64_t now = unix_now();
+	int r;
+
+	user = dpk_wire_get_string(rd, &ul);
+	service = dpk_wire_get_string(rd, &sl);
+	if (dpk_wire_r_done(rd) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_CHALLENGE request (expected user and service strings)");
+		return;
+	}
+	if (dpk_login_service_ok((const char *)service, sl) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "the service name must be 1..32 characters of A-Z a-z 0-9 . _ -");
+		return;
+	}
+	if (a->cfg.identity == NULL) {
+		agent_reply_failure(c, DPK_ERR_INVALID, "this host has no identity: set identity in dpk.conf to use pam_dpk");
+		return;
+	}
+	memset(&ch, 0, sizeof(ch));
+	if (agent_nss_user_identity(a, (const char *)user, ul, ch.user, hash) != 0) {
+		agent_reply_failure(c, DPK_ERR_NOTFOUND, "'%.*s' is not a DPK user of this host (see nss_allow in dpk.conf)",
+		    (int)(ul > 64 ? 64 : ul), (const char *)user);
+		return;
+	}
+	if ((p = pending_slot(now)) == NULL) {
+		agent_reply_failure(c, DPK_ERR_BUSY, "too many logins under way (%d unanswered challenges); try again later",
+		    LOGIN_MAX_PENDING);
+		return;
+	}
+	snprintf(ch.host, sizeof(ch.host), "%s", a->cfg.identity);
+	memcpy(ch.service, service, sl);
+	ch.expiry = now + (a->cfg.login_challenge_ttl_ms + 999) / 1000;
+	if (RAND_bytes(ch.nonce, DPK_LOGIN_NONCE_LEN) != 1) {
+		agent_reply_failure(c, DPK_ERR_CRYPTO, "no random bytes for a challenge nonce");
+		return;
+	}
+	if ((r = dpk_login_challenge_body(&ch, p->body, &n)) != 0 ||
+	    (r = dpk_login_challenge_encode(&ch, text, sizeof(text))) != 0) {
+		agent_reply_failure(c, r, "cannot make a login challenge for %s on %s: %s", ch.user, ch.host,
+		    r == DPK_ERR_TOOBIG ? "the identities are too long for a PAM prompt" : dpk_strerror(r));
+		return;
+	}
+	p->state = P_PENDING;
+	p->owner = NULL;
+	p->bodylen = n;
+	memcpy(p->nonce, ch.nonce, DPK_LOGIN_NONCE_LEN);
+	memcpy(p->user_hash, hash, 32);
+	p->expiry = ch.expiry;
+	agent_reply_begin(c, &w);
+	dpk_wire_put_string(&w, text, strlen(text));
+	dpk_wire_put_string(&w, ch.user, strlen(ch.user));
+	dpk_wire_put_u64(&w, ch.expiry);
+	agent_reply_end(c, DPK_MSG_LOGIN_CHALLENGE, &w);
+}
+
+/* RESPOND: string challenge text -> string response text, string host,
+ * string user, string service, u64 expiry. */
+static void
+login_respond(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+{
+	struct dpk_login_challenge ch;
+	struct dpk_wire_w w;
+	struct dpk_buf msg, sig;
+	const uint8_t *text;
+	char resp[DPK_LOGIN_RESPONSE_TEXT_MAX + 1];
+	size_t n;
+	int r;
+
+	text = dpk_wire_get_string(rd, &n);
+	if (dpk_wire_r_done(rd) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_RESPOND request (expected one challenge string)");
+		return;
+	}
+	if ((r = dpk_login_challenge_decode((const char *)text, n, &ch)) != 0) {
+		agent_reply_failure(c, r, "this is not a DPK login challenge (%s): copy the whole text that starts with "
+		    DPK_LOGIN_CHALLENGE_PREFIX, dpk_strerror(r));
+		return;
+	}
+	if (a->cfg.identity == NULL || strcmp(a->cfg.identity, ch.user) != 0) {
+		agent_reply_failure(c, DPK_ERR_PERM, "the challenge asks for %s, but this device is %s: answer it on %s's device",
+		    ch.user, a->cfg.identity ? a->cfg.identity : "(no identity)", ch.user);
+		return;
+	}
+	if (ch.expiry < unix_now()) {
+		agent_reply_failure(c, DPK_ERR_EXPIRED, "the challenge from %s expired: log in again for a new one", ch.host);
+		return;
+	}
+	dpk_buf_init(&msg, 1024);
+	dpk_buf_init(&sig, 4096);
+	if ((r = dpk_login_signed_bytes(&ch, &msg)) != 0 || (r = dpk_idkey_sign(a->idkey, msg.data, msg.len, &sig)) != 0) {
+		agent_reply_failure(c, r, "cannot sign the challenge: %s", dpk_strerror(r));
+	} else if ((r = dpk_login_response_encode(sig.data, sig.len, resp, sizeof(resp))) != 0) {
+		agent_reply_failure(c, r, "this device's key makes a %zu-byte signature, too long for a PAM response "
+		    "(512 characters): login challenges need ECDSA P-256 or RSA-2048", sig.len);
+	} else {
+		agent_reply_begin(c, &w);
+		dpk_wire_put_string(&w, resp, strlen(resp));
+		dpk_wire_put_string(&w, ch.host, strlen(ch.host));
+		dpk_wire_put_string(&w, ch.user, strlen(ch.user));
+		dpk_wire_put_string(&w, ch.service, strlen(ch.service));
+		dpk_wire_put_u64(&w, ch.expiry);
+		agent_reply_end(c, DPK_MSG_LOGIN_RESPOND, &w);
+	}
+	dpk_buf_free(&msg);
+	dpk_buf_free(&sig);
+}
+
+/* VERIFY's second half, once the user's record is in the cache (or the
+ * chain could not be read: code and why). */
+static void
+verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge *ch, const uint8_t *sig,
+    size_t siglen, struct pending *p, int code, const char *why)
+{
+	struct cache_entry *e = cache_get(&a->cache, p->user_hash);
+	struct dpk_wire_w w;
+	struct dpk_buf msg;
+	int r;
+
+	p->state = P_USED;
+	p->owner = NULL;
+	if (e == NULL || !entry_fresh(a, e)) {
+		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "cannot check %s's key: %s", ch->user,
+		    why ? why : "the chain did not answer");
+		return;
+	}
+	if (!e->found) {
+		agent_reply_failure(c, DPK_ERR_NOTFOUND, "%s is not registered on chain", ch->user);
+		return;
+	}
+	if (e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_log(LOG_NOTICE, "login of %s (%s) refused: its key is revoked", ch->user, ch->service);
+		agent_reply_failure(c, DPK_ERR_REVOKED, "%s's key is revoked on chain", ch->user);
+		return;
+	}
+	if (ch->expiry < unix_now()) {
+		agent_reply_failure(c, DPK_ERR_EXPIRED, "the login challenge expired before it was answered");
+		return;
+	}
+	dpk_buf_init(&msg, 1024);
+	r = dpk_login_signed_bytes(ch, &msg);
+	if (r == 0)
+		r = dpk_idkey_verify((enum dpk_idkey_alg)e->rec.alg, e->rec.pubkey, e->rec.publen, msg.data, msg.len, sig,
+		    siglen);
+	dpk_buf_free(&msg);
+	if (r != 0) {
+		agent_log(LOG_NOTICE, "login of %s (%s): the response is not its signature", ch->user, ch->service);
+		agent_reply_failure(c, r == DPK_ERR_BADSIG ? r : DPK_ERR_BADSIG,
+		    "the response is not %s's signature of this challenge", ch->user);
+		return;
+	}
+	agent_log(LOG_INFO, "login of %s (%s): response verified", ch->user, ch->service);
+	agent_reply_begin(c, &w);
+	dpk_wire_put_string(&w, ch->user, strlen(ch->user));
+	agent_reply_end(c, DPK_MSG_LOGIN_VERIFY, &w);
+}
+
+/* Parse a VERIFY body: string challenge text, string response text. */
+static int
+verify_parse(const uint8_t *body, size_t len, struct dpk_login_challenge *ch, uint8_t sig[DPK_LOGIN_SIG_MAX],
+    size_t *siglen, const char **what)
+{
+	struct dpk_wire_r rd;
+	const uint8_t *ct, *rt;
+	size_t cl, rl;
+	int r;
+
+	dpk_wire_r_init(&rd, body, len);
+	ct = dpk_wire_get_string(&rd, &cl);
+	rt = dpk_wire_get_string(&rd, &rl);
+	*what = "malformed LOGIN_VERIFY request (expected challenge and response strings)";
+	if (dpk_wire_r_done(&rd) != 0)
+		return DPK_ERR_SYNTAX;
+	*what = "the challenge is not a DPK login challenge";
+	if ((r = dpk_login_challenge_decode((const char *)ct, cl, ch)) != 0)
+		return r;
+	*what = "the response is not a DPK login response (it starts with " DPK_LOGIN_RESPONSE_PREFIX
+	    " and is printed by dpkctl respond)";
+	return dpk_login_response_decode((const char *)rt, rl, sig, siglen);
+}
+
+/* VERIFY: string challenge, string response -> string user identity. */
+static void
+login_verify(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
+{
+	struct dpk_login_challenge ch;
+	uint8_t sig[DPK_LOGIN_SIG_MAX], want[DPK_LOGIN_BODY_MAX];
+	struct pending *p;
+	struct cache_entry *e;
+	const char *what;
+	size_t siglen, n;
+	int r;
+
+	if ((r = verify_parse(body, len, &ch, sig, &siglen, &what)) != 0) {
+		agent_reply_failure(c, r, "%s", what);
+		return;
+	}
+	if ((p = pending_find(&ch)) == NULL || a->cfg.identity == NULL || strcmp(ch.host, a->cfg.identity) != 0 ||
+	    dpk_login_challenge_body(&ch, want, &n) != 0 || n != p->bodylen || memcmp(want, p->body, n) != 0) {
+		agent_reply_failure(c, DPK_ERR_NOTFOUND, "unknown login challenge (not made by this agent, or it restarted)");
+		return;
+	}
+	if (p->state != P_PENDING) {
+		agent_log(LOG_NOTICE, "login of %s (%s) refused: the challenge was answered before", ch.user, ch.service);
+		agent_reply_failure(c, DPK_ERR_REPLAY, "this login challenge was already answered: log in again");
+		return;
+	}
+	if (p->expiry < unix_now()) {
+		p->state = P_USED;
+		agent_reply_failure(c, DPK_ERR_EXPIRED, "the login challenge expired: log in again for a new one");
+		return;
+	}
+	if ((e = cache_get(&a->cache, p->user_hash)) != NULL && entry_fresh(a, e)) {
+		verify_finish(a, c, &ch, sig, siglen, p, 0, NULL);
+		return;
+	}
+	p->state = P_VERIFYING;
+	p->owner = c;
+	agent_lookup_wait(a, c, p->user_hash, a->cfg.request_timeout_ms);
+	if (!c->waiting) /* out of memory: answered already */
+		pending_release(c);
+}
+
+static void
+reply_account(struct agent *a, struct conn *c, const char *ident, const uint8_t hash[32], int waited, int code,
+    const char *why)
+{
+	struct cache_entry *e = cache_get(&a->cache, hash);
+	struct dpk_wire_w w;
+
+	if (!waited && (e == NULL || !entry_fresh(a, e))) {
+		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms);
+		return;
+	}
+	if (e == NULL || !entry_fresh(a, e)) {
+		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "cannot check %s on chain: %s", ident,
+		    why ? why : "the chain did not answer");
+		return;
+	}
+	agent_reply_begin(c, &w);
+	dpk_wire_put_u8(&w, e->found ? (uint8_t)e->rec.status : 0);
+	dpk_wire_put_string(&w, ident, strlen(ident));
+	agent_reply_end(c, DPK_MSG_LOGIN_ACCOUNT, &w);
+}
+
+/* ACCOUNT: string user name -> u8 status (0 not registered, 1 active,
+ * 2 revoked), string user identity. */
+static void
+login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited, int code, const char *why)
+{
+	struct dpk_wire_r rd;
+	const uint8_t *user;
+	char ident[DPK_IDENTITY_FORMAT_SIZE];
+	uint8_t hash[32];
+	size_t ul;
+
+	dpk_wire_r_init(&rd, body, len);
+	user = dpk_wire_get_string(&rd, &ul);
+	if (dpk_wire_r_done(&rd) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_ACCOUNT request (expected one user name string)");
+		return;
+	}
+	if (agent_nss_user_identity(a, (const char *)user, ul, ident, hash) != 0) {
+		agent_reply_failure(c, DPK_ERR_NOTFOUND, "'%.*s' is not a DPK user of this host (see nss_allow in dpk.conf)",
+		    (int)(ul > 64 ? 64 : ul), (const char *)user);
+		return;
+	}
+	reply_account(a, c, ident, hash, waited, code, why);
+}
+
+void
+agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct dpk_wire_r rd;
+
+	if (!c->privileged) {
+		agent_reply_failure(c, DPK_ERR_PERM, "login requests are for root and members of admin_group (you are uid %ld)",
+		    (long)c->uid);
+		return;
+	}
+	dpk_wire_r_init(&rd, body, len);
+	switch (type) {
+	case DPK_MSG_LOGIN_CHALLENGE: login_challenge(a, c, &rd); break;
+	case DPK_MSG_LOGIN_RESPOND: login_respond(a, c, &rd); break;
+	case DPK_MSG_LOGIN_VERIFY: login_verify(a, c, body, len); break;
+	case DPK_MSG_LOGIN_ACCOUNT: login_account(a, c, body, len, 0, 0, NULL); break;
+	default: agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type); break;
+	}
+}
+
+void
+agent_login_answer_waiting(struct agent *a, struct conn *c, int code, const char *why)
+{
+	uint8_t type = c->in[4];
+	const uint8_t *body = c->in + 5;
+	size_t len = c->inlen - 5;
+
+	c->waiting = 0;
+	if (type == DPK_MSG_LOGIN_VERIFY) {
+		struct dpk_login_challenge ch;
+		uint8_t sig[DPK_LOGIN_SIG_MAX];
+		struct pending *p;
+		const char *what;
+		size_t siglen;
+
+		if (verify_parse(body, len, &ch, sig, &siglen, &what) != 0 || (p = pending_find(&ch)) == NULL ||
+		    p->state != P_VERIFYING || p->owner != c)
+			agent_reply_failure(c, DPK_ERR_STATE, "the login challenge changed while its key was looked up");
+		else
+			verify_finish(a, c, &ch, sig, siglen, p, code, why);
+		pending_release(c);
+	} else {
+		login_account(a, c, body, len, 1, code, why);
+	}
+	explicit_bzero(c->in, c->inlen);
+	c->inlen = 0;
+}

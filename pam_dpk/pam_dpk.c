@@ -1,0 +1,175 @@
+/* pam_dpk.so (pam_dpk(8)): DPK challenge-response login ("auth") and the
+ * on-chain account check ("account"). A thin shell: every decision is the
+ * agent's (dpk-agent/login.c); the logic here is in pamdpk.c. Exports the
+ * PAM entry points only (pam_dpk.sym, checked by tests/unit/test_pam_module). */
+#include "pamdpk.h"
+
+#include "dpk/client.h"
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+/* Options, user and service, and a connection to a root-owned agent. */
+static int
+begin(pam_handle_t *pamh, int argc, const char **argv, struct pamdpk_opts *o, const char **user, char service[33],
+    struct dpk_client **c)
+{
+	const void *svc = NULL;
+	char bad[128];
+	int r;
+
+	*c = NULL;
+	if (pamdpk_parse_opts(argc, argv, o, bad, sizeof(bad)) > 0)
+		pam_syslog(pamh, LOG_ERR, "ignoring the unknown or malformed option '%s' (see pam_dpk(8))", bad);
+	if ((r = pam_get_user(pamh, user, NULL)) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_NOTICE, "cannot get the user name: %s", pam_strerror(pamh, r));
+		return r;
+	}
+	if (*user == NULL || **user == '\0')
+		return PAM_USER_UNKNOWN;
+	pam_get_item(pamh, PAM_SERVICE, &svc);
+	pamdpk_service_name(svc, service);
+	if (pamdpk_check_socket(o->socket) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s is not a socket owned by root: is dpk-agent running?", o->socket);
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	/* require_root_owner: the peer must be root (SO_PEERCRED) before any byte is sent */
+	if ((r = dpk_client_open(o->socket, o->timeout_ms, 1, c)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s: %s", o->socket, dpk_client_strerror(r));
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	return PAM_SUCCESS;
+}
+
+/* Log a failed call and map it to a PAM code. */
+static int
+failed(pam_handle_t *pamh, struct dpk_client *c, int r, const char *what, const char *user, int user_lookup,
+    const struct pamdpk_opts *o)
+{
+	const char *msg = dpk_client_strerror(r);
+	int code = 0, pr;
+
+	if (r == DPK_CLIENT_EAGENT)
+		code = dpk_client_agent_error(c, &msg);
+	pr = pamdpk_pam_code(r, code, user_lookup, o);
+	if (pr != PAM_IGNORE || o->debug)
+		pam_syslog(pamh, pr == PAM_AUTHINFO_UNAVAIL ? LOG_ERR : LOG_NOTICE, "%s for %s: %s", what, user, msg);
+	return pr;
+}
+
+/* One PAM_PROMPT_ECHO_ON; the answer (malloc()ed) into *answer. */
+static int
+ask(pam_handle_t *pamh, const char *prompt, char **answer)
+{
+	const struct pam_conv *conv = NULL;
+	struct pam_message msg = {PAM_PROMPT_ECHO_ON, prompt};
+	const struct pam_message *msgp = &msg;
+	struct pam_response *resp = NULL;
+	int r;
+
+	*answer = NULL;
+	if ((r = pam_get_item(pamh, PAM_CONV, (const void **)&conv)) != PAM_SUCCESS || conv == NULL ||
+	    conv->conv == NULL)
+		return PAM_CONV_ERR;
+	r = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
+	if (r != PAM_SUCCESS || resp == NULL || resp[0].resp == NULL) {
+		if (resp != NULL)
+			free(resp[0].resp);
+		free(resp);
+		return r != PAM_SUCCESS ? r : PAM_CONV_ERR;
+	}
+	*answer = resp[0].resp;
+	free(resp);
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct dpk_client_login_challenge ch;
+	struct pamdpk_opts o;
+	struct dpk_client *c = NULL;
+	const char *user = NULL;
+	char service[33], prompt[512], identity[254], *answer = NULL;
+	int retval = PAM_AUTH_ERR, r;
+
+	(void)flags;
+	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c)) != PAM_SUCCESS)
+		goto out;
+	retval = PAM_AUTH_ERR;
+	if ((r = dpk_client_login_challenge(c, user, service, &ch)) != 0) {
+		retval = failed(pamh, c, r, "no login challenge", user, 1, &o);
+		goto out;
+	}
+	pamdpk_prompt(ch.identity, (long long)ch.expiry - (long long)time(NULL), ch.challenge, prompt, sizeof(prompt));
+	if ((retval = ask(pamh, prompt, &answer)) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_NOTICE, "the conversation for %s failed: %s", user, pam_strerror(pamh, retval));
+		goto out;
+	}
+	pamdpk_trim(answer);
+	if (answer[0] == '\0' || strlen(answer) > DPK_CLIENT_LOGIN_TEXT_MAX) {
+		pam_syslog(pamh, LOG_NOTICE, "%s gave no response to the login challenge", user);
+		retval = PAM_AUTH_ERR;
+		goto out;
+	}
+	if ((r = dpk_client_login_verify(c, ch.challenge, answer, identity, sizeof(identity))) != 0) {
+		retval = failed(pamh, c, r, "login refused", user, 0, &o);
+		goto out;
+	}
+	if (o.debug)
+		pam_syslog(pamh, LOG_DEBUG, "%s logged in to %s with DPK identity %s", user, service, identity);
+	retval = PAM_SUCCESS;
+out:
+	if (answer != NULL) {
+		explicit_bzero(answer, strlen(answer));
+		free(answer);
+	}
+	dpk_client_close(c);
+	return retval;
+}
+
+PAM_EXTERN int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS; /* no credentials to set: the agent keeps every key */
+}
+
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct pamdpk_opts o;
+	struct dpk_client *c = NULL;
+	const char *user = NULL;
+	char service[33], identity[254];
+	uint8_t status = 0;
+	int retval = PAM_PERM_DENIED, r;
+
+	(void)flags;
+	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c)) != PAM_SUCCESS)
+		goto out;
+	retval = PAM_PERM_DENIED;
+	if ((r = dpk_client_login_account(c, user, &status, identity, sizeof(identity))) != 0) {
+		retval = failed(pamh, c, r, "no account check", user, 1, &o);
+		goto out;
+	}
+	if (status == 1) {
+		retval = PAM_SUCCESS;
+	} else {
+		pam_syslog(pamh, LOG_NOTICE, "%s: DPK identity %s is %s on chain", user, identity,
+		    status == 2 ? "revoked" : "not registered");
+		retval = status == 2 ? PAM_PERM_DENIED : PAM_USER_UNKNOWN;
+		if (retval == PAM_USER_UNKNOWN && o.ignore_unknown_user)
+			retval = PAM_IGNORE;
+	}
+out:
+	dpk_client_close(c);
+	return retval;
+}

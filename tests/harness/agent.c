@@ -1,0 +1,85 @@
+/* Real dpk-agent processes for the integration tests (agent.h). */
+#include "agent.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpk/client.h"
+#include "chain.h"
+#include "harness.h"
+
+void
+dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const char *url,
+    const uint8_t contract[20], const char *extra)
+{
+	char agent[512], addr[43];
+	FILE *f;
+
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	snprintf(a->conf, sizeof(a->conf), "%s/%s.conf", dir, name);
+	snprintf(a->sock, sizeof(a->sock), "%s/%s.sock", dir, name);
+	snprintf(a->log, sizeof(a->log), "%s/%s.log", dir, name);
+	dpk_wallet_address_format(contract, addr);
+	if ((f = fopen(a->conf, "w")) == NULL)
+		fail_msg("cannot write %s", a->conf);
+	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/%s-state\nsocket = %s\n"
+	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
+	    "request_timeout = 1500ms\n%s",
+	    url, DPK_TEST_CHAIN_ID, addr, dir, name, a->sock, extra);
+	fclose(f);
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	unlink(a->sock); /* a killed agent's socket file would look like a started one */
+	char *argv[] = {agent, (char *)"-c", a->conf, NULL};
+	a->pid = dpk_test_spawn(argv, a->log);
+	if (dpk_test_wait_path(a->sock, 20000) != 0)
+		fail_msg("dpk-agent %s did not start (see %s)", name, a->log);
+}
+
+void
+dpk_test_agent_stop(struct dpk_test_agent *a)
+{
+	if (a->pid > 0) {
+		kill(a->pid, SIGKILL);
+		waitpid(a->pid, NULL, 0);
+		a->pid = 0;
+	}
+}
+
+void
+dpk_test_agent_register(const struct dpk_test_agent *a, struct dpk_rpc *rpc, const uint8_t contract[20],
+    const struct dpk_wallet *approver, const struct dpk_wallet *device, const char *identity)
+{
+	struct dpk_client *c;
+	struct dpk_client_pubkey pk;
+
+	assert_int_equal(dpk_client_open(a->sock, 5000, 0, &c), 0);
+	assert_int_equal(dpk_client_pubkey(c, &pk), 0);
+	dpk_test_register(rpc, contract, approver, device, identity, pk.algorithm, pk.onchain, pk.onchain_len);
+	dpk_client_pubkey_free(&pk);
+	dpk_client_close(c);
+}
+
+int64_t
+dpk_test_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+dpk_test_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}

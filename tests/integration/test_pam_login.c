@@ -1,0 +1,523 @@
+/* pam_dpk end to end with the stock pamtester: a real anvil with the
+ * registry, a host dpk-agent (identity host.example.org, admitting
+ * alice.example.org and gone.example.org), and one dpk-agent per user device
+ * whose identity key is registered on chain. pamtester runs in a private
+ * mount namespace (unshare -m) where a test pam.d is bind-mounted over
+ * /etc/pam.d; the machine's /etc never changes. The test reads the prompt
+ * pamtester prints, answers it with the output of `dpkctl respond` run
+ * against the user's own agent, and checks what PAM says.
+ *
+ * Covered: a correct response logs in; a response replayed into a new
+ * login, a response after the challenge expired, a response signed by
+ * another key, a revoked identity (auth and account), a user outside the
+ * policy or not a DPK user, and a stopped or hung agent (authinfo
+ * unavailable within the module's timeout); the agent's VERIFY replay and
+ * expiry answers; dpkctl respond's refusals; the bound of 1024 pending
+ * challenges; RSA-2048 device keys log in,
+ * RSA-3072 ones are refused with a reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dpk/client.h"
+#include "chain.h"
+#include "err.h"
+#include "agent.h"
+#include "harness.h"
+#include "idkey.h"
+#include "login_msg.h"
+#include "registry.h"
+
+#define LOGIN_TTL_S 3
+#define MODULE_TIMEOUT_MS 2000
+
+struct env {
+	struct dpk_test_anvil anvil;
+	struct dpk_rpc *rpc;
+	struct dpk_wallet owner, approver, device;
+	uint8_t contract[20];
+	char dir[64], pamd[160];
+	struct dpk_test_agent host, alice, gone;
+};
+
+/* dpkctl respond against a device agent: its exit status; the response
+ * (chomped) in out. With via_stdin the challenge goes to its stdin. */
+static int
+respond(const struct dpk_test_agent *p, const char *challenge, int via_stdin, char *out, size_t outsz)
+{
+	char prog[512], in[600];
+	struct dpk_buf o;
+	int r;
+
+	dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
+	char *argv[] = {prog, (char *)"--socket", (char *)p->sock, (char *)"respond",
+	    via_stdin ? NULL : (char *)challenge, NULL};
+	snprintf(in, sizeof(in), "  %s\n", challenge);
+	r = dpk_test_run(argv, via_stdin ? in : NULL, &o);
+	dpk_test_chomp(&o);
+	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
+	dpk_buf_free(&o);
+	return r;
+}
+
+/* How the test answers pamtester's prompt. */
+enum answer {
+	ANSWER_DEVICE,        /* dpkctl respond on the given device */
+	ANSWER_DEVICE_STDIN,  /* the same, the challenge on dpkctl's stdin */
+	ANSWER_DEVICE_LATE,   /* the same, then wait until the challenge expired */
+	ANSWER_GIVEN,         /* the text in given */
+	ANSWER_OTHER_KEY,     /* a signature of the challenge by a key not on chain */
+};
+
+struct pam_run {
+	int status;              /* pamtester's exit status */
+	char output[8192];       /* its stdout and stderr */
+	char challenge[512];     /* the challenge it showed, if any */
+	char response[600];      /* what the test answered */
+	int64_t elapsed_ms;
+};
+
+/* A response to ch signed by a fresh key: well formed, wrong signer. */
+static void
+other_key_response(const char *challenge, char *out, size_t outsz)
+{
+	struct dpk_login_challenge ch;
+	struct dpk_idkey *k;
+	struct dpk_buf msg, sig;
+
+	assert_int_equal(dpk_login_challenge_decode(challenge, strlen(challenge), &ch), 0);
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	dpk_buf_init(&msg, 1024);
+	dpk_buf_init(&sig, 1024);
+	assert_int_equal(dpk_login_signed_bytes(&ch, &msg), 0);
+	assert_int_equal(dpk_idkey_sign(k, msg.data, msg.len, &sig), 0);
+	assert_int_equal(dpk_login_response_encode(sig.data, sig.len, out, outsz), 0);
+	dpk_buf_free(&msg);
+	dpk_buf_free(&sig);
+	dpk_idkey_free(k);
+}
+
+/* Find "dpkctl respond <challenge>" in text; 0 and the challenge, or -1. */
+static int
+find_challenge(const char *text, char *out, size_t outsz)
+{
+	const char *p = strstr(text, "dpkctl respond " DPK_LOGIN_CHALLENGE_PREFIX), *q;
+
+	if (p == NULL)
+		return -1;
+	p += strlen("dpkctl respond ");
+	q = p + strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+	if (*q == '\0') /* not all of it read yet */
+		return -1;
+	snprintf(out, outsz, "%.*s", (int)(q - p), p);
+	return 0;
+}
+
+/* pamtester SERVICE USER OP in the namespace with the test pam.d, answering
+ * its one prompt as asked. A sanitizer build of the module needs its
+ * runtime preloaded into the uninstrumented pamtester. */
+static void
+pamtester(struct env *e, const char *user, const char *op, enum answer how, const struct dpk_test_agent *device,
+    const char *given, struct pam_run *run)
+{
+	static const char script[] =
+	    "so=\"$DPK_TOP_BUILDDIR/pam_dpk/.libs/pam_dpk.so\"\n"
+	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ' ')\n"
+	    "mount --bind \"$1\" /etc/pam.d || exit 99\n"
+	    "exec env LD_PRELOAD=\"$pre\" ASAN_OPTIONS=detect_leaks=0 /usr/bin/pamtester -v dpk-test \"$2\" \"$3\"\n";
+	int inp[2], outp[2], wstatus, answered = 0;
+	size_t len = 0;
+	int64_t t0 = dpk_test_now_ms();
+	pid_t pid;
+
+	memset(run, 0, sizeof(*run));
+	assert_int_equal(pipe2(inp, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(outp, O_CLOEXEC), 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		dup2(inp[0], 0);
+		dup2(outp[1], 1);
+		dup2(outp[1], 2);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl("/usr/bin/unshare", "unshare", "-m", "/bin/sh", "-c", script, "sh", e->pamd, user, op, (char *)NULL);
+		_exit(127);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	for (;;) {
+		struct pollfd pf = {outp[0], POLLIN, 0};
+		ssize_t n;
+
+		if (dpk_test_now_ms() - t0 > 30000)
+			break;
+		if (poll(&pf, 1, 1000) <= 0)
+			continue;
+		n = read(outp[0], run->output + len, sizeof(run->output) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		run->output[len] = '\0';
+		if (answered || find_challenge(run->output, run->challenge, sizeof(run->challenge)) != 0)
+			continue;
+		answered = 1;
+		switch (how) {
+		case ANSWER_DEVICE:
+		case ANSWER_DEVICE_STDIN:
+		case ANSWER_DEVICE_LATE:
+			if (respond(device, run->challenge, how == ANSWER_DEVICE_STDIN, run->response, sizeof(run->response)) != 0)
+				fail_msg("dpkctl respond failed on %s's device (see %s)", device->name, device->log);
+			if (how == ANSWER_DEVICE_LATE)
+				dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
+			break;
+		case ANSWER_GIVEN:
+			snprintf(run->response, sizeof(run->response), "%s", given);
+			break;
+		case ANSWER_OTHER_KEY:
+			other_key_response(run->challenge, run->response, sizeof(run->response));
+			break;
+		}
+		snprintf(run->response + strlen(run->response), sizeof(run->response) - strlen(run->response), "\n");
+		assert_int_equal(write(inp[1], run->response, strlen(run->response)), (ssize_t)strlen(run->response));
+		run->response[strlen(run->response) - 1] = '\0';
+	}
+	close(inp[1]);
+	close(outp[0]);
+	kill(pid, SIGKILL); /* only if still running after 30 s */
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	run->elapsed_ms = dpk_test_now_ms() - t0;
+	run->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+	assert_int_not_equal(run->status, 99);
+	print_message("pamtester %s %s -> %d (%lld ms)\n%s\n", user, op, run->status, (long long)run->elapsed_ms,
+	    run->output);
+}
+
+static void
+expect(const struct pam_run *run, int status, const char *text)
+{
+	if (run->status != status || strstr(run->output, text) == NULL)
+		fail_msg("pamtester exited %d, expected %d with '%s'; it said:\n%s", run->status, status, text, run->output);
+}
+
+static void
+write_pamd(struct env *e, const char *opts)
+{
+	char so[512], path[256];
+	FILE *f;
+
+	dpk_test_built("pam_dpk/.libs/pam_dpk.so", so, sizeof(so));
+	snprintf(path, sizeof(path), "%s/dpk-test", e->pamd);
+	f = fopen(path, "w");
+	fprintf(f, "auth required %s socket=%s timeout=%d %s\naccount required %s socket=%s timeout=%d %s\n", so,
+	    e->host.sock, MODULE_TIMEOUT_MS, opts, so, e->host.sock, MODULE_TIMEOUT_MS, opts);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	const char *url;
+	char extra[256];
+
+	dpk_test_anvil_start(&e->anvil, NULL);
+	url = e->anvil.url;
+	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
+	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
+	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
+	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_tmpdir(e->dir, sizeof(e->dir));
+	snprintf(e->pamd, sizeof(e->pamd), "%s/pam.d", e->dir);
+	assert_int_equal(mkdir(e->pamd, 0755), 0);
+
+	snprintf(extra, sizeof(extra), "identity = host.example.org\nnss_allow = alice.example.org\n"
+	    "nss_allow = gone.example.org\nnss_allow = unregistered.example.org\nlogin_challenge_ttl = %ds\n",
+	    LOGIN_TTL_S);
+	dpk_test_agent_start(&e->host, e->dir, "host", e->anvil.url, e->contract, extra);
+	dpk_test_agent_start(&e->alice, e->dir, "alice", e->anvil.url, e->contract, "identity = alice.example.org\n");
+	dpk_test_agent_start(&e->gone, e->dir, "gone", e->anvil.url, e->contract, "identity = gone.example.org\n");
+	dpk_test_agent_register(&e->alice, e->rpc, e->contract, &e->approver, &e->device, "alice.example.org");
+	dpk_test_agent_register(&e->gone, e->rpc, e->contract, &e->approver, &e->device, "gone.example.org");
+	write_pamd(e, "");
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	if (e->host.pid > 0)
+		kill(e->host.pid, SIGCONT);
+	dpk_test_agent_stop(&e->host);
+	dpk_test_agent_stop(&e->alice);
+	dpk_test_agent_stop(&e->gone);
+	dpk_test_anvil_stop(&e->anvil);
+	dpk_rpc_free(e->rpc);
+	dpk_test_rmtree(e->dir);
+	free(e);
+	return 0;
+}
+
+static void
+test_login(void **state)
+{
+	struct env *e = *state;
+	struct pam_run run, again;
+
+	/* the prompt names the identity and says what to run */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	assert_non_null(strstr(run.output, "DPK login as alice.example.org"));
+	assert_true(strncmp(run.response, DPK_LOGIN_RESPONSE_PREFIX, strlen(DPK_LOGIN_RESPONSE_PREFIX)) == 0);
+	/* the challenge read from dpkctl's stdin */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE_STDIN, &e->alice, NULL, &again);
+	expect(&again, 0, "successfully authenticated");
+	assert_string_not_equal(run.challenge, again.challenge);
+	/* the account check */
+	pamtester(e, "alice.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &again);
+	expect(&again, 0, "account management done");
+
+	/* the same response again, into a new login: another challenge, refused */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, run.response, &again);
+	expect(&again, 1, "Authentication failure");
+	/* a response signed by a key that is not alice's */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_OTHER_KEY, NULL, NULL, &again);
+	expect(&again, 1, "Authentication failure");
+	/* garbage and an empty answer */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "DPK-RESPONSE-v1.%%%", &again);
+	expect(&again, 1, "Authentication failure");
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &again);
+	expect(&again, 1, "Authentication failure");
+	/* answered after the challenge expired */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE_LATE, &e->alice, NULL, &again);
+	expect(&again, 1, "Authentication failure");
+}
+
+static void
+test_not_dpk_users(void **state)
+{
+	struct env *e = *state;
+	struct pam_run run;
+
+	/* a local user and an identity outside the policy: "user unknown", so a
+	 * stack with [user_unknown=ignore] goes on to the next module */
+	pamtester(e, "root", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "User not known to the underlying authentication module");
+	assert_string_equal(run.challenge, "");
+	pamtester(e, "outside.example.net", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "User not known to the underlying authentication module");
+	pamtester(e, "root", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "User not known to the underlying authentication module");
+	/* admitted by the policy but not registered: unknown to the account check */
+	pamtester(e, "unregistered.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "User not known to the underlying authentication module");
+
+	/* ignore_unknown_user: the module steps aside; with only it in the
+	 * stack libpam turns "ignore everything" into a failure that is no
+	 * longer "user unknown" */
+	write_pamd(e, "ignore_unknown_user");
+	pamtester(e, "root", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	assert_int_equal(run.status, 1);
+	assert_null(strstr(run.output, "User not known"));
+	/* a user that is not a DPK user goes on to the next module */
+	{
+		char so[512], path[256];
+		FILE *f;
+
+		dpk_test_built("pam_dpk/.libs/pam_dpk.so", so, sizeof(so));
+		snprintf(path, sizeof(path), "%s/dpk-test", e->pamd);
+		f = fopen(path, "w");
+		fprintf(f, "auth [success=done user_unknown=ignore default=die] %s socket=%s\nauth required pam_permit.so\n",
+		    so, e->host.sock);
+		fclose(f);
+	}
+	pamtester(e, "root", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 0, "successfully authenticated");
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "DPK-RESPONSE-v1.AAAA", &run);
+	expect(&run, 1, "Authentication failure");
+}
+
+static void
+test_revoked(void **state)
+{
+	struct env *e = *state;
+	struct pam_run run;
+	int64_t t0;
+
+	pamtester(e, "gone.example.org", "authenticate", ANSWER_DEVICE, &e->gone, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	pamtester(e, "gone.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 0, "account management done");
+	dpk_test_revoke(e->rpc, e->contract, &e->approver, "gone.example.org");
+	/* the host agent drops the cached key within its poll interval (200 ms) */
+	t0 = dpk_test_now_ms();
+	do {
+		dpk_test_sleep_ms(300);
+		pamtester(e, "gone.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	} while (run.status == 0 && dpk_test_now_ms() - t0 < 5000);
+	expect(&run, 1, "Permission denied");
+	/* the device still signs; the host refuses the revoked key */
+	pamtester(e, "gone.example.org", "authenticate", ANSWER_DEVICE, &e->gone, NULL, &run);
+	expect(&run, 1, "Authentication failure");
+}
+
+static void
+test_agent_down(void **state)
+{
+	struct env *e = *state;
+	struct pam_run run;
+
+	/* hung: no answer within the module's timeout */
+	kill(e->host.pid, SIGSTOP);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "Authentication service cannot retrieve authentication info");
+	assert_true(run.elapsed_ms < MODULE_TIMEOUT_MS + 3000);
+	kill(e->host.pid, SIGCONT);
+	/* stopped: at once */
+	dpk_test_agent_stop(&e->host);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "Authentication service cannot retrieve authentication info");
+	pamtester(e, "alice.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "Authentication service cannot retrieve authentication info");
+}
+
+/* The agents' answers asked directly: replay and expiry codes, and what
+ * dpkctl respond refuses. */
+static void
+test_agent_answers(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_login_challenge ch;
+	struct dpk_client *c;
+	char resp[600], ident[254], other[600];
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
+	assert_string_equal(ch.identity, "alice.example.org");
+	assert_int_equal(respond(&e->alice, ch.challenge, 0, resp, sizeof(resp)), 0);
+	/* another device may not answer for alice */
+	assert_int_equal(respond(&e->gone, ch.challenge, 0, other, sizeof(other)), 1);
+	/* not a challenge */
+	assert_int_equal(respond(&e->alice, "DPK-LOGIN-v1.AAAA", 0, other, sizeof(other)), 1);
+	assert_int_equal(dpk_client_login_verify(c, ch.challenge, resp, ident, sizeof(ident)), 0);
+	assert_string_equal(ident, "alice.example.org");
+	/* single use */
+	assert_int_equal(dpk_client_login_verify(c, ch.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_REPLAY);
+	/* expired, though answered in time */
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
+	assert_int_equal(respond(&e->alice, ch.challenge, 0, resp, sizeof(resp)), 0);
+	dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
+	assert_int_equal(dpk_client_login_verify(c, ch.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_EXPIRED);
+	/* and the device refuses to answer it now */
+	assert_int_equal(respond(&e->alice, ch.challenge, 0, resp, sizeof(resp)), 1);
+	/* a service name the agent does not take; a user that is not a DPK user */
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "ss hd", &ch), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_SYNTAX);
+	assert_int_equal(dpk_client_login_challenge(c, "root", "sshd", &ch), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_NOTFOUND);
+	dpk_client_close(c);
+}
+
+/* The agent keeps at most 1024 challenges: with 1024 live, unanswered ones
+ * it refuses more (busy: pam_dpk says authinfo unavailable); an answered
+ * one's slot is reused (its replay is then refused as unknown); expired
+ * ones are reused. */
+static void
+test_pending_bounded(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_login_challenge ch, first;
+	struct dpk_client *c;
+	struct pam_run run;
+	char resp[600], ident[254];
+	int n = 0;
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &first), 0);
+	while (++n < 2000 && dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch) == 0)
+		;
+	assert_int_equal(n, 1024);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_BUSY);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 1, "Authentication service cannot retrieve authentication info");
+	/* answer the first: its slot is free for one more */
+	assert_int_equal(respond(&e->alice, first.challenge, 0, resp, sizeof(resp)), 0);
+	assert_int_equal(dpk_client_login_verify(c, first.challenge, resp, ident, sizeof(ident)), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_login_verify(c, first.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_NOTFOUND);
+	/* once they expire, logins go on */
+	dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	dpk_client_close(c);
+}
+
+/* RSA device keys: a 2048-bit key's response fits PAM's 512 bytes and logs
+ * in; a 3072-bit key's cannot, and dpkctl respond says so. */
+static void
+test_rsa_keys(void **state)
+{
+	struct env *e = *state;
+	struct dpk_test_agent rsa2048 = {0}, rsa3072 = {0};
+	struct dpk_client_login_challenge ch;
+	struct dpk_client *c;
+	struct pam_run run;
+	char out[700];
+
+	dpk_test_agent_start(&rsa2048, e->dir, "rsa2048", e->anvil.url, e->contract,
+	    "identity = rsa.example.org\nkey_algorithm = rsa2048\n");
+	dpk_test_agent_start(&rsa3072, e->dir, "rsa3072", e->anvil.url, e->contract,
+	    "identity = alice.example.org\nkey_algorithm = rsa3072\n");
+	dpk_test_agent_register(&rsa2048, e->rpc, e->contract, &e->approver, &e->device, "rsa.example.org");
+	dpk_test_agent_stop(&e->host);
+	dpk_test_agent_start(&e->host, e->dir, "host", e->anvil.url, e->contract,
+	    "identity = host.example.org\nnss_allow = alice.example.org\nnss_allow = rsa.example.org\n");
+	pamtester(e, "rsa.example.org", "authenticate", ANSWER_DEVICE, &rsa2048, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	assert_true(strlen(run.response) <= 511);
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "login", &ch), 0);
+	dpk_client_close(c);
+	assert_int_equal(respond(&rsa3072, ch.challenge, 0, out, sizeof(out)), 1);
+	assert_string_equal(out, "");
+	dpk_test_agent_stop(&rsa2048);
+	dpk_test_agent_stop(&rsa3072);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_dpk_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rsa_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
+	};
+
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
