@@ -86,4 +86,32 @@ int dpk_hs_result(const struct dpk_hs *hs, struct dpk_hs_result *res);
 /* Wipe all secrets and free; NULL is fine. */
 void dpk_hs_free(struct dpk_hs *hs);
 
+/* Added by the implementation (doc/psk-protocol.md). */
+
+/* Message types (second byte of every message). */
+#define DPK_HS_M1 0x01
+#define DPK_HS_M2 0x02
+#define DPK_HS_M3 0x03
+#define DPK_HS_M4 0x04
+#define DPK_HS_ERROR 0x0f
+
+/* Kill hs for a reason of the caller's (DPK_ERR_TIMEOUT, DPK_ERR_REVOKED,
+ * DPK_ERR_NOTFOUND for a peer unknown on chain, DPK_ERR_BUSY, ...) and put
+ * the ERROR message to send the peer in out (reset first). Returns err. */
+int dpk_hs_fail(struct dpk_hs *hs, int err, struct dpk_buf *out);
+/* After dpk_hs_step returned DPK_ERR_PEER: the (negative) code the peer's
+ * ERROR message carried; 0 otherwise. */
+int dpk_hs_peer_error(const struct dpk_hs *hs);
+
+/* Shared with lib/ticket.c. */
+/* n random bytes from rand (NULL: the OS). DPK_ERR_INVALID if fixed bytes
+ * run out, DPK_ERR_CRYPTO if the OS generator fails. */
+int dpk_hs_random(struct dpk_hs_rand *rand, uint8_t *out, size_t n);
+/* An identity on the wire: u8 kind | u8 len | value. */
+int dpk_hs_put_identity(struct dpk_buf *b, const struct dpk_identity *id);
+/* Read one; it must be canonical (DPK_ERR_SYNTAX otherwise). */
+int dpk_hs_get_identity(struct dpk_cursor *c, struct dpk_identity *id);
+/* 1 if a and b are the same identity. */
+int dpk_hs_identity_equal(const struct dpk_identity *a, const struct dpk_identity *b);
+
 #endif

@@ -19,7 +19,9 @@ lib_libdpkcore_a_SOURCES = \
 	lib/statedir.c lib/statedir.h \
 	lib/txsend.c lib/txsend.h \
 	lib/identity.c lib/identity.h \
-	lib/registry.c lib/registry.h
+	lib/registry.c lib/registry.h \
+	lib/handshake.c lib/handshake.h \
+	lib/ticket.c lib/ticket.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(SODIUM_CFLAGS)
 

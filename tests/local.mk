@@ -233,3 +233,9 @@ fuzz-run: $(fuzz_targets)
 	done
 .PHONY: fuzz-run
 CLEANFILES += *.fuzzlog
+
+# PSK handshake and delegated tickets (lib/handshake.c, lib/ticket.c; doc/psk-protocol.md)
+unit_tests += tests/unit/test_handshake
+tests_unit_test_handshake_SOURCES = tests/unit/test_handshake.c
+tests_unit_test_handshake_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_handshake_LDADD = $(TEST_LIBS)
