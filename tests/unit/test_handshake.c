@@ -227,6 +227,404 @@ test_rsa_rsa(void **state)
 	full(&rsa_a, &rsa_b);
 }
 
+/* ---- tampering in flight ---- */
+
+static void
+mut_truncate(int k, struct dpk_buf *m, void *arg)
+{
+	size_t n = *(size_t *)arg;
+
+	m->len = n < m->len ? n : m->len - 1;
+}
+
+static void
+mut_trailing(int k, struct dpk_buf *m, void *arg)
+{
+	assert_int_equal(dpk_buf_put_u8(m, 0), 0);
+}
+
+static void
+mut_oversize(int k, struct dpk_buf *m, void *arg)
+{
+	while (m->len <= DPK_HS_MSG_MAX)
+		assert_int_equal(dpk_buf_put_u8(m, 0), 0);
+}
+
+static void
+mut_byte(int k, struct dpk_buf *m, void *arg)
+{
+	const size_t *pv = arg; /* position, value */
+
+	m->data[pv[0]] = (uint8_t)pv[1];
+}
+
+static void
+mut_flip(int k, struct dpk_buf *m, void *arg)
+{
+	size_t pos = *(size_t *)arg;
+
+	m->data[pos % m->len] ^= 0x01;
+}
+
+static void
+test_truncated_trailing_oversized(void **state)
+{
+	for (int k = 1; k <= 4; k++) {
+		size_t cuts[] = {0, 1, 2, 3, 40, 1000000};
+
+		for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+			int st = run(&p256_a, &p256_b, k, mut_truncate, &cuts[c], NULL, NULL, NULL);
+
+			if (cuts[c] < 2)
+				assert_int_equal(st, DPK_ERR_TRUNCATED);
+		}
+		assert_int_equal(run(&p256_a, &p256_b, k, mut_oversize, NULL, NULL, NULL, NULL), DPK_ERR_TOOBIG);
+		int st = run(&p256_a, &p256_b, k, mut_trailing, NULL, NULL, NULL, NULL);
+		if (k == 4)
+			assert_int_equal(st, DPK_ERR_TRAILING);
+		else
+			assert_int_equal(st, DPK_ERR_BADMAC); /* the AEAD tag is no longer last */
+	}
+	/* the RSA form too */
+	for (int k = 1; k <= 3; k++) {
+		size_t cut = 1000000;
+
+		assert_true(run(&rsa_a, &rsa_b, k, mut_truncate, &cut, NULL, NULL, NULL) < 0);
+		assert_true(run(&rsa_a, &rsa_b, k, mut_trailing, NULL, NULL, NULL, NULL) < 0);
+	}
+}
+
+static void
+test_version_and_type(void **state)
+{
+	for (int k = 1; k <= 4; k++) {
+		size_t ver[2] = {0, 2}, other[2] = {1, (size_t)(k == 4 ? 1 : k + 1)}, unknown[2] = {1, 0x7e};
+		size_t err[2] = {1, DPK_HS_ERROR};
+
+		assert_int_equal(run(&p256_a, &p256_b, k, mut_byte, ver, NULL, NULL, NULL), DPK_ERR_UNSUPPORTED);
+		ver[1] = 0;
+		assert_int_equal(run(&p256_a, &p256_b, k, mut_byte, ver, NULL, NULL, NULL), DPK_ERR_UNSUPPORTED);
+		/* a known type out of turn: a reordered message */
+		assert_int_equal(run(&p256_a, &p256_b, k, mut_byte, other, NULL, NULL, NULL), DPK_ERR_STATE);
+		assert_int_equal(run(&p256_a, &p256_b, k, mut_byte, unknown, NULL, NULL, NULL), DPK_ERR_SYNTAX);
+		/* an ERROR type with a message body after it is malformed */
+		assert_int_equal(run(&p256_a, &p256_b, k, mut_byte, err, NULL, NULL, NULL), DPK_ERR_TRAILING);
+	}
+}
+
+/* Every bit flip anywhere in any message is caught (a sample of positions in
+ * the long ones, every byte of M4). */
+static void
+test_flipped_bits(void **state)
+{
+	struct dpk_buf msgs[4];
+	struct dpk_hs_result ri, rr;
+
+	assert_int_equal(run(&p256_a, &p256_b, 0, NULL, NULL, msgs, &ri, &rr), 0);
+	for (int k = 1; k <= 4; k++) {
+		size_t len = msgs[k - 1].len, step = len > 48 ? len / 24 : 1;
+
+		for (size_t pos = 0; pos < len; pos += step)
+			assert_true(run(&p256_a, &p256_b, k, mut_flip, &pos, NULL, NULL, NULL) < 0);
+		size_t last = len - 1;
+		assert_true(run(&p256_a, &p256_b, k, mut_flip, &last, NULL, NULL, NULL) < 0);
+	}
+	free_msgs(msgs);
+	/* RSA-OAEP form: the wrapped key, the nonce and the tag */
+	for (int k = 1; k <= 3; k++) {
+		size_t pos[] = {2, 40, 300, 1000000};
+
+		for (size_t j = 0; j < 4; j++)
+			assert_true(run(&rsa_a, &rsa_b, k, mut_flip, &pos[j], NULL, NULL, NULL) < 0);
+	}
+}
+
+/* ---- replays and reordering ---- */
+
+static void
+test_replays(void **state)
+{
+	struct dpk_buf msgs[4], out;
+	struct dpk_hs_result ri, rr;
+	struct dpk_hs *r, *i;
+
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	assert_int_equal(run(&p256_a, &p256_b, 0, NULL, NULL, msgs, &ri, &rr), 0);
+
+	/* a replayed M1 gets a fresh M2 (new nonce and ephemeral); the old M3 then fails */
+	r = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_step(r, msgs[0].data, msgs[0].len, &out), DPK_HS_NEED_KEY);
+	answer_lookup(r, &p256_a, &p256_a, &out);
+	assert_true(out.len != msgs[1].len || memcmp(out.data, msgs[1].data, out.len) != 0);
+	assert_int_equal(dpk_hs_step(r, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(r, msgs[2].data, msgs[2].len, &out), DPK_ERR_PERM);
+	assert_int_equal(out.len, 3);
+	assert_int_equal(out.data[2], -DPK_ERR_PERM);
+	assert_int_equal(dpk_hs_step(r, NULL, 0, &out), DPK_ERR_STATE);
+	dpk_hs_free(r);
+
+	/* a replayed M2 to a new initiator: its nonce is not ours */
+	i = initiator(&p256_a, &p256_b, NULL);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(i, msgs[1].data, msgs[1].len, &out), DPK_ERR_PERM);
+	dpk_hs_free(i);
+
+	/* a replayed M4 to a new initiator that has sent M3 */
+	struct dpk_hs *i2 = initiator(&p256_a, &p256_b, NULL), *r2 = responder(&p256_b, NULL);
+	struct dpk_buf m;
+	dpk_buf_init(&m, DPK_HS_MSG_MAX);
+	assert_int_equal(dpk_hs_step(i2, NULL, 0, &m), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i2, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(r2, m.data, m.len, &out), DPK_HS_NEED_KEY);
+	answer_lookup(r2, &p256_a, &p256_a, &m);
+	assert_int_equal(dpk_hs_step(i2, m.data, m.len, &out), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i2, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(i2, msgs[3].data, msgs[3].len, &out), DPK_ERR_BADMAC);
+	dpk_hs_free(i2);
+	dpk_hs_free(r2);
+	dpk_buf_free(&m);
+
+	/* anything after the end is out of turn, and ends the object */
+	r = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_step(r, msgs[2].data, msgs[2].len, &out), DPK_ERR_STATE); /* M3 first */
+	dpk_hs_free(r);
+	r = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_step(r, msgs[0].data, msgs[0].len, &out), DPK_HS_NEED_KEY);
+	assert_int_equal(dpk_hs_step(r, msgs[0].data, msgs[0].len, &out), DPK_ERR_STATE); /* before the key */
+	dpk_hs_free(r);
+	free_msgs(msgs);
+	dpk_buf_free(&out);
+}
+
+static void
+test_api_order(void **state)
+{
+	struct dpk_buf out;
+	struct dpk_hs *hs;
+	struct dpk_hs_result res;
+
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	/* initiator without a peer key */
+	hs = dpk_hs_new(DPK_HS_INITIATOR, p256_a.key, &p256_a.id, NULL);
+	assert_non_null(hs);
+	assert_null(dpk_hs_peer_identity(hs));
+	assert_int_equal(dpk_hs_set_peer(hs, &p256_a.id), DPK_ERR_INVALID); /* itself */
+	assert_int_equal(dpk_hs_set_peer(hs, &p256_b.id), 0);
+	assert_int_equal(dpk_hs_result(hs, &res), DPK_ERR_STATE);
+	assert_int_equal(dpk_hs_step(hs, NULL, 0, &out), DPK_ERR_STATE);
+	assert_int_equal(out.len, 3);
+	dpk_hs_free(hs);
+	/* bad keys */
+	hs = dpk_hs_new(DPK_HS_INITIATOR, p256_a.key, &p256_a.id, NULL);
+	assert_int_equal(dpk_hs_set_peer_key(hs, 3, p256_b.pub.data, p256_b.pub.len), DPK_ERR_UNSUPPORTED);
+	assert_int_equal(dpk_hs_set_peer_key(hs, DPK_IDKEY_RSA, p256_b.pub.data, p256_b.pub.len),
+	    DPK_ERR_UNSUPPORTED);
+	uint8_t bad[65];
+	memcpy(bad, p256_b.pub.data, 65);
+	bad[64] ^= 1; /* off the curve */
+	assert_int_equal(dpk_hs_set_peer_key(hs, DPK_IDKEY_P256, bad, 65), DPK_ERR_UNSUPPORTED);
+	dpk_hs_free(hs);
+	/* a responder has no peer to set, and its key comes only after M1 */
+	hs = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_set_peer(hs, &p256_a.id), DPK_ERR_STATE);
+	assert_int_equal(dpk_hs_set_peer_key(hs, DPK_IDKEY_P256, p256_a.pub.data, p256_a.pub.len), DPK_ERR_STATE);
+	assert_int_equal(dpk_hs_step(hs, NULL, 0, &out), DPK_HS_RECV);
+	dpk_hs_free(hs);
+	assert_null(dpk_hs_new(3, p256_a.key, &p256_a.id, NULL));
+	dpk_hs_free(NULL);
+	dpk_buf_free(&out);
+}
+
+/* The responder's agent gives a wrong key for the initiator: M2 goes to the
+ * wrong key and the initiator cannot open it; the right key with a wrong
+ * identity is refused at M1 already. */
+static void
+test_wrong_peer_key(void **state)
+{
+	struct dpk_buf out, m;
+	struct dpk_hs *i = initiator(&p256_a, &p256_b, NULL), *r = responder(&p256_b, NULL);
+
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m, DPK_HS_MSG_MAX);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &m), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(r, m.data, m.len, &out), DPK_HS_NEED_KEY);
+	answer_lookup(r, &p256_a, &p256_c, &m);
+	assert_int_equal(dpk_hs_step(i, m.data, m.len, &out), DPK_ERR_BADMAC);
+	dpk_hs_free(i);
+	dpk_hs_free(r);
+
+	/* initiator with C's key for B: B cannot open M1 */
+	i = initiator(&p256_a, &p256_b, NULL);
+	assert_int_equal(dpk_hs_set_peer_key(i, DPK_IDKEY_P256, p256_c.pub.data, p256_c.pub.len), 0);
+	r = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &m), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(r, m.data, m.len, &out), DPK_ERR_BADMAC);
+	assert_int_equal(out.data[2], -DPK_ERR_PERM); /* no decryption oracle */
+	dpk_hs_free(i);
+	dpk_hs_free(r);
+
+	/* M1 meant for C reaches B: refused before any decryption */
+	i = initiator(&p256_a, &p256_c, NULL);
+	r = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &m), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(r, m.data, m.len, &out), DPK_ERR_PERM);
+	dpk_hs_free(i);
+	dpk_hs_free(r);
+	dpk_buf_free(&out);
+	dpk_buf_free(&m);
+}
+
+/* ERROR messages: the agent's own (dpk_hs_fail) and the peer's. */
+static void
+test_error_messages(void **state)
+{
+	struct dpk_buf out, m;
+	struct dpk_hs *i = initiator(&p256_a, &p256_b, NULL), *r = responder(&p256_b, NULL);
+
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m, DPK_HS_MSG_MAX);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &m), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(r, m.data, m.len, &out), DPK_HS_NEED_KEY);
+	/* the responder's agent finds the initiator revoked on chain */
+	assert_int_equal(dpk_hs_fail(r, DPK_ERR_REVOKED, &m), DPK_ERR_REVOKED);
+	assert_int_equal(m.len, 3);
+	assert_memory_equal(m.data, "\x01\x0f\x1a", 3);
+	assert_int_equal(dpk_hs_step(r, NULL, 0, &out), DPK_ERR_STATE);
+	assert_int_equal(dpk_hs_step(i, m.data, m.len, &out), DPK_ERR_PEER);
+	assert_int_equal(dpk_hs_peer_error(i), DPK_ERR_REVOKED);
+	assert_int_equal(out.len, 0); /* no ERROR in answer to an ERROR */
+	dpk_hs_free(i);
+	dpk_hs_free(r);
+
+	/* a secret-bearing failure is reported as a plain refusal */
+	i = initiator(&p256_a, &p256_b, NULL);
+	assert_int_equal(dpk_hs_fail(i, DPK_ERR_BADSIG, &m), DPK_ERR_BADSIG);
+	assert_memory_equal(m.data, "\x01\x0f\x17", 3);
+	dpk_hs_free(i);
+	/* a truncated ERROR is malformed */
+	r = responder(&p256_b, NULL);
+	assert_int_equal(dpk_hs_step(r, (const uint8_t *)"\x01\x0f", 2, &out), DPK_ERR_TRUNCATED);
+	dpk_hs_free(r);
+	dpk_buf_free(&out);
+	dpk_buf_free(&m);
+}
+
+/* ---- Lowe's attack (1995) ----
+ * A starts a handshake with M, a registered but malicious device. M opens
+ * A's M1 and re-encrypts it for B, pretending to be A. */
+static void
+test_lowe_mitm(void **state)
+{
+	struct dpk_buf out, m1, hdr, pt, fwd, m2x;
+	struct dpk_hs *a = initiator(&p256_a, &p256_m, NULL), *b = responder(&p256_b, NULL);
+	struct dpk_cursor c;
+	struct dpk_identity dest;
+	static const char info1[] = "DPK-PSK-v1 M1";
+	int st;
+
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m1, DPK_HS_MSG_MAX);
+	dpk_buf_init(&hdr, DPK_HS_MSG_MAX);
+	dpk_buf_init(&pt, DPK_HS_MSG_MAX);
+	dpk_buf_init(&fwd, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m2x, DPK_HS_MSG_MAX);
+	assert_int_equal(dpk_hs_step(a, NULL, 0, &m1), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(a, NULL, 0, &out), DPK_HS_RECV);
+
+	/* M opens A's M1 (it is addressed to M) */
+	dpk_cursor_init(&c, m1.data + 2, m1.len - 2);
+	assert_int_equal(dpk_hs_get_identity(&c, &dest), 0);
+	assert_true(dpk_hs_identity_equal(&dest, &p256_m.id));
+	size_t hlen = m1.len - c.len;
+	assert_int_equal(dpk_pke_open(p256_m.key, (const uint8_t *)info1, strlen(info1), m1.data, hlen, c.p, c.len,
+	    &pt), 0);
+	/* and re-encrypts its plaintext (A's identity, nonce, ephemeral) for B */
+	assert_int_equal(dpk_buf_put(&hdr, "\x01\x01", 2), 0);
+	assert_int_equal(dpk_hs_put_identity(&hdr, &p256_b.id), 0);
+	assert_int_equal(dpk_buf_put(&fwd, hdr.data, hdr.len), 0);
+	assert_int_equal(dpk_pke_seal(DPK_IDKEY_P256, p256_b.pub.data, p256_b.pub.len, (const uint8_t *)info1,
+	    strlen(info1), hdr.data, hdr.len, pt.data, pt.len, &fwd), 0);
+
+	/* B believes A is calling, looks up A's real key, answers to A */
+	assert_int_equal(dpk_hs_step(b, fwd.data, fwd.len, &out), DPK_HS_NEED_KEY);
+	answer_lookup(b, &p256_a, &p256_a, &m2x);
+	assert_int_equal(dpk_hs_step(b, NULL, 0, &out), DPK_HS_RECV);
+
+	/* M cannot read B's M2 (sealed to A) and passes it to A as its own:
+	 * A finds B's identity where M's should be and stops (NSL), so it never
+	 * sends the M3 that would hand M B's nonce. */
+	st = dpk_hs_step(a, m2x.data, m2x.len, &out);
+	assert_int_equal(st, DPK_ERR_PERM);
+	assert_int_equal(out.len, 3);
+	dpk_hs_free(a);
+
+	/* Even knowing B's nonce (the paper's protocol would have leaked it),
+	 * M cannot finish with B: A's signature from an honest session with M
+	 * names M as responder and carries that session's nonces and transcript. */
+	struct dpk_hs *a2 = initiator(&p256_a, &p256_m, NULL), *mr = responder(&p256_m, NULL);
+	struct dpk_buf s1, s3, s3pt, nb, forged;
+	static const char info2[] = "DPK-PSK-v1 M2", info3[] = "DPK-PSK-v1 M3";
+
+	dpk_buf_init(&s1, DPK_HS_MSG_MAX);
+	dpk_buf_init(&s3, DPK_HS_MSG_MAX);
+	dpk_buf_init(&s3pt, DPK_HS_MSG_MAX);
+	dpk_buf_init(&nb, DPK_HS_MSG_MAX);
+	dpk_buf_init(&forged, DPK_HS_MSG_MAX);
+	assert_int_equal(dpk_hs_step(a2, NULL, 0, &s1), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(a2, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(mr, s1.data, s1.len, &out), DPK_HS_NEED_KEY);
+	answer_lookup(mr, &p256_a, &p256_a, &m2x);
+	assert_int_equal(dpk_hs_step(a2, m2x.data, m2x.len, &s3), DPK_HS_SEND);
+	assert_int_equal(dpk_pke_open(p256_m.key, (const uint8_t *)info3, strlen(info3), s3.data, 2, s3.data + 2,
+	    s3.len - 2, &s3pt), 0); /* nR | Ks | u16 len | A's signature */
+
+	/* B's session: M replays the same M1 re-encrypted for B */
+	struct dpk_hs *b2 = responder(&p256_b, NULL);
+	dpk_buf_reset(&pt);
+	dpk_cursor_init(&c, s1.data + 2, s1.len - 2);
+	assert_int_equal(dpk_hs_get_identity(&c, &dest), 0);
+	assert_int_equal(dpk_pke_open(p256_m.key, (const uint8_t *)info1, strlen(info1), s1.data, s1.len - c.len,
+	    c.p, c.len, &pt), 0);
+	dpk_buf_reset(&fwd);
+	assert_int_equal(dpk_buf_put(&fwd, hdr.data, hdr.len), 0);
+	assert_int_equal(dpk_pke_seal(DPK_IDKEY_P256, p256_b.pub.data, p256_b.pub.len, (const uint8_t *)info1,
+	    strlen(info1), hdr.data, hdr.len, pt.data, pt.len, &fwd), 0);
+	assert_int_equal(dpk_hs_step(b2, fwd.data, fwd.len, &out), DPK_HS_NEED_KEY);
+	answer_lookup(b2, &p256_a, &p256_a, &m2x);
+	assert_int_equal(dpk_hs_step(b2, NULL, 0, &out), DPK_HS_RECV);
+	/* the test, not M, reads B's nonce with A's key */
+	assert_int_equal(dpk_pke_open(p256_a.key, (const uint8_t *)info2, strlen(info2), m2x.data, 2, m2x.data + 2,
+	    m2x.len - 2, &nb), 0);
+	size_t idlen = 2 + p256_b.id.len;
+	memcpy(s3pt.data, nb.data + idlen + 32, 32); /* B's nonce in place of M's */
+	assert_int_equal(dpk_buf_put(&forged, "\x01\x03", 2), 0);
+	assert_int_equal(dpk_pke_seal(DPK_IDKEY_P256, p256_b.pub.data, p256_b.pub.len, (const uint8_t *)info3,
+	    strlen(info3), (const uint8_t *)"\x01\x03", 2, s3pt.data, s3pt.len, &forged), 0);
+	st = dpk_hs_step(b2, forged.data, forged.len, &out);
+	assert_int_equal(st, DPK_ERR_BADSIG);
+	struct dpk_hs_result x;
+	assert_int_equal(dpk_hs_result(b2, &x), DPK_ERR_STATE);
+
+	dpk_hs_free(a2);
+	dpk_hs_free(mr);
+	dpk_hs_free(b);
+	dpk_hs_free(b2);
+	dpk_buf_free(&out);
+	dpk_buf_free(&m1);
+	dpk_buf_free(&hdr);
+	dpk_buf_free(&pt);
+	dpk_buf_free(&fwd);
+	dpk_buf_free(&m2x);
+	dpk_buf_free(&s1);
+	dpk_buf_free(&s3);
+	dpk_buf_free(&s3pt);
+	dpk_buf_free(&nb);
+	dpk_buf_free(&forged);
+}
+
 int
 main(void)
 {
@@ -234,6 +632,14 @@ main(void)
 		cmocka_unit_test(test_p256_p256),
 		cmocka_unit_test(test_p256_rsa),
 		cmocka_unit_test(test_rsa_rsa),
+		cmocka_unit_test(test_truncated_trailing_oversized),
+		cmocka_unit_test(test_version_and_type),
+		cmocka_unit_test(test_flipped_bits),
+		cmocka_unit_test(test_replays),
+		cmocka_unit_test(test_api_order),
+		cmocka_unit_test(test_wrong_peer_key),
+		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_lowe_mitm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
