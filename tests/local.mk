@@ -32,7 +32,9 @@ unit_tests = \
 	tests/unit/test_identity \
 	tests/unit/test_registry_codec \
 	tests/unit/test_nss_module \
-	tests/unit/test_nss_map
+	tests/unit/test_nss_map \
+	tests/unit/test_hpke \
+	tests/unit/test_pke
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -92,6 +94,12 @@ tests_unit_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
 tests_unit_test_pkm_store_SOURCES = tests/unit/test_pkm_store.c
 tests_unit_test_pkm_store_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_pkm_store_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_hpke_SOURCES = tests/unit/test_hpke.c
+tests_unit_test_hpke_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_hpke_LDADD = $(TEST_LIBS)
+tests_unit_test_pke_SOURCES = tests/unit/test_pke.c
+tests_unit_test_pke_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_pke_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -167,7 +175,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_token \
 	tests/fuzz/fuzz_identity \
 	tests/fuzz/fuzz_registry \
-	tests/fuzz/fuzz_nss_reply
+	tests/fuzz/fuzz_nss_reply \
+	tests/fuzz/fuzz_pke
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -218,6 +227,10 @@ tests_fuzz_fuzz_registry_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_nss_reply_SOURCES = tests/fuzz/fuzz_nss_reply.c nss_dpk/pack.c
 tests_fuzz_fuzz_nss_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
 tests_fuzz_fuzz_nss_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_pke_SOURCES = tests/fuzz/fuzz_pke.c
+tests_fuzz_fuzz_pke_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_pke_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_pke_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
