@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -625,6 +627,508 @@ test_lowe_mitm(void **state)
 	dpk_buf_free(&forged);
 }
 
+/* ---- the document's test vectors (tests/data/psk/vectors.txt) ----
+ * Fixed keys (tests/data/psk/a.pem, b.pem), fixed randomness: the initiator
+ * draws bytes 00 01 .. 9f, the responder a0 a1 .. ff. ECDSA signatures are
+ * randomised (OpenSSL 3.0 has no RFC 6979), so M3 is recorded once: the
+ * test regenerates M1 and M2 byte for byte, feeds the recorded M3 to the
+ * responder and gets M4, the PSK and its identity byte for byte, and checks
+ * the initiator's own M3 field by field and its PSK. Every derived value is
+ * recomputed independently: the transcript hashes with SHA-256 here, the
+ * X25519 secret with openssl pkeyutl -derive, the key schedule with openssl
+ * kdf, M4 with openssl mac, the signature with the verifier.
+ * DPK_PSK_WRITE_VECTORS=path writes a new file instead (and fails, so that
+ * a test run never passes by writing its own expectations). */
+
+#define VEC_MSG_MAX 4096
+#define OPENSSL_BIN "/usr/bin/openssl"
+
+struct vec {
+	uint8_t m[4][VEC_MSG_MAX];
+	size_t mlen[4];
+	uint8_t th2[32], th3[32], dh[32], psk[32], confirm[32], idbytes[16];
+	uint8_t ei_pub[32], er_pub[32], ks[32], n_i[32], n_r[32];
+	char psk_identity[DPK_HS_PSK_ID_MAX + 1];
+};
+
+static uint8_t vec_rand_i[160], vec_rand_r[96];
+static char vec_dir[128];
+
+static void
+vec_party(struct party *p, const char *pemfile, const char *name)
+{
+	struct dpk_buf pem;
+	char path[256], rel[64];
+	int fd;
+
+	snprintf(rel, sizeof(rel), "psk/%s", pemfile);
+	dpk_buf_init(&pem, 1 << 16);
+	dpk_test_read_data(rel, &pem);
+	snprintf(path, sizeof(path), "%s/%s", vec_dir, pemfile);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, pem.data, pem.len), (ssize_t)pem.len);
+	close(fd);
+	assert_int_equal(dpk_idkey_load(path, &p->key), 0);
+	assert_int_equal(dpk_identity_parse(name, strlen(name), &p->id), 0);
+	dpk_buf_init(&p->pub, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(p->key, &p->pub), 0);
+	dpk_buf_free(&pem);
+}
+
+static void
+put_msg(struct vec *v, int k, const struct dpk_buf *b)
+{
+	assert_true(b->len <= VEC_MSG_MAX);
+	memcpy(v->m[k], b->data, b->len);
+	v->mlen[k] = b->len;
+}
+
+/* The deterministic run. expect NULL: record everything (generator mode).
+ * Otherwise compare with expect as described above. */
+static void
+vec_run(const struct party *a, const struct party *b, const struct vec *expect, struct vec *got)
+{
+	struct dpk_hs_rand ri = {vec_rand_i, sizeof(vec_rand_i), 0}, rr = {vec_rand_r, sizeof(vec_rand_r), 0};
+	struct dpk_hs_rand rr2 = {vec_rand_r, sizeof(vec_rand_r), 0};
+	struct dpk_hs *i = initiator(a, b, &ri), *r = responder(b, &rr), *r2 = responder(b, &rr2);
+	struct dpk_hs_result resi, resr;
+	struct dpk_buf out, m3own, m4own;
+
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m3own, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m4own, DPK_HS_MSG_MAX);
+	memset(got, 0, sizeof(*got));
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_SEND);
+	put_msg(got, 0, &out);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
+	if (expect != NULL) {
+		assert_int_equal(got->mlen[0], expect->mlen[0]);
+		assert_memory_equal(got->m[0], expect->m[0], got->mlen[0]);
+	}
+	assert_int_equal(dpk_hs_step(r, got->m[0], got->mlen[0], &out), DPK_HS_NEED_KEY);
+	answer_lookup(r, a, a, &out);
+	put_msg(got, 1, &out);
+	if (expect != NULL) {
+		assert_int_equal(got->mlen[1], expect->mlen[1]);
+		assert_memory_equal(got->m[1], expect->m[1], got->mlen[1]);
+	}
+	assert_int_equal(dpk_hs_step(r, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(i, got->m[1], got->mlen[1], &m3own), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
+	assert_int_equal(ri.used, ri.len); /* every fixed byte used, in order */
+
+	/* the responder gets the recorded M3 (or our own in generator mode) */
+	if (expect != NULL)
+		assert_int_equal(dpk_hs_step(r, expect->m[2], expect->mlen[2], &out), DPK_HS_SEND);
+	else
+		assert_int_equal(dpk_hs_step(r, m3own.data, m3own.len, &out), DPK_HS_SEND);
+	put_msg(got, 3, &out);
+	assert_int_equal(dpk_hs_step(r, NULL, 0, &out), DPK_HS_DONE);
+	assert_int_equal(dpk_hs_result(r, &resr), 0);
+	assert_int_equal(rr.used, rr.len);
+	memcpy(got->psk, resr.psk, 32);
+	memcpy(got->th3, resr.transcript_hash, 32);
+	memcpy(got->psk_identity, resr.psk_identity, sizeof(got->psk_identity));
+	if (expect != NULL) {
+		memcpy(got->m[2], expect->m[2], expect->mlen[2]);
+		got->mlen[2] = expect->mlen[2];
+		assert_int_equal(got->mlen[3], expect->mlen[3]);
+		assert_memory_equal(got->m[3], expect->m[3], got->mlen[3]);
+		assert_memory_equal(got->psk, expect->psk, 32);
+		assert_memory_equal(got->th3, expect->th3, 32);
+		assert_string_equal(got->psk_identity, expect->psk_identity);
+		/* the initiator's own M3: the same HPKE ephemeral (fixed ikm); its
+		 * length varies with the DER signature's */
+		assert_true(m3own.len >= 2 + 65 && m3own.len + 2 >= expect->mlen[2] && m3own.len <= expect->mlen[2] + 2);
+		assert_memory_equal(m3own.data, expect->m[2], 2 + 65);
+		/* and a second responder with the same randomness confirms it */
+		assert_int_equal(dpk_hs_step(r2, got->m[0], got->mlen[0], &out), DPK_HS_NEED_KEY);
+		answer_lookup(r2, a, a, &out);
+		assert_int_equal(dpk_hs_step(r2, NULL, 0, &out), DPK_HS_RECV);
+		assert_int_equal(dpk_hs_step(r2, m3own.data, m3own.len, &m4own), DPK_HS_SEND);
+	} else {
+		put_msg(got, 2, &m3own);
+		assert_int_equal(dpk_buf_put(&m4own, got->m[3], got->mlen[3]), 0);
+	}
+	assert_int_equal(dpk_hs_step(i, m4own.data, m4own.len, &out), DPK_HS_DONE);
+	assert_int_equal(dpk_hs_result(i, &resi), 0);
+	/* the PSK does not depend on the signature's randomness */
+	assert_memory_equal(resi.psk, got->psk, 32);
+	assert_string_equal(resi.psk_identity, got->psk_identity);
+	dpk_hs_free(i);
+	dpk_hs_free(r);
+	dpk_hs_free(r2);
+	dpk_buf_free(&out);
+	dpk_buf_free(&m3own);
+	dpk_buf_free(&m4own);
+}
+
+static void
+sha256_msgs(const struct vec *v, int n, uint8_t out[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	assert_non_null(c);
+	assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+	for (int k = 0; k < n; k++) {
+		uint8_t l[4] = {(uint8_t)(v->mlen[k] >> 24), (uint8_t)(v->mlen[k] >> 16), (uint8_t)(v->mlen[k] >> 8),
+			(uint8_t)v->mlen[k]};
+		assert_int_equal(EVP_DigestUpdate(c, l, 4), 1);
+		assert_int_equal(EVP_DigestUpdate(c, v->m[k], v->mlen[k]), 1);
+	}
+	assert_int_equal(EVP_DigestFinal_ex(c, out, NULL), 1);
+	EVP_MD_CTX_free(c);
+}
+
+static void
+hexstr(const uint8_t *p, size_t n, char *out, size_t outsz)
+{
+	assert_int_equal(dpk_hex_encode(p, n, 0, out, outsz), 0);
+}
+
+/* Run openssl with args; its output (hex, any case, with colons or not, or
+ * raw bytes if raw) into out[n]. */
+static void
+openssl_out(char **argv, int raw, uint8_t *out, size_t n)
+{
+	struct dpk_buf o;
+	char hex[256];
+	size_t j = 0, got = 0;
+
+	dpk_buf_init(&o, 1 << 16);
+	assert_int_equal(dpk_test_run(argv, NULL, &o), 0);
+	if (raw) {
+		assert_int_equal(o.len, n);
+		memcpy(out, o.data, n);
+	} else {
+		for (size_t k = 0; k < o.len && j < sizeof(hex) - 1; k++) {
+			char ch = (char)o.data[k];
+
+			if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'))
+				hex[j++] = ch;
+		}
+		assert_int_equal(dpk_hex_decode(hex, j, out, n, &got), 0);
+		assert_int_equal(got, n);
+	}
+	dpk_buf_free(&o);
+}
+
+static void
+write_file(const char *path, const uint8_t *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+}
+
+static void
+openssl_hkdf(const uint8_t *ikm, size_t ikmlen, const uint8_t salt[32], const char *label,
+    const struct dpk_buf *ctx, uint8_t *out, size_t n)
+{
+	char key[200], saltarg[100], infoarg[1200], len[8], keyarg[220];
+	uint8_t info[600];
+	size_t ln = strlen(label);
+
+	memcpy(info, label, ln);
+	memcpy(info + ln, ctx->data, ctx->len);
+	hexstr(ikm, ikmlen, key, sizeof(key));
+	snprintf(keyarg, sizeof(keyarg), "hexkey:%s", key);
+	memcpy(saltarg, "hexsalt:", 8);
+	hexstr(salt, 32, saltarg + 8, sizeof(saltarg) - 8);
+	memcpy(infoarg, "hexinfo:", 8);
+	hexstr(info, ln + ctx->len, infoarg + 8, sizeof(infoarg) - 8);
+	snprintf(len, sizeof(len), "%zu", n);
+	char *argv[] = {(char *)OPENSSL_BIN, (char *)"kdf", (char *)"-keylen", len, (char *)"-kdfopt",
+		(char *)"digest:SHA256", (char *)"-kdfopt", keyarg, (char *)"-kdfopt", saltarg, (char *)"-kdfopt",
+		infoarg, (char *)"HKDF", NULL};
+	openssl_out(argv, 0, out, n);
+}
+
+/* Everything derivable from the messages and the fixed inputs, computed
+ * without lib/handshake.c. */
+static void
+vec_independent(const struct party *a, const struct party *b, const struct vec *v, struct vec *calc)
+{
+	struct dpk_buf pt, sd, ctx;
+	struct dpk_cursor c;
+	struct dpk_identity id;
+	const uint8_t *p;
+	uint16_t siglen;
+	char path_priv[256], path_pub[256], path_th3[256], arg[100];
+	uint8_t der[48], hks[32];
+
+	memset(calc, 0, sizeof(*calc));
+	dpk_buf_init(&pt, VEC_MSG_MAX);
+	dpk_buf_init(&sd, VEC_MSG_MAX);
+	dpk_buf_init(&ctx, 1024);
+	sha256_msgs(v, 2, calc->th2);
+	sha256_msgs(v, 3, calc->th3);
+
+	/* M1: header 01 01 | idR, then HPKE to B; plaintext idI | nI | eI */
+	dpk_cursor_init(&c, v->m[0] + 2, v->mlen[0] - 2);
+	assert_int_equal(dpk_hs_get_identity(&c, &id), 0);
+	assert_true(dpk_hs_identity_equal(&id, &b->id));
+	assert_int_equal(dpk_pke_open(b->key, (const uint8_t *)"DPK-PSK-v1 M1", 13, v->m[0], v->mlen[0] - c.len, c.p,
+	    c.len, &pt), 0);
+	dpk_cursor_init(&c, pt.data, pt.len);
+	assert_int_equal(dpk_hs_get_identity(&c, &id), 0);
+	assert_true(dpk_hs_identity_equal(&id, &a->id));
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	memcpy(calc->n_i, p, 32);
+	assert_memory_equal(calc->n_i, vec_rand_i, 32);
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	memcpy(calc->ei_pub, p, 32);
+	assert_int_equal(dpk_cursor_done(&c), 0);
+
+	/* M2: 01 02, HPKE to A; idR | nI | nR | eR */
+	dpk_buf_reset(&pt);
+	assert_int_equal(dpk_pke_open(a->key, (const uint8_t *)"DPK-PSK-v1 M2", 13, v->m[1], 2, v->m[1] + 2,
+	    v->mlen[1] - 2, &pt), 0);
+	dpk_cursor_init(&c, pt.data, pt.len);
+	assert_int_equal(dpk_hs_get_identity(&c, &id), 0);
+	assert_true(dpk_hs_identity_equal(&id, &b->id));
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	assert_memory_equal(p, calc->n_i, 32);
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	memcpy(calc->n_r, p, 32);
+	assert_memory_equal(calc->n_r, vec_rand_r, 32);
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	memcpy(calc->er_pub, p, 32);
+	assert_int_equal(dpk_cursor_done(&c), 0);
+
+	/* eI's public half and the X25519 secret, by openssl */
+	snprintf(path_priv, sizeof(path_priv), "%s/ei.der", vec_dir);
+	snprintf(path_pub, sizeof(path_pub), "%s/er.der", vec_dir);
+	memcpy(der, "\x30\x2e\x02\x01\x00\x30\x05\x06\x03\x2b\x65\x6e\x04\x22\x04\x20", 16);
+	memcpy(der + 16, vec_rand_i + 32, 32);
+	write_file(path_priv, der, 48);
+	memcpy(der, "\x30\x2a\x30\x05\x06\x03\x2b\x65\x6e\x03\x21\x00", 12);
+	memcpy(der + 12, calc->er_pub, 32);
+	write_file(path_pub, der, 44);
+	{
+		uint8_t spki[44];
+		char *argv[] = {(char *)OPENSSL_BIN, (char *)"pkey", (char *)"-inform", (char *)"DER", (char *)"-in",
+			path_priv, (char *)"-pubout", (char *)"-outform", (char *)"DER", NULL};
+		openssl_out(argv, 1, spki, sizeof(spki));
+		assert_memory_equal(spki + 12, calc->ei_pub, 32);
+		char *argv2[] = {(char *)OPENSSL_BIN, (char *)"pkeyutl", (char *)"-derive", (char *)"-keyform",
+			(char *)"DER", (char *)"-inkey", path_priv, (char *)"-peerform", (char *)"DER", (char *)"-peerkey",
+			path_pub, NULL};
+		openssl_out(argv2, 1, calc->dh, 32);
+	}
+
+	/* M3: 01 03, HPKE to B; nR | Ks | u16 len | signature */
+	dpk_buf_reset(&pt);
+	assert_int_equal(dpk_pke_open(b->key, (const uint8_t *)"DPK-PSK-v1 M3", 13, v->m[2], 2, v->m[2] + 2,
+	    v->mlen[2] - 2, &pt), 0);
+	dpk_cursor_init(&c, pt.data, pt.len);
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	assert_memory_equal(p, calc->n_r, 32);
+	assert_int_equal(dpk_cursor_take(&c, 32, &p), 0);
+	memcpy(calc->ks, p, 32);
+	assert_memory_equal(calc->ks, vec_rand_i + 96, 32);
+	assert_int_equal(dpk_cursor_get_be16(&c, &siglen), 0);
+	assert_int_equal(dpk_cursor_take(&c, siglen, &p), 0);
+	assert_int_equal(dpk_cursor_done(&c), 0);
+	/* the signed bytes as the document lists them */
+	SHA256(calc->ks, 32, hks);
+	assert_int_equal(dpk_buf_put(&sd, "DPK-PSK-v1 initiator signature", 30), 0);
+	assert_int_equal(dpk_buf_put(&sd, calc->th2, 32), 0);
+	assert_int_equal(dpk_hs_put_identity(&sd, &a->id), 0);
+	assert_int_equal(dpk_hs_put_identity(&sd, &b->id), 0);
+	assert_int_equal(dpk_buf_put(&sd, calc->n_i, 32), 0);
+	assert_int_equal(dpk_buf_put(&sd, calc->n_r, 32), 0);
+	assert_int_equal(dpk_buf_put(&sd, calc->ei_pub, 32), 0);
+	assert_int_equal(dpk_buf_put(&sd, calc->er_pub, 32), 0);
+	assert_int_equal(dpk_buf_put(&sd, hks, 32), 0);
+	assert_int_equal(dpk_idkey_verify(DPK_IDKEY_P256, a->pub.data, a->pub.len, sd.data, sd.len, p, siglen), 0);
+
+	/* key schedule by openssl kdf: salt TH2, ikm Ks | DH, info label | idI | idR */
+	uint8_t ikm[64];
+	memcpy(ikm, calc->ks, 32);
+	memcpy(ikm + 32, calc->dh, 32);
+	assert_int_equal(dpk_hs_put_identity(&ctx, &a->id), 0);
+	assert_int_equal(dpk_hs_put_identity(&ctx, &b->id), 0);
+	openssl_hkdf(ikm, 64, calc->th2, "DPK-PSK-v1 psk", &ctx, calc->psk, 32);
+	openssl_hkdf(ikm, 64, calc->th2, "DPK-PSK-v1 confirm", &ctx, calc->confirm, 32);
+	openssl_hkdf(ikm, 64, calc->th2, "DPK-PSK-v1 identity", &ctx, calc->idbytes, 16);
+	memcpy(calc->psk_identity, "dpk1-", 5);
+	hexstr(calc->idbytes, 16, calc->psk_identity + 5, sizeof(calc->psk_identity) - 5);
+
+	/* M4 = 01 04 | HMAC-SHA256(confirm, TH3), by openssl mac */
+	snprintf(path_th3, sizeof(path_th3), "%s/th3.bin", vec_dir);
+	write_file(path_th3, calc->th3, 32);
+	memcpy(arg, "hexkey:", 7);
+	hexstr(calc->confirm, 32, arg + 7, sizeof(arg) - 7);
+	{
+		char *argv[] = {(char *)OPENSSL_BIN, (char *)"mac", (char *)"-digest", (char *)"SHA256", (char *)"-macopt",
+			arg, (char *)"-in", path_th3, (char *)"HMAC", NULL};
+		calc->m[3][0] = 1;
+		calc->m[3][1] = 4;
+		openssl_out(argv, 0, calc->m[3] + 2, 32);
+		calc->mlen[3] = 34;
+	}
+	dpk_buf_free(&pt);
+	dpk_buf_free(&sd);
+	dpk_buf_free(&ctx);
+}
+
+/* vectors.txt: "name: hex" (or text) lines; '#' starts a comment line. */
+static const char *vec_names[] = {"m1", "m2", "m3", "m4"};
+
+static void
+vec_field(const struct dpk_buf *file, const char *name, char *out, size_t outsz)
+{
+	const char *t = (const char *)file->data, *e = t + file->len;
+	size_t n = strlen(name);
+
+	while (t < e) {
+		const char *nl = memchr(t, '\n', (size_t)(e - t));
+		size_t ll = nl ? (size_t)(nl - t) : (size_t)(e - t);
+
+		if (ll > n + 2 && memcmp(t, name, n) == 0 && t[n] == ':' && t[n + 1] == ' ') {
+			assert_true(ll - n - 2 < outsz);
+			memcpy(out, t + n + 2, ll - n - 2);
+			out[ll - n - 2] = '\0';
+			return;
+		}
+		t += ll + 1;
+	}
+	fail_msg("vectors.txt has no field '%s'", name);
+}
+
+static void
+vec_hex(const struct dpk_buf *file, const char *name, uint8_t *out, size_t max, size_t *len)
+{
+	char text[2 * VEC_MSG_MAX + 8];
+	size_t got;
+
+	vec_field(file, name, text, sizeof(text));
+	assert_int_equal(dpk_hex_decode(text, strlen(text), out, max, &got), 0);
+	if (len != NULL)
+		*len = got;
+	else
+		assert_int_equal(got, max);
+}
+
+static void
+vec_write(const char *path, const struct party *a, const struct party *b, const struct vec *v,
+    const struct vec *calc)
+{
+	FILE *f = fopen(path, "w");
+	char h[2 * VEC_MSG_MAX + 1];
+
+	assert_non_null(f);
+#define HEX(name, p, n)                                 \
+	do {                                            \
+		hexstr(p, n, h, sizeof(h));             \
+		fprintf(f, "%s: %s\n", name, h);        \
+	} while (0)
+	fprintf(f, "# DPK PSK handshake test vectors (doc/psk-protocol.md, \"Test vectors\").\n"
+		   "# Keys: a.pem (initiator a.example), b.pem (responder b.example), P-256.\n"
+		   "# Fixed randomness: the initiator draws 00 01 .. 9f, the responder a0 a1 .. ff.\n"
+		   "# Checked by tests/unit/test_handshake.c; M3 carries a randomised ECDSA signature,\n"
+		   "# so it is recorded, not regenerated.\n");
+	HEX("a_public", a->pub.data, a->pub.len);
+	HEX("b_public", b->pub.data, b->pub.len);
+	HEX("rand_i", vec_rand_i, sizeof(vec_rand_i));
+	HEX("rand_r", vec_rand_r, sizeof(vec_rand_r));
+	HEX("n_i", calc->n_i, 32);
+	HEX("e_i_public", calc->ei_pub, 32);
+	HEX("n_r", calc->n_r, 32);
+	HEX("e_r_public", calc->er_pub, 32);
+	HEX("ks", calc->ks, 32);
+	for (int k = 0; k < 4; k++)
+		HEX(vec_names[k], v->m[k], v->mlen[k]);
+	HEX("th2", calc->th2, 32);
+	HEX("th3", calc->th3, 32);
+	HEX("dh", calc->dh, 32);
+	HEX("confirm_key", calc->confirm, 32);
+	HEX("psk", v->psk, 32);
+	fprintf(f, "psk_identity: %s\n", v->psk_identity);
+#undef HEX
+	fclose(f);
+}
+
+static void
+test_vectors(void **state)
+{
+	struct party a, b;
+	struct vec *got = calloc(1, sizeof(*got)), *calc = calloc(1, sizeof(*calc)), *exp = calloc(1, sizeof(*exp));
+	const char *w = getenv("DPK_PSK_WRITE_VECTORS");
+	struct dpk_buf file;
+	uint8_t pub[65], rnd[160];
+
+	assert_non_null(got);
+	assert_non_null(calc);
+	assert_non_null(exp);
+	for (size_t k = 0; k < sizeof(vec_rand_i); k++)
+		vec_rand_i[k] = (uint8_t)k;
+	for (size_t k = 0; k < sizeof(vec_rand_r); k++)
+		vec_rand_r[k] = (uint8_t)(0xa0 + k);
+	dpk_test_tmpdir(vec_dir, sizeof(vec_dir));
+	vec_party(&a, "a.pem", "a.example");
+	vec_party(&b, "b.pem", "b.example");
+
+	if (w != NULL && *w != '\0') {
+		vec_run(&a, &b, NULL, got);
+		vec_independent(&a, &b, got, calc);
+		assert_memory_equal(calc->psk, got->psk, 32);
+		assert_memory_equal(calc->m[3], got->m[3], 34);
+		vec_write(w, &a, &b, got, calc);
+		fail_msg("vectors written to %s: check them, copy to tests/data/psk/vectors.txt, run again", w);
+	}
+
+	dpk_buf_init(&file, 1 << 20);
+	dpk_test_read_data("psk/vectors.txt", &file);
+	vec_hex(&file, "a_public", pub, 65, NULL);
+	assert_memory_equal(pub, a.pub.data, 65);
+	vec_hex(&file, "b_public", pub, 65, NULL);
+	assert_memory_equal(pub, b.pub.data, 65);
+	for (int k = 0; k < 4; k++)
+		vec_hex(&file, vec_names[k], exp->m[k], VEC_MSG_MAX, &exp->mlen[k]);
+	vec_hex(&file, "th2", exp->th2, 32, NULL);
+	vec_hex(&file, "th3", exp->th3, 32, NULL);
+	vec_hex(&file, "dh", exp->dh, 32, NULL);
+	vec_hex(&file, "confirm_key", exp->confirm, 32, NULL);
+	vec_hex(&file, "psk", exp->psk, 32, NULL);
+	vec_hex(&file, "ks", exp->ks, 32, NULL);
+	vec_hex(&file, "e_i_public", exp->ei_pub, 32, NULL);
+	vec_hex(&file, "e_r_public", exp->er_pub, 32, NULL);
+	vec_field(&file, "psk_identity", exp->psk_identity, sizeof(exp->psk_identity));
+	/* the fixed randomness is the documented one */
+	vec_hex(&file, "rand_i", rnd, sizeof(vec_rand_i), NULL);
+	assert_memory_equal(rnd, vec_rand_i, sizeof(vec_rand_i));
+	vec_hex(&file, "rand_r", rnd, sizeof(vec_rand_r), NULL);
+	assert_memory_equal(rnd, vec_rand_r, sizeof(vec_rand_r));
+	/* the library against the file */
+	vec_run(&a, &b, exp, got);
+	/* the file against independent computations */
+	vec_independent(&a, &b, exp, calc);
+	assert_memory_equal(calc->th2, exp->th2, 32);
+	assert_memory_equal(calc->th3, exp->th3, 32);
+	assert_memory_equal(calc->dh, exp->dh, 32);
+	assert_memory_equal(calc->ks, exp->ks, 32);
+	assert_memory_equal(calc->ei_pub, exp->ei_pub, 32);
+	assert_memory_equal(calc->er_pub, exp->er_pub, 32);
+	assert_memory_equal(calc->confirm, exp->confirm, 32);
+	assert_memory_equal(calc->psk, exp->psk, 32);
+	assert_string_equal(calc->psk_identity, exp->psk_identity);
+	assert_int_equal(exp->mlen[3], 34);
+	assert_memory_equal(calc->m[3], exp->m[3], 34);
+
+	dpk_buf_free(&file);
+	party_free(&a);
+	party_free(&b);
+	dpk_test_rmtree(vec_dir);
+	free(got);
+	free(calc);
+	free(exp);
+}
+
 int
 main(void)
 {
@@ -640,6 +1144,7 @@ main(void)
 		cmocka_unit_test(test_wrong_peer_key),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_lowe_mitm),
+		cmocka_unit_test(test_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
