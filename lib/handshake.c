@@ -730,6 +730,9 @@ dpk_hs_step(struct dpk_hs *hs, const uint8_t *in, size_t inlen, struct dpk_buf *
 
 	if (hs == NULL || out == NULL || (in == NULL && inlen != 0))
 		return DPK_ERR_INVALID;
+	if (in != NULL && out->data != NULL && (uintptr_t)in < (uintptr_t)out->data + out->cap &&
+	    (uintptr_t)out->data < (uintptr_t)in + inlen)
+		return DPK_ERR_INVALID; /* out is reset first: in must not live there */
 	if (hs->st == ST_DEAD)
 		return DPK_ERR_STATE;
 	dpk_buf_reset(out);

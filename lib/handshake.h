@@ -79,7 +79,8 @@ int dpk_hs_set_peer_key(struct dpk_hs *hs, uint8_t alg, const uint8_t *pub, size
 /* The identity the peer claims (responder: known after the first message);
  * NULL before. */
 const struct dpk_identity *dpk_hs_peer_identity(const struct dpk_hs *hs);
-/* Advance; see the header comment. */
+/* Advance; see the header comment. out is reset first and then holds the
+ * message to send, if any; in must not point into out (DPK_ERR_INVALID). */
 int dpk_hs_step(struct dpk_hs *hs, const uint8_t *in, size_t inlen, struct dpk_buf *out);
 /* After DPK_HS_DONE: copy the result. Returns 0 or DPK_ERR_STATE. */
 int dpk_hs_result(const struct dpk_hs *hs, struct dpk_hs_result *res);

@@ -248,7 +248,21 @@ fuzz-run: $(fuzz_targets)
 CLEANFILES += *.fuzzlog
 
 # PSK handshake and delegated tickets (lib/handshake.c, lib/ticket.c; doc/psk-protocol.md)
-unit_tests += tests/unit/test_handshake
+unit_tests += tests/unit/test_handshake tests/unit/test_ticket
 tests_unit_test_handshake_SOURCES = tests/unit/test_handshake.c
 tests_unit_test_handshake_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_handshake_LDADD = $(TEST_LIBS)
+tests_unit_test_ticket_SOURCES = tests/unit/test_ticket.c
+tests_unit_test_ticket_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_ticket_LDADD = $(TEST_LIBS)
+fuzz_targets += tests/fuzz/fuzz_handshake tests/fuzz/fuzz_ticket
+if ENABLE_FUZZING
+tests_fuzz_fuzz_handshake_SOURCES = tests/fuzz/fuzz_handshake.c
+tests_fuzz_fuzz_handshake_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_handshake_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_handshake_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_ticket_SOURCES = tests/fuzz/fuzz_ticket.c
+tests_fuzz_fuzz_ticket_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_ticket_LDADD = $(DPKCORE_LIBS)
+endif
