@@ -627,6 +627,55 @@ test_lowe_mitm(void **state)
 	dpk_buf_free(&forged);
 }
 
+/* A forged M2 (anyone can encrypt to A) that knows nI, as a responder that
+ * opened M1 does, but offers a small-order X25519 point: the all-zero
+ * shared secret is refused, so no PSK is derived from it. */
+static void
+test_small_order_ephemeral(void **state)
+{
+	static const char info1[] = "DPK-PSK-v1 M1", info2[] = "DPK-PSK-v1 M2";
+	struct dpk_hs *i = initiator(&p256_a, &p256_b, NULL);
+	struct dpk_buf m1, pt, m2, out;
+	struct dpk_cursor c;
+	struct dpk_identity dest;
+
+	dpk_buf_init(&m1, DPK_HS_MSG_MAX);
+	dpk_buf_init(&pt, DPK_HS_MSG_MAX);
+	dpk_buf_init(&m2, DPK_HS_MSG_MAX);
+	dpk_buf_init(&out, DPK_HS_MSG_MAX);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &m1), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
+	dpk_cursor_init(&c, m1.data + 2, m1.len - 2);
+	assert_int_equal(dpk_hs_get_identity(&c, &dest), 0);
+	assert_int_equal(dpk_pke_open(p256_b.key, (const uint8_t *)info1, strlen(info1), m1.data, m1.len - c.len, c.p,
+	    c.len, &pt), 0);
+	/* pt = idI | nI | eI; M2's plaintext = idR | nI | nR | eR (all zero) */
+	size_t idlen = 2 + p256_a.id.len;
+	uint8_t body[2 + 253 + 96];
+	size_t n = 0;
+	body[n++] = p256_b.id.kind;
+	body[n++] = p256_b.id.len;
+	memcpy(body + n, p256_b.id.value, p256_b.id.len);
+	n += p256_b.id.len;
+	memcpy(body + n, pt.data + idlen, 32);
+	n += 32;
+	memset(body + n, 0x55, 32);
+	n += 32;
+	memset(body + n, 0, 32);
+	n += 32;
+	assert_int_equal(dpk_buf_put(&m2, "\x01\x02", 2), 0);
+	assert_int_equal(dpk_pke_seal(DPK_IDKEY_P256, p256_a.pub.data, p256_a.pub.len, (const uint8_t *)info2,
+	    strlen(info2), (const uint8_t *)"\x01\x02", 2, body, n, &m2), 0);
+	assert_int_equal(dpk_hs_step(i, m2.data, m2.len, &out), DPK_ERR_CRYPTO);
+	assert_int_equal(out.data[2], -DPK_ERR_PERM);
+	dpk_hs_free(i);
+	dpk_buf_free(&m1);
+	dpk_buf_free(&pt);
+	dpk_buf_free(&m2);
+	dpk_buf_free(&out);
+}
+
+
 /* ---- the document's test vectors (tests/data/psk/vectors.txt) ----
  * Fixed keys (tests/data/psk/a.pem, b.pem), fixed randomness: the initiator
  * draws bytes 00 01 .. 9f, the responder a0 a1 .. ff. ECDSA signatures are
@@ -1144,6 +1193,7 @@ main(void)
 		cmocka_unit_test(test_wrong_peer_key),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_lowe_mitm),
+		cmocka_unit_test(test_small_order_ephemeral),
 		cmocka_unit_test(test_vectors),
 	};
 
