@@ -449,6 +449,16 @@ out:
 	return r;
 }
 
+/* After the key schedule: Ks and our ephemeral key are no longer needed
+ * (forward secrecy rests on the ephemeral being gone). */
+static void
+forget_ephemeral(struct dpk_hs *hs)
+{
+	OPENSSL_cleanse(hs->ks, sizeof(hs->ks));
+	EVP_PKEY_free(hs->eph);
+	hs->eph = NULL;
+}
+
 /* M4's body: HMAC-SHA256(confirm key, TH3). */
 static int
 confirm_mac(const struct dpk_hs *hs, uint8_t mac[HASH_LEN])
@@ -638,7 +648,8 @@ read_m2_build_m3(struct dpk_hs *hs, const uint8_t *in, size_t inlen, struct dpk_
 	}
 	if ((r = th_add(hs, out->data, out->len)) != 0 || (r = th_get(hs, hs->th3)) != 0)
 		goto out;
-	r = key_schedule(hs, dh);
+	if ((r = key_schedule(hs, dh)) == 0)
+		forget_ephemeral(hs);
 out:
 	OPENSSL_cleanse(dh, sizeof(dh));
 	dpk_buf_free(&pt);
@@ -685,7 +696,10 @@ read_m3_build_m4(struct dpk_hs *hs, const uint8_t *in, size_t inlen, struct dpk_
 	if ((r = confirm_mac(hs, mac)) != 0 || (r = dpk_buf_put_u8(out, DPK_HS_VERSION)) != 0 ||
 	    (r = dpk_buf_put_u8(out, DPK_HS_M4)) != 0 || (r = dpk_buf_put(out, mac, HASH_LEN)) != 0)
 		goto out;
+	forget_ephemeral(hs);
+	OPENSSL_cleanse(hs->confirm, sizeof(hs->confirm)); /* the responder has no further use for it */
 out:
+	OPENSSL_cleanse(mac, sizeof(mac));
 	OPENSSL_cleanse(dh, sizeof(dh));
 	dpk_buf_free(&pt);
 	dpk_buf_free(&sd);
