@@ -2,6 +2,8 @@
 noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
 	tests/harness/chain.c tests/harness/chain.h
+# PSK handshake and ticket tests' vectors and parties
+tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/harness $(CMOCKA_CFLAGS) \

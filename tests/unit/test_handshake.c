@@ -24,58 +24,37 @@
 #include "hex.h"
 #include "idkey.h"
 #include "pke.h"
-
-struct party {
-	struct dpk_idkey *key;
-	struct dpk_identity id;
-	struct dpk_buf pub;
-};
+#include "pskvec.h"
 
 /* A and B the honest devices, M a registered but malicious one, C another. */
-static struct party p256_a, p256_b, p256_m, p256_c, rsa_a, rsa_b;
-
-static void
-party_make(struct party *p, enum dpk_idkey_alg alg, const char *name)
-{
-	assert_int_equal(dpk_idkey_generate(alg, 2048, &p->key), 0);
-	assert_int_equal(dpk_identity_parse(name, strlen(name), &p->id), 0);
-	dpk_buf_init(&p->pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(p->key, &p->pub), 0);
-}
-
-static void
-party_free(struct party *p)
-{
-	dpk_idkey_free(p->key);
-	dpk_buf_free(&p->pub);
-}
+static struct dpk_test_party p256_a, p256_b, p256_m, p256_c, rsa_a, rsa_b;
 
 static int
 setup(void **state)
 {
-	party_make(&p256_a, DPK_IDKEY_P256, "a.example");
-	party_make(&p256_b, DPK_IDKEY_P256, "b.example");
-	party_make(&p256_m, DPK_IDKEY_P256, "mallory.example");
-	party_make(&p256_c, DPK_IDKEY_P256, "c.example");
-	party_make(&rsa_a, DPK_IDKEY_RSA, "10.0.0.1");
-	party_make(&rsa_b, DPK_IDKEY_RSA, "urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+	dpk_test_party_make(&p256_a, DPK_IDKEY_P256, "a.example");
+	dpk_test_party_make(&p256_b, DPK_IDKEY_P256, "b.example");
+	dpk_test_party_make(&p256_m, DPK_IDKEY_P256, "mallory.example");
+	dpk_test_party_make(&p256_c, DPK_IDKEY_P256, "c.example");
+	dpk_test_party_make(&rsa_a, DPK_IDKEY_RSA, "10.0.0.1");
+	dpk_test_party_make(&rsa_b, DPK_IDKEY_RSA, "urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	party_free(&p256_a);
-	party_free(&p256_b);
-	party_free(&p256_m);
-	party_free(&p256_c);
-	party_free(&rsa_a);
-	party_free(&rsa_b);
+	dpk_test_party_free(&p256_a);
+	dpk_test_party_free(&p256_b);
+	dpk_test_party_free(&p256_m);
+	dpk_test_party_free(&p256_c);
+	dpk_test_party_free(&rsa_a);
+	dpk_test_party_free(&rsa_b);
 	return 0;
 }
 
 static struct dpk_hs *
-initiator(const struct party *self, const struct party *peer, struct dpk_hs_rand *rand)
+initiator(const struct dpk_test_party *self, const struct dpk_test_party *peer, struct dpk_hs_rand *rand)
 {
 	struct dpk_hs *hs = dpk_hs_new(DPK_HS_INITIATOR, self->key, &self->id, rand);
 
@@ -86,7 +65,7 @@ initiator(const struct party *self, const struct party *peer, struct dpk_hs_rand
 }
 
 static struct dpk_hs *
-responder(const struct party *self, struct dpk_hs_rand *rand)
+responder(const struct dpk_test_party *self, struct dpk_hs_rand *rand)
 {
 	struct dpk_hs *hs = dpk_hs_new(DPK_HS_RESPONDER, self->key, &self->id, rand);
 
@@ -96,7 +75,7 @@ responder(const struct party *self, struct dpk_hs_rand *rand)
 
 /* The responder's look-up of the initiator's key "on chain". */
 static void
-answer_lookup(struct dpk_hs *r, const struct party *expect, const struct party *key_of, struct dpk_buf *out)
+answer_lookup(struct dpk_hs *r, const struct dpk_test_party *expect, const struct dpk_test_party *key_of, struct dpk_buf *out)
 {
 	const struct dpk_identity *who = dpk_hs_peer_identity(r);
 
@@ -104,6 +83,16 @@ answer_lookup(struct dpk_hs *r, const struct party *expect, const struct party *
 	assert_true(dpk_hs_identity_equal(who, &expect->id));
 	assert_int_equal(dpk_hs_set_peer_key(r, dpk_idkey_alg(key_of->key), key_of->pub.data, key_of->pub.len), 0);
 	assert_int_equal(dpk_hs_step(r, NULL, 0, out), DPK_HS_SEND);
+}
+
+/* The initiator makes M1 (left in m) and the responder takes it: it then
+ * waits for the initiator's key. */
+static void
+send_m1(struct dpk_hs *i, struct dpk_hs *r, struct dpk_buf *m, struct dpk_buf *out)
+{
+	assert_int_equal(dpk_hs_step(i, NULL, 0, m), DPK_HS_SEND);
+	assert_int_equal(dpk_hs_step(i, NULL, 0, out), DPK_HS_RECV);
+	assert_int_equal(dpk_hs_step(r, m->data, m->len, out), DPK_HS_NEED_KEY);
 }
 
 static void
@@ -121,7 +110,7 @@ typedef void (*mutate_fn)(int k, struct dpk_buf *m, void *arg);
  * the receiver's (negative) status is returned; otherwise both sides must
  * finish and their results go to ri / rr. */
 static int
-run(const struct party *a, const struct party *b, int mutate_k, mutate_fn mutate, void *arg,
+run(const struct dpk_test_party *a, const struct dpk_test_party *b, int mutate_k, mutate_fn mutate, void *arg,
     struct dpk_buf msgs[4], struct dpk_hs_result *ri, struct dpk_hs_result *rr)
 {
 	struct dpk_hs *i = initiator(a, b, NULL), *r = responder(b, NULL);
@@ -187,7 +176,7 @@ free_msgs(struct dpk_buf msgs[4])
 }
 
 static void
-full(const struct party *a, const struct party *b)
+full(const struct dpk_test_party *a, const struct dpk_test_party *b)
 {
 	struct dpk_hs_result ri, rr, ri2, rr2;
 
@@ -376,9 +365,7 @@ test_replays(void **state)
 	struct dpk_hs *i2 = initiator(&p256_a, &p256_b, NULL), *r2 = responder(&p256_b, NULL);
 	struct dpk_buf m;
 	dpk_buf_init(&m, DPK_HS_MSG_MAX);
-	assert_int_equal(dpk_hs_step(i2, NULL, 0, &m), DPK_HS_SEND);
-	assert_int_equal(dpk_hs_step(i2, NULL, 0, &out), DPK_HS_RECV);
-	assert_int_equal(dpk_hs_step(r2, m.data, m.len, &out), DPK_HS_NEED_KEY);
+	send_m1(i2, r2, &m, &out);
 	answer_lookup(r2, &p256_a, &p256_a, &m);
 	assert_int_equal(dpk_hs_step(i2, m.data, m.len, &out), DPK_HS_SEND);
 	assert_int_equal(dpk_hs_step(i2, NULL, 0, &out), DPK_HS_RECV);
@@ -449,9 +436,7 @@ test_wrong_peer_key(void **state)
 
 	dpk_buf_init(&out, DPK_HS_MSG_MAX);
 	dpk_buf_init(&m, DPK_HS_MSG_MAX);
-	assert_int_equal(dpk_hs_step(i, NULL, 0, &m), DPK_HS_SEND);
-	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
-	assert_int_equal(dpk_hs_step(r, m.data, m.len, &out), DPK_HS_NEED_KEY);
+	send_m1(i, r, &m, &out);
 	answer_lookup(r, &p256_a, &p256_c, &m);
 	assert_int_equal(dpk_hs_step(i, m.data, m.len, &out), DPK_ERR_BADMAC);
 	dpk_hs_free(i);
@@ -487,9 +472,7 @@ test_error_messages(void **state)
 
 	dpk_buf_init(&out, DPK_HS_MSG_MAX);
 	dpk_buf_init(&m, DPK_HS_MSG_MAX);
-	assert_int_equal(dpk_hs_step(i, NULL, 0, &m), DPK_HS_SEND);
-	assert_int_equal(dpk_hs_step(i, NULL, 0, &out), DPK_HS_RECV);
-	assert_int_equal(dpk_hs_step(r, m.data, m.len, &out), DPK_HS_NEED_KEY);
+	send_m1(i, r, &m, &out);
 	/* the responder's agent finds the initiator revoked on chain */
 	assert_int_equal(dpk_hs_fail(r, DPK_ERR_REVOKED, &m), DPK_ERR_REVOKED);
 	assert_int_equal(m.len, 3);
@@ -704,28 +687,6 @@ static uint8_t vec_rand_i[160], vec_rand_r[96];
 static char vec_dir[128];
 
 static void
-vec_party(struct party *p, const char *pemfile, const char *name)
-{
-	struct dpk_buf pem;
-	char path[256], rel[64];
-	int fd;
-
-	snprintf(rel, sizeof(rel), "psk/%s", pemfile);
-	dpk_buf_init(&pem, 1 << 16);
-	dpk_test_read_data(rel, &pem);
-	snprintf(path, sizeof(path), "%s/%s", vec_dir, pemfile);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, pem.data, pem.len), (ssize_t)pem.len);
-	close(fd);
-	assert_int_equal(dpk_idkey_load(path, &p->key), 0);
-	assert_int_equal(dpk_identity_parse(name, strlen(name), &p->id), 0);
-	dpk_buf_init(&p->pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(p->key, &p->pub), 0);
-	dpk_buf_free(&pem);
-}
-
-static void
 put_msg(struct vec *v, int k, const struct dpk_buf *b)
 {
 	assert_true(b->len <= VEC_MSG_MAX);
@@ -736,7 +697,7 @@ put_msg(struct vec *v, int k, const struct dpk_buf *b)
 /* The deterministic run. expect NULL: record everything (generator mode).
  * Otherwise compare with expect as described above. */
 static void
-vec_run(const struct party *a, const struct party *b, const struct vec *expect, struct vec *got)
+vec_run(const struct dpk_test_party *a, const struct dpk_test_party *b, const struct vec *expect, struct vec *got)
 {
 	struct dpk_hs_rand ri = {vec_rand_i, sizeof(vec_rand_i), 0}, rr = {vec_rand_r, sizeof(vec_rand_r), 0};
 	struct dpk_hs_rand rr2 = {vec_rand_r, sizeof(vec_rand_r), 0};
@@ -836,33 +797,6 @@ hexstr(const uint8_t *p, size_t n, char *out, size_t outsz)
 	assert_int_equal(dpk_hex_encode(p, n, 0, out, outsz), 0);
 }
 
-/* Run openssl with args; its output (hex, any case, with colons or not, or
- * raw bytes if raw) into out[n]. */
-static void
-openssl_out(char **argv, int raw, uint8_t *out, size_t n)
-{
-	struct dpk_buf o;
-	char hex[256];
-	size_t j = 0, got = 0;
-
-	dpk_buf_init(&o, 1 << 16);
-	assert_int_equal(dpk_test_run(argv, NULL, &o), 0);
-	if (raw) {
-		assert_int_equal(o.len, n);
-		memcpy(out, o.data, n);
-	} else {
-		for (size_t k = 0; k < o.len && j < sizeof(hex) - 1; k++) {
-			char ch = (char)o.data[k];
-
-			if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F'))
-				hex[j++] = ch;
-		}
-		assert_int_equal(dpk_hex_decode(hex, j, out, n, &got), 0);
-		assert_int_equal(got, n);
-	}
-	dpk_buf_free(&o);
-}
-
 static void
 write_file(const char *path, const uint8_t *p, size_t n)
 {
@@ -893,13 +827,13 @@ openssl_hkdf(const uint8_t *ikm, size_t ikmlen, const uint8_t salt[32], const ch
 	char *argv[] = {(char *)OPENSSL_BIN, (char *)"kdf", (char *)"-keylen", len, (char *)"-kdfopt",
 		(char *)"digest:SHA256", (char *)"-kdfopt", keyarg, (char *)"-kdfopt", saltarg, (char *)"-kdfopt",
 		infoarg, (char *)"HKDF", NULL};
-	openssl_out(argv, 0, out, n);
+	dpk_test_openssl_out(argv, 0, out, n);
 }
 
 /* Everything derivable from the messages and the fixed inputs, computed
  * without lib/handshake.c. */
 static void
-vec_independent(const struct party *a, const struct party *b, const struct vec *v, struct vec *calc)
+vec_independent(const struct dpk_test_party *a, const struct dpk_test_party *b, const struct vec *v, struct vec *calc)
 {
 	struct dpk_buf pt, sd, ctx;
 	struct dpk_cursor c;
@@ -961,12 +895,12 @@ vec_independent(const struct party *a, const struct party *b, const struct vec *
 		uint8_t spki[44];
 		char *argv[] = {(char *)OPENSSL_BIN, (char *)"pkey", (char *)"-inform", (char *)"DER", (char *)"-in",
 			path_priv, (char *)"-pubout", (char *)"-outform", (char *)"DER", NULL};
-		openssl_out(argv, 1, spki, sizeof(spki));
+		dpk_test_openssl_out(argv, 1, spki, sizeof(spki));
 		assert_memory_equal(spki + 12, calc->ei_pub, 32);
 		char *argv2[] = {(char *)OPENSSL_BIN, (char *)"pkeyutl", (char *)"-derive", (char *)"-keyform",
 			(char *)"DER", (char *)"-inkey", path_priv, (char *)"-peerform", (char *)"DER", (char *)"-peerkey",
 			path_pub, NULL};
-		openssl_out(argv2, 1, calc->dh, 32);
+		dpk_test_openssl_out(argv2, 1, calc->dh, 32);
 	}
 
 	/* M3: 01 03, HPKE to B; nR | Ks | u16 len | signature */
@@ -1017,7 +951,7 @@ vec_independent(const struct party *a, const struct party *b, const struct vec *
 			arg, (char *)"-in", path_th3, (char *)"HMAC", NULL};
 		calc->m[3][0] = 1;
 		calc->m[3][1] = 4;
-		openssl_out(argv, 0, calc->m[3] + 2, 32);
+		dpk_test_openssl_out(argv, 0, calc->m[3] + 2, 32);
 		calc->mlen[3] = 34;
 	}
 	dpk_buf_free(&pt);
@@ -1029,42 +963,7 @@ vec_independent(const struct party *a, const struct party *b, const struct vec *
 static const char *vec_names[] = {"m1", "m2", "m3", "m4"};
 
 static void
-vec_field(const struct dpk_buf *file, const char *name, char *out, size_t outsz)
-{
-	const char *t = (const char *)file->data, *e = t + file->len;
-	size_t n = strlen(name);
-
-	while (t < e) {
-		const char *nl = memchr(t, '\n', (size_t)(e - t));
-		size_t ll = nl ? (size_t)(nl - t) : (size_t)(e - t);
-
-		if (ll > n + 2 && memcmp(t, name, n) == 0 && t[n] == ':' && t[n + 1] == ' ') {
-			assert_true(ll - n - 2 < outsz);
-			memcpy(out, t + n + 2, ll - n - 2);
-			out[ll - n - 2] = '\0';
-			return;
-		}
-		t += ll + 1;
-	}
-	fail_msg("vectors.txt has no field '%s'", name);
-}
-
-static void
-vec_hex(const struct dpk_buf *file, const char *name, uint8_t *out, size_t max, size_t *len)
-{
-	char text[2 * VEC_MSG_MAX + 8];
-	size_t got;
-
-	vec_field(file, name, text, sizeof(text));
-	assert_int_equal(dpk_hex_decode(text, strlen(text), out, max, &got), 0);
-	if (len != NULL)
-		*len = got;
-	else
-		assert_int_equal(got, max);
-}
-
-static void
-vec_write(const char *path, const struct party *a, const struct party *b, const struct vec *v,
+vec_write(const char *path, const struct dpk_test_party *a, const struct dpk_test_party *b, const struct vec *v,
     const struct vec *calc)
 {
 	FILE *f = fopen(path, "w");
@@ -1105,7 +1004,7 @@ vec_write(const char *path, const struct party *a, const struct party *b, const 
 static void
 test_vectors(void **state)
 {
-	struct party a, b;
+	struct dpk_test_party a, b;
 	struct vec *got = calloc(1, sizeof(*got)), *calc = calloc(1, sizeof(*calc)), *exp = calloc(1, sizeof(*exp));
 	const char *w = getenv("DPK_PSK_WRITE_VECTORS");
 	struct dpk_buf file;
@@ -1119,8 +1018,8 @@ test_vectors(void **state)
 	for (size_t k = 0; k < sizeof(vec_rand_r); k++)
 		vec_rand_r[k] = (uint8_t)(0xa0 + k);
 	dpk_test_tmpdir(vec_dir, sizeof(vec_dir));
-	vec_party(&a, "a.pem", "a.example");
-	vec_party(&b, "b.pem", "b.example");
+	dpk_test_party_load(&a, vec_dir, "a.pem", "a.example");
+	dpk_test_party_load(&b, vec_dir, "b.pem", "b.example");
 
 	if (w != NULL && *w != '\0') {
 		vec_run(&a, &b, NULL, got);
@@ -1133,25 +1032,25 @@ test_vectors(void **state)
 
 	dpk_buf_init(&file, 1 << 20);
 	dpk_test_read_data("psk/vectors.txt", &file);
-	vec_hex(&file, "a_public", pub, 65, NULL);
+	dpk_test_vec_hex(&file, "a_public", pub, 65, NULL);
 	assert_memory_equal(pub, a.pub.data, 65);
-	vec_hex(&file, "b_public", pub, 65, NULL);
+	dpk_test_vec_hex(&file, "b_public", pub, 65, NULL);
 	assert_memory_equal(pub, b.pub.data, 65);
 	for (int k = 0; k < 4; k++)
-		vec_hex(&file, vec_names[k], exp->m[k], VEC_MSG_MAX, &exp->mlen[k]);
-	vec_hex(&file, "th2", exp->th2, 32, NULL);
-	vec_hex(&file, "th3", exp->th3, 32, NULL);
-	vec_hex(&file, "dh", exp->dh, 32, NULL);
-	vec_hex(&file, "confirm_key", exp->confirm, 32, NULL);
-	vec_hex(&file, "psk", exp->psk, 32, NULL);
-	vec_hex(&file, "ks", exp->ks, 32, NULL);
-	vec_hex(&file, "e_i_public", exp->ei_pub, 32, NULL);
-	vec_hex(&file, "e_r_public", exp->er_pub, 32, NULL);
-	vec_field(&file, "psk_identity", exp->psk_identity, sizeof(exp->psk_identity));
+		dpk_test_vec_hex(&file, vec_names[k], exp->m[k], VEC_MSG_MAX, &exp->mlen[k]);
+	dpk_test_vec_hex(&file, "th2", exp->th2, 32, NULL);
+	dpk_test_vec_hex(&file, "th3", exp->th3, 32, NULL);
+	dpk_test_vec_hex(&file, "dh", exp->dh, 32, NULL);
+	dpk_test_vec_hex(&file, "confirm_key", exp->confirm, 32, NULL);
+	dpk_test_vec_hex(&file, "psk", exp->psk, 32, NULL);
+	dpk_test_vec_hex(&file, "ks", exp->ks, 32, NULL);
+	dpk_test_vec_hex(&file, "e_i_public", exp->ei_pub, 32, NULL);
+	dpk_test_vec_hex(&file, "e_r_public", exp->er_pub, 32, NULL);
+	dpk_test_vec_field(&file, "psk_identity", exp->psk_identity, sizeof(exp->psk_identity));
 	/* the fixed randomness is the documented one */
-	vec_hex(&file, "rand_i", rnd, sizeof(vec_rand_i), NULL);
+	dpk_test_vec_hex(&file, "rand_i", rnd, sizeof(vec_rand_i), NULL);
 	assert_memory_equal(rnd, vec_rand_i, sizeof(vec_rand_i));
-	vec_hex(&file, "rand_r", rnd, sizeof(vec_rand_r), NULL);
+	dpk_test_vec_hex(&file, "rand_r", rnd, sizeof(vec_rand_r), NULL);
 	assert_memory_equal(rnd, vec_rand_r, sizeof(vec_rand_r));
 	/* the library against the file */
 	vec_run(&a, &b, exp, got);
@@ -1170,8 +1069,8 @@ test_vectors(void **state)
 	assert_memory_equal(calc->m[3], exp->m[3], 34);
 
 	dpk_buf_free(&file);
-	party_free(&a);
-	party_free(&b);
+	dpk_test_party_free(&a);
+	dpk_test_party_free(&b);
 	dpk_test_rmtree(vec_dir);
 	free(got);
 	free(calc);

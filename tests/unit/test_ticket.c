@@ -23,52 +23,36 @@
 #include "hex.h"
 #include "idkey.h"
 #include "pke.h"
+#include "pskvec.h"
 #include "ticket.h"
 
-struct party {
-	struct dpk_idkey *key;
-	struct dpk_identity id;
-	struct dpk_buf pub;
-};
-
-static struct party gw, gw_rsa, dev, srv, srv_rsa, other;
+static struct dpk_test_party gw, gw_rsa, dev, srv, srv_rsa, other;
 static const uint64_t NOW = 1900000000;
-
-static void
-party_make(struct party *p, enum dpk_idkey_alg alg, const char *name)
-{
-	assert_int_equal(dpk_idkey_generate(alg, 2048, &p->key), 0);
-	assert_int_equal(dpk_identity_parse(name, strlen(name), &p->id), 0);
-	dpk_buf_init(&p->pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(p->key, &p->pub), 0);
-}
 
 static int
 setup(void **state)
 {
-	party_make(&gw, DPK_IDKEY_P256, "gw.example");
-	party_make(&gw_rsa, DPK_IDKEY_RSA, "gw2.example");
-	party_make(&dev, DPK_IDKEY_P256, "urn:uuid:0e4a2b7c-1111-4a2b-9c3d-1234567890ab");
-	party_make(&srv, DPK_IDKEY_P256, "server.example");
-	party_make(&srv_rsa, DPK_IDKEY_RSA, "2001:db8::1");
-	party_make(&other, DPK_IDKEY_P256, "other.example");
+	dpk_test_party_make(&gw, DPK_IDKEY_P256, "gw.example");
+	dpk_test_party_make(&gw_rsa, DPK_IDKEY_RSA, "gw2.example");
+	dpk_test_party_make(&dev, DPK_IDKEY_P256, "urn:uuid:0e4a2b7c-1111-4a2b-9c3d-1234567890ab");
+	dpk_test_party_make(&srv, DPK_IDKEY_P256, "server.example");
+	dpk_test_party_make(&srv_rsa, DPK_IDKEY_RSA, "2001:db8::1");
+	dpk_test_party_make(&other, DPK_IDKEY_P256, "other.example");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct party *all[] = {&gw, &gw_rsa, &dev, &srv, &srv_rsa, &other};
+	struct dpk_test_party *all[] = {&gw, &gw_rsa, &dev, &srv, &srv_rsa, &other};
 
-	for (size_t i = 0; i < 6; i++) {
-		dpk_idkey_free(all[i]->key);
-		dpk_buf_free(&all[i]->pub);
-	}
+	for (size_t i = 0; i < 6; i++)
+		dpk_test_party_free(all[i]);
 	return 0;
 }
 
 static void
-issue(const struct party *g, const struct party *s, uint32_t lifetime, struct dpk_buf *t, struct dpk_ticket_psk *psk)
+issue(const struct dpk_test_party *g, const struct dpk_test_party *s, uint32_t lifetime, struct dpk_buf *t, struct dpk_ticket_psk *psk)
 {
 	dpk_buf_init(t, DPK_TICKET_MAX);
 	assert_int_equal(dpk_ticket_issue(g->key, &g->id, &dev.id, &s->id, dpk_idkey_alg(s->key), s->pub.data,
@@ -76,7 +60,7 @@ issue(const struct party *g, const struct party *s, uint32_t lifetime, struct dp
 }
 
 static int
-redeem(const struct party *g, const struct party *s, const uint8_t *t, size_t len, uint64_t now,
+redeem(const struct dpk_test_party *g, const struct dpk_test_party *s, const uint8_t *t, size_t len, uint64_t now,
     struct dpk_ticket_info *info, struct dpk_ticket_psk *psk)
 {
 	return dpk_ticket_redeem(s->key, &s->id, dpk_idkey_alg(g->key), g->pub.data, g->pub.len, t, len, now, info,
@@ -84,7 +68,7 @@ redeem(const struct party *g, const struct party *s, const uint8_t *t, size_t le
 }
 
 static void
-round_trip(const struct party *g, const struct party *s)
+round_trip(const struct dpk_test_party *g, const struct dpk_test_party *s)
 {
 	struct dpk_buf t;
 	struct dpk_ticket_psk dpsk, spsk, dpsk2;
@@ -326,28 +310,6 @@ test_fixed_rand(void **state)
 
 static char tv_dir[128];
 
-static void
-tv_party(struct party *p, const char *pemfile, const char *name)
-{
-	struct dpk_buf pem;
-	char path[256], rel[64];
-	int fd;
-
-	snprintf(rel, sizeof(rel), "psk/%s", pemfile);
-	dpk_buf_init(&pem, 1 << 16);
-	dpk_test_read_data(rel, &pem);
-	snprintf(path, sizeof(path), "%s/%s", tv_dir, pemfile);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, pem.data, pem.len), (ssize_t)pem.len);
-	close(fd);
-	assert_int_equal(dpk_idkey_load(path, &p->key), 0);
-	assert_int_equal(dpk_identity_parse(name, strlen(name), &p->id), 0);
-	dpk_buf_init(&p->pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(p->key, &p->pub), 0);
-	dpk_buf_free(&pem);
-}
-
 /* Offsets in a ticket: end of the AAD part, the sealed Ks, end of the signed part. */
 static void
 tv_layout(const uint8_t *t, size_t len, size_t *aad_end, size_t *sealed_off, size_t *sealed_len, size_t *signed_end)
@@ -364,48 +326,13 @@ tv_layout(const uint8_t *t, size_t len, size_t *aad_end, size_t *sealed_off, siz
 	assert_true(*signed_end + 2 < len);
 }
 
-static void
-tv_field(const struct dpk_buf *file, const char *name, char *out, size_t outsz)
-{
-	const char *t = (const char *)file->data, *e = t + file->len;
-	size_t n = strlen(name);
-
-	while (t < e) {
-		const char *nl = memchr(t, '\n', (size_t)(e - t));
-		size_t ll = nl ? (size_t)(nl - t) : (size_t)(e - t);
-
-		if (ll > n + 2 && memcmp(t, name, n) == 0 && t[n] == ':' && t[n + 1] == ' ') {
-			assert_true(ll - n - 2 < outsz);
-			memcpy(out, t + n + 2, ll - n - 2);
-			out[ll - n - 2] = '\0';
-			return;
-		}
-		t += ll + 1;
-	}
-	fail_msg("ticket-vectors.txt has no field '%s'", name);
-}
-
-static void
-tv_hex(const struct dpk_buf *file, const char *name, uint8_t *out, size_t max, size_t *len)
-{
-	char text[2 * DPK_TICKET_MAX + 8];
-	size_t got;
-
-	tv_field(file, name, text, sizeof(text));
-	assert_int_equal(dpk_hex_decode(text, strlen(text), out, max, &got), 0);
-	if (len != NULL)
-		*len = got;
-	else
-		assert_int_equal(got, max);
-}
-
 /* id, Ks and the PSK from a ticket without lib/ticket.c. */
 static void
-tv_independent(const struct party *g, const struct party *d, const struct party *s, const uint8_t *t, size_t len,
+tv_independent(const struct dpk_test_party *g, const struct dpk_test_party *d, const struct dpk_test_party *s, const uint8_t *t, size_t len,
     uint8_t id[32], uint8_t ks[32], struct dpk_ticket_psk *psk)
 {
 	size_t aad_end, sealed_off, sealed_len, signed_end;
-	struct dpk_buf pt, sd, ctx, o;
+	struct dpk_buf pt, sd, ctx;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	char key[80], salt[80], info[1200], keyarg[90], saltarg[90], infoarg[1210];
 	uint8_t ib[16];
@@ -440,8 +367,7 @@ tv_independent(const struct party *g, const struct party *d, const struct party 
 	const char *labels[2] = {"DPK-TICKET-v1 psk", "DPK-TICKET-v1 identity"};
 	for (int k = 0; k < 2; k++) {
 		uint8_t inf[600];
-		size_t ln = strlen(labels[k]), j = 0, got = 0;
-		char hex[200];
+		size_t ln = strlen(labels[k]);
 
 		memcpy(inf, labels[k], ln);
 		memcpy(inf + ln, ctx.data, ctx.len);
@@ -450,14 +376,7 @@ tv_independent(const struct party *g, const struct party *d, const struct party 
 		char *argv[] = {(char *)"/usr/bin/openssl", (char *)"kdf", (char *)"-keylen", (char *)(k == 0 ? "32" : "16"),
 			(char *)"-kdfopt", (char *)"digest:SHA256", (char *)"-kdfopt", keyarg, (char *)"-kdfopt", saltarg,
 			(char *)"-kdfopt", infoarg, (char *)"HKDF", NULL};
-		dpk_buf_init(&o, 4096);
-		assert_int_equal(dpk_test_run(argv, NULL, &o), 0);
-		for (size_t q = 0; q < o.len && j < sizeof(hex) - 1; q++)
-			if (o.data[q] != ':' && o.data[q] != '\n' && o.data[q] != ' ')
-				hex[j++] = (char)o.data[q];
-		assert_int_equal(dpk_hex_decode(hex, j, k == 0 ? psk->psk : ib, k == 0 ? 32 : 16, &got), 0);
-		assert_int_equal(got, k == 0 ? 32u : 16u);
-		dpk_buf_free(&o);
+		dpk_test_openssl_out(argv, 0, k == 0 ? psk->psk : ib, k == 0 ? 32 : 16);
 	}
 	memcpy(psk->psk_identity, "dpk1t-", 6);
 	assert_int_equal(dpk_hex_encode(ib, 16, 0, psk->psk_identity + 6, sizeof(psk->psk_identity) - 6), 0);
@@ -469,7 +388,7 @@ tv_independent(const struct party *g, const struct party *d, const struct party 
 static void
 test_vectors(void **state)
 {
-	struct party g, d, s;
+	struct dpk_test_party g, d, s;
 	uint8_t bytes[80], id[32], ks[32], want[DPK_TICKET_MAX], val[32];
 	struct dpk_hs_rand rnd = {bytes, sizeof(bytes), 0};
 	struct dpk_buf t, file;
@@ -481,8 +400,8 @@ test_vectors(void **state)
 	for (size_t i = 0; i < sizeof(bytes); i++)
 		bytes[i] = (uint8_t)i;
 	dpk_test_tmpdir(tv_dir, sizeof(tv_dir));
-	tv_party(&g, "a.pem", "gateway.example");
-	tv_party(&s, "b.pem", "server.example");
+	dpk_test_party_load(&g, tv_dir, "a.pem", "gateway.example");
+	dpk_test_party_load(&s, tv_dir, "b.pem", "server.example");
 	assert_int_equal(dpk_identity_parse("fd00::17", 8, &d.id), 0);
 	d.key = NULL;
 	dpk_buf_init(&d.pub, 16);
@@ -524,24 +443,24 @@ test_vectors(void **state)
 	dpk_buf_init(&file, 1 << 20);
 	dpk_test_read_data("psk/ticket-vectors.txt", &file);
 	/* the library against the file: the signed part, the PSK and identity */
-	tv_hex(&file, "signed_part", want, sizeof(want), &wlen);
+	dpk_test_vec_hex(&file, "signed_part", want, sizeof(want), &wlen);
 	assert_int_equal(signed_end, wlen);
 	assert_memory_equal(t.data, want, wlen);
-	tv_hex(&file, "psk", val, 32, NULL);
+	dpk_test_vec_hex(&file, "psk", val, 32, NULL);
 	assert_memory_equal(psk.psk, val, 32);
-	tv_field(&file, "psk_identity", calc.psk_identity, sizeof(calc.psk_identity));
+	dpk_test_vec_field(&file, "psk_identity", calc.psk_identity, sizeof(calc.psk_identity));
 	assert_string_equal(psk.psk_identity, calc.psk_identity);
 	/* the recorded ticket redeems to the same, with the same id */
-	tv_hex(&file, "ticket", want, sizeof(want), &wlen);
+	dpk_test_vec_hex(&file, "ticket", want, sizeof(want), &wlen);
 	assert_int_equal(dpk_ticket_redeem(s.key, &s.id, DPK_IDKEY_P256, g.pub.data, g.pub.len, want, wlen, TV_NOW + 1,
 	    &info, &red), 0);
 	assert_memory_equal(red.psk, psk.psk, 32);
-	tv_hex(&file, "id", val, 32, NULL);
+	dpk_test_vec_hex(&file, "id", val, 32, NULL);
 	assert_memory_equal(info.id, val, 32);
 	/* the file against independent computations */
 	tv_independent(&g, &d, &s, want, wlen, id, ks, &calc);
 	assert_memory_equal(id, val, 32);
-	tv_hex(&file, "ks", val, 32, NULL);
+	dpk_test_vec_hex(&file, "ks", val, 32, NULL);
 	assert_memory_equal(ks, val, 32);
 	assert_memory_equal(ks, bytes + 16, 32);
 	assert_memory_equal(calc.psk, psk.psk, 32);
@@ -549,10 +468,8 @@ test_vectors(void **state)
 
 	dpk_buf_free(&file);
 	dpk_buf_free(&t);
-	dpk_idkey_free(g.key);
-	dpk_idkey_free(s.key);
-	dpk_buf_free(&g.pub);
-	dpk_buf_free(&s.pub);
+	dpk_test_party_free(&g);
+	dpk_test_party_free(&s);
 	dpk_buf_free(&d.pub);
 	dpk_test_rmtree(tv_dir);
 }
