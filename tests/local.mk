@@ -268,3 +268,8 @@ tests_fuzz_fuzz_ticket_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_ticket_LDADD = $(DPKCORE_LIBS)
 endif
+# in-memory PSK handshake and ticket costs (tests/bench/hs-bench.sh)
+EXTRA_PROGRAMS += tests/bench/hs-bench
+tests_bench_hs_bench_SOURCES = tests/bench/hs-bench.c
+tests_bench_hs_bench_LDADD = $(DPKCORE_LIBS)
+CLEANFILES += tests/bench/hs-bench
