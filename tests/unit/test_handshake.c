@@ -1077,6 +1077,66 @@ test_vectors(void **state)
 	free(exp);
 }
 
+/* The document shows the same vectors as the data files (its code blocks:
+ * "name:" then the value on indented lines, hex wrapped at 64 digits). */
+static void
+doc_matches(const struct dpk_buf *doc, const char *datafile, const char *const *names)
+{
+	struct dpk_buf file;
+	char want[8192], got[8192], key[64];
+
+	dpk_buf_init(&file, 1 << 20);
+	dpk_test_read_data(datafile, &file);
+	for (const char *const *n = names; *n != NULL; n++) {
+		const char *p, *e = (const char *)doc->data + doc->len;
+		size_t g = 0;
+
+		dpk_test_vec_field(&file, *n, want, sizeof(want));
+		snprintf(key, sizeof(key), "\n%s:\n", *n);
+		p = strstr((const char *)doc->data, key);
+		if (p == NULL)
+			fail_msg("doc/psk-protocol.md does not show '%s'", *n);
+		p += strlen(key);
+		while (p + 4 < e && memcmp(p, "    ", 4) == 0) {
+			const char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t ll = (size_t)((nl ? nl : e) - p) - 4;
+
+			assert_true(g + ll < sizeof(got));
+			memcpy(got + g, p + 4, ll);
+			g += ll;
+			p = nl ? nl + 1 : e;
+		}
+		got[g] = '\0';
+		if (strcmp(got, want) != 0)
+			fail_msg("doc/psk-protocol.md shows another '%s' than %s", *n, datafile);
+	}
+	dpk_buf_free(&file);
+}
+
+static void
+test_doc_vectors(void **state)
+{
+	static const char *const hs[] = {"a_public", "b_public", "rand_i", "rand_r", "n_i", "e_i_public", "n_r",
+		"e_r_public", "ks", "m1", "m2", "m3", "m4", "th2", "th3", "dh", "confirm_key", "psk", "psk_identity",
+		NULL};
+	static const char *const tk[] = {"signed_part", "ticket", "id", "ks", "psk", "psk_identity", NULL};
+	struct dpk_buf doc;
+
+	dpk_buf_init(&doc, 1 << 20);
+	dpk_test_read_data("../../doc/psk-protocol.md", &doc);
+	doc_matches(&doc, "psk/vectors.txt", hs);
+	/* the ticket's block comes after "### Ticket" */
+	const char *t = strstr((const char *)doc.data, "### Ticket");
+	assert_non_null(t);
+	struct dpk_buf tail;
+	dpk_buf_init(&tail, 1 << 20);
+	assert_int_equal(dpk_buf_put(&tail, t, doc.len - (size_t)(t - (const char *)doc.data)), 0);
+	assert_int_equal(dpk_buf_cstr(&tail), 0);
+	doc_matches(&tail, "psk/ticket-vectors.txt", tk);
+	dpk_buf_free(&tail);
+	dpk_buf_free(&doc);
+}
+
 int
 main(void)
 {
@@ -1094,6 +1154,7 @@ main(void)
 		cmocka_unit_test(test_lowe_mitm),
 		cmocka_unit_test(test_small_order_ephemeral),
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_doc_vectors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
