@@ -273,6 +273,8 @@ fail(struct dpk_hs *hs, int err, struct dpk_buf *out)
 int
 dpk_hs_fail(struct dpk_hs *hs, int err, struct dpk_buf *out)
 {
+	if (err >= 0)
+		err = DPK_ERR_PERM; /* a failure it must be */
 	if (hs != NULL)
 		return fail(hs, err, out);
 	return err;

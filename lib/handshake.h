@@ -68,7 +68,8 @@ struct dpk_hs_rand {
 };
 
 /* A new handshake for self (the private key stays the caller's and must
- * outlive hs). NULL on allocation failure or bad arguments. */
+ * outlive hs, as must rand if not NULL). NULL on allocation failure or bad
+ * arguments. */
 struct dpk_hs *dpk_hs_new(enum dpk_hs_role role, const struct dpk_idkey *self, const struct dpk_identity *self_id,
     struct dpk_hs_rand *rand);
 /* Initiator: who to talk to. Returns 0 or DPK_ERR_INVALID / DPK_ERR_STATE. */
