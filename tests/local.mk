@@ -273,3 +273,8 @@ EXTRA_PROGRAMS += tests/bench/hs-bench
 tests_bench_hs_bench_SOURCES = tests/bench/hs-bench.c
 tests_bench_hs_bench_LDADD = $(DPKCORE_LIBS)
 CLEANFILES += tests/bench/hs-bench
+
+# Promela models of the PSK message flow, checked with spin (tests/model/README.md)
+TESTS += tests/model/spin-check.sh
+dist_check_SCRIPTS += tests/model/spin-check.sh
+EXTRA_DIST += tests/model/dpk-paper.pml tests/model/dpk-nsl.pml tests/model/README.md
