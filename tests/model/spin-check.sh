@@ -78,6 +78,7 @@ expect_clean() {
 	verify "$1" "$2" "$3" || return
 	dir=$work/$1
 	if [ "$errors" -ne 0 ]; then
+		# shellcheck disable=SC2086
 		(cd "$dir" && spin $3 -t -c "$2" 2>&1) | sed 's/^/    /'
 		fail "$1: spin finds an error in $2 ($3)"
 		return
