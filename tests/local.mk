@@ -278,3 +278,8 @@ CLEANFILES += tests/bench/hs-bench
 TESTS += tests/model/spin-check.sh
 dist_check_SCRIPTS += tests/model/spin-check.sh
 EXTRA_DIST += tests/model/dpk-paper.pml tests/model/dpk-nsl.pml tests/model/README.md
+# public-key encryption costs (tests/bench/pke-bench.sh)
+EXTRA_PROGRAMS += tests/bench/pke-bench
+tests_bench_pke_bench_SOURCES = tests/bench/pke-bench.c
+tests_bench_pke_bench_LDADD = $(DPKCORE_LIBS)
+CLEANFILES += tests/bench/pke-bench
