@@ -156,6 +156,10 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_GETGRNAM:
 	case DPK_MSG_GETGRGID:
 	case DPK_MSG_INITGROUPS: agent_nss_request(a, c, type, body, len); return;
+	case DPK_MSG_PSK_HANDSHAKE:
+	case DPK_MSG_PSK_GET:
+	case DPK_MSG_TICKET_ISSUE:
+	case DPK_MSG_TICKET_REDEEM: agent_psk_request(a, c, type, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}
