@@ -278,6 +278,45 @@ openssl_session(const char *tls, const char *srv_key, const char *srv_id, const 
 	return ok;
 }
 
+/* examples/psk-server, asking agent g for keys, serves s_client with
+ * key/identity: 1 if its answer came back. */
+static int
+example_session(const struct agent_proc *g, const char *tls, const char *key, const char *id)
+{
+	char prog[512], accept[32], log[] = "/tmp/dpk-psk-example-XXXXXX";
+	int p = dpk_test_free_port(), fd, ok = 0;
+	struct dpk_buf out, b;
+
+	snprintf(accept, sizeof(accept), "127.0.0.1:%d", p);
+	fd = mkstemp(log);
+	assert_true(fd >= 0);
+	close(fd);
+	dpk_test_built("examples/psk-server", prog, sizeof(prog));
+	char *srv[] = {prog, (char *)"-s", (char *)g->sock, (char *)"-n", (char *)"1", accept, NULL};
+	pid_t sp = dpk_test_spawn(srv, log);
+	for (int i = 0; i < 200 && !ok; i++) {
+		char *cat[] = {(char *)"/bin/cat", log, NULL};
+
+		dpk_test_run(cat, NULL, &b);
+		ok = b.data != NULL && strstr((const char *)b.data, "listening on") != NULL;
+		dpk_buf_free(&b);
+		if (!ok)
+			sleep_ms(50);
+	}
+	assert_true(ok);
+	char *cli[] = {(char *)OPENSSL, (char *)"s_client", (char *)"-connect", accept, (char *)"-psk", (char *)key,
+		(char *)"-psk_identity", (char *)id, (char *)tls, (char *)"-quiet", (char *)"-ign_eof",
+		(char *)"-cipher", (char *)"PSK-AES128-GCM-SHA256", NULL};
+	if (strcmp(tls, "-tls1_3") == 0)
+		cli[11] = NULL;
+	dpk_test_run(cli, "hello-example\nCLOSE\n", &out);
+	ok = out.data != NULL && strstr((const char *)out.data, "dpk-psk-server: hello-example") != NULL;
+	dpk_buf_free(&out);
+	dpk_test_wait_exit(sp, 5000);
+	unlink(log);
+	return ok;
+}
+
 static void
 test_psk_and_openssl(void **state)
 {
@@ -334,6 +373,11 @@ test_psk_and_openssl(void **state)
 	wrong[0] = wrong[0] == '0' ? '1' : '0';
 	assert_false(openssl_session("-tls1_3", key, id, wrong, id));
 	assert_false(openssl_session("-tls1_2", key, id, wrong, id));
+	/* the example server gets the key from B's agent in OpenSSL's PSK callbacks */
+	assert_true(example_session(&e->ag[1], "-tls1_3", key, id));
+	assert_true(example_session(&e->ag[1], "-tls1_2", key, id));
+	assert_false(example_session(&e->ag[1], "-tls1_3", wrong, id));
+	assert_false(example_session(&e->ag[1], "-tls1_3", key, "dpk1-00000000000000000000000000000000"));
 	explicit_bzero(key, sizeof(key));
 	explicit_bzero(keyb, sizeof(keyb));
 }
