@@ -153,9 +153,15 @@ tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 # PSK exchange in dpk-agent: real agents, dpkctl and openssl s_server / s_client
 integration_tests += tests/integration/test_psk_exchange
-tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchange.c
+tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchange.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
 tests_integration_test_psk_exchange_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_psk_exchange_LDADD = client/libdpkclient.la $(TEST_LIBS)
+integration_tests += tests/integration/test_psk_ticket
+tests_integration_test_psk_ticket_SOURCES = tests/integration/test_psk_ticket.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_ticket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_ticket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 # benchmarks (tests/bench/*.sh print figures; never part of make check)
 EXTRA_PROGRAMS = tests/bench/lookup-bench

@@ -8,8 +8,8 @@
  * openssl s_server -psk and s_client -psk complete TLS 1.3 and TLS 1.2
  * (PSK-AES128-GCM-SHA256) handshakes with it and exchange data, and fail
  * with a wrong key; examples/psk-server (which asks its agent for the PSK
- * in OpenSSL's PSK callbacks) serves s_client; the key is refused to an
- * unprivileged caller; a peer not on chain and a revoked one are refused in
+ * in OpenSSL's PSK callbacks) serves s_client; a peer not on chain and a
+ * revoked one are refused in
  * both roles; oversized, zero-length, truncated and garbage frames sent to
  * the listener are refused while an honest handshake running at the same
  * time succeeds; the cap on concurrent handshakes refuses the excess with
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "dpk/client.h"
+#include "psk_env.h"
 #include "chain.h"
 #include "err.h"
 #include "harness.h"
@@ -41,184 +42,6 @@
 #include "registry.h"
 
 #define OPENSSL "/usr/bin/openssl"
-
-struct agent_proc {
-	char name[64];       /* identity */
-	char dir[128], conf[160], sock[160], log[160];
-	int port;
-	pid_t pid;
-};
-
-struct env {
-	struct dpk_test_anvil anvil;
-	struct dpk_rpc *rpc;
-	struct dpk_wallet owner, approver, device;
-	uint8_t contract[20];
-	char dir[64];
-	struct agent_proc ag[3];
-};
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-/* Start agent i with identity name, listening for peers; register its key
- * on chain unless told not to. extra: more dpk.conf lines (may be NULL). */
-static void
-start_agent(struct env *e, int i, const char *name, int do_register, const char *extra)
-{
-	struct agent_proc *g = &e->ag[i];
-	char agent[512], addr[43];
-	struct dpk_client *c;
-	struct dpk_client_pubkey pk;
-	FILE *f;
-
-	snprintf(g->name, sizeof(g->name), "%s", name);
-	char dir[128];
-
-	snprintf(dir, sizeof(dir), "%s/%d", e->dir, i);
-	memcpy(g->dir, dir, sizeof(dir));
-	snprintf(g->conf, sizeof(g->conf), "%s/dpk.conf", dir);
-	snprintf(g->sock, sizeof(g->sock), "%s/agent.sock", dir);
-	snprintf(g->log, sizeof(g->log), "%s/agent.log", dir);
-	assert_int_equal(mkdir(g->dir, 0700), 0);
-	g->port = dpk_test_free_port();
-	dpk_wallet_address_format(e->contract, addr);
-	f = fopen(g->conf, "w");
-	assert_non_null(f);
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
-	    "identity = %s\npsk_listen = 127.0.0.1:%d\npoll_interval = 200ms\nrpc_timeout = 2s\n"
-	    "request_timeout = 3s\npsk_handshake_timeout = 5s\n%s",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, g->dir, g->sock, name, g->port, extra ? extra : "");
-	fclose(f);
-	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
-	char *argv[] = {agent, (char *)"-c", g->conf, NULL};
-	g->pid = dpk_test_spawn(argv, g->log);
-	if (dpk_test_wait_path(g->sock, 20000) != 0 || dpk_test_wait_port(g->port, 10000) != 0)
-		fail_msg("dpk-agent %s did not start (see %s)", name, g->log);
-	if (!do_register)
-		return;
-	assert_int_equal(dpk_client_open(g->sock, 5000, 0, &c), 0);
-	assert_int_equal(dpk_client_pubkey(c, &pk), 0);
-	dpk_client_close(c);
-	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, name, pk.algorithm, pk.onchain,
-	    pk.onchain_len);
-	dpk_client_pubkey_free(&pk);
-}
-
-static int
-setup(void **state)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
-
-	signal(SIGPIPE, SIG_IGN);
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
-	dpk_test_tmpdir(e->dir, sizeof(e->dir));
-	*state = e;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct env *e = *state;
-
-	for (int i = 0; i < 3; i++)
-		if (e->ag[i].pid > 0) {
-			kill(e->ag[i].pid, SIGTERM);
-			if (dpk_test_wait_exit(e->ag[i].pid, 5000) != 0)
-				fprintf(stderr, "agent %s did not stop cleanly on SIGTERM\n", e->ag[i].name);
-		}
-	for (int i = 0; i < 3 && getenv("DPK_TEST_SHOW_LOGS") != NULL; i++)
-		if (e->ag[i].pid > 0) {
-			char *cat[] = {(char *)"/bin/cat", e->ag[i].log, NULL};
-			struct dpk_buf b;
-
-			dpk_test_run(cat, NULL, &b);
-			fprintf(stderr, "--- %s\n%s", e->ag[i].log, b.data ? (char *)b.data : "");
-			dpk_buf_free(&b);
-		}
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
-	dpk_test_rmtree(e->dir);
-	free(e);
-	return 0;
-}
-
-/* dpkctl --socket SOCK args...; its stdout in out; the exit status. */
-static int
-dpkctl(const struct agent_proc *g, struct dpk_buf *out, const char *a1, const char *a2, const char *a3,
-    const char *a4, const char *a5)
-{
-	char prog[512];
-	char *argv[10] = {prog, (char *)"--socket", (char *)g->sock, (char *)a1, (char *)a2, (char *)a3, (char *)a4,
-		(char *)a5, NULL};
-
-	dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
-	return dpk_test_run(argv, NULL, out);
-}
-
-/* The value of "label: value" in dpkctl's output, into v. */
-static void
-field(const struct dpk_buf *out, const char *label, char *v, size_t vsz)
-{
-	const char *p = strstr((const char *)out->data, label);
-	size_t n;
-
-	if (p == NULL)
-		fail_msg("no '%s' in dpkctl's output: %s", label, (const char *)out->data);
-	p += strlen(label);
-	while (*p == ' ')
-		p++;
-	n = strcspn(p, "\n");
-	assert_true(n < vsz);
-	memcpy(v, p, n);
-	v[n] = '\0';
-}
-
-/* A handshake from agent i to agent j through the client library. */
-static int
-handshake(struct env *e, int i, int j, struct dpk_client_psk *psk, char *msg, size_t msgsz)
-{
-	struct dpk_client *c;
-	char ep[64];
-	int r;
-
-	snprintf(ep, sizeof(ep), "127.0.0.1:%d", e->ag[j].port);
-	assert_int_equal(dpk_client_open(e->ag[i].sock, 15000, 0, &c), 0);
-	r = dpk_client_psk_handshake(c, e->ag[j].name, ep, 1, psk);
-	if (msg != NULL) {
-		const char *m = "";
-
-		dpk_client_agent_error(c, &m);
-		snprintf(msg, msgsz, "%s", r == DPK_CLIENT_EAGENT ? m : dpk_client_strerror(r));
-	}
-	dpk_client_close(c);
-	return r;
-}
-
-static int
-psk_get(const struct agent_proc *g, const char *peer, const char *identity, struct dpk_client_psk *psk)
-{
-	struct dpk_client *c;
-	int r;
-
-	assert_int_equal(dpk_client_open(g->sock, 5000, 0, &c), 0);
-	r = peer != NULL ? dpk_client_psk_get(c, peer, 1, psk) : dpk_client_psk_get_by_identity(c, identity, 1, psk);
-	dpk_client_close(c);
-	return r;
-}
 
 /* s_server says ACCEPT when it listens (a probe connection would use up its -naccept). */
 static void
@@ -234,7 +57,7 @@ wait_accept(const char *log)
 		dpk_buf_free(&b);
 		if (found)
 			return;
-		sleep_ms(50);
+		psk_sleep_ms(50);
 	}
 	fail_msg("openssl s_server did not start (see %s)", log);
 }
@@ -301,7 +124,7 @@ example_session(const struct agent_proc *g, const char *tls, const char *key, co
 		ok = b.data != NULL && strstr((const char *)b.data, "listening on") != NULL;
 		dpk_buf_free(&b);
 		if (!ok)
-			sleep_ms(50);
+			psk_sleep_ms(50);
 	}
 	assert_true(ok);
 	char *cli[] = {(char *)OPENSSL, (char *)"s_client", (char *)"-connect", accept, (char *)"-psk", (char *)key,
@@ -325,30 +148,30 @@ test_psk_and_openssl(void **state)
 	struct dpk_buf out;
 	char id[256], key[256], ep[64], keyb[256], wrong[65];
 
-	start_agent(e, 0, "a.example.org", 1, NULL);
-	start_agent(e, 1, "b.example.org", 1, NULL);
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	psk_start_agent(e, 1, "b.example.org", 1, NULL);
 
 	/* dpkctl psk prints the PSK identity; the key only with --show-key */
 	snprintf(ep, sizeof(ep), "127.0.0.1:%d", e->ag[1].port);
-	assert_int_equal(dpkctl(&e->ag[0], &out, "psk", "b.example.org", "--connect", ep, NULL), 0);
-	field(&out, "psk_identity:", id, sizeof(id));
+	assert_int_equal(psk_dpkctl(&e->ag[0], &out, "psk", "b.example.org", "--connect", ep, NULL, NULL), 0);
+	psk_field(&out, "psk_identity:", id, sizeof(id));
 	assert_null(strstr((const char *)out.data, "key:"));
 	dpk_buf_free(&out);
-	assert_int_equal(dpkctl(&e->ag[0], &out, "psk", "b.example.org", "--connect", ep, "--show-key"), 0);
-	field(&out, "psk_identity:", id, sizeof(id));
-	field(&out, "key:", key, sizeof(key));
+	assert_int_equal(psk_dpkctl(&e->ag[0], &out, "psk", "b.example.org", "--connect", ep, "--show-key", NULL), 0);
+	psk_field(&out, "psk_identity:", id, sizeof(id));
+	psk_field(&out, "key:", key, sizeof(key));
 	assert_int_equal(strlen(key), 64);
 	dpk_buf_free(&out);
 
 	/* B holds the same PSK under the same identity, by peer and by identity */
-	assert_int_equal(dpkctl(&e->ag[1], &out, "psk-get", "--identity", id, "--show-key", NULL), 0);
-	field(&out, "key:", keyb, sizeof(keyb));
+	assert_int_equal(psk_dpkctl(&e->ag[1], &out, "psk-get", "--identity", id, "--show-key", NULL, NULL), 0);
+	psk_field(&out, "key:", keyb, sizeof(keyb));
 	assert_string_equal(key, keyb);
-	field(&out, "peer:", keyb, sizeof(keyb));
+	psk_field(&out, "peer:", keyb, sizeof(keyb));
 	assert_string_equal(keyb, "a.example.org");
 	dpk_buf_free(&out);
-	assert_int_equal(psk_get(&e->ag[1], "a.example.org", NULL, &pb), 0);
-	assert_int_equal(psk_get(&e->ag[0], "b.example.org", NULL, &pa), 0);
+	assert_int_equal(psk_env_get(&e->ag[1], "a.example.org", NULL, &pb), 0);
+	assert_int_equal(psk_env_get(&e->ag[0], "b.example.org", NULL, &pa), 0);
 	assert_string_equal(pa.identity, id);
 	assert_string_equal(pb.identity, id);
 	assert_int_equal(pa.keylen, 32);
@@ -358,7 +181,7 @@ test_psk_and_openssl(void **state)
 	assert_int_equal(pb.origin, 2);
 	assert_true(pa.expires > (uint64_t)time(NULL) + 3000);
 	/* a second handshake gives a fresh PSK under another identity */
-	assert_int_equal(handshake(e, 0, 1, &pc, NULL, 0), 0);
+	assert_int_equal(psk_handshake(e, 0, 1, &pc, NULL, 0), 0);
 	assert_string_not_equal(pc.identity, pa.identity);
 	assert_memory_not_equal(pc.key, pa.key, 32);
 	dpk_client_psk_clear(&pc);
@@ -389,29 +212,29 @@ test_unknown_and_revoked_peers(void **state)
 	struct dpk_client_psk psk;
 	char msg[512];
 
-	start_agent(e, 0, "a.example.org", 1, NULL);
-	start_agent(e, 1, "b.example.org", 1, NULL);
-	start_agent(e, 2, "c.example.org", 0, NULL); /* not on chain */
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	psk_start_agent(e, 1, "b.example.org", 1, NULL);
+	psk_start_agent(e, 2, "c.example.org", 0, NULL); /* not on chain */
 
 	/* an unregistered peer: refused as initiator target and as a responder's caller */
-	assert_int_equal(handshake(e, 0, 2, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
+	assert_int_equal(psk_handshake(e, 0, 2, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
 	assert_non_null(strstr(msg, "not registered"));
-	assert_int_equal(handshake(e, 2, 1, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
-	assert_int_not_equal(psk_get(&e->ag[1], "c.example.org", NULL, &psk), 0);
+	assert_int_equal(psk_handshake(e, 2, 1, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
+	assert_int_not_equal(psk_env_get(&e->ag[1], "c.example.org", NULL, &psk), 0);
 
 	/* works, then A is revoked: B refuses A, and A's own requests to B fail */
-	assert_int_equal(handshake(e, 0, 1, &psk, NULL, 0), 0);
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, NULL, 0), 0);
 	dpk_client_psk_clear(&psk);
 	dpk_test_revoke(e->rpc, e->contract, &e->approver, "a.example.org");
 	int refused = 0;
 	for (int i = 0; i < 30 && !refused; i++) { /* within a few poll intervals */
-		sleep_ms(200);
-		refused = handshake(e, 0, 1, &psk, msg, sizeof(msg)) == DPK_CLIENT_EAGENT;
+		psk_sleep_ms(200);
+		refused = psk_handshake(e, 0, 1, &psk, msg, sizeof(msg)) == DPK_CLIENT_EAGENT;
 		dpk_client_psk_clear(&psk);
 	}
 	assert_true(refused);
 	/* and B as the initiator refuses the revoked A before connecting */
-	assert_int_equal(handshake(e, 1, 0, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
+	assert_int_equal(psk_handshake(e, 1, 0, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
 	assert_non_null(strstr(msg, "revoked"));
 }
 
@@ -461,8 +284,8 @@ test_malformed_frames(void **state)
 	int fds[6];
 	char msg[512];
 
-	start_agent(e, 0, "a.example.org", 1, NULL);
-	start_agent(e, 1, "b.example.org", 1, NULL);
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	psk_start_agent(e, 1, "b.example.org", 1, NULL);
 	memset(garbage, 0xa5, sizeof(garbage));
 	garbage[0] = 0;
 	garbage[1] = 0;
@@ -482,9 +305,9 @@ test_malformed_frames(void **state)
 	assert_int_equal(send(fds[4], garbage, 20, 0), 20);
 	fds[5] = tcp_connect(e->ag[1].port); /* silent */
 
-	assert_int_equal(handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
 	dpk_client_psk_clear(&psk);
-	assert_int_equal(psk_get(&e->ag[1], "a.example.org", NULL, &psk), 0);
+	assert_int_equal(psk_env_get(&e->ag[1], "a.example.org", NULL, &psk), 0);
 	dpk_client_psk_clear(&psk);
 
 	/* the oversized, zero and garbage ones were refused at once */
@@ -497,7 +320,7 @@ test_malformed_frames(void **state)
 	for (int i = 0; i < 6; i++)
 		close(fds[i]);
 	/* and the agent still works */
-	assert_int_equal(handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
 	dpk_client_psk_clear(&psk);
 }
 
@@ -510,24 +333,24 @@ test_handshake_cap(void **state)
 	uint8_t buf[64];
 	char msg[512];
 
-	start_agent(e, 0, "a.example.org", 1, NULL);
-	start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 3\n");
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 3\n");
 	/* three silent connections fill B's cap; the fourth is refused with an ERROR at once */
 	for (int i = 0; i < 3; i++)
 		fds[i] = tcp_connect(e->ag[1].port);
-	sleep_ms(200);
+	psk_sleep_ms(200);
 	fds[3] = tcp_connect(e->ag[1].port);
 	struct pollfd pf = {fds[3], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	ssize_t n = recv(fds[3], buf, sizeof(buf), 0);
 	assert_true(n > 4); /* an ERROR frame */
 	assert_int_equal(buf[5], 0x0f);
-	assert_int_equal(handshake(e, 0, 1, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, msg, sizeof(msg)), DPK_CLIENT_EAGENT);
 	/* once they go, handshakes work again */
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
-	sleep_ms(300);
-	assert_int_equal(handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
+	psk_sleep_ms(300);
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
 	dpk_client_psk_clear(&psk);
 }
 
@@ -535,10 +358,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_psk_and_openssl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_and_revoked_peers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_handshake_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_psk_and_openssl, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_and_revoked_peers, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_frames, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_cap, psk_setup, psk_teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
