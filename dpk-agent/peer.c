@@ -51,6 +51,7 @@ struct sess {
 	uint8_t out[2 * PEER_FRAME_MAX]; /* at most two messages queue (M3 then nothing; M4 then close) */
 	size_t outlen, outoff;
 	int pfd;                         /* index in this round's pollfds, or -1 */
+	int got_bytes;
 	char addr[64];                   /* the remote address, for log lines */
 	/* initiator */
 	struct conn *waiter;
@@ -303,7 +304,9 @@ sess_fail(struct agent *a, struct sess *s, int err, const char *why)
 
 	if (s->have_peer)
 		id_text(&s->peer, peer, sizeof(peer));
-	agent_log(LOG_NOTICE, "PSK handshake (%s) with %s at %s failed: %s", s->role == DPK_HS_INITIATOR ?
+	/* a connection that sent nothing at all (a port probe) is not worth a notice */
+	agent_log(s->role == DPK_HS_RESPONDER && !s->have_peer && !s->got_bytes ? LOG_INFO : LOG_NOTICE,
+	    "PSK handshake (%s) with %s at %s failed: %s", s->role == DPK_HS_INITIATOR ?
 	    "initiator" : "responder", peer, s->addr[0] ? s->addr : "-", why);
 	answer_waiter(a, s, err, why, NULL);
 	s->st = S_CLOSING;
@@ -378,7 +381,8 @@ sess_step(struct agent *a, struct sess *s, const uint8_t *in, size_t inlen)
 				snprintf(why, sizeof(why), "the peer refused: %s", dpk_strerror(pe ? pe : st));
 				sess_fail(a, s, pe ? pe : st, why);
 			} else {
-				sess_fail(a, s, st, dpk_strerror(st));
+				sess_fail(a, s, st, st == DPK_ERR_PERM ? "refused (not the peer meant, or a failed decryption, "
+				    "nonce, identity, signature or key confirmation)" : dpk_strerror(st));
 			}
 			break;
 		}
@@ -504,6 +508,7 @@ sess_read(struct agent *a, struct sess *s)
 			return -1;
 		}
 		s->inlen += (size_t)n;
+		s->got_bytes = 1;
 		if (s->inlen >= 4) {
 			size_t flen = (size_t)s->in[0] << 24 | (size_t)s->in[1] << 16 | (size_t)s->in[2] << 8 | s->in[3];
 

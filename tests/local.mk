@@ -162,6 +162,11 @@ tests_integration_test_psk_ticket_SOURCES = tests/integration/test_psk_ticket.c 
 	tests/integration/psk_env.c tests/integration/psk_env.h
 tests_integration_test_psk_ticket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_psk_ticket_LDADD = client/libdpkclient.la $(TEST_LIBS)
+integration_tests += tests/integration/test_psk_mitm
+tests_integration_test_psk_mitm_SOURCES = tests/integration/test_psk_mitm.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_mitm_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_mitm_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
 
 # benchmarks (tests/bench/*.sh print figures; never part of make check)
 EXTRA_PROGRAMS = tests/bench/lookup-bench
