@@ -89,7 +89,10 @@ void dpk_config_free(struct dpk_config *c);
  * dpk_config_parse; returns 0 or DPK_ERR_INVALID with a message in err. */
 int agent_nss_assign(struct dpk_config *c, const char *name, char *err, size_t errsz);
 
-/* peer.c: 0 if v is a psk_listen value (PORT, IPv4:PORT or [IPv6]:PORT). */
+/* psk_listen.c: 0 if v is a psk_listen value (PORT, IPv4:PORT or [IPv6]:PORT). */
 int agent_psk_listen_check(const char *v);
+struct sockaddr_storage;
+/* The same, into a socket address (PORT alone: all IPv6 and IPv4 addresses). */
+int agent_psk_listen_parse(const char *v, struct sockaddr_storage *ss, unsigned *sl);
 
 #endif

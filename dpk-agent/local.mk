@@ -12,7 +12,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/nss.c dpk-agent/nss_map.c dpk-agent/nss_map.h \
 	dpk-agent/register.c dpk-agent/register.h \
 	dpk-agent/peer.c dpk-agent/peer.h dpk-agent/psk.c \
-	dpk-agent/psk_store.c dpk-agent/psk_store.h
+	dpk-agent/psk_store.c dpk-agent/psk_store.h dpk-agent/psk_listen.c
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)

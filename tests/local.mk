@@ -152,6 +152,10 @@ tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/incl
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 # PSK exchange in dpk-agent: real agents, dpkctl and openssl s_server / s_client
+unit_tests += tests/unit/test_psk_store
+tests_unit_test_psk_store_SOURCES = tests/unit/test_psk_store.c
+tests_unit_test_psk_store_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_psk_store_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 integration_tests += tests/integration/test_psk_exchange
 tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchange.c \
 	tests/integration/psk_env.c tests/integration/psk_env.h
