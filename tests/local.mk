@@ -152,12 +152,6 @@ tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/incl
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 # PSK exchange in dpk-agent: real agents, dpkctl and openssl s_server / s_client
-fuzz_targets += tests/fuzz/fuzz_psk_reply
-if ENABLE_FUZZING
-tests_fuzz_fuzz_psk_reply_SOURCES = tests/fuzz/fuzz_psk_reply.c client/client.c
-tests_fuzz_fuzz_psk_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include
-tests_fuzz_fuzz_psk_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
-endif
 unit_tests += tests/unit/test_psk_store
 tests_unit_test_psk_store_SOURCES = tests/unit/test_psk_store.c
 tests_unit_test_psk_store_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -310,3 +304,10 @@ EXTRA_PROGRAMS += tests/bench/pke-bench
 tests_bench_pke_bench_SOURCES = tests/bench/pke-bench.c
 tests_bench_pke_bench_LDADD = $(DPKCORE_LIBS)
 CLEANFILES += tests/bench/pke-bench
+# libdpkclient reading PSK and ticket replies (dpk-agent PSK exchange)
+fuzz_targets += tests/fuzz/fuzz_psk_reply
+if ENABLE_FUZZING
+tests_fuzz_fuzz_psk_reply_SOURCES = tests/fuzz/fuzz_psk_reply.c client/client.c
+tests_fuzz_fuzz_psk_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include
+tests_fuzz_fuzz_psk_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
+endif
