@@ -311,3 +311,9 @@ tests_fuzz_fuzz_psk_reply_SOURCES = tests/fuzz/fuzz_psk_reply.c client/client.c
 tests_fuzz_fuzz_psk_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include
 tests_fuzz_fuzz_psk_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
 endif
+# PSK exchange between two agents vs openssl s_time TLS 1.3 (tests/bench/psk-bench.sh)
+EXTRA_PROGRAMS += tests/bench/psk-bench
+tests_bench_psk_bench_SOURCES = tests/bench/psk-bench.c tests/integration/psk_env.c tests/integration/psk_env.h
+tests_bench_psk_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/tests/integration
+tests_bench_psk_bench_LDADD = client/libdpkclient.la $(TEST_LIBS)
+CLEANFILES += tests/bench/psk-bench
