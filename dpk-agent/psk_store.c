@@ -41,6 +41,12 @@ psk_store_expire(struct psk_store *s, int64_t now_ms)
 			i++;
 }
 
+static int
+same_identity(const struct dpk_identity *a, const struct dpk_identity *b)
+{
+	return a->kind == b->kind && a->len == b->len && memcmp(a->value, b->value, a->len) == 0;
+}
+
 int
 psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *identity,
     const uint8_t key[DPK_HS_PSK_LEN], uint8_t origin, uint32_t lifetime_ms, int64_t now_ms)
@@ -56,8 +62,17 @@ psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *
 	psk_store_expire(s, now_ms);
 	for (i = 0; i < s->n && strcmp(s->e[i].identity, identity) != 0; i++)
 		;
-	if (i < s->n) {
+	if (i < s->n)
 		drop(s, i);
+	/* one peer may hold only a few: a registered device that runs handshake
+	 * after handshake pushes out its own PSKs, not everyone else's */
+	size_t mine = 0, oldest_mine = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (same_identity(&s->e[i].peer, peer) && (mine++ == 0 || s->e[i].created_ms < s->e[oldest_mine].created_ms))
+			oldest_mine = i;
+	if (mine >= PSK_STORE_PER_PEER) {
+		drop(s, oldest_mine);
 	} else if (s->n == s->max) {
 		size_t oldest = 0;
 
@@ -75,12 +90,6 @@ psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *
 	e->expires_ms = now_ms + lifetime_ms;
 	e->expires_unix = (uint64_t)time(NULL) + lifetime_ms / 1000;
 	return 0;
-}
-
-static int
-same_identity(const struct dpk_identity *a, const struct dpk_identity *b)
-{
-	return a->kind == b->kind && a->len == b->len && memcmp(a->value, b->value, a->len) == 0;
 }
 
 const struct psk_entry *

@@ -27,6 +27,8 @@ struct psk_entry {
 	uint64_t expires_unix;          /* for callers */
 };
 
+#define PSK_STORE_PER_PEER 8 /* PSKs kept per peer; its oldest goes first */
+
 struct psk_store {
 	struct psk_entry *e;
 	size_t n, max;
@@ -36,7 +38,8 @@ void psk_store_init(struct psk_store *s, size_t max);
 /* Wipe and free everything. */
 void psk_store_clear(struct psk_store *s);
 /* Keep key for peer under identity for lifetime_ms from now_ms; an entry
- * with the same PSK identity is replaced. 0 or DPK_ERR_NOMEM. */
+ * with the same PSK identity is replaced; at the cap (for the store, or
+ * PSK_STORE_PER_PEER for this peer) the oldest goes. 0 or DPK_ERR_NOMEM. */
 int psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *identity,
     const uint8_t key[DPK_HS_PSK_LEN], uint8_t origin, uint32_t lifetime_ms, int64_t now_ms);
 /* The newest unexpired PSK for peer, or NULL. */

@@ -73,6 +73,22 @@ test_store(void **state)
 	psk_store_clear(&s);
 	assert_int_equal(s.n, 0);
 	assert_null(psk_store_by_peer(&s, &b, 0));
+
+	/* one peer cannot push out everyone else's PSKs */
+	psk_store_init(&s, 64);
+	assert_int_equal(psk_store_put(&s, &a, "dpk1-a", k1, PSK_ORIGIN_INITIATOR, 60000, 0), 0);
+	for (int i = 0; i < 100; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "dpk1-b%d", i);
+		assert_int_equal(psk_store_put(&s, &b, name, k2, PSK_ORIGIN_RESPONDER, 60000, 1 + i), 0);
+	}
+	assert_int_equal(s.n, 1 + PSK_STORE_PER_PEER);
+	assert_non_null(psk_store_by_identity(&s, "dpk1-a", 200));
+	assert_non_null(psk_store_by_identity(&s, "dpk1-b99", 200));
+	assert_null(psk_store_by_identity(&s, "dpk1-b91", 200));
+	assert_string_equal(psk_store_by_peer(&s, &b, 200)->identity, "dpk1-b99");
+	psk_store_clear(&s);
 }
 
 static void
