@@ -13,7 +13,9 @@
  * both roles; oversized, zero-length, truncated and garbage frames sent to
  * the listener are refused while an honest handshake running at the same
  * time succeeds; the cap on concurrent handshakes refuses the excess with
- * an ERROR and recovers. */
+ * an ERROR and recovers; malformed PSK and ticket requests on the local
+ * socket (truncated, trailing bytes, embedded NUL, oversized, bad values)
+ * get a syntax failure and change nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +356,89 @@ test_handshake_cap(void **state)
 	dpk_client_psk_clear(&psk);
 }
 
+/* One raw request to agent g; the FAILURE code (0 if it succeeded). */
+static int
+raw_request(const struct agent_proc *g, uint8_t type, const void *body, size_t len)
+{
+	struct dpk_client *c;
+	uint8_t reply[4096], rtype;
+	size_t n;
+	int r, code = 0;
+
+	assert_int_equal(dpk_client_open(g->sock, 5000, 0, &c), 0);
+	r = dpk_client_call(c, type, body, len, &rtype, reply, sizeof(reply), &n);
+	if (r == DPK_CLIENT_EAGENT)
+		code = dpk_client_agent_error(c, NULL);
+	else
+		assert_int_equal(r, 0);
+	dpk_client_close(c);
+	return code;
+}
+
+static void
+test_malformed_requests(void **state)
+{
+	struct env *e = *state;
+	/* u32 len | "b.example.org" | u32 len | endpoint | u8 want_key */
+	static const uint8_t ok_hs[] = {0, 0, 0, 13, 'b', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'o', 'r', 'g', 0, 0, 0, 0, 0};
+	uint8_t b[600];
+	struct dpk_client_psk psk;
+
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	/* PSK_HANDSHAKE (0x10): truncated, trailing garbage, embedded NUL, bad flag, bad endpoints */
+	assert_int_equal(raw_request(&e->ag[0], 0x10, ok_hs, sizeof(ok_hs) - 1), 10);
+	memcpy(b, ok_hs, sizeof(ok_hs));
+	b[sizeof(ok_hs)] = 0;
+	assert_int_equal(raw_request(&e->ag[0], 0x10, b, sizeof(ok_hs) + 1), 10);
+	memcpy(b, ok_hs, sizeof(ok_hs));
+	b[6] = 0;
+	assert_int_equal(raw_request(&e->ag[0], 0x10, b, sizeof(ok_hs)), 10);
+	memcpy(b, ok_hs, sizeof(ok_hs));
+	b[sizeof(ok_hs) - 1] = 2;
+	assert_int_equal(raw_request(&e->ag[0], 0x10, b, sizeof(ok_hs)), 10);
+	static const char *const bad_ep[] = {"host", ":7443", "host:", "host:0", "host:65536", "host:12a", "::1:7443",
+		"[::1:7443", "host:123456"};
+	for (size_t i = 0; i < sizeof(bad_ep) / sizeof(bad_ep[0]); i++) {
+		struct dpk_client *c;
+
+		assert_int_equal(dpk_client_open(e->ag[0].sock, 5000, 0, &c), 0);
+		assert_int_equal(dpk_client_psk_handshake(c, "b.example.org", bad_ep[i], 0, &psk), DPK_CLIENT_EAGENT);
+		assert_int_equal(dpk_client_agent_error(c, NULL), 10);
+		dpk_client_close(c);
+	}
+	/* an endpoint over the cap */
+	memcpy(b, ok_hs, 17);
+	b[17] = 0;
+	b[18] = 0;
+	b[19] = 0x01;
+	b[20] = 0x2c; /* 300 */
+	memset(b + 21, 'x', 300);
+	b[21 + 300] = 0;
+	assert_int_equal(raw_request(&e->ag[0], 0x10, b, 21 + 300 + 1), 10);
+	/* PSK_GET (0x11): bad selector, truncated, trailing, not an identity */
+	static const uint8_t get_bad_by[] = {3, 0, 0, 0, 1, 'x', 0};
+	static const uint8_t get_short[] = {1, 0, 0, 0, 9, 'x'};
+	static const uint8_t get_trailing[] = {2, 0, 0, 0, 1, 'x', 0, 0};
+	static const uint8_t get_notid[] = {1, 0, 0, 0, 3, 'a', ' ', 'b', 0};
+	assert_int_equal(raw_request(&e->ag[0], 0x11, get_bad_by, sizeof(get_bad_by)), 10);
+	assert_int_equal(raw_request(&e->ag[0], 0x11, get_short, sizeof(get_short)), 10);
+	assert_int_equal(raw_request(&e->ag[0], 0x11, get_trailing, sizeof(get_trailing)), 10);
+	assert_int_equal(raw_request(&e->ag[0], 0x11, get_notid, sizeof(get_notid)), 10);
+	/* TICKET_ISSUE (0x12) with lifetime 0, TICKET_REDEEM (0x13) of garbage */
+	static const uint8_t issue0[] = {0, 0, 0, 3, 'd', '.', 'e', 0, 0, 0, 3, 's', '.', 'e', 0, 0, 0, 0};
+	static const uint8_t redeem_junk[] = {0, 0, 0, 4, 1, 2, 3, 4, 0};
+	assert_int_equal(raw_request(&e->ag[0], 0x12, issue0, sizeof(issue0)), 10);
+	assert_int_not_equal(raw_request(&e->ag[0], 0x13, redeem_junk, sizeof(redeem_junk)), 0);
+	assert_int_equal(raw_request(&e->ag[0], 0x13, redeem_junk, sizeof(redeem_junk) - 1), 10);
+	/* and the agent still answers */
+	assert_int_equal(raw_request(&e->ag[0], 0x11, get_notid, 5), 10);
+	struct dpk_client *c;
+	assert_int_equal(dpk_client_open(e->ag[0].sock, 5000, 0, &c), 0);
+	assert_int_equal(dpk_client_psk_get(c, "b.example.org", 0, &psk), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), 19);
+	dpk_client_close(c);
+}
+
 int
 main(void)
 {
@@ -362,6 +447,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_and_revoked_peers, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_frames, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_cap, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_requests, psk_setup, psk_teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
