@@ -855,7 +855,6 @@ agent_psk_store(struct agent *a)
 	return &a->peer->store;
 }
 
-struct ticket_seen *agent_ticket_seen(struct agent *a);
 struct ticket_seen *
 agent_ticket_seen(struct agent *a)
 {

@@ -54,6 +54,7 @@ int agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identi
 
 /* psk.c */
 struct psk_store *agent_psk_store(struct agent *a);
+struct ticket_seen *agent_ticket_seen(struct agent *a);
 const struct dpk_identity *agent_self_identity(struct agent *a);
 /* Make c wait for an answer from the PSK code; agent_psk_conn_alive tells
  * whether it still waits (a client may hang up meanwhile). */

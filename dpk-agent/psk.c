@@ -20,7 +20,6 @@
 
 #define TICKET_OPS_MAX 64
 
-struct ticket_seen *agent_ticket_seen(struct agent *a);
 
 /* A ticket request waiting for a key from the chain: the server's (issue)
  * or the gateway's (redeem). Its request stays in c->in. */
