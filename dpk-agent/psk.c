@@ -352,12 +352,12 @@ ticket_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *bod
 	size_t i;
 	int r;
 
-	if (agent_self_identity(a) == NULL) {
-		agent_reply_failure(c, DPK_ERR_INVALID, "this agent has no identity configured (dpk.conf: identity)");
-		return;
-	}
 	if ((r = parse_ticket_req(type, body, len, &t, why, sizeof(why))) != 0) {
 		agent_reply_failure(c, r, "%s", why);
+		return;
+	}
+	if (agent_self_identity(a) == NULL) {
+		agent_reply_failure(c, DPK_ERR_INVALID, "this agent has no identity configured (dpk.conf: identity)");
 		return;
 	}
 	if ((type == DPK_MSG_TICKET_ISSUE || t.want_key) && !may_read_keys(a, c)) {

@@ -317,3 +317,11 @@ tests_bench_psk_bench_SOURCES = tests/bench/psk-bench.c tests/integration/psk_en
 tests_bench_psk_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/tests/integration
 tests_bench_psk_bench_LDADD = client/libdpkclient.la $(TEST_LIBS)
 CLEANFILES += tests/bench/psk-bench
+# dpk-agent reading PSK and ticket requests (dpk-agent/psk.c)
+fuzz_targets += tests/fuzz/fuzz_psk_request
+if ENABLE_FUZZING
+tests_fuzz_fuzz_psk_request_SOURCES = tests/fuzz/fuzz_psk_request.c
+tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
+endif
