@@ -163,18 +163,6 @@ tls13_baseline(struct env *e, int secs, long *conns, double *cpu)
 	dpk_buf_free(&out);
 }
 
-static int
-connect_port(int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
 static void
 bench(void **state)
 {
@@ -252,7 +240,7 @@ bench(void **state)
 		len[1] = 0;
 		len[2] = (uint8_t)(out.len >> 8);
 		len[3] = (uint8_t)out.len;
-		fds[i] = connect_port(e->ag[1].port);
+		assert_true((fds[i] = psk_connect(e->ag[1].port)) >= 0);
 		assert_int_equal(send(fds[i], len, 4, 0), 4);
 		assert_int_equal(send(fds[i], out.data, out.len, 0), (ssize_t)out.len);
 		dpk_hs_free(hs);

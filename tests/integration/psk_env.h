@@ -47,5 +47,7 @@ void psk_field(const struct dpk_buf *out, const char *label, char *v, size_t vsz
 int psk_handshake(struct env *e, int i, int j, struct dpk_client_psk *psk, char *msg, size_t msgsz);
 /* PSK_GET with the key at g, by peer or (peer NULL) by PSK identity. */
 int psk_env_get(const struct agent_proc *g, const char *peer, const char *identity, struct dpk_client_psk *psk);
+/* A TCP connection to 127.0.0.1:port, or -1. */
+int psk_connect(int port);
 
 #endif

@@ -240,20 +240,6 @@ test_unknown_and_revoked_peers(void **state)
 	assert_non_null(strstr(msg, "revoked"));
 }
 
-/* Connect to port on loopback; the socket. */
-static int
-tcp_connect(int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
 /* 1 if the agent closed fd (after at most an ERROR frame) within ms. */
 static int
 closed_within(int fd, int ms)
@@ -295,17 +281,17 @@ test_malformed_frames(void **state)
 	garbage[3] = 60;
 
 	/* hostile connections first, left open while an honest handshake runs */
-	fds[0] = tcp_connect(e->ag[1].port);
+	assert_true((fds[0] = psk_connect(e->ag[1].port)) >= 0);
 	assert_int_equal(send(fds[0], big, 4, 0), 4);
-	fds[1] = tcp_connect(e->ag[1].port);
+	assert_true((fds[1] = psk_connect(e->ag[1].port)) >= 0);
 	assert_int_equal(send(fds[1], huge, 4, 0), 4);
-	fds[2] = tcp_connect(e->ag[1].port);
+	assert_true((fds[2] = psk_connect(e->ag[1].port)) >= 0);
 	assert_int_equal(send(fds[2], zero, 4, 0), 4);
-	fds[3] = tcp_connect(e->ag[1].port);
+	assert_true((fds[3] = psk_connect(e->ag[1].port)) >= 0);
 	assert_int_equal(send(fds[3], garbage, sizeof(garbage), 0), (ssize_t)sizeof(garbage));
-	fds[4] = tcp_connect(e->ag[1].port); /* truncated: a header promising more, then silence */
+	assert_true((fds[4] = psk_connect(e->ag[1].port)) >= 0); /* truncated: a header promising more, then silence */
 	assert_int_equal(send(fds[4], garbage, 20, 0), 20);
-	fds[5] = tcp_connect(e->ag[1].port); /* silent */
+	assert_true((fds[5] = psk_connect(e->ag[1].port)) >= 0); /* silent */
 
 	assert_int_equal(psk_handshake(e, 0, 1, &psk, msg, sizeof(msg)), 0);
 	dpk_client_psk_clear(&psk);
@@ -339,9 +325,9 @@ test_handshake_cap(void **state)
 	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 3\n");
 	/* three silent connections fill B's cap; the fourth is refused with an ERROR at once */
 	for (int i = 0; i < 3; i++)
-		fds[i] = tcp_connect(e->ag[1].port);
+		assert_true((fds[i] = psk_connect(e->ag[1].port)) >= 0);
 	psk_sleep_ms(200);
-	fds[3] = tcp_connect(e->ag[1].port);
+	assert_true((fds[3] = psk_connect(e->ag[1].port)) >= 0);
 	struct pollfd pf = {fds[3], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	ssize_t n = recv(fds[3], buf, sizeof(buf), 0);

@@ -58,22 +58,6 @@ listen_port(int *port)
 }
 
 static int
-connect_port(int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
 send_frame(int fd, const uint8_t *m, size_t n)
 {
 	uint8_t f[4 + DPK_HS_MSG_MAX];
@@ -168,7 +152,7 @@ lowe(void *arg)
 	    pt.len, &fwd) != 0)
 		goto out;
 	t->reencrypted = 1;
-	if ((fb = connect_port(t->e->ag[B].port)) < 0)
+	if ((fb = psk_connect(t->e->ag[B].port)) < 0)
 		goto out;
 	send_frame(fb, fwd.data, fwd.len);
 	n2 = recv_frame(fb, m2, 8000);
@@ -273,7 +257,7 @@ static void *
 proxy(void *arg)
 {
 	struct proxy *p = arg;
-	int fa = accept(p->lfd, NULL, NULL), fb = connect_port(p->to);
+	int fa = accept(p->lfd, NULL, NULL), fb = psk_connect(p->to);
 
 	for (int i = 0; i < 4 && fa >= 0 && fb >= 0; i++) {
 		int from = i % 2 == 0 ? fa : fb, to = i % 2 == 0 ? fb : fa;
@@ -317,7 +301,7 @@ test_replays(void **state)
 		assert_true(p->n[i] > 2 && p->m[i][1] == i + 1);
 
 	/* M1 replayed: B answers with a fresh M2 (a new nonce) ... */
-	assert_true((fd = connect_port(e->ag[B].port)) >= 0);
+	assert_true((fd = psk_connect(e->ag[B].port)) >= 0);
 	assert_int_equal(send_frame(fd, p->m[0], (size_t)p->n[0]), 0);
 	n = recv_frame(fd, m, 8000);
 	assert_true(n > 2 && m[1] == 2);
@@ -329,14 +313,14 @@ test_replays(void **state)
 	close(fd);
 
 	/* M3 alone is out of turn */
-	assert_true((fd = connect_port(e->ag[B].port)) >= 0);
+	assert_true((fd = psk_connect(e->ag[B].port)) >= 0);
 	assert_int_equal(send_frame(fd, p->m[2], (size_t)p->n[2]), 0);
 	n = recv_frame(fd, m, 8000);
 	assert_true(n == 3 && m[1] == 0x0f && m[2] == 27);
 	close(fd);
 
 	/* A's M1 for B sent to C: C is not the responder it names */
-	assert_true((fd = connect_port(e->ag[2].port)) >= 0);
+	assert_true((fd = psk_connect(e->ag[2].port)) >= 0);
 	assert_int_equal(send_frame(fd, p->m[0], (size_t)p->n[0]), 0);
 	n = recv_frame(fd, m, 8000);
 	assert_true(n == 3 && m[1] == 0x0f);
