@@ -188,6 +188,12 @@ handle_handshake(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		refuse_key(c);
 		return;
 	}
+	/* anyone may reach a peer at its own address; only trusted callers may point the agent elsewhere */
+	if (has_ep && !may_read_keys(a, c)) {
+		agent_reply_failure(c, DPK_ERR_PERM, "naming HOST:PORT is for root, admin_group and psk_group (you are uid %ld); "
+		    "without it the agent connects to the peer identity's own address", (long)c->uid);
+		return;
+	}
 	agent_peer_initiate(a, c, &peer, has_ep ? host : NULL, has_ep ? port : NULL, want_key);
 }
 

@@ -15,7 +15,8 @@
  * time succeeds; the cap on concurrent handshakes refuses the excess with
  * an ERROR and recovers; malformed PSK and ticket requests on the local
  * socket (truncated, trailing bytes, embedded NUL, oversized, bad values)
- * get a syntax failure and change nothing. */
+ * get a syntax failure and change nothing; an ordinary user gets PSK
+ * identities but neither keys nor handshakes to an endpoint of its choice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -425,6 +427,54 @@ test_malformed_requests(void **state)
 	dpk_client_close(c);
 }
 
+/* As uid/gid 65534 (nobody), in a child: the codes of a handshake with an
+ * endpoint, of asking for the key, and whether the PSK identity alone is given. */
+static void
+test_unprivileged_caller(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_psk psk;
+	char ep[64];
+	int st[2];
+
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	psk_start_agent(e, 1, "b.example.org", 1, NULL);
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, NULL, 0), 0);
+	dpk_client_psk_clear(&psk);
+	/* the socket is 0666; let nobody reach it */
+	assert_int_equal(chmod(e->dir, 0755), 0);
+	assert_int_equal(chmod(e->ag[0].dir, 0755), 0);
+	snprintf(ep, sizeof(ep), "127.0.0.1:%d", e->ag[1].port);
+	assert_int_equal(pipe(st), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct dpk_client *c;
+		int out[4] = {-1, -1, -1, -1};
+
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		if (dpk_client_open(e->ag[0].sock, 15000, 0, &c) == 0) {
+			out[0] = dpk_client_psk_handshake(c, "b.example.org", ep, 0, &psk) == DPK_CLIENT_EAGENT ?
+			    dpk_client_agent_error(c, NULL) : 0;
+			out[1] = dpk_client_psk_get(c, "b.example.org", 1, &psk) == DPK_CLIENT_EAGENT ?
+			    dpk_client_agent_error(c, NULL) : 0;
+			out[2] = dpk_client_psk_get(c, "b.example.org", 0, &psk);
+			out[3] = out[2] == 0 && !psk.has_key && psk.keylen == 0 && strncmp(psk.identity, "dpk1-", 5) == 0;
+			dpk_client_close(c);
+		}
+		_exit(write(st[1], out, sizeof(out)) == sizeof(out) ? 0 : 1);
+	}
+	int got[4], status;
+	close(st[1]);
+	assert_int_equal(read(st[0], got, sizeof(got)), (ssize_t)sizeof(got));
+	close(st[0]);
+	waitpid(pid, &status, 0);
+	assert_int_equal(got[0], 23); /* no arbitrary endpoints for an ordinary user */
+	assert_int_equal(got[1], 23); /* nor the key */
+	assert_int_equal(got[2], 0);  /* but the PSK identity, yes */
+	assert_int_equal(got[3], 1);
+}
+
 int
 main(void)
 {
@@ -434,6 +484,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_frames, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_cap, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_requests, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_unprivileged_caller, psk_setup, psk_teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
