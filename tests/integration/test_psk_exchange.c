@@ -16,7 +16,9 @@
  * an ERROR and recovers; malformed PSK and ticket requests on the local
  * socket (truncated, trailing bytes, embedded NUL, oversized, bad values)
  * get a syntax failure and change nothing; an ordinary user gets PSK
- * identities but neither keys nor handshakes to an endpoint of its choice. */
+ * identities but neither keys nor handshakes to an endpoint of its choice;
+ * without an endpoint a peer is reached at its identity's own address
+ * (a name through the resolver, an IP address as it is). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -427,6 +429,38 @@ test_malformed_requests(void **state)
 	dpk_client_close(c);
 }
 
+/* No endpoint: the agent goes to the peer identity's own address on
+ * psk_port, a domain through the resolver (localhost: ::1 is tried and
+ * refused, then 127.0.0.1), an IPv4 identity as it is. */
+static void
+test_default_endpoint(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_psk psk, other;
+	struct dpk_client *c;
+	char extra[64];
+
+	psk_start_agent(e, 2, "127.0.0.1", 1, NULL);
+	snprintf(extra, sizeof(extra), "psk_port = %d\n", e->ag[2].port);
+	psk_start_agent(e, 1, "localhost", 1, extra);
+	snprintf(extra, sizeof(extra), "psk_port = %d\n", e->ag[1].port);
+	psk_start_agent(e, 0, "a.example.org", 1, extra);
+
+	assert_int_equal(dpk_client_open(e->ag[0].sock, 15000, 0, &c), 0);
+	assert_int_equal(dpk_client_psk_handshake(c, "localhost", NULL, 1, &psk), 0);
+	dpk_client_close(c);
+	assert_int_equal(psk_env_get(&e->ag[1], "a.example.org", NULL, &other), 0);
+	assert_memory_equal(psk.key, other.key, 32);
+
+	assert_int_equal(dpk_client_open(e->ag[1].sock, 15000, 0, &c), 0);
+	assert_int_equal(dpk_client_psk_handshake(c, "127.0.0.1", NULL, 1, &psk), 0);
+	dpk_client_close(c);
+	assert_int_equal(psk_env_get(&e->ag[2], "localhost", NULL, &other), 0);
+	assert_memory_equal(psk.key, other.key, 32);
+	dpk_client_psk_clear(&psk);
+	dpk_client_psk_clear(&other);
+}
+
 /* As uid/gid 65534 (nobody), in a child: the codes of a handshake with an
  * endpoint, of asking for the key, and whether the PSK identity alone is given. */
 static void
@@ -485,6 +519,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_handshake_cap, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_requests, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_caller, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_default_endpoint, psk_setup, psk_teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
