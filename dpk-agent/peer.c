@@ -53,6 +53,7 @@ struct sess {
 	int pfd;                         /* index in this round's pollfds, or -1 */
 	int got_bytes;
 	char addr[64];                   /* the remote address, for log lines */
+	uint8_t ip[16];                  /* responder: the peer's address (IPv4 mapped), for the per-address cap */
 	/* initiator */
 	struct conn *waiter;
 	uint64_t waiter_token;
@@ -628,6 +629,38 @@ agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *
 
 /* --- the listener ---------------------------------------------------------- */
 
+/* The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d). */
+static void
+peer_ip(const struct sockaddr *sa, uint8_t ip[16])
+{
+	memset(ip, 0, 16);
+	if (sa->sa_family == AF_INET6) {
+		memcpy(ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	} else if (sa->sa_family == AF_INET) {
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	}
+}
+
+/* Responder sessions from ip. */
+static size_t
+sess_from(const struct agent_peer *p, const uint8_t ip[16])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->max; i++)
+		n += p->sess[i] != NULL && p->sess[i]->role == DPK_HS_RESPONDER && memcmp(p->sess[i]->ip, ip, 16) == 0;
+	return n;
+}
+
+/* One address may hold a quarter of psk_max_handshakes (at least one), so a
+ * single host that opens connections and stays silent cannot take them all. */
+static size_t
+per_address_cap(const struct agent *a)
+{
+	return a->cfg.psk_max_handshakes >= 4 ? a->cfg.psk_max_handshakes / 4 : 1;
+}
+
 static void
 accept_peers(struct agent *a)
 {
@@ -643,7 +676,11 @@ accept_peers(struct agent *a)
 
 		if (fd < 0)
 			return;
-		if (sess_count(p) >= a->cfg.psk_max_handshakes || (s = sess_new(a, DPK_HS_RESPONDER, &slot)) == NULL) {
+		uint8_t ip[16];
+
+		peer_ip((struct sockaddr *)&ss, ip);
+		if (sess_count(p) >= a->cfg.psk_max_handshakes || sess_from(p, ip) >= per_address_cap(a) ||
+		    (s = sess_new(a, DPK_HS_RESPONDER, &slot)) == NULL) {
 			/* refuse at once with an ERROR (busy), never queueing the peer */
 			struct dpk_hs *hs = dpk_hs_new(DPK_HS_RESPONDER, a->idkey, &p->self, NULL);
 			struct dpk_buf out;
@@ -666,8 +703,8 @@ accept_peers(struct agent *a)
 			dpk_buf_free(&out);
 			dpk_hs_free(hs);
 			addr_text((struct sockaddr *)&ss, addr, sizeof(addr));
-			agent_log(LOG_WARNING, "refusing a PSK handshake from %s: %u are under way (psk_max_handshakes)",
-			    addr, a->cfg.psk_max_handshakes);
+			agent_log(LOG_WARNING, "refusing a PSK handshake from %s: %s", addr, sess_count(p) >= a->cfg.psk_max_handshakes ?
+			    "psk_max_handshakes are under way" : "a quarter of psk_max_handshakes are from that address already");
 			close(fd);
 			continue;
 		}
@@ -675,6 +712,7 @@ accept_peers(struct agent *a)
 		s->fd = fd;
 		s->st = S_IO;
 		addr_text((struct sockaddr *)&ss, s->addr, sizeof(s->addr));
+		memcpy(s->ip, ip, 16);
 		sess_step(a, s, NULL, 0); /* the responder starts by waiting for M1 */
 	}
 }

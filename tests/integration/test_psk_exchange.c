@@ -13,7 +13,7 @@
  * both roles; oversized, zero-length, truncated and garbage frames sent to
  * the listener are refused while an honest handshake running at the same
  * time succeeds; the cap on concurrent handshakes refuses the excess with
- * an ERROR and recovers; malformed PSK and ticket requests on the local
+ * an ERROR and recovers, and one source address gets only a quarter of it; malformed PSK and ticket requests on the local
  * socket (truncated, trailing bytes, embedded NUL, oversized, bad values)
  * get a syntax failure and change nothing; an ordinary user gets PSK
  * identities but neither keys nor handshakes to an endpoint of its choice;
@@ -316,6 +316,21 @@ test_malformed_frames(void **state)
 	dpk_client_psk_clear(&psk);
 }
 
+/* A silent connection to port from source address src. */
+static int
+connect_from(const char *src, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET}, from = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
 static void
 test_handshake_cap(void **state)
 {
@@ -327,11 +342,13 @@ test_handshake_cap(void **state)
 
 	psk_start_agent(e, 0, "a.example.org", 1, NULL);
 	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 3\n");
-	/* three silent connections fill B's cap; the fourth is refused with an ERROR at once */
+	/* three silent connections (from three addresses: one address may hold only a quarter)
+	 * fill B's cap; the fourth is refused with an ERROR at once */
+	static const char *const src[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.6"};
 	for (int i = 0; i < 3; i++)
-		assert_true((fds[i] = psk_connect(e->ag[1].port)) >= 0);
+		fds[i] = connect_from(src[i], e->ag[1].port);
 	psk_sleep_ms(200);
-	assert_true((fds[3] = psk_connect(e->ag[1].port)) >= 0);
+	fds[3] = connect_from(src[3], e->ag[1].port);
 	struct pollfd pf = {fds[3], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	ssize_t n = recv(fds[3], buf, sizeof(buf), 0);
@@ -509,6 +526,32 @@ test_unprivileged_caller(void **state)
 	assert_int_equal(got[3], 1);
 }
 
+/* One address may take only a quarter of psk_max_handshakes: a host that
+ * opens connections and stays silent cannot lock others out. */
+static void
+test_per_address_cap(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_psk psk;
+	uint8_t buf[64];
+	int fds[5];
+
+	psk_start_agent(e, 0, "a.example.org", 1, NULL);
+	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 16\n");
+	for (int i = 0; i < 4; i++)
+		fds[i] = connect_from("127.0.0.5", e->ag[1].port);
+	psk_sleep_ms(200);
+	fds[4] = connect_from("127.0.0.5", e->ag[1].port);
+	struct pollfd pf = {fds[4], POLLIN, 0};
+	assert_int_equal(poll(&pf, 1, 2000), 1);
+	assert_true(recv(fds[4], buf, sizeof(buf), 0) > 4 && buf[5] == 0x0f); /* ERROR (busy) */
+	/* while those four wait, A (from 127.0.0.1) gets through */
+	assert_int_equal(psk_handshake(e, 0, 1, &psk, NULL, 0), 0);
+	dpk_client_psk_clear(&psk);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+}
+
 int
 main(void)
 {
@@ -520,6 +563,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_requests, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_caller, psk_setup, psk_teardown),
 		cmocka_unit_test_setup_teardown(test_default_endpoint, psk_setup, psk_teardown),
+		cmocka_unit_test_setup_teardown(test_per_address_cap, psk_setup, psk_teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
