@@ -804,6 +804,12 @@ agent_peer_timers(struct agent *a, int64_t now, int wait_ms)
 			snprintf(why, sizeof(why), "no answer within %u ms", a->cfg.psk_handshake_timeout_ms);
 			sess_abort(a, s, DPK_ERR_TIMEOUT, why);
 		}
+		/* a resolver request cannot always be cancelled: keep the session until it ends, rather than wait for it here */
+		if (s->st == S_CLOSING && s->gai_list[0] != NULL && gai_error(&s->gai) == EAI_INPROGRESS) {
+			gai_cancel(&s->gai);
+			next = next < now + 10 ? next : now + 10;
+			continue;
+		}
 		/* closing: after the last bytes, or at once when nothing can be sent */
 		if (s->st == S_CLOSING && (s->fd < 0 || s->outlen == 0 || now >= s->deadline_ms + 1000)) {
 			sess_free(p, i);
