@@ -115,6 +115,7 @@ struct attack {
 	int a_refused;       /* A answered the relayed M2 with ERROR code 23 (or hung up) */
 	int a_sent_m3;       /* A answered with an M3: the attack would have worked */
 	int m_opened_m2;     /* M could open B's M2 with its own key: must not happen */
+	int b_refused;       /* B answered M's made-up M3 with ERROR code 23 */
 };
 
 static void *
@@ -168,6 +169,27 @@ lowe(void *arg)
 		nr = recv_frame(fa, reply, 8000);
 		t->a_sent_m3 = nr > 2 && reply[1] == 3;
 		t->a_refused = nr < 0 || (nr == 3 && reply[1] == 0x0f && reply[2] == 23);
+		/* without nR M can only guess: an M3 properly sealed to B with a guessed nR, its own
+		 * Ks and a signature of M's; B opens it and refuses it */
+		static const char info3[] = "DPK-PSK-v1 M3";
+		static const uint8_t aad3[] = {1, 3};
+		uint8_t pt3[32 + 32 + 2 + 72];
+		struct dpk_buf m3;
+
+		for (size_t i = 0; i < sizeof(pt3); i++)
+			pt3[i] = (uint8_t)rand();
+		pt3[64] = 0;
+		pt3[65] = 72;
+		dpk_buf_init(&m3, DPK_HS_MSG_MAX);
+		dpk_buf_put(&m3, aad3, 2);
+		if (dpk_pke_seal(DPK_IDKEY_P256, t->bpub, 65, (const uint8_t *)info3, strlen(info3), aad3, 2, pt3,
+		    sizeof(pt3), &m3) == 0)
+			send_frame(fb, m3.data, m3.len);
+		dpk_buf_free(&m3);
+		nr = recv_frame(fb, reply, 8000);
+		t->b_refused = nr == 3 && reply[1] == 0x0f && reply[2] == 23;
+		if (!t->b_refused)
+			fprintf(stderr, "B answered the made-up M3 with %zd bytes: %02x %02x %02x\n", nr, reply[0], reply[1], reply[2]);
 	}
 	close(fb);
 out:
@@ -239,6 +261,7 @@ test_lowe(void **state)
 	assert_false(t.m_opened_m2);   /* B's nonce stays secret from M */
 	assert_false(t.a_sent_m3);     /* A refused the relayed M2 */
 	assert_true(t.a_refused);
+	assert_true(t.b_refused);      /* and B refuses what M can make up instead */
 	assert_int_equal(r, DPK_CLIENT_EAGENT);
 	/* nobody holds a PSK from the run */
 	assert_int_not_equal(psk_env_get(&e->ag[B], "a.example.org", NULL, &psk), 0);
