@@ -173,7 +173,7 @@ bench(void **state)
 	char ep[64];
 
 	psk_start_agent(e, 0, "a.example.org", 1, NULL);
-	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 128\n");
+	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 256\n");
 	snprintf(ep, sizeof(ep), "127.0.0.1:%d", e->ag[1].port);
 	assert_int_equal(dpk_client_open(e->ag[0].sock, 15000, 0, &c), 0);
 	for (int i = 0; i < 20; i++) { /* warm: keys cached, code paged in */
