@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -459,6 +460,175 @@ dpk_client_register(struct dpk_client *c, int start, struct dpk_client_registrat
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;
+}
+
+void
+dpk_client_psk_clear(struct dpk_client_psk *psk)
+{
+	if (psk != NULL)
+		explicit_bzero(psk, sizeof(*psk));
+}
+
+/* The PSK reply: string identity, string peer, u8 origin, u64 expiry, u8
+ * has key, string key. */
+static int
+read_psk(struct dpk_wire_r *rd, struct dpk_client_psk *psk)
+{
+	const uint8_t *k;
+	size_t n;
+
+	dpk_wire_get_text(rd, psk->identity, sizeof(psk->identity));
+	dpk_wire_get_text(rd, psk->peer, sizeof(psk->peer));
+	psk->origin = dpk_wire_get_u8(rd);
+	psk->expires = dpk_wire_get_u64(rd);
+	psk->has_key = dpk_wire_get_u8(rd);
+	k = dpk_wire_get_string(rd, &n);
+	if (k == NULL || psk->has_key > 1 || n > sizeof(psk->key) || (n == 0) != (psk->has_key == 0) ||
+	    psk->identity[0] == '\0') {
+		rd->err = 1;
+		return -1;
+	}
+	memcpy(psk->key, k, n);
+	psk->keylen = n;
+	return 0;
+}
+
+/* Send req of type, read a PSK reply (extra: a TICKET_ISSUE reply). */
+static int
+psk_call(struct dpk_client *c, uint8_t type, const uint8_t *req, size_t reqlen, struct dpk_client_psk *psk)
+{
+	uint8_t *buf = malloc(DPK_CLIENT_MAX_FRAME), rtype;
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	if (buf == NULL)
+		return DPK_CLIENT_ENOMEM;
+	if ((r = dpk_client_call(c, type, req, reqlen, &rtype, buf, DPK_CLIENT_MAX_FRAME, &n)) == 0) {
+		dpk_wire_r_init(&rd, buf, n);
+		if (read_psk(&rd, psk) != 0 || dpk_wire_r_done(&rd) != 0) {
+			dpk_client_psk_clear(psk);
+			r = DPK_CLIENT_EPROTO;
+		}
+	}
+	explicit_bzero(buf, n < DPK_CLIENT_MAX_FRAME ? n : DPK_CLIENT_MAX_FRAME);
+	free(buf);
+	return r;
+}
+
+int
+dpk_client_psk_handshake(struct dpk_client *c, const char *peer, const char *endpoint, int want_key,
+    struct dpk_client_psk *psk)
+{
+	uint8_t req[1024];
+	struct dpk_wire_w w;
+
+	memset(psk, 0, sizeof(*psk));
+	if (peer == NULL || strlen(peer) > 300 || (endpoint != NULL && strlen(endpoint) > 300))
+		return DPK_CLIENT_EINVAL;
+	dpk_wire_w_init(&w, req, sizeof(req));
+	dpk_wire_put_string(&w, peer, strlen(peer));
+	dpk_wire_put_string(&w, endpoint, endpoint ? strlen(endpoint) : 0);
+	dpk_wire_put_u8(&w, want_key ? 1 : 0);
+	return psk_call(c, DPK_MSG_PSK_HANDSHAKE, req, w.len, psk);
+}
+
+static int
+psk_get(struct dpk_client *c, uint8_t by, const char *value, int want_key, struct dpk_client_psk *psk)
+{
+	uint8_t req[1024];
+	struct dpk_wire_w w;
+
+	memset(psk, 0, sizeof(*psk));
+	if (value == NULL || strlen(value) > 300)
+		return DPK_CLIENT_EINVAL;
+	dpk_wire_w_init(&w, req, sizeof(req));
+	dpk_wire_put_u8(&w, by);
+	dpk_wire_put_string(&w, value, strlen(value));
+	dpk_wire_put_u8(&w, want_key ? 1 : 0);
+	return psk_call(c, DPK_MSG_PSK_GET, req, w.len, psk);
+}
+
+int
+dpk_client_psk_get(struct dpk_client *c, const char *peer, int want_key, struct dpk_client_psk *psk)
+{
+	return psk_get(c, 1, peer, want_key, psk);
+}
+
+int
+dpk_client_psk_get_by_identity(struct dpk_client *c, const char *identity, int want_key,
+    struct dpk_client_psk *psk)
+{
+	return psk_get(c, 2, identity, want_key, psk);
+}
+
+int
+dpk_client_ticket_issue(struct dpk_client *c, const char *device, const char *server, uint32_t lifetime,
+    uint8_t **ticket, size_t *ticketlen, struct dpk_client_psk *psk)
+{
+	uint8_t *buf, rtype;
+	struct dpk_wire_w w;
+	struct dpk_wire_r rd;
+	const uint8_t *k;
+	size_t n = 0;
+	int r;
+
+	memset(psk, 0, sizeof(*psk));
+	*ticket = NULL;
+	*ticketlen = 0;
+	if (device == NULL || server == NULL || strlen(device) > 300 || strlen(server) > 300)
+		return DPK_CLIENT_EINVAL;
+	if ((buf = malloc(DPK_CLIENT_MAX_FRAME)) == NULL)
+		return DPK_CLIENT_ENOMEM;
+	dpk_wire_w_init(&w, buf, DPK_CLIENT_MAX_FRAME);
+	dpk_wire_put_string(&w, device, strlen(device));
+	dpk_wire_put_string(&w, server, strlen(server));
+	dpk_wire_put_u32(&w, lifetime);
+	if ((r = dpk_client_call(c, DPK_MSG_TICKET_ISSUE, buf, w.len, &rtype, buf, DPK_CLIENT_MAX_FRAME, &n)) != 0)
+		goto out;
+	dpk_wire_r_init(&rd, buf, n);
+	*ticket = (uint8_t *)dup_field(&rd, ticketlen, 0);
+	dpk_wire_get_text(&rd, psk->identity, sizeof(psk->identity));
+	k = dpk_wire_get_string(&rd, &psk->keylen);
+	psk->expires = dpk_wire_get_u64(&rd);
+	if (dpk_wire_r_done(&rd) != 0 || k == NULL || psk->keylen == 0 || psk->keylen > sizeof(psk->key) ||
+	    *ticketlen == 0 || psk->identity[0] == '\0') {
+		free(*ticket);
+		*ticket = NULL;
+		*ticketlen = 0;
+		dpk_client_psk_clear(psk);
+		r = DPK_CLIENT_EPROTO;
+		goto out;
+	}
+	memcpy(psk->key, k, psk->keylen);
+	psk->has_key = 1;
+	snprintf(psk->peer, sizeof(psk->peer), "%s", device);
+	r = 0;
+out:
+	explicit_bzero(buf, n < DPK_CLIENT_MAX_FRAME ? n : DPK_CLIENT_MAX_FRAME);
+	free(buf);
+	return r;
+}
+
+int
+dpk_client_ticket_redeem(struct dpk_client *c, const uint8_t *ticket, size_t ticketlen, int want_key,
+    struct dpk_client_psk *psk)
+{
+	uint8_t *buf;
+	struct dpk_wire_w w;
+	int r;
+
+	memset(psk, 0, sizeof(*psk));
+	if (ticket == NULL || ticketlen == 0 || ticketlen > DPK_CLIENT_MAX_FRAME - 16)
+		return DPK_CLIENT_EINVAL;
+	if ((buf = malloc(DPK_CLIENT_MAX_FRAME)) == NULL)
+		return DPK_CLIENT_ENOMEM;
+	dpk_wire_w_init(&w, buf, DPK_CLIENT_MAX_FRAME);
+	dpk_wire_put_string(&w, ticket, ticketlen);
+	dpk_wire_put_u8(&w, want_key ? 1 : 0);
+	r = psk_call(c, DPK_MSG_TICKET_REDEEM, buf, w.len, psk);
+	free(buf);
+	return r;
 }
 
 void

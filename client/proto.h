@@ -25,6 +25,11 @@
  * 0x0b-0x0f host login (pam_dpk challenge / verify / respond / account),
  * 0x10-0x1f PSK exchange and delegated tickets, 0x20-0x27 NSS additions
  * (enumeration), 0x28-0x2f ssh-agent and other key use. */
+/* PSK exchange and delegated tickets (dpk-agent/psk.c) */
+#define DPK_MSG_PSK_HANDSHAKE 0x10
+#define DPK_MSG_PSK_GET 0x11
+#define DPK_MSG_TICKET_ISSUE 0x12
+#define DPK_MSG_TICKET_REDEEM 0x13
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

@@ -11,12 +11,14 @@
 #include "chain.h"
 #include "config.h"
 #include "register.h"
+#include "peer.h"
 #include "idkey.h"
 #include "wallet.h"
 
 #define AGENT_MAX_CONNECTIONS 256
 #define AGENT_IDLE_TIMEOUT_MS 30000
 #define AGENT_FRAME_MAX 65536
+#define AGENT_PEER_MAX_POLLFDS 4097 /* peer.c: the listener and psk_max_handshakes (at most 4096) */
 
 struct conn {
 	int fd;
@@ -32,6 +34,7 @@ struct conn {
 	int waiting;
 	uint8_t wait_hash[32];
 	int64_t deadline_ms;
+	uint64_t psk_token;   /* psk.c: non-zero while a PSK or ticket request waits */
 };
 
 struct agent {
@@ -65,6 +68,7 @@ struct agent {
 	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */
 	struct agent_sshagent *sshagent;     /* sshagent.c: the ssh-agent socket's thread */
 	struct agent_nss_cache *nss_cache;   /* nss_cache.c: the cache file's users */
+	struct agent_peer *peer; /* peer.c: the PSK listener, handshakes, stored PSKs */
 };
 
 /* Logging: to stderr, or syslog after agent_log_to_syslog(). */

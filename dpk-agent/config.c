@@ -28,6 +28,10 @@ dpk_config_defaults(struct dpk_config *c)
 	c->request_timeout_ms = 2 * 1000;
 	c->nss_uid_min = 200000;
 	c->nss_uid_max = 299999;
+	c->psk_port = 7443;
+	c->psk_lifetime_ms = 3600 * 1000;
+	c->psk_handshake_timeout_ms = 10 * 1000;
+	c->psk_max_handshakes = 64;
 }
 
 void
@@ -49,6 +53,8 @@ dpk_config_free(struct dpk_config *c)
 	free(c->nss_home);
 	free(c->nss_shell);
 	free(c->nss_cache_file);
+	free(c->psk_listen);
+	free(c->psk_group);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -69,7 +75,9 @@ enum key_id {
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
 	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
-	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL, K_COUNT
+	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL,
+	K_PSK_LISTEN, K_PSK_PORT, K_PSK_LIFETIME, K_PSK_HANDSHAKE_TIMEOUT, K_PSK_MAX_HANDSHAKES,
+	K_PSK_GROUP, K_COUNT
 };
 
 
@@ -248,6 +256,27 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		else
 			return *why = "is not 'yes' or 'no'", 1;
 		return 0;
+	case K_PSK_LISTEN:
+		if (agent_psk_listen_check(v) != 0)
+			return *why = "is not PORT, IPv4:PORT or [IPv6]:PORT (a numeric address; port 1-65535)", 1;
+		return set_string(&c->psk_listen, v);
+	case K_PSK_PORT:
+		if (dpk_conffile_u64(v, 65535, &u) != 0 || u == 0)
+			return *why = "is not a port number (1-65535)", 1;
+		c->psk_port = (uint16_t)u;
+		return 0;
+	case K_PSK_MAX_HANDSHAKES:
+		if (dpk_conffile_u64(v, 4096, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 4096", 1;
+		c->psk_max_handshakes = (uint32_t)u;
+		return 0;
+	case K_PSK_GROUP:
+		if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v) ||
+		    strlen(v) > 32 || v[0] == '-')
+			return *why = "is not a group name", 1;
+		return set_string(&c->psk_group, v);
+	case K_PSK_LIFETIME: dur = &c->psk_lifetime_ms; break;
+	case K_PSK_HANDSHAKE_TIMEOUT: dur = &c->psk_handshake_timeout_ms; break;
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
 	case K_NEGATIVE_CACHE_TTL: dur = &c->negative_cache_ttl_ms; break;
 	case K_POLL_INTERVAL: dur = &c->poll_interval_ms; break;
@@ -262,6 +291,8 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		return *why = "is too short (at least 10ms)", 1;
 	if (k == K_LOGIN_CHALLENGE_TTL && (*dur < 1000 || *dur > 3600 * 1000))
 		return *why = "must be between 1s and 1h", 1;
+	if ((k == K_PSK_LIFETIME || k == K_PSK_HANDSHAKE_TIMEOUT) && *dur < 1000)
+		return *why = "is too short (at least 1s)", 1;
 	return 0;
 }
 
@@ -275,6 +306,8 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"ssh_agent_socket", 0},
 	{"nss_cache_file", 0}, {"nss_allow_pkm", 1}, {"nss_enumerate", 0},
 	{"login_challenge_ttl", 0},
+	{"psk_listen", 0}, {"psk_port", 0}, {"psk_lifetime", 0}, {"psk_handshake_timeout", 0},
+	{"psk_max_handshakes", 0}, {"psk_group", 0},
 };
 
 static int

@@ -67,6 +67,13 @@ struct dpk_config {
 	size_t n_nss_allow_pkm;
 	int nss_enumerate;                 /* getent passwd lists the known users */
 	uint32_t login_challenge_ttl_ms;   /* pam_dpk challenges (login.c) */
+	/* PSK exchange (peer.c, psk.c; dpk.conf(5)) */
+	char *psk_listen;                  /* "host:port" or "port" for peers; NULL: no listener */
+	uint16_t psk_port;                 /* the port of peers when PSK_HANDSHAKE names none */
+	uint32_t psk_lifetime_ms;          /* how long an established PSK is kept */
+	uint32_t psk_handshake_timeout_ms; /* a whole handshake, either role */
+	uint32_t psk_max_handshakes;       /* in flight at once, both roles together */
+	char *psk_group;                   /* may read PSKs besides root and admin_group */
 };
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */
@@ -88,5 +95,11 @@ void dpk_config_free(struct dpk_config *c);
  * nss_dpk(8)); sorts c->nss_allow by identity hash. Called by
  * dpk_config_parse; returns 0 or DPK_ERR_INVALID with a message in err. */
 int agent_nss_assign(struct dpk_config *c, const char *name, char *err, size_t errsz);
+
+/* psk_listen.c: 0 if v is a psk_listen value (PORT, IPv4:PORT or [IPv6]:PORT). */
+int agent_psk_listen_check(const char *v);
+struct sockaddr_storage;
+/* The same, into a socket address (PORT alone: all IPv6 and IPv4 addresses). */
+int agent_psk_listen_parse(const char *v, struct sockaddr_storage *ss, unsigned *sl);
 
 #endif

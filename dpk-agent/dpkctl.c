@@ -43,6 +43,14 @@ usage(FILE *f)
 	    "  register [--no-wait | --wait SECONDS]\n"
 	    "                             register this host's key (root or admin_group)\n"
 	    "  respond [CHALLENGE | -]    answer a pam_dpk login challenge (stdin without CHALLENGE)\n"
+	    "  psk PEER [--connect HOST:PORT] [--show-key]\n"
+	    "                             negotiate a PSK with PEER's agent; prints its PSK identity\n"
+	    "  psk-get PEER|--identity ID [--show-key]\n"
+	    "                             a PSK made before (the key: root, admin_group, psk_group)\n"
+	    "  ticket issue DEVICE SERVER [--lifetime S] [--out FILE]\n"
+	    "                             a gateway's ticket for DEVICE to talk to SERVER\n"
+	    "  ticket redeem FILE|- [--show-key]\n"
+	    "                             redeem a ticket at SERVER's agent (once)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -291,6 +299,213 @@ cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 	return r;
 }
 
+static const char *const origin_names[] = {"?", "initiator", "responder", "ticket"};
+
+static void
+print_psk(const struct opts *o, const struct dpk_client_psk *psk, const uint8_t *ticket, size_t ticketlen)
+{
+	char key[2 * DPK_CLIENT_PSK_KEY_MAX + 1] = "", *thex = NULL;
+	const char *origin = psk->origin <= 3 ? origin_names[psk->origin] : "?";
+
+	if (psk->has_key)
+		dpk_hex_encode(psk->key, psk->keylen, 0, key, sizeof(key));
+	if (ticket != NULL && (thex = malloc(2 * ticketlen + 1)) != NULL)
+		dpk_hex_encode(ticket, ticketlen, 0, thex, 2 * ticketlen + 1);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "psk_identity", psk->identity);
+		cJSON_AddStringToObject(j, "peer", psk->peer);
+		if (ticket == NULL)
+			cJSON_AddStringToObject(j, "origin", origin);
+		cJSON_AddNumberToObject(j, "expires", (double)psk->expires);
+		if (psk->has_key)
+			cJSON_AddStringToObject(j, "key", key);
+		if (thex != NULL)
+			cJSON_AddStringToObject(j, "ticket", thex);
+		print_json(j);
+	} else {
+		printf("psk_identity: %s\n", psk->identity);
+		printf("peer:         %s\n", psk->peer);
+		if (ticket == NULL)
+			printf("origin:       %s\n", origin);
+		printf("expires:      %llu\n", (unsigned long long)psk->expires);
+		if (psk->has_key)
+			printf("key:          %s\n", key);
+		if (thex != NULL)
+			printf("ticket:       %s\n", thex);
+	}
+	fflush(stdout);
+	explicit_bzero(key, sizeof(key));
+	free(thex);
+}
+
+static int
+cmd_psk(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	struct dpk_client_psk psk;
+	const char *peer = NULL, *connect = NULL;
+	int show = 0, r;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--show-key") == 0)
+			show = 1;
+		else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc)
+			connect = argv[++i];
+		else if (argv[i][0] != '-' && peer == NULL)
+			peer = argv[i];
+		else
+			peer = NULL, argc = -1;
+	}
+	if (peer == NULL || argc < 0) {
+		fprintf(stderr, "dpkctl: usage: dpkctl psk PEER [--connect HOST:PORT] [--show-key]\n");
+		return EXIT_USAGE;
+	}
+	if ((r = dpk_client_psk_handshake(c, peer, connect, show, &psk)) != 0)
+		return client_exit(c, r, "psk");
+	print_psk(o, &psk, NULL, 0);
+	dpk_client_psk_clear(&psk);
+	return 0;
+}
+
+static int
+cmd_psk_get(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	struct dpk_client_psk psk;
+	const char *peer = NULL, *id = NULL;
+	int show = 0, bad = 0, r;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--show-key") == 0)
+			show = 1;
+		else if (strcmp(argv[i], "--identity") == 0 && i + 1 < argc && id == NULL)
+			id = argv[++i];
+		else if (argv[i][0] != '-' && peer == NULL)
+			peer = argv[i];
+		else
+			bad = 1;
+	}
+	if (bad || (peer == NULL) == (id == NULL)) {
+		fprintf(stderr, "dpkctl: usage: dpkctl psk-get PEER|--identity PSK_IDENTITY [--show-key]\n");
+		return EXIT_USAGE;
+	}
+	r = peer != NULL ? dpk_client_psk_get(c, peer, show, &psk) : dpk_client_psk_get_by_identity(c, id, show, &psk);
+	if (r != 0)
+		return client_exit(c, r, "psk-get");
+	print_psk(o, &psk, NULL, 0);
+	dpk_client_psk_clear(&psk);
+	return 0;
+}
+
+/* A ticket file: its bytes in hex, white space around allowed. */
+static int
+read_ticket(const char *path, uint8_t **t, size_t *tlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *text;
+	size_t n, a = 0, b;
+	int r = -1;
+
+	if (f == NULL) {
+		fprintf(stderr, "dpkctl: ticket redeem: cannot open %s\n", path);
+		return -1;
+	}
+	text = malloc(2 * DPK_CLIENT_MAX_FRAME + 2);
+	n = text != NULL ? fread(text, 1, 2 * DPK_CLIENT_MAX_FRAME + 1, f) : 0;
+	if (f != stdin)
+		fclose(f);
+	if (text == NULL)
+		return -1;
+	for (b = n; b > 0 && strchr(" \t\r\n", text[b - 1]) != NULL; b--)
+		;
+	while (a < b && strchr(" \t\r\n", text[a]) != NULL)
+		a++;
+	*t = malloc(DPK_CLIENT_MAX_FRAME);
+	if (n > 2 * DPK_CLIENT_MAX_FRAME)
+		fprintf(stderr, "dpkctl: ticket redeem: %s is too large to be a ticket\n", path);
+	else if (*t == NULL || b == a || dpk_hex_decode(text + a, b - a, *t, DPK_CLIENT_MAX_FRAME - 16, tlen) != 0)
+		fprintf(stderr, "dpkctl: ticket redeem: %s does not hold a ticket in hex (as dpkctl ticket issue writes it)\n",
+		    path);
+	else
+		r = 0;
+	if (r != 0) {
+		free(*t);
+		*t = NULL;
+	}
+	free(text);
+	return r;
+}
+
+static int
+cmd_ticket(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	struct dpk_client_psk psk;
+	uint8_t *t = NULL;
+	size_t tlen = 0;
+	int r;
+
+	if (argc >= 3 && strcmp(argv[0], "issue") == 0) {
+		const char *out = NULL;
+		long life = 300;
+		char *end;
+
+		for (int i = 3; i < argc; i++) {
+			if (strcmp(argv[i], "--lifetime") == 0 && i + 1 < argc &&
+			    (life = strtol(argv[++i], &end, 10)) >= 1 && *end == '\0' && life <= 86400)
+				continue;
+			if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+				out = argv[++i];
+				continue;
+			}
+			argc = -1;
+			break;
+		}
+		if (argc < 0) {
+			fprintf(stderr, "dpkctl: usage: dpkctl ticket issue DEVICE SERVER [--lifetime 1..86400] [--out FILE]\n");
+			return EXIT_USAGE;
+		}
+		if ((r = dpk_client_ticket_issue(c, argv[1], argv[2], (uint32_t)life, &t, &tlen, &psk)) != 0)
+			return client_exit(c, r, "ticket issue");
+		if (out != NULL) {
+			FILE *f = fopen(out, "w");
+			char *hex = malloc(2 * tlen + 1);
+
+			if (f == NULL || hex == NULL) {
+				fprintf(stderr, "dpkctl: ticket issue: cannot write %s\n", out);
+				if (f != NULL)
+					fclose(f);
+				free(hex);
+				free(t);
+				dpk_client_psk_clear(&psk);
+				return EXIT_REFUSED;
+			}
+			dpk_hex_encode(t, tlen, 0, hex, 2 * tlen + 1);
+			fprintf(f, "%s\n", hex);
+			fclose(f);
+			free(hex);
+		}
+		print_psk(o, &psk, out == NULL ? t : NULL, tlen);
+		free(t);
+		dpk_client_psk_clear(&psk);
+		return 0;
+	}
+	if ((argc == 2 || argc == 3) && strcmp(argv[0], "redeem") == 0 &&
+	    (argc == 2 || strcmp(argv[2], "--show-key") == 0)) {
+		if (read_ticket(argv[1], &t, &tlen) != 0)
+			return EXIT_USAGE;
+		r = dpk_client_ticket_redeem(c, t, tlen, argc == 3, &psk);
+		free(t);
+		if (r != 0)
+			return client_exit(c, r, "ticket redeem");
+		print_psk(o, &psk, NULL, 0);
+		dpk_client_psk_clear(&psk);
+		return 0;
+	}
+	fprintf(stderr, "dpkctl: usage: dpkctl ticket issue DEVICE SERVER [--lifetime S] [--out FILE]\n"
+	    "       dpkctl ticket redeem FILE|- [--show-key]\n");
+	return EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -303,6 +518,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct opts o = {.socket = NULL, .timeout_ms = 5000};
+	int timeout_set = 0;
 	struct dpk_client *c;
 	const char *cmd;
 	int opt, r;
@@ -319,6 +535,7 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			o.timeout_ms = (int)v;
+			timeout_set = 1;
 			break;
 		}
 		case 'j': o.json = 1; break;
@@ -335,7 +552,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "respond") == 0)
 		return dpkctl_respond(o.socket, o.timeout_ms, argc - optind, argv + optind);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
-	    strcmp(cmd, "register") != 0) {
+	    strcmp(cmd, "register") != 0 && strcmp(cmd, "psk") != 0 && strcmp(cmd, "psk-get") != 0 &&
+	    strcmp(cmd, "ticket") != 0) {
 		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -343,6 +561,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpkctl: status takes no arguments\n");
 		return EXIT_USAGE;
 	}
+	/* a handshake may take the agent's psk_handshake_timeout (10 s by default) */
+	if (strcmp(cmd, "psk") == 0 && !timeout_set)
+		o.timeout_ms = 15000;
 	if ((r = dpk_client_open(o.socket, o.timeout_ms, 0, &c)) != 0) {
 		fprintf(stderr, "dpkctl: %s: %s\n", o.socket ? o.socket : DPK_CLIENT_DEFAULT_SOCKET,
 		    dpk_client_strerror(r));
@@ -354,6 +575,12 @@ main(int argc, char **argv)
 		r = cmd_lookup(c, &o, argc - optind, argv + optind);
 	else if (strcmp(cmd, "register") == 0)
 		r = cmd_register(c, &o, argc - optind, argv + optind);
+	else if (strcmp(cmd, "psk") == 0)
+		r = cmd_psk(c, &o, argc - optind, argv + optind);
+	else if (strcmp(cmd, "psk-get") == 0)
+		r = cmd_psk_get(c, &o, argc - optind, argv + optind);
+	else if (strcmp(cmd, "ticket") == 0)
+		r = cmd_ticket(c, &o, argc - optind, argv + optind);
 	else
 		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
 	dpk_client_close(c);

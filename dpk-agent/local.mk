@@ -14,7 +14,9 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/register.c dpk-agent/register.h \
 	dpk-agent/sshagent.c dpk-agent/sshagent.h \
 	dpk-agent/sshagent_msg.c dpk-agent/sshagent_msg.h \
-	dpk-agent/login.c dpk-agent/login_msg.c dpk-agent/login_msg.h
+	dpk-agent/login.c dpk-agent/login_msg.c dpk-agent/login_msg.h \
+	dpk-agent/peer.c dpk-agent/peer.h dpk-agent/psk.c \
+	dpk-agent/psk_store.c dpk-agent/psk_store.h dpk-agent/psk_listen.c
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client -I$(srcdir)/nss_dpk \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)

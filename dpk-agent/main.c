@@ -223,6 +223,12 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
+	err[0] = '\0';
+	if (agent_peer_start(&a, err, sizeof(err)) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
 	if (reg_init(&a.reg, a.cfg.state_dir, &a.wallet, a.idkey) == 1)
 		agent_log(LOG_NOTICE, "resuming the registration of %s (%s)", a.cfg.identity ? a.cfg.identity : "?",
 		    reg_step_name(a.reg.step));
@@ -233,6 +239,7 @@ main(int argc, char **argv)
 	agent_log(LOG_INFO, "stopping");
 out:
 	agent_nss_cache_close(&a);
+	agent_peer_stop(&a);
 	agent_server_close(&a);
 	agent_sshagent_stop(&a);
 	chain_stop(&a.chain);

@@ -197,7 +197,7 @@ conn_write(struct conn *c)
 int
 agent_server_run(struct agent *a)
 {
-	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 4];
+	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 4 + AGENT_PEER_MAX_POLLFDS];
 	size_t idx[AGENT_MAX_CONNECTIONS];
 	sigset_t mask;
 	int sfd;
@@ -219,6 +219,9 @@ agent_server_run(struct agent *a)
 		int64_t now = agent_now_ms();
 
 		int wait_ms = agent_timers(a, now);
+		size_t npeer;
+
+		wait_ms = agent_peer_timers(a, now, wait_ms);
 
 		pfd[0] = (struct pollfd){a->listen_fd, POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
@@ -236,6 +239,8 @@ agent_server_run(struct agent *a)
 			idx[n - 4] = i;
 			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : c->waiting ? 0 : POLLIN, 0};
 		}
+		npeer = n;
+		n = agent_peer_pollfds(a, pfd, n, sizeof(pfd) / sizeof(pfd[0]));
 		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
 			agent_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
@@ -254,7 +259,7 @@ agent_server_run(struct agent *a)
 			agent_chain_done(a);
 		if (pfd[3].revents & POLLIN)
 			agent_register_done(a);
-		for (size_t k = 4; k < n; k++) {
+		for (size_t k = 4; k < npeer; k++) {
 			struct conn *c = a->conns[idx[k - 4]];
 			int drop = 0;
 
@@ -269,6 +274,7 @@ agent_server_run(struct agent *a)
 			if (drop)
 				conn_free(a, idx[k - 4]);
 		}
+		agent_peer_events(a, pfd, n);
 		if (pfd[0].revents & POLLIN)
 			accept_one(a);
 		if (a->reload) {

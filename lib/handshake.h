@@ -68,7 +68,8 @@ struct dpk_hs_rand {
 };
 
 /* A new handshake for self (the private key stays the caller's and must
- * outlive hs). NULL on allocation failure or bad arguments. */
+ * outlive hs, as must rand if not NULL). NULL on allocation failure or bad
+ * arguments. */
 struct dpk_hs *dpk_hs_new(enum dpk_hs_role role, const struct dpk_idkey *self, const struct dpk_identity *self_id,
     struct dpk_hs_rand *rand);
 /* Initiator: who to talk to. Returns 0 or DPK_ERR_INVALID / DPK_ERR_STATE. */
@@ -79,11 +80,40 @@ int dpk_hs_set_peer_key(struct dpk_hs *hs, uint8_t alg, const uint8_t *pub, size
 /* The identity the peer claims (responder: known after the first message);
  * NULL before. */
 const struct dpk_identity *dpk_hs_peer_identity(const struct dpk_hs *hs);
-/* Advance; see the header comment. */
+/* Advance; see the header comment. out is reset first and then holds the
+ * message to send, if any; in must not point into out (DPK_ERR_INVALID). */
 int dpk_hs_step(struct dpk_hs *hs, const uint8_t *in, size_t inlen, struct dpk_buf *out);
 /* After DPK_HS_DONE: copy the result. Returns 0 or DPK_ERR_STATE. */
 int dpk_hs_result(const struct dpk_hs *hs, struct dpk_hs_result *res);
 /* Wipe all secrets and free; NULL is fine. */
 void dpk_hs_free(struct dpk_hs *hs);
+
+/* Added by the implementation (doc/psk-protocol.md). */
+
+/* Message types (second byte of every message). */
+#define DPK_HS_M1 0x01
+#define DPK_HS_M2 0x02
+#define DPK_HS_M3 0x03
+#define DPK_HS_M4 0x04
+#define DPK_HS_ERROR 0x0f
+
+/* Kill hs for a reason of the caller's (DPK_ERR_TIMEOUT, DPK_ERR_REVOKED,
+ * DPK_ERR_NOTFOUND for a peer unknown on chain, DPK_ERR_BUSY, ...) and put
+ * the ERROR message to send the peer in out (reset first). Returns err. */
+int dpk_hs_fail(struct dpk_hs *hs, int err, struct dpk_buf *out);
+/* After dpk_hs_step returned DPK_ERR_PEER: the (negative) code the peer's
+ * ERROR message carried; 0 otherwise. */
+int dpk_hs_peer_error(const struct dpk_hs *hs);
+
+/* Shared with lib/ticket.c. */
+/* n random bytes from rand (NULL: the OS). DPK_ERR_INVALID if fixed bytes
+ * run out, DPK_ERR_CRYPTO if the OS generator fails. */
+int dpk_hs_random(struct dpk_hs_rand *rand, uint8_t *out, size_t n);
+/* An identity on the wire: u8 kind | u8 len | value. */
+int dpk_hs_put_identity(struct dpk_buf *b, const struct dpk_identity *id);
+/* Read one; it must be canonical (DPK_ERR_SYNTAX otherwise). */
+int dpk_hs_get_identity(struct dpk_cursor *c, struct dpk_identity *id);
+/* 1 if a and b are the same identity. */
+int dpk_hs_identity_equal(const struct dpk_identity *a, const struct dpk_identity *b);
 
 #endif

@@ -554,3 +554,15 @@ out:
 	dpk_buf_free(&body);
 	return r;
 }
+
+EVP_PKEY *
+dpk_idkey_evp(const struct dpk_idkey *k)
+{
+	return k->pkey;
+}
+
+int
+dpk_idkey_onchain_evp(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_PKEY **out)
+{
+	return onchain_to_pkey(alg, pub, publen, out);
+}

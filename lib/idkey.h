@@ -64,5 +64,17 @@ int dpk_idkey_ssh_public_blob(const struct dpk_idkey *k, struct dpk_buf *out);
  * parses as an SSH user-authentication request. */
 int dpk_idkey_sign_ssh(const struct dpk_idkey *k, const char *sigalg, const void *msg, size_t len,
     struct dpk_buf *out);
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+
+/* The OpenSSL key inside k (private key included), for code that runs a
+ * primitive idkey does not offer (lib/pke.c decrypts with it). Borrowed: valid
+ * while k lives, never freed by the caller. */
+struct evp_pkey_st *dpk_idkey_evp(const struct dpk_idkey *k);
+/* Parse and validate an on-chain public key as dpk_idkey_verify does (point
+ * on the curve; RSA DER with no trailing bytes, 2048..8192 bits) into a new
+ * EVP_PKEY the caller frees with EVP_PKEY_free. DPK_ERR_INVALID /
+ * DPK_ERR_TRAILING (malformed), DPK_ERR_UNSUPPORTED (alg or key size). */
+int dpk_idkey_onchain_evp(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    struct evp_pkey_st **out);
 
 #endif

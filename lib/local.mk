@@ -20,7 +20,13 @@ lib_libdpkcore_a_SOURCES = \
 	lib/txsend.c lib/txsend.h \
 	lib/approval.c lib/approval.h \
 	lib/identity.c lib/identity.h \
-	lib/registry.c lib/registry.h
+	lib/registry.c lib/registry.h \
+	lib/hkdf.c lib/hkdf.h \
+	lib/aead.c lib/aead.h \
+	lib/hpke.c lib/hpke.h \
+	lib/pke.c lib/pke.h \
+	lib/handshake.c lib/handshake.h \
+	lib/ticket.c lib/ticket.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(SODIUM_CFLAGS)
 

@@ -23,7 +23,8 @@ struct dpk_ticket_info {
 	struct dpk_identity gateway, device, server;
 	uint64_t expiry;   /* unix seconds */
 	uint8_t nonce[16];
-	uint8_t id[32];    /* hash of the whole ticket: the replay-cache key */
+	uint8_t id[32];    /* hash of the signed part (all but the signature, which
+	                    * ECDSA lets anyone vary): the replay-cache key */
 };
 
 /* What the gateway hands the device, and what the server derives. */
@@ -49,8 +50,10 @@ int dpk_ticket_parse(const uint8_t *t, size_t len, struct dpk_ticket_info *info)
 /* Server, step 2: check the gateway's signature (gw_alg/gw_pub from chain),
  * that the ticket is for server_id, not expired at now, and open Ks with the
  * server's key; derive the PSK. Returns 0; DPK_ERR_BADSIG, DPK_ERR_EXPIRED,
+ * DPK_ERR_RANGE (expiry further than DPK_TICKET_LIFETIME_MAX from now),
  * DPK_ERR_PERM (ticket for another server), DPK_ERR_BADMAC, or a parse
- * error. The caller then checks and records info->id for replays. */
+ * error. info is filled once the ticket parses, even on a later error.
+ * The caller then checks and records info->id for replays. */
 int dpk_ticket_redeem(const struct dpk_idkey *server, const struct dpk_identity *server_id, uint8_t gw_alg,
     const uint8_t *gw_pub, size_t gw_publen, const uint8_t *t, size_t len, uint64_t now,
     struct dpk_ticket_info *info, struct dpk_ticket_psk *psk);

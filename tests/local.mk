@@ -3,6 +3,8 @@ noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
 	tests/harness/chain.c tests/harness/chain.h \
 	tests/harness/agent.c tests/harness/agent.h
+# PSK handshake and ticket tests' vectors and parties
+tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
 
 TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/harness $(CMOCKA_CFLAGS) \
@@ -38,7 +40,9 @@ unit_tests = \
 	tests/unit/test_nss_cachefile \
 	tests/unit/test_approval \
 	tests/unit/test_pam_module \
-	tests/unit/test_login_msg
+	tests/unit/test_login_msg \
+	tests/unit/test_hpke \
+	tests/unit/test_pke
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -101,6 +105,12 @@ tests_unit_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
 tests_unit_test_pkm_store_SOURCES = tests/unit/test_pkm_store.c
 tests_unit_test_pkm_store_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_pkm_store_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_hpke_SOURCES = tests/unit/test_hpke.c
+tests_unit_test_hpke_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_hpke_LDADD = $(TEST_LIBS)
+tests_unit_test_pke_SOURCES = tests/unit/test_pke.c
+tests_unit_test_pke_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_pke_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -179,6 +189,27 @@ tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socke
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
+# PSK exchange in dpk-agent: real agents, dpkctl and openssl s_server / s_client
+unit_tests += tests/unit/test_psk_store
+tests_unit_test_psk_store_SOURCES = tests/unit/test_psk_store.c
+tests_unit_test_psk_store_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_psk_store_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+integration_tests += tests/integration/test_psk_exchange
+tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchange.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_exchange_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_exchange_LDADD = client/libdpkclient.la $(TEST_LIBS)
+integration_tests += tests/integration/test_psk_ticket
+tests_integration_test_psk_ticket_SOURCES = tests/integration/test_psk_ticket.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_ticket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_ticket_LDADD = client/libdpkclient.la $(TEST_LIBS)
+integration_tests += tests/integration/test_psk_mitm
+tests_integration_test_psk_mitm_SOURCES = tests/integration/test_psk_mitm.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_mitm_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_mitm_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
+
 # benchmarks (tests/bench/*.sh print figures; never part of make check)
 EXTRA_PROGRAMS = tests/bench/lookup-bench
 tests_bench_lookup_bench_SOURCES = tests/bench/lookup-bench.c
@@ -215,7 +246,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_sshagent \
 	tests/fuzz/fuzz_nss_cache \
 	tests/fuzz/fuzz_approval \
-	tests/fuzz/fuzz_login
+	tests/fuzz/fuzz_login \
+	tests/fuzz/fuzz_pke
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -281,6 +313,10 @@ tests_fuzz_fuzz_login_SOURCES = tests/fuzz/fuzz_login.c client/client.c
 tests_fuzz_fuzz_login_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_login_LDADD = $(DPKAGENT_LIBS)
+tests_fuzz_fuzz_pke_SOURCES = tests/fuzz/fuzz_pke.c
+tests_fuzz_fuzz_pke_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_pke_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_pke_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
@@ -296,3 +332,59 @@ fuzz-run: $(fuzz_targets)
 	done
 .PHONY: fuzz-run
 CLEANFILES += *.fuzzlog
+
+# PSK handshake and delegated tickets (lib/handshake.c, lib/ticket.c; doc/psk-protocol.md)
+unit_tests += tests/unit/test_handshake tests/unit/test_ticket
+tests_unit_test_handshake_SOURCES = tests/unit/test_handshake.c
+tests_unit_test_handshake_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_handshake_LDADD = $(TEST_LIBS)
+tests_unit_test_ticket_SOURCES = tests/unit/test_ticket.c
+tests_unit_test_ticket_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_ticket_LDADD = $(TEST_LIBS)
+fuzz_targets += tests/fuzz/fuzz_handshake tests/fuzz/fuzz_ticket
+if ENABLE_FUZZING
+tests_fuzz_fuzz_handshake_SOURCES = tests/fuzz/fuzz_handshake.c
+tests_fuzz_fuzz_handshake_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_handshake_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_handshake_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_ticket_SOURCES = tests/fuzz/fuzz_ticket.c
+tests_fuzz_fuzz_ticket_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_ticket_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_ticket_LDADD = $(DPKCORE_LIBS)
+endif
+# in-memory PSK handshake and ticket costs (tests/bench/hs-bench.sh)
+EXTRA_PROGRAMS += tests/bench/hs-bench
+tests_bench_hs_bench_SOURCES = tests/bench/hs-bench.c
+tests_bench_hs_bench_LDADD = $(DPKCORE_LIBS)
+CLEANFILES += tests/bench/hs-bench
+
+# Promela models of the PSK message flow, checked with spin (tests/model/README.md)
+TESTS += tests/model/spin-check.sh
+dist_check_SCRIPTS += tests/model/spin-check.sh
+EXTRA_DIST += tests/model/dpk-paper.pml tests/model/dpk-nsl.pml tests/model/README.md
+# public-key encryption costs (tests/bench/pke-bench.sh)
+EXTRA_PROGRAMS += tests/bench/pke-bench
+tests_bench_pke_bench_SOURCES = tests/bench/pke-bench.c
+tests_bench_pke_bench_LDADD = $(DPKCORE_LIBS)
+CLEANFILES += tests/bench/pke-bench
+# libdpkclient reading PSK and ticket replies (dpk-agent PSK exchange)
+fuzz_targets += tests/fuzz/fuzz_psk_reply
+if ENABLE_FUZZING
+tests_fuzz_fuzz_psk_reply_SOURCES = tests/fuzz/fuzz_psk_reply.c client/client.c
+tests_fuzz_fuzz_psk_reply_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include
+tests_fuzz_fuzz_psk_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
+endif
+# PSK exchange between two agents vs openssl s_time TLS 1.3 (tests/bench/psk-bench.sh)
+EXTRA_PROGRAMS += tests/bench/psk-bench
+tests_bench_psk_bench_SOURCES = tests/bench/psk-bench.c tests/integration/psk_env.c tests/integration/psk_env.h
+tests_bench_psk_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/tests/integration
+tests_bench_psk_bench_LDADD = client/libdpkclient.la $(TEST_LIBS)
+CLEANFILES += tests/bench/psk-bench
+# dpk-agent reading PSK and ticket requests (dpk-agent/psk.c)
+fuzz_targets += tests/fuzz/fuzz_psk_request
+if ENABLE_FUZZING
+tests_fuzz_fuzz_psk_request_SOURCES = tests/fuzz/fuzz_psk_request.c
+tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
+endif

@@ -144,6 +144,46 @@ int dpk_client_login_verify(struct dpk_client *c, const char *challenge, const c
  * within the agent's cache TTL); identity as above. */
 int dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status, char *identity,
     size_t identitysz);
+/* PSKs negotiated with peers (doc/protocol.md, "PSK exchange"). The key is
+ * returned only when asked for (want_key) and only to root, admin_group and
+ * psk_group; others get the PSK identity alone (EAGENT, code 23, if they
+ * ask for the key). Wipe a struct holding a key with dpk_client_psk_clear(). */
+#define DPK_CLIENT_PSK_ID_MAX 128
+#define DPK_CLIENT_PSK_KEY_MAX 64
+struct dpk_client_psk {
+	char identity[DPK_CLIENT_PSK_ID_MAX + 1]; /* the PSK identity, as TLS sends it */
+	char peer[254];                            /* the peer's DPK identity */
+	uint8_t origin;                            /* 1 we started, 2 the peer started, 3 from a ticket */
+	uint64_t expires;                          /* unix seconds */
+	int has_key;
+	uint8_t key[DPK_CLIENT_PSK_KEY_MAX];       /* secret */
+	size_t keylen;
+};
+/* PSK_HANDSHAKE: run the handshake with peer (a DPK identity) at endpoint
+ * ("HOST:PORT", "[IPv6]:PORT"; NULL: the identity's own address and the
+ * agent's psk_port). Takes up to the agent's psk_handshake_timeout (10 s by
+ * default): open the client with a timeout above that. */
+int dpk_client_psk_handshake(struct dpk_client *c, const char *peer, const char *endpoint, int want_key,
+    struct dpk_client_psk *psk);
+/* PSK_GET: the newest unexpired PSK with peer (a DPK identity). */
+int dpk_client_psk_get(struct dpk_client *c, const char *peer, int want_key, struct dpk_client_psk *psk);
+/* PSK_GET: the unexpired PSK named identity (what a TLS server's PSK
+ * callback receives). */
+int dpk_client_psk_get_by_identity(struct dpk_client *c, const char *identity, int want_key,
+    struct dpk_client_psk *psk);
+void dpk_client_psk_clear(struct dpk_client_psk *psk);
+
+/* TICKET_ISSUE (a gateway; root, admin_group, psk_group): a ticket that lets
+ * server derive the PSK returned in psk (always with its key) for device,
+ * valid lifetime seconds (1..86400). The ticket is malloc()ed into *ticket
+ * (free() it). */
+int dpk_client_ticket_issue(struct dpk_client *c, const char *device, const char *server, uint32_t lifetime,
+    uint8_t **ticket, size_t *ticketlen, struct dpk_client_psk *psk);
+/* TICKET_REDEEM (a server): check the ticket against its gateway's key on
+ * chain, once; the PSK is then kept by the agent like a negotiated one
+ * (psk->peer is the device). */
+int dpk_client_ticket_redeem(struct dpk_client *c, const uint8_t *ticket, size_t ticketlen, int want_key,
+    struct dpk_client_psk *psk);
 
 const char *dpk_client_strerror(int err);
 

@@ -1,0 +1,150 @@
+#include "psk_store.h"
+
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+psk_store_init(struct psk_store *s, size_t max)
+{
+	memset(s, 0, sizeof(*s));
+	s->max = max;
+}
+
+static void
+drop(struct psk_store *s, size_t i)
+{
+	explicit_bzero(&s->e[i], sizeof(s->e[i]));
+	s->e[i] = s->e[--s->n];
+	explicit_bzero(&s->e[s->n], sizeof(s->e[s->n]));
+}
+
+void
+psk_store_clear(struct psk_store *s)
+{
+	if (s->e != NULL)
+		explicit_bzero(s->e, s->max * sizeof(*s->e));
+	free(s->e);
+	s->e = NULL;
+	s->n = 0;
+}
+
+void
+psk_store_expire(struct psk_store *s, int64_t now_ms)
+{
+	for (size_t i = 0; i < s->n;)
+		if (now_ms >= s->e[i].expires_ms)
+			drop(s, i);
+		else
+			i++;
+}
+
+static int
+same_identity(const struct dpk_identity *a, const struct dpk_identity *b)
+{
+	return a->kind == b->kind && a->len == b->len && memcmp(a->value, b->value, a->len) == 0;
+}
+
+int
+psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *identity,
+    const uint8_t key[DPK_HS_PSK_LEN], uint8_t origin, uint32_t lifetime_ms, int64_t now_ms)
+{
+	struct psk_entry *e;
+	size_t i;
+
+	if (strlen(identity) > DPK_HS_PSK_ID_MAX)
+		return DPK_ERR_INVALID;
+	/* the whole array at once: it is never moved, so no copy of a key is left behind by realloc */
+	if (s->e == NULL && (s->e = calloc(s->max, sizeof(*s->e))) == NULL)
+		return DPK_ERR_NOMEM;
+	psk_store_expire(s, now_ms);
+	for (i = 0; i < s->n && strcmp(s->e[i].identity, identity) != 0; i++)
+		;
+	if (i < s->n)
+		drop(s, i);
+	/* one peer may hold only a few: a registered device that runs handshake
+	 * after handshake pushes out its own PSKs, not everyone else's */
+	size_t mine = 0, oldest_mine = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (same_identity(&s->e[i].peer, peer) && (mine++ == 0 || s->e[i].created_ms < s->e[oldest_mine].created_ms))
+			oldest_mine = i;
+	if (mine >= PSK_STORE_PER_PEER) {
+		drop(s, oldest_mine);
+	} else if (s->n == s->max) {
+		size_t oldest = 0;
+
+		for (i = 1; i < s->n; i++)
+			if (s->e[i].created_ms < s->e[oldest].created_ms)
+				oldest = i;
+		drop(s, oldest);
+	}
+	e = &s->e[s->n++];
+	e->peer = *peer;
+	memcpy(e->identity, identity, strlen(identity) + 1);
+	memcpy(e->key, key, DPK_HS_PSK_LEN);
+	e->origin = origin;
+	e->created_ms = now_ms;
+	e->expires_ms = now_ms + lifetime_ms;
+	e->expires_unix = (uint64_t)time(NULL) + lifetime_ms / 1000;
+	return 0;
+}
+
+const struct psk_entry *
+psk_store_by_peer(struct psk_store *s, const struct dpk_identity *peer, int64_t now_ms)
+{
+	const struct psk_entry *best = NULL;
+
+	psk_store_expire(s, now_ms);
+	for (size_t i = 0; i < s->n; i++)
+		if (same_identity(&s->e[i].peer, peer) && (best == NULL || s->e[i].created_ms >= best->created_ms))
+			best = &s->e[i];
+	return best;
+}
+
+const struct psk_entry *
+psk_store_by_identity(struct psk_store *s, const char *identity, int64_t now_ms)
+{
+	psk_store_expire(s, now_ms);
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->e[i].identity, identity) == 0)
+			return &s->e[i];
+	return NULL;
+}
+
+int
+ticket_seen_has(struct ticket_seen *t, const uint8_t id[32], uint64_t now)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].expiry >= now && memcmp(t->e[i].id, id, 32) == 0)
+			return 1;
+	return 0;
+}
+
+int
+ticket_seen_add(struct ticket_seen *t, const uint8_t id[32], uint64_t expiry, uint64_t now)
+{
+	if (t->e == NULL && (t->e = calloc(TICKET_SEEN_MAX, sizeof(*t->e))) == NULL)
+		return DPK_ERR_NOMEM;
+	for (size_t i = 0; i < t->n;)
+		if (t->e[i].expiry < now)
+			t->e[i] = t->e[--t->n];
+		else
+			i++;
+	if (t->n == TICKET_SEEN_MAX)
+		return DPK_ERR_BUSY;
+	memcpy(t->e[t->n].id, id, 32);
+	t->e[t->n].expiry = expiry;
+	t->n++;
+	return 0;
+}
+
+void
+ticket_seen_clear(struct ticket_seen *t)
+{
+	free(t->e);
+	t->e = NULL;
+	t->n = 0;
+}
