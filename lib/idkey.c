@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #define IDKEY_MAX_FILE (64 * 1024)
@@ -311,12 +313,47 @@ ssh_put_mpint(struct dpk_buf *b, const BIGNUM *bn)
 	return ssh_put_string(b, tmp + 1, (size_t)n);
 }
 
+/* RSA keys that passed EVP_PKEY_public_check in this process, by SHA-256 of
+ * their DER: OpenSSL's check (a Miller-Rabin test of the modulus, ~2.5 ms for
+ * RSA-2048) then runs once per key, not on every seal and verify. A small ring,
+ * the oldest entry goes first; shared by every thread. */
+#define RSA_CHECKED_SLOTS 64
+static struct {
+	pthread_mutex_t lock;
+	uint8_t hash[RSA_CHECKED_SLOTS][SHA256_DIGEST_LENGTH];
+	unsigned used, next;
+} rsa_checked = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int
+rsa_was_checked(const uint8_t hash[SHA256_DIGEST_LENGTH])
+{
+	int found = 0;
+
+	pthread_mutex_lock(&rsa_checked.lock);
+	for (unsigned i = 0; i < rsa_checked.used && !found; i++)
+		found = memcmp(rsa_checked.hash[i], hash, SHA256_DIGEST_LENGTH) == 0;
+	pthread_mutex_unlock(&rsa_checked.lock);
+	return found;
+}
+
+static void
+rsa_mark_checked(const uint8_t hash[SHA256_DIGEST_LENGTH])
+{
+	pthread_mutex_lock(&rsa_checked.lock);
+	memcpy(rsa_checked.hash[rsa_checked.next], hash, SHA256_DIGEST_LENGTH);
+	rsa_checked.next = (rsa_checked.next + 1) % RSA_CHECKED_SLOTS;
+	if (rsa_checked.used < RSA_CHECKED_SLOTS)
+		rsa_checked.used++;
+	pthread_mutex_unlock(&rsa_checked.lock);
+}
+
 /* Build a public EVP_PKEY from on-chain bytes, validating them. */
 static int
 onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_PKEY **out)
 {
 	EVP_PKEY *pkey = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t hash[SHA256_DIGEST_LENGTH] = {0};
 	int r = DPK_ERR_CRYPTO;
 
 	*out = NULL;
@@ -349,15 +386,20 @@ onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_P
 		r = DPK_ERR_UNSUPPORTED;
 		if (classify(pkey) != DPK_IDKEY_RSA)
 			goto out;
+		SHA256(pub, publen, hash);
 	} else {
 		return DPK_ERR_UNSUPPORTED;
 	}
 	EVP_PKEY_CTX_free(ctx);
 	ctx = NULL;
-	r = DPK_ERR_INVALID;
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(ctx) != 1)
-		goto out;
+	if (alg != DPK_IDKEY_RSA || !rsa_was_checked(hash)) {
+		r = DPK_ERR_INVALID;
+		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+		    EVP_PKEY_public_check(ctx) != 1)
+			goto out;
+		if (alg == DPK_IDKEY_RSA)
+			rsa_mark_checked(hash);
+	}
 	*out = pkey;
 	pkey = NULL;
 	r = 0;
@@ -476,19 +518,17 @@ dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dp
 }
 
 int
-dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
-    const void *msg, size_t len, const uint8_t *sig, size_t siglen)
+dpk_idkey_verify_evp(enum dpk_idkey_alg alg, struct evp_pkey_st *pkey, const void *msg, size_t len,
+    const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *md = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pkey;
 	int r;
 
-	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
-		return r;
-	r = DPK_ERR_NOMEM;
+	if (alg != DPK_IDKEY_P256 && alg != DPK_IDKEY_RSA)
+		return DPK_ERR_UNSUPPORTED;
 	if ((md = EVP_MD_CTX_new()) == NULL)
-		goto out;
+		return DPK_ERR_NOMEM;
 	r = DPK_ERR_CRYPTO;
 	if (EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, NULL, pkey, NULL) != 1 ||
 	    !set_rsa_pss(pctx, alg))
@@ -496,6 +536,19 @@ dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
 	r = EVP_DigestVerify(md, sig, siglen, msg, len) == 1 ? 0 : DPK_ERR_BADSIG;
 out:
 	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int
+dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    const void *msg, size_t len, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY *pkey;
+	int r;
+
+	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
+		return r;
+	r = dpk_idkey_verify_evp(alg, pkey, msg, len, sig, siglen);
 	EVP_PKEY_free(pkey);
 	return r;
 }
