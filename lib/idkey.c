@@ -347,6 +347,35 @@ rsa_mark_checked(const uint8_t hash[SHA256_DIGEST_LENGTH])
 	pthread_mutex_unlock(&rsa_checked.lock);
 }
 
+/* A P-256 public key (the generator, SEC 2 2.4.2) that parsing copies and
+ * then gives the point read: much cheaper than EVP_PKEY_fromdata, which
+ * builds the curve from its parameters each time. Built once, then only read
+ * (by any thread). It holds no private key, so neither does any copy. */
+static EVP_PKEY *p256_template;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void
+p256_template_init(void)
+{
+	static const uint8_t g[P256_POINT_LEN] = {
+		0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4, 0x40,
+		0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2,
+		0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e,
+		0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51,
+		0xf5,
+	};
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)g, sizeof(g));
+	params[2] = OSSL_PARAM_construct_end();
+	if (ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+	    EVP_PKEY_fromdata(ctx, &p256_template, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		p256_template = NULL;
+	EVP_PKEY_CTX_free(ctx);
+}
+
 /* Build a public EVP_PKEY from on-chain bytes, validating them. */
 static int
 onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_PKEY **out)
@@ -358,18 +387,13 @@ onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_P
 
 	*out = NULL;
 	if (alg == DPK_IDKEY_P256) {
-		OSSL_PARAM params[3];
-
 		if (publen != P256_POINT_LEN || pub[0] != 0x04)
 			return DPK_ERR_INVALID;
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
-		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, publen);
-		params[2] = OSSL_PARAM_construct_end();
-		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-		    EVP_PKEY_fromdata_init(ctx) != 1)
+		if (pthread_once(&p256_once, p256_template_init) != 0 || p256_template == NULL ||
+		    (pkey = EVP_PKEY_dup(p256_template)) == NULL)
 			goto out;
 		r = DPK_ERR_INVALID; /* not a point on the curve */
-		if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		if (EVP_PKEY_set1_encoded_public_key(pkey, pub, publen) != 1)
 			goto out;
 	} else if (alg == DPK_IDKEY_RSA) {
 		const unsigned char *p = pub;
