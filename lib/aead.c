@@ -2,15 +2,30 @@
 #include "err.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+/* AES-GCM fetched once: EVP_aes_*_gcm() would make every init fetch the
+ * provider's implementation by name again. */
+static EVP_CIPHER *gcm128, *gcm256;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+
+static void
+gcm_init(void)
+{
+	gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	gcm256 = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
 static const EVP_CIPHER *
 gcm_for(size_t keylen)
 {
-	return keylen == 16 ? EVP_aes_128_gcm() : keylen == 32 ? EVP_aes_256_gcm() : NULL;
+	if (pthread_once(&gcm_once, gcm_init) != 0)
+		return NULL;
+	return keylen == 16 ? gcm128 : keylen == 32 ? gcm256 : NULL;
 }
 
 /* Run the GCM pass over in (len bytes) into o, after the aad. */

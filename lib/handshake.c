@@ -63,6 +63,7 @@ struct dpk_hs {
 	uint8_t peer_alg;
 	uint8_t peer_pub[PEER_PUB_MAX];
 	size_t peer_publen;
+	EVP_PKEY *peer_pkey;                      /* peer_pub parsed and validated once */
 	struct dpk_hs_rand *rand;
 	int peer_error;
 
@@ -166,6 +167,7 @@ dpk_hs_free(struct dpk_hs *hs)
 		return;
 	hs_kill(hs);
 	EVP_MD_CTX_free(hs->th);
+	EVP_PKEY_free(hs->peer_pkey);
 	OPENSSL_cleanse(hs, sizeof(*hs));
 	free(hs);
 }
@@ -188,13 +190,19 @@ dpk_hs_set_peer(struct dpk_hs *hs, const struct dpk_identity *peer)
 int
 dpk_hs_set_peer_key(struct dpk_hs *hs, uint8_t alg, const uint8_t *pub, size_t publen)
 {
+	EVP_PKEY *pkey = NULL;
+
 	if (hs == NULL || pub == NULL || publen == 0)
 		return DPK_ERR_INVALID;
 	if (!(hs->role == DPK_HS_INITIATOR && hs->st == ST_I_INIT) && hs->st != ST_R_NEED_KEY)
 		return DPK_ERR_STATE;
+	/* parsed and validated here, once: every seal to the peer and the
+	 * signature check use this key */
 	if ((alg != DPK_IDKEY_P256 && alg != DPK_IDKEY_RSA) || publen > sizeof(hs->peer_pub) ||
-	    dpk_pke_overhead(alg, pub, publen) == 0)
+	    dpk_idkey_onchain_evp(alg, pub, publen, &pkey) != 0)
 		return DPK_ERR_UNSUPPORTED;
+	EVP_PKEY_free(hs->peer_pkey);
+	hs->peer_pkey = pkey;
 	hs->peer_alg = alg;
 	memcpy(hs->peer_pub, pub, publen);
 	hs->peer_publen = publen;
@@ -351,18 +359,14 @@ seal_to_peer(struct dpk_hs *hs, const char *label, const uint8_t *aad, size_t aa
     size_t ptlen, struct dpk_buf *out)
 {
 	uint8_t ikm[32];
-	int r;
+	int r, derand = hs->rand != NULL && hs->peer_alg == DPK_IDKEY_P256;
 
-	if (hs->rand != NULL && hs->peer_alg == DPK_IDKEY_P256) {
-		if ((r = dpk_hs_random(hs->rand, ikm, sizeof(ikm))) != 0)
-			return r;
-		r = dpk_pke_seal_derand(hs->peer_alg, hs->peer_pub, hs->peer_publen, ikm, sizeof(ikm),
-		    (const uint8_t *)label, strlen(label), aad, aadlen, pt, ptlen, out);
-		OPENSSL_cleanse(ikm, sizeof(ikm));
+	if (derand && (r = dpk_hs_random(hs->rand, ikm, sizeof(ikm))) != 0)
 		return r;
-	}
-	return dpk_pke_seal(hs->peer_alg, hs->peer_pub, hs->peer_publen, (const uint8_t *)label, strlen(label),
-	    aad, aadlen, pt, ptlen, out);
+	r = dpk_pke_seal_evp(hs->peer_alg, hs->peer_pkey, hs->peer_pub, hs->peer_publen, derand ? ikm : NULL,
+	    derand ? sizeof(ikm) : 0, (const uint8_t *)label, strlen(label), aad, aadlen, pt, ptlen, out);
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	return r;
 }
 
 static int
@@ -689,7 +693,7 @@ read_m3_build_m4(struct dpk_hs *hs, const uint8_t *in, size_t inlen, struct dpk_
 	    (r = dpk_cursor_done(&c)) != 0)
 		goto out;
 	if ((r = signed_data(hs, &sd)) != 0 ||
-	    (r = dpk_idkey_verify(hs->peer_alg, hs->peer_pub, hs->peer_publen, sd.data, sd.len, sig, siglen)) != 0)
+	    (r = dpk_idkey_verify_evp(hs->peer_alg, hs->peer_pkey, sd.data, sd.len, sig, siglen)) != 0)
 		goto out;
 	if ((r = ecdh(hs, hs->e_i, dh)) != 0)
 		goto out;

@@ -1,6 +1,7 @@
 #include "hkdf.h"
 #include "err.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -9,6 +10,18 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+/* The HKDF implementation, fetched once rather than by name on every call
+ * (OpenSSL 3.0 cannot copy an HKDF context, so the digest is still named in
+ * each call's parameters). */
+static EVP_KDF *hkdf_kdf;
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+static void
+hkdf_init(void)
+{
+	hkdf_kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+}
+
 /* One EVP_KDF "HKDF" call in the given mode; key is the IKM (extract) or the
  * PRK (expand), aux the salt or the info. */
 static int
@@ -16,7 +29,6 @@ hkdf_run(int mode, const uint8_t *key, size_t keylen, const uint8_t *aux, size_t
     uint8_t *out, size_t outlen)
 {
 	static const uint8_t none[1];
-	EVP_KDF *kdf = NULL;
 	EVP_KDF_CTX *ctx = NULL;
 	OSSL_PARAM params[5], *p = params;
 	int r = DPK_ERR_CRYPTO;
@@ -29,8 +41,8 @@ hkdf_run(int mode, const uint8_t *key, size_t keylen, const uint8_t *aux, size_t
 		*p++ = OSSL_PARAM_construct_octet_string(mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY ?
 		    OSSL_KDF_PARAM_SALT : OSSL_KDF_PARAM_INFO, (void *)aux, auxlen);
 	*p = OSSL_PARAM_construct_end();
-	if ((kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL)) == NULL ||
-	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL)
+	if (pthread_once(&hkdf_once, hkdf_init) != 0 || hkdf_kdf == NULL ||
+	    (ctx = EVP_KDF_CTX_new(hkdf_kdf)) == NULL)
 		goto out;
 	if (EVP_KDF_derive(ctx, out, outlen, params) != 1) {
 		OPENSSL_cleanse(out, outlen);
@@ -39,7 +51,6 @@ hkdf_run(int mode, const uint8_t *key, size_t keylen, const uint8_t *aux, size_t
 	r = 0;
 out:
 	EVP_KDF_CTX_free(ctx); /* clears the key copy it holds */
-	EVP_KDF_free(kdf);
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include "hkdf.h"
 #include "idkey.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -100,12 +101,23 @@ serialize_public(struct evp_pkey_st *pkey, uint8_t pk[DPK_HPKE_NPK])
 	return 0;
 }
 
+/* The P-256 group, built once (EC_GROUP_new_by_curve_name is costly) and
+ * only read from then on, by any thread. */
+static EC_GROUP *p256_group;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void
+p256_init(void)
+{
+	p256_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+}
+
 /* pk(sk) as an uncompressed point, and the key pair as an EVP_PKEY if out is
  * not NULL. DPK_ERR_INVALID if sk is not in [1, n-1]. */
 static int
 key_from_scalar(const uint8_t sk[DPK_HPKE_NSK], uint8_t pk[DPK_HPKE_NPK], EVP_PKEY **out)
 {
-	EC_GROUP *group = NULL;
+	const EC_GROUP *group;
 	EC_POINT *point = NULL;
 	BIGNUM *d = NULL;
 	BN_CTX *bnctx = NULL;
@@ -114,7 +126,7 @@ key_from_scalar(const uint8_t sk[DPK_HPKE_NSK], uint8_t pk[DPK_HPKE_NPK], EVP_PK
 	EVP_PKEY_CTX *pctx = NULL;
 	int r = DPK_ERR_NOMEM;
 
-	if ((group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
+	if (pthread_once(&p256_once, p256_init) != 0 || (group = p256_group) == NULL ||
 	    (point = EC_POINT_new(group)) == NULL || (d = BN_secure_new()) == NULL ||
 	    (bnctx = BN_CTX_secure_new()) == NULL)
 		goto out;
@@ -149,7 +161,6 @@ out:
 	BN_CTX_free(bnctx);
 	BN_clear_free(d);
 	EC_POINT_free(point);
-	EC_GROUP_free(group);
 	return r;
 }
 
@@ -161,8 +172,10 @@ dpk_hpke_key_from_private(const uint8_t sk[DPK_HPKE_NSK], struct evp_pkey_st **o
 	return key_from_scalar(sk, pk, out);
 }
 
-int
-dpk_hpke_derive_keypair(const uint8_t *ikm, size_t ikmlen, uint8_t sk[DPK_HPKE_NSK], uint8_t pk[DPK_HPKE_NPK])
+/* DeriveKeyPair; the key pair also as an EVP_PKEY if out is not NULL. */
+static int
+derive_keypair(const uint8_t *ikm, size_t ikmlen, uint8_t sk[DPK_HPKE_NSK], uint8_t pk[DPK_HPKE_NPK],
+    EVP_PKEY **out)
 {
 	uint8_t dkp_prk[DPK_HKDF_HASH_LEN];
 	int r;
@@ -179,7 +192,7 @@ dpk_hpke_derive_keypair(const uint8_t *ikm, size_t ikmlen, uint8_t sk[DPK_HPKE_N
 		if ((r = LabeledExpand(KEM, dkp_prk, "candidate", &c, 1, sk, DPK_HPKE_NSK)) != 0)
 			break;
 		sk[0] &= 0xff; /* P-256's bitmask: every bit of the top byte counts */
-		if ((k = key_from_scalar(sk, pk, NULL)) != DPK_ERR_INVALID) {
+		if ((k = key_from_scalar(sk, pk, out)) != DPK_ERR_INVALID) {
 			r = k;
 			break;
 		}
@@ -191,8 +204,16 @@ dpk_hpke_derive_keypair(const uint8_t *ikm, size_t ikmlen, uint8_t sk[DPK_HPKE_N
 	return r;
 }
 
+int
+dpk_hpke_derive_keypair(const uint8_t *ikm, size_t ikmlen, uint8_t sk[DPK_HPKE_NSK], uint8_t pk[DPK_HPKE_NPK])
+{
+	return derive_keypair(ikm, ikmlen, sk, pk, NULL);
+}
+
 /* DH(sk, pk) = the x coordinate of sk * pk (Ndh = 32), then
- * ExtractAndExpand(dh, enc || pkRm). */
+ * ExtractAndExpand(dh, enc || pkRm). pk has passed EVP_PKEY_public_check
+ * already (deserialize_public, dpk_idkey_onchain_evp): the derive does not
+ * run that check a second time. */
 static int
 dh_extract_and_expand(EVP_PKEY *sk, EVP_PKEY *pk, const uint8_t enc[DPK_HPKE_NENC],
     const uint8_t pkRm[DPK_HPKE_NPK], uint8_t shared_secret[DPK_HPKE_NSECRET])
@@ -203,7 +224,7 @@ dh_extract_and_expand(EVP_PKEY *sk, EVP_PKEY *pk, const uint8_t enc[DPK_HPKE_NEN
 	int r = DPK_ERR_CRYPTO;
 
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL)) == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-	    EVP_PKEY_derive_set_peer(ctx, pk) != 1 || EVP_PKEY_derive(ctx, dh, &dhlen) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1 || EVP_PKEY_derive(ctx, dh, &dhlen) != 1 ||
 	    dhlen != sizeof(dh))
 		goto out;
 	memcpy(kem_context, enc, DPK_HPKE_NENC);
@@ -227,17 +248,15 @@ deserialize_public(const uint8_t pkm[DPK_HPKE_NPK], EVP_PKEY **out)
 }
 
 int
-dpk_hpke_encap(const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE, size_t ikmElen,
-    uint8_t enc[DPK_HPKE_NENC], uint8_t shared_secret[DPK_HPKE_NSECRET])
+dpk_hpke_encap_key(struct evp_pkey_st *pkRp, const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE,
+    size_t ikmElen, uint8_t enc[DPK_HPKE_NENC], uint8_t shared_secret[DPK_HPKE_NSECRET])
 {
-	EVP_PKEY *pkRp = NULL, *skE = NULL;
+	EVP_PKEY *skE = NULL;
 	uint8_t ikm[DPK_HPKE_NSK], skEm[DPK_HPKE_NSK];
 	int r;
 
-	if (pkR == NULL || enc == NULL || shared_secret == NULL || (ikmE == NULL && ikmElen > 0))
+	if (pkRp == NULL || pkR == NULL || enc == NULL || shared_secret == NULL || (ikmE == NULL && ikmElen > 0))
 		return DPK_ERR_INVALID;
-	if ((r = deserialize_public(pkR, &pkRp)) != 0)
-		return r;
 	/* GenerateKeyPair() as DeriveKeyPair(random(Nsk)), which RFC 9180 allows:
 	 * one code path for real traffic and the vectors */
 	if (ikmE == NULL) {
@@ -247,14 +266,28 @@ dpk_hpke_encap(const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE, size_t ikmE
 		ikmE = ikm;
 		ikmElen = sizeof(ikm);
 	}
-	if ((r = dpk_hpke_derive_keypair(ikmE, ikmElen, skEm, enc)) != 0 ||
-	    (r = key_from_scalar(skEm, enc, &skE)) != 0)
+	if ((r = derive_keypair(ikmE, ikmElen, skEm, enc, &skE)) != 0)
 		goto out;
 	r = dh_extract_and_expand(skE, pkRp, enc, pkR, shared_secret);
 out:
 	OPENSSL_cleanse(ikm, sizeof(ikm));
 	OPENSSL_cleanse(skEm, sizeof(skEm));
 	EVP_PKEY_free(skE);
+	return r;
+}
+
+int
+dpk_hpke_encap(const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE, size_t ikmElen,
+    uint8_t enc[DPK_HPKE_NENC], uint8_t shared_secret[DPK_HPKE_NSECRET])
+{
+	EVP_PKEY *pkRp = NULL;
+	int r;
+
+	if (pkR == NULL || enc == NULL || shared_secret == NULL || (ikmE == NULL && ikmElen > 0))
+		return DPK_ERR_INVALID;
+	if ((r = deserialize_public(pkR, &pkRp)) != 0)
+		return r;
+	r = dpk_hpke_encap_key(pkRp, pkR, ikmE, ikmElen, enc, shared_secret);
 	EVP_PKEY_free(pkRp);
 	return r;
 }
@@ -309,10 +342,18 @@ int
 dpk_hpke_setup_base_s(const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE, size_t ikmElen, const uint8_t *info,
     size_t infolen, uint8_t enc[DPK_HPKE_NENC], struct dpk_hpke_ctx *ctx)
 {
+	return dpk_hpke_setup_base_s_key(NULL, pkR, ikmE, ikmElen, info, infolen, enc, ctx);
+}
+
+int
+dpk_hpke_setup_base_s_key(struct evp_pkey_st *pkRp, const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE,
+    size_t ikmElen, const uint8_t *info, size_t infolen, uint8_t enc[DPK_HPKE_NENC], struct dpk_hpke_ctx *ctx)
+{
 	uint8_t shared_secret[DPK_HPKE_NSECRET];
 	int r;
 
-	if ((r = dpk_hpke_encap(pkR, ikmE, ikmElen, enc, shared_secret)) == 0)
+	if ((r = pkRp != NULL ? dpk_hpke_encap_key(pkRp, pkR, ikmE, ikmElen, enc, shared_secret) :
+	    dpk_hpke_encap(pkR, ikmE, ikmElen, enc, shared_secret)) == 0)
 		r = dpk_hpke_key_schedule_base(shared_secret, info, infolen, ctx);
 	OPENSSL_cleanse(shared_secret, sizeof(shared_secret));
 	return r;

@@ -49,6 +49,11 @@ int dpk_hpke_key_from_private(const uint8_t sk[DPK_HPKE_NSK], struct evp_pkey_st
  * DPK_ERR_SYNTAX if pkR is not a valid uncompressed P-256 point. */
 int dpk_hpke_encap(const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE, size_t ikmElen,
     uint8_t enc[DPK_HPKE_NENC], uint8_t shared_secret[DPK_HPKE_NSECRET]);
+/* Encap with pkR already parsed and validated by dpk_idkey_onchain_evp
+ * (DPK_IDKEY_P256) from pkRm, its serialization: a sender sealing several
+ * messages to one key validates it once. */
+int dpk_hpke_encap_key(struct evp_pkey_st *pkR, const uint8_t pkRm[DPK_HPKE_NPK], const uint8_t *ikmE,
+    size_t ikmElen, uint8_t enc[DPK_HPKE_NENC], uint8_t shared_secret[DPK_HPKE_NSECRET]);
 /* Decap(enc, skR). DPK_ERR_SYNTAX if enc is not a valid point,
  * DPK_ERR_UNSUPPORTED if skR is not a P-256 private key. */
 int dpk_hpke_decap(struct evp_pkey_st *skR, const uint8_t enc[DPK_HPKE_NENC],
@@ -63,6 +68,9 @@ int dpk_hpke_key_schedule_base(const uint8_t shared_secret[DPK_HPKE_NSECRET], co
 /* SetupBaseS / SetupBaseR: Encap/Decap then the key schedule. */
 int dpk_hpke_setup_base_s(const uint8_t pkR[DPK_HPKE_NPK], const uint8_t *ikmE, size_t ikmElen,
     const uint8_t *info, size_t infolen, uint8_t enc[DPK_HPKE_NENC], struct dpk_hpke_ctx *ctx);
+/* SetupBaseS with pkR as for dpk_hpke_encap_key (pkR NULL: parse pkRm). */
+int dpk_hpke_setup_base_s_key(struct evp_pkey_st *pkR, const uint8_t pkRm[DPK_HPKE_NPK], const uint8_t *ikmE,
+    size_t ikmElen, const uint8_t *info, size_t infolen, uint8_t enc[DPK_HPKE_NENC], struct dpk_hpke_ctx *ctx);
 int dpk_hpke_setup_base_r(struct evp_pkey_st *skR, const uint8_t enc[DPK_HPKE_NENC], const uint8_t *info,
     size_t infolen, struct dpk_hpke_ctx *ctx);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #define IDKEY_MAX_FILE (64 * 1024)
@@ -311,28 +313,87 @@ ssh_put_mpint(struct dpk_buf *b, const BIGNUM *bn)
 	return ssh_put_string(b, tmp + 1, (size_t)n);
 }
 
+/* RSA keys that passed EVP_PKEY_public_check in this process, by SHA-256 of
+ * their DER: OpenSSL's check (a Miller-Rabin test of the modulus, ~2.5 ms for
+ * RSA-2048) then runs once per key, not on every seal and verify. A small ring,
+ * the oldest entry goes first; shared by every thread. */
+#define RSA_CHECKED_SLOTS 64
+static struct {
+	pthread_mutex_t lock;
+	uint8_t hash[RSA_CHECKED_SLOTS][SHA256_DIGEST_LENGTH];
+	unsigned used, next;
+} rsa_checked = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int
+rsa_was_checked(const uint8_t hash[SHA256_DIGEST_LENGTH])
+{
+	int found = 0;
+
+	pthread_mutex_lock(&rsa_checked.lock);
+	for (unsigned i = 0; i < rsa_checked.used && !found; i++)
+		found = memcmp(rsa_checked.hash[i], hash, SHA256_DIGEST_LENGTH) == 0;
+	pthread_mutex_unlock(&rsa_checked.lock);
+	return found;
+}
+
+static void
+rsa_mark_checked(const uint8_t hash[SHA256_DIGEST_LENGTH])
+{
+	pthread_mutex_lock(&rsa_checked.lock);
+	memcpy(rsa_checked.hash[rsa_checked.next], hash, SHA256_DIGEST_LENGTH);
+	rsa_checked.next = (rsa_checked.next + 1) % RSA_CHECKED_SLOTS;
+	if (rsa_checked.used < RSA_CHECKED_SLOTS)
+		rsa_checked.used++;
+	pthread_mutex_unlock(&rsa_checked.lock);
+}
+
+/* A P-256 public key (the generator, SEC 2 2.4.2) that parsing copies and
+ * then gives the point read: much cheaper than EVP_PKEY_fromdata, which
+ * builds the curve from its parameters each time. Built once, then only read
+ * (by any thread). It holds no private key, so neither does any copy. */
+static EVP_PKEY *p256_template;
+static pthread_once_t p256_once = PTHREAD_ONCE_INIT;
+
+static void
+p256_template_init(void)
+{
+	static const uint8_t g[P256_POINT_LEN] = {
+		0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4, 0x40,
+		0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2,
+		0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e,
+		0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51,
+		0xf5,
+	};
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)g, sizeof(g));
+	params[2] = OSSL_PARAM_construct_end();
+	if (ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+	    EVP_PKEY_fromdata(ctx, &p256_template, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		p256_template = NULL;
+	EVP_PKEY_CTX_free(ctx);
+}
+
 /* Build a public EVP_PKEY from on-chain bytes, validating them. */
 static int
 onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_PKEY **out)
 {
 	EVP_PKEY *pkey = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t hash[SHA256_DIGEST_LENGTH] = {0};
 	int r = DPK_ERR_CRYPTO;
 
 	*out = NULL;
 	if (alg == DPK_IDKEY_P256) {
-		OSSL_PARAM params[3];
-
 		if (publen != P256_POINT_LEN || pub[0] != 0x04)
 			return DPK_ERR_INVALID;
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
-		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, publen);
-		params[2] = OSSL_PARAM_construct_end();
-		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-		    EVP_PKEY_fromdata_init(ctx) != 1)
+		if (pthread_once(&p256_once, p256_template_init) != 0 || p256_template == NULL ||
+		    (pkey = EVP_PKEY_dup(p256_template)) == NULL)
 			goto out;
 		r = DPK_ERR_INVALID; /* not a point on the curve */
-		if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		if (EVP_PKEY_set1_encoded_public_key(pkey, pub, publen) != 1)
 			goto out;
 	} else if (alg == DPK_IDKEY_RSA) {
 		const unsigned char *p = pub;
@@ -349,15 +410,20 @@ onchain_to_pkey(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, EVP_P
 		r = DPK_ERR_UNSUPPORTED;
 		if (classify(pkey) != DPK_IDKEY_RSA)
 			goto out;
+		SHA256(pub, publen, hash);
 	} else {
 		return DPK_ERR_UNSUPPORTED;
 	}
 	EVP_PKEY_CTX_free(ctx);
 	ctx = NULL;
-	r = DPK_ERR_INVALID;
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(ctx) != 1)
-		goto out;
+	if (alg != DPK_IDKEY_RSA || !rsa_was_checked(hash)) {
+		r = DPK_ERR_INVALID;
+		if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+		    EVP_PKEY_public_check(ctx) != 1)
+			goto out;
+		if (alg == DPK_IDKEY_RSA)
+			rsa_mark_checked(hash);
+	}
 	*out = pkey;
 	pkey = NULL;
 	r = 0;
@@ -476,19 +542,17 @@ dpk_idkey_sign(const struct dpk_idkey *k, const void *msg, size_t len, struct dp
 }
 
 int
-dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
-    const void *msg, size_t len, const uint8_t *sig, size_t siglen)
+dpk_idkey_verify_evp(enum dpk_idkey_alg alg, struct evp_pkey_st *pkey, const void *msg, size_t len,
+    const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *md = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pkey;
 	int r;
 
-	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
-		return r;
-	r = DPK_ERR_NOMEM;
+	if (alg != DPK_IDKEY_P256 && alg != DPK_IDKEY_RSA)
+		return DPK_ERR_UNSUPPORTED;
 	if ((md = EVP_MD_CTX_new()) == NULL)
-		goto out;
+		return DPK_ERR_NOMEM;
 	r = DPK_ERR_CRYPTO;
 	if (EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, NULL, pkey, NULL) != 1 ||
 	    !set_rsa_pss(pctx, alg))
@@ -496,6 +560,19 @@ dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
 	r = EVP_DigestVerify(md, sig, siglen, msg, len) == 1 ? 0 : DPK_ERR_BADSIG;
 out:
 	EVP_MD_CTX_free(md);
+	return r;
+}
+
+int
+dpk_idkey_verify(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
+    const void *msg, size_t len, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY *pkey;
+	int r;
+
+	if ((r = onchain_to_pkey(alg, pub, publen, &pkey)) != 0)
+		return r;
+	r = dpk_idkey_verify_evp(alg, pkey, msg, len, sig, siglen);
 	EVP_PKEY_free(pkey);
 	return r;
 }

@@ -72,9 +72,15 @@ struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
 struct evp_pkey_st *dpk_idkey_evp(const struct dpk_idkey *k);
 /* Parse and validate an on-chain public key as dpk_idkey_verify does (point
  * on the curve; RSA DER with no trailing bytes, 2048..8192 bits) into a new
- * EVP_PKEY the caller frees with EVP_PKEY_free. DPK_ERR_INVALID /
+ * EVP_PKEY the caller frees with EVP_PKEY_free. An RSA key that already
+ * passed OpenSSL's full public-key check in this process (remembered by
+ * SHA-256 of its DER, last 64 keys) is not checked again. DPK_ERR_INVALID /
  * DPK_ERR_TRAILING (malformed), DPK_ERR_UNSUPPORTED (alg or key size). */
 int dpk_idkey_onchain_evp(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
     struct evp_pkey_st **out);
+/* dpk_idkey_verify with a key dpk_idkey_onchain_evp made (parse and validate
+ * once, verify many times). */
+int dpk_idkey_verify_evp(enum dpk_idkey_alg alg, struct evp_pkey_st *pkey, const void *msg, size_t len,
+    const uint8_t *sig, size_t siglen);
 
 #endif

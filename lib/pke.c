@@ -54,18 +54,16 @@ fail:
 	return NULL;
 }
 
+/* RSA seal to pkey, a key from dpk_idkey_onchain_evp. */
 static int
-rsa_seal(const uint8_t *pub, size_t publen, const uint8_t *info, size_t infolen, const uint8_t *aad,
-    size_t aadlen, const uint8_t *pt, size_t ptlen, struct dpk_buf *out)
+rsa_seal(EVP_PKEY *pkey, const uint8_t *info, size_t infolen, const uint8_t *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, struct dpk_buf *out)
 {
-	EVP_PKEY *pkey = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	uint8_t key[RSA_WRAPPED_KEY_LEN], nonce[DPK_AEAD_NONCE_LEN], *w;
 	size_t start = out->len, wlen;
 	int r;
 
-	if ((r = dpk_idkey_onchain_evp(DPK_IDKEY_RSA, pub, publen, &pkey)) != 0)
-		return r == DPK_ERR_UNSUPPORTED ? r : DPK_ERR_SYNTAX;
 	wlen = (size_t)EVP_PKEY_get_size(pkey);
 	r = DPK_ERR_CRYPTO;
 	if (RAND_priv_bytes(key, sizeof(key)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
@@ -83,15 +81,16 @@ rsa_seal(const uint8_t *pub, size_t publen, const uint8_t *info, size_t infolen,
 out:
 	OPENSSL_cleanse(key, sizeof(key));
 	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
 	if (r != 0)
 		out->len = start;
 	return r;
 }
 
+/* HPKE seal to pub; pkey is pub parsed by dpk_idkey_onchain_evp, or NULL. */
 static int
-p256_seal(const uint8_t *pub, size_t publen, const uint8_t *ikm, size_t ikmlen, const uint8_t *info,
-    size_t infolen, const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen, struct dpk_buf *out)
+p256_seal(EVP_PKEY *pkey, const uint8_t *pub, size_t publen, const uint8_t *ikm, size_t ikmlen,
+    const uint8_t *info, size_t infolen, const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen,
+    struct dpk_buf *out)
 {
 	struct dpk_hpke_ctx ctx;
 	uint8_t enc[DPK_HPKE_NENC];
@@ -100,7 +99,7 @@ p256_seal(const uint8_t *pub, size_t publen, const uint8_t *ikm, size_t ikmlen, 
 
 	if (pub == NULL || publen != DPK_HPKE_NPK)
 		return DPK_ERR_SYNTAX;
-	if ((r = dpk_hpke_setup_base_s(pub, ikm, ikmlen, info, infolen, enc, &ctx)) != 0)
+	if ((r = dpk_hpke_setup_base_s_key(pkey, pub, ikm, ikmlen, info, infolen, enc, &ctx)) != 0)
 		return r;
 	if ((r = dpk_buf_put(out, enc, sizeof(enc))) == 0 &&
 	    (r = dpk_hpke_seal(&ctx, aad, aadlen, pt, ptlen, out)) != 0)
@@ -113,6 +112,7 @@ int
 dpk_pke_seal(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, const uint8_t *info, size_t infolen,
     const uint8_t *aad, size_t aadlen, const uint8_t *pt, size_t ptlen, struct dpk_buf *out)
 {
+	EVP_PKEY *pkey = NULL;
 	int r;
 
 	if ((r = check_common(info, infolen, aad, aadlen, out)) != 0)
@@ -120,9 +120,32 @@ dpk_pke_seal(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, const ui
 	if ((pt == NULL && ptlen > 0) || ptlen > DPK_PKE_PT_MAX)
 		return DPK_ERR_INVALID;
 	if (alg == DPK_IDKEY_P256)
-		return p256_seal(pub, publen, NULL, 0, info, infolen, aad, aadlen, pt, ptlen, out);
-	if (alg == DPK_IDKEY_RSA)
-		return rsa_seal(pub, publen, info, infolen, aad, aadlen, pt, ptlen, out);
+		return p256_seal(NULL, pub, publen, NULL, 0, info, infolen, aad, aadlen, pt, ptlen, out);
+	if (alg != DPK_IDKEY_RSA)
+		return DPK_ERR_UNSUPPORTED;
+	if ((r = dpk_idkey_onchain_evp(DPK_IDKEY_RSA, pub, publen, &pkey)) != 0)
+		return r == DPK_ERR_UNSUPPORTED ? r : DPK_ERR_SYNTAX;
+	r = rsa_seal(pkey, info, infolen, aad, aadlen, pt, ptlen, out);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+int
+dpk_pke_seal_evp(enum dpk_idkey_alg alg, struct evp_pkey_st *pkey, const uint8_t *pub, size_t publen,
+    const uint8_t *ikm, size_t ikmlen, const uint8_t *info, size_t infolen, const uint8_t *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, struct dpk_buf *out)
+{
+	int r;
+
+	if ((r = check_common(info, infolen, aad, aadlen, out)) != 0)
+		return r;
+	if (pkey == NULL || (pt == NULL && ptlen > 0) || ptlen > DPK_PKE_PT_MAX ||
+	    (ikm != NULL && ikmlen < DPK_HPKE_NSK))
+		return DPK_ERR_INVALID;
+	if (alg == DPK_IDKEY_P256)
+		return p256_seal(pkey, pub, publen, ikm, ikmlen, info, infolen, aad, aadlen, pt, ptlen, out);
+	if (alg == DPK_IDKEY_RSA && ikm == NULL)
+		return rsa_seal(pkey, info, infolen, aad, aadlen, pt, ptlen, out);
 	return DPK_ERR_UNSUPPORTED;
 }
 
@@ -139,7 +162,7 @@ dpk_pke_seal_derand(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen, c
 		return DPK_ERR_INVALID;
 	if (alg != DPK_IDKEY_P256)
 		return DPK_ERR_UNSUPPORTED;
-	return p256_seal(pub, publen, ikm, ikmlen, info, infolen, aad, aadlen, pt, ptlen, out);
+	return p256_seal(NULL, pub, publen, ikm, ikmlen, info, infolen, aad, aadlen, pt, ptlen, out);
 }
 
 static int

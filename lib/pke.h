@@ -39,6 +39,13 @@ int dpk_pke_seal_derand(enum dpk_idkey_alg alg, const uint8_t *pub, size_t puble
     size_t ikmlen, const uint8_t *info, size_t infolen, const uint8_t *aad, size_t aadlen, const uint8_t *pt,
     size_t ptlen, struct dpk_buf *out);
 
+/* As dpk_pke_seal (ikm NULL) or dpk_pke_seal_derand (ikm not NULL, P-256
+ * only), with pkey the key dpk_idkey_onchain_evp(alg, pub, publen) returned:
+ * who seals several messages to one key parses and validates it once. */
+int dpk_pke_seal_evp(enum dpk_idkey_alg alg, struct evp_pkey_st *pkey, const uint8_t *pub, size_t publen,
+    const uint8_t *ikm, size_t ikmlen, const uint8_t *info, size_t infolen, const uint8_t *aad, size_t aadlen,
+    const uint8_t *pt, size_t ptlen, struct dpk_buf *out);
+
 /* Open ct (made by dpk_pke_seal for k's public key with the same info and
  * aad) and append the plaintext to out. Returns 0; DPK_ERR_TRUNCATED /
  * DPK_ERR_SYNTAX (malformed), DPK_ERR_BADMAC (wrong key, info, aad, or

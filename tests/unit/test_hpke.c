@@ -191,6 +191,26 @@ test_hpke_rfc9180_p256_base(void **state)
 	assert_field(setup, "key", s.key, sizeof(s.key));
 	assert_field(setup, "base_nonce", s.base_nonce, sizeof(s.base_nonce));
 	assert_field(setup, "exporter_secret", s.exporter_secret, sizeof(s.exporter_secret));
+	/* the same with pkR parsed and validated beforehand (how lib/handshake.c
+	 * seals several messages to one peer) */
+	{
+		struct dpk_hpke_ctx s2;
+		uint8_t enc2[DPK_HPKE_NENC];
+		EVP_PKEY *pkR = NULL;
+
+		assert_int_equal(dpk_idkey_onchain_evp(DPK_IDKEY_P256, get(setup, "pkRm")->v, DPK_HPKE_NPK, &pkR), 0);
+		assert_int_equal(dpk_hpke_setup_base_s_key(pkR, get(setup, "pkRm")->v, get(setup, "ikmE")->v,
+		    get(setup, "ikmE")->len, info->v, info->len, enc2, &s2), 0);
+		assert_field(setup, "enc", enc2, sizeof(enc2));
+		assert_field(setup, "key", s2.key, sizeof(s2.key));
+		assert_field(setup, "base_nonce", s2.base_nonce, sizeof(s2.base_nonce));
+		assert_field(setup, "exporter_secret", s2.exporter_secret, sizeof(s2.exporter_secret));
+		assert_int_equal(dpk_hpke_encap_key(pkR, get(setup, "pkRm")->v, get(setup, "ikmE")->v,
+		    get(setup, "ikmE")->len, enc2, ss), 0);
+		assert_field(setup, "shared_secret", ss, sizeof(ss));
+		assert_int_equal(dpk_hpke_encap_key(NULL, get(setup, "pkRm")->v, NULL, 0, enc2, ss), DPK_ERR_INVALID);
+		EVP_PKEY_free(pkR);
+	}
 	assert_int_equal(dpk_hpke_setup_base_r(skR, enc, info->v, info->len, &r), 0);
 	assert_memory_equal(r.key, s.key, sizeof(s.key));
 	assert_memory_equal(r.base_nonce, s.base_nonce, sizeof(s.base_nonce));

@@ -11,6 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
 #include "err.h"
 #include "harness.h"
 #include "idkey.h"
@@ -247,6 +253,78 @@ test_bad_onchain_keys(void **state)
 	dpk_buf_free(&out);
 }
 
+/* The DER of a 2048-bit RSA public key with modulus n (hex) and e = 65537,
+ * made without any check, into der. */
+static void
+rsa_der(const char *nhex, struct dpk_buf *der)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *n = NULL, *e = BN_new();
+	unsigned char *p = NULL;
+	int len;
+
+	assert_true(BN_hex2bn(&n, nhex) > 0);
+	assert_int_equal(BN_set_word(e, 65537), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e), 1);
+	assert_non_null(params = OSSL_PARAM_BLD_to_param(bld));
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
+	assert_true((len = i2d_PUBKEY(pkey, &p)) > 0);
+	dpk_buf_reset(der);
+	assert_int_equal(dpk_buf_put(der, p, (size_t)len), 0);
+	OPENSSL_free(p);
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+}
+
+/* RSA keys get OpenSSL's full public-key check once per process: a key that
+ * fails it is refused every time (failures are not remembered), one that
+ * passed is accepted again, and passing never vouches for another key. */
+static void
+test_rsa_check_once(void **state)
+{
+	char even[513], small_factor[513];
+	struct dpk_idkey *k;
+	struct dpk_buf der, bad;
+	EVP_PKEY *pkey = NULL;
+
+	/* 2^2047 + 2: 2048 bits, even; 2^2047 + 1 is divisible by 3 */
+	memset(even, '0', 512);
+	even[0] = '8';
+	even[511] = '2';
+	even[512] = '\0';
+	memcpy(small_factor, even, sizeof(even));
+	small_factor[511] = '1';
+	dpk_buf_init(&der, 4096);
+	dpk_buf_init(&bad, 4096);
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_RSA, 2048, &k), 0);
+	assert_int_equal(dpk_idkey_public_onchain(k, &der), 0);
+	dpk_idkey_free(k);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(dpk_idkey_onchain_evp(DPK_IDKEY_RSA, der.data, der.len, &pkey), 0);
+		assert_int_equal(EVP_PKEY_get_bits(pkey), 2048);
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		rsa_der(even, &bad);
+		assert_int_equal(dpk_idkey_onchain_evp(DPK_IDKEY_RSA, bad.data, bad.len, &pkey), DPK_ERR_INVALID);
+		assert_null(pkey);
+		rsa_der(small_factor, &bad);
+		assert_int_equal(dpk_idkey_onchain_evp(DPK_IDKEY_RSA, bad.data, bad.len, &pkey), DPK_ERR_INVALID);
+		assert_int_equal(dpk_idkey_verify(DPK_IDKEY_RSA, bad.data, bad.len, "m", 1, (const uint8_t *)"s", 1),
+		    DPK_ERR_INVALID);
+	}
+	dpk_buf_free(&der);
+	dpk_buf_free(&bad);
+}
+
 /* Signatures verify with the on-chain key, and with openssl as a cross-check. */
 static void
 check_sign(enum dpk_idkey_alg alg, unsigned bits)
@@ -324,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_openssh_p256),
 		cmocka_unit_test(test_openssh_rsa),
 		cmocka_unit_test(test_bad_onchain_keys),
+		cmocka_unit_test(test_rsa_check_once),
 		cmocka_unit_test(test_sign_p256),
 		cmocka_unit_test(test_sign_rsa),
 	};

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,6 +450,64 @@ test_rsa_openssl_cross_check(void **state)
 	dpk_test_rmtree(dir);
 }
 
+/* What each sealing thread was given and what it made. */
+struct sealer {
+	struct keys *k;
+	struct dpk_buf ct[2][8]; /* [P-256, RSA][round] */
+	int failures;
+};
+
+static void *
+seal_many(void *arg)
+{
+	struct sealer *s = arg;
+
+	for (int i = 0; i < 8; i++) {
+		dpk_buf_init(&s->ct[0][i], 4096);
+		dpk_buf_init(&s->ct[1][i], 4096);
+		if (dpk_pke_seal(DPK_IDKEY_P256, s->k->p256pub.data, s->k->p256pub.len, INFO, sizeof(INFO), AAD,
+		    sizeof(AAD), PT, sizeof(PT), &s->ct[0][i]) != 0 ||
+		    dpk_pke_seal(DPK_IDKEY_RSA, s->k->rsapub.data, s->k->rsapub.len, INFO, sizeof(INFO), AAD,
+		    sizeof(AAD), PT, sizeof(PT), &s->ct[1][i]) != 0)
+			s->failures++;
+	}
+	return NULL;
+}
+
+/* Several threads seal at once: the state lib/ shares between them (HKDF and
+ * AES-GCM fetched once, the P-256 group and template key, the RSA keys
+ * already checked) gives every one of them ciphertexts that open. */
+static void
+test_threads(void **state)
+{
+	struct keys *k = *state;
+	struct sealer s[4];
+	pthread_t th[4];
+	struct dpk_buf pt;
+
+	dpk_buf_init(&pt, 4096);
+	for (int t = 0; t < 4; t++) {
+		memset(&s[t], 0, sizeof(s[t]));
+		s[t].k = k;
+		assert_int_equal(pthread_create(&th[t], NULL, seal_many, &s[t]), 0);
+	}
+	for (int t = 0; t < 4; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	for (int t = 0; t < 4; t++) {
+		assert_int_equal(s[t].failures, 0);
+		for (int i = 0; i < 8; i++)
+			for (int a = 0; a < 2; a++) {
+				dpk_buf_reset(&pt);
+				assert_int_equal(dpk_pke_open(a == 0 ? k->p256 : k->rsa, INFO, sizeof(INFO), AAD,
+				    sizeof(AAD), s[t].ct[a][i].data, s[t].ct[a][i].len, &pt), 0);
+				assert_int_equal(pt.len, sizeof(PT));
+				assert_memory_equal(pt.data, PT, sizeof(PT));
+				dpk_buf_free(&s[t].ct[a][i]);
+			}
+	}
+	dpk_buf_free(&pt);
+}
+
 int
 main(void)
 {
@@ -461,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_bad_public_keys),
 		cmocka_unit_test(test_derand),
 		cmocka_unit_test(test_rsa_openssl_cross_check),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
