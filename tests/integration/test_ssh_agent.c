@@ -37,6 +37,7 @@
 #include "harness.h"
 #include "idkey.h"
 #include "registry.h"
+#include "sshd.h"
 
 struct agentproc {
 	char conf[128], sock[128], ssock[128], log[128], state[128];
@@ -48,10 +49,9 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], sshd_log[128], netns[64];
+	char dir[64];
 	struct agentproc host, rsa;
-	pid_t sshd;
-	int port;
+	struct dpk_test_sshd sshd;
 };
 
 static int64_t
@@ -153,44 +153,27 @@ ssh_add(const char *sock, const char *arg, struct dpk_buf *out)
 	return dpk_test_run(argv, NULL, out);
 }
 
-/* sshd -D in private mount and network namespaces (see the top comment).
- * The module and the agent's socket reach sshd, and through SetEnv the
- * sessions it starts, by the environment; a sanitizer build of the module
- * needs its runtime preloaded into the uninstrumented sshd and id. */
+/* sshd (sshd.h) in private mount and network namespaces (see the top
+ * comment), with a local account whose authorized_keys is under
+ * /run/dpk-keys: sshd wants the authorized_keys files root-owned and not
+ * group- or world-writable, and the checkout may sit under /tmp. */
 static void
 start_sshd(struct env *e)
 {
-	static const char script[] =
-	    "so=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs/libnss_dpk.so.2\"\n"
-	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ':')\n"
-	    "env=\"LD_LIBRARY_PATH=$DPK_TOP_BUILDDIR/nss_dpk/.libs DPK_AGENT_SOCKET=$2\"\n"
-	    "[ -z \"$pre\" ] || env=\"$env LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0\"\n"
-	    "echo \"SetEnv $env\" >> \"$1/sshd_config\"\n"
+	static const char extra[] =
 	    "ip link set lo up || exit 99\n"
-	    "for f in nsswitch.conf passwd shadow group; do mount --bind \"$1/$f\" /etc/$f || exit 99; done\n"
-	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
-	    "mkdir -m 0755 /run/sshd /run/dpk-keys || exit 99\n"
-	    /* sshd wants every directory above AuthorizedKeysCommand and the
-	     * authorized_keys files root-owned and not group- or world-writable:
-	     * the checkout may sit under /tmp, so it is seen through /run */
-	    "mkdir -m 0755 /run/dpk-build && mount --bind \"$DPK_TOP_BUILDDIR\" /run/dpk-build || exit 99\n"
-	    "install -m 0644 \"$1/local_ed25519.pub\" /run/dpk-keys/dpklocal || exit 99\n"
-	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
-	char path[256], hostkey[256], text[8192];
+	    "for f in passwd shadow group; do mount --bind \"$1/$f\" /etc/$f || exit 99; done\n"
+	    "mkdir -m 0755 /run/dpk-keys || exit 99\n"
+	    "install -m 0644 \"$1/local_ed25519.pub\" /run/dpk-keys/dpklocal || exit 99\n";
+	char path[256], text[8192], config[512];
 	struct dpk_buf etc;
-	FILE *f;
 
-	snprintf(hostkey, sizeof(hostkey), "%s/host_ed25519", e->dir);
-	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
-	    (char *)"", (char *)"-f", hostkey, NULL};
-	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
+	dpk_test_sshd_prepare(&e->sshd, e->dir, 1);
 	/* the local account's key pair: its public half in its authorized_keys */
 	snprintf(path, sizeof(path), "%s/local_ed25519", e->dir);
 	char *keygen2[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
 	    (char *)"", (char *)"-f", path, NULL};
 	assert_int_equal(dpk_test_run(keygen2, NULL, NULL), 0);
-	snprintf(path, sizeof(path), "%s/nsswitch.conf", e->dir);
-	write_file(path, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n", 0644);
 	/* /etc/passwd, shadow, group with the local account added */
 	static const char *const files[][2] = {
 		{"passwd", "dpklocal:x:4242:4242:DPK test local account:/run:/bin/sh\n"},
@@ -210,46 +193,13 @@ start_sshd(struct env *e)
 		write_file(path, (const char *)etc.data, i == 1 ? 0600 : 0644);
 		dpk_buf_free(&etc);
 	}
-	e->port = 2222;
-	snprintf(path, sizeof(path), "%s/sshd_config", e->dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\n"
+	snprintf(config, sizeof(config), "UsePAM no\n"
 	    "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 	    "AuthorizedKeysFile /run/dpk-keys/%%u\n"
 	    "AuthorizedKeysCommand /run/dpk-build/ssh/dpk-authorized-keys -s %s %%u\n"
 	    "AuthorizedKeysCommandUser nobody\nLogLevel VERBOSE\n",
-	    e->port, hostkey, e->host.sock);
-	fclose(f);
-	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"-n", (char *)"/bin/sh", (char *)"-c",
-	    (char *)script, (char *)"sh", e->dir, e->host.sock, NULL};
-	e->sshd = dpk_test_spawn(argv, e->sshd_log);
-	snprintf(e->netns, sizeof(e->netns), "--net=/proc/%ld/ns/net", (long)e->sshd);
-	/* it listens in its own network namespace: wait for its log line */
-	for (int64_t t0 = now_ms(); now_ms() - t0 < 10000;) {
-		struct dpk_buf log;
-		char *cat[] = {(char *)"/bin/cat", e->sshd_log, NULL};
-		int up;
-
-		dpk_buf_init(&log, 1 << 20);
-		up = access(e->sshd_log, F_OK) == 0 && dpk_test_run(cat, NULL, &log) == 0 && dpk_buf_cstr(&log) == 0 &&
-		    strstr((const char *)log.data, "Server listening on 127.0.0.1") != NULL;
-		dpk_buf_free(&log);
-		if (up)
-			return;
-		usleep(50000);
-	}
-	fail_msg("sshd did not start (see %s)", e->sshd_log);
-}
-
-static void
-stop_sshd(struct env *e)
-{
-	if (e->sshd > 0) {
-		kill(e->sshd, SIGTERM);
-		waitpid(e->sshd, NULL, 0);
-		e->sshd = 0;
-	}
+	    e->host.sock);
+	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->host.sock, extra);
 }
 
 /* A stock ssh client in sshd's network namespace, public key only: with
@@ -260,15 +210,13 @@ static int
 ssh_login(struct env *e, const char *user, const char *agent_sock, const char *keyfile, char *out, size_t outsz)
 {
 	char port[16], dest[300], envsock[200], idfile[300], agentopt[64];
-	struct dpk_buf o;
-	int r;
 
-	snprintf(port, sizeof(port), "%d", e->port);
+	snprintf(port, sizeof(port), "%d", e->sshd.port);
 	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
 	snprintf(envsock, sizeof(envsock), "SSH_AUTH_SOCK=%s", agent_sock != NULL ? agent_sock : "/nonexistent");
 	snprintf(idfile, sizeof(idfile), "IdentityFile=%s", keyfile != NULL ? keyfile : "none");
 	snprintf(agentopt, sizeof(agentopt), "IdentityAgent=%s", agent_sock != NULL ? "SSH_AUTH_SOCK" : "none");
-	char *argv[] = {(char *)"/usr/bin/nsenter", e->netns, (char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh",
+	char *argv[] = {(char *)"/usr/bin/nsenter", e->sshd.netns, (char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh",
 	    (char *)"-F", (char *)"/dev/null", (char *)"-p", port,
 	    (char *)"-o", idfile, (char *)"-o", agentopt,
 	    (char *)"-o", agent_sock != NULL ? (char *)"IdentitiesOnly=no" : (char *)"IdentitiesOnly=yes",
@@ -276,11 +224,7 @@ ssh_login(struct env *e, const char *user, const char *agent_sock, const char *k
 	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
 	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
 	    dest, (char *)"id", (char *)"-un", NULL};
-	r = dpk_test_run(argv, NULL, &o);
-	dpk_test_chomp(&o);
-	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
-	dpk_buf_free(&o);
-	return r;
+	return dpk_test_run_chomped(argv, out, outsz);
 }
 
 static int
@@ -301,7 +245,6 @@ setup(void **state)
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* nobody (AuthorizedKeysCommandUser) must reach the agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);
-	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
 	prepare_agent(e, &e->host, "host", "host.example.org", DPK_IDKEY_P256);
 	prepare_agent(e, &e->rsa, "rsa", "rsa-host.example.org", DPK_IDKEY_RSA);
 	/* a DPK user whose key file the test holds, for the agent-down login */
@@ -324,7 +267,7 @@ teardown(void **state)
 
 	if (e == NULL)
 		return 0;
-	stop_sshd(e);
+	dpk_test_sshd_stop(&e->sshd);
 	if (e->host.pid > 0)
 		kill(e->host.pid, SIGKILL), waitpid(e->host.pid, NULL, 0);
 	if (e->rsa.pid > 0)
@@ -423,10 +366,10 @@ test_login_with_agent_key(void **state)
 	char out[1024];
 
 	if (ssh_login(e, "host.example.org", e->host.ssock, NULL, out, sizeof(out)) != 0)
-		fail_msg("ssh login through the agent's key failed (see %s and %s)", e->sshd_log, e->host.log);
+		fail_msg("ssh login through the agent's key failed (see %s and %s)", e->sshd.log, e->host.log);
 	assert_string_equal(out, "host.example.org");
 	if (ssh_login(e, "rsa-host.example.org", e->rsa.ssock, NULL, out, sizeof(out)) != 0)
-		fail_msg("ssh login through the RSA agent's key failed (see %s and %s)", e->sshd_log, e->rsa.log);
+		fail_msg("ssh login through the RSA agent's key failed (see %s and %s)", e->sshd.log, e->rsa.log);
 	assert_string_equal(out, "rsa-host.example.org");
 	/* the agent's key is not another identity's */
 	assert_int_equal(ssh_login(e, "alice.example.org", e->host.ssock, NULL, out, sizeof(out)), 255);

@@ -31,6 +31,7 @@
 #include "identity.h"
 #include "idkey.h"
 #include "registry.h"
+#include "sshd.h"
 #include "txsend.h"
 
 #define APPROVER_KEY DPK_TEST_APPROVER_KEY
@@ -41,9 +42,9 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], conf[128], sock[128], log[128], sshd_log[128];
-	pid_t agent, sshd;
-	int port;
+	char dir[64], conf[128], sock[128], log[128];
+	pid_t agent;
+	struct dpk_test_sshd sshd;
 	struct dpk_buf p256, rsa; /* on-chain public keys */
 };
 
@@ -122,64 +123,21 @@ new_key(struct env *e, enum dpk_idkey_alg alg, const char *name, struct dpk_buf 
 	dpk_idkey_free(k);
 }
 
-/* sshd -D in a private mount namespace: the test nsswitch.conf over
- * /etc/nsswitch.conf, a tmpfs over /run for /run/sshd. The module and the
- * agent's socket reach sshd, and through SetEnv the sessions it starts,
- * by the environment. A sanitizer build of the module needs its runtime
- * preloaded into the uninstrumented sshd and id. */
+/* sshd (sshd.h) whose AuthorizedKeysCommand is the built
+ * dpk-authorized-keys, run as nobody. */
 static void
 start_sshd(struct env *e)
 {
-	static const char script[] =
-	    "so=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs/libnss_dpk.so.2\"\n"
-	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ':')\n"
-	    "env=\"LD_LIBRARY_PATH=$DPK_TOP_BUILDDIR/nss_dpk/.libs DPK_AGENT_SOCKET=$1/agent.sock\"\n"
-	    "[ -z \"$pre\" ] || env=\"$env LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0\"\n"
-	    "echo \"SetEnv $env\" >> \"$1/sshd_config\"\n"
-	    "mount --bind \"$1/nsswitch.conf\" /etc/nsswitch.conf || exit 99\n"
-	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
-	    "mkdir -m 0755 /run/sshd || exit 99\n"
-	    /* sshd wants every directory above AuthorizedKeysCommand root-owned and
-	     * not group- or world-writable: the checkout may sit under /tmp, so the
-	     * build tree is seen through a root-owned path in the new /run */
-	    "mkdir -m 0755 /run/dpk-build && mount --bind \"$DPK_TOP_BUILDDIR\" /run/dpk-build || exit 99\n"
-	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
-	char cfg[256], hostkey[256], prog[512];
-	FILE *f;
+	char config[512];
 
-	snprintf(hostkey, sizeof(hostkey), "%s/host_ed25519", e->dir);
-	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
-	    (char *)"", (char *)"-f", hostkey, NULL};
-	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
-	snprintf(prog, sizeof(prog), "/run/dpk-build/ssh/dpk-authorized-keys");
-	snprintf(cfg, sizeof(cfg), "%s/nsswitch.conf", e->dir);
-	f = fopen(cfg, "w");
-	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
-	fclose(f);
-	e->port = dpk_test_free_port();
-	snprintf(cfg, sizeof(cfg), "%s/sshd_config", e->dir);
-	f = fopen(cfg, "w");
-	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\n"
+	dpk_test_sshd_prepare(&e->sshd, e->dir, 0);
+	snprintf(config, sizeof(config), "UsePAM no\n"
 	    "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 	    "AuthorizedKeysFile none\n"
-	    "AuthorizedKeysCommand %s -s %s %%u\nAuthorizedKeysCommandUser nobody\nLogLevel VERBOSE\n",
-	    e->port, hostkey, prog, e->sock);
-	fclose(f);
-	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
-	    (char *)"sh", e->dir, NULL};
-	e->sshd = dpk_test_spawn(argv, e->sshd_log);
-	if (dpk_test_wait_port(e->port, 10000) != 0)
-		fail_msg("sshd did not start (see %s)", e->sshd_log);
-}
-
-static void
-stop_sshd(struct env *e)
-{
-	if (e->sshd > 0) {
-		kill(e->sshd, SIGTERM);
-		waitpid(e->sshd, NULL, 0);
-		e->sshd = 0;
-	}
+	    "AuthorizedKeysCommand /run/dpk-build/ssh/dpk-authorized-keys -s %s %%u\nAuthorizedKeysCommandUser nobody\n"
+	    "LogLevel VERBOSE\n",
+	    e->sock);
+	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->sock, "");
 }
 
 /* A stock ssh client, public key only: its exit status (255 when refused);
@@ -188,11 +146,9 @@ static int
 ssh_login(struct env *e, const char *user, const char *keyname, char *out, size_t outsz)
 {
 	char key[256], port[16], dest[300];
-	struct dpk_buf o;
-	int r;
 
 	snprintf(key, sizeof(key), "%s/%s.pem", e->dir, keyname);
-	snprintf(port, sizeof(port), "%d", e->port);
+	snprintf(port, sizeof(port), "%d", e->sshd.port);
 	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
 	char *argv[] = {(char *)"/usr/bin/ssh", (char *)"-F", (char *)"/dev/null", (char *)"-i", key, (char *)"-p", port,
 	    (char *)"-o", (char *)"IdentitiesOnly=yes", (char *)"-o", (char *)"IdentityAgent=none",
@@ -200,11 +156,7 @@ ssh_login(struct env *e, const char *user, const char *keyname, char *out, size_
 	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
 	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
 	    dest, (char *)"id", (char *)"-un", NULL};
-	r = dpk_test_run(argv, NULL, &o);
-	dpk_test_chomp(&o);
-	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
-	dpk_buf_free(&o);
-	return r;
+	return dpk_test_run_chomped(argv, out, outsz);
 }
 
 static int
@@ -228,7 +180,6 @@ setup(void **state)
 	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
 	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
 	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
-	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
 
 	new_key(e, DPK_IDKEY_P256, "alice", &e->p256);
 	new_key(e, DPK_IDKEY_RSA, "rsa", &e->rsa);
@@ -251,7 +202,7 @@ teardown(void **state)
 {
 	struct env *e = *state;
 
-	stop_sshd(e);
+	dpk_test_sshd_stop(&e->sshd);
 	stop_agent(e);
 	dpk_test_anvil_stop(&e->anvil);
 	dpk_rpc_free(e->rpc);
@@ -269,7 +220,7 @@ test_login_by_public_key(void **state)
 	char out[1024];
 
 	if (ssh_login(e, "alice.example.org", "alice", out, sizeof(out)) != 0)
-		fail_msg("ssh login failed (see %s)", e->sshd_log);
+		fail_msg("ssh login failed (see %s)", e->sshd.log);
 	assert_string_equal(out, "alice.example.org");
 	assert_int_equal(ssh_login(e, "rsa.example.org", "rsa", out, sizeof(out)), 0);
 	assert_string_equal(out, "rsa.example.org");
