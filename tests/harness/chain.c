@@ -90,3 +90,18 @@ dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dp
 	dpk_test_send(rpc, contract, approver, &data);
 	dpk_buf_free(&data);
 }
+
+void
+dpk_test_chain_up(struct dpk_test_anvil *anvil, struct dpk_rpc **rpc, struct dpk_wallet *owner,
+    struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20])
+{
+	const char *url;
+
+	dpk_test_anvil_start(anvil, NULL);
+	url = anvil->url;
+	assert_int_equal(dpk_rpc_new(rpc, &url, 1, NULL), 0);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, owner);
+	dpk_test_wallet(DPK_TEST_APPROVER_KEY, approver);
+	dpk_test_wallet(DPK_TEST_DEVICE_KEY, device);
+	dpk_test_deploy(*rpc, owner, approver, contract);
+}

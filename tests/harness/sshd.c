@@ -106,11 +106,40 @@ dpk_test_sshd_stop(struct dpk_test_sshd *s)
 }
 
 int
-dpk_test_run_chomped(char *const argv[], char *out, size_t outsz)
+dpk_test_ssh_id(const struct dpk_test_sshd *s, char *const pre[], char *const opts[], const char *user,
+    char *out, size_t outsz)
 {
+	static char *const tail[] = {(char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o",
+	    (char *)"UserKnownHostsFile=/dev/null", (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o",
+	    (char *)"LogLevel=ERROR", NULL};
+	char port[16], dest[300], *argv[64];
 	struct dpk_buf o;
+	size_t n = 0;
 	int r;
 
+	snprintf(port, sizeof(port), "%d", s->port);
+	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
+	if (s->netns[0] != '\0') {
+		argv[n++] = (char *)"/usr/bin/nsenter";
+		argv[n++] = (char *)s->netns;
+	}
+	for (size_t i = 0; pre != NULL && pre[i] != NULL; i++)
+		argv[n++] = pre[i];
+	argv[n++] = (char *)"/usr/bin/ssh";
+	argv[n++] = (char *)"-F";
+	argv[n++] = (char *)"/dev/null";
+	argv[n++] = (char *)"-p";
+	argv[n++] = port;
+	for (size_t i = 0; opts[i] != NULL; i++) {
+		assert_true(n < 40); /* room for the tail */
+		argv[n++] = opts[i];
+	}
+	for (size_t i = 0; tail[i] != NULL; i++)
+		argv[n++] = tail[i];
+	argv[n++] = dest;
+	argv[n++] = (char *)"id";
+	argv[n++] = (char *)"-un";
+	argv[n] = NULL;
 	r = dpk_test_run(argv, NULL, &o);
 	dpk_test_chomp(&o);
 	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");

@@ -37,7 +37,13 @@ void dpk_test_sshd_start(struct dpk_test_sshd *s, const char *config, const char
 /* SIGTERM it and reap it (nothing if not running). */
 void dpk_test_sshd_stop(struct dpk_test_sshd *s);
 
-/* Run a client (argv): its exit status; its stdout, chomped, in out. */
-int dpk_test_run_chomped(char *const argv[], char *out, size_t outsz);
+/* A stock ssh client logging in as user@127.0.0.1 on sshd's port (inside
+ * its network namespace, through nsenter, when it has one) and running
+ * `id -un`; no config file, no host key checking, a 10 s connect timeout.
+ * pre: words before ssh (e.g. env VAR=value), opts: more ssh arguments;
+ * both NULL-terminated, pre may be NULL. Its exit status (255 when
+ * refused); the remote command's stdout, chomped, in out. */
+int dpk_test_ssh_id(const struct dpk_test_sshd *s, char *const pre[], char *const opts[], const char *user,
+    char *out, size_t outsz);
 
 #endif

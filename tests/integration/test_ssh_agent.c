@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "agent.h"
 #include "err.h"
 #include "harness.h"
 #include "idkey.h"
@@ -40,8 +41,8 @@
 #include "sshd.h"
 
 struct agentproc {
-	char conf[128], sock[128], ssock[128], log[128], state[128];
-	pid_t pid;
+	struct dpk_test_agent a;
+	char name[32], ssock[128], extra[512];
 };
 
 struct env {
@@ -53,15 +54,6 @@ struct env {
 	struct agentproc host, rsa;
 	struct dpk_test_sshd sshd;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 write_file(const char *path, const char *text, mode_t mode)
@@ -91,54 +83,40 @@ new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub)
 static void
 prepare_agent(struct env *e, struct agentproc *ag, const char *name, const char *identity, enum dpk_idkey_alg alg)
 {
-	char key[256], addr[43];
+	char state[128], key[256];
 	struct dpk_buf pub;
-	FILE *f;
 
-	snprintf(ag->state, sizeof(ag->state), "%s/%s-state", e->dir, name);
-	snprintf(ag->conf, sizeof(ag->conf), "%s/%s.conf", e->dir, name);
-	snprintf(ag->sock, sizeof(ag->sock), "%s/%s.sock", e->dir, name);
+	snprintf(ag->name, sizeof(ag->name), "%s", name);
 	snprintf(ag->ssock, sizeof(ag->ssock), "%s/%s-ssh-agent.sock", e->dir, name);
-	snprintf(ag->log, sizeof(ag->log), "%s/%s.log", e->dir, name);
-	assert_int_equal(mkdir(ag->state, 0700), 0);
-	snprintf(key, sizeof(key), "%s/identity.pem", ag->state);
+	snprintf(state, sizeof(state), "%s/%s-state", e->dir, name); /* dpk_test_agent_start's state_dir */
+	assert_int_equal(mkdir(state, 0700), 0);
+	snprintf(key, sizeof(key), "%s/identity.pem", state);
 	new_key(key, alg, &pub);
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, identity,
 	    alg == DPK_IDKEY_RSA ? DPK_REGISTRY_ALG_RSA : DPK_REGISTRY_ALG_P256, pub.data, pub.len);
 	dpk_buf_free(&pub);
-	dpk_wallet_address_format(e->contract, addr);
-	f = fopen(ag->conf, "w");
-	assert_non_null(f);
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s\nsocket = %s\n"
-	    "ssh_agent_socket = %s\nidentity = %s\nkey_algorithm = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\nadmin_group = adm\n"
+	snprintf(ag->extra, sizeof(ag->extra), "ssh_agent_socket = %s\nidentity = %s\nkey_algorithm = %s\n"
+	    "admin_group = adm\n"
 	    "nss_allow = host.example.org\nnss_allow = rsa-host.example.org\nnss_allow = alice.example.org\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, ag->state, ag->sock, ag->ssock, identity,
-	    alg == DPK_IDKEY_RSA ? "rsa2048" : "p256");
-	fclose(f);
+	    ag->ssock, identity, alg == DPK_IDKEY_RSA ? "rsa2048" : "p256");
 }
 
 static void
-start_agent(struct agentproc *ag)
+start_agent(struct env *e, struct agentproc *ag)
 {
-	char prog[512];
-
-	dpk_test_built("dpk-agent/dpk-agent", prog, sizeof(prog));
-	char *argv[] = {prog, (char *)"-c", ag->conf, NULL};
-	ag->pid = dpk_test_spawn(argv, ag->log);
-	if (dpk_test_wait_path(ag->ssock, 20000) != 0 || dpk_test_wait_path(ag->sock, 5000) != 0)
-		fail_msg("dpk-agent did not start (see %s)", ag->log);
+	dpk_test_agent_start(&ag->a, e->dir, ag->name, e->anvil.url, e->contract, ag->extra);
+	if (dpk_test_wait_path(ag->ssock, 20000) != 0)
+		fail_msg("dpk-agent's ssh-agent socket did not appear (see %s)", ag->a.log);
 }
 
 static void
 stop_agent(struct agentproc *ag)
 {
-	if (ag->pid > 0) {
-		kill(ag->pid, SIGTERM);
-		if (dpk_test_wait_exit(ag->pid, 5000) != 0)
-			fail_msg("dpk-agent did not stop cleanly on SIGTERM (see %s)", ag->log);
-		ag->pid = 0;
+	if (ag->a.pid > 0) {
+		kill(ag->a.pid, SIGTERM);
+		if (dpk_test_wait_exit(ag->a.pid, 5000) != 0)
+			fail_msg("dpk-agent did not stop cleanly on SIGTERM (see %s)", ag->a.log);
+		ag->a.pid = 0;
 	}
 }
 
@@ -198,8 +176,8 @@ start_sshd(struct env *e)
 	    "AuthorizedKeysFile /run/dpk-keys/%%u\n"
 	    "AuthorizedKeysCommand /run/dpk-build/ssh/dpk-authorized-keys -s %s %%u\n"
 	    "AuthorizedKeysCommandUser nobody\nLogLevel VERBOSE\n",
-	    e->host.sock);
-	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->host.sock, extra);
+	    e->host.a.sock);
+	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->host.a.sock, extra);
 }
 
 /* A stock ssh client in sshd's network namespace, public key only: with
@@ -209,39 +187,26 @@ start_sshd(struct env *e)
 static int
 ssh_login(struct env *e, const char *user, const char *agent_sock, const char *keyfile, char *out, size_t outsz)
 {
-	char port[16], dest[300], envsock[200], idfile[300], agentopt[64];
+	char envsock[200], idfile[300], agentopt[64];
 
-	snprintf(port, sizeof(port), "%d", e->sshd.port);
-	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
 	snprintf(envsock, sizeof(envsock), "SSH_AUTH_SOCK=%s", agent_sock != NULL ? agent_sock : "/nonexistent");
 	snprintf(idfile, sizeof(idfile), "IdentityFile=%s", keyfile != NULL ? keyfile : "none");
 	snprintf(agentopt, sizeof(agentopt), "IdentityAgent=%s", agent_sock != NULL ? "SSH_AUTH_SOCK" : "none");
-	char *argv[] = {(char *)"/usr/bin/nsenter", e->sshd.netns, (char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh",
-	    (char *)"-F", (char *)"/dev/null", (char *)"-p", port,
-	    (char *)"-o", idfile, (char *)"-o", agentopt,
+	char *pre[] = {(char *)"/usr/bin/env", envsock, NULL};
+	char *opts[] = {(char *)"-o", idfile, (char *)"-o", agentopt,
 	    (char *)"-o", agent_sock != NULL ? (char *)"IdentitiesOnly=no" : (char *)"IdentitiesOnly=yes",
-	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey",
-	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
-	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
-	    dest, (char *)"id", (char *)"-un", NULL};
-	return dpk_test_run_chomped(argv, out, outsz);
+	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey", NULL};
+	return dpk_test_ssh_id(&e->sshd, pre, opts, user, out, outsz);
 }
 
 static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 	char alice[256];
 	struct dpk_buf pub;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* nobody (AuthorizedKeysCommandUser) must reach the agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);
@@ -253,8 +218,8 @@ setup(void **state)
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "alice.example.org", DPK_REGISTRY_ALG_P256,
 	    pub.data, pub.len);
 	dpk_buf_free(&pub);
-	start_agent(&e->host);
-	start_agent(&e->rsa);
+	start_agent(e, &e->host);
+	start_agent(e, &e->rsa);
 	start_sshd(e);
 	*state = e;
 	return 0;
@@ -268,10 +233,8 @@ teardown(void **state)
 	if (e == NULL)
 		return 0;
 	dpk_test_sshd_stop(&e->sshd);
-	if (e->host.pid > 0)
-		kill(e->host.pid, SIGKILL), waitpid(e->host.pid, NULL, 0);
-	if (e->rsa.pid > 0)
-		kill(e->rsa.pid, SIGKILL), waitpid(e->rsa.pid, NULL, 0);
+	dpk_test_agent_stop(&e->host.a);
+	dpk_test_agent_stop(&e->rsa.a);
 	dpk_test_anvil_stop(&e->anvil);
 	dpk_rpc_free(e->rpc);
 	dpk_test_rmtree(e->dir);
@@ -291,7 +254,7 @@ test_ssh_add_lists_the_identity(void **state)
 
 		assert_int_equal(ssh_add(ags[i]->ssock, "-L", &listed), 0);
 		dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
-		char *argv[] = {prog, (char *)"--socket", ags[i]->sock, (char *)"pubkey", (char *)"--openssh", NULL};
+		char *argv[] = {prog, (char *)"--socket", ags[i]->a.sock, (char *)"pubkey", (char *)"--openssh", NULL};
 		assert_int_equal(dpk_test_run(argv, NULL, &pub), 0);
 		assert_int_equal(dpk_buf_cstr(&listed), 0);
 		assert_int_equal(dpk_buf_cstr(&pub), 0);
@@ -366,10 +329,10 @@ test_login_with_agent_key(void **state)
 	char out[1024];
 
 	if (ssh_login(e, "host.example.org", e->host.ssock, NULL, out, sizeof(out)) != 0)
-		fail_msg("ssh login through the agent's key failed (see %s and %s)", e->sshd.log, e->host.log);
+		fail_msg("ssh login through the agent's key failed (see %s and %s)", e->sshd.log, e->host.a.log);
 	assert_string_equal(out, "host.example.org");
 	if (ssh_login(e, "rsa-host.example.org", e->rsa.ssock, NULL, out, sizeof(out)) != 0)
-		fail_msg("ssh login through the RSA agent's key failed (see %s and %s)", e->sshd.log, e->rsa.log);
+		fail_msg("ssh login through the RSA agent's key failed (see %s and %s)", e->sshd.log, e->rsa.a.log);
 	assert_string_equal(out, "rsa-host.example.org");
 	/* the agent's key is not another identity's */
 	assert_int_equal(ssh_login(e, "alice.example.org", e->host.ssock, NULL, out, sizeof(out)), 255);
@@ -396,18 +359,18 @@ test_agent_down(void **state)
 
 	stop_agent(&e->host);
 	assert_int_equal(access(e->host.ssock, F_OK), -1); /* its sockets are gone */
-	assert_int_equal(access(e->host.sock, F_OK), -1);
-	t0 = now_ms();
+	assert_int_equal(access(e->host.a.sock, F_OK), -1);
+	t0 = dpk_test_now_ms();
 	rc = ssh_login(e, "alice.example.org", NULL, alice, out, sizeof(out));
 	fprintf(stderr, "test_ssh_agent: DPK login with the agent down: refused (exit %d) in %lld ms\n", rc,
-	    (long long)(now_ms() - t0));
+	    (long long)(dpk_test_now_ms() - t0));
 	assert_int_equal(rc, 255);
 	assert_string_equal(out, "");
 	assert_int_equal(ssh_login(e, "host.example.org", e->host.ssock, NULL, out, sizeof(out)), 255);
-	t0 = now_ms();
+	t0 = dpk_test_now_ms();
 	rc = ssh_login(e, "dpklocal", NULL, local, out, sizeof(out));
 	fprintf(stderr, "test_ssh_agent: local login with the agent down: exit %d in %lld ms\n", rc,
-	    (long long)(now_ms() - t0));
+	    (long long)(dpk_test_now_ms() - t0));
 	assert_int_equal(rc, 0);
 	assert_string_equal(out, "dpklocal");
 }

@@ -97,35 +97,21 @@ write_askpass(struct env *e)
 static int
 ssh_login(struct env *e, const char *user, int device, char *out, size_t outsz)
 {
-	char port[16], dest[300];
-
-	snprintf(port, sizeof(port), "%d", e->sshd.port);
-	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
 	setenv("SSH_ASKPASS", e->askpass, 1);
 	setenv("SSH_ASKPASS_REQUIRE", "force", 1);
 	setenv("DPK_USER_SOCKET", e->ag[device].sock, 1);
-	char *argv[] = {(char *)"/usr/bin/ssh", (char *)"-F", (char *)"/dev/null", (char *)"-p", port,
-	    (char *)"-o", (char *)"PreferredAuthentications=keyboard-interactive", (char *)"-o",
+	char *opts[] = {(char *)"-o", (char *)"PreferredAuthentications=keyboard-interactive", (char *)"-o",
 	    (char *)"PubkeyAuthentication=no", (char *)"-o", (char *)"IdentityAgent=none", (char *)"-o",
-	    (char *)"NumberOfPasswordPrompts=1", (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o",
-	    (char *)"UserKnownHostsFile=/dev/null", (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o",
-	    (char *)"LogLevel=ERROR", dest, (char *)"id", (char *)"-un", NULL};
-	return dpk_test_run_chomped(argv, out, outsz);
+	    (char *)"NumberOfPasswordPrompts=1", NULL};
+	return dpk_test_ssh_id(&e->sshd, NULL, opts, user, out, outsz);
 }
 
 static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* the session's `id` (as the user) must reach the host agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "err.h"
 #include "chain.h"
 #include "harness.h"
@@ -34,16 +35,13 @@
 #include "sshd.h"
 #include "txsend.h"
 
-#define APPROVER_KEY DPK_TEST_APPROVER_KEY
-#define DEVICE_KEY DPK_TEST_DEVICE_KEY
-
 struct env {
 	struct dpk_test_anvil anvil;
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], conf[128], sock[128], log[128];
-	pid_t agent;
+	char dir[64];
+	struct dpk_test_agent agent;
 	struct dpk_test_sshd sshd;
 	struct dpk_buf p256, rsa; /* on-chain public keys */
 };
@@ -60,51 +58,12 @@ revoke_identity(struct env *e, const char *text)
 	dpk_test_revoke(e->rpc, e->contract, &e->approver, text);
 }
 
+/* The agent (socket dir/agent.sock), admitting the test's identities. */
 static void
 start_agent(struct env *e)
 {
-	char agent[512], addr[43];
-	FILE *f = fopen(e->conf, "w");
-
-	dpk_wallet_address_format(e->contract, addr);
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\n"
-	    "nss_allow = alice.example.org\nnss_allow = rsa.example.org\nnss_allow = gone.example.org\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock);
-	fclose(f);
-	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
-	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
-	e->agent = dpk_test_spawn(argv, e->log);
-	if (dpk_test_wait_path(e->sock, 20000) != 0)
-		fail_msg("dpk-agent did not start (see %s)", e->log);
-}
-
-static void
-stop_agent(struct env *e)
-{
-	if (e->agent > 0) {
-		kill(e->agent, SIGKILL);
-		waitpid(e->agent, NULL, 0);
-		e->agent = 0;
-	}
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
+	dpk_test_agent_start(&e->agent, e->dir, "agent", e->anvil.url, e->contract,
+	    "nss_allow = alice.example.org\nnss_allow = rsa.example.org\nnss_allow = gone.example.org\n");
 }
 
 /* A new identity key saved (PKCS#8 PEM, 0600) as dir/NAME.pem, where ssh -i
@@ -136,8 +95,8 @@ start_sshd(struct env *e)
 	    "AuthorizedKeysFile none\n"
 	    "AuthorizedKeysCommand /run/dpk-build/ssh/dpk-authorized-keys -s %s %%u\nAuthorizedKeysCommandUser nobody\n"
 	    "LogLevel VERBOSE\n",
-	    e->sock);
-	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->sock, "");
+	    e->agent.sock);
+	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->agent.sock, "");
 }
 
 /* A stock ssh client, public key only: its exit status (255 when refused);
@@ -145,41 +104,26 @@ start_sshd(struct env *e)
 static int
 ssh_login(struct env *e, const char *user, const char *keyname, char *out, size_t outsz)
 {
-	char key[256], port[16], dest[300];
+	char key[256];
 
 	snprintf(key, sizeof(key), "%s/%s.pem", e->dir, keyname);
-	snprintf(port, sizeof(port), "%d", e->sshd.port);
-	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
-	char *argv[] = {(char *)"/usr/bin/ssh", (char *)"-F", (char *)"/dev/null", (char *)"-i", key, (char *)"-p", port,
-	    (char *)"-o", (char *)"IdentitiesOnly=yes", (char *)"-o", (char *)"IdentityAgent=none",
-	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey",
-	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
-	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
-	    dest, (char *)"id", (char *)"-un", NULL};
-	return dpk_test_run_chomped(argv, out, outsz);
+	char *opts[] = {(char *)"-i", key, (char *)"-o", (char *)"IdentitiesOnly=yes", (char *)"-o",
+	    (char *)"IdentityAgent=none", (char *)"-o", (char *)"BatchMode=yes", (char *)"-o",
+	    (char *)"PreferredAuthentications=publickey", NULL};
+	return dpk_test_ssh_id(&e->sshd, NULL, opts, user, out, outsz);
 }
 
 static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 	struct dpk_buf gone, outside;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* nobody (AuthorizedKeysCommandUser) must reach the agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);
-	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
-	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
-	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
 
 	new_key(e, DPK_IDKEY_P256, "alice", &e->p256);
 	new_key(e, DPK_IDKEY_RSA, "rsa", &e->rsa);
@@ -203,7 +147,7 @@ teardown(void **state)
 	struct env *e = *state;
 
 	dpk_test_sshd_stop(&e->sshd);
-	stop_agent(e);
+	dpk_test_agent_stop(&e->agent);
 	dpk_test_anvil_stop(&e->anvil);
 	dpk_rpc_free(e->rpc);
 	dpk_buf_free(&e->p256);
@@ -241,18 +185,18 @@ test_refused(void **state)
 	assert_int_equal(ssh_login(e, "gone.example.org", "gone", out, sizeof(out)), 0);
 	assert_string_equal(out, "gone.example.org");
 	revoke_identity(e, "gone.example.org");
-	t0 = now_ms();
+	t0 = dpk_test_now_ms();
 	/* until refused: a login racing the revocation may still pass sshd's
 	 * key check and then find the user gone (the session's id exits 1) */
-	while (now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", "gone", out, sizeof(out))) != 255)
-		sleep_ms(200);
+	while (dpk_test_now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", "gone", out, sizeof(out))) != 255)
+		dpk_test_sleep_ms(200);
 	assert_int_equal(rc, 255);
 	assert_string_equal(out, "");
 	/* the agent stopped: DPK logins fail, and fast */
-	stop_agent(e);
-	t0 = now_ms();
+	dpk_test_agent_stop(&e->agent);
+	t0 = dpk_test_now_ms();
 	assert_int_equal(ssh_login(e, "alice.example.org", "alice", out, sizeof(out)), 255);
-	assert_true(now_ms() - t0 < 5000);
+	assert_true(dpk_test_now_ms() - t0 < 5000);
 }
 
 int
