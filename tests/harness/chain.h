@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "idkey.h"
 #include "rpc.h"
 #include "wallet.h"
 
@@ -31,6 +32,11 @@ void dpk_test_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *owner, const 
  * from owner with approver into contract. */
 void dpk_test_chain_up(struct dpk_test_anvil *anvil, struct dpk_rpc **rpc, struct dpk_wallet *owner,
     struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20]);
+/* Stop what dpk_test_chain_up started: free rpc, stop anvil. */
+void dpk_test_chain_down(struct dpk_test_anvil *anvil, struct dpk_rpc *rpc);
+/* A new identity key (RSA: 2048 bits) saved as PKCS#8 PEM (0600) at path;
+ * its on-chain public key in pub (initialised here). */
+void dpk_test_new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub);
 /* One-transaction registration of the identity text with key pub (alg), approved
  * by approver's EIP-712 signature and sent by device. */
 void dpk_test_register(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,

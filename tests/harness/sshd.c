@@ -19,7 +19,6 @@ void
 dpk_test_sshd_prepare(struct dpk_test_sshd *s, const char *dir, int own_netns)
 {
 	char path[256];
-	FILE *f;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
@@ -30,10 +29,7 @@ dpk_test_sshd_prepare(struct dpk_test_sshd *s, const char *dir, int own_netns)
 	    (char *)"", (char *)"-f", s->hostkey, NULL};
 	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
 	snprintf(path, sizeof(path), "%s/nsswitch.conf", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
-	fclose(f);
+	dpk_test_write_file(path, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n", 0644);
 	s->port = own_netns ? 2222 : dpk_test_free_port();
 }
 

@@ -103,8 +103,7 @@ psk_teardown(void **state)
 			fprintf(stderr, "--- %s\n%s", e->ag[i].log, b.data ? (char *)b.data : "");
 			dpk_buf_free(&b);
 		}
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;

@@ -260,8 +260,7 @@ teardown(void **state)
 	dpk_test_agent_stop(&e->host);
 	dpk_test_agent_stop(&e->alice);
 	dpk_test_agent_stop(&e->gone);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;

@@ -55,30 +55,6 @@ struct env {
 	struct dpk_test_sshd sshd;
 };
 
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-/* A new identity key saved as dir/name.pem (0600), its on-chain form in pub. */
-static void
-new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub)
-{
-	struct dpk_idkey *k;
-
-	assert_int_equal(dpk_idkey_generate(alg, alg == DPK_IDKEY_RSA ? 2048 : 0, &k), 0);
-	assert_int_equal(dpk_idkey_save(k, path), 0);
-	dpk_buf_init(pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
-	dpk_idkey_free(k);
-}
-
 /* An agent whose identity key is made here (so it can be registered first). */
 static void
 prepare_agent(struct env *e, struct agentproc *ag, const char *name, const char *identity, enum dpk_idkey_alg alg)
@@ -91,7 +67,7 @@ prepare_agent(struct env *e, struct agentproc *ag, const char *name, const char 
 	snprintf(state, sizeof(state), "%s/%s-state", e->dir, name); /* dpk_test_agent_start's state_dir */
 	assert_int_equal(mkdir(state, 0700), 0);
 	snprintf(key, sizeof(key), "%s/identity.pem", state);
-	new_key(key, alg, &pub);
+	dpk_test_new_key(key, alg, &pub);
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, identity,
 	    alg == DPK_IDKEY_RSA ? DPK_REGISTRY_ALG_RSA : DPK_REGISTRY_ALG_P256, pub.data, pub.len);
 	dpk_buf_free(&pub);
@@ -168,7 +144,7 @@ start_sshd(struct env *e)
 		assert_int_equal(dpk_buf_put(&etc, text, strlen(text)), 0);
 		assert_int_equal(dpk_buf_cstr(&etc), 0);
 		snprintf(path, sizeof(path), "%s/%s", e->dir, files[i][0]);
-		write_file(path, (const char *)etc.data, i == 1 ? 0600 : 0644);
+		dpk_test_write_file(path, (const char *)etc.data, i == 1 ? 0600 : 0644);
 		dpk_buf_free(&etc);
 	}
 	snprintf(config, sizeof(config), "UsePAM no\n"
@@ -214,7 +190,7 @@ setup(void **state)
 	prepare_agent(e, &e->rsa, "rsa", "rsa-host.example.org", DPK_IDKEY_RSA);
 	/* a DPK user whose key file the test holds, for the agent-down login */
 	snprintf(alice, sizeof(alice), "%s/alice.pem", e->dir);
-	new_key(alice, DPK_IDKEY_P256, &pub);
+	dpk_test_new_key(alice, DPK_IDKEY_P256, &pub);
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "alice.example.org", DPK_REGISTRY_ALG_P256,
 	    pub.data, pub.len);
 	dpk_buf_free(&pub);
@@ -235,8 +211,7 @@ teardown(void **state)
 	dpk_test_sshd_stop(&e->sshd);
 	dpk_test_agent_stop(&e->host.a);
 	dpk_test_agent_stop(&e->rsa.a);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;
@@ -283,7 +258,7 @@ test_refused_operations(void **state)
 	snprintf(pubfile, sizeof(pubfile), "%s/host.pub", e->dir);
 	assert_int_equal(ssh_add(e->host.ssock, "-L", &listed), 0);
 	assert_int_equal(dpk_buf_cstr(&listed), 0);
-	write_file(pubfile, (const char *)listed.data, 0644);
+	dpk_test_write_file(pubfile, (const char *)listed.data, 0644);
 	/* the identity is still there, and alone */
 	assert_non_null(strchr((const char *)listed.data, '\n'));
 	assert_null(strchr(strchr((const char *)listed.data, '\n') + 1, '\n'));
@@ -292,7 +267,7 @@ test_refused_operations(void **state)
 	/* sshsig (ssh-keygen -Y sign) is not user authentication: refused */
 	snprintf(data, sizeof(data), "%s/message", e->dir);
 	snprintf(sig, sizeof(sig), "%s/message.sig", e->dir);
-	write_file(data, "sign me\n", 0644);
+	dpk_test_write_file(data, "sign me\n", 0644);
 	snprintf(envsock, sizeof(envsock), "SSH_AUTH_SOCK=%s", e->host.ssock);
 	char *sign[] = {(char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh-keygen", (char *)"-Y", (char *)"sign",
 	    (char *)"-f", pubfile, (char *)"-n", (char *)"file", data, NULL};

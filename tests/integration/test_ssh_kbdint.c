@@ -140,8 +140,7 @@ teardown(void **state)
 	dpk_test_sshd_stop(&e->sshd);
 	for (int i = 0; i < N_AGENTS; i++)
 		dpk_test_agent_stop(&e->ag[i]);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;

@@ -71,15 +71,10 @@ start_agent(struct env *e)
 static void
 new_key(struct env *e, enum dpk_idkey_alg alg, const char *name, struct dpk_buf *pub)
 {
-	struct dpk_idkey *k;
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s.pem", e->dir, name);
-	assert_int_equal(dpk_idkey_generate(alg, alg == DPK_IDKEY_RSA ? 2048 : 0, &k), 0);
-	assert_int_equal(dpk_idkey_save(k, path), 0);
-	dpk_buf_init(pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
-	dpk_idkey_free(k);
+	dpk_test_new_key(path, alg, pub);
 }
 
 /* sshd (sshd.h) whose AuthorizedKeysCommand is the built
@@ -148,8 +143,7 @@ teardown(void **state)
 
 	dpk_test_sshd_stop(&e->sshd);
 	dpk_test_agent_stop(&e->agent);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_buf_free(&e->p256);
 	dpk_buf_free(&e->rsa);
 	dpk_test_rmtree(e->dir);
