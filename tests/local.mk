@@ -2,7 +2,8 @@
 noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
 	tests/harness/chain.c tests/harness/chain.h \
-	tests/harness/agent.c tests/harness/agent.h
+	tests/harness/agent.c tests/harness/agent.h \
+	tests/harness/sshd.c tests/harness/sshd.h
 # PSK handshake and ticket tests' vectors and parties
 tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
@@ -164,7 +165,7 @@ tests_integration_test_authorized_keys_LDADD = $(TEST_LIBS)
 # stock sshd and ssh through nss_dpk and dpk-authorized-keys (unshare -m)
 tests_integration_test_ssh_login_SOURCES = tests/integration/test_ssh_login.c
 tests_integration_test_ssh_login_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_integration_test_ssh_login_LDADD = $(TEST_LIBS)
+tests_integration_test_ssh_login_LDADD = $(TEST_LIBS) client/libdpkclient.la
 # many threads through the real module and agent, once under helgrind
 tests_integration_test_nss_threads_SOURCES = tests/integration/test_nss_threads.c
 tests_integration_test_nss_threads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
@@ -176,7 +177,7 @@ tests_unit_test_sshagent_LDADD = $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 # stock ssh-add, ssh-keygen and ssh (with sshd in unshare -m -n) through dpk-agent's ssh-agent socket
 tests_integration_test_ssh_agent_SOURCES = tests/integration/test_ssh_agent.c
 tests_integration_test_ssh_agent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
-tests_integration_test_ssh_agent_LDADD = $(TEST_LIBS)
+tests_integration_test_ssh_agent_LDADD = $(TEST_LIBS) client/libdpkclient.la
 # stock pamtester through pam_dpk against real agents (unshare -m)
 tests_integration_test_pam_login_SOURCES = tests/integration/test_pam_login.c
 tests_integration_test_pam_login_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent

@@ -34,50 +34,20 @@ cleanup() {
 trap cleanup EXIT
 umask 077
 chmod 0711 "$work" # sshd's AuthorizedKeysCommandUser (nobody) reaches the agent's socket
-printf '%s\n' ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 > "$work/owner.key"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-admin() { "$build/admin/dpk-admin" --rpc "$rpc" --private-key-file "$work/owner.key" --quiet "$@"; }
+. "$top/tests/bench/bench-env.sh"
 
 # the chain, the registry, a PKM that approves the agent's registration
-port=$(free_port); rpc="http://127.0.0.1:$port"
-"$anvil" --host 127.0.0.1 --port "$port" --silent & pids="$pids $!"
-until "$build/admin/dpk-admin" --rpc "$rpc" chain-id >/dev/null 2>&1; do sleep 0.1; done
-contract=$(admin --timeout 120 deploy)
-pport=$(free_port)
-cat > "$work/pkm.conf" <<CONF
-rpc_url = $rpc
-chain_id = 31337
-contract = $contract
-state_dir = $work/pkm
-listen = 127.0.0.1:$pport
-CONF
-w=$("$build/pkm/dpk-pkm" -c "$work/pkm.conf" init | sed -n 's/^wallet: \(0x[0-9a-fA-F]*\).*/\1/p')
-admin fund "$w" 10000000000000000000
-admin --contract "$contract" add-approver "$w"
-"$build/pkm/dpk-pkm" -c "$work/pkm.conf" serve 2>"$work/pkm.log" & pids="$pids $!"
-until (echo >"/dev/tcp/127.0.0.1/$pport") 2>/dev/null; do sleep 0.1; done
-"$build/pkm/dpk-pkm" -c "$work/pkm.conf" enrol bench.example.org --out "$work/tok" >/dev/null
+bench_chain bench.example.org
 
 sock="$work/agent.sock"
 ssock="$work/ssh-agent.sock"
-cat > "$work/dpk.conf" <<CONF
-rpc_url = $rpc
-chain_id = 31337
-contract = $contract
-state_dir = $work/agent
-socket = $sock
+bench_agent login-bench <<CONF
 ssh_agent_socket = $ssock
 identity = bench.example.org
 token_file = $work/tok
 cache_ttl = 1h
 nss_allow = bench.example.org
 CONF
-"$build/dpk-agent/dpk-agent" -c "$work/dpk.conf" 2>"$work/agent.log" & agent_pid=$!; pids="$pids $agent_pid"
-until [ -S "$sock" ]; do
-	kill -0 "$agent_pid" 2>/dev/null || { echo "login-bench: dpk-agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
-	sleep 0.05
-done
-"$build/dpk-agent/dpkctl" --socket "$sock" --json register --wait 120 >/dev/null
 
 # sshd's world: nsswitch.conf, passwd/shadow/group with the local account
 # dpklocal, whose authorized_keys is /run/dpk-keys/dpklocal in the namespace

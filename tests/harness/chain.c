@@ -90,3 +90,37 @@ dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dp
 	dpk_test_send(rpc, contract, approver, &data);
 	dpk_buf_free(&data);
 }
+
+void
+dpk_test_chain_up(struct dpk_test_anvil *anvil, struct dpk_rpc **rpc, struct dpk_wallet *owner,
+    struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20])
+{
+	const char *url;
+
+	dpk_test_anvil_start(anvil, NULL);
+	url = anvil->url;
+	assert_int_equal(dpk_rpc_new(rpc, &url, 1, NULL), 0);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, owner);
+	dpk_test_wallet(DPK_TEST_APPROVER_KEY, approver);
+	dpk_test_wallet(DPK_TEST_DEVICE_KEY, device);
+	dpk_test_deploy(*rpc, owner, approver, contract);
+}
+
+void
+dpk_test_chain_down(struct dpk_test_anvil *anvil, struct dpk_rpc *rpc)
+{
+	dpk_test_anvil_stop(anvil);
+	dpk_rpc_free(rpc);
+}
+
+void
+dpk_test_new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub)
+{
+	struct dpk_idkey *k;
+
+	assert_int_equal(dpk_idkey_generate(alg, alg == DPK_IDKEY_RSA ? 2048 : 0, &k), 0);
+	assert_int_equal(dpk_idkey_save(k, path), 0);
+	dpk_buf_init(pub, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
+	dpk_idkey_free(k);
+}

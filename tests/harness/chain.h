@@ -9,12 +9,15 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "idkey.h"
 #include "rpc.h"
 #include "wallet.h"
 
 /* anvil's dev accounts 1 and 2 (mnemonic "test test ... junk"): public test keys */
 #define DPK_TEST_APPROVER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 #define DPK_TEST_DEVICE_KEY "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+
+struct dpk_test_anvil;
 
 /* A wallet from a 0x-prefixed hex private key. */
 void dpk_test_wallet(const char *hex, struct dpk_wallet *w);
@@ -24,6 +27,16 @@ void dpk_test_send(struct dpk_rpc *rpc, const uint8_t contract[20], const struct
 /* Deploy the registry from owner and name approver; the address goes to contract. */
 void dpk_test_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *owner, const struct dpk_wallet *approver,
     uint8_t contract[20]);
+/* Start anvil (no extra arguments), open rpc to it, make the owner (anvil's
+ * first dev account), approver and device wallets, and deploy the registry
+ * from owner with approver into contract. */
+void dpk_test_chain_up(struct dpk_test_anvil *anvil, struct dpk_rpc **rpc, struct dpk_wallet *owner,
+    struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20]);
+/* Stop what dpk_test_chain_up started: free rpc, stop anvil. */
+void dpk_test_chain_down(struct dpk_test_anvil *anvil, struct dpk_rpc *rpc);
+/* A new identity key (RSA: 2048 bits) saved as PKCS#8 PEM (0600) at path;
+ * its on-chain public key in pub (initialised here). */
+void dpk_test_new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub);
 /* One-transaction registration of the identity text with key pub (alg), approved
  * by approver's EIP-712 signature and sent by device. */
 void dpk_test_register(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -322,4 +323,15 @@ dpk_test_wait_port(int port, int timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+void
+dpk_test_write_file(const char *path, const char *text, unsigned mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, (mode_t)mode), 0);
 }

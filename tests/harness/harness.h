@@ -61,5 +61,7 @@ int dpk_test_wait_port(int port, int timeout_ms);
 void dpk_test_tmpdir(char *out, size_t outsz);
 /* Remove a directory made by dpk_test_tmpdir and everything under it. */
 void dpk_test_rmtree(const char *path);
+/* Write text to path (created or truncated) and chmod it to mode. */
+void dpk_test_write_file(const char *path, const char *text, unsigned mode);
 
 #endif

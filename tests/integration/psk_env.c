@@ -75,16 +75,9 @@ int
 psk_setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 
 	signal(SIGPIPE, SIG_IGN);
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	*state = e;
 	return 0;
@@ -110,8 +103,7 @@ psk_teardown(void **state)
 			fprintf(stderr, "--- %s\n%s", e->ag[i].log, b.data ? (char *)b.data : "");
 			dpk_buf_free(&b);
 		}
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;

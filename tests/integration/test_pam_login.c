@@ -230,16 +230,9 @@ static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 	char extra[256];
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	snprintf(e->pamd, sizeof(e->pamd), "%s/pam.d", e->dir);
 	assert_int_equal(mkdir(e->pamd, 0755), 0);
@@ -267,8 +260,7 @@ teardown(void **state)
 	dpk_test_agent_stop(&e->host);
 	dpk_test_agent_stop(&e->alice);
 	dpk_test_agent_stop(&e->gone);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;

@@ -33,14 +33,16 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "agent.h"
 #include "err.h"
 #include "harness.h"
 #include "idkey.h"
 #include "registry.h"
+#include "sshd.h"
 
 struct agentproc {
-	char conf[128], sock[128], ssock[128], log[128], state[128];
-	pid_t pid;
+	struct dpk_test_agent a;
+	char name[32], ssock[128], extra[512];
 };
 
 struct env {
@@ -48,97 +50,49 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], sshd_log[128], netns[64];
+	char dir[64];
 	struct agentproc host, rsa;
-	pid_t sshd;
-	int port;
+	struct dpk_test_sshd sshd;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-/* A new identity key saved as dir/name.pem (0600), its on-chain form in pub. */
-static void
-new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub)
-{
-	struct dpk_idkey *k;
-
-	assert_int_equal(dpk_idkey_generate(alg, alg == DPK_IDKEY_RSA ? 2048 : 0, &k), 0);
-	assert_int_equal(dpk_idkey_save(k, path), 0);
-	dpk_buf_init(pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
-	dpk_idkey_free(k);
-}
 
 /* An agent whose identity key is made here (so it can be registered first). */
 static void
 prepare_agent(struct env *e, struct agentproc *ag, const char *name, const char *identity, enum dpk_idkey_alg alg)
 {
-	char key[256], addr[43];
+	char state[128], key[256];
 	struct dpk_buf pub;
-	FILE *f;
 
-	snprintf(ag->state, sizeof(ag->state), "%s/%s-state", e->dir, name);
-	snprintf(ag->conf, sizeof(ag->conf), "%s/%s.conf", e->dir, name);
-	snprintf(ag->sock, sizeof(ag->sock), "%s/%s.sock", e->dir, name);
+	snprintf(ag->name, sizeof(ag->name), "%s", name);
 	snprintf(ag->ssock, sizeof(ag->ssock), "%s/%s-ssh-agent.sock", e->dir, name);
-	snprintf(ag->log, sizeof(ag->log), "%s/%s.log", e->dir, name);
-	assert_int_equal(mkdir(ag->state, 0700), 0);
-	snprintf(key, sizeof(key), "%s/identity.pem", ag->state);
-	new_key(key, alg, &pub);
+	snprintf(state, sizeof(state), "%s/%s-state", e->dir, name); /* dpk_test_agent_start's state_dir */
+	assert_int_equal(mkdir(state, 0700), 0);
+	snprintf(key, sizeof(key), "%s/identity.pem", state);
+	dpk_test_new_key(key, alg, &pub);
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, identity,
 	    alg == DPK_IDKEY_RSA ? DPK_REGISTRY_ALG_RSA : DPK_REGISTRY_ALG_P256, pub.data, pub.len);
 	dpk_buf_free(&pub);
-	dpk_wallet_address_format(e->contract, addr);
-	f = fopen(ag->conf, "w");
-	assert_non_null(f);
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s\nsocket = %s\n"
-	    "ssh_agent_socket = %s\nidentity = %s\nkey_algorithm = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\nadmin_group = adm\n"
+	snprintf(ag->extra, sizeof(ag->extra), "ssh_agent_socket = %s\nidentity = %s\nkey_algorithm = %s\n"
+	    "admin_group = adm\n"
 	    "nss_allow = host.example.org\nnss_allow = rsa-host.example.org\nnss_allow = alice.example.org\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, ag->state, ag->sock, ag->ssock, identity,
-	    alg == DPK_IDKEY_RSA ? "rsa2048" : "p256");
-	fclose(f);
+	    ag->ssock, identity, alg == DPK_IDKEY_RSA ? "rsa2048" : "p256");
 }
 
 static void
-start_agent(struct agentproc *ag)
+start_agent(struct env *e, struct agentproc *ag)
 {
-	char prog[512];
-
-	dpk_test_built("dpk-agent/dpk-agent", prog, sizeof(prog));
-	char *argv[] = {prog, (char *)"-c", ag->conf, NULL};
-	ag->pid = dpk_test_spawn(argv, ag->log);
-	if (dpk_test_wait_path(ag->ssock, 20000) != 0 || dpk_test_wait_path(ag->sock, 5000) != 0)
-		fail_msg("dpk-agent did not start (see %s)", ag->log);
+	dpk_test_agent_start(&ag->a, e->dir, ag->name, e->anvil.url, e->contract, ag->extra);
+	if (dpk_test_wait_path(ag->ssock, 20000) != 0)
+		fail_msg("dpk-agent's ssh-agent socket did not appear (see %s)", ag->a.log);
 }
 
 static void
 stop_agent(struct agentproc *ag)
 {
-	if (ag->pid > 0) {
-		kill(ag->pid, SIGTERM);
-		if (dpk_test_wait_exit(ag->pid, 5000) != 0)
-			fail_msg("dpk-agent did not stop cleanly on SIGTERM (see %s)", ag->log);
-		ag->pid = 0;
+	if (ag->a.pid > 0) {
+		kill(ag->a.pid, SIGTERM);
+		if (dpk_test_wait_exit(ag->a.pid, 5000) != 0)
+			fail_msg("dpk-agent did not stop cleanly on SIGTERM (see %s)", ag->a.log);
+		ag->a.pid = 0;
 	}
 }
 
@@ -153,44 +107,27 @@ ssh_add(const char *sock, const char *arg, struct dpk_buf *out)
 	return dpk_test_run(argv, NULL, out);
 }
 
-/* sshd -D in private mount and network namespaces (see the top comment).
- * The module and the agent's socket reach sshd, and through SetEnv the
- * sessions it starts, by the environment; a sanitizer build of the module
- * needs its runtime preloaded into the uninstrumented sshd and id. */
+/* sshd (sshd.h) in private mount and network namespaces (see the top
+ * comment), with a local account whose authorized_keys is under
+ * /run/dpk-keys: sshd wants the authorized_keys files root-owned and not
+ * group- or world-writable, and the checkout may sit under /tmp. */
 static void
 start_sshd(struct env *e)
 {
-	static const char script[] =
-	    "so=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs/libnss_dpk.so.2\"\n"
-	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ':')\n"
-	    "env=\"LD_LIBRARY_PATH=$DPK_TOP_BUILDDIR/nss_dpk/.libs DPK_AGENT_SOCKET=$2\"\n"
-	    "[ -z \"$pre\" ] || env=\"$env LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0\"\n"
-	    "echo \"SetEnv $env\" >> \"$1/sshd_config\"\n"
+	static const char extra[] =
 	    "ip link set lo up || exit 99\n"
-	    "for f in nsswitch.conf passwd shadow group; do mount --bind \"$1/$f\" /etc/$f || exit 99; done\n"
-	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
-	    "mkdir -m 0755 /run/sshd /run/dpk-keys || exit 99\n"
-	    /* sshd wants every directory above AuthorizedKeysCommand and the
-	     * authorized_keys files root-owned and not group- or world-writable:
-	     * the checkout may sit under /tmp, so it is seen through /run */
-	    "mkdir -m 0755 /run/dpk-build && mount --bind \"$DPK_TOP_BUILDDIR\" /run/dpk-build || exit 99\n"
-	    "install -m 0644 \"$1/local_ed25519.pub\" /run/dpk-keys/dpklocal || exit 99\n"
-	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
-	char path[256], hostkey[256], text[8192];
+	    "for f in passwd shadow group; do mount --bind \"$1/$f\" /etc/$f || exit 99; done\n"
+	    "mkdir -m 0755 /run/dpk-keys || exit 99\n"
+	    "install -m 0644 \"$1/local_ed25519.pub\" /run/dpk-keys/dpklocal || exit 99\n";
+	char path[256], text[8192], config[512];
 	struct dpk_buf etc;
-	FILE *f;
 
-	snprintf(hostkey, sizeof(hostkey), "%s/host_ed25519", e->dir);
-	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
-	    (char *)"", (char *)"-f", hostkey, NULL};
-	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
+	dpk_test_sshd_prepare(&e->sshd, e->dir, 1);
 	/* the local account's key pair: its public half in its authorized_keys */
 	snprintf(path, sizeof(path), "%s/local_ed25519", e->dir);
 	char *keygen2[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
 	    (char *)"", (char *)"-f", path, NULL};
 	assert_int_equal(dpk_test_run(keygen2, NULL, NULL), 0);
-	snprintf(path, sizeof(path), "%s/nsswitch.conf", e->dir);
-	write_file(path, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n", 0644);
 	/* /etc/passwd, shadow, group with the local account added */
 	static const char *const files[][2] = {
 		{"passwd", "dpklocal:x:4242:4242:DPK test local account:/run:/bin/sh\n"},
@@ -207,49 +144,16 @@ start_sshd(struct env *e)
 		assert_int_equal(dpk_buf_put(&etc, text, strlen(text)), 0);
 		assert_int_equal(dpk_buf_cstr(&etc), 0);
 		snprintf(path, sizeof(path), "%s/%s", e->dir, files[i][0]);
-		write_file(path, (const char *)etc.data, i == 1 ? 0600 : 0644);
+		dpk_test_write_file(path, (const char *)etc.data, i == 1 ? 0600 : 0644);
 		dpk_buf_free(&etc);
 	}
-	e->port = 2222;
-	snprintf(path, sizeof(path), "%s/sshd_config", e->dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\n"
+	snprintf(config, sizeof(config), "UsePAM no\n"
 	    "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 	    "AuthorizedKeysFile /run/dpk-keys/%%u\n"
 	    "AuthorizedKeysCommand /run/dpk-build/ssh/dpk-authorized-keys -s %s %%u\n"
 	    "AuthorizedKeysCommandUser nobody\nLogLevel VERBOSE\n",
-	    e->port, hostkey, e->host.sock);
-	fclose(f);
-	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"-n", (char *)"/bin/sh", (char *)"-c",
-	    (char *)script, (char *)"sh", e->dir, e->host.sock, NULL};
-	e->sshd = dpk_test_spawn(argv, e->sshd_log);
-	snprintf(e->netns, sizeof(e->netns), "--net=/proc/%ld/ns/net", (long)e->sshd);
-	/* it listens in its own network namespace: wait for its log line */
-	for (int64_t t0 = now_ms(); now_ms() - t0 < 10000;) {
-		struct dpk_buf log;
-		char *cat[] = {(char *)"/bin/cat", e->sshd_log, NULL};
-		int up;
-
-		dpk_buf_init(&log, 1 << 20);
-		up = access(e->sshd_log, F_OK) == 0 && dpk_test_run(cat, NULL, &log) == 0 && dpk_buf_cstr(&log) == 0 &&
-		    strstr((const char *)log.data, "Server listening on 127.0.0.1") != NULL;
-		dpk_buf_free(&log);
-		if (up)
-			return;
-		usleep(50000);
-	}
-	fail_msg("sshd did not start (see %s)", e->sshd_log);
-}
-
-static void
-stop_sshd(struct env *e)
-{
-	if (e->sshd > 0) {
-		kill(e->sshd, SIGTERM);
-		waitpid(e->sshd, NULL, 0);
-		e->sshd = 0;
-	}
+	    e->host.a.sock);
+	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->host.a.sock, extra);
 }
 
 /* A stock ssh client in sshd's network namespace, public key only: with
@@ -259,59 +163,39 @@ stop_sshd(struct env *e)
 static int
 ssh_login(struct env *e, const char *user, const char *agent_sock, const char *keyfile, char *out, size_t outsz)
 {
-	char port[16], dest[300], envsock[200], idfile[300], agentopt[64];
-	struct dpk_buf o;
-	int r;
+	char envsock[200], idfile[300], agentopt[64];
 
-	snprintf(port, sizeof(port), "%d", e->port);
-	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
 	snprintf(envsock, sizeof(envsock), "SSH_AUTH_SOCK=%s", agent_sock != NULL ? agent_sock : "/nonexistent");
 	snprintf(idfile, sizeof(idfile), "IdentityFile=%s", keyfile != NULL ? keyfile : "none");
 	snprintf(agentopt, sizeof(agentopt), "IdentityAgent=%s", agent_sock != NULL ? "SSH_AUTH_SOCK" : "none");
-	char *argv[] = {(char *)"/usr/bin/nsenter", e->netns, (char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh",
-	    (char *)"-F", (char *)"/dev/null", (char *)"-p", port,
-	    (char *)"-o", idfile, (char *)"-o", agentopt,
+	char *pre[] = {(char *)"/usr/bin/env", envsock, NULL};
+	char *opts[] = {(char *)"-o", idfile, (char *)"-o", agentopt,
 	    (char *)"-o", agent_sock != NULL ? (char *)"IdentitiesOnly=no" : (char *)"IdentitiesOnly=yes",
-	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey",
-	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
-	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
-	    dest, (char *)"id", (char *)"-un", NULL};
-	r = dpk_test_run(argv, NULL, &o);
-	dpk_test_chomp(&o);
-	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
-	dpk_buf_free(&o);
-	return r;
+	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey", NULL};
+	return dpk_test_ssh_id(&e->sshd, pre, opts, user, out, outsz);
 }
 
 static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 	char alice[256];
 	struct dpk_buf pub;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* nobody (AuthorizedKeysCommandUser) must reach the agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);
-	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
 	prepare_agent(e, &e->host, "host", "host.example.org", DPK_IDKEY_P256);
 	prepare_agent(e, &e->rsa, "rsa", "rsa-host.example.org", DPK_IDKEY_RSA);
 	/* a DPK user whose key file the test holds, for the agent-down login */
 	snprintf(alice, sizeof(alice), "%s/alice.pem", e->dir);
-	new_key(alice, DPK_IDKEY_P256, &pub);
+	dpk_test_new_key(alice, DPK_IDKEY_P256, &pub);
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "alice.example.org", DPK_REGISTRY_ALG_P256,
 	    pub.data, pub.len);
 	dpk_buf_free(&pub);
-	start_agent(&e->host);
-	start_agent(&e->rsa);
+	start_agent(e, &e->host);
+	start_agent(e, &e->rsa);
 	start_sshd(e);
 	*state = e;
 	return 0;
@@ -324,13 +208,10 @@ teardown(void **state)
 
 	if (e == NULL)
 		return 0;
-	stop_sshd(e);
-	if (e->host.pid > 0)
-		kill(e->host.pid, SIGKILL), waitpid(e->host.pid, NULL, 0);
-	if (e->rsa.pid > 0)
-		kill(e->rsa.pid, SIGKILL), waitpid(e->rsa.pid, NULL, 0);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_sshd_stop(&e->sshd);
+	dpk_test_agent_stop(&e->host.a);
+	dpk_test_agent_stop(&e->rsa.a);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;
@@ -348,7 +229,7 @@ test_ssh_add_lists_the_identity(void **state)
 
 		assert_int_equal(ssh_add(ags[i]->ssock, "-L", &listed), 0);
 		dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
-		char *argv[] = {prog, (char *)"--socket", ags[i]->sock, (char *)"pubkey", (char *)"--openssh", NULL};
+		char *argv[] = {prog, (char *)"--socket", ags[i]->a.sock, (char *)"pubkey", (char *)"--openssh", NULL};
 		assert_int_equal(dpk_test_run(argv, NULL, &pub), 0);
 		assert_int_equal(dpk_buf_cstr(&listed), 0);
 		assert_int_equal(dpk_buf_cstr(&pub), 0);
@@ -377,7 +258,7 @@ test_refused_operations(void **state)
 	snprintf(pubfile, sizeof(pubfile), "%s/host.pub", e->dir);
 	assert_int_equal(ssh_add(e->host.ssock, "-L", &listed), 0);
 	assert_int_equal(dpk_buf_cstr(&listed), 0);
-	write_file(pubfile, (const char *)listed.data, 0644);
+	dpk_test_write_file(pubfile, (const char *)listed.data, 0644);
 	/* the identity is still there, and alone */
 	assert_non_null(strchr((const char *)listed.data, '\n'));
 	assert_null(strchr(strchr((const char *)listed.data, '\n') + 1, '\n'));
@@ -386,7 +267,7 @@ test_refused_operations(void **state)
 	/* sshsig (ssh-keygen -Y sign) is not user authentication: refused */
 	snprintf(data, sizeof(data), "%s/message", e->dir);
 	snprintf(sig, sizeof(sig), "%s/message.sig", e->dir);
-	write_file(data, "sign me\n", 0644);
+	dpk_test_write_file(data, "sign me\n", 0644);
 	snprintf(envsock, sizeof(envsock), "SSH_AUTH_SOCK=%s", e->host.ssock);
 	char *sign[] = {(char *)"/usr/bin/env", envsock, (char *)"/usr/bin/ssh-keygen", (char *)"-Y", (char *)"sign",
 	    (char *)"-f", pubfile, (char *)"-n", (char *)"file", data, NULL};
@@ -423,10 +304,10 @@ test_login_with_agent_key(void **state)
 	char out[1024];
 
 	if (ssh_login(e, "host.example.org", e->host.ssock, NULL, out, sizeof(out)) != 0)
-		fail_msg("ssh login through the agent's key failed (see %s and %s)", e->sshd_log, e->host.log);
+		fail_msg("ssh login through the agent's key failed (see %s and %s)", e->sshd.log, e->host.a.log);
 	assert_string_equal(out, "host.example.org");
 	if (ssh_login(e, "rsa-host.example.org", e->rsa.ssock, NULL, out, sizeof(out)) != 0)
-		fail_msg("ssh login through the RSA agent's key failed (see %s and %s)", e->sshd_log, e->rsa.log);
+		fail_msg("ssh login through the RSA agent's key failed (see %s and %s)", e->sshd.log, e->rsa.a.log);
 	assert_string_equal(out, "rsa-host.example.org");
 	/* the agent's key is not another identity's */
 	assert_int_equal(ssh_login(e, "alice.example.org", e->host.ssock, NULL, out, sizeof(out)), 255);
@@ -453,18 +334,18 @@ test_agent_down(void **state)
 
 	stop_agent(&e->host);
 	assert_int_equal(access(e->host.ssock, F_OK), -1); /* its sockets are gone */
-	assert_int_equal(access(e->host.sock, F_OK), -1);
-	t0 = now_ms();
+	assert_int_equal(access(e->host.a.sock, F_OK), -1);
+	t0 = dpk_test_now_ms();
 	rc = ssh_login(e, "alice.example.org", NULL, alice, out, sizeof(out));
 	fprintf(stderr, "test_ssh_agent: DPK login with the agent down: refused (exit %d) in %lld ms\n", rc,
-	    (long long)(now_ms() - t0));
+	    (long long)(dpk_test_now_ms() - t0));
 	assert_int_equal(rc, 255);
 	assert_string_equal(out, "");
 	assert_int_equal(ssh_login(e, "host.example.org", e->host.ssock, NULL, out, sizeof(out)), 255);
-	t0 = now_ms();
+	t0 = dpk_test_now_ms();
 	rc = ssh_login(e, "dpklocal", NULL, local, out, sizeof(out));
 	fprintf(stderr, "test_ssh_agent: local login with the agent down: exit %d in %lld ms\n", rc,
-	    (long long)(now_ms() - t0));
+	    (long long)(dpk_test_now_ms() - t0));
 	assert_int_equal(rc, 0);
 	assert_string_equal(out, "dpklocal");
 }

@@ -33,6 +33,7 @@
 #include "agent.h"
 #include "harness.h"
 #include "registry.h"
+#include "sshd.h"
 
 enum { HOST, ALICE, GONE, UNREG, OUTSIDE, N_AGENTS };
 static const char *const identities[N_AGENTS] = {"host.example.org", "alice.example.org", "gone.example.org",
@@ -43,42 +44,20 @@ struct env {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], sshd_log[128], askpass[128];
+	char dir[64], askpass[128];
 	struct dpk_test_agent ag[N_AGENTS];
-	pid_t sshd;
-	int port;
+	struct dpk_test_sshd sshd;
 };
 
-/* sshd -D in a private mount namespace: the test pam.d over /etc/pam.d, the
- * test nsswitch.conf over /etc/nsswitch.conf, a tmpfs over /run for
- * /run/sshd, and the build tree at the root-owned /run/dpk-build. A
- * sanitizer build of the modules needs its runtime preloaded into sshd. */
+/* sshd (sshd.h) with the test pam.d (pam_dpk for auth and account) over
+ * /etc/pam.d, keyboard-interactive only. */
 static void
 start_sshd(struct env *e)
 {
-	static const char script[] =
-	    "so=\"$DPK_TOP_BUILDDIR/pam_dpk/.libs/pam_dpk.so\"\n"
-	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ':')\n"
-	    "env=\"LD_LIBRARY_PATH=$DPK_TOP_BUILDDIR/nss_dpk/.libs DPK_AGENT_SOCKET=$2\"\n"
-	    "[ -z \"$pre\" ] || env=\"$env LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0\"\n"
-	    "echo \"SetEnv $env\" >> \"$1/sshd_config\"\n"
-	    "mount --bind \"$1/nsswitch.conf\" /etc/nsswitch.conf || exit 99\n"
-	    "mount --bind \"$1/pam.d\" /etc/pam.d || exit 99\n"
-	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
-	    "mkdir -m 0755 /run/sshd || exit 99\n"
-	    "mkdir -m 0755 /run/dpk-build && mount --bind \"$DPK_TOP_BUILDDIR\" /run/dpk-build || exit 99\n"
-	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
-	char path[256], hostkey[256];
+	char path[256];
 	FILE *f;
 
-	snprintf(hostkey, sizeof(hostkey), "%s/host_ed25519", e->dir);
-	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
-	    (char *)"", (char *)"-f", hostkey, NULL};
-	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
-	snprintf(path, sizeof(path), "%s/nsswitch.conf", e->dir);
-	f = fopen(path, "w");
-	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
-	fclose(f);
+	dpk_test_sshd_prepare(&e->sshd, e->dir, 0);
 	snprintf(path, sizeof(path), "%s/pam.d", e->dir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/pam.d/sshd", e->dir);
@@ -87,19 +66,10 @@ start_sshd(struct env *e)
 	    "account required /run/dpk-build/pam_dpk/.libs/pam_dpk.so socket=%s timeout=5000\n"
 	    "session required pam_permit.so\npassword required pam_deny.so\n", e->ag[HOST].sock, e->ag[HOST].sock);
 	fclose(f);
-	e->port = dpk_test_free_port();
-	snprintf(path, sizeof(path), "%s/sshd_config", e->dir);
-	f = fopen(path, "w");
-	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM yes\n"
+	dpk_test_sshd_start(&e->sshd, "UsePAM yes\n"
 	    "KbdInteractiveAuthentication yes\nPubkeyAuthentication no\nPasswordAuthentication no\n"
 	    "AuthenticationMethods keyboard-interactive\nAuthorizedKeysFile none\nLogLevel VERBOSE\n",
-	    e->port, hostkey);
-	fclose(f);
-	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
-	    (char *)"sh", e->dir, e->ag[HOST].sock, NULL};
-	e->sshd = dpk_test_spawn(argv, e->sshd_log);
-	if (dpk_test_wait_port(e->port, 10000) != 0)
-		fail_msg("sshd did not start (see %s)", e->sshd_log);
+	    "pam_dpk/.libs/pam_dpk.so", e->ag[HOST].sock, "mount --bind \"$1/pam.d\" /etc/pam.d");
 }
 
 /* The askpass program: the challenge out of the prompt, answered by the
@@ -127,45 +97,24 @@ write_askpass(struct env *e)
 static int
 ssh_login(struct env *e, const char *user, int device, char *out, size_t outsz)
 {
-	char port[16], dest[300];
-	struct dpk_buf o;
-	int r;
-
-	snprintf(port, sizeof(port), "%d", e->port);
-	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
 	setenv("SSH_ASKPASS", e->askpass, 1);
 	setenv("SSH_ASKPASS_REQUIRE", "force", 1);
 	setenv("DPK_USER_SOCKET", e->ag[device].sock, 1);
-	char *argv[] = {(char *)"/usr/bin/ssh", (char *)"-F", (char *)"/dev/null", (char *)"-p", port,
-	    (char *)"-o", (char *)"PreferredAuthentications=keyboard-interactive", (char *)"-o",
+	char *opts[] = {(char *)"-o", (char *)"PreferredAuthentications=keyboard-interactive", (char *)"-o",
 	    (char *)"PubkeyAuthentication=no", (char *)"-o", (char *)"IdentityAgent=none", (char *)"-o",
-	    (char *)"NumberOfPasswordPrompts=1", (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o",
-	    (char *)"UserKnownHostsFile=/dev/null", (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o",
-	    (char *)"LogLevel=ERROR", dest, (char *)"id", (char *)"-un", NULL};
-	r = dpk_test_run(argv, NULL, &o);
-	dpk_test_chomp(&o);
-	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
-	dpk_buf_free(&o);
-	return r;
+	    (char *)"NumberOfPasswordPrompts=1", NULL};
+	return dpk_test_ssh_id(&e->sshd, NULL, opts, user, out, outsz);
 }
 
 static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* the session's `id` (as the user) must reach the host agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);
-	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
 
 	dpk_test_agent_start(&e->ag[HOST], e->dir, "host", e->anvil.url, e->contract, "identity = host.example.org\nnss_allow = alice.example.org\n"
 	    "nss_allow = gone.example.org\nnss_allow = unregistered.example.org\n");
@@ -188,14 +137,10 @@ teardown(void **state)
 {
 	struct env *e = *state;
 
-	if (e->sshd > 0) {
-		kill(e->sshd, SIGTERM);
-		waitpid(e->sshd, NULL, 0);
-	}
+	dpk_test_sshd_stop(&e->sshd);
 	for (int i = 0; i < N_AGENTS; i++)
 		dpk_test_agent_stop(&e->ag[i]);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_test_rmtree(e->dir);
 	free(e);
 	return 0;
@@ -210,7 +155,7 @@ test_kbdint_login(void **state)
 	int rc = 0;
 
 	if (ssh_login(e, "alice.example.org", ALICE, out, sizeof(out)) != 0)
-		fail_msg("ssh login failed (see %s and %s)", e->sshd_log, e->ag[HOST].log);
+		fail_msg("ssh login failed (see %s and %s)", e->sshd.log, e->ag[HOST].log);
 	assert_string_equal(out, "alice.example.org");
 	/* alice's name answered by another device: refused */
 	assert_int_equal(ssh_login(e, "alice.example.org", GONE, out, sizeof(out)), 255);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "err.h"
 #include "chain.h"
 #include "harness.h"
@@ -31,19 +32,17 @@
 #include "identity.h"
 #include "idkey.h"
 #include "registry.h"
+#include "sshd.h"
 #include "txsend.h"
-
-#define APPROVER_KEY DPK_TEST_APPROVER_KEY
-#define DEVICE_KEY DPK_TEST_DEVICE_KEY
 
 struct env {
 	struct dpk_test_anvil anvil;
 	struct dpk_rpc *rpc;
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
-	char dir[64], conf[128], sock[128], log[128], sshd_log[128];
-	pid_t agent, sshd;
-	int port;
+	char dir[64];
+	struct dpk_test_agent agent;
+	struct dpk_test_sshd sshd;
 	struct dpk_buf p256, rsa; /* on-chain public keys */
 };
 
@@ -59,51 +58,12 @@ revoke_identity(struct env *e, const char *text)
 	dpk_test_revoke(e->rpc, e->contract, &e->approver, text);
 }
 
+/* The agent (socket dir/agent.sock), admitting the test's identities. */
 static void
 start_agent(struct env *e)
 {
-	char agent[512], addr[43];
-	FILE *f = fopen(e->conf, "w");
-
-	dpk_wallet_address_format(e->contract, addr);
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\n"
-	    "nss_allow = alice.example.org\nnss_allow = rsa.example.org\nnss_allow = gone.example.org\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock);
-	fclose(f);
-	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
-	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
-	e->agent = dpk_test_spawn(argv, e->log);
-	if (dpk_test_wait_path(e->sock, 20000) != 0)
-		fail_msg("dpk-agent did not start (see %s)", e->log);
-}
-
-static void
-stop_agent(struct env *e)
-{
-	if (e->agent > 0) {
-		kill(e->agent, SIGKILL);
-		waitpid(e->agent, NULL, 0);
-		e->agent = 0;
-	}
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
+	dpk_test_agent_start(&e->agent, e->dir, "agent", e->anvil.url, e->contract,
+	    "nss_allow = alice.example.org\nnss_allow = rsa.example.org\nnss_allow = gone.example.org\n");
 }
 
 /* A new identity key saved (PKCS#8 PEM, 0600) as dir/NAME.pem, where ssh -i
@@ -111,75 +71,27 @@ sleep_ms(int ms)
 static void
 new_key(struct env *e, enum dpk_idkey_alg alg, const char *name, struct dpk_buf *pub)
 {
-	struct dpk_idkey *k;
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s.pem", e->dir, name);
-	assert_int_equal(dpk_idkey_generate(alg, alg == DPK_IDKEY_RSA ? 2048 : 0, &k), 0);
-	assert_int_equal(dpk_idkey_save(k, path), 0);
-	dpk_buf_init(pub, 4096);
-	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
-	dpk_idkey_free(k);
+	dpk_test_new_key(path, alg, pub);
 }
 
-/* sshd -D in a private mount namespace: the test nsswitch.conf over
- * /etc/nsswitch.conf, a tmpfs over /run for /run/sshd. The module and the
- * agent's socket reach sshd, and through SetEnv the sessions it starts,
- * by the environment. A sanitizer build of the module needs its runtime
- * preloaded into the uninstrumented sshd and id. */
+/* sshd (sshd.h) whose AuthorizedKeysCommand is the built
+ * dpk-authorized-keys, run as nobody. */
 static void
 start_sshd(struct env *e)
 {
-	static const char script[] =
-	    "so=\"$DPK_TOP_BUILDDIR/nss_dpk/.libs/libnss_dpk.so.2\"\n"
-	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ':')\n"
-	    "env=\"LD_LIBRARY_PATH=$DPK_TOP_BUILDDIR/nss_dpk/.libs DPK_AGENT_SOCKET=$1/agent.sock\"\n"
-	    "[ -z \"$pre\" ] || env=\"$env LD_PRELOAD=$pre ASAN_OPTIONS=detect_leaks=0\"\n"
-	    "echo \"SetEnv $env\" >> \"$1/sshd_config\"\n"
-	    "mount --bind \"$1/nsswitch.conf\" /etc/nsswitch.conf || exit 99\n"
-	    "mount -t tmpfs -o mode=0755 tmpfs /run || exit 99\n"
-	    "mkdir -m 0755 /run/sshd || exit 99\n"
-	    /* sshd wants every directory above AuthorizedKeysCommand root-owned and
-	     * not group- or world-writable: the checkout may sit under /tmp, so the
-	     * build tree is seen through a root-owned path in the new /run */
-	    "mkdir -m 0755 /run/dpk-build && mount --bind \"$DPK_TOP_BUILDDIR\" /run/dpk-build || exit 99\n"
-	    "exec env $env /usr/sbin/sshd -D -e -f \"$1/sshd_config\"\n";
-	char cfg[256], hostkey[256], prog[512];
-	FILE *f;
+	char config[512];
 
-	snprintf(hostkey, sizeof(hostkey), "%s/host_ed25519", e->dir);
-	char *keygen[] = {(char *)"/usr/bin/ssh-keygen", (char *)"-q", (char *)"-t", (char *)"ed25519", (char *)"-N",
-	    (char *)"", (char *)"-f", hostkey, NULL};
-	assert_int_equal(dpk_test_run(keygen, NULL, NULL), 0);
-	snprintf(prog, sizeof(prog), "/run/dpk-build/ssh/dpk-authorized-keys");
-	snprintf(cfg, sizeof(cfg), "%s/nsswitch.conf", e->dir);
-	f = fopen(cfg, "w");
-	fprintf(f, "passwd: files dpk\ngroup: files dpk\nshadow: files\nhosts: files\n");
-	fclose(f);
-	e->port = dpk_test_free_port();
-	snprintf(cfg, sizeof(cfg), "%s/sshd_config", e->dir);
-	f = fopen(cfg, "w");
-	fprintf(f, "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\n"
+	dpk_test_sshd_prepare(&e->sshd, e->dir, 0);
+	snprintf(config, sizeof(config), "UsePAM no\n"
 	    "PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
 	    "AuthorizedKeysFile none\n"
-	    "AuthorizedKeysCommand %s -s %s %%u\nAuthorizedKeysCommandUser nobody\nLogLevel VERBOSE\n",
-	    e->port, hostkey, prog, e->sock);
-	fclose(f);
-	char *argv[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c", (char *)script,
-	    (char *)"sh", e->dir, NULL};
-	e->sshd = dpk_test_spawn(argv, e->sshd_log);
-	if (dpk_test_wait_port(e->port, 10000) != 0)
-		fail_msg("sshd did not start (see %s)", e->sshd_log);
-}
-
-static void
-stop_sshd(struct env *e)
-{
-	if (e->sshd > 0) {
-		kill(e->sshd, SIGTERM);
-		waitpid(e->sshd, NULL, 0);
-		e->sshd = 0;
-	}
+	    "AuthorizedKeysCommand /run/dpk-build/ssh/dpk-authorized-keys -s %s %%u\nAuthorizedKeysCommandUser nobody\n"
+	    "LogLevel VERBOSE\n",
+	    e->agent.sock);
+	dpk_test_sshd_start(&e->sshd, config, "nss_dpk/.libs/libnss_dpk.so.2", e->agent.sock, "");
 }
 
 /* A stock ssh client, public key only: its exit status (255 when refused);
@@ -187,48 +99,26 @@ stop_sshd(struct env *e)
 static int
 ssh_login(struct env *e, const char *user, const char *keyname, char *out, size_t outsz)
 {
-	char key[256], port[16], dest[300];
-	struct dpk_buf o;
-	int r;
+	char key[256];
 
 	snprintf(key, sizeof(key), "%s/%s.pem", e->dir, keyname);
-	snprintf(port, sizeof(port), "%d", e->port);
-	snprintf(dest, sizeof(dest), "%s@127.0.0.1", user);
-	char *argv[] = {(char *)"/usr/bin/ssh", (char *)"-F", (char *)"/dev/null", (char *)"-i", key, (char *)"-p", port,
-	    (char *)"-o", (char *)"IdentitiesOnly=yes", (char *)"-o", (char *)"IdentityAgent=none",
-	    (char *)"-o", (char *)"BatchMode=yes", (char *)"-o", (char *)"PreferredAuthentications=publickey",
-	    (char *)"-o", (char *)"StrictHostKeyChecking=no", (char *)"-o", (char *)"UserKnownHostsFile=/dev/null",
-	    (char *)"-o", (char *)"ConnectTimeout=10", (char *)"-o", (char *)"LogLevel=ERROR",
-	    dest, (char *)"id", (char *)"-un", NULL};
-	r = dpk_test_run(argv, NULL, &o);
-	dpk_test_chomp(&o);
-	snprintf(out, outsz, "%.*s", (int)o.len, o.data != NULL ? (const char *)o.data : "");
-	dpk_buf_free(&o);
-	return r;
+	char *opts[] = {(char *)"-i", key, (char *)"-o", (char *)"IdentitiesOnly=yes", (char *)"-o",
+	    (char *)"IdentityAgent=none", (char *)"-o", (char *)"BatchMode=yes", (char *)"-o",
+	    (char *)"PreferredAuthentications=publickey", NULL};
+	return dpk_test_ssh_id(&e->sshd, NULL, opts, user, out, outsz);
 }
 
 static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *url;
 	struct dpk_buf gone, outside;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
-	url = e->anvil.url;
-	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
-	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
-	dpk_test_wallet(APPROVER_KEY, &e->approver);
-	dpk_test_wallet(DEVICE_KEY, &e->device);
-	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	/* nobody (AuthorizedKeysCommandUser) must reach the agent's socket */
 	assert_int_equal(chmod(e->dir, 0711), 0);
-	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
-	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
-	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
-	snprintf(e->sshd_log, sizeof(e->sshd_log), "%s/sshd.log", e->dir);
 
 	new_key(e, DPK_IDKEY_P256, "alice", &e->p256);
 	new_key(e, DPK_IDKEY_RSA, "rsa", &e->rsa);
@@ -251,10 +141,9 @@ teardown(void **state)
 {
 	struct env *e = *state;
 
-	stop_sshd(e);
-	stop_agent(e);
-	dpk_test_anvil_stop(&e->anvil);
-	dpk_rpc_free(e->rpc);
+	dpk_test_sshd_stop(&e->sshd);
+	dpk_test_agent_stop(&e->agent);
+	dpk_test_chain_down(&e->anvil, e->rpc);
 	dpk_buf_free(&e->p256);
 	dpk_buf_free(&e->rsa);
 	dpk_test_rmtree(e->dir);
@@ -269,7 +158,7 @@ test_login_by_public_key(void **state)
 	char out[1024];
 
 	if (ssh_login(e, "alice.example.org", "alice", out, sizeof(out)) != 0)
-		fail_msg("ssh login failed (see %s)", e->sshd_log);
+		fail_msg("ssh login failed (see %s)", e->sshd.log);
 	assert_string_equal(out, "alice.example.org");
 	assert_int_equal(ssh_login(e, "rsa.example.org", "rsa", out, sizeof(out)), 0);
 	assert_string_equal(out, "rsa.example.org");
@@ -290,18 +179,18 @@ test_refused(void **state)
 	assert_int_equal(ssh_login(e, "gone.example.org", "gone", out, sizeof(out)), 0);
 	assert_string_equal(out, "gone.example.org");
 	revoke_identity(e, "gone.example.org");
-	t0 = now_ms();
+	t0 = dpk_test_now_ms();
 	/* until refused: a login racing the revocation may still pass sshd's
 	 * key check and then find the user gone (the session's id exits 1) */
-	while (now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", "gone", out, sizeof(out))) != 255)
-		sleep_ms(200);
+	while (dpk_test_now_ms() - t0 < 5000 && (rc = ssh_login(e, "gone.example.org", "gone", out, sizeof(out))) != 255)
+		dpk_test_sleep_ms(200);
 	assert_int_equal(rc, 255);
 	assert_string_equal(out, "");
 	/* the agent stopped: DPK logins fail, and fast */
-	stop_agent(e);
-	t0 = now_ms();
+	dpk_test_agent_stop(&e->agent);
+	t0 = dpk_test_now_ms();
 	assert_int_equal(ssh_login(e, "alice.example.org", "alice", out, sizeof(out)), 255);
-	assert_true(now_ms() - t0 < 5000);
+	assert_true(dpk_test_now_ms() - t0 < 5000);
 }
 
 int
