@@ -716,6 +716,19 @@ reverted_with(const struct dpk_rpc *rpc, const char *name)
 	return got != NULL && strcmp(got, name) == 0;
 }
 
+
+/* view_call, with a revert carrying the custom error notfound (NULL: none)
+ * turned into DPK_ERR_NOTFOUND. */
+static int
+view_call_notfound(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_buf *cd, struct dpk_buf *ret,
+    const char *notfound)
+{
+	int r = view_call(rpc, contract, cd, ret);
+
+	if (r == DPK_ERR_REVERT && notfound != NULL && reverted_with(rpc, notfound))
+		r = DPK_ERR_NOTFOUND;
+	return r;
+}
 int
 dpk_registry_get_client_by_hash(struct dpk_rpc *rpc, const uint8_t contract[20], const uint8_t id_hash[32],
     struct dpk_registry_record *rec)
@@ -734,11 +747,8 @@ dpk_registry_get_client_by_hash(struct dpk_rpc *rpc, const uint8_t contract[20],
 	a = dpk_abi_fixed_bytes(id_hash, 32);
 	if ((r = dpk_abi_encode_call("getClientByHash(bytes32)", &a, 1, &cd)) != 0)
 		goto out;
-	if ((r = view_call(rpc, contract, &cd, &ret)) != 0) {
-		if (r == DPK_ERR_REVERT && reverted_with(rpc, "NotFound"))
-			r = DPK_ERR_NOTFOUND;
+	if ((r = view_call_notfound(rpc, contract, &cd, &ret, "NotFound")) != 0)
 		goto out;
-	}
 	r = dpk_registry_decode_record(ret.data, ret.len, rec);
 out:
 	dpk_buf_free(&cd);
@@ -767,11 +777,8 @@ dpk_registry_get_client(struct dpk_rpc *rpc, const uint8_t contract[20], const s
 	a[1] = bytes_arg(id->value, id->len);
 	if ((r = dpk_abi_encode_call("getClient(uint8,bytes)", a, 2, &cd)) != 0)
 		goto out;
-	if ((r = view_call(rpc, contract, &cd, &ret)) != 0) {
-		if (r == DPK_ERR_REVERT && reverted_with(rpc, "NotFound"))
-			r = DPK_ERR_NOTFOUND;
+	if ((r = view_call_notfound(rpc, contract, &cd, &ret, "NotFound")) != 0)
 		goto out;
-	}
 	r = dpk_registry_decode_record(ret.data, ret.len, rec);
 out:
 	dpk_buf_free(&cd);
@@ -802,11 +809,8 @@ address_view(struct dpk_rpc *rpc, const uint8_t contract[20], const char *sig, c
 	}
 	if (r != 0)
 		goto out;
-	if ((r = view_call(rpc, contract, &cd, &ret)) != 0) {
-		if (r == DPK_ERR_REVERT && notfound != NULL && reverted_with(rpc, notfound))
-			r = DPK_ERR_NOTFOUND;
+	if ((r = view_call_notfound(rpc, contract, &cd, &ret, notfound)) != 0)
 		goto out;
-	}
 	r = decode_exact(rtype, ret.data, ret.len, v);
 out:
 	dpk_buf_free(&cd);
@@ -830,11 +834,8 @@ dpk_registry_get_pending(struct dpk_rpc *rpc, const uint8_t contract[20], const 
 	dpk_buf_init(&ret, CALL_MAX);
 	if ((r = encode_address_call(&cd, "getPending(address)", client)) != 0)
 		goto out;
-	if ((r = view_call(rpc, contract, &cd, &ret)) != 0) {
-		if (r == DPK_ERR_REVERT && reverted_with(rpc, "NoPendingRecord"))
-			r = DPK_ERR_NOTFOUND;
+	if ((r = view_call_notfound(rpc, contract, &cd, &ret, "NoPendingRecord")) != 0)
 		goto out;
-	}
 	r = dpk_registry_decode_pending(ret.data, ret.len, p);
 out:
 	dpk_buf_free(&cd);
