@@ -5,13 +5,13 @@
  * never from the command line. */
 #include "autoconfig.h"
 
-#include "err.h"
-#include "hex.h"
-#include "identity.h"
-#include "keystore.h"
-#include "registry.h"
-#include "rpc.h"
-#include "txsend.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "eth/keystore.h"
+#include "registry/registry.h"
+#include "eth/rpc.h"
+#include "eth/txsend.h"
 
 #include <curl/curl.h>
 #include <errno.h>

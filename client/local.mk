@@ -3,7 +3,7 @@
 lib_LTLIBRARIES = client/libdpkclient.la
 client_libdpkclient_la_SOURCES = client/client.c client/wire.h client/proto.h
 client_libdpkclient_la_CPPFLAGS = -I$(srcdir)/include -D_GNU_SOURCE
-# Only the dpk_client_* API is exported (checked by tests/unit/test_client).
+# Only the dpk_client_* API is exported (checked by tests/unit/client/test_client).
 client_libdpkclient_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
 	-Wl,--version-script=$(srcdir)/client/libdpkclient.sym
 EXTRA_DIST += client/libdpkclient.sym client/dpkclient.pc.in

@@ -25,7 +25,7 @@
  * 0x0b-0x0f host login (pam_dpk challenge / verify / respond / account),
  * 0x10-0x1f PSK exchange and delegated tickets, 0x20-0x27 NSS additions
  * (enumeration), 0x28-0x2f ssh-agent and other key use. */
-/* PSK exchange and delegated tickets (dpk-agent/psk.c) */
+/* PSK exchange and delegated tickets (dpk-agent/peers/psk.c) */
 #define DPK_MSG_PSK_HANDSHAKE 0x10
 #define DPK_MSG_PSK_GET 0x11
 #define DPK_MSG_TICKET_ISSUE 0x12

@@ -38,7 +38,7 @@ check-contract-artifact:
 .PHONY: check-contract-artifact
 
 # Tests of the contract, kept beside it: the smoke test on a real anvil and
-# the CLI it uses to check that lib/identity.c and the contract agree.
+# the CLI it uses to check that lib/registry/identity.c and the contract agree.
 check_PROGRAMS += tests/harness/dpk-identity-hash
 tests_harness_dpk_identity_hash_SOURCES = tests/harness/dpk-identity-hash.c
 tests_harness_dpk_identity_hash_CPPFLAGS = $(TEST_CPPFLAGS)

@@ -7,13 +7,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cache.h"
-#include "chain.h"
+#include "chain/cache.h"
+#include "chain/chain.h"
 #include "config.h"
-#include "register.h"
-#include "peer.h"
-#include "idkey.h"
-#include "wallet.h"
+#include "chain/register.h"
+#include "peers/peer.h"
+#include "crypto/idkey.h"
+#include "eth/wallet.h"
 
 #define AGENT_MAX_CONNECTIONS 256
 #define AGENT_IDLE_TIMEOUT_MS 30000

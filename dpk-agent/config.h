@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "identity.h"
+#include "registry/identity.h"
 
 #define DPK_CONFIG_DEFAULT_PATH "/etc/dpk/dpk.conf"
 #define DPK_CONFIG_MAX_RPC 8

@@ -1,11 +1,11 @@
 /* dpk-agent: the DPK daemon (man page dpk-agent(8)). */
 #include "autoconfig.h"
 #include "agent.h"
-#include "nss_cache.h"
+#include "login/nss_cache.h"
 
-#include "err.h"
-#include "sshagent.h"
-#include "statedir.h"
+#include "base/err.h"
+#include "login/sshagent.h"
+#include "daemon/statedir.h"
 
 #include <curl/curl.h>
 #include <getopt.h>

@@ -3,7 +3,7 @@
 #include "autoconfig.h"
 #include "agent.h"
 
-#include "err.h"
+#include "base/err.h"
 #include "proto.h"
 #include "wire.h"
 

@@ -3,7 +3,7 @@
  * misbehaving peers. A single poll(2) loop; signals arrive through signalfd. */
 #include "agent.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <grp.h>

@@ -5,9 +5,9 @@
 
 #include "dpk/client.h"
 #include "dpkctl.h"
-#include "hex.h"
-#include "idkey.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "crypto/idkey.h"
+#include "eth/wallet.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

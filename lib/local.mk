@@ -1,32 +1,32 @@
 # lib/: the Ethereum core shared by the daemons and CLIs (static, internal).
 noinst_LIBRARIES += lib/libdpkcore.a
 lib_libdpkcore_a_SOURCES = \
-	lib/err.c lib/err.h \
-	lib/buf.c lib/buf.h \
-	lib/hex.c lib/hex.h \
-	lib/u256.c lib/u256.h \
-	lib/keccak.c lib/keccak.h \
-	lib/rlp.c lib/rlp.h \
-	lib/abi.c lib/abi.h \
-	lib/wallet.c lib/wallet.h \
-	lib/tx.c lib/tx.h \
-	lib/keystore.c lib/keystore.h \
-	lib/rpc.c lib/rpc.h \
-	lib/idkey.c lib/idkey.h \
-	lib/token.c lib/token.h \
-	lib/tlspsk.c lib/tlspsk.h \
-	lib/conffile.c lib/conffile.h \
-	lib/statedir.c lib/statedir.h \
-	lib/txsend.c lib/txsend.h \
-	lib/approval.c lib/approval.h \
-	lib/identity.c lib/identity.h \
-	lib/registry.c lib/registry.h \
-	lib/hkdf.c lib/hkdf.h \
-	lib/aead.c lib/aead.h \
-	lib/hpke.c lib/hpke.h \
-	lib/pke.c lib/pke.h \
-	lib/handshake.c lib/handshake.h \
-	lib/ticket.c lib/ticket.h
+	lib/base/err.c lib/base/err.h \
+	lib/base/buf.c lib/base/buf.h \
+	lib/base/hex.c lib/base/hex.h \
+	lib/eth/u256.c lib/eth/u256.h \
+	lib/eth/keccak.c lib/eth/keccak.h \
+	lib/eth/rlp.c lib/eth/rlp.h \
+	lib/eth/abi.c lib/eth/abi.h \
+	lib/eth/wallet.c lib/eth/wallet.h \
+	lib/eth/tx.c lib/eth/tx.h \
+	lib/eth/keystore.c lib/eth/keystore.h \
+	lib/eth/rpc.c lib/eth/rpc.h \
+	lib/crypto/idkey.c lib/crypto/idkey.h \
+	lib/enrol/token.c lib/enrol/token.h \
+	lib/enrol/tlspsk.c lib/enrol/tlspsk.h \
+	lib/daemon/conffile.c lib/daemon/conffile.h \
+	lib/daemon/statedir.c lib/daemon/statedir.h \
+	lib/eth/txsend.c lib/eth/txsend.h \
+	lib/registry/approval.c lib/registry/approval.h \
+	lib/registry/identity.c lib/registry/identity.h \
+	lib/registry/registry.c lib/registry/registry.h \
+	lib/crypto/hkdf.c lib/crypto/hkdf.h \
+	lib/crypto/aead.c lib/crypto/aead.h \
+	lib/crypto/hpke.c lib/crypto/hpke.h \
+	lib/crypto/pke.c lib/crypto/pke.h \
+	lib/psk/handshake.c lib/psk/handshake.h \
+	lib/psk/ticket.c lib/psk/ticket.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(SODIUM_CFLAGS)
 

@@ -2,7 +2,7 @@
  * dpk-agent writes the users and groups it has resolved into a read-only
  * file; libnss_dpk.so.2 maps it and answers from it without a round trip to
  * the agent. This header is the one definition of the format, shared by the
- * writer (dpk-agent/nss_cache.c) and the reader below, which is libc-only so
+ * writer (dpk-agent/login/nss_cache.c) and the reader below, which is libc-only so
  * the module, the unit tests and the fuzzer all link it.
  *
  * All integers are little-endian. The layout is canonical: the sections

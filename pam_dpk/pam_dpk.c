@@ -1,7 +1,7 @@
 /* pam_dpk.so (pam_dpk(8)): DPK challenge-response login ("auth") and the
  * on-chain account check ("account"). A thin shell: every decision is the
- * agent's (dpk-agent/login.c); the logic here is in pamdpk.c. Exports the
- * PAM entry points only (pam_dpk.sym, checked by tests/unit/test_pam_module). */
+ * agent's (dpk-agent/login/login.c); the logic here is in pamdpk.c. Exports the
+ * PAM entry points only (pam_dpk.sym, checked by tests/unit/pam_dpk/test_pam_module). */
 #include "pamdpk.h"
 
 #include "dpk/client.h"

@@ -4,10 +4,10 @@
  * nonces reach the node in order; the wait for a receipt happens outside it. */
 #include "serve.h"
 
-#include "err.h"
-#include "hex.h"
-#include "registry.h"
-#include "tx.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "registry/registry.h"
+#include "eth/tx.h"
 
 #include <stdio.h>
 #include <stdlib.h>

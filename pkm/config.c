@@ -1,8 +1,8 @@
 #include "config.h"
 
-#include "conffile.h"
-#include "err.h"
-#include "wallet.h"
+#include "daemon/conffile.h"
+#include "base/err.h"
+#include "eth/wallet.h"
 
 #include <stdio.h>
 #include <stdlib.h>

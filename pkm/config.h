@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "u256.h"
+#include "eth/u256.h"
 
 #define PKM_CONFIG_DEFAULT_PATH "/etc/dpk/pkm.conf"
 #define PKM_CONFIG_MAX_RPC 8

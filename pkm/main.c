@@ -4,11 +4,11 @@
 #include "pkm.h"
 #include "serve.h"
 
-#include "err.h"
-#include "hex.h"
-#include "identity.h"
-#include "conffile.h"
-#include "token.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "daemon/conffile.h"
+#include "enrol/token.h"
 
 #include <curl/curl.h>
 #include <errno.h>

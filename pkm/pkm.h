@@ -3,7 +3,7 @@
 #define DPK_PKM_H
 
 #include "config.h"
-#include "statedir.h"
+#include "daemon/statedir.h"
 #include "store.h"
 
 struct pkm {

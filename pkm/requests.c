@@ -4,13 +4,13 @@
  * through client/wire.h with exact lengths. */
 #include "serve.h"
 
-#include "err.h"
-#include "hex.h"
-#include "identity.h"
-#include "idkey.h"
-#include "keccak.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
+#include "eth/keccak.h"
 #include "proto.h"
-#include "registry.h"
+#include "registry/registry.h"
 #include "wire.h"
 
 #include <openssl/crypto.h>

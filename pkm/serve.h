@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "pkm.h"
-#include "rpc.h"
-#include "txsend.h"
+#include "eth/rpc.h"
+#include "eth/txsend.h"
 
 /* Message types of the device-to-PKM channel. */
 #define PKM_MSG_FUND 0x11

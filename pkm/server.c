@@ -5,9 +5,9 @@
  * for their threads, each of which finishes the request it is in. */
 #include "serve.h"
 
-#include "err.h"
-#include "hex.h"
-#include "tlspsk.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "enrol/tlspsk.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 #include "store.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

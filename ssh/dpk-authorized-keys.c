@@ -14,9 +14,9 @@
  *   2  usage
  * A watchdog bounds the whole run, whatever the agent does. */
 #include "dpk/client.h"
-#include "buf.h"
-#include "err.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "crypto/idkey.h"
 #include "proto.h"
 #include "wire.h"
 

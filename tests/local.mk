@@ -20,30 +20,30 @@ AM_TESTS_ENVIRONMENT = \
 	DPK_TOP_BUILDDIR='$(abs_top_builddir)'; export DPK_TOP_BUILDDIR;
 
 unit_tests = \
-	tests/unit/test_primitives \
-	tests/unit/test_rlp \
-	tests/unit/test_abi \
-	tests/unit/test_wallet \
-	tests/unit/test_tx \
-	tests/unit/test_keystore \
-	tests/unit/test_rpc \
-	tests/unit/test_client \
-	tests/unit/test_config \
-	tests/unit/test_idkey \
-	tests/unit/test_token \
-	tests/unit/test_tlspsk \
-	tests/unit/test_pkm_store \
-	tests/unit/test_identity \
-	tests/unit/test_registry_codec \
-	tests/unit/test_nss_module \
-	tests/unit/test_nss_map \
-	tests/unit/test_sshagent \
-	tests/unit/test_nss_cachefile \
-	tests/unit/test_approval \
-	tests/unit/test_pam_module \
-	tests/unit/test_login_msg \
-	tests/unit/test_hpke \
-	tests/unit/test_pke
+	tests/unit/eth/test_primitives \
+	tests/unit/eth/test_rlp \
+	tests/unit/eth/test_abi \
+	tests/unit/eth/test_wallet \
+	tests/unit/eth/test_tx \
+	tests/unit/eth/test_keystore \
+	tests/unit/eth/test_rpc \
+	tests/unit/client/test_client \
+	tests/unit/dpk-agent/test_config \
+	tests/unit/crypto/test_idkey \
+	tests/unit/enrol/test_token \
+	tests/unit/enrol/test_tlspsk \
+	tests/unit/pkm/test_pkm_store \
+	tests/unit/registry/test_identity \
+	tests/unit/registry/test_registry_codec \
+	tests/unit/nss_dpk/test_nss_module \
+	tests/unit/dpk-agent/test_nss_map \
+	tests/unit/dpk-agent/test_sshagent \
+	tests/unit/dpk-agent/test_nss_cachefile \
+	tests/unit/registry/test_approval \
+	tests/unit/pam_dpk/test_pam_module \
+	tests/unit/dpk-agent/test_login_msg \
+	tests/unit/crypto/test_hpke \
+	tests/unit/crypto/test_pke
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -64,54 +64,54 @@ check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
 dist_check_SCRIPTS += tests/banned-functions.sh
 
-tests_unit_test_primitives_SOURCES = tests/unit/test_primitives.c
-tests_unit_test_primitives_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_primitives_LDADD = $(TEST_LIBS)
-tests_unit_test_rlp_SOURCES = tests/unit/test_rlp.c
-tests_unit_test_rlp_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_rlp_LDADD = $(TEST_LIBS)
-tests_unit_test_abi_SOURCES = tests/unit/test_abi.c
-tests_unit_test_abi_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_abi_LDADD = $(TEST_LIBS)
-tests_unit_test_wallet_SOURCES = tests/unit/test_wallet.c
-tests_unit_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_wallet_LDADD = $(TEST_LIBS)
-tests_unit_test_tx_SOURCES = tests/unit/test_tx.c
-tests_unit_test_tx_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_tx_LDADD = $(TEST_LIBS)
-tests_unit_test_keystore_SOURCES = tests/unit/test_keystore.c
-tests_unit_test_keystore_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_keystore_LDADD = $(TEST_LIBS)
-tests_unit_test_rpc_SOURCES = tests/unit/test_rpc.c
-tests_unit_test_rpc_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_rpc_LDADD = $(TEST_LIBS) -lpthread
-tests_unit_test_client_SOURCES = tests/unit/test_client.c
-tests_unit_test_client_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
-tests_unit_test_client_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
-tests_unit_test_config_SOURCES = tests/unit/test_config.c
-tests_unit_test_config_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_config_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
-tests_unit_test_idkey_SOURCES = tests/unit/test_idkey.c
-tests_unit_test_idkey_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_idkey_LDADD = $(TEST_LIBS)
-tests_unit_test_token_SOURCES = tests/unit/test_token.c
-tests_unit_test_token_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_token_LDADD = $(TEST_LIBS)
-tests_unit_test_identity_SOURCES = tests/unit/test_identity.c
-tests_unit_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_identity_LDADD = $(TEST_LIBS)
-tests_unit_test_tlspsk_SOURCES = tests/unit/test_tlspsk.c
-tests_unit_test_tlspsk_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
-tests_unit_test_pkm_store_SOURCES = tests/unit/test_pkm_store.c
-tests_unit_test_pkm_store_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_pkm_store_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
-tests_unit_test_hpke_SOURCES = tests/unit/test_hpke.c
-tests_unit_test_hpke_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_hpke_LDADD = $(TEST_LIBS)
-tests_unit_test_pke_SOURCES = tests/unit/test_pke.c
-tests_unit_test_pke_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_pke_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_primitives_SOURCES = tests/unit/eth/test_primitives.c
+tests_unit_eth_test_primitives_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_primitives_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_rlp_SOURCES = tests/unit/eth/test_rlp.c
+tests_unit_eth_test_rlp_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_rlp_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_abi_SOURCES = tests/unit/eth/test_abi.c
+tests_unit_eth_test_abi_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_abi_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_wallet_SOURCES = tests/unit/eth/test_wallet.c
+tests_unit_eth_test_wallet_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_wallet_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_tx_SOURCES = tests/unit/eth/test_tx.c
+tests_unit_eth_test_tx_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_tx_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_keystore_SOURCES = tests/unit/eth/test_keystore.c
+tests_unit_eth_test_keystore_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_keystore_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_rpc_SOURCES = tests/unit/eth/test_rpc.c
+tests_unit_eth_test_rpc_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_rpc_LDADD = $(TEST_LIBS) -lpthread
+tests_unit_client_test_client_SOURCES = tests/unit/client/test_client.c
+tests_unit_client_test_client_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_unit_client_test_client_LDADD = client/libdpkclient.la $(TEST_LIBS) -lpthread
+tests_unit_dpk_agent_test_config_SOURCES = tests/unit/dpk-agent/test_config.c
+tests_unit_dpk_agent_test_config_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_config_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_crypto_test_idkey_SOURCES = tests/unit/crypto/test_idkey.c
+tests_unit_crypto_test_idkey_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_crypto_test_idkey_LDADD = $(TEST_LIBS)
+tests_unit_enrol_test_token_SOURCES = tests/unit/enrol/test_token.c
+tests_unit_enrol_test_token_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_enrol_test_token_LDADD = $(TEST_LIBS)
+tests_unit_registry_test_identity_SOURCES = tests/unit/registry/test_identity.c
+tests_unit_registry_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_registry_test_identity_LDADD = $(TEST_LIBS)
+tests_unit_enrol_test_tlspsk_SOURCES = tests/unit/enrol/test_tlspsk.c
+tests_unit_enrol_test_tlspsk_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_enrol_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
+tests_unit_pkm_test_pkm_store_SOURCES = tests/unit/pkm/test_pkm_store.c
+tests_unit_pkm_test_pkm_store_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS)
+tests_unit_pkm_test_pkm_store_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
+tests_unit_crypto_test_hpke_SOURCES = tests/unit/crypto/test_hpke.c
+tests_unit_crypto_test_hpke_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_crypto_test_hpke_LDADD = $(TEST_LIBS)
+tests_unit_crypto_test_pke_SOURCES = tests/unit/crypto/test_pke.c
+tests_unit_crypto_test_pke_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_crypto_test_pke_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -119,9 +119,9 @@ tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
 tests_integration_test_txsend_SOURCES = tests/integration/test_txsend.c
 tests_integration_test_txsend_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_txsend_LDADD = $(TEST_LIBS)
-tests_unit_test_registry_codec_SOURCES = tests/unit/test_registry_codec.c
-tests_unit_test_registry_codec_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_registry_codec_LDADD = $(TEST_LIBS)
+tests_unit_registry_test_registry_codec_SOURCES = tests/unit/registry/test_registry_codec.c
+tests_unit_registry_test_registry_codec_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_registry_test_registry_codec_LDADD = $(TEST_LIBS)
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_registry_LDADD = $(TEST_LIBS)
@@ -135,25 +135,25 @@ tests_integration_test_pkm_SOURCES = tests/integration/test_pkm.c
 tests_integration_test_pkm_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_pkm_LDADD = $(TEST_LIBS)
 # dlopen()s nss_dpk/.libs/libnss_dpk.so.2 (built by "all", which check runs first)
-tests_unit_test_nss_module_SOURCES = tests/unit/test_nss_module.c
-tests_unit_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
-tests_unit_test_nss_module_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) -ldl -lpthread
-tests_unit_test_approval_SOURCES = tests/unit/test_approval.c
-tests_unit_test_approval_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_approval_LDADD = $(TEST_LIBS)
-tests_unit_test_nss_cachefile_SOURCES = tests/unit/test_nss_cachefile.c
-tests_unit_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
-tests_unit_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_nss_dpk_test_nss_module_SOURCES = tests/unit/nss_dpk/test_nss_module.c
+tests_unit_nss_dpk_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_unit_nss_dpk_test_nss_module_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) -ldl -lpthread
+tests_unit_registry_test_approval_SOURCES = tests/unit/registry/test_approval.c
+tests_unit_registry_test_approval_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_registry_test_approval_LDADD = $(TEST_LIBS)
+tests_unit_dpk_agent_test_nss_cachefile_SOURCES = tests/unit/dpk-agent/test_nss_cachefile.c
+tests_unit_dpk_agent_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_unit_dpk_agent_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 # dlopen()s pam_dpk/.libs/pam_dpk.so and links its logic (pamdpk.c) too
-tests_unit_test_pam_module_SOURCES = tests/unit/test_pam_module.c pam_dpk/pamdpk.c
-tests_unit_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)
-tests_unit_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthread
-tests_unit_test_login_msg_SOURCES = tests/unit/test_login_msg.c
-tests_unit_test_login_msg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
-tests_unit_test_login_msg_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
-tests_unit_test_nss_map_SOURCES = tests/unit/test_nss_map.c
-tests_unit_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_pam_dpk_test_pam_module_SOURCES = tests/unit/pam_dpk/test_pam_module.c pam_dpk/pamdpk.c
+tests_unit_pam_dpk_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)
+tests_unit_pam_dpk_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthread
+tests_unit_dpk_agent_test_login_msg_SOURCES = tests/unit/dpk-agent/test_login_msg.c
+tests_unit_dpk_agent_test_login_msg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_login_msg_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_dpk_agent_test_nss_map_SOURCES = tests/unit/dpk-agent/test_nss_map.c
+tests_unit_dpk_agent_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 # real getent and id through the module, in a private mount namespace
 tests_integration_test_nss_getent_SOURCES = tests/integration/test_nss_getent.c
 tests_integration_test_nss_getent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
@@ -171,9 +171,9 @@ tests_integration_test_nss_threads_SOURCES = tests/integration/test_nss_threads.
 tests_integration_test_nss_threads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
 tests_integration_test_nss_threads_LDADD = $(TEST_LIBS) -lpthread
 # the ssh-agent messages of dpk-agent (sshagent_msg.c)
-tests_unit_test_sshagent_SOURCES = tests/unit/test_sshagent.c
-tests_unit_test_sshagent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
-tests_unit_test_sshagent_LDADD = $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_dpk_agent_test_sshagent_SOURCES = tests/unit/dpk-agent/test_sshagent.c
+tests_unit_dpk_agent_test_sshagent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_sshagent_LDADD = $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 # stock ssh-add, ssh-keygen and ssh (with sshd in unshare -m -n) through dpk-agent's ssh-agent socket
 tests_integration_test_ssh_agent_SOURCES = tests/integration/test_ssh_agent.c
 tests_integration_test_ssh_agent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
@@ -191,10 +191,10 @@ tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/incl
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 # PSK exchange in dpk-agent: real agents, dpkctl and openssl s_server / s_client
-unit_tests += tests/unit/test_psk_store
-tests_unit_test_psk_store_SOURCES = tests/unit/test_psk_store.c
-tests_unit_test_psk_store_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_psk_store_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+unit_tests += tests/unit/dpk-agent/test_psk_store
+tests_unit_dpk_agent_test_psk_store_SOURCES = tests/unit/dpk-agent/test_psk_store.c
+tests_unit_dpk_agent_test_psk_store_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_psk_store_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 integration_tests += tests/integration/test_psk_exchange
 tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchange.c \
 	tests/integration/psk_env.c tests/integration/psk_env.h
@@ -277,7 +277,7 @@ tests_fuzz_fuzz_client_SOURCES = tests/fuzz/fuzz_client.c client/client.c
 tests_fuzz_fuzz_client_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include
 tests_fuzz_fuzz_client_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c
-tests_fuzz_fuzz_config_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_config_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_LDADD = $(DPKAGENT_LIBS)
 tests_fuzz_fuzz_idkey_SOURCES = tests/fuzz/fuzz_idkey.c
@@ -334,14 +334,14 @@ fuzz-run: $(fuzz_targets)
 .PHONY: fuzz-run
 CLEANFILES += *.fuzzlog
 
-# PSK handshake and delegated tickets (lib/handshake.c, lib/ticket.c; doc/psk-protocol.md)
-unit_tests += tests/unit/test_handshake tests/unit/test_ticket
-tests_unit_test_handshake_SOURCES = tests/unit/test_handshake.c
-tests_unit_test_handshake_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_handshake_LDADD = $(TEST_LIBS)
-tests_unit_test_ticket_SOURCES = tests/unit/test_ticket.c
-tests_unit_test_ticket_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_ticket_LDADD = $(TEST_LIBS)
+# PSK handshake and delegated tickets (lib/psk/handshake.c, lib/psk/ticket.c; doc/psk-protocol.md)
+unit_tests += tests/unit/psk/test_handshake tests/unit/psk/test_ticket
+tests_unit_psk_test_handshake_SOURCES = tests/unit/psk/test_handshake.c
+tests_unit_psk_test_handshake_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_psk_test_handshake_LDADD = $(TEST_LIBS)
+tests_unit_psk_test_ticket_SOURCES = tests/unit/psk/test_ticket.c
+tests_unit_psk_test_ticket_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_psk_test_ticket_LDADD = $(TEST_LIBS)
 fuzz_targets += tests/fuzz/fuzz_handshake tests/fuzz/fuzz_ticket
 if ENABLE_FUZZING
 tests_fuzz_fuzz_handshake_SOURCES = tests/fuzz/fuzz_handshake.c
@@ -381,7 +381,7 @@ tests_bench_psk_bench_SOURCES = tests/bench/psk-bench.c tests/integration/psk_en
 tests_bench_psk_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/tests/integration
 tests_bench_psk_bench_LDADD = client/libdpkclient.la $(TEST_LIBS)
 CLEANFILES += tests/bench/psk-bench
-# dpk-agent reading PSK and ticket requests (dpk-agent/psk.c)
+# dpk-agent reading PSK and ticket requests (dpk-agent/peers/psk.c)
 fuzz_targets += tests/fuzz/fuzz_psk_request
 if ENABLE_FUZZING
 tests_fuzz_fuzz_psk_request_SOURCES = tests/fuzz/fuzz_psk_request.c

@@ -1,6 +1,6 @@
-#include "cache.h"
+#include "chain/cache.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "registry.h"
+#include "registry/registry.h"
 
 struct cache_entry {
 	uint8_t id_hash[32];

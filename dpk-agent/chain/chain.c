@@ -1,8 +1,8 @@
-#include "chain.h"
+#include "chain/chain.h"
 
-#include "approval.h"
-#include "err.h"
-#include "register.h"
+#include "registry/approval.h"
+#include "base/err.h"
+#include "chain/register.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "registry.h"
-#include "rpc.h"
+#include "registry/registry.h"
+#include "eth/rpc.h"
 
 enum job_kind {
 	JOB_LOOKUP,   /* getClientByHash(id_hash) */

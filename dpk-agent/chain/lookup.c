@@ -3,10 +3,10 @@
  * whichever comes first. When the chain cannot be reached, a cached answer
  * past its TTL is served marked stale; a revoked key is never served. */
 #include "agent.h"
-#include "nss_cache.h"
+#include "login/nss_cache.h"
 
-#include "err.h"
-#include "identity.h"
+#include "base/err.h"
+#include "registry/identity.h"
 #include "proto.h"
 #include "wire.h"
 

@@ -1,13 +1,13 @@
-#include "register.h"
+#include "chain/register.h"
 
-#include "err.h"
-#include "hex.h"
+#include "base/err.h"
+#include "base/hex.h"
 #include "proto.h"
-#include "registry.h"
-#include "tlspsk.h"
-#include "token.h"
-#include "tx.h"
-#include "txsend.h"
+#include "registry/registry.h"
+#include "enrol/tlspsk.h"
+#include "enrol/token.h"
+#include "eth/tx.h"
+#include "eth/txsend.h"
 #include "wire.h"
 
 #include <errno.h>

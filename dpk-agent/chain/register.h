@@ -10,11 +10,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "identity.h"
-#include "idkey.h"
-#include "rpc.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
+#include "eth/rpc.h"
+#include "eth/wallet.h"
 
 enum reg_step {
 	REG_NONE = 0,      /* nothing asked */

@@ -11,11 +11,11 @@
  * from an unknown challenge (NOTFOUND). The table belongs to the event-loop
  * thread. */
 #include "agent.h"
-#include "login_msg.h"
+#include "login/login_msg.h"
 
-#include "err.h"
-#include "identity.h"
-#include "idkey.h"
+#include "base/err.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
 #include "proto.h"
 #include "wire.h"
 

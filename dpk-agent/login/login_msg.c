@@ -2,9 +2,9 @@
  * libsodium's (URL-safe alphabet, no padding), whose decoder refuses
  * padding and non-zero spare bits; the alphabet is checked here first
  * (found by tests/fuzz/fuzz_login): one spelling each. */
-#include "login_msg.h"
+#include "login/login_msg.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <sodium.h>
 #include <string.h>

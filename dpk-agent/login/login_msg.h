@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "identity.h"
+#include "base/buf.h"
+#include "registry/identity.h"
 
 #define DPK_LOGIN_CONTEXT "DPK-LOGIN-v1"
 #define DPK_LOGIN_CHALLENGE_PREFIX "DPK-LOGIN-v1."

@@ -10,11 +10,11 @@
  * it, and only the last 1024 of those can be found by uid or "dpk-" name
  * (the agent cannot invert a hash). */
 #include "agent.h"
-#include "nss_cache.h"
-#include "nss_map.h"
+#include "login/nss_cache.h"
+#include "login/nss_map.h"
 
-#include "err.h"
-#include "identity.h"
+#include "base/err.h"
+#include "registry/identity.h"
 #include "proto.h"
 #include "wire.h"
 

@@ -1,9 +1,9 @@
 /* nss_dpk's cache file, the writer's side (nss_cache.h). */
 #include "agent.h"
-#include "nss_cache.h"
+#include "login/nss_cache.h"
 
 #include "cachefile.h"
-#include "err.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,10 @@
 /* nss_dpk's cache file: the bytes of one file from a list of entries
  * (nss_cache.h), apart from the agent's state so the tests and the fuzzer
  * link it alone. */
-#include "nss_cache.h"
+#include "login/nss_cache.h"
 
 #include "cachefile.h"
-#include "err.h"
+#include "base/err.h"
 #include "pack.h"
 
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* nss_dpk's naming rules, apart from the agent's state so that dpk.conf's
  * parser (and its tests) can apply them: see nss_map.h and nss_dpk(8). */
-#include "nss_map.h"
+#include "login/nss_map.h"
 
-#include "err.h"
-#include "keccak.h"
+#include "base/err.h"
+#include "eth/keccak.h"
 
 #include <stdio.h>
 #include <stdlib.h>

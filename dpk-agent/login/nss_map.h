@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "identity.h"
+#include "registry/identity.h"
 
 /* The user name of canonical identity id whose hash is h, into out. */
 void agent_nss_map_name(const struct dpk_identity *id, const uint8_t h[32], char out[33]);

@@ -4,10 +4,10 @@
  * which is read-only once loaded (OpenSSL signs with a context per call),
  * and the admin group's gid, under a mutex. */
 #include "agent.h"
-#include "sshagent.h"
-#include "sshagent_msg.h"
+#include "login/sshagent.h"
+#include "login/sshagent_msg.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,8 +1,8 @@
 /* ssh-agent messages for the identity key (sshagent_msg.h). All input goes
  * through a dpk_cursor; a message must be consumed exactly. */
-#include "sshagent_msg.h"
+#include "login/sshagent_msg.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <string.h>
 

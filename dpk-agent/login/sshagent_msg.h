@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
 
 /* Frame: u32 length | u8 type | body; length 1 ..= this. */
 #define DPK_SSHAGENT_FRAME_MAX (256 * 1024)

@@ -11,7 +11,7 @@
  * so one slow or hostile peer never holds up another session. */
 #include "agent.h"
 
-#include "err.h"
+#include "base/err.h"
 #include "proto.h"
 
 #include <arpa/inet.h>

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "handshake.h"
-#include "identity.h"
-#include "psk_store.h"
-#include "registry.h"
+#include "psk/handshake.h"
+#include "registry/identity.h"
+#include "peers/psk_store.h"
+#include "registry/registry.h"
 
 struct agent;
 struct conn;

@@ -1,13 +1,13 @@
 /* The local PSK and ticket requests (doc/protocol.md, "PSK exchange"):
  * PSK_HANDSHAKE starts a handshake (peer.c) and answers when it ends;
  * PSK_GET reads the store; TICKET_ISSUE and TICKET_REDEEM are the capillary
- * gateway's delegated mode (lib/ticket.h), each waiting for one key from
+ * gateway's delegated mode (lib/psk/ticket.h), each waiting for one key from
  * the chain. A PSK itself goes only to root, admin_group and psk_group. */
 #include "agent.h"
 
-#include "err.h"
+#include "base/err.h"
 #include "proto.h"
-#include "ticket.h"
+#include "psk/ticket.h"
 #include "wire.h"
 
 #include <grp.h>

@@ -1,6 +1,6 @@
-#include "psk_store.h"
+#include "peers/psk_store.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "handshake.h"
-#include "identity.h"
+#include "psk/handshake.h"
+#include "registry/identity.h"
 
 enum psk_origin {
 	PSK_ORIGIN_INITIATOR = 1, /* this agent started the handshake */

@@ -1,5 +1,5 @@
-#include "hex.h"
-#include "err.h"
+#include "base/hex.h"
+#include "base/err.h"
 
 #include <string.h>
 

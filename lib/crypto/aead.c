@@ -1,5 +1,5 @@
-#include "aead.h"
-#include "err.h"
+#include "crypto/aead.h"
+#include "base/err.h"
 
 #include <limits.h>
 #include <pthread.h>

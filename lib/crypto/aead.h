@@ -1,12 +1,12 @@
 /* AES-GCM (128 or 256-bit key, 96-bit nonce, 128-bit tag) over OpenSSL EVP:
- * the AEAD of HPKE (RFC 9180 aead_id 0x0001) and of the RSA form of lib/pke.h. */
+ * the AEAD of HPKE (RFC 9180 aead_id 0x0001) and of the RSA form of lib/crypto/pke.h. */
 #ifndef DPK_AEAD_H
 #define DPK_AEAD_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define DPK_AEAD_NONCE_LEN 12
 #define DPK_AEAD_TAG_LEN 16

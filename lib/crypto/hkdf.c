@@ -1,5 +1,5 @@
-#include "hkdf.h"
-#include "err.h"
+#include "crypto/hkdf.h"
+#include "base/err.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* RFC 9180 base mode for DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM.
  * Function and variable names follow the RFC's pseudocode so the two can be
  * read side by side. */
-#include "hpke.h"
-#include "aead.h"
-#include "err.h"
-#include "hkdf.h"
-#include "idkey.h"
+#include "crypto/hpke.h"
+#include "crypto/aead.h"
+#include "base/err.h"
+#include "crypto/hkdf.h"
+#include "crypto/idkey.h"
 
 #include <pthread.h>
 #include <string.h>

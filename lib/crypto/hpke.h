@@ -1,8 +1,8 @@
 /* HPKE (RFC 9180), base mode only, for one cipher suite:
  * DHKEM(P-256, HKDF-SHA256) (kem_id 0x0010), HKDF-SHA256 (kdf_id 0x0001),
  * AES-128-GCM (aead_id 0x0001). OpenSSL 3.0 has no HPKE API, so this is the
- * RFC's pseudocode over EVP primitives (lib/hkdf.h, lib/aead.h, EVP ECDH).
- * lib/pke.h uses it single shot (sequence number 0); the context form exists
+ * RFC's pseudocode over EVP primitives (lib/crypto/hkdf.h, lib/crypto/aead.h, EVP ECDH).
+ * lib/crypto/pke.h uses it single shot (sequence number 0); the context form exists
  * so the tests can run the RFC's vectors for several sequence numbers. */
 #ifndef DPK_HPKE_H
 #define DPK_HPKE_H
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define DPK_HPKE_KEM_ID 0x0010
 #define DPK_HPKE_KDF_ID 0x0001

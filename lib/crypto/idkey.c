@@ -1,5 +1,5 @@
-#include "idkey.h"
-#include "err.h"
+#include "crypto/idkey.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

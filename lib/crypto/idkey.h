@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 /* Algorithm numbers as stored on chain (contracts/DPK.sol). */
 enum dpk_idkey_alg {
@@ -60,14 +60,14 @@ int dpk_idkey_ssh_public_blob(const struct dpk_idkey *k, struct dpk_buf *out);
  * to out: sigalg "ecdsa-sha2-nistp256" (P-256, RFC 5656) or "rsa-sha2-256" /
  * "rsa-sha2-512" (RSA PKCS#1 v1.5, RFC 8332); anything else, SHA-1 "ssh-rsa"
  * included, is DPK_ERR_UNSUPPORTED. These signatures carry no DPK context
- * string: the one caller (dpk-agent/sshagent_msg.c) signs nothing but what
+ * string: the one caller (dpk-agent/login/sshagent_msg.c) signs nothing but what
  * parses as an SSH user-authentication request. */
 int dpk_idkey_sign_ssh(const struct dpk_idkey *k, const char *sigalg, const void *msg, size_t len,
     struct dpk_buf *out);
 struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
 
 /* The OpenSSL key inside k (private key included), for code that runs a
- * primitive idkey does not offer (lib/pke.c decrypts with it). Borrowed: valid
+ * primitive idkey does not offer (lib/crypto/pke.c decrypts with it). Borrowed: valid
  * while k lives, never freed by the caller. */
 struct evp_pkey_st *dpk_idkey_evp(const struct dpk_idkey *k);
 /* Parse and validate an on-chain public key as dpk_idkey_verify does (point

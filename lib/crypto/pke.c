@@ -1,9 +1,9 @@
 /* Public-key encryption to an identity key: HPKE for P-256, RSA-OAEP key
- * wrap + AES-256-GCM for RSA (formats in lib/pke.h). */
-#include "pke.h"
-#include "aead.h"
-#include "err.h"
-#include "hpke.h"
+ * wrap + AES-256-GCM for RSA (formats in lib/crypto/pke.h). */
+#include "crypto/pke.h"
+#include "crypto/aead.h"
+#include "base/err.h"
+#include "crypto/hpke.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* Public-key encryption to an identity key (DESIGN.md decision 5), single
  * shot, with standard constructions only:
  *   P-256 keys: HPKE (RFC 9180) base mode, DHKEM(P-256, HKDF-SHA256),
- *               HKDF-SHA256, AES-128-GCM (lib/hpke.h);
+ *               HKDF-SHA256, AES-128-GCM (lib/crypto/hpke.h);
  *               output = enc (65-byte uncompressed point) || ciphertext.
  *   RSA keys:   RSA-OAEP (SHA-256, MGF1-SHA-256, label = info) wraps a fresh
  *               32-byte key; AES-256-GCM under it seals the plaintext with
@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
 
 #define DPK_PKE_PT_MAX 8192
 #define DPK_PKE_INFO_MAX 256

@@ -1,6 +1,6 @@
-#include "conffile.h"
-#include "err.h"
-#include "wallet.h"
+#include "daemon/conffile.h"
+#include "base/err.h"
+#include "eth/wallet.h"
 
 #include <errno.h>
 #include <fcntl.h>

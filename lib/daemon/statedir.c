@@ -1,8 +1,8 @@
-#include "statedir.h"
+#include "daemon/statedir.h"
 
-#include "err.h"
-#include "hex.h"
-#include "keystore.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "eth/keystore.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "idkey.h"
-#include "wallet.h"
+#include "crypto/idkey.h"
+#include "eth/wallet.h"
 
 struct dpk_statedir {
 	struct dpk_idkey *idkey;

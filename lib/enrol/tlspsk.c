@@ -1,5 +1,5 @@
-#include "tlspsk.h"
-#include "err.h"
+#include "enrol/tlspsk.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define DPK_TLSPSK_MAX_IDENTITY 128 /* RFC 4279: at most 128 bytes on the wire */
 #define DPK_TLSPSK_MAX_KEY 64

@@ -1,9 +1,9 @@
-#include "token.h"
+#include "enrol/token.h"
 
-#include "err.h"
-#include "hex.h"
-#include "keccak.h"
-#include "wallet.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/wallet.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
 
 #define DPK_TOKEN_MAX_FILE 4096
 #define DPK_TOKEN_MAX_SIG 1024

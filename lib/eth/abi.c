@@ -4,11 +4,11 @@
  * Recursion everywhere follows the parsed type, never the data, so its depth
  * is bounded by DPK_ABI_MAX_DEPTH; what the data can grow (number of values,
  * bytes copied) is charged against DPK_ABI_MAX_NODES / DPK_ABI_MAX_ALLOC. */
-#include "abi.h"
-#include "err.h"
-#include "hex.h"
-#include "keccak.h"
-#include "wallet.h"
+#include "eth/abi.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/wallet.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "u256.h"
+#include "base/buf.h"
+#include "eth/u256.h"
 
 /* Caps on what the parser and decoder accept. */
 #define DPK_ABI_MAX_DEPTH 32           /* nesting of arrays and tuples in a type */

@@ -1,4 +1,4 @@
-#include "keccak.h"
+#include "eth/keccak.h"
 
 #include <string.h>
 

@@ -3,10 +3,10 @@
  * is fetched through a helper that insists on exactly one member of the right
  * type, and the KDF parameters are capped before any work is done. Crypto is
  * OpenSSL 3 (EVP_KDF SCRYPT / PBKDF2, EVP aes-128-ctr) and Keccak-256. */
-#include "keystore.h"
-#include "err.h"
-#include "hex.h"
-#include "keccak.h"
+#include "eth/keystore.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "eth/wallet.h"
 
 /* Largest keystore file or JSON text accepted (a real one is ~500 bytes). */
 #define DPK_KEYSTORE_MAX_FILE (64u * 1024u)

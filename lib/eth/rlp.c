@@ -5,8 +5,8 @@
  * bytes, and a lenient decoder would let two different byte strings decode to
  * the same transaction. Validation of nested lists is iterative with a fixed
  * array of list ends, so untrusted depth costs no stack. */
-#include "rlp.h"
-#include "err.h"
+#include "eth/rlp.h"
+#include "base/err.h"
 
 #include <string.h>
 

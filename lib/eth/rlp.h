@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "u256.h"
+#include "base/buf.h"
+#include "eth/u256.h"
 
 #define DPK_RLP_MAX_DEPTH 16
 /* Largest max_depth dpk_rlp_decode() accepts (DPK_ERR_INVALID above): it keeps

@@ -1,8 +1,8 @@
 /* Ethereum JSON-RPC client: transport and failover (libcurl), the bounded
  * response parser, and typed wrappers for the methods the agent uses. */
-#include "rpc.h"
-#include "err.h"
-#include "hex.h"
+#include "eth/rpc.h"
+#include "base/err.h"
+#include "base/hex.h"
 
 #include <curl/curl.h>
 #include <errno.h>

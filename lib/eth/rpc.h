@@ -22,8 +22,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "u256.h"
+#include "base/buf.h"
+#include "eth/u256.h"
 
 struct dpk_rpc;
 

@@ -3,10 +3,10 @@
  * the signing hash; that is sound only because dpk_rlp_decode and the typed
  * getters accept nothing but canonical forms, so the re-encoding is the very
  * byte string that was signed. */
-#include "tx.h"
-#include "err.h"
-#include "keccak.h"
-#include "rlp.h"
+#include "eth/tx.h"
+#include "base/err.h"
+#include "eth/keccak.h"
+#include "eth/rlp.h"
 
 #include <string.h>
 

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "u256.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "eth/u256.h"
+#include "eth/wallet.h"
 
 enum dpk_tx_type {
 	DPK_TX_LEGACY = 0,  /* EIP-155: v = recid + 35 + 2 * chain_id */

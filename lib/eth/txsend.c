@@ -1,8 +1,8 @@
-#include "txsend.h"
+#include "eth/txsend.h"
 
-#include "err.h"
-#include "hex.h"
-#include "tx.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "eth/tx.h"
 
 #include <string.h>
 

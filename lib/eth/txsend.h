@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "rpc.h"
-#include "u256.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "eth/rpc.h"
+#include "eth/u256.h"
+#include "eth/wallet.h"
 
 struct dpk_txsend {
 	const uint8_t *to;        /* [20], or NULL to create a contract */

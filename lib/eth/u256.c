@@ -1,6 +1,6 @@
-#include "u256.h"
-#include "err.h"
-#include "hex.h"
+#include "eth/u256.h"
+#include "base/err.h"
+#include "base/hex.h"
 
 #include <string.h>
 

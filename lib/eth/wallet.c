@@ -2,10 +2,10 @@
  * and blinded (secp256k1_context_randomize) exactly once under pthread_once,
  * then only used through const pointers, which libsecp256k1 documents as
  * safe to share between threads. */
-#include "wallet.h"
-#include "err.h"
-#include "hex.h"
-#include "keccak.h"
+#include "eth/wallet.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
 
 #include <errno.h>
 #include <pthread.h>

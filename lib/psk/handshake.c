@@ -8,11 +8,11 @@
  *
  * Every failure kills the object: secrets are wiped at once and any further
  * call gets DPK_ERR_STATE, so a caller cannot reuse a half-failed run. */
-#include "handshake.h"
-#include "err.h"
-#include "hex.h"
-#include "hkdf.h"
-#include "pke.h"
+#include "psk/handshake.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "crypto/hkdf.h"
+#include "crypto/pke.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -29,9 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "identity.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
 
 #define DPK_HS_VERSION 1
 #define DPK_HS_MSG_MAX 4096       /* largest message either side accepts */
@@ -105,7 +105,7 @@ int dpk_hs_fail(struct dpk_hs *hs, int err, struct dpk_buf *out);
  * ERROR message carried; 0 otherwise. */
 int dpk_hs_peer_error(const struct dpk_hs *hs);
 
-/* Shared with lib/ticket.c. */
+/* Shared with lib/psk/ticket.c. */
 /* n random bytes from rand (NULL: the OS). DPK_ERR_INVALID if fixed bytes
  * run out, DPK_ERR_CRYPTO if the OS generator fails. */
 int dpk_hs_random(struct dpk_hs_rand *rand, uint8_t *out, size_t n);

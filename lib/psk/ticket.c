@@ -7,11 +7,11 @@
  * The replay-cache id hashes the signed part only: ECDSA signatures are
  * malleable, so a hash over the signature would let a replayed ticket with
  * (r, n - s) pass as new. */
-#include "ticket.h"
-#include "err.h"
-#include "hex.h"
-#include "hkdf.h"
-#include "pke.h"
+#include "psk/ticket.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "crypto/hkdf.h"
+#include "crypto/pke.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * capillary gateway makes a session key Ks for a constrained device and a
  * ticket that lets one server derive the same PSK. The ticket binds gateway,
  * device, server, expiry and a nonce, carries Ks sealed to the server's key
- * (lib/pke.h), and is signed by the gateway's identity key. The server
+ * (lib/crypto/pke.h), and is signed by the gateway's identity key. The server
  * redeems it once (the replay cache, keyed by dpk_ticket_info.id until the
  * expiry, is the caller's) and refuses it after expiry. */
 #ifndef DPK_TICKET_H
@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "handshake.h"
-#include "identity.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "psk/handshake.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
 
 #define DPK_TICKET_MAX 4096
 #define DPK_TICKET_LIFETIME_MAX 86400 /* seconds */

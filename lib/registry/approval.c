@@ -1,7 +1,7 @@
 /* The approval in force for an identity (approval.h). */
-#include "approval.h"
+#include "registry/approval.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "registry.h"
-#include "rpc.h"
+#include "registry/registry.h"
+#include "eth/rpc.h"
 
 #define DPK_APPROVAL_MAX_LOGS 4096
 

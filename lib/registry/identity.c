@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "err.h"
-#include "identity.h"
-#include "keccak.h"
+#include "base/err.h"
+#include "registry/identity.h"
+#include "eth/keccak.h"
 
 #define LABEL_MAX 63
 #define UUID_TEXT_LEN 36

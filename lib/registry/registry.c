@@ -1,17 +1,17 @@
 /* C bindings of the DPK registry contract (contracts/DPK.sol). All ABI work
  * goes through lib/abi: the signatures below are the only place that knows
- * the contract's interface, and tests/unit/test_registry_codec.c checks them
+ * the contract's interface, and tests/unit/registry/test_registry_codec.c checks them
  * against the ABI compiled from DPK.sol and against cast. */
-#include "registry.h"
+#include "registry/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "../contracts/dpk_contract.h"
-#include "err.h"
-#include "keccak.h"
-#include "txsend.h"
+#include "eth/abi.h"
+#include "../../contracts/dpk_contract.h"
+#include "base/err.h"
+#include "eth/keccak.h"
+#include "eth/txsend.h"
 
 /* Return data of the views are small (a key of at most 2048 bytes plus a few
  * words); anything much larger is not the contract answering. */

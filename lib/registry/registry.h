@@ -1,7 +1,7 @@
 /* C bindings of the DPK registry contract (contracts/DPK.sol): calldata
  * encoders for every function, decoders for results, events and custom
  * errors, the EIP-712 registration digest and signature, and the read calls
- * over JSON-RPC. Writes are sent with lib/txsend.h (to = the contract).
+ * over JSON-RPC. Writes are sent with lib/eth/txsend.h (to = the contract).
  *
  * Everything the chain returns is untrusted: decoders are bounded and check
  * that the data is exactly the ABI encoding of the expected types. */
@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "identity.h"
-#include "rpc.h"
-#include "u256.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "registry/identity.h"
+#include "eth/rpc.h"
+#include "eth/u256.h"
+#include "eth/wallet.h"
 
 /* Key algorithms and record states, as in DPK.sol. */
 #define DPK_REGISTRY_ALG_P256 1

@@ -77,16 +77,16 @@ CONF
 	"$build/pkm/dpk-pkm" -c "$work/pkm$bt.conf" enrol "bench$bt.example.org" --out "$work/tok$bt" >/dev/null
 	start_agent "reg$bt" "bench$bt.example.org" "$work/tok$bt"
 	t0=$(date +%s%3N)
-	"$build/dpk-agent/dpkctl" --socket "$work/reg$bt.sock" --json register --wait 120 >/dev/null
+	"$build/dpkctl/dpkctl" --socket "$work/reg$bt.sock" --json register --wait 120 >/dev/null
 	t1=$(date +%s%3N)
 	echo "registration wall time: $(( t1 - t0 )) ms (PKM funding transaction + approval + register(); block time $bt s)"
 	# the same with a wallet funded beforehand: one transaction, register()
 	"$build/pkm/dpk-pkm" -c "$work/pkm$bt.conf" enrol "pre$bt.example.org" --out "$work/pre$bt.tok" >/dev/null
 	start_agent "pre$bt" "pre$bt.example.org" "$work/pre$bt.tok"
-	wallet=$("$build/dpk-agent/dpkctl" --socket "$work/pre$bt.sock" --json status | sed -n 's/.*"wallet":[^"]*"\(0x[0-9a-fA-F]*\)".*/\1/p')
+	wallet=$("$build/dpkctl/dpkctl" --socket "$work/pre$bt.sock" --json status | sed -n 's/.*"wallet":[^"]*"\(0x[0-9a-fA-F]*\)".*/\1/p')
 	"$build/admin/dpk-admin" --rpc "$rpc" --private-key-file "$work/owner.key" --quiet fund "$wallet" 100000000000000000
 	t0=$(date +%s%3N)
-	"$build/dpk-agent/dpkctl" --socket "$work/pre$bt.sock" --json register --wait 120 >/dev/null
+	"$build/dpkctl/dpkctl" --socket "$work/pre$bt.sock" --json register --wait 120 >/dev/null
 	t1=$(date +%s%3N)
 	echo "registration wall time, wallet already funded: $(( t1 - t0 )) ms (approval + one register() transaction)"
 done

@@ -48,5 +48,5 @@ bench_agent() {
 		kill -0 "$agent_pid" 2>/dev/null || { echo "$1: dpk-agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; }
 		sleep 0.05
 	done
-	"$build/dpk-agent/dpkctl" --socket "$sock" --json register --wait 120 >/dev/null
+	"$build/dpkctl/dpkctl" --socket "$sock" --json register --wait 120 >/dev/null
 }

@@ -1,4 +1,4 @@
-/* PSK handshake and ticket costs (lib/handshake.c, lib/ticket.c), in
+/* PSK handshake and ticket costs (lib/psk/handshake.c, lib/psk/ticket.c), in
  * memory, no network: CPU time each side spends per handshake, median and
  * 90th percentile, and the four message sizes, for P-256 and RSA-2048
  * identity keys; then ticket issue and redeem. Prints figures only.
@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "handshake.h"
-#include "idkey.h"
-#include "ticket.h"
+#include "base/buf.h"
+#include "psk/handshake.h"
+#include "crypto/idkey.h"
+#include "psk/ticket.h"
 
 struct party {
 	struct dpk_idkey *key;

@@ -1,13 +1,13 @@
-/* Cost of public-key encryption to an identity key (lib/pke.h): seal and open
+/* Cost of public-key encryption to an identity key (lib/crypto/pke.h): seal and open
  * per message for P-256 (HPKE) and RSA-2048 / RSA-4096 (OAEP + AES-256-GCM),
  * for a handshake-sized plaintext, and the bytes added. Prints figures only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "buf.h"
-#include "idkey.h"
-#include "pke.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
 
 static double
 now(void)

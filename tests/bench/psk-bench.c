@@ -28,10 +28,10 @@
 
 #include "dpk/client.h"
 #include "chain.h"
-#include "handshake.h"
+#include "psk/handshake.h"
 #include "harness.h"
-#include "identity.h"
-#include "idkey.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
 #include "psk_env.h"
 
 static int runs = 300;

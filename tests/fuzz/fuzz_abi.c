@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "err.h"
+#include "eth/abi.h"
+#include "base/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,12 +1,12 @@
-/* lib/approval.c over any logs: never a crash, and an approval found is
+/* lib/registry/approval.c over any logs: never a crash, and an approval found is
  * one of the input's ClientApproved events for the identity. Input: a
  * sequence of logs, each u8 flags (bit 0 removed, bit 1 pending, bit 2
  * another contract), u8 block, u8 index, u8 event (0 ClientApproved,
  * 1 KeyRotated, 2 ClientRevoked, else topic0 from the input), u8 identity
  * (0 ours), u8 controller, u8 approver, u8 data length, data. */
-#include "abi.h"
-#include "approval.h"
-#include "err.h"
+#include "eth/abi.h"
+#include "registry/approval.h"
+#include "base/err.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Handshake messages are untrusted network input (lib/handshake.c).
+/* Handshake messages are untrusted network input (lib/psk/handshake.c).
  *
  * The first input byte picks where the rest goes: bits 0-1 the message
  * (0: M1 to a responder, 1: M2 to an initiator that sent M1, 2: M3 to a
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "handshake.h"
-#include "idkey.h"
-#include "pke.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "psk/handshake.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

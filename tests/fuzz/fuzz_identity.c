@@ -1,11 +1,11 @@
-/* lib/identity.c on arbitrary text and bytes: never crashes; whatever parses
+/* lib/registry/identity.c on arbitrary text and bytes: never crashes; whatever parses
  * formats back to a text that parses to the same identity and hash, and the
  * canonical check accepts every parsed value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "identity.h"
+#include "registry/identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

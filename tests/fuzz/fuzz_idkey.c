@@ -3,8 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "keystore.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "eth/keystore.h"
+#include "eth/wallet.h"
 
 #define FUZZ_PW "fuzz"
 

@@ -1,4 +1,4 @@
-/* Login challenge and response texts (dpk-agent/login_msg.c: what the agent
+/* Login challenge and response texts (dpk-agent/login/login_msg.c: what the agent
  * and dpkctl respond parse from users and the network), and libdpkclient's
  * parsers of the LOGIN_* replies that pam_dpk reads from the socket. The
  * first byte picks the parser. A challenge that parses must encode back to
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "dpk/client.h"
-#include "login_msg.h"
+#include "login/login_msg.h"
 
 int dpkclient_internal_adopt_fd(int fd, int timeout_ms, struct dpk_client **out);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "idkey.h"
-#include "pke.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

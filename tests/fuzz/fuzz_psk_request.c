@@ -1,5 +1,5 @@
 /* dpk-agent reading an arbitrary PSK or ticket request from its local
- * socket (dpk-agent/psk.c): the first byte picks the type (PSK_HANDSHAKE,
+ * socket (dpk-agent/peers/psk.c): the first byte picks the type (PSK_HANDSHAKE,
  * PSK_GET, TICKET_ISSUE, TICKET_REDEEM), the rest is the body. The agent
  * has no identity here, so a well-formed request ends before any network
  * or chain work; every reply must fit its frame. */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dpk-agent/agent.h"
+#include "agent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "err.h"
-#include "registry.h"
+#include "eth/abi.h"
+#include "base/err.h"
+#include "registry/registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

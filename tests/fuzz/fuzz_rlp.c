@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "rlp.h"
-#include "u256.h"
+#include "base/buf.h"
+#include "eth/rlp.h"
+#include "eth/u256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

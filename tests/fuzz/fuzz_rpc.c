@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "rpc.h"
-#include "u256.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "eth/rpc.h"
+#include "eth/u256.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* ssh-agent messages from a local client (dpk-agent/sshagent_msg.c). The
+/* ssh-agent messages from a local client (dpk-agent/login/sshagent_msg.c). The
  * first byte picks the key (P-256 or RSA) and whether the rest is a whole
  * message or the data of a SIGN_REQUEST for the agent's own key (so the
  * user-authentication parser is reached). A refusal must be exactly one
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "idkey.h"
-#include "sshagent_msg.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
+#include "login/sshagent_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

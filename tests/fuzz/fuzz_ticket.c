@@ -1,4 +1,4 @@
-/* Tickets are untrusted input to the server's agent (lib/ticket.c).
+/* Tickets are untrusted input to the server's agent (lib/psk/ticket.c).
  *
  * First byte 0: the rest is a whole ticket, parsed and redeemed. First byte
  * 1: the rest is the part before the sealed Ks (version .. nonce); the
@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "handshake.h"
-#include "idkey.h"
-#include "pke.h"
-#include "ticket.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "psk/handshake.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
+#include "psk/ticket.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "buf.h"
-#include "token.h"
+#include "base/buf.h"
+#include "enrol/token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "keccak.h"
-#include "tx.h"
+#include "base/buf.h"
+#include "eth/keccak.h"
+#include "eth/tx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "rpc.h"
-#include "wallet.h"
+#include "eth/rpc.h"
+#include "eth/wallet.h"
 
 struct dpk_test_agent {
 	char name[64], conf[192], sock[192], log[192];

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
-#include "registry.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "registry/registry.h"
+#include "eth/txsend.h"
 
 void
 dpk_test_wallet(const char *hex, struct dpk_wallet *w)

@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "idkey.h"
-#include "rpc.h"
-#include "wallet.h"
+#include "base/buf.h"
+#include "crypto/idkey.h"
+#include "eth/rpc.h"
+#include "eth/wallet.h"
 
 /* anvil's dev accounts 1 and 2 (mnemonic "test test ... junk"): public test keys */
 #define DPK_TEST_APPROVER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

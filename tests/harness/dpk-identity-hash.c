@@ -1,4 +1,4 @@
-/* dpk-identity-hash: lib/identity.c on the command line, so shell tests can
+/* dpk-identity-hash: lib/registry/identity.c on the command line, so shell tests can
  * compare it with the contract's identityHash / isCanonical through cast.
  *
  *   dpk-identity-hash [--kind N] TEXT   prints "KIND 0xVALUE 0xHASH"
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "hex.h"
-#include "identity.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "registry/identity.h"
 
 static int
 usage(void)

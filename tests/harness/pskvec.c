@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "hex.h"
+#include "base/hex.h"
 #include "pskvec.h"
 
 void

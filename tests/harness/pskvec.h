@@ -1,4 +1,4 @@
-/* Helpers for the PSK handshake and ticket tests (tests/unit/test_handshake.c,
+/* Helpers for the PSK handshake and ticket tests (tests/unit/psk/test_handshake.c,
  * test_ticket.c): parties with identity keys, the "name: hex" vector files
  * of tests/data/psk, and openssl(1) output as bytes. Failures fail the test. */
 #ifndef DPK_TEST_PSKVEC_H
@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "identity.h"
-#include "idkey.h"
+#include "base/buf.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
 
 struct dpk_test_party {
 	struct dpk_idkey *key;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Smoke test of contracts/DPK.sol on a real anvil, through cast: deploy, name
 # an approver, addClient + approveClient, getClient, refusals decoded; and
-# lib/identity.c (tests/harness/dpk-identity-hash) agrees with the contract's
+# lib/registry/identity.c (tests/harness/dpk-identity-hash) agrees with the contract's
 # identityHash and isCanonical on a list of identities.
 set -eu
 top=$(cd "${srcdir:-$(dirname "$0")/../..}" && pwd)
@@ -67,7 +67,7 @@ got=$(expect_revert 'NonCanonicalIdentity(uint8,bytes)' call --rpc-url "$RPC" "$
 	"$("$CAST" from-utf8 Device.Example.org)" | tr '\n' ' ') &&
 	ok "non-canonical identity refused (NonCanonicalIdentity $got)" || bad "NonCanonicalIdentity not raised"
 
-# lib/identity.c and the contract agree on canonical values and hashes.
+# lib/registry/identity.c and the contract agree on canonical values and hashes.
 for text in example.com EXAMPLE.com. xn--bcher-kva.example a-b.c0 localhost 192.0.2.1 0.0.0.0 \
 	255.255.255.255 2001:db8::1 ::ffff:192.0.2.1 :: f81d4fae-7dec-11d0-a765-00a0c91e6bf6 \
 	urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6 \
@@ -87,7 +87,7 @@ for kv in 1:$("$CAST" from-utf8 Example.com) 1:$("$CAST" from-utf8 example.com.)
 	c_lib=$("$idhash" --check "$k" "$v")
 	c_sol=$("$CAST" call --rpc-url "$RPC" "$C" 'isCanonical(uint8,bytes)(bool)' "$k" "$v")
 	if [ "$c_lib" = false ] && [ "$c_sol" = false ]; then ok "both refuse $k:$v"; else
-		bad "$k:$v: lib/identity.c $c_lib, contract $c_sol"; fi
+		bad "$k:$v: lib/registry/identity.c $c_lib, contract $c_sol"; fi
 done
 
 if [ "$fails" -ne 0 ]; then

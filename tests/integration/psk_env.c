@@ -118,7 +118,7 @@ psk_dpkctl(const struct agent_proc *g, struct dpk_buf *out, const char *a1, cons
 	char *argv[11] = {prog, (char *)"--socket", (char *)g->sock, (char *)a1, (char *)a2, (char *)a3, (char *)a4,
 		(char *)a5, (char *)a6, NULL};
 
-	dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
+	dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
 	return dpk_test_run(argv, NULL, out);
 }
 

@@ -9,10 +9,10 @@
 #include <sys/types.h>
 
 #include "dpk/client.h"
-#include "buf.h"
+#include "base/buf.h"
 #include "harness.h"
-#include "rpc.h"
-#include "wallet.h"
+#include "eth/rpc.h"
+#include "eth/wallet.h"
 
 struct agent_proc {
 	char name[64];       /* identity */

@@ -17,14 +17,14 @@
 #include <unistd.h>
 
 #include "dpk/client.h"
-#include "err.h"
+#include "base/err.h"
 #include "chain.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
-#include "idkey.h"
-#include "registry.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
+#include "registry/registry.h"
+#include "eth/txsend.h"
 
 #define APPROVER_KEY DPK_TEST_APPROVER_KEY
 #define DEVICE_KEY DPK_TEST_DEVICE_KEY

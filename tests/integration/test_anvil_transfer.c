@@ -15,14 +15,14 @@
 
 #include <curl/curl.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "rpc.h"
-#include "tx.h"
-#include "u256.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "eth/rpc.h"
+#include "eth/tx.h"
+#include "eth/u256.h"
+#include "eth/wallet.h"
 
 struct fixture {
 	struct dpk_test_anvil anvil;

@@ -27,14 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "chain.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
-#include "idkey.h"
-#include "registry.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
+#include "registry/registry.h"
+#include "eth/txsend.h"
 
 #define APPROVER_KEY DPK_TEST_APPROVER_KEY
 #define DEVICE_KEY DPK_TEST_DEVICE_KEY
@@ -162,7 +162,7 @@ dpkctl_openssh(struct env *e, const char *identity, char *line, size_t linesz)
 	char prog[512];
 	struct dpk_buf out;
 
-	dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
+	dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
 	char *argv[] = {prog, (char *)"-s", e->sock, (char *)"lookup", (char *)identity, (char *)"--openssh", NULL};
 	assert_int_equal(dpk_test_run(argv, NULL, &out), 0);
 	snprintf(line, linesz, "%.*s", (int)out.len, out.data != NULL ? (const char *)out.data : "");

@@ -35,12 +35,12 @@
 
 #include "dpk/client.h"
 #include "chain.h"
-#include "err.h"
+#include "base/err.h"
 #include "agent.h"
 #include "harness.h"
-#include "idkey.h"
-#include "login_msg.h"
-#include "registry.h"
+#include "crypto/idkey.h"
+#include "login/login_msg.h"
+#include "registry/registry.h"
 
 #define LOGIN_TTL_S 3
 #define MODULE_TIMEOUT_MS 2000
@@ -63,7 +63,7 @@ respond(const struct dpk_test_agent *p, const char *challenge, int via_stdin, ch
 	struct dpk_buf o;
 	int r;
 
-	dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
+	dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
 	char *argv[] = {prog, (char *)"--socket", (char *)p->sock, (char *)"respond",
 	    via_stdin ? NULL : (char *)challenge, NULL};
 	snprintf(in, sizeof(in), "  %s\n", challenge);

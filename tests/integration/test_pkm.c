@@ -19,15 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
-#include "idkey.h"
-#include "registry.h"
-#include "tlspsk.h"
-#include "token.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
+#include "registry/registry.h"
+#include "enrol/tlspsk.h"
+#include "enrol/token.h"
+#include "eth/txsend.h"
 
 #define FUND_WEI 10000000000000000ULL /* pkm.conf fund_amount below */
 #define MSG_FUND 0x11

@@ -42,10 +42,10 @@
 #include "dpk/client.h"
 #include "psk_env.h"
 #include "chain.h"
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "registry.h"
+#include "base/hex.h"
+#include "registry/registry.h"
 
 #define OPENSSL "/usr/bin/openssl"
 

@@ -1,6 +1,6 @@
 /* Attacks on the PSK exchange between two real dpk-agents (real anvil, keys
  * registered on chain), played by this test with the library the agents
- * use (lib/pke.h) and raw sockets.
+ * use (lib/crypto/pke.h) and raw sockets.
  *
  * Lowe's man in the middle (1995): M is a registered device. Honest A
  * starts a handshake with M; M opens A's M1 with its own key, seals the
@@ -31,11 +31,11 @@
 
 #include "dpk/client.h"
 #include "chain.h"
-#include "err.h"
-#include "handshake.h"
+#include "base/err.h"
+#include "psk/handshake.h"
 #include "harness.h"
-#include "idkey.h"
-#include "pke.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
 #include "psk_env.h"
 
 #define A 0

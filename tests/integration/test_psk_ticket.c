@@ -23,7 +23,7 @@
 
 #include "dpk/client.h"
 #include "chain.h"
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
 #include "psk_env.h"
 

@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "dpk/client.h"
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
-#include "registry.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "registry/registry.h"
+#include "eth/txsend.h"
 
 struct env {
 	struct dpk_test_anvil anvil;

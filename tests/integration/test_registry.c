@@ -16,14 +16,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "abi.h"
-#include "err.h"
+#include "eth/abi.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keccak.h"
-#include "registry.h"
-#include "tx.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "registry/registry.h"
+#include "eth/tx.h"
+#include "eth/txsend.h"
 
 /* anvil's default dev accounts 1..4 (printed by anvil at start; index 0 is
  * DPK_TEST_DEV_KEY) */

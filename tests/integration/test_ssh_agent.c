@@ -34,10 +34,10 @@
 
 #include "chain.h"
 #include "agent.h"
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "idkey.h"
-#include "registry.h"
+#include "crypto/idkey.h"
+#include "registry/registry.h"
 #include "sshd.h"
 
 struct agentproc {
@@ -228,7 +228,7 @@ test_ssh_add_lists_the_identity(void **state)
 		char prog[512];
 
 		assert_int_equal(ssh_add(ags[i]->ssock, "-L", &listed), 0);
-		dpk_test_built("dpk-agent/dpkctl", prog, sizeof(prog));
+		dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
 		char *argv[] = {prog, (char *)"--socket", ags[i]->a.sock, (char *)"pubkey", (char *)"--openssh", NULL};
 		assert_int_equal(dpk_test_run(argv, NULL, &pub), 0);
 		assert_int_equal(dpk_buf_cstr(&listed), 0);

@@ -29,10 +29,10 @@
 
 #include "dpk/client.h"
 #include "chain.h"
-#include "err.h"
+#include "base/err.h"
 #include "agent.h"
 #include "harness.h"
-#include "registry.h"
+#include "registry/registry.h"
 #include "sshd.h"
 
 enum { HOST, ALICE, GONE, UNREG, OUTSIDE, N_AGENTS };
@@ -80,7 +80,7 @@ write_askpass(struct env *e)
 	char dpkctl[512];
 	FILE *f;
 
-	dpk_test_built("dpk-agent/dpkctl", dpkctl, sizeof(dpkctl));
+	dpk_test_built("dpkctl/dpkctl", dpkctl, sizeof(dpkctl));
 	snprintf(e->askpass, sizeof(e->askpass), "%s/askpass", e->dir);
 	f = fopen(e->askpass, "w");
 	fprintf(f, "#!/bin/sh\n"

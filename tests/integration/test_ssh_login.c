@@ -25,15 +25,15 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "err.h"
+#include "base/err.h"
 #include "chain.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
-#include "idkey.h"
-#include "registry.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "crypto/idkey.h"
+#include "registry/registry.h"
 #include "sshd.h"
-#include "txsend.h"
+#include "eth/txsend.h"
 
 struct env {
 	struct dpk_test_anvil anvil;

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "tx.h"
-#include "txsend.h"
+#include "base/hex.h"
+#include "eth/tx.h"
+#include "eth/txsend.h"
 
 struct ctx {
 	struct dpk_test_anvil anvil;

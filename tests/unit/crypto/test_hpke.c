@@ -1,6 +1,6 @@
-/* HPKE (lib/hpke.c) against RFC 9180's published vectors for
+/* HPKE (lib/crypto/hpke.c) against RFC 9180's published vectors for
  * DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base mode, and the
- * HKDF helper (lib/hkdf.c) against RFC 5869's test cases 1-3
+ * HKDF helper (lib/crypto/hkdf.c) against RFC 5869's test cases 1-3
  * (tests/data/hpke/, see SOURCES there). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,12 +13,12 @@
 
 #include <openssl/evp.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "hkdf.h"
-#include "hpke.h"
-#include "pke.h"
+#include "base/hex.h"
+#include "crypto/hkdf.h"
+#include "crypto/hpke.h"
+#include "crypto/pke.h"
 
 #define VAL_MAX 256
 
@@ -191,7 +191,7 @@ test_hpke_rfc9180_p256_base(void **state)
 	assert_field(setup, "key", s.key, sizeof(s.key));
 	assert_field(setup, "base_nonce", s.base_nonce, sizeof(s.base_nonce));
 	assert_field(setup, "exporter_secret", s.exporter_secret, sizeof(s.exporter_secret));
-	/* the same with pkR parsed and validated beforehand (how lib/handshake.c
+	/* the same with pkR parsed and validated beforehand (how lib/psk/handshake.c
 	 * seals several messages to one peer) */
 	{
 		struct dpk_hpke_ctx s2;
@@ -215,7 +215,7 @@ test_hpke_rfc9180_p256_base(void **state)
 	assert_memory_equal(r.key, s.key, sizeof(s.key));
 	assert_memory_equal(r.base_nonce, s.base_nonce, sizeof(s.base_nonce));
 
-	/* every encryption (sequence 0 is what single-shot lib/pke.c uses) and export */
+	/* every encryption (sequence 0 is what single-shot lib/crypto/pke.c uses) and export */
 	dpk_buf_init(&out, 4096);
 	for (int i = 1; i < n; i++) {
 		const struct block *b = &blocks[i];
@@ -230,7 +230,7 @@ test_hpke_rfc9180_p256_base(void **state)
 			dpk_buf_reset(&out);
 			assert_int_equal(dpk_hpke_open(&r, aad->v, aad->len, ct->v, ct->len, &out), 0);
 			assert_field(b, "pt", out.data, out.len);
-			/* lib/pke.h's single-shot form is enc || the sequence 0 ciphertext */
+			/* lib/crypto/pke.h's single-shot form is enc || the sequence 0 ciphertext */
 			if (get(b, "seq")->len == 0) {
 				dpk_buf_reset(&out);
 				assert_int_equal(dpk_pke_seal_derand(DPK_IDKEY_P256, get(setup, "pkRm")->v, DPK_HPKE_NPK,

@@ -17,9 +17,9 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
-#include "err.h"
+#include "base/err.h"
 #include "harness.h"
-#include "idkey.h"
+#include "crypto/idkey.h"
 
 static char dir[128];
 

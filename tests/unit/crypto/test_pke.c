@@ -1,4 +1,4 @@
-/* Public-key encryption to identity keys (lib/pke.c): round trips for P-256
+/* Public-key encryption to identity keys (lib/crypto/pke.c): round trips for P-256
  * (HPKE) and RSA (OAEP + AES-256-GCM), what binds a ciphertext (info, aad,
  * key), refusal of malformed input with nothing appended, and the RSA key
  * wrap checked both ways against the openssl command. The HPKE arithmetic
@@ -17,12 +17,12 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "aead.h"
-#include "err.h"
+#include "crypto/aead.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "idkey.h"
-#include "pke.h"
+#include "base/hex.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
 
 static const uint8_t INFO[] = "DPK-PSK-v1 test m1";
 static const uint8_t AAD[] = "header bytes";

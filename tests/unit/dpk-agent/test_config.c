@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../dpk-agent/config.h"
-#include "err.h"
+#include "config.h"
+#include "base/err.h"
 #include "harness.h"
 
 static int

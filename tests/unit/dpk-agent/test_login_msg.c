@@ -1,4 +1,4 @@
-/* dpk-agent/login_msg.c: login challenge and response texts. Round trips,
+/* dpk-agent/login/login_msg.c: login challenge and response texts. Round trips,
  * the documented byte layout (rebuilt here from doc/protocol.md), the signed
  * bytes' context string, and refusals: truncated, oversized, trailing
  * garbage, padding, wrong alphabet, embedded NUL, non-canonical identities,
@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "idkey.h"
-#include "login_msg.h"
+#include "base/err.h"
+#include "crypto/idkey.h"
+#include "login/login_msg.h"
 
 static void
 sample(struct dpk_login_challenge *ch)

@@ -1,4 +1,4 @@
-/* The NSS cache file (nss_dpk/cachefile.c, the reader; dpk-agent/nss_cache.c,
+/* The NSS cache file (nss_dpk/cachefile.c, the reader; dpk-agent/login/nss_cache.c,
  * the writer): files the writer makes are valid and answer every lookup;
  * the writer drops what the reader would refuse; and every kind of damage
  * to a file (truncation at each length, wrong magic, another version, a bad
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cachefile.h"
-#include "err.h"
-#include "nss_cache.h"
+#include "base/err.h"
+#include "login/nss_cache.h"
 
 static void
 build3(struct dpk_buf *out)

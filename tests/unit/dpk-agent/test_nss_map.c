@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dpk-agent/config.h"
-#include "../../dpk-agent/nss_map.h"
-#include "err.h"
-#include "hex.h"
-#include "identity.h"
-#include "keccak.h"
+#include "config.h"
+#include "login/nss_map.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "registry/identity.h"
+#include "eth/keccak.h"
 
 static const char base[] =
     "rpc_url = http://127.0.0.1:8545\nchain_id = 31337\n"

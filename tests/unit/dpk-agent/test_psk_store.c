@@ -1,4 +1,4 @@
-/* dpk-agent's PSK store and ticket replay cache (dpk-agent/psk_store.c) and
+/* dpk-agent's PSK store and ticket replay cache (dpk-agent/peers/psk_store.c) and
  * the psk_* keys of dpk.conf: lookups by peer (the newest wins) and by PSK
  * identity, expiry, the cap (the oldest goes), replacement, replays kept
  * until expiry and refused when full, and every bad value. */
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dpk-agent/config.h"
-#include "../../dpk-agent/psk_store.h"
-#include "err.h"
-#include "identity.h"
+#include "config.h"
+#include "peers/psk_store.h"
+#include "base/err.h"
+#include "registry/identity.h"
 
 static void
 id(const char *text, struct dpk_identity *out)

@@ -1,4 +1,4 @@
-/* The ssh-agent messages of dpk-agent (dpk-agent/sshagent_msg.c): the one
+/* The ssh-agent messages of dpk-agent (dpk-agent/login/sshagent_msg.c): the one
  * identity listed, user-authentication requests signed (signatures checked
  * with OpenSSL, independently of the signer), and everything else refused:
  * truncated, oversized, trailing bytes, another key, data that is not a
@@ -19,9 +19,9 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "err.h"
-#include "idkey.h"
-#include "sshagent_msg.h"
+#include "base/err.h"
+#include "crypto/idkey.h"
+#include "login/sshagent_msg.h"
 
 struct fixture {
 	struct dpk_idkey *p256, *rsa, *other;

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "idkey.h"
-#include "keccak.h"
-#include "token.h"
+#include "base/err.h"
+#include "crypto/idkey.h"
+#include "eth/keccak.h"
+#include "enrol/token.h"
 
 static const uint8_t contract[20] = {0x5f, 0xbd, 0xb2, 0x31, 0x56, 0x78, 0xaf, 0xec, 0xb3, 0x67,
 	0xf0, 0x32, 0xd9, 0x3f, 0x64, 0x2f, 0x64, 0x18, 0x0a, 0xa3};

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "buf.h"
-#include "err.h"
+#include "eth/abi.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keccak.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/wallet.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers */

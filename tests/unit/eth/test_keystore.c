@@ -17,12 +17,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keystore.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "eth/keystore.h"
+#include "eth/wallet.h"
 
 #define PW "correct horse"
 #define PWLEN (sizeof(PW) - 1)

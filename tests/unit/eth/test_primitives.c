@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keccak.h"
-#include "u256.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/u256.h"
 
 static void
 test_buf_cap(void **state)

@@ -13,12 +13,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "rlp.h"
-#include "u256.h"
+#include "base/hex.h"
+#include "eth/rlp.h"
+#include "eth/u256.h"
 
 #define BIG_MAX 64 /* bytes; the largest vector integer is 2^256 (33 bytes) */
 

@@ -19,12 +19,12 @@
 
 #include <curl/curl.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "rpc.h"
-#include "u256.h"
+#include "base/hex.h"
+#include "eth/rpc.h"
+#include "eth/u256.h"
 
 /* ------------------------------------------------------- test server */
 

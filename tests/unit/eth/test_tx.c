@@ -15,15 +15,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keccak.h"
-#include "rlp.h"
-#include "tx.h"
-#include "u256.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/rlp.h"
+#include "eth/tx.h"
+#include "eth/u256.h"
+#include "eth/wallet.h"
 
 /* --- helpers --- */
 

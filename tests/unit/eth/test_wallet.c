@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keccak.h"
-#include "u256.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "eth/u256.h"
+#include "eth/wallet.h"
 
 /* secp256k1 group order n, and n / 2 (the largest low s). */
 static const uint8_t order_n[32] = {

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../pkm/config.h"
-#include "../../pkm/store.h"
-#include "err.h"
+#include "../../../pkm/config.h"
+#include "../../../pkm/store.h"
+#include "base/err.h"
 #include "harness.h"
 
 static void

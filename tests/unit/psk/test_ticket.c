@@ -1,4 +1,4 @@
-/* Delegated-mode tickets (lib/ticket.c): issue and redeem between P-256 and
+/* Delegated-mode tickets (lib/psk/ticket.c): issue and redeem between P-256 and
  * RSA keys, expiry, the lifetime cap, another server, tampering, a foreign
  * gateway key, malformed tickets, and a stable replay id that a malleated
  * ECDSA signature does not change. */
@@ -17,14 +17,14 @@
 #include <openssl/evp.h>
 #include <openssl/ec.h>
 
-#include "err.h"
-#include "handshake.h"
+#include "base/err.h"
+#include "psk/handshake.h"
 #include "harness.h"
-#include "hex.h"
-#include "idkey.h"
-#include "pke.h"
+#include "base/hex.h"
+#include "crypto/idkey.h"
+#include "crypto/pke.h"
 #include "pskvec.h"
-#include "ticket.h"
+#include "psk/ticket.h"
 
 static struct dpk_test_party gw, gw_rsa, dev, srv, srv_rsa, other;
 static const uint64_t NOW = 1900000000;
@@ -326,7 +326,7 @@ tv_layout(const uint8_t *t, size_t len, size_t *aad_end, size_t *sealed_off, siz
 	assert_true(*signed_end + 2 < len);
 }
 
-/* id, Ks and the PSK from a ticket without lib/ticket.c. */
+/* id, Ks and the PSK from a ticket without lib/psk/ticket.c. */
 static void
 tv_independent(const struct dpk_test_party *g, const struct dpk_test_party *d, const struct dpk_test_party *s, const uint8_t *t, size_t len,
     uint8_t id[32], uint8_t ks[32], struct dpk_ticket_psk *psk)
@@ -423,7 +423,7 @@ test_vectors(void **state)
 			   "# Gateway gateway.example with a.pem, server server.example with b.pem, device fd00::17,\n"
 			   "# now %d, lifetime %d s, fixed randomness 00 01 .. 4f (nonce, Ks, HPKE ikm).\n"
 			   "# signed_part is everything before the signature's length; ticket is one recorded\n"
-			   "# whole ticket (the ECDSA signature is randomised). Checked by tests/unit/test_ticket.c.\n",
+			   "# whole ticket (the ECDSA signature is randomised). Checked by tests/unit/psk/test_ticket.c.\n",
 		    TV_NOW, TV_LIFETIME);
 		assert_int_equal(dpk_hex_encode(t.data, signed_end, 0, h, sizeof(h)), 0);
 		fprintf(f, "signed_part: %s\n", h);

@@ -1,4 +1,4 @@
-/* lib/approval.c: the approval in force from an identity's events. Logs
+/* lib/registry/approval.c: the approval in force from an identity's events. Logs
  * are made here byte by byte (topics and ABI data of DPK.sol's events);
  * the integration test tests/integration/test_nss_getent checks the same on
  * a real chain. */
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
-#include "approval.h"
-#include "err.h"
+#include "eth/abi.h"
+#include "registry/approval.h"
+#include "base/err.h"
 
 static const uint8_t contract[20] = {0xc0, 0x01};
 static const uint8_t id[32] = {0x1d, 0x01};

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "identity.h"
+#include "base/hex.h"
+#include "registry/identity.h"
 
 static int
 parse(const char *text, struct dpk_identity *id)

@@ -13,14 +13,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "../contracts/dpk_contract.h"
-#include "abi.h"
-#include "err.h"
+#include "../../../contracts/dpk_contract.h"
+#include "eth/abi.h"
+#include "base/err.h"
 #include "harness.h"
-#include "hex.h"
-#include "keccak.h"
-#include "registry.h"
-#include "wallet.h"
+#include "base/hex.h"
+#include "eth/keccak.h"
+#include "registry/registry.h"
+#include "eth/wallet.h"
 
 #define ADDR_A "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 #define ADDR_B "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -765,7 +765,7 @@ test_interface_matches_abi(void **state)
 			const char *got = dpk_registry_error_name(h, 4);
 
 			if (got == NULL)
-				fail_msg("error %s of DPK.sol is not known to lib/registry.c", sig);
+				fail_msg("error %s of DPK.sol is not known to lib/registry/registry.c", sig);
 			assert_string_equal(got, name);
 			nerr++;
 			continue;
