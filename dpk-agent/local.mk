@@ -2,21 +2,32 @@
 # so the tests and fuzzers link the same code.
 noinst_LIBRARIES += dpk-agent/libdpkagent.a
 dpk_agent_libdpkagent_a_SOURCES = \
-	dpk-agent/config.c dpk-agent/config.h \
 	dpk-agent/agent.h \
-	dpk-agent/server.c \
-	dpk-agent/requests.c \
+	dpk-agent/server.c dpk-agent/server.h \
+	dpk-agent/requests.c dpk-agent/requests.h \
+	dpk-agent/timers.c dpk-agent/timers.h \
+	dpk-agent/common/config.c dpk-agent/common/config.h \
+	dpk-agent/common/log.c dpk-agent/common/log.h \
+	dpk-agent/common/clock.c dpk-agent/common/clock.h \
+	dpk-agent/common/conn.c dpk-agent/common/conn.h \
+	dpk-agent/common/sock.c dpk-agent/common/sock.h \
+	dpk-agent/common/nss_map.c dpk-agent/common/nss_map.h \
+	dpk-agent/common/psk_listen.c dpk-agent/common/psk_listen.h \
 	dpk-agent/chain/cache.c dpk-agent/chain/cache.h \
 	dpk-agent/chain/chain.c dpk-agent/chain/chain.h \
-	dpk-agent/chain/lookup.c \
-	dpk-agent/login/nss.c dpk-agent/login/nss_map.c dpk-agent/login/nss_map.h \
-	dpk-agent/login/nss_cache.c dpk-agent/login/nss_cache.h dpk-agent/login/nss_cachebuild.c nss_dpk/cachefile.c nss_dpk/pack.c \
+	dpk-agent/chain/lookup.c dpk-agent/chain/lookup.h \
 	dpk-agent/chain/register.c dpk-agent/chain/register.h \
+	dpk-agent/chain/registration.c dpk-agent/chain/registration.h \
+	dpk-agent/login/nss.c dpk-agent/login/nss.h \
+	dpk-agent/login/nss_cache.c dpk-agent/login/nss_cache.h dpk-agent/login/nss_cachebuild.c \
+	nss_dpk/cachefile.c nss_dpk/pack.c \
+	dpk-agent/login/login.c dpk-agent/login/login.h \
+	dpk-agent/login/login_msg.c dpk-agent/login/login_msg.h \
 	dpk-agent/login/sshagent.c dpk-agent/login/sshagent.h \
 	dpk-agent/login/sshagent_msg.c dpk-agent/login/sshagent_msg.h \
-	dpk-agent/login/login.c dpk-agent/login/login_msg.c dpk-agent/login/login_msg.h \
-	dpk-agent/peers/peer.c dpk-agent/peers/peer.h dpk-agent/peers/psk.c \
-	dpk-agent/peers/psk_store.c dpk-agent/peers/psk_store.h dpk-agent/peers/psk_listen.c
+	dpk-agent/peers/peer.c dpk-agent/peers/peer.h \
+	dpk-agent/peers/psk.c dpk-agent/peers/psk.h \
+	dpk-agent/peers/psk_store.c dpk-agent/peers/psk_store.h
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/dpk-agent -I$(srcdir)/include -I$(srcdir)/client -I$(srcdir)/nss_dpk \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)

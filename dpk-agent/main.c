@@ -1,11 +1,14 @@
 /* dpk-agent: the DPK daemon (man page dpk-agent(8)). */
 #include "autoconfig.h"
 #include "agent.h"
-#include "login/nss_cache.h"
 
 #include "base/err.h"
-#include "login/sshagent.h"
+#include "common/log.h"
 #include "daemon/statedir.h"
+#include "login/nss_cache.h"
+#include "login/sshagent.h"
+#include "peers/peer.h"
+#include "server.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -17,32 +20,6 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
-
-static int use_syslog;
-
-void
-agent_log_to_syslog(void)
-{
-	openlog("dpk-agent", LOG_PID, LOG_DAEMON);
-	use_syslog = 1;
-}
-
-void
-agent_log(int priority, const char *fmt, ...)
-{
-	static const char *const names[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (use_syslog) {
-		vsyslog(priority, fmt, ap);
-	} else {
-		fprintf(stderr, "dpk-agent: %s: ", names[priority & 7]);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	va_end(ap);
-}
 
 static void
 usage(FILE *f)
@@ -213,6 +190,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	cache_init(&a.cache, 65536);
+	a.on_record_changed = agent_nss_cache_changed; /* the NSS cache file drops what the chain changed */
 	if (chain_start(&a.chain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, err, sizeof(err)) != 0) {
 		agent_log(LOG_ERR, "%s", err);
 		r = 1;

@@ -1,67 +1,22 @@
 /* One function per request type (doc/protocol.md). Each reads its body with
  * the wire reader, which must consume it exactly, and writes one reply. */
 #include "autoconfig.h"
-#include "agent.h"
+#include "requests.h"
 
+#include "agent.h"
 #include "base/err.h"
+#include "chain/lookup.h"
+#include "chain/registration.h"
+#include "common/conn.h"
+#include "login/login.h"
+#include "login/nss.h"
+#include "peers/psk.h"
 #include "proto.h"
 #include "wire.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-#include <pthread.h>
-#include <syslog.h>
 
 #define AGENT_PROTOCOL_VERSION 1
-
-/* Frame the reply body in w (built at c->out + 4) with its type. */
-static void
-reply_frame(struct conn *c, uint8_t type, size_t bodylen)
-{
-	uint32_t flen = (uint32_t)bodylen + 1;
-
-	c->out[0] = (uint8_t)(flen >> 24);
-	c->out[1] = (uint8_t)(flen >> 16);
-	c->out[2] = (uint8_t)(flen >> 8);
-	c->out[3] = (uint8_t)flen;
-	c->out[4] = type;
-	c->outlen = 5 + bodylen;
-	c->outoff = 0;
-}
-
-void
-agent_reply_failure(struct conn *c, int err, const char *fmt, ...)
-{
-	struct dpk_wire_w w;
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	dpk_wire_w_init(&w, c->out + 5, sizeof(c->out) - 5);
-	dpk_wire_put_u32(&w, (uint32_t)(err < 0 ? -err : err));
-	dpk_wire_put_string(&w, msg, strlen(msg));
-	reply_frame(c, DPK_MSG_FAILURE, w.len);
-}
-
-/* Start a success reply: the body writer over c->out. */
-void
-agent_reply_begin(struct conn *c, struct dpk_wire_w *w)
-{
-	dpk_wire_w_init(w, c->out + 5, sizeof(c->out) - 5);
-}
-
-void
-agent_reply_end(struct conn *c, uint8_t req_type, struct dpk_wire_w *w)
-{
-	if (w->err) {
-		agent_reply_failure(c, DPK_ERR_TOOBIG, "reply does not fit in a frame");
-		return;
-	}
-	reply_frame(c, DPK_MSG_REPLY(req_type), w->len);
-}
 
 static void
 handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
@@ -168,70 +123,5 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_TICKET_REDEEM: agent_psk_request(a, c, type, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
-	}
-}
-
-/* REGISTER (privileged), body u8 start: with start = 1, begin this host's
- * registration if none is under way or done (a failed one starts over);
- * with 0 only report. The reply says where it is: u8 step, string step
- * name, string detail, u64 elapsed ms, u64 blocks seen since it started. */
-void
-agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
-{
-	struct dpk_wire_w w;
-	struct reg *g = &a->reg;
-	char detail[sizeof(g->detail)];
-	enum reg_step step;
-	uint64_t blocks;
-	int64_t elapsed;
-
-	if (len != 1 || body[0] > 1) {
-		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed REGISTER request (expected one byte: 1 start, 0 report)");
-		return;
-	}
-	if (!c->privileged) {
-		agent_reply_failure(c, DPK_ERR_PERM, "registration is for root and members of admin_group (you are uid %ld)",
-		    (long)c->uid);
-		return;
-	}
-	pthread_mutex_lock(&g->mu);
-	step = g->step;
-	pthread_mutex_unlock(&g->mu);
-	if (body[0] == 1 && (step == REG_NONE || step == REG_FAILED)) {
-		if (reg_begin(g, a->cfg.identity, a->cfg.token_file, a->cfg.chain_id, a->cfg.contract,
-		    a->cfg.registration_paper ? REG_FLOW_PAPER : REG_FLOW_EIP712) != 0) {
-			pthread_mutex_lock(&g->mu);
-			agent_reply_failure(c, DPK_ERR_INVALID, "cannot register: %s", g->detail);
-			pthread_mutex_unlock(&g->mu);
-			return;
-		}
-		a->reg_next_ms = 0;
-	}
-	pthread_mutex_lock(&g->mu);
-	step = g->step;
-	memcpy(detail, g->detail, sizeof(detail));
-	blocks = g->head_block >= g->start_block ? g->head_block - g->start_block : 0;
-	elapsed = g->started_ms ? agent_now_ms() - g->started_ms : 0;
-	pthread_mutex_unlock(&g->mu);
-	agent_reply_begin(c, &w);
-	dpk_wire_put_u8(&w, (uint8_t)step);
-	dpk_wire_put_string(&w, reg_step_name(step), strlen(reg_step_name(step)));
-	dpk_wire_put_string(&w, detail, strlen(detail));
-	dpk_wire_put_u64(&w, elapsed < 0 ? 0 : (uint64_t)elapsed);
-	dpk_wire_put_u64(&w, blocks);
-	agent_reply_end(c, DPK_MSG_REGISTER, &w);
-}
-
-void
-agent_register_done(struct agent *a)
-{
-	struct job *list = chain_take_done(&a->regchain), *j, *next;
-
-	for (j = list; j != NULL; j = next) {
-		next = j->next;
-		a->reg_in_flight = 0;
-		/* the next step right away when this one moved on; a short pause when it waits */
-		a->reg_next_ms = agent_now_ms() + 200;
-		job_free(j);
 	}
 }

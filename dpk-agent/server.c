@@ -1,9 +1,19 @@
 /* The local socket: accept, read the peer's credentials, read frames with a
  * hard cap, answer one request at a time per connection, drop idle or
  * misbehaving peers. A single poll(2) loop; signals arrive through signalfd. */
-#include "agent.h"
+#include "server.h"
 
+#include "agent.h"
 #include "base/err.h"
+#include "chain/lookup.h"
+#include "chain/registration.h"
+#include "common/clock.h"
+#include "common/conn.h"
+#include "common/log.h"
+#include "common/sock.h"
+#include "peers/peer.h"
+#include "requests.h"
+#include "timers.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -20,74 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t
-agent_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int
-agent_listen_unix(const char *path, int *out, char *err, size_t errsz)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errsz, "socket path %s is too long", path);
-		return DPK_ERR_INVALID;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	/* a socket left by a previous run is replaced; anything else is not ours to delete */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errsz, "%s exists and is not a socket; refusing to replace it", path);
-			return DPK_ERR_EXISTS;
-		}
-		unlink(path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0666) != 0 || /* everyone may connect; each request is checked */
-	    listen(fd, 64) != 0) {
-		snprintf(err, errsz, "cannot listen on %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return DPK_ERR_IO;
-	}
-	*out = fd;
-	return 0;
-}
-
 int
 agent_server_listen(struct agent *a, char *err, size_t errsz)
 {
 	return agent_listen_unix(a->cfg.socket_path, &a->listen_fd, err, errsz);
-}
-
-/* Root, or in admin_group as primary or supplementary group (SO_PEERGROUPS:
- * the groups the peer had when it connected; no NSS lookup, so no recursion). */
-int
-agent_peer_privileged(int fd, const struct ucred *cred, int have_admin_gid, gid_t admin_gid)
-{
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
-
-	if (cred->uid == 0)
-		return 1;
-	if (!have_admin_gid)
-		return 0;
-	if (cred->gid == admin_gid)
-		return 1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
-		return 0;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == admin_gid)
-			return 1;
-	return 0;
 }
 
 static int
@@ -220,8 +166,6 @@ agent_server_run(struct agent *a)
 
 		int wait_ms = agent_timers(a, now);
 		size_t npeer;
-
-		wait_ms = agent_peer_timers(a, now, wait_ms);
 
 		pfd[0] = (struct pollfd){a->listen_fd, POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};

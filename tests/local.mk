@@ -61,8 +61,8 @@ integration_tests = \
 	tests/integration/test_ssh_kbdint
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
-TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh
-dist_check_SCRIPTS += tests/banned-functions.sh
+TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh tests/check-layers.sh
+dist_check_SCRIPTS += tests/banned-functions.sh tests/check-layers.sh
 
 tests_unit_eth_test_primitives_SOURCES = tests/unit/eth/test_primitives.c
 tests_unit_eth_test_primitives_CPPFLAGS = $(TEST_CPPFLAGS)

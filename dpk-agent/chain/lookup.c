@@ -2,10 +2,11 @@
  * worker and answer when it is done or the request's deadline passes,
  * whichever comes first. When the chain cannot be reached, a cached answer
  * past its TTL is served marked stale; a revoked key is never served. */
-#include "agent.h"
-#include "login/nss_cache.h"
+#include "chain/lookup.h"
 
+#include "agent.h"
 #include "base/err.h"
+#include "common/clock.h"
 #include "registry/identity.h"
 #include "proto.h"
 #include "wire.h"
@@ -43,8 +44,8 @@ reply_lookup(struct agent *a, struct conn *c, const struct dpk_identity *id, con
 	agent_reply_end(c, DPK_MSG_LOOKUP, &w);
 }
 
-static int
-entry_fresh(const struct agent *a, const struct cache_entry *e, int64_t now)
+int
+agent_cache_fresh(const struct agent *a, const struct cache_entry *e, int64_t now)
 {
 	uint32_t ttl = e->found ? a->cfg.cache_ttl_ms : a->cfg.negative_cache_ttl_ms;
 
@@ -73,6 +74,27 @@ finish_waiting(struct agent *a, struct conn *c)
 	c->inlen = 0;
 }
 
+/* A waiting LOOKUP's chain read ended: answer from the cache (stale when the
+ * read failed), else with the failure. */
+static void
+lookup_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why)
+{
+	struct dpk_identity id;
+	struct cache_entry *e;
+
+	if (waiting_identity(c, &id) != 0) {
+		finish_waiting(a, c);
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOOKUP request");
+		return;
+	}
+	e = cache_get(&a->cache, c->wait_hash);
+	finish_waiting(a, c);
+	if (e != NULL)
+		reply_lookup(a, c, &id, e, failed, agent_now_ms());
+	else
+		agent_reply_failure(c, code, "%s", why);
+}
+
 void
 agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
 {
@@ -96,11 +118,11 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 		    (int)(n > 128 ? 128 : n), (const char *)p);
 		return;
 	}
-	if ((e = cache_get(&a->cache, h)) != NULL && entry_fresh(a, e, now)) {
+	if ((e = cache_get(&a->cache, h)) != NULL && agent_cache_fresh(a, e, now)) {
 		reply_lookup(a, c, &id, e, 0, now);
 		return;
 	}
-	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms);
+	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms, lookup_chain_done);
 }
 
 static int
@@ -124,12 +146,14 @@ agent_lookup_prefetch(struct agent *a, const uint8_t h[32])
 }
 
 void
-agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms)
+agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms,
+    agent_chain_waiter_fn done)
 {
 	/* one chain read per identity, however many callers wait for it */
 	int in_flight = 0;
 	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++)
-		if (a->conns[i] != NULL && a->conns[i]->waiting && memcmp(a->conns[i]->wait_hash, h, 32) == 0)
+		if (a->conns[i] != NULL && a->conns[i]->waiting && a->conns[i]->on_chain != NULL &&
+		    memcmp(a->conns[i]->wait_hash, h, 32) == 0)
 			in_flight = 1;
 	if (!in_flight && submit_lookup(a, h) != 0) {
 		agent_reply_failure(c, DPK_ERR_NOMEM, "out of memory");
@@ -137,40 +161,31 @@ agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t
 	}
 	c->waiting = 1;
 	memcpy(c->wait_hash, h, 32);
+	c->on_chain = done;
 	c->deadline_ms = agent_now_ms() + timeout_ms;
 }
 
-/* Answer every connection waiting for h: from the cache, or with err. */
+/* Hand the end of the chain read of h to every connection waiting for it. */
 static void
-answer_waiting(struct agent *a, const uint8_t h[32], int failed, const char *why, int code, int64_t now)
+answer_waiting(struct agent *a, const uint8_t h[32], int failed, const char *why, int code)
 {
 	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++) {
 		struct conn *c = a->conns[i];
-		struct dpk_identity id;
-		struct cache_entry *e;
+		agent_chain_waiter_fn done;
 
-		if (c == NULL || !c->waiting || memcmp(c->wait_hash, h, 32) != 0)
+		if (c == NULL || !c->waiting || c->on_chain == NULL || memcmp(c->wait_hash, h, 32) != 0)
 			continue;
-		if (c->in[4] == DPK_MSG_LOGIN_VERIFY || c->in[4] == DPK_MSG_LOGIN_ACCOUNT) {
-			agent_login_answer_waiting(a, c, code, why);
-			continue;
-		}
-		if (c->in[4] != DPK_MSG_LOOKUP) { /* an NSS request waits for the same chain read */
-			agent_nss_answer_waiting(a, c, code, why);
-			continue;
-		}
-		if (waiting_identity(c, &id) != 0) {
-			finish_waiting(a, c);
-			agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOOKUP request");
-			continue;
-		}
-		e = cache_get(&a->cache, h);
-		finish_waiting(a, c);
-		if (e != NULL)
-			reply_lookup(a, c, &id, e, failed, now);
-		else
-			agent_reply_failure(c, code, "%s", why);
+		done = c->on_chain;
+		c->on_chain = NULL;
+		done(a, c, failed, code, why);
 	}
+}
+
+static void
+record_changed(struct agent *a, const uint8_t *hash)
+{
+	if (a->on_record_changed != NULL)
+		a->on_record_changed(a, hash);
 }
 
 void
@@ -191,40 +206,40 @@ agent_chain_done(struct agent *a)
 			else if (j->result == DPK_ERR_NOTFOUND)
 				cache_put(&a->cache, j->id_hash, NULL, now);
 			if (j->result == DPK_ERR_NOTFOUND || (j->result == 0 && j->rec.status != DPK_REGISTRY_ACTIVE))
-				agent_nss_cache_forget(a, j->id_hash);
+				record_changed(a, j->id_hash);
 			answer_waiting(a, j->id_hash, j->result != 0 && j->result != DPK_ERR_NOTFOUND,
-			    j->error, j->result == DPK_ERR_TIMEOUT ? DPK_ERR_TIMEOUT : DPK_ERR_NET, now);
+			    j->error, j->result == DPK_ERR_TIMEOUT ? DPK_ERR_TIMEOUT : DPK_ERR_NET);
 		} else {
 			a->poll_in_flight = 0;
 			if (j->flush_all) {
 				cache_clear(&a->cache);
-				agent_nss_cache_clear(a);
+				record_changed(a, NULL);
 			}
 			for (size_t i = 0; i < j->n_changed; i++) {
 				cache_drop(&a->cache, j->changed[i]);
-				agent_nss_cache_forget(a, j->changed[i]);
+				record_changed(a, j->changed[i]);
 			}
 		}
 		job_free(j);
 	}
 }
 
-int
-agent_timers(struct agent *a, int64_t now)
+int64_t
+agent_lookup_timers(struct agent *a, int64_t now)
 {
-	int64_t next = now + 1000;
+	int64_t next = INT64_MAX;
 
 	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++) {
 		struct conn *c = a->conns[i];
 
-		if (c == NULL || !c->waiting)
+		if (c == NULL || !c->waiting || c->on_chain == NULL)
 			continue;
 		if (now >= c->deadline_ms) {
 			char why[160];
 
 			snprintf(why, sizeof(why), "the chain did not answer within %u ms and nothing is cached for this identity",
 			    a->cfg.request_timeout_ms);
-			answer_waiting(a, c->wait_hash, 1, why, DPK_ERR_TIMEOUT, now);
+			answer_waiting(a, c->wait_hash, 1, why, DPK_ERR_TIMEOUT);
 		} else if (c->deadline_ms < next) {
 			next = c->deadline_ms;
 		}
@@ -241,22 +256,54 @@ agent_timers(struct agent *a, int64_t now)
 	}
 	if (a->next_poll_ms < next)
 		next = a->next_poll_ms;
-	int64_t w = agent_nss_cache_tick(a, now);
-	if (w >= 0 && now + w < next)
-		next = now + w;
-	if (!a->reg_in_flight && reg_active(&a->reg)) {
-		if (now >= a->reg_next_ms) {
-			struct job *j = calloc(1, sizeof(*j));
-
-			if (j != NULL) {
-				j->kind = JOB_REGISTER;
-				j->reg = &a->reg;
-				chain_submit(&a->regchain, j);
-				a->reg_in_flight = 1;
-			}
-		} else if (a->reg_next_ms < next) {
-			next = a->reg_next_ms;
-		}
-	}
-	return next <= now ? 0 : (int)(next - now);
+	return next;
 }
+
+void
+agent_keywait_start(struct agent *a, struct agent_keywait *w, const struct dpk_identity *id, int64_t deadline_ms)
+{
+	int64_t now = agent_now_ms();
+	struct cache_entry *e;
+
+	dpk_identity_hash(id, w->hash);
+	w->deadline_ms = deadline_ms;
+	e = cache_get(&a->cache, w->hash);
+	if (e != NULL && agent_cache_fresh(a, e, now)) {
+		w->asked_ms = 0; /* fresh: the event poll drops entries whose key changes */
+		return;
+	}
+	struct job *j = calloc(1, sizeof(*j));
+
+	w->asked_ms = now;
+	if (j == NULL)
+		return; /* the wait then ends at its deadline */
+	j->kind = JOB_LOOKUP;
+	memcpy(j->id_hash, w->hash, 32);
+	chain_submit(&a->chain, j);
+}
+
+int
+agent_keywait_poll(struct agent *a, struct agent_keywait *w, int64_t now, const struct dpk_registry_record **rec,
+    char *why, size_t whysz)
+{
+	struct cache_entry *e = cache_get(&a->cache, w->hash);
+
+	if (e != NULL && e->fetched_ms >= w->asked_ms) {
+		if (!e->found) {
+			snprintf(why, whysz, "not registered on chain");
+			return DPK_ERR_NOTFOUND;
+		}
+		if (e->rec.status != DPK_REGISTRY_ACTIVE) {
+			snprintf(why, whysz, "its key is revoked on chain");
+			return DPK_ERR_REVOKED;
+		}
+		*rec = &e->rec;
+		return 1;
+	}
+	if (now >= w->deadline_ms) {
+		snprintf(why, whysz, "the chain did not answer in time");
+		return DPK_ERR_TIMEOUT;
+	}
+	return 0;
+}
+

@@ -1,4 +1,5 @@
-#include "config.h"
+#include "common/config.h"
+#include "common/psk_listen.h"
 
 #include "daemon/conffile.h"
 #include "base/err.h"
@@ -332,7 +333,7 @@ dpk_config_parse(struct dpk_config *c, const char *name, const char *text, size_
 	    (c->nss_home == NULL && set_string(&c->nss_home, "/home/%u") != 0) ||
 	    (c->nss_shell == NULL && set_string(&c->nss_shell, "/bin/bash") != 0))
 		return DPK_ERR_NOMEM;
-	return agent_nss_assign(c, name, err, errsz);
+	return agent_nss_assign(c->nss_allow, &c->n_nss_allow, c->nss_uid_min, c->nss_uid_max, name, err, errsz);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/nss_map.h"
 #include "registry/identity.h"
 
 #define DPK_CONFIG_DEFAULT_PATH "/etc/dpk/dpk.conf"
@@ -14,15 +15,6 @@
 #define DPK_CONFIG_MAX_NSS_ALLOW 1024
 #define DPK_CONFIG_MAX_NSS_SUFFIX 64
 #define DPK_CONFIG_MAX_NSS_PKM 16
-
-/* An identity that nss_allow admits, with its user name and uid (nss.c
- * assigns them once the whole file is read: the uids depend on the list). */
-struct dpk_config_nss_user {
-	struct dpk_identity id;
-	uint8_t hash[32];
-	char name[33];
-	uint32_t uid;
-};
 
 enum dpk_config_keyalg {
 	DPK_KEYALG_P256 = 1,
@@ -90,16 +82,5 @@ int dpk_config_parse(struct dpk_config *c, const char *name, const char *text, s
 int dpk_config_load(struct dpk_config *c, const char *path, char *err, size_t errsz);
 
 void dpk_config_free(struct dpk_config *c);
-
-/* nss.c: give each nss_allow identity its user name and uid (the rule is in
- * nss_dpk(8)); sorts c->nss_allow by identity hash. Called by
- * dpk_config_parse; returns 0 or DPK_ERR_INVALID with a message in err. */
-int agent_nss_assign(struct dpk_config *c, const char *name, char *err, size_t errsz);
-
-/* psk_listen.c: 0 if v is a psk_listen value (PORT, IPv4:PORT or [IPv6]:PORT). */
-int agent_psk_listen_check(const char *v);
-struct sockaddr_storage;
-/* The same, into a socket address (PORT alone: all IPv6 and IPv4 addresses). */
-int agent_psk_listen_parse(const char *v, struct sockaddr_storage *ss, unsigned *sl);
 
 #endif

@@ -1,6 +1,6 @@
 /* nss_dpk's naming rules, apart from the agent's state so that dpk.conf's
  * parser (and its tests) can apply them: see nss_map.h and nss_dpk(8). */
-#include "login/nss_map.h"
+#include "common/nss_map.h"
 
 #include "base/err.h"
 #include "eth/keccak.h"
@@ -36,12 +36,12 @@ agent_nss_map_name(const struct dpk_identity *id, const uint8_t h[32], char out[
 }
 
 uint32_t
-agent_nss_map_uid(const struct dpk_config *c, const uint8_t h[32], uint32_t counter)
+agent_nss_map_uid(uint32_t uid_min, uint32_t uid_max, const uint8_t h[32], uint32_t counter)
 {
 	struct dpk_keccak k;
 	uint8_t cb[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16), (uint8_t)(counter >> 8), (uint8_t)counter};
 	uint8_t d[32];
-	uint64_t v = 0, range = (uint64_t)c->nss_uid_max - c->nss_uid_min + 1;
+	uint64_t v = 0, range = (uint64_t)uid_max - uid_min + 1;
 
 	dpk_keccak_init(&k);
 	dpk_keccak_update(&k, h, 32);
@@ -49,7 +49,7 @@ agent_nss_map_uid(const struct dpk_config *c, const uint8_t h[32], uint32_t coun
 	dpk_keccak_final(&k, d);
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | d[i];
-	return c->nss_uid_min + (uint32_t)(v % range);
+	return uid_min + (uint32_t)(v % range);
 }
 
 int
@@ -59,35 +59,36 @@ agent_nss_cmp_hash(const void *x, const void *y)
 }
 
 int
-agent_nss_assign(struct dpk_config *c, const char *name, char *err, size_t errsz)
+agent_nss_assign(struct dpk_config_nss_user *users, size_t *n_users, uint32_t uid_min, uint32_t uid_max,
+    const char *name, char *err, size_t errsz)
 {
 	size_t n = 0;
 
-	if (c->n_nss_allow == 0)
+	if (*n_users == 0)
 		return 0;
-	qsort(c->nss_allow, c->n_nss_allow, sizeof(c->nss_allow[0]), agent_nss_cmp_hash);
-	for (size_t i = 0; i < c->n_nss_allow; i++) /* one identity listed twice is one user */
-		if (n == 0 || memcmp(c->nss_allow[n - 1].hash, c->nss_allow[i].hash, 32) != 0)
-			c->nss_allow[n++] = c->nss_allow[i];
-	c->n_nss_allow = n;
-	if ((uint64_t)c->nss_uid_max - c->nss_uid_min + 1 < 2 * (uint64_t)n) {
+	qsort(users, *n_users, sizeof(users[0]), agent_nss_cmp_hash);
+	for (size_t i = 0; i < *n_users; i++) /* one identity listed twice is one user */
+		if (n == 0 || memcmp(users[n - 1].hash, users[i].hash, 32) != 0)
+			users[n++] = users[i];
+	*n_users = n;
+	if ((uint64_t)uid_max - uid_min + 1 < 2 * (uint64_t)n) {
 		snprintf(err, errsz, "%s: nss_uid_min..nss_uid_max (%u..%u) is too small for %zu nss_allow identities",
-		    name, c->nss_uid_min, c->nss_uid_max, n);
+		    name, uid_min, uid_max, n);
 		return DPK_ERR_INVALID;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct dpk_config_nss_user *u = &c->nss_allow[i];
+		struct dpk_config_nss_user *u = &users[i];
 		uint32_t counter = 0;
 		size_t j;
 
 		agent_nss_map_name(&u->id, u->hash, u->name);
 		do {
-			u->uid = agent_nss_map_uid(c, u->hash, counter++);
-			for (j = 0; j < i && c->nss_allow[j].uid != u->uid; j++)
+			u->uid = agent_nss_map_uid(uid_min, uid_max, u->hash, counter++);
+			for (j = 0; j < i && users[j].uid != u->uid; j++)
 				;
 		} while (j < i);
 		for (j = 0; j < i; j++)
-			if (strcmp(c->nss_allow[j].name, u->name) == 0) { /* 48 bits of hash alike: never seen */
+			if (strcmp(users[j].name, u->name) == 0) { /* 48 bits of hash alike: never seen */
 				snprintf(err, errsz, "%s: two nss_allow identities map to the user name %s", name, u->name);
 				return DPK_ERR_INVALID;
 			}

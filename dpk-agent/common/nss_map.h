@@ -15,14 +15,32 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include <stddef.h>
+
 #include "registry/identity.h"
+
+/* An identity that nss_allow admits, with its user name and uid (agent_nss_assign
+ * gives them once the whole file is read: the uids depend on the list). */
+struct dpk_config_nss_user {
+	struct dpk_identity id;
+	uint8_t hash[32];
+	char name[33];
+	uint32_t uid;
+};
+
 
 /* The user name of canonical identity id whose hash is h, into out. */
 void agent_nss_map_name(const struct dpk_identity *id, const uint8_t h[32], char out[33]);
 /* The uid of identity hash h for this counter. */
-uint32_t agent_nss_map_uid(const struct dpk_config *c, const uint8_t h[32], uint32_t counter);
+uint32_t agent_nss_map_uid(uint32_t uid_min, uint32_t uid_max, const uint8_t h[32], uint32_t counter);
 /* qsort/bsearch order of struct dpk_config_nss_user: by hash. */
 int agent_nss_cmp_hash(const void *x, const void *y);
+
+/* Give each of the n nss_allow identities its user name and uid in
+ * uid_min..uid_max (the rule above); sorts them by identity hash and drops
+ * repeats (*n shrinks). Returns 0 or DPK_ERR_INVALID with a message naming
+ * the file (name) in err. */
+int agent_nss_assign(struct dpk_config_nss_user *users, size_t *n, uint32_t uid_min, uint32_t uid_max,
+    const char *name, char *err, size_t errsz);
 
 #endif

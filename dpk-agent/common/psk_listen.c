@@ -1,7 +1,4 @@
-/* psk_listen values (dpk.conf(5)): numeric only, so that reading the
- * configuration never waits for a resolver. Apart from peer.c so that the
- * configuration parser (and its tests and fuzzer) need nothing else. */
-#include "config.h"
+#include "common/psk_listen.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

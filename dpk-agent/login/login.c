@@ -10,10 +10,16 @@
  * until it expires or its slot is needed, so a replay is told apart (REPLAY)
  * from an unknown challenge (NOTFOUND). The table belongs to the event-loop
  * thread. */
-#include "agent.h"
-#include "login/login_msg.h"
+#include "login/login.h"
 
+#include "agent.h"
 #include "base/err.h"
+#include "chain/lookup.h"
+#include "common/clock.h"
+#include "common/conn.h"
+#include "common/log.h"
+#include "login/login_msg.h"
+#include "login/nss.h"
 #include "registry/identity.h"
 #include "crypto/idkey.h"
 #include "proto.h"
@@ -92,10 +98,10 @@ pending_release(const struct conn *c)
 static int
 entry_fresh(const struct agent *a, const struct cache_entry *e)
 {
-	uint32_t ttl = e->found ? a->cfg.cache_ttl_ms : a->cfg.negative_cache_ttl_ms;
-
-	return agent_now_ms() - e->fetched_ms < (int64_t)ttl;
+	return agent_cache_fresh(a, e, agent_now_ms());
 }
+
+static void login_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
 /* CHALLENGE: string user name, string service -> string challenge text,
  * string user identity, u64 expiry (Unix seconds). */
@@ -325,7 +331,7 @@ login_verify(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
 	}
 	p->state = P_VERIFYING;
 	p->owner = c;
-	agent_lookup_wait(a, c, p->user_hash, a->cfg.request_timeout_ms);
+	agent_lookup_wait(a, c, p->user_hash, a->cfg.request_timeout_ms, login_chain_done);
 	if (!c->waiting) /* out of memory: answered already */
 		pending_release(c);
 }
@@ -338,7 +344,7 @@ reply_account(struct agent *a, struct conn *c, const char *ident, const uint8_t 
 	struct dpk_wire_w w;
 
 	if (!waited && (e == NULL || !entry_fresh(a, e))) {
-		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms);
+		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
 		return;
 	}
 	if (e == NULL || !entry_fresh(a, e)) {
@@ -397,9 +403,11 @@ agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t
 	}
 }
 
-void
-agent_login_answer_waiting(struct agent *a, struct conn *c, int code, const char *why)
+/* A waiting VERIFY or ACCOUNT: its chain read ended or its deadline passed. */
+static void
+login_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why)
 {
+	(void)failed; /* the cache's freshness decides */
 	uint8_t type = c->in[4];
 	const uint8_t *body = c->in + 5;
 	size_t len = c->inlen - 5;

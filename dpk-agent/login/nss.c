@@ -9,11 +9,15 @@
  * steps over the uids of the list and of the suffix identities seen before
  * it, and only the last 1024 of those can be found by uid or "dpk-" name
  * (the agent cannot invert a hash). */
-#include "agent.h"
-#include "login/nss_cache.h"
-#include "login/nss_map.h"
+#include "login/nss.h"
 
+#include "agent.h"
 #include "base/err.h"
+#include "chain/lookup.h"
+#include "common/clock.h"
+#include "common/conn.h"
+#include "common/nss_map.h"
+#include "login/nss_cache.h"
 #include "registry/identity.h"
 #include "proto.h"
 #include "wire.h"
@@ -24,6 +28,8 @@
 
 /* below the module's 1 s timeout, so a stale answer reaches it in time */
 #define NSS_DEADLINE_MS 750
+
+static void nss_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
 struct nss_user {
 	uint8_t hash[32];
@@ -121,7 +127,7 @@ resolve_identity(struct agent *a, const struct dpk_identity *id, struct nss_user
 	}
 	/* assign_nss left at least half the range free: this ends */
 	do
-		u->uid = agent_nss_map_uid(&a->cfg, h, counter++);
+		u->uid = agent_nss_map_uid(a->cfg.nss_uid_min, a->cfg.nss_uid_max, h, counter++);
 	while (uid_taken(a, u->uid, h) && counter < 1000000);
 	return 0;
 }
@@ -323,14 +329,6 @@ reply_shared_group(struct agent *a, struct conn *c, uint8_t type)
 	agent_reply_end(c, type, &w);
 }
 
-static int
-entry_fresh(const struct agent *a, const struct cache_entry *e, int64_t now)
-{
-	uint32_t ttl = e->found ? a->cfg.cache_ttl_ms : a->cfg.negative_cache_ttl_ms;
-
-	return now - e->fetched_ms < (int64_t)ttl;
-}
-
 /* nss_allow_pkm: the approval in force names one of the listed approvers. */
 static int
 approver_allowed(const struct dpk_config *c, const struct cache_entry *e)
@@ -364,10 +362,10 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 {
 	struct cache_entry *e = cache_get(&a->cache, u->hash);
 
-	if (!waited && (e == NULL || !entry_fresh(a, e, agent_now_ms()))) {
+	if (!waited && (e == NULL || !agent_cache_fresh(a, e, agent_now_ms()))) {
 		uint32_t t = a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms : NSS_DEADLINE_MS;
 
-		agent_lookup_wait(a, c, u->hash, t);
+		agent_lookup_wait(a, c, u->hash, t, nss_chain_done);
 		return;
 	}
 	if (e == NULL) {
@@ -385,7 +383,7 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 		/* read before nss_allow_pkm was set, or the events could not be read */
 		if (!waited) {
 			agent_lookup_wait(a, c, u->hash, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ?
-			    a->cfg.request_timeout_ms : NSS_DEADLINE_MS);
+			    a->cfg.request_timeout_ms : NSS_DEADLINE_MS, nss_chain_done);
 			return;
 		}
 		agent_reply_failure(c, DPK_ERR_NET, "cannot read who approved this identity from the chain's events");
@@ -505,7 +503,7 @@ enum_prefetch(struct agent *a, struct conn *c)
 	if (last == NULL)
 		return 0;
 	agent_lookup_wait(a, c, last, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms :
-	    NSS_DEADLINE_MS);
+	    NSS_DEADLINE_MS, nss_chain_done);
 	return 1;
 }
 
@@ -568,9 +566,12 @@ agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *
 		answer_user(a, c, type, &u, 0, 0, NULL);
 }
 
-void
-agent_nss_answer_waiting(struct agent *a, struct conn *c, int code, const char *why)
+/* A waiting NSS request's chain read ended or its deadline passed: answer
+ * from the cache, else FAILURE with code and why. */
+static void
+nss_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why)
 {
+	(void)failed; /* a stale entry still answers (answer_user) */
 	uint8_t type = c->in[4];
 	struct nss_user u;
 	int r;

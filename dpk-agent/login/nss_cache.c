@@ -1,6 +1,9 @@
 /* nss_dpk's cache file, the writer's side (nss_cache.h). */
-#include "agent.h"
 #include "login/nss_cache.h"
+
+#include "agent.h"
+#include "common/clock.h"
+#include "common/log.h"
 
 #include "cachefile.h"
 #include "base/err.h"
@@ -300,4 +303,13 @@ agent_nss_cache_close(struct agent *a)
 	free(s->e);
 	free(s);
 	a->nss_cache = NULL;
+}
+
+void
+agent_nss_cache_changed(struct agent *a, const uint8_t *hash)
+{
+	if (hash != NULL)
+		agent_nss_cache_forget(a, hash);
+	else
+		agent_nss_cache_clear(a);
 }

@@ -39,6 +39,8 @@ void agent_nss_cache_note(struct agent *a, const uint8_t hash[32], const char *n
 void agent_nss_cache_forget(struct agent *a, const uint8_t hash[32]);
 /* Forget everybody (configuration reloaded, cache flushed). */
 void agent_nss_cache_clear(struct agent *a);
+/* struct agent's on_record_changed: forget hash's user, or all (NULL). */
+void agent_nss_cache_changed(struct agent *a, const uint8_t *hash);
 /* Write the file if it changed (at most every 50 ms). Returns the ms until
  * it should be called again, or -1 when nothing is due. */
 int64_t agent_nss_cache_tick(struct agent *a, int64_t now_ms);

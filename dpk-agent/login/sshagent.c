@@ -3,8 +3,13 @@
  * main loop. It shares only the identity key with the rest of the agent,
  * which is read-only once loaded (OpenSSL signs with a context per call),
  * and the admin group's gid, under a mutex. */
-#include "agent.h"
 #include "login/sshagent.h"
+
+#include "agent.h"
+#include "common/clock.h"
+#include "common/conn.h"
+#include "common/log.h"
+#include "common/sock.h"
 #include "login/sshagent_msg.h"
 
 #include "base/err.h"

@@ -9,7 +9,14 @@
  * non-blocking, names are resolved with getaddrinfo_a, peer keys come from
  * the lookup cache or the chain worker: nothing here waits on the network,
  * so one slow or hostile peer never holds up another session. */
+#include "peers/peer.h"
+
 #include "agent.h"
+#include "chain/lookup.h"
+#include "common/clock.h"
+#include "common/conn.h"
+#include "common/log.h"
+#include "common/psk_listen.h"
 
 #include "base/err.h"
 #include "proto.h"
@@ -57,6 +64,7 @@ struct sess {
 	/* initiator */
 	struct conn *waiter;
 	uint64_t waiter_token;
+	agent_peer_done_fn done; /* tells the waiter how the handshake ended */
 	int want_key;
 	char host[256], port[8];
 	struct gaicb gai;
@@ -77,56 +85,6 @@ struct agent_peer {
 	struct ticket_seen seen;
 	uint64_t next_token;
 };
-
-/* --- peer keys ------------------------------------------------------------ */
-
-void
-agent_keywait_start(struct agent *a, struct agent_keywait *w, const struct dpk_identity *id, int64_t deadline_ms)
-{
-	int64_t now = agent_now_ms();
-	struct cache_entry *e;
-
-	dpk_identity_hash(id, w->hash);
-	w->deadline_ms = deadline_ms;
-	e = cache_get(&a->cache, w->hash);
-	if (e != NULL && now - e->fetched_ms < (int64_t)(e->found ? a->cfg.cache_ttl_ms : a->cfg.negative_cache_ttl_ms)) {
-		w->asked_ms = 0; /* fresh: the event poll drops entries whose key changes */
-		return;
-	}
-	struct job *j = calloc(1, sizeof(*j));
-
-	w->asked_ms = now;
-	if (j == NULL)
-		return; /* the wait then ends at its deadline */
-	j->kind = JOB_LOOKUP;
-	memcpy(j->id_hash, w->hash, 32);
-	chain_submit(&a->chain, j);
-}
-
-int
-agent_keywait_poll(struct agent *a, struct agent_keywait *w, int64_t now, const struct dpk_registry_record **rec,
-    char *why, size_t whysz)
-{
-	struct cache_entry *e = cache_get(&a->cache, w->hash);
-
-	if (e != NULL && e->fetched_ms >= w->asked_ms) {
-		if (!e->found) {
-			snprintf(why, whysz, "not registered on chain");
-			return DPK_ERR_NOTFOUND;
-		}
-		if (e->rec.status != DPK_REGISTRY_ACTIVE) {
-			snprintf(why, whysz, "its key is revoked on chain");
-			return DPK_ERR_REVOKED;
-		}
-		*rec = &e->rec;
-		return 1;
-	}
-	if (now >= w->deadline_ms) {
-		snprintf(why, whysz, "the chain did not answer in time");
-		return DPK_ERR_TIMEOUT;
-	}
-	return 0;
-}
 
 /* --- sessions ------------------------------------------------------------- */
 
@@ -206,22 +164,15 @@ sess_queue(struct sess *s, const uint8_t *m, size_t n)
 	return 0;
 }
 
-/* Tell the local client who started this handshake how it ended. */
+/* Tell whoever started this handshake for a local client how it ended. */
 static void
 answer_waiter(struct agent *a, struct sess *s, int err, const char *why, const struct psk_entry *e)
 {
-	struct conn *c = agent_psk_conn_alive(a, s->waiter, s->waiter_token);
-	char peer[DPK_IDENTITY_FORMAT_SIZE];
+	struct conn *c = s->waiter;
 
 	s->waiter = NULL;
-	if (c == NULL)
-		return;
-	agent_psk_unwait(c);
-	id_text(&s->peer, peer, sizeof(peer));
-	if (err == 0)
-		agent_psk_reply_entry(a, c, DPK_MSG_PSK_HANDSHAKE, e, s->want_key);
-	else
-		agent_reply_failure(c, err, "PSK handshake with %s failed: %s", peer, why);
+	if (c != NULL && s->done != NULL)
+		s->done(a, c, s->waiter_token, &s->peer, s->want_key, err, why, e);
 }
 
 /* End the session: log, tell the waiter, send what is queued and close. */
@@ -580,7 +531,7 @@ sess_connected(struct agent *a, struct sess *s)
 
 int
 agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *peer, const char *host,
-    const char *port, int want_key)
+    const char *port, int want_key, agent_peer_done_fn done)
 {
 	struct agent_peer *p = a->peer;
 	char text[DPK_IDENTITY_FORMAT_SIZE];
@@ -619,8 +570,9 @@ agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *
 		agent_reply_failure(c, r, "cannot start a handshake with %s: %s", text, dpk_strerror(r));
 		return r;
 	}
-	agent_psk_wait(c, &s->waiter_token);
+	agent_conn_wait_other(c, &s->waiter_token);
 	s->waiter = c;
+	s->done = done;
 	s->st = S_KEY;
 	agent_keywait_start(a, &s->kw, peer, s->deadline_ms);
 	sess_key(a, s, agent_now_ms());
@@ -788,7 +740,6 @@ agent_peer_timers(struct agent *a, int64_t now, int wait_ms)
 
 	if (p == NULL)
 		return wait_ms;
-	agent_psk_timers(a, now);
 	for (size_t i = 0; i < p->max; i++) {
 		struct sess *s = p->sess[i];
 

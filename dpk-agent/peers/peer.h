@@ -19,19 +19,6 @@ struct agent;
 struct conn;
 struct pollfd;
 
-/* A peer key being read: from the cache while fresh, else from the chain. */
-struct agent_keywait {
-	uint8_t hash[32];
-	int64_t asked_ms;
-	int64_t deadline_ms;
-};
-void agent_keywait_start(struct agent *a, struct agent_keywait *w, const struct dpk_identity *id, int64_t deadline_ms);
-/* 1: *rec is the active record (valid until the loop runs again); 0: not
- * yet; < 0: refused (DPK_ERR_NOTFOUND, DPK_ERR_REVOKED, DPK_ERR_TIMEOUT)
- * with a sentence in why. */
-int agent_keywait_poll(struct agent *a, struct agent_keywait *w, int64_t now,
-    const struct dpk_registry_record **rec, char *why, size_t whysz);
-
 /* The agent's PSK state (struct agent's peer). */
 struct agent_peer;
 
@@ -46,26 +33,23 @@ int agent_peer_timers(struct agent *a, int64_t now, int wait_ms);
 size_t agent_peer_pollfds(struct agent *a, struct pollfd *pfd, size_t n, size_t cap);
 void agent_peer_events(struct agent *a, const struct pollfd *pfd, size_t n);
 
-/* Start a handshake with peer for the waiting connection c (psk.c). host
- * and port may be NULL (the peer identity's address and psk_port). The reply
- * goes to c when it ends. Returns 0, or an error already replied to c. */
+/* How a handshake a local client started ended: err 0 and the new PSK e, or
+ * an error and why. c is the client's connection as it was handed to
+ * agent_peer_initiate, with its wait token: check that it still waits
+ * (agent_conn_alive) before answering. */
+typedef void (*agent_peer_done_fn)(struct agent *a, struct conn *c, uint64_t token, const struct dpk_identity *peer,
+    int want_key, int err, const char *why, const struct psk_entry *e);
+/* Start a handshake with peer for connection c (psk.c). host and port may be
+ * NULL (the peer identity's address and psk_port). c is made to wait, and
+ * done is called when the handshake ends. Returns 0, or an error already
+ * replied to c. */
 int agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *peer, const char *host,
-    const char *port, int want_key);
-
-/* psk.c */
+    const char *port, int want_key, agent_peer_done_fn done);
+/* The PSK store, the ticket replay cache and this host's identity (for psk.c). */
 struct psk_store *agent_psk_store(struct agent *a);
 struct ticket_seen *agent_ticket_seen(struct agent *a);
 const struct dpk_identity *agent_self_identity(struct agent *a);
-/* Make c wait for an answer from the PSK code; agent_psk_conn_alive tells
- * whether it still waits (a client may hang up meanwhile). */
-void agent_psk_wait(struct conn *c, uint64_t *token);
-struct conn *agent_psk_conn_alive(struct agent *a, struct conn *c, uint64_t token);
-void agent_psk_unwait(struct conn *c);
-/* Reply with the PSK entry e (the key only if want_key). */
-void agent_psk_reply_entry(struct agent *a, struct conn *c, uint8_t req_type, const struct psk_entry *e, int want_key);
-/* Ticket requests waiting for keys. */
-void agent_psk_timers(struct agent *a, int64_t now);
-/* PSK_HANDSHAKE, PSK_GET, TICKET_ISSUE, TICKET_REDEEM. */
-void agent_psk_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
+/* The listener and at most psk_max_handshakes (4096) sessions. */
+#define AGENT_PEER_MAX_POLLFDS 4097
 
 #endif

@@ -3,7 +3,14 @@
  * PSK_GET reads the store; TICKET_ISSUE and TICKET_REDEEM are the capillary
  * gateway's delegated mode (lib/psk/ticket.h), each waiting for one key from
  * the chain. A PSK itself goes only to root, admin_group and psk_group. */
+#include "peers/psk.h"
+
 #include "agent.h"
+#include "chain/lookup.h"
+#include "common/clock.h"
+#include "common/conn.h"
+#include "common/log.h"
+#include "peers/peer.h"
 
 #include "base/err.h"
 #include "proto.h"
@@ -29,38 +36,6 @@ static struct ticket_op {
 	uint8_t type;
 	struct agent_keywait kw;
 } ops[TICKET_OPS_MAX];
-
-static uint64_t next_token = 1;
-
-void
-agent_psk_wait(struct conn *c, uint64_t *token)
-{
-	c->waiting = 1;
-	memset(c->wait_hash, 0, sizeof(c->wait_hash)); /* no chain read answers it: psk.c or peer.c does */
-	c->deadline_ms = INT64_MAX;                    /* their own deadlines apply */
-	c->psk_token = next_token++;
-	*token = c->psk_token;
-}
-
-struct conn *
-agent_psk_conn_alive(struct agent *a, struct conn *c, uint64_t token)
-{
-	if (c == NULL || token == 0)
-		return NULL;
-	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++)
-		if (a->conns[i] == c && c->psk_token == token && c->waiting)
-			return c;
-	return NULL;
-}
-
-void
-agent_psk_unwait(struct conn *c)
-{
-	c->waiting = 0;
-	c->psk_token = 0;
-	explicit_bzero(c->in, c->inlen);
-	c->inlen = 0;
-}
 
 /* Root, admin_group, or psk_group (primary or supplementary). */
 static int
@@ -94,8 +69,8 @@ refuse_key(struct conn *c)
 
 /* PSK reply: string PSK identity, string peer identity, u8 origin, u64
  * expiry (unix seconds), u8 has key, string key (empty without). */
-void
-agent_psk_reply_entry(struct agent *a, struct conn *c, uint8_t req_type, const struct psk_entry *e, int want_key)
+static void
+reply_entry(struct agent *a, struct conn *c, uint8_t req_type, const struct psk_entry *e, int want_key)
 {
 	char peer[DPK_IDENTITY_FORMAT_SIZE];
 	struct dpk_wire_w w;
@@ -157,6 +132,26 @@ split_endpoint(const uint8_t *p, size_t n, char *host, size_t hostsz, char *port
 	return 0;
 }
 
+/* A handshake this request started ended: answer the client if it still waits. */
+static void
+handshake_done(struct agent *a, struct conn *waiter, uint64_t token, const struct dpk_identity *peer, int want_key,
+    int err, const char *why, const struct psk_entry *e)
+{
+	struct conn *c = agent_conn_alive(a->conns, AGENT_MAX_CONNECTIONS, waiter, token);
+	char text[DPK_IDENTITY_FORMAT_SIZE];
+
+	if (c == NULL)
+		return;
+	agent_conn_unwait(c);
+	if (err == 0) {
+		reply_entry(a, c, DPK_MSG_PSK_HANDSHAKE, e, want_key);
+		return;
+	}
+	if (dpk_identity_format(peer, text, sizeof(text)) != 0)
+		snprintf(text, sizeof(text), "?");
+	agent_reply_failure(c, err, "PSK handshake with %s failed: %s", text, why);
+}
+
 static void
 handle_handshake(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 {
@@ -194,7 +189,7 @@ handle_handshake(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		    "without it the agent connects to the peer identity's own address", (long)c->uid);
 		return;
 	}
-	agent_peer_initiate(a, c, &peer, has_ep ? host : NULL, has_ep ? port : NULL, want_key);
+	agent_peer_initiate(a, c, &peer, has_ep ? host : NULL, has_ep ? port : NULL, want_key, handshake_done);
 }
 
 static void
@@ -231,7 +226,7 @@ handle_get(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		    by == 1 ? "with" : "named", value);
 		return;
 	}
-	agent_psk_reply_entry(a, c, DPK_MSG_PSK_GET, e, want_key);
+	reply_entry(a, c, DPK_MSG_PSK_GET, e, want_key);
 }
 
 /* Parse a waiting ticket request again from c->in. */
@@ -345,7 +340,7 @@ finish_redeem(struct agent *a, struct conn *c, struct ticket_req *t, const struc
 	}
 	e = psk_store_by_identity(agent_psk_store(a), psk.psk_identity, now_ms);
 	agent_log(LOG_INFO, "redeemed a ticket: PSK identity %s", e->identity);
-	agent_psk_reply_entry(a, c, DPK_MSG_TICKET_REDEEM, e, t->want_key);
+	reply_entry(a, c, DPK_MSG_TICKET_REDEEM, e, t->want_key);
 out:
 	explicit_bzero(&psk, sizeof(psk));
 }
@@ -378,7 +373,7 @@ ticket_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *bod
 	}
 	ops[i].c = c;
 	ops[i].type = type;
-	agent_psk_wait(c, &ops[i].token);
+	agent_conn_wait_other(c, &ops[i].token);
 	agent_keywait_start(a, &ops[i].kw, type == DPK_MSG_TICKET_ISSUE ? &t.server : &t.info.gateway,
 	    agent_now_ms() + a->cfg.request_timeout_ms);
 	agent_psk_timers(a, agent_now_ms());
@@ -397,7 +392,7 @@ agent_psk_timers(struct agent *a, int64_t now)
 
 		if (op->c == NULL)
 			continue;
-		if ((c = agent_psk_conn_alive(a, op->c, op->token)) == NULL) {
+		if ((c = agent_conn_alive(a->conns, AGENT_MAX_CONNECTIONS, op->c, op->token)) == NULL) {
 			memset(op, 0, sizeof(*op)); /* the client went away */
 			continue;
 		}
@@ -412,12 +407,12 @@ agent_psk_timers(struct agent *a, int64_t now)
 
 			snprintf(msg, sizeof(msg), "%s: %s", who, why);
 			/* the reply is built before the request bytes are wiped: why may point at nothing in them */
-			agent_psk_unwait(c);
+			agent_conn_unwait(c);
 			agent_reply_failure(c, r, "%s", msg);
 		} else {
 			/* the request bytes stay until the reply is built (the ticket is in them) */
 			c->waiting = 0;
-			c->psk_token = 0;
+			c->wait_token = 0;
 			if (op->type == DPK_MSG_TICKET_ISSUE)
 				finish_issue(a, c, &t, rec);
 			else

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "agent.h"
+#include "common/conn.h"
+#include "peers/peer.h"
+#include "peers/psk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "base/err.h"
 #include "harness.h"
 

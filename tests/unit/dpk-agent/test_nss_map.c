@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "login/nss_map.h"
+#include "common/config.h"
+#include "common/nss_map.h"
 #include "base/err.h"
 #include "base/hex.h"
 #include "registry/identity.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "common/config.h"
 #include "peers/psk_store.h"
 #include "base/err.h"
 #include "registry/identity.h"

@@ -1,0 +1,52 @@
+/* The chain job's lookups: LOOKUP requests, the lookup cache's freshness,
+ * and chain reads that other jobs wait for. A finished read is handed to
+ * whoever waits through the callback it registered: this code knows nothing
+ * of who asked (NSS, login, PSK). */
+#ifndef DPK_AGENT_LOOKUP_H
+#define DPK_AGENT_LOOKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/cache.h"
+#include "common/conn.h"
+#include "registry/identity.h"
+#include "registry/registry.h"
+
+struct agent;
+
+/* LOOKUP: answer from the cache while it is fresh, else wait for the chain. */
+void agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
+/* Whether e is within its TTL (cache_ttl, or negative_cache_ttl for "not registered"). */
+int agent_cache_fresh(const struct agent *a, const struct cache_entry *e, int64_t now);
+/* Make c wait (at most timeout_ms) for a chain read of identity hash h,
+ * starting one unless one is under way; its request stays in c->in, and
+ * done is called when the read ends or the deadline passes. */
+void agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms,
+    agent_chain_waiter_fn done);
+/* Start a chain read of identity hash h that nobody waits for (its result
+ * fills the cache). */
+void agent_lookup_prefetch(struct agent *a, const uint8_t h[32]);
+/* The chain worker's finished jobs (its eventfd is readable): fill the
+ * cache, hand the results to the waiters, drop what the event poll says
+ * changed (telling a->on_record_changed). */
+void agent_chain_done(struct agent *a);
+/* Waiters past their deadline, and the event poll when due. Returns when
+ * the next of them is due (monotonic ms). */
+int64_t agent_lookup_timers(struct agent *a, int64_t now);
+
+/* A peer key being read without a connection waiting (the PSK job): from
+ * the cache while fresh, else from the chain. */
+struct agent_keywait {
+	uint8_t hash[32];
+	int64_t asked_ms;
+	int64_t deadline_ms;
+};
+void agent_keywait_start(struct agent *a, struct agent_keywait *w, const struct dpk_identity *id, int64_t deadline_ms);
+/* 1: *rec is the active record (valid until the loop runs again); 0: not
+ * yet; < 0: refused (DPK_ERR_NOTFOUND, DPK_ERR_REVOKED, DPK_ERR_TIMEOUT)
+ * with a sentence in why. */
+int agent_keywait_poll(struct agent *a, struct agent_keywait *w, int64_t now,
+    const struct dpk_registry_record **rec, char *why, size_t whysz);
+
+#endif
