@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "daemon/conffile.h"
 #include "registry/registry.h"
 #include "eth/tx.h"
 
@@ -30,12 +31,7 @@ pkm_chain_destroy(struct pkm_chain *ch)
 int
 pkm_rpc_new(const struct pkm *p, struct dpk_rpc **out)
 {
-	struct dpk_rpc_opts o = {
-		.connect_timeout_ms = p->cfg.rpc_timeout_ms < 2000 ? (long)p->cfg.rpc_timeout_ms : 2000,
-		.timeout_ms = (long)p->cfg.rpc_timeout_ms,
-	};
-
-	return dpk_rpc_new(out, (const char *const *)p->cfg.rpc_url, p->cfg.n_rpc, &o);
+	return dpk_conffile_rpc_client(out, p->cfg.rpc_url, p->cfg.n_rpc, p->cfg.rpc_timeout_ms);
 }
 
 /* Test hook for the crash tests (tests/integration/test_pkm.c): with

@@ -45,28 +45,6 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 };
 
 static int
-host_port_ok(const char *v)
-{
-	const char *colon = strrchr(v, ':');
-	uint64_t port;
-
-	return colon != NULL && colon != v && strlen(v) < 256 &&
-	    dpk_conffile_u64(colon + 1, 65535, &port) == 0 && port != 0;
-}
-
-static int
-set_str(char **dst, const char *v)
-{
-	char *d = strdup(v);
-
-	if (d == NULL)
-		return DPK_ERR_NOMEM;
-	free(*dst);
-	*dst = d;
-	return 0;
-}
-
-static int
 pkm_set(void *ctx, size_t k, const char *v, const char **why)
 {
 	struct pkm_config *c = ctx;
@@ -82,12 +60,10 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 	case K_STATE_DIR:
 		if (v[0] != '/' || strlen(v) > 1024)
 			return *why = "must be an absolute path", 1;
-		return set_str(&c->state_dir, v);
+		return dpk_conffile_string(&c->state_dir, v);
 	case K_LISTEN:
 	case K_PUBLIC_ENDPOINT:
-		if (!host_port_ok(v))
-			return *why = "is not host:port", 1;
-		return set_str(k == K_LISTEN ? &c->listen : &c->public_endpoint, v);
+		return dpk_conffile_host_port(v, k == K_LISTEN ? &c->listen : &c->public_endpoint, why);
 	case K_FUND_AMOUNT: {
 		struct dpk_u256 max;
 
@@ -128,23 +104,20 @@ pkm_config_parse(struct pkm_config *c, const char *name, const char *text, size_
 	return dpk_conffile_parse(name, text, len, keys, K_COUNT, pkm_set, c, err, errsz);
 }
 
+static int
+parse_cb(void *ctx, const char *name, const char *text, size_t len, char *err, size_t errsz)
+{
+	return pkm_config_parse(ctx, name, text, len, err, errsz);
+}
+
 int
 pkm_config_load(struct pkm_config *c, const char *path, char *err, size_t errsz)
 {
-	char *text;
-	size_t len;
 	int r;
 
-	if ((r = dpk_conffile_read(path, &text, &len, err, errsz)) != 0)
+	if ((r = dpk_conffile_load(path, parse_cb, c, err, errsz)) != 0 ||
+	    (r = dpk_conffile_require_chain(path, c->n_rpc, c->chain_id, NULL, err, errsz)) != 0)
 		return r;
-	r = pkm_config_parse(c, path, text, len, err, errsz);
-	free(text);
-	if (r != 0)
-		return r;
-	if (c->n_rpc == 0 || c->chain_id == 0) {
-		snprintf(err, errsz, "%s: missing required key %s", path, c->n_rpc == 0 ? "rpc_url" : "chain_id");
-		return DPK_ERR_INVALID;
-	}
 	if ((c->state_dir == NULL && (c->state_dir = strdup("/var/lib/dpk-pkm")) == NULL) ||
 	    (c->listen == NULL && (c->listen = strdup("0.0.0.0:7443")) == NULL) ||
 	    (c->public_endpoint == NULL && (c->public_endpoint = strdup(c->listen)) == NULL))

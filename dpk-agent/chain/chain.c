@@ -3,6 +3,7 @@
 #include "registry/approval.h"
 #include "base/err.h"
 #include "chain/register.h"
+#include "daemon/conffile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,13 +154,11 @@ int
 chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_timeout_ms,
     const uint8_t contract[20], char *err, size_t errsz)
 {
-	struct dpk_rpc_opts opts = {.connect_timeout_ms = rpc_timeout_ms < 2000 ? rpc_timeout_ms : 2000,
-		.timeout_ms = rpc_timeout_ms};
 	int r;
 
 	memset(ch, 0, sizeof(*ch));
 	memcpy(ch->contract, contract, 20);
-	if ((r = dpk_rpc_new(&ch->rpc, (const char *const *)urls, nurls, &opts)) != 0) {
+	if ((r = dpk_conffile_rpc_client(&ch->rpc, urls, nurls, rpc_timeout_ms)) != 0) {
 		snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
 		return r;
 	}

@@ -1,4 +1,5 @@
 #include "chain/register.h"
+#include "common/clock.h"
 
 #include "base/err.h"
 #include "base/hex.h"
@@ -38,15 +39,6 @@ const char *
 reg_step_name(enum reg_step s)
 {
 	return s <= REG_FAILED ? step_names[s] : "unknown";
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void set_detail(struct reg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -259,7 +251,7 @@ reg_init(struct reg *g, const char *state_dir, const struct dpk_wallet *w, const
 		    g->path);
 		return 0;
 	}
-	g->started_ms = now_ms();
+	g->started_ms = agent_now_ms();
 	return g->step != REG_NONE && g->step != REG_DONE && g->step != REG_FAILED;
 }
 
@@ -310,7 +302,7 @@ reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t 
 	g->flow = flow;
 	g->has_fund_tx = g->has_approval = g->has_tx = 0;
 	dpk_buf_reset(&g->tx_raw);
-	g->started_ms = now_ms();
+	g->started_ms = agent_now_ms();
 	g->start_block = g->head_block = 0;
 	snprintf(g->detail, sizeof(g->detail), "starting");
 	pthread_mutex_unlock(&g->mu);

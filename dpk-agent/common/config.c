@@ -59,18 +59,6 @@ dpk_config_free(struct dpk_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int
-set_string(char **dst, const char *v)
-{
-	char *d = strdup(v);
-
-	if (d == NULL)
-		return DPK_ERR_NOMEM;
-	free(*dst);
-	*dst = d;
-	return 0;
-}
-
 enum key_id {
 	K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_IDENTITY, K_KEY_ALGORITHM, K_PKM_ADDRESS,
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
@@ -81,16 +69,6 @@ enum key_id {
 	K_PSK_GROUP, K_COUNT
 };
 
-
-static int
-addr_is_zero(const uint8_t a[20])
-{
-	uint8_t acc = 0;
-
-	for (int i = 0; i < 20; i++)
-		acc |= a[i];
-	return acc == 0;
-}
 
 static int
 is_absolute_path(const char *v)
@@ -121,7 +99,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_IDENTITY:
 		if (strlen(v) > 253)
 			return *why = "is too long for an identity", 1;
-		return set_string(&c->identity, v);
+		return dpk_conffile_string(&c->identity, v);
 	case K_KEY_ALGORITHM:
 		if (strcmp(v, "p256") == 0 || strcmp(v, "ecdsa-p256") == 0) {
 			c->key_algorithm = DPK_KEYALG_P256;
@@ -133,13 +111,8 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 			return *why = "is not one of p256, rsa2048, rsa3072, rsa4096", 1;
 		}
 		return 0;
-	case K_PKM_ENDPOINT: {
-		const char *colon = strrchr(v, ':');
-
-		if (colon == NULL || colon == v || dpk_conffile_u64(colon + 1, 65535, &u) != 0 || u == 0)
-			return *why = "is not host:port", 1;
-		return set_string(&c->pkm_endpoint, v);
-	}
+	case K_PKM_ENDPOINT:
+		return dpk_conffile_host_port(v, &c->pkm_endpoint, why);
 	case K_TOKEN_FILE:
 	case K_STATE_DIR:
 	case K_SOCKET: {
@@ -150,19 +123,19 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 			return *why = "must be an absolute path", 1;
 		if (k == K_SOCKET && strlen(v) >= 108)
 			return *why = "is too long for a Unix socket path (107 bytes at most)", 1;
-		return set_string(dst, v);
+		return dpk_conffile_string(dst, v);
 	}
 	case K_SSH_AGENT_SOCKET:
 		if (strcmp(v, "none") != 0 && !is_absolute_path(v))
 			return *why = "must be an absolute path, or none", 1;
 		if (strlen(v) >= 108)
 			return *why = "is too long for a Unix socket path (107 bytes at most)", 1;
-		return set_string(&c->ssh_agent_socket, v);
+		return dpk_conffile_string(&c->ssh_agent_socket, v);
 	case K_ADMIN_GROUP:
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v) ||
 		    strlen(v) > 32 || v[0] == '-')
 			return *why = "is not a group name", 1;
-		return set_string(&c->admin_group, v);
+		return dpk_conffile_string(&c->admin_group, v);
 	case K_REGISTRATION:
 		if (strcmp(v, "eip712") == 0)
 			c->registration_paper = 0;
@@ -224,7 +197,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(v) || strlen(v) > 32 ||
 		    !(v[0] >= 'a' && v[0] <= 'z'))
 			return *why = "is not a group name (lower case, at most 32 characters, starting with a letter)", 1;
-		return set_string(&c->nss_group, v);
+		return dpk_conffile_string(&c->nss_group, v);
 	case K_NSS_HOME:
 	case K_NSS_SHELL:
 		/* passwd fields: a ':' or a newline would corrupt every getent line */
@@ -237,11 +210,11 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 				if (pc[1] != 'u' && pc[1] != '%')
 					return *why = "has a '%' other than %u (the user name) or %%", 1;
 		}
-		return set_string(k == K_NSS_HOME ? &c->nss_home : &c->nss_shell, v);
+		return dpk_conffile_string(k == K_NSS_HOME ? &c->nss_home : &c->nss_shell, v);
 	case K_NSS_CACHE_FILE:
 		if (!is_absolute_path(v))
 			return *why = "must be an absolute path", 1;
-		return set_string(&c->nss_cache_file, v);
+		return dpk_conffile_string(&c->nss_cache_file, v);
 	case K_NSS_ALLOW_PKM:
 		if (c->n_nss_allow_pkm == DPK_CONFIG_MAX_NSS_PKM)
 			return *why = "is one approver too many (at most 16 nss_allow_pkm lines)", 1;
@@ -260,7 +233,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_PSK_LISTEN:
 		if (agent_psk_listen_check(v) != 0)
 			return *why = "is not PORT, IPv4:PORT or [IPv6]:PORT (a numeric address; port 1-65535)", 1;
-		return set_string(&c->psk_listen, v);
+		return dpk_conffile_string(&c->psk_listen, v);
 	case K_PSK_PORT:
 		if (dpk_conffile_u64(v, 65535, &u) != 0 || u == 0)
 			return *why = "is not a port number (1-65535)", 1;
@@ -275,7 +248,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(v) ||
 		    strlen(v) > 32 || v[0] == '-')
 			return *why = "is not a group name", 1;
-		return set_string(&c->psk_group, v);
+		return dpk_conffile_string(&c->psk_group, v);
 	case K_PSK_LIFETIME: dur = &c->psk_lifetime_ms; break;
 	case K_PSK_HANDSHAKE_TIMEOUT: dur = &c->psk_handshake_timeout_ms; break;
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
@@ -329,30 +302,25 @@ dpk_config_parse(struct dpk_config *c, const char *name, const char *text, size_
 		snprintf(err, errsz, "%s: nss_uid_min (%u) is above nss_uid_max (%u)", name, c->nss_uid_min, c->nss_uid_max);
 		return DPK_ERR_INVALID;
 	}
-	if ((c->nss_group == NULL && set_string(&c->nss_group, "dpk-users") != 0) ||
-	    (c->nss_home == NULL && set_string(&c->nss_home, "/home/%u") != 0) ||
-	    (c->nss_shell == NULL && set_string(&c->nss_shell, "/bin/bash") != 0))
+	if ((c->nss_group == NULL && dpk_conffile_string(&c->nss_group, "dpk-users") != 0) ||
+	    (c->nss_home == NULL && dpk_conffile_string(&c->nss_home, "/home/%u") != 0) ||
+	    (c->nss_shell == NULL && dpk_conffile_string(&c->nss_shell, "/bin/bash") != 0))
 		return DPK_ERR_NOMEM;
 	return agent_nss_assign(c->nss_allow, &c->n_nss_allow, c->nss_uid_min, c->nss_uid_max, name, err, errsz);
+}
+
+static int
+parse_cb(void *ctx, const char *name, const char *text, size_t len, char *err, size_t errsz)
+{
+	return dpk_config_parse(ctx, name, text, len, err, errsz);
 }
 
 int
 dpk_config_load(struct dpk_config *c, const char *path, char *err, size_t errsz)
 {
-	char *text;
-	size_t len;
 	int r;
 
-	if ((r = dpk_conffile_read(path, &text, &len, err, errsz)) != 0)
+	if ((r = dpk_conffile_load(path, parse_cb, c, err, errsz)) != 0)
 		return r;
-	r = dpk_config_parse(c, path, text, len, err, errsz);
-	free(text);
-	if (r != 0)
-		return r;
-	if (c->n_rpc == 0 || c->chain_id == 0 || addr_is_zero(c->contract)) {
-		snprintf(err, errsz, "%s: missing required key %s", path,
-		    c->n_rpc == 0 ? "rpc_url" : c->chain_id == 0 ? "chain_id" : "contract");
-		return DPK_ERR_INVALID;
-	}
-	return 0;
+	return dpk_conffile_require_chain(path, c->n_rpc, c->chain_id, c->contract, err, errsz);
 }

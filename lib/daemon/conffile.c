@@ -1,5 +1,6 @@
 #include "daemon/conffile.h"
 #include "base/err.h"
+#include "eth/rpc.h"
 #include "eth/wallet.h"
 
 #include <errno.h>
@@ -213,4 +214,67 @@ dpk_conffile_address(const char *v, uint8_t out[20], const char **why)
 	if (r != 0)
 		return *why = "is not an address (0x and 40 hex digits)", 1;
 	return 0;
+}
+
+int
+dpk_conffile_string(char **dst, const char *v)
+{
+	char *d = strdup(v);
+
+	if (d == NULL)
+		return DPK_ERR_NOMEM;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+int
+dpk_conffile_host_port(const char *v, char **dst, const char **why)
+{
+	const char *colon = strrchr(v, ':');
+	uint64_t port;
+
+	if (colon == NULL || colon == v || strlen(v) > 255 || dpk_conffile_u64(colon + 1, 65535, &port) != 0 || port == 0)
+		return *why = "is not host:port", 1;
+	return dpk_conffile_string(dst, v);
+}
+
+int
+dpk_conffile_load(const char *path, dpk_conffile_parse_fn parse, void *ctx, char *err, size_t errsz)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if ((r = dpk_conffile_read(path, &text, &len, err, errsz)) != 0)
+		return r;
+	r = parse(ctx, path, text, len, err, errsz);
+	free(text);
+	return r;
+}
+
+int
+dpk_conffile_require_chain(const char *name, size_t n_rpc, uint64_t chain_id, const uint8_t *contract,
+    char *err, size_t errsz)
+{
+	uint8_t acc = 0;
+
+	for (int i = 0; contract != NULL && i < 20; i++)
+		acc |= contract[i];
+	if (n_rpc != 0 && chain_id != 0 && (contract == NULL || acc != 0))
+		return 0;
+	snprintf(err, errsz, "%s: missing required key %s", name,
+	    n_rpc == 0 ? "rpc_url" : chain_id == 0 ? "chain_id" : "contract");
+	return DPK_ERR_INVALID;
+}
+
+int
+dpk_conffile_rpc_client(struct dpk_rpc **out, char *const *urls, size_t n, uint32_t timeout_ms)
+{
+	struct dpk_rpc_opts o = {
+		.connect_timeout_ms = timeout_ms < 2000 ? (long)timeout_ms : 2000,
+		.timeout_ms = (long)timeout_ms,
+	};
+
+	return dpk_rpc_new(out, (const char *const *)urls, n, &o);
 }

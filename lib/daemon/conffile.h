@@ -42,5 +42,24 @@ int dpk_conffile_rpc_url(char **urls, size_t *n, size_t max, const char *v, cons
 int dpk_conffile_chain_id(const char *v, uint64_t *out, const char **why);
 /* "0x" + 40 hex digits; mixed case must carry the EIP-55 checksum. */
 int dpk_conffile_address(const char *v, uint8_t out[20], const char **why);
+/* "HOST:PORT" (port 1 to 65535, at most 255 bytes in all), copied to *dst. */
+int dpk_conffile_host_port(const char *v, char **dst, const char **why);
+/* A copy of v in *dst (replacing and freeing the old one): 0 or DPK_ERR_NOMEM. */
+int dpk_conffile_string(char **dst, const char *v);
+
+/* Read path and hand its text to parse (which applies the keys to ctx). */
+typedef int (*dpk_conffile_parse_fn)(void *ctx, const char *name, const char *text, size_t len, char *err,
+    size_t errsz);
+int dpk_conffile_load(const char *path, dpk_conffile_parse_fn parse, void *ctx, char *err, size_t errsz);
+/* The keys every daemon needs to reach the registry: rpc_url, chain_id and,
+ * unless contract is NULL, contract. 0, or DPK_ERR_INVALID naming the first
+ * missing key of file name in err. */
+int dpk_conffile_require_chain(const char *name, size_t n_rpc, uint64_t chain_id, const uint8_t *contract,
+    char *err, size_t errsz);
+
+/* The JSON-RPC client of rpc_url and rpc_timeout as both daemons use them:
+ * each call within timeout_ms, a connection within the lesser of that and 2 s. */
+struct dpk_rpc;
+int dpk_conffile_rpc_client(struct dpk_rpc **out, char *const *urls, size_t n, uint32_t timeout_ms);
 
 #endif
