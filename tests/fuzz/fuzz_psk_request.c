@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "../../dpk-agent/agent.h"
+#include "common/log.h"
 #include "common/conn.h"
 #include "peers/peer.h"
 #include "peers/psk.h"
