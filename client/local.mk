@@ -1,7 +1,7 @@
 # client/: libdpkclient, the libc-only client of the dpk-agent socket
 # (doc/protocol.md), installed with its header and a pkg-config file.
 lib_LTLIBRARIES = client/libdpkclient.la
-client_libdpkclient_la_SOURCES = client/client.c client/wire.h client/proto.h
+client_libdpkclient_la_SOURCES = client/client.c client/hostconf.c client/wire.h client/proto.h
 client_libdpkclient_la_CPPFLAGS = -I$(srcdir)/include -D_GNU_SOURCE
 # Only the dpk_client_* API is exported (checked by tests/unit/client/test_client).
 client_libdpkclient_la_LDFLAGS = -version-info 0:0:0 -no-undefined \

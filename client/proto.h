@@ -3,6 +3,14 @@
 #ifndef DPK_PROTO_H
 #define DPK_PROTO_H
 
+/* The default uid range of DPK users (dpk.conf nss_uid_min/nss_uid_max;
+ * nss_dpk(8) says why): above SSSD's id-mapping range (200000..2000200000),
+ * inside what systemd leaves unused (1879048192..2147483647, below its
+ * foreign-UID range at 2147352576), clear of Debian's subordinate ids
+ * (100000..600100000) and below 2^31. */
+#define DPK_NSS_UID_MIN_DEFAULT 2001000000u
+#define DPK_NSS_UID_MAX_DEFAULT 2099999999u
+
 #define DPK_MSG_HELLO 0x01
 #define DPK_MSG_STATUS 0x02
 #define DPK_MSG_LOOKUP 0x03

@@ -4,6 +4,7 @@
 
 #include "base/err.h"
 #include "common/log.h"
+#include "common/nss_map.h"
 #include "daemon/statedir.h"
 #include "login/nss_cache.h"
 #include "login/sshagent.h"
@@ -40,7 +41,8 @@ load_config(struct agent *a, struct dpk_config *cfg)
 	int r;
 
 	dpk_config_defaults(cfg);
-	if ((r = dpk_config_load(cfg, a->config_path, err, sizeof(err))) != 0) {
+	if ((r = dpk_config_load(cfg, a->config_path, err, sizeof(err))) != 0 ||
+	    (r = agent_nss_range_check(cfg->nss_uid_min, cfg->nss_uid_max, a->config_path, err, sizeof(err))) != 0) {
 		agent_log(LOG_ERR, "%s", err);
 		dpk_config_free(cfg);
 		return r;

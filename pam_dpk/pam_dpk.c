@@ -6,6 +6,7 @@
 
 #include "dpk/client.h"
 
+#include <pwd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <stdlib.h>
@@ -13,16 +14,20 @@
 #include <syslog.h>
 #include <time.h>
 
-/* Options, user and service, and a connection to a root-owned agent. */
+/* Options, user and service, and a connection to a root-owned agent. A user
+ * whose passwd entry another source has (root, local accounts, LDAP) is not
+ * ours: PAM_USER_UNKNOWN (or PAM_IGNORE) at once, without the agent, so
+ * local logins never depend on it. The entry (NULL if none) into *pw. */
 static int
 begin(pam_handle_t *pamh, int argc, const char **argv, struct pamdpk_opts *o, const char **user, char service[33],
-    struct dpk_client **c)
+    struct dpk_client **c, struct passwd *pwbuf, char *pwstr, size_t pwstrsz, struct passwd **pw)
 {
 	const void *svc = NULL;
 	char bad[128];
 	int r;
 
 	*c = NULL;
+	*pw = NULL;
 	if (pamdpk_parse_opts(argc, argv, o, bad, sizeof(bad)) > 0)
 		pam_syslog(pamh, LOG_ERR, "ignoring the unknown or malformed option '%s' (see pam_dpk(8))", bad);
 	if ((r = pam_get_user(pamh, user, NULL)) != PAM_SUCCESS) {
@@ -31,6 +36,14 @@ begin(pam_handle_t *pamh, int argc, const char **argv, struct pamdpk_opts *o, co
 	}
 	if (*user == NULL || **user == '\0')
 		return PAM_USER_UNKNOWN;
+	if (getpwnam_r(*user, pwbuf, pwstr, pwstrsz, pw) != 0)
+		*pw = NULL; /* no answer (the DPK agent itself may be down): the agent decides */
+	if (pamdpk_not_mine(*pw, o)) {
+		if (o->debug)
+			pam_syslog(pamh, LOG_DEBUG, "%s is not a DPK user (uid %ld): left to the other modules", *user,
+			    (long)(*pw)->pw_uid);
+		return o->ignore_unknown_user ? PAM_IGNORE : PAM_USER_UNKNOWN;
+	}
 	pam_get_item(pamh, PAM_SERVICE, &svc);
 	pamdpk_service_name(svc, service);
 	if (pamdpk_check_socket(o->socket) != 0) {
@@ -93,16 +106,21 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct dpk_client_login_challenge ch;
 	struct pamdpk_opts o;
 	struct dpk_client *c = NULL;
+	struct passwd pwbuf, *pw;
 	const char *user = NULL;
-	char service[33], prompt[512], identity[254], *answer = NULL;
+	char service[33], prompt[512], identity[254], *answer = NULL, pwstr[4096];
 	int retval = PAM_AUTH_ERR, r;
 
 	(void)flags;
-	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c)) != PAM_SUCCESS)
+	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c, &pwbuf, pwstr, sizeof(pwstr), &pw)) != PAM_SUCCESS)
 		goto out;
 	retval = PAM_AUTH_ERR;
 	if ((r = dpk_client_login_challenge(c, user, service, &ch)) != 0) {
 		retval = failed(pamh, c, r, "no login challenge", user, 1, &o);
+		goto out;
+	}
+	if (!pamdpk_gecos_agrees(pw, ch.identity)) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: its passwd entry does not name DPK identity %s; refusing", user, ch.identity);
 		goto out;
 	}
 	pamdpk_prompt(ch.identity, (long long)ch.expiry - (long long)time(NULL), ch.challenge, prompt, sizeof(prompt));
@@ -147,20 +165,24 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pamdpk_opts o;
 	struct dpk_client *c = NULL;
+	struct passwd pwbuf, *pw;
 	const char *user = NULL;
-	char service[33], identity[254];
+	char service[33], identity[254], pwstr[4096];
 	uint8_t status = 0;
 	int retval = PAM_PERM_DENIED, r;
 
 	(void)flags;
-	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c)) != PAM_SUCCESS)
+	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c, &pwbuf, pwstr, sizeof(pwstr), &pw)) != PAM_SUCCESS)
 		goto out;
 	retval = PAM_PERM_DENIED;
 	if ((r = dpk_client_login_account(c, user, &status, identity, sizeof(identity))) != 0) {
 		retval = failed(pamh, c, r, "no account check", user, 1, &o);
 		goto out;
 	}
-	if (status == 1) {
+	if (status == 1 && !pamdpk_gecos_agrees(pw, identity)) {
+		pam_syslog(pamh, LOG_NOTICE, "%s: its passwd entry does not name DPK identity %s; refusing", user, identity);
+		retval = PAM_PERM_DENIED;
+	} else if (status == 1) {
 		retval = PAM_SUCCESS;
 	} else {
 		pam_syslog(pamh, LOG_NOTICE, "%s: DPK identity %s is %s on chain", user, identity,

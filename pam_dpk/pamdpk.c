@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ pamdpk_parse_opts(int argc, const char **argv, struct pamdpk_opts *o, char *bad,
 	o->timeout_ms = PAMDPK_DEFAULT_TIMEOUT_MS;
 	o->socket = DPK_CLIENT_DEFAULT_SOCKET;
 	o->ignore_unknown_user = 0;
+	o->config = NULL;
 	if (badsz > 0)
 		bad[0] = '\0';
 	for (int i = 0; i < argc; i++) {
@@ -42,6 +44,11 @@ pamdpk_parse_opts(int argc, const char **argv, struct pamdpk_opts *o, char *bad,
 				ok = 0;
 			else
 				o->timeout_ms = (int)v;
+		} else if (strncmp(a, "config=", 7) == 0) {
+			if (a[7] != '/' || strlen(a + 7) >= 4096)
+				ok = 0;
+			else
+				o->config = a + 7;
 		} else if (strncmp(a, "socket=", 7) == 0) {
 			if (a[7] != '/' || strlen(a + 7) >= 108)
 				ok = 0;
@@ -131,4 +138,33 @@ pamdpk_trim(char *s)
 		n--;
 	memmove(s, s + lead, n - lead);
 	s[n - lead] = '\0';
+}
+
+int
+pamdpk_not_mine(const struct passwd *pw, const struct pamdpk_opts *o)
+{
+	if (pw == NULL)
+		return 0;
+	if (pw->pw_uid == 0)
+		return 1;
+	return !dpk_client_passwd_is_dpk(o->config, (uint32_t)pw->pw_uid, pw->pw_gecos);
+}
+
+int
+pamdpk_gecos_agrees(const struct passwd *pw, const char *identity)
+{
+	const char *g;
+	size_t n = strlen(identity);
+
+	if (pw == NULL)
+		return 1;
+	if (pw->pw_gecos == NULL || strncmp(pw->pw_gecos, "DPK ", 4) != 0)
+		return 0;
+	g = pw->pw_gecos + 4;
+	if (strlen(g) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (g[i] != (identity[i] == ':' ? '-' : identity[i]))
+			return 0;
+	return 1;
 }

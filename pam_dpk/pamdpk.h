@@ -14,6 +14,7 @@ struct pamdpk_opts {
 	int timeout_ms;          /* every exchange with the agent */
 	const char *socket;      /* the agent's socket (root-owned) */
 	int ignore_unknown_user; /* PAM_IGNORE instead of PAM_USER_UNKNOWN */
+	const char *config;      /* dpk.conf, for the DPK uid range (NULL: the default) */
 };
 
 /* Parse the module arguments. Unknown or malformed ones are named in bad
@@ -29,6 +30,18 @@ int pamdpk_check_socket(const char *path);
  * mapped the user name to an identity (CHALLENGE, ACCOUNT), so "not found"
  * means "not a DPK user" and not a failed check. */
 int pamdpk_pam_code(int r, int agent_code, int user_lookup, const struct pamdpk_opts *o);
+
+/* Whether the passwd entry pw (NULL: no source has the user) leaves the
+ * user to the other modules without asking the agent: 1 when the entry is
+ * not DPK's (another source's account: local, LDAP, ...), 0 when it is
+ * DPK's or absent (then the agent decides). */
+struct passwd;
+int pamdpk_not_mine(const struct passwd *pw, const struct pamdpk_opts *o);
+
+/* Whether the identity the agent named for the user is the one its passwd
+ * entry names ("DPK <identity>" in GECOS, an IPv6 address's ':' as '-'):
+ * 1 if they agree or there is no entry, else 0. */
+int pamdpk_gecos_agrees(const struct passwd *pw, const char *identity);
 
 /* The service name as the agent accepts it (1..32 of [A-Za-z0-9._-]):
  * other characters become '_', longer names are cut. */

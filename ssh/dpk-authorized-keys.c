@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,8 +168,9 @@ identity_of(struct dpk_client *c, const struct ak_passwd *pw, char *out, size_t 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: dpk-authorized-keys [-S] [-s SOCKET] USER\n"
+	fprintf(f, "usage: dpk-authorized-keys [-S] [-c CONFIG] [-s SOCKET] USER\n"
 	    "  print the OpenSSH key of the DPK identity mapped to USER (sshd's AuthorizedKeysCommand)\n"
+	    "  -c CONFIG  dpk.conf, for the DPK uid range (default " DPK_CLIENT_DEFAULT_CONFIG ")\n"
 	    "  -s SOCKET  the agent's socket (default " DPK_CLIENT_DEFAULT_SOCKET "); its owner is not checked\n"
 	    "  -S         print a key the agent serves from its cache while the chain is unreachable\n");
 }
@@ -180,15 +182,17 @@ main(int argc, char **argv)
 	struct dpk_client_record rec;
 	struct ak_passwd pw;
 	struct dpk_buf line;
-	const char *sock = NULL, *user;
+	const char *sock = NULL, *config = NULL, *user;
+	const struct passwd *sys;
 	char ident[AK_NAME_MAX + 1];
 	int allow_stale = 0, opt, r, ret = AK_FAIL;
 
 	memset(&rec, 0, sizeof(rec));
 	dpk_buf_init(&line, 32768);
-	while ((opt = getopt(argc, argv, "Ss:h")) != -1) {
+	while ((opt = getopt(argc, argv, "Sc:s:h")) != -1) {
 		switch (opt) {
 		case 'S': allow_stale = 1; break;
+		case 'c': config = optarg; break;
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); ret = AK_OK; goto out;
 		default: usage(stderr); ret = AK_USAGE; goto out;
@@ -207,6 +211,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	watchdog_start();
+	/* an account another source has (local, LDAP, ...) is not DPK's: never
+	 * print a DPK key for it, and do not ask the agent */
+	if ((sys = getpwnam(user)) != NULL && !dpk_client_passwd_is_dpk(config, (uint32_t)sys->pw_uid, sys->pw_gecos)) {
+		ret = AK_OK;
+		goto out;
+	}
 	/* the socket named on the command line (by root, in sshd_config) or in
 	 * $DPK_AGENT_SOCKET is trusted as given; the default must be root's */
 	r = dpk_client_open(sock, AK_CALL_MS, sock == NULL && secure_getenv("DPK_AGENT_SOCKET") == NULL, &c);
@@ -221,6 +231,11 @@ main(int argc, char **argv)
 	}
 	if (r == 0) {
 		ret = AK_OK; /* not a DPK user (or one whose key is not active) */
+		goto out;
+	}
+	if (sys != NULL && (sys->pw_uid != pw.uid || strcmp(sys->pw_gecos, pw.gecos) != 0)) {
+		fprintf(stderr, "dpk-authorized-keys: user %s: its passwd entry (uid %lu) is not the one the agent serves "
+		    "(uid %lu); no key\n", user, (unsigned long)sys->pw_uid, (unsigned long)pw.uid);
 		goto out;
 	}
 	if ((r = identity_of(c, &pw, ident, sizeof(ident))) < 0) {

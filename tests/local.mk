@@ -58,6 +58,7 @@ integration_tests = \
 	tests/integration/test_nss_threads \
 	tests/integration/test_ssh_agent \
 	tests/integration/test_pam_login \
+	tests/integration/test_pam_nolockout \
 	tests/integration/test_ssh_kbdint
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
@@ -145,7 +146,7 @@ tests_unit_dpk_agent_test_nss_cachefile_SOURCES = tests/unit/dpk-agent/test_nss_
 tests_unit_dpk_agent_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_unit_dpk_agent_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 # dlopen()s pam_dpk/.libs/pam_dpk.so and links its logic (pamdpk.c) too
-tests_unit_pam_dpk_test_pam_module_SOURCES = tests/unit/pam_dpk/test_pam_module.c pam_dpk/pamdpk.c
+tests_unit_pam_dpk_test_pam_module_SOURCES = tests/unit/pam_dpk/test_pam_module.c pam_dpk/pamdpk.c client/hostconf.c
 tests_unit_pam_dpk_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)
 tests_unit_pam_dpk_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthread
 tests_unit_dpk_agent_test_login_msg_SOURCES = tests/unit/dpk-agent/test_login_msg.c
@@ -182,6 +183,10 @@ tests_integration_test_ssh_agent_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_integration_test_pam_login_SOURCES = tests/integration/test_pam_login.c
 tests_integration_test_pam_login_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent
 tests_integration_test_pam_login_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) client/libdpkclient.la
+# the documented PAM stacks with the agent up, stopped, hung and flooded: local users log in
+tests_integration_test_pam_nolockout_SOURCES = tests/integration/test_pam_nolockout.c
+tests_integration_test_pam_nolockout_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_pam_nolockout_LDADD = $(TEST_LIBS) client/libdpkclient.la
 # stock sshd and ssh by keyboard-interactive through pam_dpk (unshare -m)
 tests_integration_test_ssh_kbdint_SOURCES = tests/integration/test_ssh_kbdint.c
 tests_integration_test_ssh_kbdint_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include

@@ -4,6 +4,7 @@
 #include "daemon/conffile.h"
 #include "base/err.h"
 #include "eth/wallet.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +28,8 @@ dpk_config_defaults(struct dpk_config *c)
 	c->poll_interval_ms = 5 * 1000;
 	c->rpc_timeout_ms = 5 * 1000;
 	c->request_timeout_ms = 2 * 1000;
-	c->nss_uid_min = 200000;
-	c->nss_uid_max = 299999;
+	c->nss_uid_min = DPK_NSS_UID_MIN_DEFAULT;
+	c->nss_uid_max = DPK_NSS_UID_MAX_DEFAULT;
 	c->psk_port = 7443;
 	c->psk_lifetime_ms = 3600 * 1000;
 	c->psk_handshake_timeout_ms = 10 * 1000;

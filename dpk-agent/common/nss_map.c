@@ -5,6 +5,8 @@
 #include "base/err.h"
 #include "eth/keccak.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,3 +98,34 @@ agent_nss_assign(struct dpk_config_nss_user *users, size_t *n_users, uint32_t ui
 	return 0;
 }
 
+int
+agent_nss_range_check(uint32_t uid_min, uint32_t uid_max, const char *name, char *err, size_t errsz)
+{
+	const struct passwd *pw;
+	const struct group *gr;
+	int r = 0;
+
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (pw->pw_uid >= uid_min && pw->pw_uid <= uid_max) {
+			snprintf(err, errsz, "%s: the account %s has uid %lu, inside nss_uid_min..nss_uid_max (%u..%u): "
+			    "DPK users would share ids with it; choose a range no other account uses (nss_dpk(8))", name,
+			    pw->pw_name, (unsigned long)pw->pw_uid, uid_min, uid_max);
+			r = DPK_ERR_INVALID;
+			break;
+		}
+	endpwent();
+	if (r != 0)
+		return r;
+	setgrent();
+	while ((gr = getgrent()) != NULL)
+		if (gr->gr_gid >= uid_min && gr->gr_gid <= uid_max) {
+			snprintf(err, errsz, "%s: the group %s has gid %lu, inside nss_uid_min..nss_uid_max (%u..%u): "
+			    "DPK users' private groups would share ids with it; choose a range no other group uses "
+			    "(nss_dpk(8))", name, gr->gr_name, (unsigned long)gr->gr_gid, uid_min, uid_max);
+			r = DPK_ERR_INVALID;
+			break;
+		}
+	endgrent();
+	return r;
+}

@@ -43,4 +43,11 @@ int agent_nss_cmp_hash(const void *x, const void *y);
 int agent_nss_assign(struct dpk_config_nss_user *users, size_t *n, uint32_t uid_min, uint32_t uid_max,
     const char *name, char *err, size_t errsz);
 
+/* Refuse a range that holds an id another source (files, LDAP, SSSD, ...)
+ * gives a user or group: DPK users would share ids with it. Enumerates the
+ * other sources (the agent's own NSS module is bypassed in the agent).
+ * 0, or DPK_ERR_INVALID with a sentence naming the account and the file
+ * (name) in err. */
+int agent_nss_range_check(uint32_t uid_min, uint32_t uid_max, const char *name, char *err, size_t errsz);
+
 #endif

@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 #define DPK_CLIENT_DEFAULT_SOCKET "/run/dpk/agent.sock"
+#define DPK_CLIENT_DEFAULT_CONFIG "/etc/dpk/dpk.conf"
 #define DPK_CLIENT_PROTOCOL_VERSION 1
 #define DPK_CLIENT_MAX_FRAME 65536
 
@@ -185,6 +186,17 @@ int dpk_client_ticket_issue(struct dpk_client *c, const char *device, const char
 int dpk_client_ticket_redeem(struct dpk_client *c, const uint8_t *ticket, size_t ticketlen, int want_key,
     struct dpk_client_psk *psk);
 
+/* Whether a passwd entry is a DPK user's, decided without the agent (for
+ * PAM modules and sshd helpers, so that local users never wait on DPK): its
+ * uid is inside this host's DPK range (nss_uid_min..nss_uid_max of dpk.conf
+ * at config, NULL: DPK_CLIENT_DEFAULT_CONFIG) and its GECOS starts "DPK ".
+ * The agent refuses to start while a local account has an id in that
+ * range. 1 or 0 (also 0 when dpk.conf cannot be read: no DPK users then). */
+int dpk_client_passwd_is_dpk(const char *config, uint32_t uid, const char *gecos);
+/* The DPK uid range of dpk.conf at config (NULL: the default path), or the
+ * defaults: 0, EUNAVAIL (cannot read it; defaults given), EPROTO (a bad or
+ * inverted value or a file over 64 KiB; defaults given). */
+int dpk_client_host_uid_range(const char *config, uint32_t *min, uint32_t *max);
 const char *dpk_client_strerror(int err);
 
 #ifdef __cplusplus

@@ -43,8 +43,8 @@
 
 #define APPROVER_KEY DPK_TEST_APPROVER_KEY
 #define DEVICE_KEY DPK_TEST_DEVICE_KEY
-#define UID_MIN 200000u
-#define UID_MAX 299999u
+#define UID_MIN 2001000000u
+#define UID_MAX 2099999999u
 
 struct env {
 	struct dpk_test_anvil anvil;
@@ -341,7 +341,7 @@ test_getent_and_id(void **state)
 	assert_int_equal(getent(e, "passwd", "Alice.Example.ORG", line, sizeof(line)), 2);
 	snprintf(key, sizeof(key), "%u", listed_uid("unregistered.example.org"));
 	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 2);
-	assert_int_equal(getent(e, "passwd", "299999", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "2099999999", line, sizeof(line)), 2);
 
 	/* local users still come from files */
 	assert_int_equal(getent(e, "passwd", "root", line, sizeof(line)), 0);

@@ -42,8 +42,8 @@
 
 #define APPROVER_KEY DPK_TEST_APPROVER_KEY
 #define DEVICE_KEY DPK_TEST_DEVICE_KEY
-#define UID_MIN 200000u
-#define UID_MAX 299999u
+#define UID_MIN 2001000000u
+#define UID_MAX 2099999999u
 #define MAX_THREADS 64
 
 /* The agent's policy: three of these are users, the rest are not. */

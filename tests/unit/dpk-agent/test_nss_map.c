@@ -40,8 +40,8 @@ test_defaults_and_keys(void **state)
 
 	(void)state;
 	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
-	assert_int_equal(c.nss_uid_min, 200000);
-	assert_int_equal(c.nss_uid_max, 299999);
+	assert_int_equal(c.nss_uid_min, 2001000000);
+	assert_int_equal(c.nss_uid_max, 2099999999);
 	assert_false(c.has_nss_gid);
 	assert_string_equal(c.nss_group, "dpk-users");
 	assert_string_equal(c.nss_home, "/home/%u");
@@ -80,7 +80,7 @@ test_bad_values(void **state)
 		{"nss_uid_max = 2147483647\n", "is not an id from 1000"},
 		{"nss_gid = 0\n", "is not an id from 1000"},
 		{"nss_gid = -5\n", "is not an id from 1000"},
-		{"nss_uid_min = 300000\n", "nss_uid_min (300000) is above nss_uid_max (299999)"},
+		{"nss_uid_min = 2100000000\n", "nss_uid_min (2100000000) is above nss_uid_max (2099999999)"},
 		{"nss_group = Users\n", "is not a group name"},
 		{"nss_group = 1users\n", "is not a group name"},
 		{"nss_group = abcdefghijabcdefghijabcdefghijabc\n", "is not a group name"},
@@ -215,7 +215,7 @@ test_uids_and_collisions(void **state)
 	/* the same list in the default range: the same uids on every host */
 	assert_int_equal(parse("nss_allow = b.example.org\nnss_allow = a.example.org\n", &c, err, sizeof(err)), 0);
 	for (size_t i = 0; i < c.n_nss_allow; i++)
-		assert_int_equal(c.nss_allow[i].uid, formula_uid(c.nss_allow[i].hash, 0, 200000, 299999));
+		assert_int_equal(c.nss_allow[i].uid, formula_uid(c.nss_allow[i].hash, 0, 2001000000, 2099999999));
 	dpk_config_free(&c);
 }
 
