@@ -19,6 +19,7 @@ struct dpk_client {
 	int timeout_ms;
 	uint32_t agent_code;
 	char agent_msg[512];
+	uint32_t login_stale_ms; /* the last LOGIN_VERIFY or LOGIN_ACCOUNT answer's */
 	uint8_t frame[4 + DPK_CLIENT_MAX_FRAME];
 };
 
@@ -740,12 +741,24 @@ dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char 
 		identity[0] = '\0';
 	if (challenge == NULL || response == NULL || identitysz == 0)
 		return DPK_CLIENT_EINVAL;
+	c->login_stale_ms = 0;
 	if ((r = login_call(c, DPK_MSG_LOGIN_VERIFY, challenge, response, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
-	if (dpk_wire_get_text(&rd, identity, identitysz) != 0 || dpk_wire_r_done(&rd) != 0)
+	if (dpk_wire_get_text(&rd, identity, identitysz) != 0)
 		return DPK_CLIENT_EPROTO;
+	c->login_stale_ms = dpk_wire_get_u32(&rd);
+	if (dpk_wire_r_done(&rd) != 0) {
+		c->login_stale_ms = 0;
+		return DPK_CLIENT_EPROTO;
+	}
 	return 0;
+}
+
+uint32_t
+dpk_client_login_stale_ms(const struct dpk_client *c)
+{
+	return c != NULL ? c->login_stale_ms : 0;
 }
 
 int
@@ -762,12 +775,15 @@ dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status
 		identity[0] = '\0';
 	if (user == NULL || identitysz == 0)
 		return DPK_CLIENT_EINVAL;
+	c->login_stale_ms = 0;
 	if ((r = login_call(c, DPK_MSG_LOGIN_ACCOUNT, user, NULL, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	*status = dpk_wire_get_u8(&rd);
-	if (dpk_wire_get_text(&rd, identity, identitysz) != 0 || dpk_wire_r_done(&rd) != 0 || *status > 2) {
+	if (dpk_wire_get_text(&rd, identity, identitysz) != 0 || (c->login_stale_ms = dpk_wire_get_u32(&rd), 0) ||
+	    dpk_wire_r_done(&rd) != 0 || *status > 2) {
 		*status = 0;
+		c->login_stale_ms = 0;
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;

@@ -138,7 +138,11 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		retval = failed(pamh, c, r, "login refused", user, 0, &o);
 		goto out;
 	}
-	if (o.debug)
+	if (dpk_client_login_stale_ms(c) != 0)
+		pam_syslog(pamh, LOG_NOTICE, "%s logged in to %s with DPK identity %s, checked against a record %u s old: "
+		    "the chain is unreachable (offline_login_max_age)", user, service, identity,
+		    dpk_client_login_stale_ms(c) / 1000);
+	else if (o.debug)
 		pam_syslog(pamh, LOG_DEBUG, "%s logged in to %s with DPK identity %s", user, service, identity);
 	retval = PAM_SUCCESS;
 out:

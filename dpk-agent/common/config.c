@@ -65,7 +65,7 @@ enum key_id {
 	K_PKM_ENDPOINT, K_TOKEN_FILE, K_STATE_DIR, K_SOCKET, K_ADMIN_GROUP, K_CACHE_TTL,
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
 	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
-	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL,
+	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL, K_OFFLINE_LOGIN_MAX_AGE,
 	K_PSK_LISTEN, K_PSK_PORT, K_PSK_LIFETIME, K_PSK_HANDSHAKE_TIMEOUT, K_PSK_MAX_HANDSHAKES,
 	K_PSK_GROUP, K_COUNT
 };
@@ -258,6 +258,7 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_RPC_TIMEOUT: dur = &c->rpc_timeout_ms; break;
 	case K_REQUEST_TIMEOUT: dur = &c->request_timeout_ms; break;
 	case K_LOGIN_CHALLENGE_TTL: dur = &c->login_challenge_ttl_ms; break;
+	case K_OFFLINE_LOGIN_MAX_AGE: dur = &c->offline_login_max_age_ms; break;
 	case K_COUNT: break;
 	}
 	if (dur == NULL || dpk_conffile_duration(v, CONFIG_MAX_DURATION_MS, dur) != 0)
@@ -281,6 +282,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"ssh_agent_socket", 0},
 	{"nss_cache_file", 0}, {"nss_allow_pkm", 1}, {"nss_enumerate", 0},
 	{"login_challenge_ttl", 0},
+	{"offline_login_max_age", 0},
 	{"psk_listen", 0}, {"psk_port", 0}, {"psk_lifetime", 0}, {"psk_handshake_timeout", 0},
 	{"psk_max_handshakes", 0}, {"psk_group", 0},
 };

@@ -59,6 +59,7 @@ struct dpk_config {
 	size_t n_nss_allow_pkm;
 	int nss_enumerate;                 /* getent passwd lists the known users */
 	uint32_t login_challenge_ttl_ms;   /* pam_dpk challenges (login.c) */
+	uint32_t offline_login_max_age_ms; /* a login may use a record this old while the chain is unreachable; 0: never */
 	/* PSK exchange (peer.c, psk.c; dpk.conf(5)) */
 	char *psk_listen;                  /* "host:port" or "port" for peers; NULL: no listener */
 	uint16_t psk_port;                 /* the port of peers when PSK_HANDSHAKE names none */

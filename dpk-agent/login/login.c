@@ -103,6 +103,34 @@ entry_fresh(const struct agent *a, const struct cache_entry *e)
 
 static void login_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
+/* Whether a login may rest on entry e: 0 when it is fresh; when the chain
+ * could not be read (after a wait), a record verified within
+ * offline_login_max_age still counts, and *stale_ms says how old it is.
+ * Otherwise -1, with the reason in why (code for the reply in *code). */
+static int
+login_record_usable(struct agent *a, const struct cache_entry *e, const char *who, int code, const char *chain_why,
+    uint32_t *stale_ms, int *rcode, char *why, size_t whysz)
+{
+	int64_t age = e != NULL ? agent_now_ms() - e->fetched_ms : 0;
+
+	*stale_ms = 0;
+	if (e != NULL && entry_fresh(a, e))
+		return 0;
+	*rcode = code ? code : DPK_ERR_TIMEOUT;
+	if (e == NULL || a->cfg.offline_login_max_age_ms == 0) {
+		snprintf(why, whysz, "cannot check %s on chain: %s", who, chain_why ? chain_why : "the chain did not answer");
+		return -1;
+	}
+	if (age > (int64_t)a->cfg.offline_login_max_age_ms) {
+		snprintf(why, whysz, "cannot check %s on chain (%s), and its record was verified %lld s ago, longer ago "
+		    "than offline_login_max_age (%u s)", who, chain_why ? chain_why : "the chain did not answer",
+		    (long long)(age / 1000), a->cfg.offline_login_max_age_ms / 1000);
+		return -1;
+	}
+	*stale_ms = age < 1 ? 1 : age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+	return 0;
+}
+
 /* CHALLENGE: string user name, string service -> string challenge text,
  * string user identity, u64 expiry (Unix seconds). */
 static void
@@ -232,11 +260,14 @@ verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge 
 	struct dpk_buf msg;
 	int r;
 
+	uint32_t stale_ms;
+	char reason[400];
+	int rcode;
+
 	p->state = P_USED;
 	p->owner = NULL;
-	if (e == NULL || !entry_fresh(a, e)) {
-		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "cannot check %s's key: %s", ch->user,
-		    why ? why : "the chain did not answer");
+	if (login_record_usable(a, e, ch->user, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
+		agent_reply_failure(c, rcode, "%s", reason);
 		return;
 	}
 	if (!e->found) {
@@ -264,9 +295,14 @@ verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge 
 		    "the response is not %s's signature of this challenge", ch->user);
 		return;
 	}
-	agent_log(LOG_INFO, "login of %s (%s): response verified", ch->user, ch->service);
+	if (stale_ms != 0)
+		agent_log(LOG_NOTICE, "login of %s (%s): response verified against a record %u s old "
+		    "(the chain is unreachable; offline_login_max_age)", ch->user, ch->service, stale_ms / 1000);
+	else
+		agent_log(LOG_INFO, "login of %s (%s): response verified", ch->user, ch->service);
 	agent_reply_begin(c, &w);
 	dpk_wire_put_string(&w, ch->user, strlen(ch->user));
+	dpk_wire_put_u32(&w, stale_ms);
 	agent_reply_end(c, DPK_MSG_LOGIN_VERIFY, &w);
 }
 
@@ -342,19 +378,22 @@ reply_account(struct agent *a, struct conn *c, const char *ident, const uint8_t 
 {
 	struct cache_entry *e = cache_get(&a->cache, hash);
 	struct dpk_wire_w w;
+	uint32_t stale_ms;
+	char reason[400];
+	int rcode;
 
 	if (!waited && (e == NULL || !entry_fresh(a, e))) {
 		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
 		return;
 	}
-	if (e == NULL || !entry_fresh(a, e)) {
-		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "cannot check %s on chain: %s", ident,
-		    why ? why : "the chain did not answer");
+	if (login_record_usable(a, e, ident, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
+		agent_reply_failure(c, rcode, "%s", reason);
 		return;
 	}
 	agent_reply_begin(c, &w);
 	dpk_wire_put_u8(&w, e->found ? (uint8_t)e->rec.status : 0);
 	dpk_wire_put_string(&w, ident, strlen(ident));
+	dpk_wire_put_u32(&w, stale_ms);
 	agent_reply_end(c, DPK_MSG_LOGIN_ACCOUNT, &w);
 }
 

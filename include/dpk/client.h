@@ -145,6 +145,11 @@ int dpk_client_login_verify(struct dpk_client *c, const char *challenge, const c
  * within the agent's cache TTL); identity as above. */
 int dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status, char *identity,
     size_t identitysz);
+/* After a successful LOGIN_VERIFY or LOGIN_ACCOUNT: 0 when the agent read
+ * the user's record from the chain within its cache TTL; else how old (ms)
+ * the record was that it used because the chain was unreachable (dpk.conf
+ * offline_login_max_age). */
+uint32_t dpk_client_login_stale_ms(const struct dpk_client *c);
 /* PSKs negotiated with peers (doc/protocol.md, "PSK exchange"). The key is
  * returned only when asked for (want_key) and only to root, admin_group and
  * psk_group; others get the PSK identity alone (EAGENT, code 23, if they

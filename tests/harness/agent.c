@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,10 +31,20 @@ dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name
 	dpk_wallet_address_format(contract, addr);
 	if ((f = fopen(a->conf, "w")) == NULL)
 		fail_msg("cannot write %s", a->conf);
-	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/%s-state\nsocket = %s\n"
-	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
-	    "request_timeout = 1500ms\n%s",
-	    url, DPK_TEST_CHAIN_ID, addr, dir, name, a->sock, extra);
+	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/%s-state\nsocket = %s\n",
+	    url, DPK_TEST_CHAIN_ID, addr, dir, name, a->sock);
+	/* the test's timings, unless extra sets its own */
+	static const char *const timing[] = {"cache_ttl = 60s", "negative_cache_ttl = 60s", "poll_interval = 200ms",
+	    "rpc_timeout = 500ms", "request_timeout = 1500ms"};
+	for (size_t i = 0; i < sizeof(timing) / sizeof(timing[0]); i++) {
+		char key[32];
+		size_t kl = strcspn(timing[i], " ");
+
+		snprintf(key, sizeof(key), "\n%.*s =", (int)kl, timing[i]);
+		if (strstr(extra, key) == NULL && strncmp(extra, key + 1, kl + 2) != 0)
+			fprintf(f, "%s\n", timing[i]);
+	}
+	fprintf(f, "%s", extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	unlink(a->sock); /* a killed agent's socket file would look like a started one */

@@ -497,6 +497,59 @@ test_rsa_keys(void **state)
 	dpk_test_agent_stop(&rsa3072);
 }
 
+/* offline_login_max_age: with the chain unreachable (anvil stopped), a
+ * user whose record the host verified within that age still logs in and
+ * passes the account check; past it, a clear refusal. */
+static void
+test_offline_login(void **state)
+{
+	struct env *e = *state;
+	struct pam_run run;
+	char extra[512], log[16384];
+	FILE *f;
+	size_t n;
+
+	dpk_test_agent_stop(&e->host);
+	snprintf(extra, sizeof(extra), "identity = host.example.org\nnss_allow = alice.example.org\n"
+	    "cache_ttl = 1s\nrequest_timeout = 500ms\noffline_login_max_age = 8s\n");
+	dpk_test_agent_start(&e->host, e->dir, "host-offline", e->anvil.url, e->contract, extra);
+	write_pamd(e, "");
+	/* the host verifies alice's record once, with the chain up */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+
+	assert_int_equal(kill(e->anvil.pid, SIGSTOP), 0);
+	dpk_test_sleep_ms(1500); /* past cache_ttl: the record is stale */
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
+	expect(&run, 0, "successfully authenticated");
+	pamtester(e, "alice.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	expect(&run, 0, "account management done");
+	/* the agent says the answer was stale */
+	assert_non_null(f = fopen(e->host.log, "r"));
+	n = fread(log, 1, sizeof(log) - 1, f);
+	log[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(log, "(the chain is unreachable; offline_login_max_age)"));
+
+	dpk_test_sleep_ms(8000); /* past offline_login_max_age */
+	pamtester(e, "alice.example.org", "acct_mgmt", ANSWER_GIVEN, NULL, "", &run);
+	assert_int_not_equal(run.status, 0);
+	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
+	assert_int_not_equal(run.status, 0);
+	/* the refusal says why */
+	struct dpk_client *c;
+	const char *msg = NULL;
+	uint8_t status;
+	char ident[254];
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 0, &c), 0);
+	assert_int_equal(dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	dpk_client_agent_error(c, &msg);
+	assert_non_null(strstr(msg, "longer ago than offline_login_max_age (8 s)"));
+	dpk_client_close(c);
+	assert_int_equal(kill(e->anvil.pid, SIGCONT), 0);
+}
+
 int
 main(void)
 {
@@ -508,6 +561,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_agent_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsa_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_login, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

@@ -362,6 +362,7 @@ test_success_and_prompt(void **state)
 	script_reset();
 	script_challenge(CHALLENGE);
 	w_str(&w, "alice.example.org");
+	w_u32(&w, 0);
 	script_add(0x8d, &w, 0);
 	cv.answer = "  DPK-RESPONSE-v1.c2lnbmF0dXJl \n";
 	assert_int_equal(run(m.auth, "alice.example.org", args), PAM_SUCCESS);
@@ -444,6 +445,7 @@ test_unknown_user(void **state)
 		w.n = 0;
 		w_u8(&w, acct[i].status);
 		w_str(&w, "alice.example.org");
+		w_u32(&w, i == 0 ? 5000 : 0); /* an active record 5 s old (offline_login_max_age) still counts */
 		script_reset();
 		script_add(0x8e, &w, 0);
 		assert_int_equal(run(m.acct, "alice.example.org", NULL), acct[i].want);
