@@ -11,7 +11,7 @@ pam_dpk_pam_dpk_la_CPPFLAGS = -I$(srcdir)/include -I$(srcdir)/client -D_GNU_SOUR
 pam_dpk_pam_dpk_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
 	-Wl,--version-script=$(srcdir)/pam_dpk/pam_dpk.sym
 pam_dpk_pam_dpk_la_LIBADD = $(PAM_LIBS)
-EXTRA_DIST += pam_dpk/pam_dpk.sym
+EXTRA_DIST += pam_dpk/pam_dpk.sym pam_dpk/pam-auth-update.profile
 
 # libpam opens pam_dpk.so only: do not install the .la
 install-exec-hook: install-exec-hook-pam-dpk
