@@ -59,6 +59,8 @@ exact_by_hash(const struct dpk_config *c, const uint8_t h[32])
 {
 	struct dpk_config_nss_user key;
 
+	if (c->n_nss_allow == 0)
+		return NULL; /* no list (bsearch must not get a NULL array) */
 	memcpy(key.hash, h, 32);
 	return bsearch(&key, c->nss_allow, c->n_nss_allow, sizeof(key), agent_nss_cmp_hash);
 }
