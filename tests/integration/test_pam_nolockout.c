@@ -103,6 +103,8 @@ pamtester(struct env *e, const char *user, const char *op, const char *password,
 	static const char script[] =
 	    "so=\"$DPK_TOP_BUILDDIR/pam_dpk/.libs/pam_dpk.so\"\n"
 	    "pre=$(ldd \"$so\" | awk '/lib(a|ub)san/ {print $3}' | tr '\\n' ' ')\n"
+	    /* ASan's crypt() interceptor needs libcrypt loaded at start, not by pam_unix later */
+	    "[ -z \"$pre\" ] || pre=\"$pre $(ldconfig -p | awk '/libcrypt\\.so\\.1 / {print $NF; exit}')\"\n"
 	    "mount --bind \"$1/pam.d\" /etc/pam.d && mount --bind \"$1/passwd\" /etc/passwd &&\n"
 	    "mount --bind \"$1/shadow\" /etc/shadow || exit 99\n"
 	    "exec env LD_PRELOAD=\"$pre\" ASAN_OPTIONS=detect_leaks=0 /usr/bin/pamtester -v dpk-test \"$2\" \"$3\" 2>&1\n";
