@@ -27,16 +27,25 @@ contract DPK {
     enum Status {
         None, // never approved: getClient reverts NotFound
         Active,
-        Revoked // reported as revoked, never as unknown; may be approved again
+        Revoked // reported as revoked, never as unknown; may be approved again by its approver or the owner
     }
 
+    // Three slots (contracts/README.md, "Storage layout"): the fixed fields
+    // fill two exactly, the key takes the third. Times are uint40 (seconds
+    // up to the year 36812) so that they share slot 0 with the controller;
+    // getClient returns them as uint64.
     struct Record {
+        // slot 0
         address controller; // the only address that may rotate the key
         uint8 algorithm;
         Status status;
+        uint40 validFrom; // block time the current key took effect
+        uint40 validUntil; // block time of revocation; 0 while active
+        // slot 1
+        address approver; // who approved the record in force: only it (or the owner) may revoke or re-approve
+        uint64 serial; // permanent: set once, at the first approval, from lastSerial
         uint32 version; // 1 at first approval, +1 at every rotation or re-approval
-        uint64 validFrom; // block time the current key took effect
-        uint64 validUntil; // block time of revocation; 0 while active
+        // slot 2
         bytes publicKey;
     }
 
@@ -53,6 +62,7 @@ contract DPK {
     // ---------------------------------------------------------------- state
 
     address public owner;
+    uint64 public lastSerial; // the serial of the newest identity (0: none yet); shares slot 0 with owner
     address public pendingOwner;
     mapping(address => bool) public isApprover;
     mapping(address => bytes) private pkmKeys;
@@ -124,6 +134,7 @@ contract DPK {
     error IdentityRevoked(bytes32 identityHash);
     error NotController(bytes32 identityHash, address caller);
     error NotControllerOrApprover(bytes32 identityHash, address caller);
+    error NotRecordApprover(bytes32 identityHash, address approver, address caller);
     error SignatureExpired(uint64 expiry, uint256 blockTime);
     error InvalidSignature();
     error SignerNotApprover(address signer);
@@ -300,8 +311,11 @@ contract DPK {
     }
 
     /// Step 2 (PKM): approve the request of client whose hash is expectedRecordHash.
-    /// A request changed after the approver read it no longer matches.
-    function approveClient(address client, bytes32 expectedRecordHash) external onlyApprover {
+    /// A request changed after the approver read it no longer matches. A new
+    /// identity takes any approver; an existing one only its own approver or
+    /// the owner (NotRecordApprover).
+    function approveClient(address client, bytes32 expectedRecordHash) external {
+        if (!isApprover[msg.sender] && msg.sender != owner) revert NotApprover(msg.sender);
         Pending storage p = pendings[client];
         bytes32 rh = p.recordHash;
         if (rh == bytes32(0)) revert NoPendingRecord(client);
@@ -310,7 +324,7 @@ contract DPK {
         bytes32 tokenHash = p.tokenHash;
         if (tokenUsed[tokenHash]) revert TokenAlreadyUsed(tokenHash);
         tokenUsed[tokenHash] = true;
-        Record storage r = _claim(idHash, client);
+        Record storage r = _claim(idHash, client, msg.sender);
         r.publicKey = p.publicKey;
         _activate(r, idHash, client, p.algorithm, msg.sender);
         delete pendings[client];
@@ -333,10 +347,10 @@ contract DPK {
         if (expiry < block.timestamp) revert SignatureExpired(expiry, block.timestamp);
         bytes32 digest = registrationDigest(idHash, keccak256(publicKey), algorithm, msg.sender, expiry, nonce);
         address signer = _recover(digest, signature);
-        if (!isApprover[signer]) revert SignerNotApprover(signer);
+        if (!isApprover[signer] && signer != owner) revert SignerNotApprover(signer);
         if (nonceUsed[signer][nonce]) revert NonceUsed(signer, nonce);
         nonceUsed[signer][nonce] = true;
-        Record storage r = _claim(idHash, msg.sender);
+        Record storage r = _claim(idHash, msg.sender, signer);
         r.publicKey = publicKey;
         _activate(r, idHash, msg.sender, algorithm, signer);
     }
@@ -351,25 +365,31 @@ contract DPK {
         uint32 version = r.version + 1;
         r.algorithm = algorithm;
         r.version = version;
-        r.validFrom = uint64(block.timestamp);
+        r.validFrom = uint40(block.timestamp);
         r.publicKey = publicKey;
         emit KeyRotated(idHash, msg.sender, algorithm, publicKey, version);
     }
 
-    /// The controller (key compromised, device retired) or an approver ends the record.
+    /// The controller (key compromised, device retired), the record's own
+    /// approver (while it is one) or the owner ends the record. Any other
+    /// approver gets NotRecordApprover: one PKM cannot touch another's identities.
     function revoke(bytes32 idHash) external {
         Record storage r = records[idHash];
         if (r.status == Status.None) revert NotFound(idHash);
         if (r.status == Status.Revoked) revert IdentityRevoked(idHash);
-        if (msg.sender != r.controller && !isApprover[msg.sender]) {
+        if (msg.sender != r.controller && !(msg.sender == r.approver && isApprover[msg.sender]) && msg.sender != owner)
+        {
+            if (isApprover[msg.sender]) revert NotRecordApprover(idHash, r.approver, msg.sender);
             revert NotControllerOrApprover(idHash, msg.sender);
         }
         r.status = Status.Revoked;
-        r.validUntil = uint64(block.timestamp);
+        r.validUntil = uint40(block.timestamp);
         emit ClientRevoked(idHash, msg.sender, r.version);
     }
 
     /// O(1) lookup by identity. Reverts NotFound for an identity never approved.
+    /// approver: who approved the record in force; serial: the identity's
+    /// permanent number (1, 2, ... in order of first approval).
     function getClient(uint8 kind, bytes calldata value)
         external
         view
@@ -380,7 +400,9 @@ contract DPK {
             Status status,
             uint32 version,
             uint64 validFrom,
-            uint64 validUntil
+            uint64 validUntil,
+            address approver,
+            uint64 serial
         )
     {
         return getClientByHash(identityHash(kind, value));
@@ -396,12 +418,16 @@ contract DPK {
             Status status,
             uint32 version,
             uint64 validFrom,
-            uint64 validUntil
+            uint64 validUntil,
+            address approver,
+            uint64 serial
         )
     {
         Record storage r = records[idHash];
         if (r.status == Status.None) revert NotFound(idHash);
-        return (r.publicKey, r.algorithm, r.controller, r.status, r.version, r.validFrom, r.validUntil);
+        return (
+            r.publicKey, r.algorithm, r.controller, r.status, r.version, r.validFrom, r.validUntil, r.approver, r.serial
+        );
     }
 
     // ---------------------------------------------------------------- EIP-712
@@ -441,12 +467,24 @@ contract DPK {
 
     // ---------------------------------------------------------------- internals
 
-    // An active identity stays with its controller (a second claim is a
-    // rotation only when it comes from that controller); a revoked one may go
-    // to anybody an approver approves.
-    function _claim(bytes32 idHash, address controller) private view returns (Record storage r) {
+    // `by` approves controller for idHash. A new identity: any approver, and
+    // it gets the next serial. An existing one (active or revoked): only the
+    // approver of the record in force or the owner, so one compromised PKM
+    // cannot revoke-and-reclaim another PKM's identities; an active one stays
+    // with its controller (a second claim is a rotation only when it comes
+    // from that controller). `by` becomes the record's approver.
+    function _claim(bytes32 idHash, address controller, address by) private returns (Record storage r) {
         r = records[idHash];
-        if (r.status == Status.Active && r.controller != controller) revert IdentityTaken(idHash, r.controller);
+        if (r.status == Status.None) {
+            if (!isApprover[by]) revert NotApprover(by);
+            uint64 serial = lastSerial + 1;
+            lastSerial = serial;
+            r.serial = serial;
+        } else {
+            if (by != r.approver && by != owner) revert NotRecordApprover(idHash, r.approver, by);
+            if (r.status == Status.Active && r.controller != controller) revert IdentityTaken(idHash, r.controller);
+        }
+        r.approver = by;
     }
 
     // Called once the key is written: the record becomes active under controller.
@@ -458,7 +496,7 @@ contract DPK {
         r.algorithm = algorithm;
         r.status = Status.Active;
         r.version = version;
-        r.validFrom = uint64(block.timestamp);
+        r.validFrom = uint40(block.timestamp);
         r.validUntil = 0;
         emit ClientApproved(idHash, controller, approver, algorithm, r.publicKey, version);
     }

@@ -18,7 +18,6 @@ lib_libdpkcore_a_SOURCES = \
 	lib/daemon/conffile.c lib/daemon/conffile.h \
 	lib/daemon/statedir.c lib/daemon/statedir.h \
 	lib/eth/txsend.c lib/eth/txsend.h \
-	lib/registry/approval.c lib/registry/approval.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
 	lib/crypto/hkdf.c lib/crypto/hkdf.h \

@@ -39,7 +39,6 @@ unit_tests = \
 	tests/unit/dpk-agent/test_nss_map \
 	tests/unit/dpk-agent/test_sshagent \
 	tests/unit/dpk-agent/test_nss_cachefile \
-	tests/unit/registry/test_approval \
 	tests/unit/pam_dpk/test_pam_module \
 	tests/unit/dpk-agent/test_login_msg \
 	tests/unit/crypto/test_hpke \
@@ -139,9 +138,6 @@ tests_integration_test_pkm_LDADD = $(TEST_LIBS)
 tests_unit_nss_dpk_test_nss_module_SOURCES = tests/unit/nss_dpk/test_nss_module.c
 tests_unit_nss_dpk_test_nss_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_unit_nss_dpk_test_nss_module_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) -ldl -lpthread
-tests_unit_registry_test_approval_SOURCES = tests/unit/registry/test_approval.c
-tests_unit_registry_test_approval_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_registry_test_approval_LDADD = $(TEST_LIBS)
 tests_unit_dpk_agent_test_nss_cachefile_SOURCES = tests/unit/dpk-agent/test_nss_cachefile.c
 tests_unit_dpk_agent_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_unit_dpk_agent_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
@@ -251,7 +247,6 @@ fuzz_targets = \
 	tests/fuzz/fuzz_nss_reply \
 	tests/fuzz/fuzz_sshagent \
 	tests/fuzz/fuzz_nss_cache \
-	tests/fuzz/fuzz_approval \
 	tests/fuzz/fuzz_login \
 	tests/fuzz/fuzz_pke
 if ENABLE_FUZZING
@@ -308,10 +303,6 @@ tests_fuzz_fuzz_sshagent_SOURCES = tests/fuzz/fuzz_sshagent.c
 tests_fuzz_fuzz_sshagent_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
 tests_fuzz_fuzz_sshagent_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_sshagent_LDADD = $(DPKAGENT_LIBS)
-tests_fuzz_fuzz_approval_SOURCES = tests/fuzz/fuzz_approval.c
-tests_fuzz_fuzz_approval_CPPFLAGS = $(FUZZ_CPP_FLAGS)
-tests_fuzz_fuzz_approval_LDFLAGS = $(FUZZ_LINK_FLAGS)
-tests_fuzz_fuzz_approval_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_nss_cache_SOURCES = tests/fuzz/fuzz_nss_cache.c nss_dpk/cachefile.c nss_dpk/pack.c
 tests_fuzz_fuzz_nss_cache_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
 tests_fuzz_fuzz_nss_cache_LDFLAGS = $(FUZZ_LINK_FLAGS)

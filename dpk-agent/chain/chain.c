@@ -1,6 +1,5 @@
 #include "chain/chain.h"
 
-#include "registry/approval.h"
 #include "base/err.h"
 #include "chain/register.h"
 #include "daemon/conffile.h"
@@ -47,18 +46,6 @@ run_lookup(struct chain *ch, struct job *j)
 		j->result = r;
 	else
 		job_error(j, ch->rpc, r);
-	if (r == 0 && j->want_approval && j->rec.status == DPK_REGISTRY_ACTIVE) {
-		struct dpk_approval a;
-		int ar = dpk_approval_get(ch->rpc, ch->contract, j->id_hash, &a);
-
-		/* the events must account for the record read just before */
-		if (ar == 0 && dpk_approval_matches(&a, &j->rec) == 0) {
-			j->approval = 1;
-			memcpy(j->approver, a.approver, 20);
-		} else if (ar == 0 || ar == DPK_ERR_NOTFOUND) {
-			j->approval = -1;
-		}
-	}
 }
 
 static void

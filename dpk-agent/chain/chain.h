@@ -25,10 +25,7 @@ struct job {
 	uint8_t id_hash[32];
 	/* results */
 	int result;                     /* 0, DPK_ERR_NOTFOUND (not registered), or a failure */
-	struct dpk_registry_record rec; /* JOB_LOOKUP, result 0 */
-	int want_approval;              /* JOB_LOOKUP: also read who approved an active record */
-	int approval;                   /* then: 1 approver set, -1 none stands, 0 could not tell */
-	uint8_t approver[20];
+	struct dpk_registry_record rec; /* JOB_LOOKUP, result 0: names its approver too */
 	char error[256];                /* a sentence for the caller when result is a failure */
 	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
 	size_t n_changed;

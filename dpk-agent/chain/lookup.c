@@ -134,7 +134,6 @@ submit_lookup(struct agent *a, const uint8_t h[32])
 		return DPK_ERR_NOMEM;
 	j->kind = JOB_LOOKUP;
 	memcpy(j->id_hash, h, 32);
-	j->want_approval = a->cfg.n_nss_allow_pkm > 0; /* nss_allow_pkm asks who approved */
 	chain_submit(&a->chain, j);
 	return 0;
 }
@@ -197,12 +196,8 @@ agent_chain_done(struct agent *a)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->kind == JOB_LOOKUP) {
-			if (j->result == 0 && cache_put(&a->cache, j->id_hash, &j->rec, now) == 0 && j->approval != 0) {
-				struct cache_entry *e = cache_get(&a->cache, j->id_hash);
-
-				e->approval = j->approval;
-				memcpy(e->approver, j->approver, 20);
-			}
+			if (j->result == 0)
+				cache_put(&a->cache, j->id_hash, &j->rec, now);
 			else if (j->result == DPK_ERR_NOTFOUND)
 				cache_put(&a->cache, j->id_hash, NULL, now);
 			if (j->result == DPK_ERR_NOTFOUND || (j->result == 0 && j->rec.status != DPK_REGISTRY_ACTIVE))

@@ -41,6 +41,7 @@
 	X(IdentityRevoked, "bytes32")                                                                        \
 	X(NotController, "bytes32,address")                                                                  \
 	X(NotControllerOrApprover, "bytes32,address")                                                        \
+	X(NotRecordApprover, "bytes32,address,address")                                                      \
 	X(SignatureExpired, "uint64,uint256")                                                                \
 	X(InvalidSignature, "")                                                                              \
 	X(SignerNotApprover, "address")                                                                      \
@@ -70,7 +71,7 @@ static const struct {
 };
 #define NEVENTS (sizeof(events) / sizeof(events[0]))
 
-#define RECORD_TYPE "(bytes,uint8,address,uint8,uint32,uint64,uint64)"
+#define RECORD_TYPE "(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)"
 #define PENDING_TYPE "(bytes32,uint8,bytes,bytes32,bytes32)"
 
 static const uint8_t empty[1];
@@ -476,6 +477,11 @@ dpk_registry_decode_record(const uint8_t *data, size_t len, struct dpk_registry_
 		r = DPK_ERR_RANGE;
 		goto out;
 	}
+	if (item_u64(v, 8) == 0) {
+		/* every record has a serial from its first approval on */
+		r = DPK_ERR_RANGE;
+		goto out;
+	}
 	if ((r = copy_key(dpk_abi_value_at(v, 0), &rec->pubkey, &rec->publen)) != 0)
 		goto out;
 	rec->alg = (uint8_t)item_u64(v, 1);
@@ -484,6 +490,8 @@ dpk_registry_decode_record(const uint8_t *data, size_t len, struct dpk_registry_
 	rec->version = (uint32_t)item_u64(v, 4);
 	rec->valid_from = item_u64(v, 5);
 	rec->valid_until = item_u64(v, 6);
+	memcpy(rec->approver, dpk_abi_value_at(v, 7)->u.addr, 20);
+	rec->serial = item_u64(v, 8);
 out:
 	dpk_abi_value_free(v);
 	if (r != 0)

@@ -76,14 +76,20 @@ struct dpk_registry_record {
 	uint32_t version;
 	uint64_t valid_from;   /* when the current key became valid (block time) */
 	uint64_t valid_until;  /* revocation time; 0 while active */
+	uint8_t approver[20];  /* who approved the record in force (a PKM, or the owner): only it or
+	                        * the owner may revoke or re-approve the identity */
+	uint64_t serial;       /* the identity's permanent number, 1, 2, ... in order of first approval;
+	                        * never changes (rotation, revocation, re-approval keep it) */
 };
 void dpk_registry_record_free(struct dpk_registry_record *rec);
 /* Decode getClient / getClientByHash return data: exactly the encoding of
- * (bytes,uint8,address,uint8,uint32,uint64,uint64), zero padding included.
+ * (bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64) (key,
+ * algorithm, controller, status, version, validFrom, validUntil, approver,
+ * serial), zero padding included.
  * 0, or DPK_ERR_TRUNCATED / DPK_ERR_TRAILING / DPK_ERR_NONCANONICAL (dirty
  * padding, or offsets other than the canonical ones: a gap, overlap or
  * reordering the contract never produces) / DPK_ERR_RANGE (a value outside
- * its type, status not 1 or 2) /
+ * its type, status not 1 or 2, serial 0) /
  * DPK_ERR_TOOBIG (key over DPK_REGISTRY_KEY_MAX) / DPK_ERR_NOMEM. On success
  * rec->pubkey is allocated; on error *rec is zeroed and owns nothing. */
 int dpk_registry_decode_record(const uint8_t *data, size_t len, struct dpk_registry_record *rec);

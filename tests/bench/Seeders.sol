@@ -39,7 +39,9 @@ contract DPKBench is DPK {
             r.algorithm = ALG_P256;
             r.status = Status.Active;
             r.version = 1;
-            r.validFrom = uint64(block.timestamp);
+            r.validFrom = uint40(block.timestamp);
+            r.approver = msg.sender;
+            r.serial = ++lastSerial;
             r.publicKey = BenchNames.key(i);
         }
     }

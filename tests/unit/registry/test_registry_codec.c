@@ -395,16 +395,17 @@ test_eip712_matches_cast(void **state)
 
 /* ---------------------------------------------------------------- results */
 
-#define RECORD_SIG "f(bytes,uint8,address,uint8,uint32,uint64,uint64)"
+#define RECORD_SIG "f(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)"
+#define RECORD_HEADS 9 /* head words: the key's offset and eight values */
 
-/* getClient's return data, encoded by cast */
+/* getClient's return data, encoded by cast: controller A, approver B, serial 2^64 - 2 */
 static void
 record_data(struct dpk_buf *out, const char *key, const char *status)
 {
 	struct dpk_buf c;
 
 	cast(&c, "abi-encode", RECORD_SIG, key, "1", ADDR_A, status, "4294967295", "1700000000",
-	    "18446744073709551615", NULL);
+	    "18446744073709551615", ADDR_B, "18446744073709551614", NULL);
 	unhex((char *)c.data, out);
 	dpk_buf_free(&c);
 }
@@ -434,8 +435,8 @@ test_decode_record(void **state)
 	test_key(pub);
 	pubx = hex(pub, 65);
 	record_data(&d, pubx, "2");
-	/* heads 7 words, key length word, 65 bytes padded to 96 */
-	assert_int_equal(d.len, 7 * 32 + 32 + 96);
+	/* heads 9 words, key length word, 65 bytes padded to 96 */
+	assert_int_equal(d.len, RECORD_HEADS * 32 + 32 + 96);
 	assert_int_equal(dpk_registry_decode_record(d.data, d.len, &rec), 0);
 	assert_int_equal(rec.publen, 65);
 	assert_memory_equal(rec.pubkey, pub, 65); /* NUL bytes inside kept */
@@ -446,6 +447,9 @@ test_decode_record(void **state)
 	assert_int_equal(rec.version, 4294967295u);
 	assert_int_equal(rec.valid_from, 1700000000);
 	assert_true(rec.valid_until == UINT64_MAX);
+	addr(ADDR_B, a);
+	assert_memory_equal(rec.approver, a, 20);
+	assert_true(rec.serial == UINT64_MAX - 1);
 	dpk_registry_record_free(&rec);
 	assert_null(rec.pubkey);
 
@@ -454,8 +458,8 @@ test_decode_record(void **state)
 	/* truncated: in the heads, in the length word, in the key, in its padding */
 	assert_int_equal(decode_rec(d.data, 0), DPK_ERR_TRUNCATED);
 	assert_int_equal(decode_rec(d.data, 100), DPK_ERR_RANGE); /* the key's offset is past the end */
-	assert_int_equal(decode_rec(d.data, 7 * 32 + 16), DPK_ERR_TRUNCATED);
-	assert_int_equal(decode_rec(d.data, 7 * 32 + 32 + 40), DPK_ERR_TRUNCATED);
+	assert_int_equal(decode_rec(d.data, RECORD_HEADS * 32 + 16), DPK_ERR_TRUNCATED);
+	assert_int_equal(decode_rec(d.data, RECORD_HEADS * 32 + 32 + 40), DPK_ERR_TRUNCATED);
 	assert_int_equal(decode_rec(d.data, d.len - 1), DPK_ERR_TRUNCATED);
 	for (size_t n = 0; n < d.len; n++)
 		assert_int_not_equal(decode_rec(d.data, n), 0);
@@ -467,9 +471,9 @@ test_decode_record(void **state)
 	assert_int_equal(decode_rec(m, d.len + 1), DPK_ERR_TRAILING);
 	/* dirty padding after the key */
 	memcpy(m, d.data, d.len);
-	m[7 * 32 + 32 + 65] = 0x01;
+	m[RECORD_HEADS * 32 + 32 + 65] = 0x01;
 	assert_int_equal(decode_rec(m, d.len), DPK_ERR_NONCANONICAL);
-	m[7 * 32 + 32 + 65] = 0;
+	m[RECORD_HEADS * 32 + 32 + 65] = 0;
 	m[d.len - 1] = 0x80;
 	assert_int_equal(decode_rec(m, d.len), DPK_ERR_NONCANONICAL);
 	/* wrong types: a uint8 with high bits, an address with high bytes, a
@@ -490,12 +494,26 @@ test_decode_record(void **state)
 	assert_int_equal(decode_rec(m, d.len), DPK_ERR_RANGE);
 	m[3 * 32 + 31] = 1;
 	assert_int_equal(decode_rec(m, d.len), 0);
+	/* the approver (an address) with high bytes; the serial over 64 bits, or 0
+	 * (every record has one from its first approval on) */
+	memcpy(m, d.data, d.len);
+	m[7 * 32 + 11] = 0x01;
+	assert_int_equal(decode_rec(m, d.len), DPK_ERR_RANGE);
+	memcpy(m, d.data, d.len);
+	m[8 * 32 + 23] = 0x01;
+	assert_int_equal(decode_rec(m, d.len), DPK_ERR_RANGE);
+	memset(m + 8 * 32, 0, 32);
+	assert_int_equal(decode_rec(m, d.len), DPK_ERR_RANGE);
+	m[8 * 32 + 31] = 1;
+	assert_int_equal(dpk_registry_decode_record(m, d.len, &rec), 0);
+	assert_true(rec.serial == 1);
+	dpk_registry_record_free(&rec);
 	/* a key length word pointing far past the data */
 	memcpy(m, d.data, d.len);
-	memset(m + 7 * 32, 0xff, 32);
+	memset(m + RECORD_HEADS * 32, 0xff, 32);
 	assert_int_not_equal(decode_rec(m, d.len), 0);
-	memset(m + 7 * 32, 0, 32);
-	m[7 * 32 + 31] = 200;
+	memset(m + RECORD_HEADS * 32, 0, 32);
+	m[RECORD_HEADS * 32 + 31] = 200;
 	assert_int_equal(decode_rec(m, d.len), DPK_ERR_TRUNCATED);
 	/* an offset beyond the data */
 	memcpy(m, d.data, d.len);
@@ -504,13 +522,14 @@ test_decode_record(void **state)
 	assert_int_equal(decode_rec(m, d.len), DPK_ERR_RANGE);
 	/* a gap before the key: in bounds, but not the canonical encoding */
 	memset(m, 0, d.len + 33);
-	memcpy(m, d.data, 7 * 32);
-	m[30] = 0x01; /* offset 0x100 instead of 0xe0 */
-	m[31] = 0x00;
-	memcpy(m + 8 * 32, d.data + 7 * 32, d.len - 7 * 32);
+	memcpy(m, d.data, RECORD_HEADS * 32);
+	m[30] = 0x01; /* offset 0x140 instead of 0x120 */
+	m[31] = 0x40;
+	memcpy(m + (RECORD_HEADS + 1) * 32, d.data + RECORD_HEADS * 32, d.len - RECORD_HEADS * 32);
 	assert_int_equal(decode_rec(m, d.len + 32), DPK_ERR_NONCANONICAL);
 	/* the key's offset pointing back into the heads (overlap) */
 	memcpy(m, d.data, d.len);
+	m[30] = 0x00;
 	m[31] = 0x20; /* length word = the alg word (1): one byte of key */
 	assert_int_not_equal(decode_rec(m, d.len), 0);
 	/* oversized: a key longer than the contract stores */
@@ -621,6 +640,8 @@ static const struct err_case err_cases[] = {
 	{"IdentityRevoked(bytes32)", {H2}, "IdentityRevoked(" H2 ")"},
 	{"NotController(bytes32,address)", {H1, ADDR_B}, "NotController(" H1 ", " ADDR_B ")"},
 	{"NotControllerOrApprover(bytes32,address)", {H1, ADDR_B}, "NotControllerOrApprover(" H1 ", " ADDR_B ")"},
+	{"NotRecordApprover(bytes32,address,address)", {H1, ADDR_A, ADDR_B},
+	    "NotRecordApprover(" H1 ", " ADDR_A ", " ADDR_B ")"},
 	{"SignatureExpired(uint64,uint256)", {"1700000000", "1700000001"}, "SignatureExpired(1700000000, 1700000001)"},
 	{"InvalidSignature()", {NULL}, "InvalidSignature()"},
 	{"SignerNotApprover(address)", {ADDR_B}, "SignerNotApprover(" ADDR_B ")"},
@@ -639,9 +660,9 @@ test_every_custom_error(void **state)
 	char text[512], want[64];
 	(void)state;
 
-	assert_int_equal(dpk_registry_error_count(), 24);
-	assert_int_equal(NCASES, 24);
-	assert_null(dpk_registry_error_signature(24));
+	assert_int_equal(dpk_registry_error_count(), 25);
+	assert_int_equal(NCASES, 25);
+	assert_null(dpk_registry_error_signature(25));
 	for (size_t i = 0; i < NCASES; i++) {
 		const struct err_case *e = &err_cases[i];
 		struct dpk_buf c, d;
