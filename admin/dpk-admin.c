@@ -1,6 +1,6 @@
 /* dpk-admin: the platform's (registry owner's) tool (man page dpk-admin(8)):
  * deploy the registry, name and remove approvers (PKMs), hand over
- * ownership, fund wallets, look identities up. The owner's key comes from a
+ * ownership, fund wallets, look identities up and revoke them. The owner's key comes from a
  * keystore v3 file with a password file, or a raw hex key file (mode 0600):
  * never from the command line. */
 #include "autoconfig.h"
@@ -56,8 +56,9 @@ usage(FILE *f)
 	    "  add-approver ADDR | remove-approver ADDR\n"
 	    "  transfer-ownership ADDR | accept-ownership\n"
 	    "  fund ADDR WEI                  send Ether (wei, decimal)\n"
-	    "  lookup IDENTITY                the identity's record\n"
-	    "  revoke IDENTITY                revoke (as the controller or an approver)\n"
+	    "  lookup IDENTITY                the identity's record: status, key, controller, approver, serial\n"
+	    "  revoke IDENTITY                revoke (as the owner, the controller, or the approver that\n"
+	    "                                 approved the record)\n"
 	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet\n");
 }
 
@@ -284,7 +285,7 @@ cmd_lookup(struct admin *a, const char *text)
 {
 	struct dpk_registry_record rec;
 	struct dpk_identity id;
-	char controller[43], reason[512];
+	char controller[43], approver[43], reason[512];
 	int r;
 
 	if (need_contract(a, "lookup") != 0)
@@ -303,11 +304,14 @@ cmd_lookup(struct admin *a, const char *text)
 	if (r != 0)
 		return fail("lookup", *dpk_rpc_last_error(a->rpc) ? dpk_rpc_last_error(a->rpc) : dpk_strerror(r));
 	dpk_wallet_address_format(rec.controller, controller);
+	dpk_wallet_address_format(rec.approver, approver);
 	printf("identity:   %s (%s)\n", text, dpk_identity_kind_name(id.kind));
 	printf("status:     %s\n", rec.status <= 2 ? status_names[rec.status] : "unknown");
 	printf("algorithm:  %s\n", rec.alg == 1 ? "ecdsa-p256" : rec.alg == 2 ? "rsa" : "unknown");
 	printf("version:    %u\n", rec.version);
 	printf("controller: %s\n", controller);
+	printf("approver:   %s\n", approver);
+	printf("serial:     %llu\n", (unsigned long long)rec.serial);
 	printf("valid from: %llu%s\n", (unsigned long long)rec.valid_from, "");
 	if (rec.valid_until != 0)
 		printf("revoked at: %llu\n", (unsigned long long)rec.valid_until);
@@ -317,8 +321,9 @@ cmd_lookup(struct admin *a, const char *text)
 		printf("public key: %s\n", hex);
 		free(hex);
 	}
+	r = rec.status == DPK_REGISTRY_ACTIVE ? 0 : 1; /* read before the free zeroes rec */
 	dpk_registry_record_free(&rec);
-	return rec.status == DPK_REGISTRY_ACTIVE ? 0 : 1;
+	return r;
 }
 
 static int

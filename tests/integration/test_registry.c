@@ -25,7 +25,7 @@
 #include "eth/tx.h"
 #include "eth/txsend.h"
 
-/* anvil's default dev accounts 1..4 (printed by anvil at start; index 0 is
+/* anvil's default dev accounts 1..5 (printed by anvil at start; index 0 is
  * DPK_TEST_DEV_KEY) */
 static const char *const dev_keys[] = {
 	DPK_TEST_DEV_KEY,
@@ -33,12 +33,13 @@ static const char *const dev_keys[] = {
 	"0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
 	"0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 	"0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+	"0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 };
 
 struct ctx {
 	struct dpk_test_anvil anvil;
 	struct dpk_rpc *rpc;
-	struct dpk_wallet owner, pkm, device, attacker, stranger;
+	struct dpk_wallet owner, pkm, device, attacker, stranger, pkm_b;
 	uint8_t contract[20];
 	char contract_hex[43];
 	uint64_t deploy_block;
@@ -69,6 +70,7 @@ setup(void **state)
 	wallet(&c->device, dev_keys[2]);
 	wallet(&c->attacker, dev_keys[3]);
 	wallet(&c->stranger, dev_keys[4]);
+	wallet(&c->pkm_b, dev_keys[5]);
 	assert_int_equal(dpk_registry_deploy(c->rpc, &c->owner, DPK_TEST_CHAIN_ID, 30000, NULL, NULL, c->contract), 0);
 	assert_int_equal(dpk_rpc_block_number(c->rpc, &c->deploy_block), 0);
 	dpk_wallet_address_format(c->contract, c->contract_hex);
@@ -88,6 +90,7 @@ teardown(void **state)
 	dpk_wallet_clear(&c->device);
 	dpk_wallet_clear(&c->attacker);
 	dpk_wallet_clear(&c->stranger);
+	dpk_wallet_clear(&c->pkm_b);
 	free(c);
 	return 0;
 }
@@ -243,9 +246,10 @@ add_client(struct ctx *c, const struct dpk_wallet *w, const struct dpk_identity 
 }
 
 /* The approver's side: read the pending request, check it is what it
- * expects, approve exactly it. */
+ * expects, approve exactly it (from approver). */
 static void
-approve(struct ctx *c, const uint8_t client[20], const uint8_t id_hash[32], const uint8_t *pub, size_t publen)
+approve_as(struct ctx *c, const struct dpk_wallet *approver, const uint8_t client[20], const uint8_t id_hash[32],
+    const uint8_t *pub, size_t publen)
 {
 	struct dpk_registry_pending p;
 	struct dpk_buf cd;
@@ -259,9 +263,15 @@ approve(struct ctx *c, const uint8_t client[20], const uint8_t id_hash[32], cons
 	assert_memory_equal(rh, p.record_hash, 32);
 	dpk_buf_init(&cd, 1024);
 	assert_int_equal(dpk_registry_encode_approve_client(&cd, client, rh), 0);
-	send_ok(c, &c->pkm, &cd);
+	send_ok(c, approver, &cd);
 	dpk_buf_free(&cd);
 	dpk_registry_pending_free(&p);
+}
+
+static void
+approve(struct ctx *c, const uint8_t client[20], const uint8_t id_hash[32], const uint8_t *pub, size_t publen)
+{
+	approve_as(c, &c->pkm, client, id_hash, pub, publen);
 }
 
 static void
@@ -409,16 +419,20 @@ test_add_approve_lookup(void **state)
 	assert_memory_equal(rec.controller, c->device.addr, 20);
 	assert_true(rec.valid_from > 1600000000);
 	assert_int_equal(rec.valid_until, 0);
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
+	assert_true(rec.serial == 1); /* the registry's first identity */
 	dpk_registry_record_free(&rec);
 	assert_int_equal(dpk_registry_get_client_by_hash(c->rpc, c->contract, idh, &rec), 0);
 	assert_int_equal(rec.version, 1);
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
+	assert_true(rec.serial == 1);
 	dpk_registry_record_free(&rec);
 	assert_int_equal(dpk_registry_get_client_by_hash(c->rpc, c->contract, oh, &rec), DPK_ERR_NOTFOUND);
 	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &other, &rec), DPK_ERR_NOTFOUND);
 
 	/* cast reads the same record */
 	assert_int_equal(dpk_hex_encode(id.value, id.len, 1, valx, sizeof(valx)), 0);
-	cast_call(c, &o, "getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64)", "1", valx, NULL);
+	cast_call(c, &o, "getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)", "1", valx, NULL);
 	assert_int_equal(dpk_hex_encode(pub, 65, 1, kx, sizeof(kx)), 0);
 	cast_line(&o, 0, line, sizeof(line));
 	assert_string_equal(line, kx);
@@ -432,6 +446,12 @@ test_add_approve_lookup(void **state)
 	assert_string_equal(line, "1");
 	cast_line(&o, 6, line, sizeof(line));
 	assert_string_equal(line, "0");
+	cast_line(&o, 7, line, sizeof(line));
+	addr_text(c->pkm.addr, at);
+	assert_string_equal(line, at);
+	cast_line(&o, 8, line, sizeof(line));
+	assert_string_equal(line, "1");
+	addr_text(c->device.addr, at);
 	dpk_buf_free(&o);
 
 	/* the token is single-use; the identity is taken */
@@ -593,6 +613,8 @@ test_rotate_and_revoke(void **state)
 	assert_int_equal(rec.version, 2);
 	assert_memory_equal(rec.pubkey, pub2, 65);
 	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_true(rec.serial == 1); /* a rotation keeps the serial and the approver */
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
 	dpk_registry_record_free(&rec);
 	memset(unknown, 0x5a, 32);
 	assert_int_equal(dpk_registry_encode_rotate(&cd, unknown, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
@@ -607,10 +629,11 @@ test_rotate_and_revoke(void **state)
 	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0); /* not NOTFOUND */
 	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
 	assert_int_equal(rec.version, 2);
+	assert_true(rec.serial == 1); /* so does a revocation */
 	assert_true(rec.valid_until >= rec.valid_from && rec.valid_until > 0);
 	dpk_registry_record_free(&rec);
 	assert_int_equal(dpk_hex_encode(id.value, id.len, 1, valx, sizeof(valx)), 0);
-	cast_call(c, &o, "getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64)", "1", valx, NULL);
+	cast_call(c, &o, "getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)", "1", valx, NULL);
 	cast_line(&o, 3, line, sizeof(line));
 	assert_string_equal(line, "2");
 	dpk_buf_free(&o);
@@ -627,6 +650,7 @@ test_rotate_and_revoke(void **state)
 	send_ok(c, &c->pkm, &cd);
 	assert_int_equal(dpk_registry_get_client_by_hash(c->rpc, c->contract, idh2, &rec), 0);
 	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
+	assert_true(rec.serial == 2);
 	dpk_registry_record_free(&rec);
 	dpk_buf_free(&cd);
 }
@@ -794,6 +818,257 @@ test_eip712_register(void **state)
 	dpk_buf_free(&cd);
 }
 
+/* Run argv with stderr joined to stdout (captured in out); its exit status. */
+static int
+run_joined(struct dpk_buf *out, char *const *argv)
+{
+	char *sh[40];
+	size_t n = 0;
+
+	sh[n++] = (char *)"/bin/sh";
+	sh[n++] = (char *)"-c";
+	sh[n++] = (char *)"exec \"$@\" 2>&1";
+	sh[n++] = (char *)"sh";
+	for (size_t i = 0; argv[i] != NULL; i++) {
+		assert_true(n < 39);
+		sh[n++] = argv[i];
+	}
+	sh[n] = NULL;
+	dpk_buf_init(out, 1 << 16);
+	return dpk_test_run(sh, NULL, out);
+}
+
+/* dpk-admin --rpc URL --contract ADDR [--private-key-file (key of w)] CMD ARG,
+ * output (stdout and stderr) in out; its exit status. */
+static int
+admin(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *out, const char *cmd, const char *arg)
+{
+	char prog[4096], dir[4096], keyfile[4200], keyhex[67];
+	char *argv[12];
+	size_t n = 0;
+	int st;
+
+	dpk_test_built("admin/dpk-admin", prog, sizeof(prog));
+	dpk_test_tmpdir(dir, sizeof(dir));
+	snprintf(keyfile, sizeof(keyfile), "%s/key", dir);
+	argv[n++] = prog;
+	argv[n++] = (char *)"--rpc";
+	argv[n++] = c->anvil.url;
+	argv[n++] = (char *)"--contract";
+	argv[n++] = c->contract_hex;
+	if (w != NULL) {
+		assert_int_equal(dpk_hex_encode(w->priv, 32, 0, keyhex, sizeof(keyhex)), 0);
+		dpk_test_write_file(keyfile, keyhex, 0600);
+		explicit_bzero(keyhex, sizeof(keyhex));
+		argv[n++] = (char *)"--private-key-file";
+		argv[n++] = keyfile;
+	}
+	argv[n++] = (char *)cmd;
+	argv[n++] = (char *)arg;
+	argv[n] = NULL;
+	st = run_joined(out, argv);
+	dpk_test_rmtree(dir);
+	return st;
+}
+
+/* Issue 11: one compromised PKM must not take over the identities other
+ * PKMs approved. Approver A approved "scoped.example"; approver B may neither
+ * revoke it nor approve it to anybody after a revocation, through the library,
+ * cast or dpk-admin (NotRecordApprover); A and the owner may. The serial is
+ * set once, at the first approval, and survives rotation, revocation and
+ * re-approval. */
+static void
+test_approvers_scoped(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id, idb;
+	struct dpk_registry_record rec;
+	struct dpk_buf cd, o;
+	uint8_t idh[32], idbh[32], pub1[65], pub2[65], pub3[65], tok[32], sel[4], sig[65];
+	char ht[67], aa[43], ab[43], ao[43], want[256], selx[11], line[128];
+	char *argv[16];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+	int st;
+
+	make_approver(c, &c->pkm);   /* A */
+	make_approver(c, &c->pkm_b); /* B */
+	dpk_buf_init(&cd, 1 << 16);
+	identity("scoped.example", &id, idh);
+	identity("b-side.example", &idb, idbh);
+	p256_key(pub1, 11);
+	p256_key(pub2, 12);
+	p256_key(pub3, 13);
+	hash_text(idh, ht);
+	addr_text(c->pkm.addr, aa);
+	addr_text(c->pkm_b.addr, ab);
+	addr_text(c->owner.addr, ao);
+
+	/* A approves the device's identity (serial 1), B the attacker's (serial 2) */
+	dpk_keccak256("scoped 1", 8, tok);
+	add_client(c, &c->device, &id, pub1, 65, tok);
+	approve_as(c, &c->pkm, c->device.addr, idh, pub1, 65);
+	dpk_keccak256("b-side 1", 8, tok);
+	add_client(c, &c->attacker, &idb, pub1, 65, tok);
+	approve_as(c, &c->pkm_b, c->attacker.addr, idbh, pub1, 65);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
+	assert_true(rec.serial == 1);
+	dpk_registry_record_free(&rec);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &idb, &rec), 0);
+	assert_memory_equal(rec.approver, c->pkm_b.addr, 20);
+	assert_true(rec.serial == 2);
+	dpk_registry_record_free(&rec);
+
+	/* B revoking A's identity: refused, with the custom error naming both */
+	snprintf(want, sizeof(want), "NotRecordApprover(%s, %s, %s)", ht, aa, ab);
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	send_refused(c, &c->pkm_b, &cd, want);
+	/* the same through cast send (its own ABI encoder and gas estimate) */
+	assert_int_equal(dpk_abi_selector("NotRecordApprover(bytes32,address,address)", sel), 0);
+	assert_int_equal(dpk_hex_encode(sel, 4, 0, selx, sizeof(selx)), 0);
+	{
+		char keyx[67];
+		size_t n = 0;
+
+		assert_int_equal(dpk_hex_encode(c->pkm_b.priv, 32, 1, keyx, sizeof(keyx)), 0);
+		argv[n++] = (char *)dpk_test_tool("DPK_CAST");
+		argv[n++] = (char *)"send";
+		argv[n++] = (char *)"--rpc-url";
+		argv[n++] = c->anvil.url;
+		argv[n++] = (char *)"--private-key";
+		argv[n++] = keyx; /* a public anvil test key */
+		argv[n++] = c->contract_hex;
+		argv[n++] = (char *)"revoke(bytes32)";
+		argv[n++] = ht;
+		argv[n] = NULL;
+		st = run_joined(&o, argv);
+		assert_int_not_equal(st, 0);
+		if (strstr((char *)o.data, selx) == NULL)
+			fail_msg("cast send: no NotRecordApprover (0x%s) in: %s", selx, (char *)o.data);
+		dpk_buf_free(&o);
+	}
+	/* and through dpk-admin, which names the error */
+	st = admin(c, &c->pkm_b, &o, "revoke", "scoped.example");
+	assert_int_equal(st, 1);
+	if (strstr((char *)o.data, want) == NULL)
+		fail_msg("dpk-admin revoke by B: expected %s in: %s", want, (char *)o.data);
+	dpk_buf_free(&o);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	dpk_registry_record_free(&rec);
+
+	/* B cannot hand it over either: while active (IdentityTaken comes first for
+	 * another controller), nor as a rotation request of the device itself */
+	dpk_keccak256("scoped 2", 8, tok);
+	add_client(c, &c->device, &id, pub2, 65, tok);
+	{
+		struct dpk_registry_pending p;
+
+		assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->device.addr, &p), 0);
+		assert_int_equal(dpk_registry_encode_approve_client(&cd, c->device.addr, p.record_hash), 0);
+		send_refused(c, &c->pkm_b, &cd, want);
+		dpk_registry_pending_free(&p);
+	}
+	/* A can (a rotation through a new request): version 2, the same serial */
+	approve_as(c, &c->pkm, c->device.addr, idh, pub2, 65);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.version, 2);
+	assert_true(rec.serial == 1);
+	dpk_registry_record_free(&rec);
+
+	/* the device retires it; then the attacker asks for it and B approves:
+	 * the old takeover (revoke + re-claim) is closed, both ways */
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	send_ok(c, &c->device, &cd);
+	dpk_keccak256("scoped 3", 8, tok);
+	add_client(c, &c->attacker, &id, pub3, 65, tok);
+	{
+		struct dpk_registry_pending p;
+
+		assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->attacker.addr, &p), 0);
+		assert_int_equal(dpk_registry_encode_approve_client(&cd, c->attacker.addr, p.record_hash), 0);
+		send_refused(c, &c->pkm_b, &cd, want);
+		dpk_registry_pending_free(&p);
+	}
+	sign(c, &c->pkm_b, idh, pub3, c->attacker.addr, expiry, 1, sig);
+	register_cd(&cd, &id, pub3, expiry, 1, sig);
+	send_refused(c, &c->attacker, &cd, want);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
+	assert_memory_equal(rec.controller, c->device.addr, 20);
+	assert_true(rec.serial == 1);
+	dpk_registry_record_free(&rec);
+
+	/* A re-approves its own identity for the device: version 3, serial 1 */
+	dpk_keccak256("scoped 4", 8, tok);
+	add_client(c, &c->device, &id, pub1, 65, tok);
+	approve_as(c, &c->pkm, c->device.addr, idh, pub1, 65);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_int_equal(rec.version, 3);
+	assert_true(rec.serial == 1);
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
+	dpk_registry_record_free(&rec);
+
+	/* the owner may revoke any identity (dpk-admin revoke), and re-assign it:
+	 * then it is the owner's to manage, and A's no longer */
+	st = admin(c, &c->owner, &o, "revoke", "scoped.example");
+	if (st != 0)
+		fail_msg("dpk-admin revoke by the owner: %s", (char *)o.data);
+	dpk_buf_free(&o);
+	{
+		struct dpk_registry_pending p;
+
+		assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->attacker.addr, &p), 0);
+		assert_int_equal(dpk_registry_encode_approve_client(&cd, c->attacker.addr, p.record_hash), 0);
+		send_ok(c, &c->owner, &cd);
+		dpk_registry_pending_free(&p);
+	}
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_memory_equal(rec.controller, c->attacker.addr, 20);
+	assert_memory_equal(rec.approver, c->owner.addr, 20);
+	assert_int_equal(rec.version, 4);
+	assert_true(rec.serial == 1);
+	dpk_registry_record_free(&rec);
+	assert_int_equal(dpk_registry_encode_revoke(&cd, idh), 0);
+	snprintf(want, sizeof(want), "NotRecordApprover(%s, %s, %s)", ht, ao, aa);
+	send_refused(c, &c->pkm, &cd, want);
+	/* the owner approves no new identity: that is an approver's job */
+	dpk_keccak256("owner's own", 11, tok);
+	{
+		struct dpk_identity idn;
+		struct dpk_registry_pending p;
+		uint8_t idnh[32];
+
+		identity("new.example", &idn, idnh);
+		add_client(c, &c->stranger, &idn, pub2, 65, tok);
+		assert_int_equal(dpk_registry_get_pending(c->rpc, c->contract, c->stranger.addr, &p), 0);
+		assert_int_equal(dpk_registry_encode_approve_client(&cd, c->stranger.addr, p.record_hash), 0);
+		snprintf(want, sizeof(want), "NotApprover(%s)", ao);
+		send_refused(c, &c->owner, &cd, want);
+		dpk_registry_pending_free(&p);
+		/* B approves it: the next serial */
+		approve_as(c, &c->pkm_b, c->stranger.addr, idnh, pub2, 65);
+		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &idn, &rec), 0);
+		assert_true(rec.serial == 3);
+		dpk_registry_record_free(&rec);
+	}
+	cast_call(c, &o, "lastSerial()(uint64)", NULL);
+	assert_string_equal((char *)o.data, "3");
+	dpk_buf_free(&o);
+
+	/* dpk-admin lookup prints approver and serial (no key needed) */
+	st = admin(c, NULL, &o, "lookup", "scoped.example");
+	if (st != 0) /* 0: active */
+		fail_msg("dpk-admin lookup exited %d: %s", st, (char *)o.data);
+	snprintf(line, sizeof(line), "approver:   %s\n", ao);
+	if (strstr((char *)o.data, line) == NULL || strstr((char *)o.data, "serial:     1\n") == NULL)
+		fail_msg("dpk-admin lookup: %s", (char *)o.data);
+	dpk_buf_free(&o);
+	dpk_buf_free(&cd);
+}
+
 static void
 test_ownership_two_steps(void **state)
 {
@@ -947,6 +1222,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_changed_after_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_and_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eip712_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approvers_scoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ownership_two_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	};
