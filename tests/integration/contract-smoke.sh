@@ -1,6 +1,7 @@
 #!/bin/sh
 # Smoke test of contracts/DPK.sol on a real anvil, through cast: deploy, name
-# an approver, addClient + approveClient, getClient, refusals decoded; and
+# an approver, addClient + approveClient, getClient (with its approver and
+# serial), refusals decoded, approvers scoped to their own records; and
 # lib/registry/identity.c (tests/harness/dpk-identity-hash) agrees with the contract's
 # identityHash and isCanonical on a list of identities.
 set -eu
@@ -53,11 +54,20 @@ send "$K1" "$C" 'approveClient(address,bytes32)' "$A2" "$rh"
 ok "approveClient ($(cat "$work/gas") gas)"
 # one value a line; cast appends "[1.7e9]"-style hints to big numbers: keep the first word
 out=$("$CAST" call --rpc-url "$RPC" "$C" \
-	'getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64)' "$kind" "$value" | cut -d' ' -f1)
+	'getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)' "$kind" "$value" |
+	cut -d' ' -f1)
 set -- $out
 check_eq "getClient key" "$1" "$pub"
 check_eq "getClient algorithm, controller, status, version" "$2 $3 $4 $5" "1 $A2 1 1"
 check_eq "getClient validUntil while active" "$7" 0
+check_eq "getClient approver, serial" "$8 $9" "$A1 1"
+
+# Another approver (A3) can neither revoke nor re-approve A1's identity.
+send "$K0" "$C" 'addApprover(address)' "$A3"
+got=$(expect_revert 'NotRecordApprover(bytes32,address,address)' send --rpc-url "$RPC" --private-key "$K3" "$C" \
+	'revoke(bytes32)' "$idh" | tr '\n' ' ') &&
+	check_eq "another approver cannot revoke (NotRecordApprover)" "$got" "$idh $A1 $A3 " ||
+	bad "NotRecordApprover not raised"
 
 # A second claim on an approved identity from someone else fails.
 expect_revert 'IdentityTaken(bytes32,address)' send --rpc-url "$RPC" --private-key "$K3" "$C" \

@@ -649,8 +649,11 @@ test_cache_file(void **state)
 }
 
 /* nss_allow_pkm: two approvers (PKMs) on one registry, an identity
- * approved by each; only the one the configured PKM approved is a user. A
- * key rotation by its controller keeps the approval; a revocation ends it. */
+ * approved by each; only the one the configured PKM approved is a user. The
+ * agent reads the approver from the record itself (getClientByHash), never
+ * from the chain's logs. A key rotation by its controller keeps the approver;
+ * a revocation ends it; a re-approval by someone else (here the owner) makes
+ * the record name that one instead. */
 static void
 test_allow_pkm(void **state)
 {
@@ -687,9 +690,8 @@ test_allow_pkm(void **state)
 	/* the listed and suffix rules still hold beside it */
 	assert_int_equal(getent(e, "passwd", "alice.example.org", line, sizeof(line)), 0);
 
-	/* the controller rotates its key: the record's version moves on, the
-	 * approval still stands (the cache entry is dropped by the event and
-	 * read again) */
+	/* the controller rotates its key: the record's version moves on, its
+	 * approver stays (the cache entry is dropped by the event and read again) */
 	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
 	{
 		struct dpk_buf pub;
@@ -713,7 +715,26 @@ test_allow_pkm(void **state)
 		sleep_ms(100);
 	assert_int_equal(rc, 2);
 	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 2);
+
+	/* the owner re-approves it (the one besides its approver who may): active
+	 * again, but the record now names the owner, which is not listed */
+	dpk_test_register(e->rpc, e->contract, &e->owner, &e->device, "p1.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
+	sleep_ms(1000); /* several polls: the event dropped the entry */
+	assert_int_equal(getent(e, "passwd", "p1.example.net", line, sizeof(line)), 2);
+	assert_int_equal(getent(e, "passwd", "p2.example.net", line, sizeof(line)), 2);
+	/* an agent that lists the owner admits it (and still not p2) */
+	stop_agent(e);
+	unlink(e->sock);
+	dpk_wallet_address_format(e->owner.addr, addr);
+	snprintf(extra, sizeof(extra), "nss_allow_pkm = %s\n", addr);
+	start_agent(e, extra);
+	for (int i = 0; i < 5 && (rc = getent(e, "passwd", "p1.example.net", line, sizeof(line))) != 0; i++)
+		sleep_ms(300);
+	assert_int_equal(rc, 0);
+	assert_string_equal(line, want);
+	assert_int_equal(getent(e, "passwd", "p2.example.net", line, sizeof(line)), 2);
 	dpk_buf_free(&data);
+	dpk_wallet_clear(&pkm2);
 }
 
 /* Enumeration: `getent passwd` with no key lists the DPK users only with
