@@ -62,6 +62,25 @@ check_eq "getClient algorithm, controller, status, version" "$2 $3 $4 $5" "1 $A2
 check_eq "getClient validUntil while active" "$7" 0
 check_eq "getClient approver, serial" "$8 $9" "$A1 1"
 
+# The storage layout contracts/README.md documents (what storage proofs will
+# read): records at mapping slot 4; slot 0 of a record packs validUntil,
+# validFrom (uint40), status, algorithm, controller (high to low bytes); slot 1
+# version, serial, approver; slot 2 the key (65 bytes: 2 * 65 + 1); slot 0 of
+# the contract lastSerial and owner.
+lc() { tr 'A-F' 'a-f'; }
+rs=$("$CAST" index bytes32 "$idh" 4)
+w0=$("$CAST" storage --rpc-url "$RPC" "$C" "$rs" | lc)
+w1=$("$CAST" storage --rpc-url "$RPC" "$C" "$(node -e 'console.log("0x"+(BigInt(process.argv[1])+1n).toString(16).padStart(64,"0"))' "$rs")" | lc)
+w2=$("$CAST" storage --rpc-url "$RPC" "$C" "$(node -e 'console.log("0x"+(BigInt(process.argv[1])+2n).toString(16).padStart(64,"0"))' "$rs")" | lc)
+g0=$("$CAST" storage --rpc-url "$RPC" "$C" 0 | lc)
+low() { printf '%s' "$1" | lc | sed 's/^0x//'; }
+check_eq "record slot 0: validUntil 0, status 1, algorithm 1, controller" \
+	"$(printf '%s' "$w0" | cut -c3-12) $(printf '%s' "$w0" | cut -c23-66)" "0000000000 0101$(low "$A2")"
+check_eq "record slot 0: validFrom is getClient's" "$((0x$(printf '%s' "$w0" | cut -c13-22)))" "$6"
+check_eq "record slot 1: version 1, serial 1, approver" "$w1" "0x000000010000000000000001$(low "$A1")"
+check_eq "record slot 2: the key's length (long bytes: 2 * 65 + 1)" "$((w2))" 131
+check_eq "contract slot 0: lastSerial 1, owner" "$g0" "0x000000000000000000000001$(low "$A0")"
+
 # Another approver (A3) can neither revoke nor re-approve A1's identity.
 send "$K0" "$C" 'addApprover(address)' "$A3"
 got=$(expect_revert 'NotRecordApprover(bytes32,address,address)' send --rpc-url "$RPC" --private-key "$K3" "$C" \
