@@ -18,17 +18,19 @@ static void
 check_record(const uint8_t *data, size_t size)
 {
 	struct dpk_registry_record rec;
-	struct dpk_abi_value v[7];
+	struct dpk_abi_value v[9];
 	struct dpk_abi_type *t = NULL;
 	struct dpk_abi_value tuple;
 	struct dpk_buf b;
+	static const char type[] = "(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)";
 
 	if (dpk_registry_decode_record(data, size, &rec) != 0) {
 		if (rec.pubkey != NULL || rec.publen != 0)
 			abort(); /* nothing owned on error */
 		return;
 	}
-	if (rec.publen > DPK_REGISTRY_KEY_MAX || (rec.status != DPK_REGISTRY_ACTIVE && rec.status != DPK_REGISTRY_REVOKED))
+	if (rec.publen > DPK_REGISTRY_KEY_MAX || (rec.status != DPK_REGISTRY_ACTIVE && rec.status != DPK_REGISTRY_REVOKED) ||
+	    rec.serial == 0)
 		abort();
 	v[0] = dpk_abi_bytes(rec.pubkey, rec.publen);
 	v[1] = dpk_abi_uint64(rec.alg);
@@ -37,9 +39,11 @@ check_record(const uint8_t *data, size_t size)
 	v[4] = dpk_abi_uint64(rec.version);
 	v[5] = dpk_abi_uint64(rec.valid_from);
 	v[6] = dpk_abi_uint64(rec.valid_until);
-	tuple = dpk_abi_tuple(v, 7);
+	v[7] = dpk_abi_address(rec.approver);
+	v[8] = dpk_abi_uint64(rec.serial);
+	tuple = dpk_abi_tuple(v, 9);
 	dpk_buf_init(&b, 1 << 20);
-	if (dpk_abi_type_parse("(bytes,uint8,address,uint8,uint32,uint64,uint64)", 48, &t) != 0 ||
+	if (dpk_abi_type_parse(type, sizeof(type) - 1, &t) != 0 ||
 	    dpk_abi_encode(t, &tuple, &b) != 0)
 		abort();
 	/* strict decoding accepts only the one canonical encoding */
