@@ -874,9 +874,9 @@ admin(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *out, const char
 /* Issue 11: one compromised PKM must not take over the identities other
  * PKMs approved. Approver A approved "scoped.example"; approver B may neither
  * revoke it nor approve it to anybody after a revocation, through the library,
- * cast or dpk-admin (NotRecordApprover); A and the owner may. The serial is
- * set once, at the first approval, and survives rotation, revocation and
- * re-approval. */
+ * cast or dpk-admin (NotRecordApprover); A and the owner may; an approver the
+ * owner removed can no longer act on its own records. The serial is set once,
+ * at the first approval, and survives rotation, revocation and re-approval. */
 static void
 test_approvers_scoped(void **state)
 {
@@ -1040,6 +1040,7 @@ test_approvers_scoped(void **state)
 		struct dpk_identity idn;
 		struct dpk_registry_pending p;
 		uint8_t idnh[32];
+		char hn[67];
 
 		identity("new.example", &idn, idnh);
 		add_client(c, &c->stranger, &idn, pub2, 65, tok);
@@ -1051,6 +1052,21 @@ test_approvers_scoped(void **state)
 		/* B approves it: the next serial */
 		approve_as(c, &c->pkm_b, c->stranger.addr, idnh, pub2, 65);
 		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &idn, &rec), 0);
+		assert_true(rec.serial == 3);
+		dpk_registry_record_free(&rec);
+		/* B removed by the owner: its records still name it, but it can no
+		 * longer revoke them; the owner can */
+		assert_int_equal(dpk_registry_encode_remove_approver(&cd, c->pkm_b.addr), 0);
+		send_ok(c, &c->owner, &cd);
+		assert_int_equal(dpk_registry_encode_revoke(&cd, idnh), 0);
+		hash_text(idnh, hn);
+		snprintf(want, sizeof(want), "NotControllerOrApprover(%s, %s)", hn, ab);
+		send_refused(c, &c->pkm_b, &cd, want);
+		assert_int_equal(dpk_registry_encode_revoke(&cd, idnh), 0);
+		send_ok(c, &c->owner, &cd);
+		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &idn, &rec), 0);
+		assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
+		assert_memory_equal(rec.approver, c->pkm_b.addr, 20);
 		assert_true(rec.serial == 3);
 		dpk_registry_record_free(&rec);
 	}
