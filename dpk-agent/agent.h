@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "crypto/idkey.h"
 #include "eth/wallet.h"
+#include "login/userdb.h"
 
 #define AGENT_MAX_CONNECTIONS 256
 
@@ -47,16 +48,7 @@ struct agent {
 	 * when anything may have changed (NULL), so that what was derived from
 	 * the cache is dropped; main.c points it at the NSS cache file's. */
 	void (*on_record_changed)(struct agent *a, const uint8_t *hash);
-	/* login/nss.c: users admitted by nss_allow_suffix or nss_allow_pkm seen since the start, so
-	 * that their uid and "dpk-" name can be looked up (a ring) */
-	struct agent_nss_seen {
-		uint8_t hash[32];
-		char name[33];
-		uint32_t uid;
-		uint8_t via_pkm; /* admitted by nss_allow_pkm: its approver is checked at each answer */
-	} nss_seen[1024];
-	size_t n_nss_seen, nss_seen_next;
-	uint32_t nss_seen_min, nss_seen_max; /* the uid range they were given in */
+	struct agent_userdb users;           /* login/userdb.h: the users met, by serial number */
 	struct agent_sshagent *sshagent;     /* login/sshagent.c: the ssh-agent socket's thread */
 	struct agent_nss_cache *nss_cache;   /* login/nss_cache.c: the cache file's users */
 	struct agent_peer *peer; /* peers/peer.c: the PSK listener, handshakes, stored PSKs */

@@ -12,12 +12,15 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/common/conn.c dpk-agent/common/conn.h \
 	dpk-agent/common/sock.c dpk-agent/common/sock.h \
 	dpk-agent/common/nss_map.c dpk-agent/common/nss_map.h \
+	dpk-agent/common/selector.c dpk-agent/common/selector.h \
 	dpk-agent/common/psk_listen.c dpk-agent/common/psk_listen.h \
 	dpk-agent/chain/cache.c dpk-agent/chain/cache.h \
 	dpk-agent/chain/chain.c dpk-agent/chain/chain.h \
 	dpk-agent/chain/lookup.c dpk-agent/chain/lookup.h \
 	dpk-agent/chain/register.c dpk-agent/chain/register.h \
 	dpk-agent/chain/registration.c dpk-agent/chain/registration.h \
+	dpk-agent/login/admit.c dpk-agent/login/admit.h \
+	dpk-agent/login/userdb.c dpk-agent/login/userdb.h \
 	dpk-agent/login/nss.c dpk-agent/login/nss.h \
 	dpk-agent/login/nss_cache.c dpk-agent/login/nss_cache.h dpk-agent/login/nss_cachebuild.c \
 	nss_dpk/cachefile.c nss_dpk/pack.c \

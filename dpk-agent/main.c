@@ -42,7 +42,8 @@ load_config(struct agent *a, struct dpk_config *cfg)
 
 	dpk_config_defaults(cfg);
 	if ((r = dpk_config_load(cfg, a->config_path, err, sizeof(err))) != 0 ||
-	    (r = agent_nss_range_check(cfg->nss_uid_min, cfg->nss_uid_max, a->config_path, err, sizeof(err))) != 0) {
+	    (r = agent_nss_range_check(cfg->nss_uid_min, cfg->nss_uid_max, a->config_path, err, sizeof(err))) != 0 ||
+	    (r = dpk_config_resolve_groups(cfg, a->config_path, err, sizeof(err))) != 0) {
 		agent_log(LOG_ERR, "%s", err);
 		dpk_config_free(cfg);
 		return r;
@@ -119,7 +120,7 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1};
+	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
 	struct dpk_statedir sd = {0};
 	char err[512];
 	int opt, check_only = 0, r;
@@ -169,6 +170,18 @@ main(int argc, char **argv)
 		goto out;
 	}
 	a.idkey = sd.idkey;
+	{
+		size_t skipped = 0;
+
+		if (agent_userdb_open(&a.users, a.cfg.state_dir, &skipped, err, sizeof(err)) != 0) {
+			agent_log(LOG_ERR, "%s", err);
+			r = 1;
+			goto out;
+		}
+		if (skipped > 0)
+			agent_log(LOG_WARNING, "%s/users: skipped %zu malformed lines (they are found again by name)",
+			    a.cfg.state_dir, skipped);
+	}
 	a.wallet = sd.wallet;
 	dpk_wallet_clear(&sd.wallet);
 	if (sd.created_key)
@@ -226,6 +239,7 @@ out:
 	chain_stop(&a.regchain);
 	reg_free(&a.reg);
 	cache_clear(&a.cache);
+	agent_userdb_close(&a.users);
 	dpk_idkey_free(a.idkey);
 	dpk_wallet_clear(&a.wallet);
 	dpk_config_free(&a.cfg);

@@ -181,6 +181,8 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	retval = PAM_PERM_DENIED;
 	if ((r = dpk_client_login_account(c, user, &status, identity, sizeof(identity))) != 0) {
 		retval = failed(pamh, c, r, "no account check", user, 1, &o);
+		if (retval == PAM_AUTH_ERR) /* revoked, or not allowed to log in here */
+			retval = PAM_PERM_DENIED;
 		goto out;
 	}
 	if (status == 1 && !pamdpk_gecos_agrees(pw, identity)) {

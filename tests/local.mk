@@ -37,6 +37,8 @@ unit_tests = \
 	tests/unit/registry/test_registry_codec \
 	tests/unit/nss_dpk/test_nss_module \
 	tests/unit/dpk-agent/test_nss_map \
+	tests/unit/dpk-agent/test_admit \
+	tests/unit/dpk-agent/test_userdb \
 	tests/unit/dpk-agent/test_sshagent \
 	tests/unit/dpk-agent/test_nss_cachefile \
 	tests/unit/pam_dpk/test_pam_module \
@@ -148,6 +150,12 @@ tests_unit_pam_dpk_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthre
 tests_unit_dpk_agent_test_login_msg_SOURCES = tests/unit/dpk-agent/test_login_msg.c
 tests_unit_dpk_agent_test_login_msg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
 tests_unit_dpk_agent_test_login_msg_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_dpk_agent_test_admit_SOURCES = tests/unit/dpk-agent/test_admit.c
+tests_unit_dpk_agent_test_admit_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_admit_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_dpk_agent_test_userdb_SOURCES = tests/unit/dpk-agent/test_userdb.c
+tests_unit_dpk_agent_test_userdb_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_userdb_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_unit_dpk_agent_test_nss_map_SOURCES = tests/unit/dpk-agent/test_nss_map.c
 tests_unit_dpk_agent_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
 tests_unit_dpk_agent_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)

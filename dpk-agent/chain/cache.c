@@ -109,12 +109,9 @@ cache_put(struct cache *c, const uint8_t id_hash[32], const struct dpk_registry_
 		return DPK_ERR_NOMEM;
 	memcpy(e->id_hash, id_hash, 32);
 	e->fetched_ms = now_ms;
-	e->approval = -1;
 	if (rec != NULL) {
 		e->found = 1;
 		e->rec = *rec;
-		e->approval = rec->status == DPK_REGISTRY_ACTIVE ? 1 : -1;
-		memcpy(e->approver, rec->approver, 20);
 		if (rec->publen > 0) {
 			if ((e->rec.pubkey = malloc(rec->publen)) == NULL) {
 				free(e);

@@ -13,10 +13,7 @@ struct cache_entry {
 	int found;                     /* 0: the chain said NotFound */
 	struct dpk_registry_record rec; /* when found (rec.pubkey owned) */
 	int64_t fetched_ms;            /* monotonic time of the chain read */
-	/* nss_allow_pkm: the record's approver (rec.approver), for login/nss.c:
-	 * 1 when found and active (the record in force names it), else -1 */
-	int approval;
-	uint8_t approver[20];
+	int shadow_logged;             /* login/admit.c said why it is no user */
 	struct cache_entry *next;
 };
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ dpk_config_free(struct dpk_config *c)
 	free(c->admin_group);
 	free(c->ssh_agent_socket);
 	free(c->nss_allow);
+	agent_selset_free(&c->login_allow);
+	for (size_t i = 0; i < c->n_user_group; i++)
+		agent_selset_free(&c->user_group[i].who);
 	for (size_t i = 0; i < c->n_nss_allow_suffix; i++)
 		free(c->nss_allow_suffix[i]);
 	free(c->nss_group);
@@ -66,6 +70,7 @@ enum key_id {
 	K_NEGATIVE_CACHE_TTL, K_POLL_INTERVAL, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_REGISTRATION,
 	K_NSS_ALLOW, K_NSS_ALLOW_SUFFIX, K_NSS_UID_MIN, K_NSS_UID_MAX, K_NSS_GID, K_NSS_GROUP, K_NSS_HOME,
 	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL, K_OFFLINE_LOGIN_MAX_AGE,
+	K_LOGIN_ALLOW, K_USER_GROUP,
 	K_PSK_LISTEN, K_PSK_PORT, K_PSK_LIFETIME, K_PSK_HANDSHAKE_TIMEOUT, K_PSK_MAX_HANDSHAKES,
 	K_PSK_GROUP, K_COUNT
 };
@@ -231,6 +236,26 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		else
 			return *why = "is not 'yes' or 'no'", 1;
 		return 0;
+	case K_LOGIN_ALLOW:
+		c->has_login_allow = 1;
+		return agent_selset_add(&c->login_allow, v, why);
+	case K_USER_GROUP: {
+		struct dpk_config_group *g;
+		size_t n = strcspn(v, " \t");
+
+		if (c->n_user_group == DPK_CONFIG_MAX_USER_GROUPS)
+			return *why = "is one group too many (at most 32 user_group lines)", 1;
+		if (n == 0 || n > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") < n || v[0] == '-')
+			return *why = "does not start with a group name (lower case, at most 32 characters), then selectors", 1;
+		g = &c->user_group[c->n_user_group];
+		memset(g, 0, sizeof(*g));
+		memcpy(g->name, v, n);
+		for (size_t i = 0; i < c->n_user_group; i++)
+			if (strcmp(c->user_group[i].name, g->name) == 0)
+				return *why = "names a group that an earlier user_group line names: put its selectors on one line", 1;
+		c->n_user_group++;
+		return agent_selset_add(&g->who, v + n, why);
+	}
 	case K_PSK_LISTEN:
 		if (agent_psk_listen_check(v) != 0)
 			return *why = "is not PORT, IPv4:PORT or [IPv6]:PORT (a numeric address; port 1-65535)", 1;
@@ -282,7 +307,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"ssh_agent_socket", 0},
 	{"nss_cache_file", 0}, {"nss_allow_pkm", 1}, {"nss_enumerate", 0},
 	{"login_challenge_ttl", 0},
-	{"offline_login_max_age", 0},
+	{"offline_login_max_age", 0}, {"login_allow", 1}, {"user_group", 1},
 	{"psk_listen", 0}, {"psk_port", 0}, {"psk_lifetime", 0}, {"psk_handshake_timeout", 0},
 	{"psk_max_handshakes", 0}, {"psk_group", 0},
 };
@@ -309,7 +334,33 @@ dpk_config_parse(struct dpk_config *c, const char *name, const char *text, size_
 	    (c->nss_home == NULL && dpk_conffile_string(&c->nss_home, "/home/%u") != 0) ||
 	    (c->nss_shell == NULL && dpk_conffile_string(&c->nss_shell, "/bin/bash") != 0))
 		return DPK_ERR_NOMEM;
-	return agent_nss_assign(c->nss_allow, &c->n_nss_allow, c->nss_uid_min, c->nss_uid_max, name, err, errsz);
+	return agent_nss_assign(c->nss_allow, &c->n_nss_allow, name, err, errsz);
+}
+
+int
+dpk_config_resolve_groups(struct dpk_config *c, const char *name, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < c->n_user_group; i++) {
+		struct group *g = getgrnam(c->user_group[i].name);
+
+		if (g == NULL) {
+			snprintf(err, errsz, "%s: user_group: there is no group '%s' on this host (create it with groupadd, "
+			    "or in your directory, first)", name, c->user_group[i].name);
+			return DPK_ERR_INVALID;
+		}
+		if (g->gr_gid == 0) {
+			snprintf(err, errsz, "%s: user_group: the group '%s' is gid 0, root's group: DPK users never get it",
+			    name, c->user_group[i].name);
+			return DPK_ERR_INVALID;
+		}
+		if (g->gr_gid >= c->nss_uid_min && g->gr_gid <= c->nss_uid_max) {
+			snprintf(err, errsz, "%s: user_group: the group '%s' has gid %lu, inside nss_uid_min..nss_uid_max",
+			    name, c->user_group[i].name, (unsigned long)g->gr_gid);
+			return DPK_ERR_INVALID;
+		}
+		c->user_group[i].gid = (uint32_t)g->gr_gid;
+	}
+	return 0;
 }
 
 static int

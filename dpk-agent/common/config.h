@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/nss_map.h"
+#include "common/selector.h"
 #include "registry/identity.h"
 
 #define DPK_CONFIG_DEFAULT_PATH "/etc/dpk/dpk.conf"
@@ -15,6 +16,7 @@
 #define DPK_CONFIG_MAX_NSS_ALLOW 1024
 #define DPK_CONFIG_MAX_NSS_SUFFIX 64
 #define DPK_CONFIG_MAX_NSS_PKM 16
+#define DPK_CONFIG_MAX_USER_GROUPS 32
 
 enum dpk_config_keyalg {
 	DPK_KEYALG_P256 = 1,
@@ -58,6 +60,17 @@ struct dpk_config {
 	uint8_t nss_allow_pkm[DPK_CONFIG_MAX_NSS_PKM][20]; /* identities these approvers approved */
 	size_t n_nss_allow_pkm;
 	int nss_enumerate;                 /* getent passwd lists the known users */
+	/* who of the users may log in (admit.c); none given: every user */
+	int has_login_allow;
+	struct agent_selset login_allow;
+	/* supplementary groups of DPK users: another source's group (e.g.
+	 * sudo) and who is in it; gid is looked up at start */
+	struct dpk_config_group {
+		char name[33];
+		uint32_t gid;
+		struct agent_selset who;
+	} user_group[DPK_CONFIG_MAX_USER_GROUPS];
+	size_t n_user_group;
 	uint32_t login_challenge_ttl_ms;   /* pam_dpk challenges (login.c) */
 	uint32_t offline_login_max_age_ms; /* a login may use a record this old while the chain is unreachable; 0: never */
 	/* PSK exchange (peer.c, psk.c; dpk.conf(5)) */
@@ -68,6 +81,11 @@ struct dpk_config {
 	uint32_t psk_max_handshakes;       /* in flight at once, both roles together */
 	char *psk_group;                   /* may read PSKs besides root and admin_group */
 };
+
+/* Look up the gid of each user_group in the host's other sources (files,
+ * LDAP, ...): 0, or DPK_ERR_INVALID naming the file (name) and the group
+ * that does not exist in err. */
+int dpk_config_resolve_groups(struct dpk_config *c, const char *name, char *err, size_t errsz);
 
 /* Fill c with the defaults (all optional keys set, required ones empty). */
 void dpk_config_defaults(struct dpk_config *c);

@@ -3,7 +3,6 @@
 #include "common/nss_map.h"
 
 #include "base/err.h"
-#include "eth/keccak.h"
 
 #include <grp.h>
 #include <pwd.h>
@@ -37,21 +36,22 @@ agent_nss_map_name(const struct dpk_identity *id, const uint8_t h[32], char out[
 	}
 }
 
-uint32_t
-agent_nss_map_uid(uint32_t uid_min, uint32_t uid_max, const uint8_t h[32], uint32_t counter)
+int
+agent_nss_serial_uid(uint32_t uid_min, uint32_t uid_max, uint64_t serial, uint32_t *uid)
 {
-	struct dpk_keccak k;
-	uint8_t cb[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16), (uint8_t)(counter >> 8), (uint8_t)counter};
-	uint8_t d[32];
-	uint64_t v = 0, range = (uint64_t)uid_max - uid_min + 1;
+	if (serial == 0 || serial > (uint64_t)uid_max - uid_min)
+		return -1;
+	*uid = uid_min + (uint32_t)serial;
+	return 0;
+}
 
-	dpk_keccak_init(&k);
-	dpk_keccak_update(&k, h, 32);
-	dpk_keccak_update(&k, cb, 4);
-	dpk_keccak_final(&k, d);
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | d[i];
-	return uid_min + (uint32_t)(v % range);
+int
+agent_nss_uid_serial(uint32_t uid_min, uint32_t uid_max, uint32_t uid, uint64_t *serial)
+{
+	if (uid <= uid_min || uid > uid_max)
+		return -1;
+	*serial = uid - uid_min;
+	return 0;
 }
 
 int
@@ -61,8 +61,7 @@ agent_nss_cmp_hash(const void *x, const void *y)
 }
 
 int
-agent_nss_assign(struct dpk_config_nss_user *users, size_t *n_users, uint32_t uid_min, uint32_t uid_max,
-    const char *name, char *err, size_t errsz)
+agent_nss_assign(struct dpk_config_nss_user *users, size_t *n_users, const char *name, char *err, size_t errsz)
 {
 	size_t n = 0;
 
@@ -73,25 +72,11 @@ agent_nss_assign(struct dpk_config_nss_user *users, size_t *n_users, uint32_t ui
 		if (n == 0 || memcmp(users[n - 1].hash, users[i].hash, 32) != 0)
 			users[n++] = users[i];
 	*n_users = n;
-	if ((uint64_t)uid_max - uid_min + 1 < 2 * (uint64_t)n) {
-		snprintf(err, errsz, "%s: nss_uid_min..nss_uid_max (%u..%u) is too small for %zu nss_allow identities",
-		    name, uid_min, uid_max, n);
-		return DPK_ERR_INVALID;
-	}
 	for (size_t i = 0; i < n; i++) {
-		struct dpk_config_nss_user *u = &users[i];
-		uint32_t counter = 0;
-		size_t j;
-
-		agent_nss_map_name(&u->id, u->hash, u->name);
-		do {
-			u->uid = agent_nss_map_uid(uid_min, uid_max, u->hash, counter++);
-			for (j = 0; j < i && users[j].uid != u->uid; j++)
-				;
-		} while (j < i);
-		for (j = 0; j < i; j++)
-			if (strcmp(users[j].name, u->name) == 0) { /* 48 bits of hash alike: never seen */
-				snprintf(err, errsz, "%s: two nss_allow identities map to the user name %s", name, u->name);
+		agent_nss_map_name(&users[i].id, users[i].hash, users[i].name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(users[j].name, users[i].name) == 0) { /* 48 bits of hash alike: never seen */
+				snprintf(err, errsz, "%s: two nss_allow identities map to the user name %s", name, users[i].name);
 				return DPK_ERR_INVALID;
 			}
 	}

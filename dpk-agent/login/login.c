@@ -19,6 +19,7 @@
 #include "common/conn.h"
 #include "common/log.h"
 #include "login/login_msg.h"
+#include "login/admit.h"
 #include "login/nss.h"
 #include "registry/identity.h"
 #include "crypto/idkey.h"
@@ -103,42 +104,61 @@ entry_fresh(const struct agent *a, const struct cache_entry *e)
 
 static void login_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
-/* Whether a login may rest on entry e: 0 when it is fresh; when the chain
- * could not be read (after a wait), a record verified within
- * offline_login_max_age still counts, and *stale_ms says how old it is.
- * Otherwise -1, with the reason in why (code for the reply in *code). */
+/* The decision (admit.h) for identity text ident once its record has
+ * been waited for: 0 and *ad when it may log in; else -1, having replied
+ * with a failure (code and chain_why: why the chain read failed, if it did). */
 static int
-login_record_usable(struct agent *a, const struct cache_entry *e, const char *who, int code, const char *chain_why,
-    uint32_t *stale_ms, int *rcode, char *why, size_t whysz)
+login_decide(struct agent *a, struct conn *c, const char *ident, int code, const char *chain_why,
+    struct agent_admission *ad)
 {
-	int64_t age = e != NULL ? agent_now_ms() - e->fetched_ms : 0;
+	struct dpk_identity id;
+	uint8_t h[32];
 
-	*stale_ms = 0;
-	if (e != NULL && entry_fresh(a, e))
-		return 0;
-	*rcode = code ? code : DPK_ERR_TIMEOUT;
-	if (e == NULL || a->cfg.offline_login_max_age_ms == 0) {
-		snprintf(why, whysz, "cannot check %s on chain: %s", who, chain_why ? chain_why : "the chain did not answer");
+	if (dpk_identity_parse(ident, strlen(ident), &id) != 0 || dpk_identity_hash(&id, h) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "'%s' is not an identity", ident);
 		return -1;
 	}
-	if (age > (int64_t)a->cfg.offline_login_max_age_ms) {
-		snprintf(why, whysz, "cannot check %s on chain (%s), and its record was verified %lld s ago, longer ago "
-		    "than offline_login_max_age (%u s)", who, chain_why ? chain_why : "the chain did not answer",
-		    (long long)(age / 1000), a->cfg.offline_login_max_age_ms / 1000);
+	agent_admit(a, &id, h, ad);
+	switch (ad->result) {
+	case AGENT_ADMIT_USER:
+		if (ad->login)
+			return 0;
+		if (cache_get(&a->cache, h) != NULL && !agent_cache_fresh(a, cache_get(&a->cache, h), agent_now_ms()))
+			agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "%s%s%s", ad->why, chain_why ? ": " : "",
+			    chain_why ? chain_why : "");
+		else
+			agent_reply_failure(c, DPK_ERR_PERM, "%s", ad->why);
+		return -1;
+	case AGENT_ADMIT_UNKNOWN:
+		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "cannot check %s on chain: %s", ident,
+		    chain_why ? chain_why : "the chain did not answer");
+		return -1;
+	case AGENT_ADMIT_INACTIVE: {
+		const struct cache_entry *e = cache_get(&a->cache, h);
+
+		agent_reply_failure(c, e != NULL && e->found ? DPK_ERR_REVOKED : DPK_ERR_NOTFOUND, "%s", ad->why);
 		return -1;
 	}
-	*stale_ms = age < 1 ? 1 : age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
-	return 0;
+	default:
+		agent_reply_failure(c, DPK_ERR_PERM, "%s", ad->why);
+		return -1;
+	}
 }
 
 /* CHALLENGE: string user name, string service -> string challenge text,
- * string user identity, u64 expiry (Unix seconds). */
+ * string user identity, u64 expiry (Unix seconds). A challenge is made only
+ * for a user the decision (admit.h) lets log in, once its record is read. */
 static void
-login_challenge(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited, int code,
+    const char *why)
 {
 	struct dpk_login_challenge ch;
+	struct agent_admission ad;
+	struct dpk_identity id;
+	struct dpk_wire_r rd;
 	struct dpk_wire_w w;
 	struct pending *p;
+	const struct cache_entry *e;
 	const uint8_t *user, *service;
 	char text[DPK_LOGIN_CHALLENGE_TEXT_MAX + 1];
 	uint8_t hash[32];
@@ -146,9 +166,10 @@ login_challenge(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 	uint64_t now = unix_now();
 	int r;
 
-	user = dpk_wire_get_string(rd, &ul);
-	service = dpk_wire_get_string(rd, &sl);
-	if (dpk_wire_r_done(rd) != 0) {
+	dpk_wire_r_init(&rd, body, len);
+	user = dpk_wire_get_string(&rd, &ul);
+	service = dpk_wire_get_string(&rd, &sl);
+	if (dpk_wire_r_done(&rd) != 0) {
 		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_CHALLENGE request (expected user and service strings)");
 		return;
 	}
@@ -161,11 +182,18 @@ login_challenge(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		return;
 	}
 	memset(&ch, 0, sizeof(ch));
-	if (agent_nss_user_identity(a, (const char *)user, ul, ch.user, hash) != 0) {
+	if (agent_nss_user(a, (const char *)user, ul, &id, hash) != 0 ||
+	    dpk_identity_format(&id, ch.user, sizeof(ch.user)) != 0) {
 		agent_reply_failure(c, DPK_ERR_NOTFOUND, "'%.*s' is not a DPK user of this host (see nss_allow in dpk.conf)",
 		    (int)(ul > 64 ? 64 : ul), (const char *)user);
 		return;
 	}
+	if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !entry_fresh(a, e))) {
+		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
+		return;
+	}
+	if (login_decide(a, c, ch.user, code, why, &ad) != 0)
+		return;
 	if ((p = pending_slot(now)) == NULL) {
 		agent_reply_failure(c, DPK_ERR_BUSY, "too many logins under way (%d unanswered challenges); try again later",
 		    LOGIN_MAX_PENDING);
@@ -260,25 +288,16 @@ verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge 
 	struct dpk_buf msg;
 	int r;
 
+	struct agent_admission ad;
 	uint32_t stale_ms;
-	char reason[400];
-	int rcode;
 
 	p->state = P_USED;
 	p->owner = NULL;
-	if (login_record_usable(a, e, ch->user, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
-		agent_reply_failure(c, rcode, "%s", reason);
+	if (login_decide(a, c, ch->user, code, why, &ad) != 0) {
+		agent_log(LOG_NOTICE, "login of %s (%s) refused: %s", ch->user, ch->service, ad.why);
 		return;
 	}
-	if (!e->found) {
-		agent_reply_failure(c, DPK_ERR_NOTFOUND, "%s is not registered on chain", ch->user);
-		return;
-	}
-	if (e->rec.status != DPK_REGISTRY_ACTIVE) {
-		agent_log(LOG_NOTICE, "login of %s (%s) refused: its key is revoked", ch->user, ch->service);
-		agent_reply_failure(c, DPK_ERR_REVOKED, "%s's key is revoked on chain", ch->user);
-		return;
-	}
+	stale_ms = ad.stale_ms;
 	if (ch->expiry < unix_now()) {
 		agent_reply_failure(c, DPK_ERR_EXPIRED, "the login challenge expired before it was answered");
 		return;
@@ -372,37 +391,17 @@ login_verify(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
 		pending_release(c);
 }
 
-static void
-reply_account(struct agent *a, struct conn *c, const char *ident, const uint8_t hash[32], int waited, int code,
-    const char *why)
-{
-	struct cache_entry *e = cache_get(&a->cache, hash);
-	struct dpk_wire_w w;
-	uint32_t stale_ms;
-	char reason[400];
-	int rcode;
-
-	if (!waited && (e == NULL || !entry_fresh(a, e))) {
-		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
-		return;
-	}
-	if (login_record_usable(a, e, ident, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
-		agent_reply_failure(c, rcode, "%s", reason);
-		return;
-	}
-	agent_reply_begin(c, &w);
-	dpk_wire_put_u8(&w, e->found ? (uint8_t)e->rec.status : 0);
-	dpk_wire_put_string(&w, ident, strlen(ident));
-	dpk_wire_put_u32(&w, stale_ms);
-	agent_reply_end(c, DPK_MSG_LOGIN_ACCOUNT, &w);
-}
-
-/* ACCOUNT: string user name -> u8 status (0 not registered, 1 active,
- * 2 revoked), string user identity. */
+/* ACCOUNT: string user name -> u8 status (1 active), string user identity,
+ * u32 stale ms; a user the decision does not let log in gets FAILURE
+ * saying why (REVOKED for a revoked key). */
 static void
 login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited, int code, const char *why)
 {
+	struct agent_admission ad;
+	struct dpk_identity id;
 	struct dpk_wire_r rd;
+	struct dpk_wire_w w;
+	const struct cache_entry *e;
 	const uint8_t *user;
 	char ident[DPK_IDENTITY_FORMAT_SIZE];
 	uint8_t hash[32];
@@ -414,12 +413,23 @@ login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, 
 		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_ACCOUNT request (expected one user name string)");
 		return;
 	}
-	if (agent_nss_user_identity(a, (const char *)user, ul, ident, hash) != 0) {
+	if (agent_nss_user(a, (const char *)user, ul, &id, hash) != 0 ||
+	    dpk_identity_format(&id, ident, sizeof(ident)) != 0) {
 		agent_reply_failure(c, DPK_ERR_NOTFOUND, "'%.*s' is not a DPK user of this host (see nss_allow in dpk.conf)",
 		    (int)(ul > 64 ? 64 : ul), (const char *)user);
 		return;
 	}
-	reply_account(a, c, ident, hash, waited, code, why);
+	if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !entry_fresh(a, e))) {
+		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
+		return;
+	}
+	if (login_decide(a, c, ident, code, why, &ad) != 0)
+		return;
+	agent_reply_begin(c, &w);
+	dpk_wire_put_u8(&w, DPK_REGISTRY_ACTIVE);
+	dpk_wire_put_string(&w, ident, strlen(ident));
+	dpk_wire_put_u32(&w, ad.stale_ms);
+	agent_reply_end(c, DPK_MSG_LOGIN_ACCOUNT, &w);
 }
 
 void
@@ -427,14 +437,16 @@ agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t
 {
 	struct dpk_wire_r rd;
 
-	if (!c->privileged) {
+	/* ACCOUNT says what anyone can read on chain and in dpk.conf: it is
+	 * open, for dpk-authorized-keys (sshd runs it as an unprivileged user) */
+	if (!c->privileged && type != DPK_MSG_LOGIN_ACCOUNT) {
 		agent_reply_failure(c, DPK_ERR_PERM, "login requests are for root and members of admin_group (you are uid %ld)",
 		    (long)c->uid);
 		return;
 	}
 	dpk_wire_r_init(&rd, body, len);
 	switch (type) {
-	case DPK_MSG_LOGIN_CHALLENGE: login_challenge(a, c, &rd); break;
+	case DPK_MSG_LOGIN_CHALLENGE: login_challenge(a, c, body, len, 0, 0, NULL); break;
 	case DPK_MSG_LOGIN_RESPOND: login_respond(a, c, &rd); break;
 	case DPK_MSG_LOGIN_VERIFY: login_verify(a, c, body, len); break;
 	case DPK_MSG_LOGIN_ACCOUNT: login_account(a, c, body, len, 0, 0, NULL); break;
@@ -465,6 +477,8 @@ login_chain_done(struct agent *a, struct conn *c, int failed, int code, const ch
 		else
 			verify_finish(a, c, &ch, sig, siglen, p, code, why);
 		pending_release(c);
+	} else if (type == DPK_MSG_LOGIN_CHALLENGE) {
+		login_challenge(a, c, body, len, 1, code, why);
 	} else {
 		login_account(a, c, body, len, 1, code, why);
 	}

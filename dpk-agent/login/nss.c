@@ -1,14 +1,15 @@
 /* The agent's half of nss_dpk (nss_dpk(8), doc/protocol.md): which
- * identities are users of this host, their names and ids, and whether they
- * are active on chain. The module in nss_dpk/ only forwards the question and
- * packs the answer; every decision is taken here.
- *
- * Names and uids follow nss_map.h. One case depends on order: an identity
- * admitted by nss_allow_suffix or nss_allow_pkm (not listed, so not
- * numbered in advance)
- * steps over the uids of the list and of the suffix identities seen before
- * it, and only the last 1024 of those can be found by uid or "dpk-" name
- * (the agent cannot invert a hash). */
+ * identities are users of this host, their names, ids and groups. The
+ * module in nss_dpk/ only forwards the question and packs the answer; the
+ * decision is login/admit.c's, and this file finds the identity a name or
+ * uid stands for:
+ *   a user name    the identity whose user name it is (nss_map.h): a
+ *                  domain identity's own text, or a "dpk-" name of an
+ *                  identity listed in nss_allow or met before (userdb.h);
+ *   a uid          nss_uid_min + serial: the identity met before under that
+ *                  serial, or a listed one whose record carries it.
+ * The record then decides (admit.c), and a uid or name answers only if the
+ * decision gives that same uid or name. */
 #include "login/nss.h"
 
 #include "agent.h"
@@ -17,7 +18,9 @@
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/nss_map.h"
+#include "login/admit.h"
 #include "login/nss_cache.h"
+#include "login/userdb.h"
 #include "registry/identity.h"
 #include "proto.h"
 #include "wire.h"
@@ -31,127 +34,18 @@
 
 static void nss_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
+/* An identity a request names, before the decision. */
 struct nss_user {
+	struct dpk_identity id;
 	uint8_t hash[32];
-	char name[33];
+	int has_uid;      /* asked by uid: the answer must carry it */
 	uint32_t uid;
-	char ident[DPK_IDENTITY_FORMAT_SIZE];
-	int from_suffix; /* remember it once the chain says it is active */
-	int via_pkm;     /* admitted only if an nss_allow_pkm approver approved it */
 };
 
-static int
-suffix_admits(const struct dpk_config *c, const struct dpk_identity *id)
+static uint32_t
+nss_deadline(const struct agent *a)
 {
-	if (id->kind != DPK_IDENTITY_DOMAIN)
-		return 0;
-	for (size_t i = 0; i < c->n_nss_allow_suffix; i++) {
-		size_t sl = strlen(c->nss_allow_suffix[i]);
-
-		if (id->len > sl && memcmp(id->value + id->len - sl, c->nss_allow_suffix[i], sl) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static const struct dpk_config_nss_user *
-exact_by_hash(const struct dpk_config *c, const uint8_t h[32])
-{
-	struct dpk_config_nss_user key;
-
-	if (c->n_nss_allow == 0)
-		return NULL; /* no list (bsearch must not get a NULL array) */
-	memcpy(key.hash, h, 32);
-	return bsearch(&key, c->nss_allow, c->n_nss_allow, sizeof(key), agent_nss_cmp_hash);
-}
-
-static void
-from_exact(const struct dpk_config_nss_user *e, struct nss_user *u)
-{
-	memset(u, 0, sizeof(*u));
-	memcpy(u->hash, e->hash, 32);
-	memcpy(u->name, e->name, sizeof(u->name));
-	u->uid = e->uid;
-	dpk_identity_format(&e->id, u->ident, sizeof(u->ident));
-}
-
-static struct agent_nss_seen *
-seen_by_hash(struct agent *a, const uint8_t h[32])
-{
-	for (size_t i = 0; i < a->n_nss_seen; i++)
-		if (memcmp(a->nss_seen[i].hash, h, 32) == 0)
-			return &a->nss_seen[i];
-	return NULL;
-}
-
-static int
-uid_taken(const struct agent *a, uint32_t uid, const uint8_t h[32])
-{
-	for (size_t i = 0; i < a->cfg.n_nss_allow; i++)
-		if (a->cfg.nss_allow[i].uid == uid)
-			return 1;
-	for (size_t i = 0; i < a->n_nss_seen; i++)
-		if (a->nss_seen[i].uid == uid && memcmp(a->nss_seen[i].hash, h, 32) != 0)
-			return 1;
-	return 0;
-}
-
-/* A canonical identity that the policy admits as a user: 0, else 1. */
-static int
-resolve_identity(struct agent *a, const struct dpk_identity *id, struct nss_user *u)
-{
-	const struct dpk_config_nss_user *e;
-	const struct agent_nss_seen *s;
-	uint8_t h[32];
-	uint32_t counter = 0;
-
-	if (dpk_identity_hash(id, h) != 0)
-		return 1;
-	if ((e = exact_by_hash(&a->cfg, h)) != NULL) {
-		from_exact(e, u);
-		return 0;
-	}
-	/* not listed nor under a suffix: a candidate for nss_allow_pkm, whose
-	 * approver answer_user checks once the chain has been read */
-	int via_pkm = !suffix_admits(&a->cfg, id);
-
-	if (via_pkm && a->cfg.n_nss_allow_pkm == 0)
-		return 1;
-	memset(u, 0, sizeof(*u));
-	u->via_pkm = via_pkm;
-	memcpy(u->hash, h, 32);
-	agent_nss_map_name(id, h, u->name);
-	dpk_identity_format(id, u->ident, sizeof(u->ident));
-	u->from_suffix = 1;
-	if ((s = seen_by_hash(a, h)) != NULL) {
-		u->uid = s->uid;
-		return 0;
-	}
-	/* assign_nss left at least half the range free: this ends */
-	do
-		u->uid = agent_nss_map_uid(a->cfg.nss_uid_min, a->cfg.nss_uid_max, h, counter++);
-	while (uid_taken(a, u->uid, h) && counter < 1000000);
-	return 0;
-}
-
-static void
-remember(struct agent *a, const struct nss_user *u)
-{
-	struct agent_nss_seen *s;
-	size_t cap = sizeof(a->nss_seen) / sizeof(a->nss_seen[0]);
-
-	if (!u->from_suffix || seen_by_hash(a, u->hash) != NULL)
-		return;
-	if (a->n_nss_seen < cap) {
-		s = &a->nss_seen[a->n_nss_seen++];
-	} else {
-		s = &a->nss_seen[a->nss_seen_next];
-		a->nss_seen_next = (a->nss_seen_next + 1) % cap;
-	}
-	memcpy(s->hash, u->hash, 32);
-	memcpy(s->name, u->name, sizeof(s->name));
-	s->uid = u->uid;
-	s->via_pkm = (uint8_t)u->via_pkm;
+	return a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms : NSS_DEADLINE_MS;
 }
 
 static int
@@ -165,69 +59,80 @@ is_hash_name(const char *name, size_t n)
 	return 1;
 }
 
-/* A user name, or an identity in its canonical text form: 0 and *u if it
- * names an admitted identity, else 1. */
+static int
+from_text(const char *text, struct nss_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (dpk_identity_parse(text, strlen(text), &u->id) != 0 || dpk_identity_hash(&u->id, u->hash) != 0)
+		return 1;
+	return 0;
+}
+
+/* A user name: 0 and *u if it is the user name of an identity the policy
+ * may admit, else 1. Only the exact user name: no identity text that maps
+ * to another name, no case folding, no other IPv6 spelling. */
 static int
 resolve_name(struct agent *a, const char *name, size_t n, struct nss_user *u)
 {
-	struct dpk_identity id;
-	char text[DPK_IDENTITY_FORMAT_SIZE], mapped[33];
-	uint8_t h[32];
+	char mapped[33];
 
 	if (n == 0 || n > DPK_IDENTITY_TEXT_MAX || memchr(name, '\0', n) != NULL ||
 	    (n == 4 && memcmp(name, "root", 4) == 0))
 		return 1;
+	memset(u, 0, sizeof(*u));
 	if (is_hash_name(name, n)) {
-		/* not invertible: only users the agent knows can be found by it */
+		/* not invertible: only identities listed or met before */
+		const struct agent_userdb_ent *e;
+
 		for (size_t i = 0; i < a->cfg.n_nss_allow; i++)
 			if (memcmp(a->cfg.nss_allow[i].name, name, 16) == 0) {
-				from_exact(&a->cfg.nss_allow[i], u);
+				u->id = a->cfg.nss_allow[i].id;
+				memcpy(u->hash, a->cfg.nss_allow[i].hash, 32);
 				return 0;
 			}
-		for (size_t i = 0; i < a->n_nss_seen; i++)
-			if (memcmp(a->nss_seen[i].name, name, 16) == 0) {
-				memset(u, 0, sizeof(*u));
-				memcpy(u->hash, a->nss_seen[i].hash, 32);
-				memcpy(u->name, a->nss_seen[i].name, sizeof(u->name));
-				u->uid = a->nss_seen[i].uid;
-				u->from_suffix = 1;
-				u->via_pkm = a->nss_seen[i].via_pkm;
-				return 0;
-			}
-		return 1;
+		if ((e = agent_userdb_by_name(&a->users, name, n)) == NULL)
+			return 1;
+		return from_text(e->ident, u);
 	}
-	if (dpk_identity_parse(name, n, &id) != 0 || dpk_identity_hash(&id, h) != 0 ||
-	    dpk_identity_format(&id, text, sizeof(text)) != 0)
+	if (dpk_identity_parse(name, n, &u->id) != 0 || dpk_identity_hash(&u->id, u->hash) != 0)
 		return 1;
-	agent_nss_map_name(&id, h, mapped);
-	/* exactly the user name or the canonical text: no case folding, no
-	 * other IPv6 spelling, so one user has one or two names only */
-	if (!(strlen(text) == n && memcmp(text, name, n) == 0) && !(strlen(mapped) == n && memcmp(mapped, name, n) == 0))
+	agent_nss_map_name(&u->id, u->hash, mapped);
+	if (strlen(mapped) != n || memcmp(mapped, name, n) != 0)
 		return 1;
-	return resolve_identity(a, &id, u);
+	return agent_admit_policy_may(&a->cfg, &u->id, u->hash) ? 0 : 1;
 }
 
+/* A uid: the identity met before under its serial, or a listed one whose
+ * record (in the cache) carries it. */
 static int
 resolve_uid(struct agent *a, uint32_t uid, struct nss_user *u)
 {
-	if (uid < a->cfg.nss_uid_min || uid > a->cfg.nss_uid_max)
+	const struct agent_userdb_ent *e;
+	uint64_t serial;
+
+	if (agent_nss_uid_serial(a->cfg.nss_uid_min, a->cfg.nss_uid_max, uid, &serial) != 0)
 		return 1;
-	for (size_t i = 0; i < a->cfg.n_nss_allow; i++)
-		if (a->cfg.nss_allow[i].uid == uid) {
-			from_exact(&a->cfg.nss_allow[i], u);
-			return 0;
+	memset(u, 0, sizeof(*u));
+	if ((e = agent_userdb_by_serial(&a->users, serial)) != NULL) {
+		if (from_text(e->ident, u) != 0)
+			return 1;
+	} else {
+		size_t i;
+
+		for (i = 0; i < a->cfg.n_nss_allow; i++) {
+			const struct cache_entry *c = cache_get(&a->cache, a->cfg.nss_allow[i].hash);
+
+			if (c != NULL && c->found && c->rec.serial == serial)
+				break;
 		}
-	for (size_t i = 0; i < a->n_nss_seen; i++)
-		if (a->nss_seen[i].uid == uid) {
-			memset(u, 0, sizeof(*u));
-			memcpy(u->hash, a->nss_seen[i].hash, 32);
-			memcpy(u->name, a->nss_seen[i].name, sizeof(u->name));
-			u->uid = uid;
-			u->from_suffix = 1;
-			u->via_pkm = a->nss_seen[i].via_pkm;
-			return 0;
-		}
-	return 1;
+		if (i == a->cfg.n_nss_allow)
+			return 1;
+		u->id = a->cfg.nss_allow[i].id;
+		memcpy(u->hash, a->cfg.nss_allow[i].hash, 32);
+	}
+	u->has_uid = 1;
+	u->uid = uid;
+	return 0;
 }
 
 static void
@@ -238,12 +143,6 @@ reply_notfound(struct conn *c, uint8_t type)
 	agent_reply_begin(c, &w);
 	dpk_wire_put_u8(&w, 0);
 	agent_reply_end(c, type, &w);
-}
-
-static uint32_t
-primary_gid(const struct agent *a, const struct nss_user *u)
-{
-	return a->cfg.has_nss_gid ? a->cfg.nss_gid : u->uid;
 }
 
 /* nss_home with %u replaced by the user name and %% by %. */
@@ -274,17 +173,39 @@ format_home(char home[2048], const char *tmpl, const char *name)
 static void
 format_gecos(char *gecos, size_t size, const struct nss_user *u)
 {
-	snprintf(gecos, size, "DPK %s", u->ident[0] != '\0' ? u->ident : u->name);
+	char text[DPK_IDENTITY_FORMAT_SIZE];
+
+	if (dpk_identity_format(&u->id, text, sizeof(text)) != 0)
+		text[0] = '\0';
+	snprintf(gecos, size, "DPK %s", text);
 	for (char *p = gecos; (p = strchr(p, ':')) != NULL;)
 		*p = '-';
 }
 
+/* A user_group the policy names: its index, or -1. */
+static int
+user_group_by_name(const struct dpk_config *c, const char *name, size_t n)
+{
+	for (size_t i = 0; i < c->n_user_group; i++)
+		if (strlen(c->user_group[i].name) == n && memcmp(c->user_group[i].name, name, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+user_group_by_gid(const struct dpk_config *c, uint32_t gid)
+{
+	for (size_t i = 0; i < c->n_user_group; i++)
+		if (c->user_group[i].gid == gid)
+			return (int)i;
+	return -1;
+}
+
 static void
-reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user *u)
+reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user *u, const struct agent_admission *ad)
 {
 	struct dpk_wire_w w;
 	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
-	uint32_t gid = primary_gid(a, u);
 
 	agent_reply_begin(c, &w);
 	dpk_wire_put_u8(&w, 1);
@@ -293,10 +214,10 @@ reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user 
 	case DPK_MSG_GETPWUID:
 	case DPK_MSG_PWENT:
 		format_gecos(gecos, sizeof(gecos), u);
-		format_home(home, a->cfg.nss_home, u->name);
-		dpk_wire_put_string(&w, u->name, strlen(u->name));
-		dpk_wire_put_u32(&w, u->uid);
-		dpk_wire_put_u32(&w, gid);
+		format_home(home, a->cfg.nss_home, ad->name);
+		dpk_wire_put_string(&w, ad->name, strlen(ad->name));
+		dpk_wire_put_u32(&w, ad->uid);
+		dpk_wire_put_u32(&w, ad->gid);
 		dpk_wire_put_string(&w, gecos, strlen(gecos));
 		dpk_wire_put_string(&w, home, strlen(home));
 		dpk_wire_put_string(&w, a->cfg.nss_shell, strlen(a->cfg.nss_shell));
@@ -305,13 +226,15 @@ reply_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user 
 	case DPK_MSG_GETGRGID:
 	case DPK_MSG_GRENT:
 		/* a user's private group: its name, gid = uid, no listed members */
-		dpk_wire_put_string(&w, u->name, strlen(u->name));
-		dpk_wire_put_u32(&w, u->uid);
+		dpk_wire_put_string(&w, ad->name, strlen(ad->name));
+		dpk_wire_put_u32(&w, ad->uid);
 		dpk_wire_put_u32(&w, 0);
 		break;
-	default: /* INITGROUPS */
-		dpk_wire_put_u32(&w, 1);
-		dpk_wire_put_u32(&w, gid);
+	default: /* INITGROUPS: the primary group, then the user_group ones */
+		dpk_wire_put_u32(&w, (uint32_t)(1 + ad->n_groups));
+		dpk_wire_put_u32(&w, ad->gid);
+		for (size_t i = 0; i < ad->n_groups; i++)
+			dpk_wire_put_u32(&w, ad->groups[i]);
 		break;
 	}
 	agent_reply_end(c, type, &w);
@@ -331,29 +254,85 @@ reply_shared_group(struct agent *a, struct conn *c, uint8_t type)
 	agent_reply_end(c, type, &w);
 }
 
-/* nss_allow_pkm: the approval in force names one of the listed approvers. */
+/* The i-th identity the agent knows of: those listed in nss_allow, then
+ * those met before (userdb.h) that are not listed. 0 and *u, or 1 past the end. */
 static int
-approver_allowed(const struct dpk_config *c, const struct cache_entry *e)
+known_identity(struct agent *a, size_t i, struct nss_user *u)
 {
-	if (e->approval != 1)
+	if (i < a->cfg.n_nss_allow) {
+		memset(u, 0, sizeof(*u));
+		u->id = a->cfg.nss_allow[i].id;
+		memcpy(u->hash, a->cfg.nss_allow[i].hash, 32);
 		return 0;
-	for (size_t i = 0; i < c->n_nss_allow_pkm; i++)
-		if (memcmp(c->nss_allow_pkm[i], e->approver, 20) == 0)
-			return 1;
-	return 0;
+	}
+	for (i -= a->cfg.n_nss_allow; i < a->users.n; i++) {
+		struct dpk_config_nss_user key;
+
+		memcpy(key.hash, a->users.v[i].hash, 32);
+		if (a->cfg.n_nss_allow > 0 &&
+		    bsearch(&key, a->cfg.nss_allow, a->cfg.n_nss_allow, sizeof(key), agent_nss_cmp_hash) != NULL)
+			continue; /* counted among the listed */
+		return from_text(a->users.v[i].ident, u) != 0 ? 1 : 0;
+	}
+	return 1;
 }
 
-/* A user found: into the cache file, fresh as long as its cache entry. */
+/* A user_group with its members: the users the agent knows of that the
+ * decision puts in it (from the cache, without waiting: a member not read
+ * yet is missing, as a group enumeration of a directory may be partial).
+ * With nsswitch's [SUCCESS=merge] after files, these add to the local
+ * group's members; initgroups (what login, sudo and id use) does not need it. */
 static void
-note_in_cache_file(struct agent *a, const struct nss_user *u, const struct cache_entry *e)
+reply_user_group(struct agent *a, struct conn *c, uint8_t type, size_t g)
+{
+	const struct dpk_config_group *grp = &a->cfg.user_group[g];
+	struct dpk_wire_w w;
+	struct nss_user u;
+	uint32_t n = 0;
+	size_t npos, cap = 4096;
+
+	agent_reply_begin(c, &w);
+	dpk_wire_put_u8(&w, 1);
+	dpk_wire_put_string(&w, grp->name, strlen(grp->name));
+	dpk_wire_put_u32(&w, grp->gid);
+	npos = w.len;
+	dpk_wire_put_u32(&w, 0);
+	for (size_t i = 0; n < cap && w.len + 64 < w.cap && known_identity(a, i, &u) == 0; i++) {
+		struct agent_admission ad;
+
+		agent_admit(a, &u.id, u.hash, &ad);
+		if (ad.result != AGENT_ADMIT_USER)
+			continue;
+		for (size_t k = 0; k < ad.n_groups; k++)
+			if (ad.groups[k] == grp->gid) {
+				dpk_wire_put_string(&w, ad.name, strlen(ad.name));
+				n++;
+				break;
+			}
+	}
+	if (!w.err) {
+		w.p[npos] = (uint8_t)(n >> 24);
+		w.p[npos + 1] = (uint8_t)(n >> 16);
+		w.p[npos + 2] = (uint8_t)(n >> 8);
+		w.p[npos + 3] = (uint8_t)n;
+	}
+	agent_reply_end(c, type, &w);
+}
+
+/* A user found: into the cache file, fresh as long as its cache entry. A
+ * user with supplementary groups is left to the socket: the file keeps one
+ * group per user. */
+static void
+note_in_cache_file(struct agent *a, const struct nss_user *u, const struct agent_admission *ad)
 {
 	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
+	const struct cache_entry *e = cache_get(&a->cache, u->hash);
 
-	if (a->cfg.nss_cache_file == NULL)
+	if (a->cfg.nss_cache_file == NULL || e == NULL || ad->n_groups > 0)
 		return;
 	format_gecos(gecos, sizeof(gecos), u);
-	format_home(home, a->cfg.nss_home, u->name);
-	agent_nss_cache_note(a, u->hash, u->name, u->uid, primary_gid(a, u), gecos, home,
+	format_home(home, a->cfg.nss_home, ad->name);
+	agent_nss_cache_note(a, u->hash, ad->name, ad->uid, ad->gid, gecos, home,
 	    e->fetched_ms + (int64_t)a->cfg.cache_ttl_ms);
 }
 
@@ -363,42 +342,28 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
     const char *why)
 {
 	struct cache_entry *e = cache_get(&a->cache, u->hash);
+	struct agent_admission ad;
 
 	if (!waited && (e == NULL || !agent_cache_fresh(a, e, agent_now_ms()))) {
-		uint32_t t = a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms : NSS_DEADLINE_MS;
-
-		agent_lookup_wait(a, c, u->hash, t, nss_chain_done);
-		return;
-	}
-	if (e == NULL) {
-		/* the module maps this to UNAVAIL: not knowing is not "no such user" */
-		agent_reply_failure(c, code, "%s", why);
+		agent_lookup_wait(a, c, u->hash, nss_deadline(a), nss_chain_done);
 		return;
 	}
 	/* a stale entry past its TTL still counts: revocations drop entries */
-	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
+	agent_admit(a, &u->id, u->hash, &ad);
+	if (ad.result == AGENT_ADMIT_UNKNOWN) {
+		/* the module maps this to UNAVAIL: not knowing is not "no such user" */
+		agent_reply_failure(c, code, "%s", why != NULL ? why : ad.why);
+		return;
+	}
+	if (ad.result != AGENT_ADMIT_USER || (u->has_uid && ad.uid != u->uid)) {
 		agent_nss_cache_forget(a, u->hash);
 		reply_notfound(c, type);
 		return;
 	}
-	if (u->via_pkm && e->approval == 0) {
-		/* read before nss_allow_pkm was set, or the events could not be read */
-		if (!waited) {
-			agent_lookup_wait(a, c, u->hash, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ?
-			    a->cfg.request_timeout_ms : NSS_DEADLINE_MS, nss_chain_done);
-			return;
-		}
-		agent_reply_failure(c, DPK_ERR_NET, "cannot read who approved this identity from the chain's events");
-		return;
-	}
-	if (u->via_pkm && !approver_allowed(&a->cfg, e)) {
-		agent_nss_cache_forget(a, u->hash);
-		reply_notfound(c, type);
-		return;
-	}
-	remember(a, u);
-	note_in_cache_file(a, u, e);
-	reply_user(a, c, type, u);
+	if (e != NULL && e->found)
+		(void)agent_userdb_note(&a->users, e->rec.serial, &u->id); /* a full file: found by name only */
+	note_in_cache_file(a, u, &ad);
+	reply_user(a, c, type, u, &ad);
 }
 
 /* Parse and resolve one request: 0 and *u to answer for a user; 1 when
@@ -422,6 +387,8 @@ nss_resolve(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, 
 	if (a->cfg.has_nss_gid && type == DPK_MSG_GETGRNAM) {
 		if (strlen(a->cfg.nss_group) == n && memcmp(a->cfg.nss_group, p, n) == 0)
 			reply_shared_group(a, c, type);
+		else if ((r = user_group_by_name(&a->cfg, (const char *)p, n)) >= 0)
+			reply_user_group(a, c, type, (size_t)r);
 		else
 			reply_notfound(c, type);
 		return 1;
@@ -429,8 +396,15 @@ nss_resolve(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, 
 	if (a->cfg.has_nss_gid && type == DPK_MSG_GETGRGID) {
 		if (id == a->cfg.nss_gid)
 			reply_shared_group(a, c, type);
+		else if ((r = user_group_by_gid(&a->cfg, id)) >= 0)
+			reply_user_group(a, c, type, (size_t)r);
 		else
 			reply_notfound(c, type);
+		return 1;
+	}
+	if ((type == DPK_MSG_GETGRNAM && (r = user_group_by_name(&a->cfg, (const char *)p, n)) >= 0) ||
+	    (type == DPK_MSG_GETGRGID && (r = user_group_by_gid(&a->cfg, id)) >= 0)) {
+		reply_user_group(a, c, type, (size_t)r);
 		return 1;
 	}
 	if (p != NULL)
@@ -446,41 +420,15 @@ nss_resolve(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, 
 
 /* ---- enumeration (nss_enumerate) ---- */
 
+/* The i-th user the decision admits among the identities the agent knows
+ * of (known_identity), from the cache. 0 and *u, *ad, or 1 past the end. */
 static int
-entry_active(const struct cache_entry *e)
+known_user(struct agent *a, uint32_t i, struct nss_user *u, struct agent_admission *ad)
 {
-	return e != NULL && e->found && e->rec.status == DPK_REGISTRY_ACTIVE;
-}
-
-/* The i-th user the agent knows to be admitted and active: the nss_allow
- * identities (in hash order), then those admitted by a suffix or a PKM
- * that were seen (in the order seen). 0 and *u, or 1 past the end. */
-static int
-known_user(struct agent *a, uint32_t i, struct nss_user *u)
-{
-	for (size_t k = 0; k < a->cfg.n_nss_allow; k++) {
-		if (!entry_active(cache_get(&a->cache, a->cfg.nss_allow[k].hash)))
-			continue;
-		if (i-- == 0) {
-			from_exact(&a->cfg.nss_allow[k], u);
+	for (size_t k = 0; known_identity(a, k, u) == 0; k++) {
+		agent_admit(a, &u->id, u->hash, ad);
+		if (ad->result == AGENT_ADMIT_USER && i-- == 0)
 			return 0;
-		}
-	}
-	for (size_t k = 0; k < a->n_nss_seen; k++) {
-		const struct agent_nss_seen *s = &a->nss_seen[k];
-		const struct cache_entry *e = cache_get(&a->cache, s->hash);
-
-		if (!entry_active(e) || (s->via_pkm && !approver_allowed(&a->cfg, e)))
-			continue;
-		if (i-- == 0) {
-			memset(u, 0, sizeof(*u));
-			memcpy(u->hash, s->hash, 32);
-			memcpy(u->name, s->name, sizeof(u->name));
-			u->uid = s->uid;
-			u->from_suffix = 1;
-			u->via_pkm = s->via_pkm;
-			return 0;
-		}
 	}
 	return 1;
 }
@@ -491,21 +439,21 @@ known_user(struct agent *a, uint32_t i, struct nss_user *u)
 static int
 enum_prefetch(struct agent *a, struct conn *c)
 {
-	const uint8_t *last = NULL;
+	uint8_t last[32];
+	int have_last = 0;
+	struct nss_user u;
 
-	for (size_t k = 0; k < a->cfg.n_nss_allow + a->n_nss_seen; k++) {
-		const uint8_t *h = k < a->cfg.n_nss_allow ? a->cfg.nss_allow[k].hash : a->nss_seen[k - a->cfg.n_nss_allow].hash;
-
-		if (cache_get(&a->cache, h) != NULL)
+	for (size_t k = 0; known_identity(a, k, &u) == 0; k++) {
+		if (cache_get(&a->cache, u.hash) != NULL)
 			continue;
-		if (last != NULL)
+		if (have_last)
 			agent_lookup_prefetch(a, last);
-		last = h;
+		memcpy(last, u.hash, 32);
+		have_last = 1;
 	}
-	if (last == NULL)
+	if (!have_last)
 		return 0;
-	agent_lookup_wait(a, c, last, a->cfg.request_timeout_ms < NSS_DEADLINE_MS ? a->cfg.request_timeout_ms :
-	    NSS_DEADLINE_MS, nss_chain_done);
+	agent_lookup_wait(a, c, last, nss_deadline(a), nss_chain_done);
 	return 1;
 }
 
@@ -515,6 +463,7 @@ static void
 enum_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len, int waited)
 {
 	struct dpk_wire_r rd;
+	struct agent_admission ad;
 	struct nss_user u;
 	uint32_t i;
 
@@ -538,10 +487,10 @@ enum_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body,
 	}
 	if (i == 0 && !waited && enum_prefetch(a, c))
 		return;
-	if (known_user(a, i, &u) != 0)
+	if (known_user(a, i, &u, &ad) != 0)
 		reply_notfound(c, type);
 	else
-		reply_user(a, c, type, &u);
+		reply_user(a, c, type, &u, &ad);
 }
 
 void
@@ -550,12 +499,6 @@ agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *
 	struct nss_user u;
 	int r;
 
-	/* a reload with another uid range makes the remembered uids wrong */
-	if (a->nss_seen_min != a->cfg.nss_uid_min || a->nss_seen_max != a->cfg.nss_uid_max) {
-		a->n_nss_seen = a->nss_seen_next = 0;
-		a->nss_seen_min = a->cfg.nss_uid_min;
-		a->nss_seen_max = a->cfg.nss_uid_max;
-	}
 	if (type == DPK_MSG_PWENT || type == DPK_MSG_GRENT) {
 		enum_request(a, c, type, body, len, 0);
 		return;
@@ -595,17 +538,16 @@ nss_chain_done(struct agent *a, struct conn *c, int failed, int code, const char
 		answer_user(a, c, type, &u, 1, code, why);
 }
 
-/* For pam_dpk (login.c): the same policy and names as getpwnam. */
+/* For pam_dpk (login.c): the identity whose user name is name, as getpwnam
+ * finds it (the decision is then agent_admit's). */
 int
-agent_nss_user_identity(struct agent *a, const char *name, size_t n, char ident[DPK_IDENTITY_FORMAT_SIZE],
-    uint8_t hash[32])
+agent_nss_user(struct agent *a, const char *name, size_t n, struct dpk_identity *id, uint8_t hash[32])
 {
 	struct nss_user u;
 
-	/* a "dpk-" name of a suffix identity carries no identity text: only its hash */
-	if (resolve_name(a, name, n, &u) != 0 || u.ident[0] == '\0')
+	if (resolve_name(a, name, n, &u) != 0)
 		return DPK_ERR_NOTFOUND;
-	memcpy(ident, u.ident, DPK_IDENTITY_FORMAT_SIZE);
+	*id = u.id;
 	memcpy(hash, u.hash, 32);
 	return 0;
 }

@@ -13,9 +13,9 @@ struct agent;
 struct conn;
 
 void agent_nss_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len);
-/* The identity (canonical text into ident, hash into hash) of a user name
- * the NSS policy admits; DPK_ERR_NOTFOUND when it admits none. */
-int agent_nss_user_identity(struct agent *a, const char *name, size_t n, char ident[DPK_IDENTITY_FORMAT_SIZE],
-    uint8_t hash[32]);
+/* The identity (and its hash) whose user name is name, if the policy may
+ * admit it (login/admit.h decides once its record is read);
+ * DPK_ERR_NOTFOUND when none. */
+int agent_nss_user(struct agent *a, const char *name, size_t n, struct dpk_identity *id, uint8_t hash[32]);
 
 #endif

@@ -1,6 +1,6 @@
 /* nss_dpk's policy keys in dpk.conf and the naming rules of nss_dpk(8):
- * user names, uids (recomputed here from the documented formula, including
- * the counter on a collision), and every bad value with its message. */
+ * user names, uids (nss_uid_min + serial), the login_allow and user_group
+ * rules, and every bad value with its message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,8 +89,13 @@ test_bad_values(void **state)
 		{"nss_home = /home/%i\n", "has a '%' other than %u"},
 		{"nss_home = /home/%\n", "has a '%' other than %u"},
 		{"nss_shell = bash\n", "must be an absolute path"},
-		{"nss_uid_min = 1000\nnss_uid_max = 1002\nnss_allow = a.example.org\nnss_allow = b.example.org\n",
-		    "nss_uid_min..nss_uid_max (1000..1002) is too small for 2 nss_allow identities"},
+		{"login_allow =   \n", "names no one"},
+		{"login_allow = Not_An_Identity\n", "is not '*', an identity, a .suffix or approver:0xADDRESS"},
+		{"login_allow = .Example.org\n", "is not a lower-case domain with its leading dot"},
+		{"login_allow = approver:0x1234\n", "login_allow"},
+		{"user_group = sudo\n", "names no one"},
+		{"user_group = Sudo alice.example.org\n", "does not start with a group name"},
+		{"user_group = sudo a.example.org\nuser_group = sudo b.example.org\n", "names a group that an earlier"},
 		{"nss_gid = 5000\nnss_gid = 5001\n", "nss_gid"},
 	};
 	struct dpk_config c;
@@ -154,68 +159,64 @@ test_names(void **state)
 	check_name("123e4567-e89b-12d3-a456-426614174000", NULL);
 }
 
-/* The documented uid rule, written out again: identities in hash order,
- * each takes the first counter whose uid no earlier one has. */
-static uint32_t
-formula_uid(const uint8_t h[32], uint32_t counter, uint32_t min, uint32_t max)
-{
-	uint8_t in[36], d[32];
-	uint64_t v = 0;
-
-	memcpy(in, h, 32);
-	in[32] = (uint8_t)(counter >> 24);
-	in[33] = (uint8_t)(counter >> 16);
-	in[34] = (uint8_t)(counter >> 8);
-	in[35] = (uint8_t)counter;
-	dpk_keccak256(in, 36, d);
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | d[i];
-	return min + (uint32_t)(v % ((uint64_t)max - min + 1));
-}
-
+/* The documented uid rule: nss_uid_min + serial, inside the range. */
 static void
-test_uids_and_collisions(void **state)
+test_uids_from_serials(void **state)
 {
-	static const char *const ids[] = {"a.example.org", "b.example.org", "c.example.org", "d.example.org",
-	    "e.example.org", "10.0.0.1", "10.0.0.2", "2001:db8::1"};
-	const size_t n = sizeof(ids) / sizeof(ids[0]);
-	struct dpk_config c;
-	char text[2048], err[256];
-	size_t len = 0;
-	int bumped = 0;
+	uint32_t uid;
+	uint64_t serial;
 
 	(void)state;
-	/* 16 uids for 8 identities: collisions are all but certain */
-	len += (size_t)snprintf(text + len, sizeof(text) - len, "nss_uid_min = 1000\nnss_uid_max = 1015\n");
-	for (size_t i = n; i-- > 0;) /* listed in another order than the hashes */
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "nss_allow = %s\n", ids[i]);
-	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n_nss_allow, n);
-	for (size_t i = 0; i < n; i++) {
-		const struct dpk_config_nss_user *u = &c.nss_allow[i];
-		uint32_t counter = 0, want;
-		size_t j;
+	assert_int_equal(agent_nss_serial_uid(2001000000, 2099999999, 1, &uid), 0);
+	assert_int_equal(uid, 2001000001);
+	assert_int_equal(agent_nss_serial_uid(2001000000, 2099999999, 98999999, &uid), 0);
+	assert_int_equal(uid, 2099999999);
+	assert_int_equal(agent_nss_serial_uid(2001000000, 2099999999, 99000000, &uid), -1); /* past the range */
+	assert_int_equal(agent_nss_serial_uid(2001000000, 2099999999, 0, &uid), -1);        /* no serial yet */
+	assert_int_equal(agent_nss_serial_uid(2001000000, 2099999999, UINT64_MAX, &uid), -1);
+	assert_int_equal(agent_nss_uid_serial(2001000000, 2099999999, 2001000001, &serial), 0);
+	assert_int_equal(serial, 1);
+	assert_int_equal(agent_nss_uid_serial(2001000000, 2099999999, 2001000000, &serial), -1);
+	assert_int_equal(agent_nss_uid_serial(2001000000, 2099999999, 2100000000, &serial), -1);
+	assert_int_equal(agent_nss_uid_serial(2001000000, 2099999999, 1000, &serial), -1);
+}
 
-		if (i > 0)
-			assert_true(memcmp(c.nss_allow[i - 1].hash, u->hash, 32) < 0);
-		do {
-			want = formula_uid(u->hash, counter++, 1000, 1015);
-			for (j = 0; j < i && c.nss_allow[j].uid != want; j++)
-				;
-		} while (j < i);
-		bumped |= counter > 1;
-		assert_int_equal(u->uid, want);
-		assert_true(u->uid >= 1000 && u->uid <= 1015);
-		for (j = 0; j < i; j++)
-			assert_int_not_equal(c.nss_allow[j].uid, u->uid);
-	}
-	assert_true(bumped); /* the collision path ran */
+/* login_allow and user_group: selectors of every kind. */
+static void
+test_rule_keys(void **state)
+{
+	struct dpk_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("login_allow = alice.example.org .ops.example.org\nlogin_allow = "
+	    "approver:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 10.0.0.1\n"
+	    "user_group = sudo .admins.example.org\nuser_group = docker *\n", &c, err, sizeof(err)), 0);
+	assert_true(c.has_login_allow);
+	assert_int_equal(c.login_allow.n, 4);
+	assert_int_equal(c.login_allow.v[0].kind, AGENT_SEL_IDENTITY);
+	assert_int_equal(c.login_allow.v[1].kind, AGENT_SEL_SUFFIX);
+	assert_string_equal(c.login_allow.v[1].suffix, ".ops.example.org");
+	assert_int_equal(c.login_allow.v[2].kind, AGENT_SEL_APPROVER);
+	assert_int_equal(c.login_allow.v[2].approver[0], 0x70);
+	assert_int_equal(c.login_allow.v[3].kind, AGENT_SEL_IDENTITY);
+	assert_int_equal(c.n_user_group, 2);
+	assert_string_equal(c.user_group[0].name, "sudo");
+	assert_int_equal(c.user_group[0].who.n, 1);
+	assert_string_equal(c.user_group[1].name, "docker");
+	assert_int_equal(c.user_group[1].who.v[0].kind, AGENT_SEL_ALL);
 	dpk_config_free(&c);
-
-	/* the same list in the default range: the same uids on every host */
-	assert_int_equal(parse("nss_allow = b.example.org\nnss_allow = a.example.org\n", &c, err, sizeof(err)), 0);
-	for (size_t i = 0; i < c.n_nss_allow; i++)
-		assert_int_equal(c.nss_allow[i].uid, formula_uid(c.nss_allow[i].hash, 0, 2001000000, 2099999999));
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	assert_false(c.has_login_allow); /* none given: every user may log in */
+	dpk_config_free(&c);
+	/* a group no source has: refused at start, naming it */
+	assert_int_equal(parse("user_group = no-such-group-here *\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(dpk_config_resolve_groups(&c, "dpk.conf", err, sizeof(err)), DPK_ERR_INVALID);
+	assert_non_null(strstr(err, "there is no group 'no-such-group-here'"));
+	dpk_config_free(&c);
+	assert_int_equal(parse("user_group = root *\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(dpk_config_resolve_groups(&c, "dpk.conf", err, sizeof(err)), DPK_ERR_INVALID);
+	assert_non_null(strstr(err, "root's group"));
 	dpk_config_free(&c);
 }
 
@@ -226,7 +227,8 @@ main(void)
 		cmocka_unit_test(test_defaults_and_keys),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_uids_and_collisions),
+		cmocka_unit_test(test_uids_from_serials),
+		cmocka_unit_test(test_rule_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

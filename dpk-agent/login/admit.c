@@ -1,0 +1,165 @@
+/* The admission decision (admit.h). */
+#include "login/admit.h"
+
+#include "agent.h"
+#include "chain/lookup.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/nss_map.h"
+#include "common/selector.h"
+#include "registry/registry.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+listed(const struct dpk_config *c, const uint8_t h[32])
+{
+	struct dpk_config_nss_user key;
+
+	if (c->n_nss_allow == 0)
+		return 0; /* bsearch must not get a NULL array */
+	memcpy(key.hash, h, 32);
+	return bsearch(&key, c->nss_allow, c->n_nss_allow, sizeof(key), agent_nss_cmp_hash) != NULL;
+}
+
+static int
+under_suffix(const struct dpk_config *c, const struct dpk_identity *id)
+{
+	for (size_t i = 0; i < c->n_nss_allow_suffix; i++)
+		if (agent_suffix_match(id, c->nss_allow_suffix[i]))
+			return 1;
+	return 0;
+}
+
+static int
+approver_admitted(const struct dpk_config *c, const uint8_t approver[20])
+{
+	for (size_t i = 0; i < c->n_nss_allow_pkm; i++)
+		if (memcmp(c->nss_allow_pkm[i], approver, 20) == 0)
+			return 1;
+	return 0;
+}
+
+int
+agent_admit_policy_may(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32])
+{
+	return listed(c, h) || under_suffix(c, id) || c->n_nss_allow_pkm > 0;
+}
+
+static void
+login_right(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32],
+    const struct agent_admit_rec *r, struct agent_admission *out)
+{
+	if (c->has_login_allow && !agent_selset_match(&c->login_allow, id, h, r->approver)) {
+		snprintf(out->why, sizeof(out->why), "%s is a user of this host but login_allow does not let it log in",
+		    out->name);
+		return;
+	}
+	if (r->fresh) {
+		out->login = 1;
+		return;
+	}
+	if (c->offline_login_max_age_ms == 0) {
+		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and offline_login_max_age is off",
+		    out->name);
+		return;
+	}
+	if (r->age_ms > (int64_t)c->offline_login_max_age_ms) {
+		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and its record was verified "
+		    "%lld s ago, longer ago than offline_login_max_age (%u s)", out->name, (long long)(r->age_ms / 1000),
+		    c->offline_login_max_age_ms / 1000);
+		return;
+	}
+	out->login = 1;
+	out->stale_ms = r->age_ms < 1 ? 1 : r->age_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)r->age_ms;
+}
+
+void
+agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32],
+    const struct agent_admit_rec *r, agent_admit_other_fn other, void *ctx, struct agent_admission *out)
+{
+	char text[DPK_IDENTITY_FORMAT_SIZE];
+
+	memset(out, 0, sizeof(*out));
+	agent_nss_map_name(id, h, out->name);
+	if (dpk_identity_format(id, text, sizeof(text)) != 0)
+		snprintf(text, sizeof(text), "%s", out->name);
+	if (!agent_admit_policy_may(c, id, h)) {
+		out->result = AGENT_ADMIT_POLICY;
+		snprintf(out->why, sizeof(out->why), "%s is not a DPK user of this host (nss_allow, nss_allow_suffix, "
+		    "nss_allow_pkm in dpk.conf)", text);
+		return;
+	}
+	if (r == NULL || !r->known) {
+		out->result = AGENT_ADMIT_UNKNOWN;
+		snprintf(out->why, sizeof(out->why), "the record of %s has not been read from the chain", text);
+		return;
+	}
+	if (!r->found || r->status != DPK_REGISTRY_ACTIVE) {
+		out->result = AGENT_ADMIT_INACTIVE;
+		snprintf(out->why, sizeof(out->why), "%s is %s on chain", text, r->found ? "revoked" : "not registered");
+		return;
+	}
+	if (!listed(c, h) && !under_suffix(c, id) && !approver_admitted(c, r->approver)) {
+		out->result = AGENT_ADMIT_POLICY;
+		snprintf(out->why, sizeof(out->why), "%s was approved by an approver that nss_allow_pkm does not name", text);
+		return;
+	}
+	if (agent_nss_serial_uid(c->nss_uid_min, c->nss_uid_max, r->serial, &out->uid) != 0) {
+		out->result = AGENT_ADMIT_RANGE;
+		snprintf(out->why, sizeof(out->why), "%s has serial number %llu, whose uid would be past nss_uid_max (%u)",
+		    text, (unsigned long long)r->serial, c->nss_uid_max);
+		return;
+	}
+	if (other != NULL && other(ctx, out->name, out->uid)) {
+		out->result = AGENT_ADMIT_SHADOWED;
+		snprintf(out->why, sizeof(out->why), "%s would be user %s (uid %u), but another source (files, LDAP, ...) "
+		    "has that name or uid: it is never a DPK user", text, out->name, out->uid);
+		return;
+	}
+	out->result = AGENT_ADMIT_USER;
+	out->gid = c->has_nss_gid ? c->nss_gid : out->uid;
+	for (size_t i = 0; i < c->n_user_group; i++)
+		if (agent_selset_match(&c->user_group[i].who, id, h, r->approver))
+			out->groups[out->n_groups++] = c->user_group[i].gid;
+	login_right(c, id, h, r, out);
+}
+
+/* Another source's account by name or uid: nss_dpk answers UNAVAIL inside
+ * the agent (DPK_NSS_BYPASS), so these see files, LDAP, SSSD only. */
+static int
+other_sources(void *ctx, const char *name, uint32_t uid)
+{
+	(void)ctx;
+	return getpwnam(name) != NULL || getpwuid((uid_t)uid) != NULL;
+}
+
+void
+agent_admit(struct agent *a, const struct dpk_identity *id, const uint8_t h[32], struct agent_admission *out)
+{
+	struct cache_entry *e = cache_get(&a->cache, h);
+	struct agent_admit_rec r;
+
+	memset(&r, 0, sizeof(r));
+	if (e != NULL) {
+		int64_t now = agent_now_ms();
+
+		r.known = 1;
+		r.found = e->found;
+		r.fresh = agent_cache_fresh(a, e, now);
+		r.age_ms = now - e->fetched_ms;
+		if (e->found) {
+			r.status = e->rec.status;
+			memcpy(r.approver, e->rec.approver, 20);
+			r.serial = e->rec.serial;
+		}
+	}
+	agent_admit_decide(&a->cfg, id, h, e != NULL ? &r : NULL, other_sources, NULL, out);
+	if (out->result == AGENT_ADMIT_SHADOWED && e != NULL && !e->shadow_logged) {
+		e->shadow_logged = 1;
+		agent_log(LOG_WARNING, "refusing to admit a DPK user: %s", out->why);
+	}
+}
