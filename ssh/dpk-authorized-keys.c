@@ -1,8 +1,10 @@
 /* dpk-authorized-keys: sshd's AuthorizedKeysCommand for DPK users
- * (dpk-authorized-keys(8)). Given a user name, it asks dpk-agent which DPK
- * identity the name belongs to (GETPWNAM, the question nss_dpk asks), reads
- * that identity's key through the agent's cache (LOOKUP) and prints it as one
- * authorized_keys line while it is active on chain.
+ * (dpk-authorized-keys(8)). Given a user name, it asks dpk-agent for the
+ * user's passwd entry (GETPWNAM, the question nss_dpk asks) and whether the
+ * admission decision lets that DPK identity log in here (LOGIN_ACCOUNT, the
+ * question pam_dpk's account check asks), reads the identity's key through
+ * the agent's cache (LOOKUP) and prints it as one authorized_keys line
+ * while it is active on chain.
  *
  * Exit status, as sshd reads it (a non-zero exit makes sshd ignore the
  * output and log our stderr):
@@ -20,7 +22,6 @@
 #include "proto.h"
 #include "wire.h"
 
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <pwd.h>
@@ -121,58 +122,37 @@ getpwnam_agent(struct dpk_client *c, const char *name, struct ak_passwd *pw)
 	return 1;
 }
 
-/* Which identity a user is. The agent writes it into the GECOS field as
- * "DPK <identity>" with an IPv6 address's ':' turned into '-' (nss_dpk(8)),
- * which a dot-less domain could also read as; so each spelling is asked
- * back, and only the one the agent maps to this very user (same name, same
- * uid) is taken. 1 with the identity in out, 0 if none matches, or a
- * negative client error. */
+/* Which identity the user is, and whether the agent's admission decision
+ * lets it log in here (LOGIN_ACCOUNT: the same decision as pam_dpk's
+ * account check): 1 with the identity in out, 0 when it may not (the
+ * reason on stderr), or a negative client error. */
 static int
-identity_of(struct dpk_client *c, const struct ak_passwd *pw, char *out, size_t outsz)
+login_identity(struct dpk_client *c, const char *user, char *out, size_t outsz)
 {
-	char cand[2][AK_FIELD_MAX];
-	const char *g = pw->gecos;
-	struct in6_addr a6;
-	int ncand = 0, r;
+	const char *msg = NULL;
+	uint8_t status;
+	int r = dpk_client_login_account(c, user, &status, out, outsz);
 
-	if (strncmp(g, "DPK ", 4) != 0)
+	if (r != DPK_CLIENT_EAGENT)
+		return r == 0 ? 1 : r;
+	switch (dpk_client_agent_error(c, &msg)) {
+	case 19: /* not found */
+	case 23: /* not allowed to log in here (login_allow) */
+	case 26: /* revoked */
+		fprintf(stderr, "dpk-authorized-keys: user %s: no key: %s\n", user, msg != NULL ? msg : "");
 		return 0;
-	g += 4;
-	if (strlen(g) == 0 || strlen(g) >= sizeof(cand[0]))
-		return 0;
-	if (strchr(g, '-') != NULL && strchr(g, '.') == NULL) {
-		snprintf(cand[ncand], sizeof(cand[ncand]), "%s", g);
-		for (char *p = cand[ncand]; (p = strchr(p, '-')) != NULL;)
-			*p = ':';
-		if (inet_pton(AF_INET6, cand[ncand], &a6) == 1)
-			ncand++;
+	default:
+		return r;
 	}
-	snprintf(cand[ncand++], sizeof(cand[0]), "%s", g);
-	for (int i = 0; i < ncand; i++) {
-		struct ak_passwd back;
-
-		if (strlen(cand[i]) > AK_NAME_MAX)
-			continue;
-		if ((r = getpwnam_agent(c, cand[i], &back)) < 0)
-			return r;
-		if (r == 1 && back.uid == pw->uid && strcmp(back.name, pw->name) == 0) {
-			if (strlen(cand[i]) >= outsz)
-				return DPK_CLIENT_EPROTO;
-			memcpy(out, cand[i], strlen(cand[i]) + 1);
-			return 1;
-		}
-	}
-	return 0;
 }
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: dpk-authorized-keys [-S] [-c CONFIG] [-s SOCKET] USER\n"
+	fprintf(f, "usage: dpk-authorized-keys [-c CONFIG] [-s SOCKET] USER\n"
 	    "  print the OpenSSH key of the DPK identity mapped to USER (sshd's AuthorizedKeysCommand)\n"
 	    "  -c CONFIG  dpk.conf, for the DPK uid range (default " DPK_CLIENT_DEFAULT_CONFIG ")\n"
-	    "  -s SOCKET  the agent's socket (default " DPK_CLIENT_DEFAULT_SOCKET "); its owner is not checked\n"
-	    "  -S         print a key the agent serves from its cache while the chain is unreachable\n");
+	    "  -s SOCKET  the agent's socket (default " DPK_CLIENT_DEFAULT_SOCKET "); its owner is not checked\n");
 }
 
 int
@@ -185,13 +165,12 @@ main(int argc, char **argv)
 	const char *sock = NULL, *config = NULL, *user;
 	const struct passwd *sys;
 	char ident[AK_NAME_MAX + 1];
-	int allow_stale = 0, opt, r, ret = AK_FAIL;
+	int opt, r, ret = AK_FAIL;
 
 	memset(&rec, 0, sizeof(rec));
 	dpk_buf_init(&line, 32768);
-	while ((opt = getopt(argc, argv, "Sc:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "c:s:h")) != -1) {
 		switch (opt) {
-		case 'S': allow_stale = 1; break;
 		case 'c': config = optarg; break;
 		case 's': sock = optarg; break;
 		case 'h': usage(stdout); ret = AK_OK; goto out;
@@ -238,21 +217,34 @@ main(int argc, char **argv)
 		    "(uid %lu); no key\n", user, (unsigned long)sys->pw_uid, (unsigned long)pw.uid);
 		goto out;
 	}
-	if ((r = identity_of(c, &pw, ident, sizeof(ident))) < 0) {
+	if ((r = login_identity(c, user, ident, sizeof(ident))) < 0) {
 		agent_failed(c, r, "user", user);
 		goto out;
 	}
 	if (r == 0) {
-		fprintf(stderr, "dpk-authorized-keys: user %s: the agent names no identity for it\n", user);
+		ret = AK_OK;
 		goto out;
+	}
+	{
+		/* the passwd entry names the same identity ("DPK " + it, ':' as '-') */
+		char want[AK_FIELD_MAX];
+
+		snprintf(want, sizeof(want), "DPK %s", ident);
+		for (char *p = want; (p = strchr(p, ':')) != NULL;)
+			*p = '-';
+		if (strcmp(want, pw.gecos) != 0) {
+			fprintf(stderr, "dpk-authorized-keys: user %s: its passwd entry names '%s', not identity %s; no key\n",
+			    user, pw.gecos, ident);
+			goto out;
+		}
 	}
 	if ((r = dpk_client_lookup(c, ident, &rec)) != 0) {
 		agent_failed(c, r, "identity", ident);
 		goto out;
 	}
-	if (rec.stale && !allow_stale) {
-		fprintf(stderr, "dpk-authorized-keys: identity %s: the chain is unreachable and the agent's answer "
-		    "is %.1f s old; refusing (-S accepts it)\n", ident, rec.age_ms / 1000.0);
+	if (rec.stale && dpk_client_login_stale_ms(c) == 0) {
+		/* the account check saw a fresh record, the lookup a stale one */
+		fprintf(stderr, "dpk-authorized-keys: identity %s: the chain stopped answering; try again\n", ident);
 		goto out;
 	}
 	if (rec.status != 1 || rec.pubkey == NULL) {

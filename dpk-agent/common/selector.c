@@ -39,7 +39,7 @@ parse_one(const char *w, size_t n, struct agent_selector *sel, const char **why)
 	if (w[0] == '.') {
 		/* the suffix without its dot must itself be a domain */
 		if (dpk_identity_parse_kind(DPK_IDENTITY_DOMAIN, tmp + 1, n - 1, &id) != 0 || tmp[n - 1] == '.' ||
-		    id.len + 1 != n || memcmp(id.value, tmp + 1, id.len) != 0)
+		    (size_t)id.len + 1 != n || memcmp(id.value, tmp + 1, (size_t)id.len) != 0)
 			return *why = "has a suffix that is not a lower-case domain with its leading dot (e.g. .example.org)", 1;
 		sel->kind = AGENT_SEL_SUFFIX;
 		memcpy(sel->suffix, tmp, n + 1);

@@ -52,7 +52,7 @@ struct agent_admission {
 	size_t n_groups;
 	int login;          /* may log in now */
 	uint32_t stale_ms;  /* login rests on a record this old (offline_login_max_age); 0: fresh */
-	char why[320];      /* when not a user, or no login: a sentence */
+	char why[512];      /* when not a user, or no login: a sentence */
 };
 
 /* Whether another NSS source has user name or uid: 1, else 0. */

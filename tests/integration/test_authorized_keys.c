@@ -9,7 +9,7 @@
  * outside the policy and an unregistered one print nothing with status 0; a
  * revoked identity prints nothing within the poll interval; a stopped and a
  * hung agent give status 1 within the 2 s limit; a stale answer (chain down
- * past the cache TTL) gives 1 unless -S; a hostile agent's malformed replies
+ * past the cache TTL) gives 1 unless offline_login_max_age allows it; a hostile agent's malformed replies
  * (truncated, trailing garbage, embedded NUL, oversized, wrong type, uid 0)
  * give 1 and print nothing; wrong usage gives 2. */
 #include <setjmp.h>
@@ -75,7 +75,7 @@ hash_name(const char *text, char out[17])
 }
 
 static void
-start_agent_ttl(struct env *e, const char *cache_ttl)
+start_agent_ttl(struct env *e, const char *cache_ttl, const char *extra)
 {
 	char agent[512], addr[43];
 	FILE *f = fopen(e->conf, "w");
@@ -85,11 +85,12 @@ start_agent_ttl(struct env *e, const char *cache_ttl)
 	    "cache_ttl = %s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 500ms\n"
 	    "request_timeout = 1500ms\n"
 	    "nss_allow = alice.example.org\nnss_allow = 10.9.8.7\nnss_allow = 2001:db8::7\n"
-	    "nss_allow = rsa.example.org\nnss_allow = gone.example.org\nnss_allow = unregistered.example.org\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, cache_ttl);
+	    "nss_allow = rsa.example.org\nnss_allow = gone.example.org\nnss_allow = unregistered.example.org\n%s",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, cache_ttl, extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
+	unlink(e->sock); /* a killed agent's socket: wait for the new one */
 	e->agent = dpk_test_spawn(argv, e->log);
 	if (dpk_test_wait_path(e->sock, 20000) != 0)
 		fail_msg("dpk-agent did not start (see %s)", e->log);
@@ -98,7 +99,7 @@ start_agent_ttl(struct env *e, const char *cache_ttl)
 static void
 start_agent(struct env *e)
 {
-	start_agent_ttl(e, "60s");
+	start_agent_ttl(e, "60s", "");
 }
 
 static void
@@ -313,15 +314,16 @@ test_agent_down_fails_fast(void **state)
 	assert_int_equal(authorized_keys(e, "root", got, sizeof(got)), 0);
 }
 
-/* The chain stops answering after the cache TTL: the agent's answer is
- * stale, which is refused unless -S asks for it. */
+/* The chain stops answering after the cache TTL: the agent's record is
+ * stale, and the key is printed only within offline_login_max_age (the
+ * same decision as pam_dpk's). */
 static void
-test_stale_refused_unless_asked(void **state)
+test_stale_only_within_offline_age(void **state)
 {
 	struct env *e = *state;
 	char got[16384], want[16384];
 
-	start_agent_ttl(e, "1s");
+	start_agent_ttl(e, "1s", "");
 	dpkctl_openssh(e, "alice.example.org", want, sizeof(want));
 	assert_int_equal(authorized_keys(e, "alice.example.org", got, sizeof(got)), 0);
 	assert_string_equal(got, want);
@@ -329,7 +331,14 @@ test_stale_refused_unless_asked(void **state)
 	sleep_ms(1500);
 	assert_int_equal(authorized_keys(e, "alice.example.org", got, sizeof(got)), 1);
 	assert_string_equal(got, "");
-	assert_int_equal(authorized_keys_opt(e, "-S", "alice.example.org", got, sizeof(got)), 0);
+	kill(e->anvil.pid, SIGCONT);
+	stop_agent(e);
+
+	start_agent_ttl(e, "1s", "offline_login_max_age = 1m\n");
+	assert_int_equal(authorized_keys(e, "alice.example.org", got, sizeof(got)), 0);
+	kill(e->anvil.pid, SIGSTOP);
+	sleep_ms(1500);
+	assert_int_equal(authorized_keys(e, "alice.example.org", got, sizeof(got)), 0);
 	assert_string_equal(got, want);
 	kill(e->anvil.pid, SIGCONT);
 }
@@ -499,7 +508,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_not_dpk_users_print_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoked_prints_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_down_fails_fast, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_refused_unless_asked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_only_within_offline_age, setup, teardown),
 		cmocka_unit_test(test_hostile_agent),
 		cmocka_unit_test(test_usage),
 	};

@@ -89,7 +89,7 @@ test_bad_values(void **state)
 		{"nss_home = /home/%i\n", "has a '%' other than %u"},
 		{"nss_home = /home/%\n", "has a '%' other than %u"},
 		{"nss_shell = bash\n", "must be an absolute path"},
-		{"login_allow =   \n", "names no one"},
+		{"login_allow =   \n", "empty value"},
 		{"login_allow = Not_An_Identity\n", "is not '*', an identity, a .suffix or approver:0xADDRESS"},
 		{"login_allow = .Example.org\n", "is not a lower-case domain with its leading dot"},
 		{"login_allow = approver:0x1234\n", "login_allow"},

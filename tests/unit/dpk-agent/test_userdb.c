@@ -41,7 +41,8 @@ test_parse_line(void **state)
 	big[0] = '1';
 	big[1] = ' ';
 	assert_int_equal(agent_userdb_parse_line(big, sizeof(big), &serial, &id), -1);
-	assert_int_equal(agent_userdb_parse_line("7 alice.example.org", 10, &serial, &id), -1); /* truncated */
+	assert_int_equal(agent_userdb_parse_line("7 alice.example.org", 2, &serial, &id), -1); /* cut after the serial */
+	/* a line cut inside the identity may still be one: the file reader skips a last line without its newline */
 }
 
 static void
