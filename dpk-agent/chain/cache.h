@@ -13,6 +13,7 @@ struct cache_entry {
 	int found;                     /* 0: the chain said NotFound */
 	struct dpk_registry_record rec; /* when found (rec.pubkey owned) */
 	int64_t fetched_ms;            /* monotonic time of the chain read */
+	int64_t failed_ms;             /* when a read to refresh it last failed (0: none since) */
 	int shadow_logged;             /* login/admit.c said why it is no user */
 	struct cache_entry *next;
 };

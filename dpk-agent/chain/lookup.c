@@ -52,6 +52,12 @@ agent_cache_fresh(const struct agent *a, const struct cache_entry *e, int64_t no
 	return now - e->fetched_ms < (int64_t)ttl;
 }
 
+int
+agent_cache_settled(const struct agent *a, const struct cache_entry *e, int64_t now)
+{
+	return agent_cache_fresh(a, e, now) || (e->failed_ms != 0 && now - e->failed_ms < AGENT_CHAIN_RETRY_MS);
+}
+
 /* The identity a waiting connection asked for is kept in its input buffer
  * (not cleared while it waits): parse it again to answer. */
 static int
@@ -118,8 +124,8 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 		    (int)(n > 128 ? 128 : n), (const char *)p);
 		return;
 	}
-	if ((e = cache_get(&a->cache, h)) != NULL && agent_cache_fresh(a, e, now)) {
-		reply_lookup(a, c, &id, e, 0, now);
+	if ((e = cache_get(&a->cache, h)) != NULL && agent_cache_settled(a, e, now)) {
+		reply_lookup(a, c, &id, e, !agent_cache_fresh(a, e, now), now);
 		return;
 	}
 	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms, lookup_chain_done);
@@ -200,6 +206,8 @@ agent_chain_done(struct agent *a)
 				cache_put(&a->cache, j->id_hash, &j->rec, now);
 			else if (j->result == DPK_ERR_NOTFOUND)
 				cache_put(&a->cache, j->id_hash, NULL, now);
+			if (j->result != 0 && j->result != DPK_ERR_NOTFOUND && cache_get(&a->cache, j->id_hash) != NULL)
+				cache_get(&a->cache, j->id_hash)->failed_ms = now;
 			if (j->result == DPK_ERR_NOTFOUND || (j->result == 0 && j->rec.status != DPK_REGISTRY_ACTIVE))
 				record_changed(a, j->id_hash);
 			answer_waiting(a, j->id_hash, j->result != 0 && j->result != DPK_ERR_NOTFOUND,

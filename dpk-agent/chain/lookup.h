@@ -19,6 +19,10 @@ struct agent;
 void agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
 /* Whether e is within its TTL (cache_ttl, or negative_cache_ttl for "not registered"). */
 int agent_cache_fresh(const struct agent *a, const struct cache_entry *e, int64_t now);
+/* Fresh, or a read to refresh it failed less than AGENT_CHAIN_RETRY_MS ago:
+ * answer from it now (stale) rather than wait for the chain again. */
+#define AGENT_CHAIN_RETRY_MS 1000
+int agent_cache_settled(const struct agent *a, const struct cache_entry *e, int64_t now);
 /* Make c wait (at most timeout_ms) for a chain read of identity hash h,
  * starting one unless one is under way; its request stays in c->in, and
  * done is called when the read ends or the deadline passes. */

@@ -96,12 +96,6 @@ pending_release(const struct conn *c)
 		}
 }
 
-static int
-entry_fresh(const struct agent *a, const struct cache_entry *e)
-{
-	return agent_cache_fresh(a, e, agent_now_ms());
-}
-
 static void login_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
 /* The decision (admit.h) for identity text ident once its record has
@@ -188,7 +182,7 @@ login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len
 		    (int)(ul > 64 ? 64 : ul), (const char *)user);
 		return;
 	}
-	if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !entry_fresh(a, e))) {
+	if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !agent_cache_settled(a, e, agent_now_ms()))) {
 		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
 		return;
 	}
@@ -380,7 +374,7 @@ login_verify(struct agent *a, struct conn *c, const uint8_t *body, size_t len)
 		agent_reply_failure(c, DPK_ERR_EXPIRED, "the login challenge expired: log in again for a new one");
 		return;
 	}
-	if ((e = cache_get(&a->cache, p->user_hash)) != NULL && entry_fresh(a, e)) {
+	if ((e = cache_get(&a->cache, p->user_hash)) != NULL && agent_cache_settled(a, e, agent_now_ms())) {
 		verify_finish(a, c, &ch, sig, siglen, p, 0, NULL);
 		return;
 	}
@@ -419,7 +413,7 @@ login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, 
 		    (int)(ul > 64 ? 64 : ul), (const char *)user);
 		return;
 	}
-	if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !entry_fresh(a, e))) {
+	if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !agent_cache_settled(a, e, agent_now_ms()))) {
 		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
 		return;
 	}

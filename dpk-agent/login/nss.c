@@ -344,7 +344,7 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 	struct cache_entry *e = cache_get(&a->cache, u->hash);
 	struct agent_admission ad;
 
-	if (!waited && (e == NULL || !agent_cache_fresh(a, e, agent_now_ms()))) {
+	if (!waited && (e == NULL || !agent_cache_settled(a, e, agent_now_ms()))) {
 		agent_lookup_wait(a, c, u->hash, nss_deadline(a), nss_chain_done);
 		return;
 	}

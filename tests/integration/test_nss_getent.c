@@ -78,22 +78,23 @@ id_hash(const char *text, uint8_t h[32])
 	assert_int_equal(dpk_identity_hash(&id, h), 0);
 }
 
-/* The documented rules of nss_dpk(8), written out again. */
-static uint32_t
-expected_uid(const char *text, uint32_t counter)
-{
-	uint8_t in[36], d[32];
-	uint64_t v = 0;
+static struct env *the_env; /* for chain_uid */
 
-	id_hash(text, in);
-	in[32] = (uint8_t)(counter >> 24);
-	in[33] = (uint8_t)(counter >> 16);
-	in[34] = (uint8_t)(counter >> 8);
-	in[35] = (uint8_t)counter;
-	dpk_keccak256(in, sizeof(in), d);
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | d[i];
-	return UID_MIN + (uint32_t)(v % (UID_MAX - UID_MIN + 1));
+/* The documented uid rule of nss_dpk(8): nss_uid_min + the identity's
+ * serial number, read from the registry here. */
+static uint32_t
+chain_uid(const char *text)
+{
+	struct dpk_registry_record rec;
+	uint8_t h[32];
+	uint32_t uid;
+
+	id_hash(text, h);
+	assert_int_equal(dpk_registry_get_client_by_hash(the_env->rpc, the_env->contract, h, &rec), 0);
+	assert_true(rec.serial > 0);
+	uid = UID_MIN + (uint32_t)rec.serial;
+	dpk_registry_record_free(&rec);
+	return uid;
 }
 
 static void
@@ -227,6 +228,7 @@ setup(void **state)
 	register_identity(e, "bob.corp.example");
 	register_identity(e, "outside.example.net");
 	*state = e;
+	the_env = e;
 	return 0;
 }
 
@@ -261,28 +263,12 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The uid of an nss_allow identity: counter 0 unless another listed identity
- * earlier in hash order took it (the test's list has no such collision;
- * checked here so a collision would show as a clear failure). */
-static uint32_t
-listed_uid(const char *text)
-{
-	static const char *const listed[] = {"alice.example.org", "10.9.8.7", "gone.example.org",
-	    "unregistered.example.org"};
-	uint32_t u = expected_uid(text, 0);
-
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(listed[i], text) != 0 && expected_uid(listed[i], 0) == u)
-			fail_msg("the test's identities collide: pick others");
-	return u;
-}
-
 static void
 test_getent_and_id(void **state)
 {
 	struct env *e = *state;
 	char line[1024], want[1024], key[32], hname[17];
-	uint32_t alice = listed_uid("alice.example.org"), ip = listed_uid("10.9.8.7");
+	uint32_t alice = chain_uid("alice.example.org"), ip = chain_uid("10.9.8.7");
 	struct dpk_buf out;
 
 	start_agent(e, "");
@@ -297,13 +283,12 @@ test_getent_and_id(void **state)
 	assert_string_equal(line, want);
 
 	/* an IPv4 identity: "dpk-" + 12 hex digits of its hash; found by that
-	 * name, by its uid and by the identity itself */
+	 * name and by its uid, never by the identity's text (no alias names) */
 	expected_hash_name("10.9.8.7", hname);
 	snprintf(want, sizeof(want), "%s:*:%u:%u:DPK 10.9.8.7:/home/%s:/bin/bash", hname, ip, ip, hname);
 	assert_int_equal(getent(e, "passwd", hname, line, sizeof(line)), 0);
 	assert_string_equal(line, want);
-	assert_int_equal(getent(e, "passwd", "10.9.8.7", line, sizeof(line)), 0);
-	assert_string_equal(line, want);
+	assert_int_equal(getent(e, "passwd", "10.9.8.7", line, sizeof(line)), 2);
 	snprintf(key, sizeof(key), "%u", ip);
 	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 0);
 	assert_string_equal(line, want);
@@ -324,7 +309,7 @@ test_getent_and_id(void **state)
 	dpk_buf_free(&out);
 
 	/* admitted by nss_allow_suffix: found by name, then by uid */
-	uint32_t bob = expected_uid("bob.corp.example", 0);
+	uint32_t bob = chain_uid("bob.corp.example");
 	assert_int_equal(getent(e, "passwd", "bob.corp.example", line, sizeof(line)), 0);
 	snprintf(want, sizeof(want), "bob.corp.example:*:%u:%u:DPK bob.corp.example:/home/bob.corp.example:/bin/bash",
 	    bob, bob);
@@ -339,7 +324,7 @@ test_getent_and_id(void **state)
 	assert_int_equal(getent(e, "passwd", "unregistered.example.org", line, sizeof(line)), 2);
 	assert_int_equal(getent(e, "passwd", "carol.corp.example", line, sizeof(line)), 2);
 	assert_int_equal(getent(e, "passwd", "Alice.Example.ORG", line, sizeof(line)), 2);
-	snprintf(key, sizeof(key), "%u", listed_uid("unregistered.example.org"));
+	snprintf(key, sizeof(key), "%u", UID_MIN + 999999u /* no such serial */);
 	assert_int_equal(getent(e, "passwd", key, line, sizeof(line)), 2);
 	assert_int_equal(getent(e, "passwd", "2099999999", line, sizeof(line)), 2);
 
@@ -373,7 +358,7 @@ test_shared_group(void **state)
 {
 	struct env *e = *state;
 	char line[1024], want[1024];
-	uint32_t alice = listed_uid("alice.example.org");
+	uint32_t alice = chain_uid("alice.example.org");
 	struct dpk_buf out;
 
 	start_agent(e, "nss_gid = 5000\nnss_group = dpkusers\nnss_home = /srv/dpk/%u\nnss_shell = /bin/sh\n");
@@ -443,7 +428,7 @@ test_chain_down_is_unavail(void **state)
 
 /* The agent's side of the protocol, asked directly: malformed bodies are
  * FAILURE (syntax), root and other spellings are "not found" without a
- * chain read, and an IPv6 identity is found by its canonical text. */
+ * chain read, and an IPv6 identity is found by its "dpk-" name only. */
 static void
 test_agent_protocol(void **state)
 {
@@ -466,10 +451,19 @@ test_agent_protocol(void **state)
 	assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWNAM, root, sizeof(root), &rtype, reply, sizeof(reply), &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(reply[0], 0);
-	/* an IPv6 identity by its text: the reply names its "dpk-" user */
+	/* an IPv6 identity's text is not a user name (no alias names: a
+	 * user has one name); its "dpk-" name finds it */
 	assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWNAM, v6, sizeof(v6), &rtype, reply, sizeof(reply), &n), 0);
-	assert_int_equal(reply[0], 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(reply[0], 0);
 	expected_hash_name("2001:db8::7", hname);
+	{
+		uint8_t req[20] = {0, 0, 0, 16};
+
+		memcpy(req + 4, hname, 16);
+		assert_int_equal(dpk_client_call(c, DPK_MSG_GETPWNAM, req, sizeof(req), &rtype, reply, sizeof(reply), &n), 0);
+	}
+	assert_int_equal(reply[0], 1);
 	assert_memory_equal(reply + 5, hname, 16);
 	/* the gecos field carries the address with '-' for ':' */
 	assert_non_null(memmem(reply, n, "DPK 2001-db8--7", 15));
@@ -529,7 +523,7 @@ test_cache_file(void **state)
 	typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 	struct env *e = *state;
 	char line[1024], want[1024], key[32], so[4096], buf[1024];
-	uint32_t alice = listed_uid("alice.example.org");
+	uint32_t alice = chain_uid("alice.example.org");
 	struct dpk_buf out;
 	struct passwd pw;
 	pwnam_fn pwnam;
@@ -663,7 +657,7 @@ test_allow_pkm(void **state)
 	struct dpk_idkey *k;
 	char line[1024], want[1024], extra[256], addr[43], key[32];
 	uint8_t h[32];
-	uint32_t p1 = expected_uid("p1.example.net", 0);
+	uint32_t p1;
 	int64_t t0;
 	int rc = 0;
 
@@ -674,6 +668,7 @@ test_allow_pkm(void **state)
 	dpk_test_send(e->rpc, e->contract, &e->owner, &data);
 	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "p1.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
 	dpk_test_register(e->rpc, e->contract, &pkm2, &e->device, "p2.example.net", DPK_REGISTRY_ALG_P256, e->pub, 65);
+	p1 = chain_uid("p1.example.net");
 
 	dpk_wallet_address_format(e->approver.addr, addr);
 	snprintf(extra, sizeof(extra), "nss_allow_pkm = %s\n", addr);
@@ -747,7 +742,7 @@ test_enumerate(void **state)
 	struct env *e = *state;
 	struct dpk_buf out;
 	char want[1024], hname[17];
-	uint32_t alice = listed_uid("alice.example.org"), ip = listed_uid("10.9.8.7");
+	uint32_t alice = chain_uid("alice.example.org"), ip = chain_uid("10.9.8.7");
 	const char *text;
 
 	/* off (the default): local users only */
