@@ -54,6 +54,7 @@ integration_tests = \
 	tests/integration/test_registry \
 	tests/integration/test_pkm \
 	tests/integration/test_nss_getent \
+	tests/integration/test_admission \
 	tests/integration/test_authorized_keys \
 	tests/integration/test_ssh_login \
 	tests/integration/test_nss_threads \
@@ -160,6 +161,9 @@ tests_unit_dpk_agent_test_nss_map_SOURCES = tests/unit/dpk-agent/test_nss_map.c
 tests_unit_dpk_agent_test_nss_map_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
 tests_unit_dpk_agent_test_nss_map_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 # real getent and id through the module, in a private mount namespace
+tests_integration_test_admission_SOURCES = tests/integration/test_admission.c
+tests_integration_test_admission_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
+tests_integration_test_admission_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_nss_getent_SOURCES = tests/integration/test_nss_getent.c
 tests_integration_test_nss_getent_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
 tests_integration_test_nss_getent_LDADD = client/libdpkclient.la $(TEST_LIBS) -ldl

@@ -133,8 +133,8 @@ login_decide(struct agent *a, struct conn *c, const char *ident, int code, const
 		agent_reply_failure(c, e != NULL && e->found ? DPK_ERR_REVOKED : DPK_ERR_NOTFOUND, "%s", ad->why);
 		return -1;
 	}
-	default:
-		agent_reply_failure(c, DPK_ERR_PERM, "%s", ad->why);
+	default: /* the policy, a shadowed name or uid, or no uid in range: not a user here */
+		agent_reply_failure(c, DPK_ERR_NOTFOUND, "%s", ad->why);
 		return -1;
 	}
 }

@@ -17,9 +17,9 @@
 #include "chain.h"
 #include "harness.h"
 
-void
-dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const char *url,
-    const uint8_t contract[20], const char *extra)
+static void
+agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const char *url, const uint8_t contract[20],
+    const char *extra, const char *passwd)
 {
 	char agent[512], addr[43];
 	FILE *f;
@@ -49,9 +49,27 @@ dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	unlink(a->sock); /* a killed agent's socket file would look like a started one */
 	char *argv[] = {agent, (char *)"-c", a->conf, NULL};
-	a->pid = dpk_test_spawn(argv, a->log);
+	/* its own /etc/passwd: a private mount namespace with passwd bound over it */
+	char *ns[] = {(char *)"/usr/bin/unshare", (char *)"-m", (char *)"/bin/sh", (char *)"-c",
+	    (char *)"mount --bind \"$1\" /etc/passwd && exec \"$2\" -c \"$3\"", (char *)"sh", (char *)passwd, agent,
+	    a->conf, NULL};
+	a->pid = dpk_test_spawn(passwd != NULL ? ns : argv, a->log);
 	if (dpk_test_wait_path(a->sock, 20000) != 0)
 		fail_msg("dpk-agent %s did not start (see %s)", name, a->log);
+}
+
+void
+dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const char *url,
+    const uint8_t contract[20], const char *extra)
+{
+	agent_start(a, dir, name, url, contract, extra, NULL);
+}
+
+void
+dpk_test_agent_start_passwd(struct dpk_test_agent *a, const char *dir, const char *name, const char *url,
+    const uint8_t contract[20], const char *extra, const char *passwd)
+{
+	agent_start(a, dir, name, url, contract, extra, passwd);
 }
 
 void

@@ -21,6 +21,10 @@ struct dpk_test_agent {
  * socket; fails the test if it does not come up (the message names its log). */
 void dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const char *url,
     const uint8_t contract[20], const char *extra);
+/* The same, in a private mount namespace where the file passwd is bound
+ * over /etc/passwd (the accounts of "another source"). */
+void dpk_test_agent_start_passwd(struct dpk_test_agent *a, const char *dir, const char *name, const char *url,
+    const uint8_t contract[20], const char *extra, const char *passwd);
 /* SIGKILL it and reap it (nothing if not running). */
 void dpk_test_agent_stop(struct dpk_test_agent *a);
 /* Register identity on chain with the key the agent made (one transaction,
