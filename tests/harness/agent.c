@@ -56,6 +56,18 @@ agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const c
 	a->pid = dpk_test_spawn(passwd != NULL ? ns : argv, a->log);
 	if (dpk_test_wait_path(a->sock, 20000) != 0)
 		fail_msg("dpk-agent %s did not start (see %s)", name, a->log);
+	/* the path appears at bind(), before listen(): wait until it answers */
+	for (int64_t t0 = dpk_test_now_ms();;) {
+		struct dpk_client *c;
+
+		if (dpk_client_open(a->sock, 1000, 0, &c) == 0) {
+			dpk_client_close(c);
+			break;
+		}
+		if (dpk_test_now_ms() - t0 > 20000)
+			fail_msg("dpk-agent %s does not accept connections (see %s)", name, a->log);
+		dpk_test_sleep_ms(20);
+	}
 }
 
 void
