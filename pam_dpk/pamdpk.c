@@ -97,10 +97,10 @@ pamdpk_pam_code(int r, int agent_code, int user_lookup, const struct pamdpk_opts
 	case 15: /* the chain: network */
 	case 16: /* the chain: timed out */
 	case 20: /* an agent without this request */
-	case 23: /* the module is not a privileged caller */
 	case 28: /* busy */
 		return PAM_AUTHINFO_UNAVAIL;
-	default: /* bad signature, expired, replayed, revoked, malformed response */
+	default: /* bad signature, expired, replayed, revoked, malformed response; 23: not
+		  * allowed to log in here (login_allow), or the module not privileged */
 		return PAM_AUTH_ERR;
 	}
 }

@@ -141,8 +141,11 @@ int dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct
  * or identity, 24 expired, 25 replayed, 26 revoked, 15/16 chain unreachable. */
 int dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char *response,
     char *identity, size_t identitysz);
-/* LOGIN_ACCOUNT: *status 0 not registered, 1 active, 2 revoked (fresh
- * within the agent's cache TTL); identity as above. */
+/* LOGIN_ACCOUNT: 0 and *status 1 (active) when the agent's admission
+ * decision lets user log in here; identity as above. EAGENT codes: 19 no
+ * user of this host, 23 not allowed to log in (login_allow), 26 revoked,
+ * 15/16 chain unreachable (and no record within offline_login_max_age).
+ * Open to any caller. */
 int dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status, char *identity,
     size_t identitysz);
 /* After a successful LOGIN_VERIFY or LOGIN_ACCOUNT: 0 when the agent read

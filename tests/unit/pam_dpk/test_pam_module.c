@@ -465,13 +465,20 @@ test_agent_unavailable(void **state)
 	assert_int_equal(run(m.auth, "alice.example.org", nosock), PAM_AUTHINFO_UNAVAIL);
 	assert_int_equal(run(m.acct, "alice.example.org", nosock), PAM_AUTHINFO_UNAVAIL);
 	assert_true(now_ms() - t0 < 1000);
-	/* the chain cannot be reached, the agent is busy, the module is not privileged */
-	static const uint32_t codes[] = {15, 16, 28, 23, 2};
+	/* the chain cannot be reached, the agent is busy, no host identity */
+	static const uint32_t codes[] = {15, 16, 28, 2};
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		script_reset();
 		script_failure(codes[i], "cannot");
 		assert_int_equal(run(m.auth, "alice.example.org", NULL), PAM_AUTHINFO_UNAVAIL);
 	}
+	/* not allowed to log in here (login_allow): a refusal, not an outage */
+	script_reset();
+	script_failure(23, "login_allow does not let it log in");
+	assert_int_equal(run(m.auth, "alice.example.org", NULL), PAM_AUTH_ERR);
+	script_reset();
+	script_failure(23, "login_allow does not let it log in");
+	assert_int_equal(run(m.acct, "alice.example.org", NULL), PAM_PERM_DENIED);
 	/* hung: no answer within the timeout */
 	script_reset();
 	fk.hang = 1;
