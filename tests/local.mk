@@ -260,6 +260,7 @@ fuzz_targets = \
 	tests/fuzz/fuzz_sshagent \
 	tests/fuzz/fuzz_nss_cache \
 	tests/fuzz/fuzz_login \
+	tests/fuzz/fuzz_userdb \
 	tests/fuzz/fuzz_pke
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
@@ -318,6 +319,10 @@ tests_fuzz_fuzz_sshagent_LDADD = $(DPKAGENT_LIBS)
 tests_fuzz_fuzz_nss_cache_SOURCES = tests/fuzz/fuzz_nss_cache.c nss_dpk/cachefile.c nss_dpk/pack.c
 tests_fuzz_fuzz_nss_cache_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/client
 tests_fuzz_fuzz_nss_cache_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_userdb_SOURCES = tests/fuzz/fuzz_userdb.c
+tests_fuzz_fuzz_userdb_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_userdb_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_userdb_LDADD = $(DPKAGENT_LIBS)
 tests_fuzz_fuzz_login_SOURCES = tests/fuzz/fuzz_login.c client/client.c
 tests_fuzz_fuzz_login_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/include -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK_FLAGS)
