@@ -201,6 +201,65 @@ login_challenge(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 
 static void respond_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
+/* Whether ch's host is registered and active on chain: 0 yes; 1 c now
+ * waits for its record (not yet waited); -1 no, and c was answered. */
+static int
+respond_host_ok(struct agent *a, struct conn *c, const struct dpk_login_challenge *ch, int waited, int code,
+    const char *why)
+{
+	struct dpk_identity host;
+	struct cache_entry *e;
+	char reason[400];
+	uint8_t hash[32];
+	uint32_t stale_ms;
+	int rcode;
+
+	if (dpk_identity_parse(ch->host, strlen(ch->host), &host) != 0 || dpk_identity_hash(&host, hash) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "the challenge names no valid host identity");
+		return -1;
+	}
+	e = cache_get(&a->cache, hash);
+	if (!waited && (e == NULL || !entry_fresh(a, e))) {
+		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, respond_chain_done);
+		return 1;
+	}
+	if (login_record_usable(a, e, ch->host, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
+		agent_reply_failure(c, rcode, "not answering the challenge from host %s: %s", ch->host, reason);
+		return -1;
+	}
+	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_log(LOG_NOTICE, "login challenge from %s (%s) for %s refused: that host is %s on chain", ch->host,
+		    ch->service, ch->user, e->found ? "revoked" : "not registered");
+		agent_reply_failure(c, e->found ? DPK_ERR_REVOKED : DPK_ERR_NOTFOUND, "refusing to answer: the host %s "
+		    "that this challenge names %s on chain, so it is not a DPK host you can log in to (was the challenge "
+		    "shown by another machine?)", ch->host, e->found ? "has its key revoked" : "is not registered");
+		return -1;
+	}
+	return 0;
+}
+
+/* Sign ch with this device's identity key: 0 and its response text in
+ * resp (DPK_LOGIN_RESPONSE_TEXT_MAX + 1 bytes), or -1 and c was answered. */
+static int
+respond_sign(struct agent *a, struct conn *c, const struct dpk_login_challenge *ch, char *resp)
+{
+	struct dpk_buf msg, sig;
+	int r;
+
+	dpk_buf_init(&msg, 1024);
+	dpk_buf_init(&sig, 4096);
+	if ((r = dpk_login_signed_bytes(ch, &msg)) != 0 || (r = dpk_idkey_sign(a->idkey, msg.data, msg.len, &sig)) != 0)
+		agent_reply_failure(c, r, "cannot sign the challenge: %s", dpk_strerror(r));
+	else if ((r = dpk_login_response_encode(sig.data, sig.len, resp, DPK_LOGIN_RESPONSE_TEXT_MAX + 1)) != 0)
+		agent_reply_failure(c, r, "this device's key makes a %zu-byte signature, too long for a PAM response "
+		    "(512 characters): login challenges need ECDSA P-256 or RSA-2048", sig.len);
+	else
+		agent_log(LOG_INFO, "login challenge from %s (%s) for %s signed", ch->host, ch->service, ch->user);
+	dpk_buf_free(&msg);
+	dpk_buf_free(&sig);
+	return r != 0 ? -1 : 0;
+}
+
 /* RESPOND: string challenge text, u8 mode (0 describe, 1 sign) -> string
  * response text (empty when describing), string host, string user, string
  * service, u64 expiry. Both modes refuse alike: a challenge for another
@@ -213,16 +272,11 @@ static void
 login_respond(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited, int code, const char *why)
 {
 	struct dpk_login_challenge ch;
-	struct dpk_identity host;
-	struct cache_entry *e;
 	struct dpk_wire_w w;
-	struct dpk_buf msg, sig;
 	const char *text;
-	char resp[DPK_LOGIN_RESPONSE_TEXT_MAX + 1], reason[400];
-	uint8_t hash[32];
-	uint32_t stale_ms;
+	char resp[DPK_LOGIN_RESPONSE_TEXT_MAX + 1] = "";
 	size_t n;
-	int mode, rcode, r;
+	int mode, r;
 
 	if (dpk_login_respond_parse(body, len, &text, &n, &mode) != 0) {
 		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_RESPOND request (expected a challenge string and "
@@ -243,49 +297,17 @@ login_respond(struct agent *a, struct conn *c, const uint8_t *body, size_t len, 
 		agent_reply_failure(c, DPK_ERR_EXPIRED, "the challenge from %s expired: log in again for a new one", ch.host);
 		return;
 	}
-	if (dpk_identity_parse(ch.host, strlen(ch.host), &host) != 0 || dpk_identity_hash(&host, hash) != 0) {
-		agent_reply_failure(c, DPK_ERR_SYNTAX, "the challenge names no valid host identity");
+	if (respond_host_ok(a, c, &ch, waited, code, why) != 0)
 		return;
-	}
-	e = cache_get(&a->cache, hash);
-	if (!waited && (e == NULL || !entry_fresh(a, e))) {
-		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, respond_chain_done);
+	if (mode == DPK_LOGIN_SIGN && respond_sign(a, c, &ch, resp) != 0)
 		return;
-	}
-	if (login_record_usable(a, e, ch.host, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
-		agent_reply_failure(c, rcode, "not answering the challenge from host %s: %s", ch.host, reason);
-		return;
-	}
-	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
-		agent_log(LOG_NOTICE, "login challenge from %s (%s) for %s refused: that host is %s on chain", ch.host,
-		    ch.service, ch.user, e->found ? "revoked" : "not registered");
-		agent_reply_failure(c, e->found ? DPK_ERR_REVOKED : DPK_ERR_NOTFOUND, "refusing to answer: the host %s "
-		    "that this challenge names %s on chain, so it is not a DPK host you can log in to (was the challenge "
-		    "shown by another machine?)", ch.host, e->found ? "has its key revoked" : "is not registered");
-		return;
-	}
-	resp[0] = '\0';
-	dpk_buf_init(&msg, 1024);
-	dpk_buf_init(&sig, 4096);
-	if (mode == DPK_LOGIN_SIGN &&
-	    ((r = dpk_login_signed_bytes(&ch, &msg)) != 0 || (r = dpk_idkey_sign(a->idkey, msg.data, msg.len, &sig)) != 0)) {
-		agent_reply_failure(c, r, "cannot sign the challenge: %s", dpk_strerror(r));
-	} else if (mode == DPK_LOGIN_SIGN && (r = dpk_login_response_encode(sig.data, sig.len, resp, sizeof(resp))) != 0) {
-		agent_reply_failure(c, r, "this device's key makes a %zu-byte signature, too long for a PAM response "
-		    "(512 characters): login challenges need ECDSA P-256 or RSA-2048", sig.len);
-	} else {
-		if (mode == DPK_LOGIN_SIGN)
-			agent_log(LOG_INFO, "login challenge from %s (%s) for %s signed", ch.host, ch.service, ch.user);
-		agent_reply_begin(c, &w);
-		dpk_wire_put_string(&w, resp, strlen(resp));
-		dpk_wire_put_string(&w, ch.host, strlen(ch.host));
-		dpk_wire_put_string(&w, ch.user, strlen(ch.user));
-		dpk_wire_put_string(&w, ch.service, strlen(ch.service));
-		dpk_wire_put_u64(&w, ch.expiry);
-		agent_reply_end(c, DPK_MSG_LOGIN_RESPOND, &w);
-	}
-	dpk_buf_free(&msg);
-	dpk_buf_free(&sig);
+	agent_reply_begin(c, &w);
+	dpk_wire_put_string(&w, resp, strlen(resp));
+	dpk_wire_put_string(&w, ch.host, strlen(ch.host));
+	dpk_wire_put_string(&w, ch.user, strlen(ch.user));
+	dpk_wire_put_string(&w, ch.service, strlen(ch.service));
+	dpk_wire_put_u64(&w, ch.expiry);
+	agent_reply_end(c, DPK_MSG_LOGIN_RESPOND, &w);
 }
 
 /* A waiting RESPOND: the chain read of its host ended or its deadline passed. */
