@@ -695,25 +695,34 @@ dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *s
 	dpk_wire_get_text(&rd, out->challenge, sizeof(out->challenge));
 	dpk_wire_get_text(&rd, out->identity, sizeof(out->identity));
 	out->expiry = dpk_wire_get_u64(&rd);
-	if (dpk_wire_r_done(&rd) != 0 || out->challenge[0] == '\0') {
+	dpk_wire_get_text(&rd, out->host, sizeof(out->host));
+	if (dpk_wire_r_done(&rd) != 0 || out->challenge[0] == '\0' || out->host[0] == '\0') {
 		memset(out, 0, sizeof(*out));
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;
 }
 
-int
-dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out)
+/* LOGIN_RESPOND in mode (0 describe, 1 sign): a describe answer has an
+ * empty response, a sign answer a non-empty one. */
+static int
+login_respond_call(struct dpk_client *c, const char *challenge, uint8_t mode, struct dpk_client_login_response *out)
 {
-	uint8_t buf[2048];
+	uint8_t buf[2048], rtype;
+	struct dpk_wire_w w;
 	struct dpk_wire_r rd;
-	size_t n;
+	size_t n, l;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (challenge == NULL)
+	if (challenge == NULL || (l = strlen(challenge)) > DPK_CLIENT_LOGIN_TEXT_MAX)
 		return DPK_CLIENT_EINVAL;
-	if ((r = login_call(c, DPK_MSG_LOGIN_RESPOND, challenge, NULL, buf, sizeof(buf), &n)) != 0)
+	dpk_wire_w_init(&w, buf, sizeof(buf));
+	dpk_wire_put_string(&w, challenge, l);
+	dpk_wire_put_u8(&w, mode);
+	if (w.err)
+		return DPK_CLIENT_EINVAL;
+	if ((r = dpk_client_call(c, DPK_MSG_LOGIN_RESPOND, buf, w.len, &rtype, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	dpk_wire_get_text(&rd, out->response, sizeof(out->response));
@@ -721,11 +730,26 @@ dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk
 	dpk_wire_get_text(&rd, out->user, sizeof(out->user));
 	dpk_wire_get_text(&rd, out->service, sizeof(out->service));
 	out->expiry = dpk_wire_get_u64(&rd);
-	if (dpk_wire_r_done(&rd) != 0 || out->response[0] == '\0') {
+	if (dpk_wire_r_done(&rd) != 0 || (out->response[0] != '\0') != (mode == 1) || out->host[0] == '\0' ||
+	    out->user[0] == '\0' || out->service[0] == '\0') {
+		explicit_bzero(buf, sizeof(buf));
 		memset(out, 0, sizeof(*out));
 		return DPK_CLIENT_EPROTO;
 	}
+	explicit_bzero(buf, sizeof(buf));
 	return 0;
+}
+
+int
+dpk_client_login_describe(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out)
+{
+	return login_respond_call(c, challenge, 0, out);
+}
+
+int
+dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out)
+{
+	return login_respond_call(c, challenge, 1, out);
 }
 
 int

@@ -123,7 +123,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_NOTICE, "%s: its passwd entry does not name DPK identity %s; refusing", user, ch.identity);
 		goto out;
 	}
-	pamdpk_prompt(ch.identity, (long long)ch.expiry - (long long)time(NULL), ch.challenge, prompt, sizeof(prompt));
+	pamdpk_prompt(ch.host, ch.identity, (long long)ch.expiry - (long long)time(NULL), ch.challenge, prompt, sizeof(prompt));
 	if ((retval = ask(pamh, prompt, &answer)) != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_NOTICE, "the conversation for %s failed: %s", user, pam_strerror(pamh, retval));
 		goto out;

@@ -119,12 +119,17 @@ pamdpk_service_name(const char *service, char out[33])
 }
 
 void
-pamdpk_prompt(const char *identity, long long expires_in, const char *challenge, char *out, size_t outsz)
+pamdpk_prompt(const char *host, const char *identity, long long expires_in, const char *challenge, char *out,
+    size_t outsz)
 {
+	/* the host first: the user checks it against what dpkctl respond shows
+	 * before signing. Long identities leave out what matters less. */
 	int n = snprintf(out, outsz,
-	    "DPK login as %s (the challenge expires in %lld s).\nOn your device, run: dpkctl respond %s\nResponse: ",
-	    identity, expires_in, challenge);
+	    "DPK login to %s as %s (the challenge expires in %lld s).\nOn your device, run: dpkctl respond %s\n"
+	    "Response: ", host, identity, expires_in, challenge);
 
+	if (n < 0 || (size_t)n >= outsz || n > 511)
+		n = snprintf(out, outsz, "DPK login to %s:\nrun: dpkctl respond %s\nResponse: ", host, challenge);
 	if (n < 0 || (size_t)n >= outsz || n > 511)
 		snprintf(out, outsz, "run: dpkctl respond %s\nResponse: ", challenge);
 }

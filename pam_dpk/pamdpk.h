@@ -47,8 +47,10 @@ int pamdpk_gecos_agrees(const struct passwd *pw, const char *identity);
  * other characters become '_', longer names are cut. */
 void pamdpk_service_name(const char *service, char out[33]);
 
-/* The conversation prompt (at most 511 bytes + NUL) into out. */
-void pamdpk_prompt(const char *identity, long long expires_in, const char *challenge, char *out, size_t outsz);
+/* The conversation prompt (at most 511 bytes + NUL) into out: it names
+ * host (this host's identity) and the user's identity when they fit. */
+void pamdpk_prompt(const char *host, const char *identity, long long expires_in, const char *challenge, char *out,
+    size_t outsz);
 
 /* Drop leading and trailing white space (a pasted response) in place. */
 void pamdpk_trim(char *s);

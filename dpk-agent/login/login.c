@@ -98,6 +98,35 @@ pending_release(const struct conn *c)
 
 static void login_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
 
+/* Whether an answer may rest on entry e (the host's record, for RESPOND):
+ * 0 when it is fresh; when the chain
+ * could not be read (after a wait), a record verified within
+ * offline_login_max_age still counts, and *stale_ms says how old it is.
+ * Otherwise -1, with the reason in why (code for the reply in *code). */
+static int
+login_record_usable(struct agent *a, const struct cache_entry *e, const char *who, int code, const char *chain_why,
+    uint32_t *stale_ms, int *rcode, char *why, size_t whysz)
+{
+	int64_t age = e != NULL ? agent_now_ms() - e->fetched_ms : 0;
+
+	*stale_ms = 0;
+	if (e != NULL && agent_cache_fresh(a, e, agent_now_ms()))
+		return 0;
+	*rcode = code ? code : DPK_ERR_TIMEOUT;
+	if (e == NULL || a->cfg.offline_login_max_age_ms == 0) {
+		snprintf(why, whysz, "cannot check %s on chain: %s", who, chain_why ? chain_why : "the chain did not answer");
+		return -1;
+	}
+	if (age > (int64_t)a->cfg.offline_login_max_age_ms) {
+		snprintf(why, whysz, "cannot check %s on chain (%s), and its record was verified %lld s ago, longer ago "
+		    "than offline_login_max_age (%u s)", who, chain_why ? chain_why : "the chain did not answer",
+		    (long long)(age / 1000), a->cfg.offline_login_max_age_ms / 1000);
+		return -1;
+	}
+	*stale_ms = age < 1 ? 1 : age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+	return 0;
+}
+
 /* The decision (admit.h) for identity text ident once its record has
  * been waited for: 0 and *ad when it may log in; else -1, having replied
  * with a failure (code and chain_why: why the chain read failed, if it did). */
@@ -140,8 +169,10 @@ login_decide(struct agent *a, struct conn *c, const char *ident, int code, const
 }
 
 /* CHALLENGE: string user name, string service -> string challenge text,
- * string user identity, u64 expiry (Unix seconds). A challenge is made only
- * for a user the decision (admit.h) lets log in, once its record is read. */
+ * string user identity, u64 expiry (Unix seconds), string host identity
+ * (for pam_dpk's prompt: the user checks it against what the device shows).
+ * A challenge is made only for a user the decision (admit.h) lets log in,
+ * once its record is read. */
 static void
 login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited, int code,
     const char *why)
@@ -216,28 +247,95 @@ login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len
 	dpk_wire_put_string(&w, text, strlen(text));
 	dpk_wire_put_string(&w, ch.user, strlen(ch.user));
 	dpk_wire_put_u64(&w, ch.expiry);
+	dpk_wire_put_string(&w, ch.host, strlen(ch.host));
 	agent_reply_end(c, DPK_MSG_LOGIN_CHALLENGE, &w);
 }
 
-/* RESPOND: string challenge text -> string response text, string host,
- * string user, string service, u64 expiry. */
+static void respond_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why);
+
+/* Whether ch's host is registered and active on chain: 0 yes; 1 c now
+ * waits for its record (not yet waited); -1 no, and c was answered. */
+static int
+respond_host_ok(struct agent *a, struct conn *c, const struct dpk_login_challenge *ch, int waited, int code,
+    const char *why)
+{
+	struct dpk_identity host;
+	struct cache_entry *e;
+	char reason[400];
+	uint8_t hash[32];
+	uint32_t stale_ms;
+	int rcode;
+
+	if (dpk_identity_parse(ch->host, strlen(ch->host), &host) != 0 || dpk_identity_hash(&host, hash) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "the challenge names no valid host identity");
+		return -1;
+	}
+	e = cache_get(&a->cache, hash);
+	if (!waited && (e == NULL || !agent_cache_settled(a, e, agent_now_ms()))) {
+		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, respond_chain_done);
+		return 1;
+	}
+	if (login_record_usable(a, e, ch->host, code, why, &stale_ms, &rcode, reason, sizeof(reason)) != 0) {
+		agent_reply_failure(c, rcode, "not answering the challenge from host %s: %s", ch->host, reason);
+		return -1;
+	}
+	if (!e->found || e->rec.status != DPK_REGISTRY_ACTIVE) {
+		agent_log(LOG_NOTICE, "login challenge from %s (%s) for %s refused: that host is %s on chain", ch->host,
+		    ch->service, ch->user, e->found ? "revoked" : "not registered");
+		agent_reply_failure(c, e->found ? DPK_ERR_REVOKED : DPK_ERR_NOTFOUND, "refusing to answer: the host %s "
+		    "that this challenge names %s on chain, so it is not a DPK host you can log in to (was the challenge "
+		    "shown by another machine?)", ch->host, e->found ? "has its key revoked" : "is not registered");
+		return -1;
+	}
+	return 0;
+}
+
+/* Sign ch with this device's identity key: 0 and its response text in
+ * resp (DPK_LOGIN_RESPONSE_TEXT_MAX + 1 bytes), or -1 and c was answered. */
+static int
+respond_sign(struct agent *a, struct conn *c, const struct dpk_login_challenge *ch, char *resp)
+{
+	struct dpk_buf msg, sig;
+	int r;
+
+	dpk_buf_init(&msg, 1024);
+	dpk_buf_init(&sig, 4096);
+	if ((r = dpk_login_signed_bytes(ch, &msg)) != 0 || (r = dpk_idkey_sign(a->idkey, msg.data, msg.len, &sig)) != 0)
+		agent_reply_failure(c, r, "cannot sign the challenge: %s", dpk_strerror(r));
+	else if ((r = dpk_login_response_encode(sig.data, sig.len, resp, DPK_LOGIN_RESPONSE_TEXT_MAX + 1)) != 0)
+		agent_reply_failure(c, r, "this device's key makes a %zu-byte signature, too long for a PAM response "
+		    "(512 characters): login challenges need ECDSA P-256 or RSA-2048", sig.len);
+	else
+		agent_log(LOG_INFO, "login challenge from %s (%s) for %s signed", ch->host, ch->service, ch->user);
+	dpk_buf_free(&msg);
+	dpk_buf_free(&sig);
+	return r != 0 ? -1 : 0;
+}
+
+/* RESPOND: string challenge text, u8 mode (0 describe, 1 sign) -> string
+ * response text (empty when describing), string host, string user, string
+ * service, u64 expiry. Both modes refuse alike: a challenge for another
+ * identity, an expired one, and one whose host this agent cannot read as
+ * registered and active on chain, so that a device never signs for a host
+ * name nobody registered; which registered host asks, the user decides
+ * (dpkctl respond shows it and asks first). waited: the host's record was
+ * read (code and why: how that ended). */
 static void
-login_respond(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
+login_respond(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited, int code, const char *why)
 {
 	struct dpk_login_challenge ch;
 	struct dpk_wire_w w;
-	struct dpk_buf msg, sig;
-	const uint8_t *text;
-	char resp[DPK_LOGIN_RESPONSE_TEXT_MAX + 1];
+	const char *text;
+	char resp[DPK_LOGIN_RESPONSE_TEXT_MAX + 1] = "";
 	size_t n;
-	int r;
+	int mode, r;
 
-	text = dpk_wire_get_string(rd, &n);
-	if (dpk_wire_r_done(rd) != 0) {
-		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_RESPOND request (expected one challenge string)");
+	if (dpk_login_respond_parse(body, len, &text, &n, &mode) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_RESPOND request (expected a challenge string and "
+		    "a u8 mode: 0 describe, 1 sign)");
 		return;
 	}
-	if ((r = dpk_login_challenge_decode((const char *)text, n, &ch)) != 0) {
+	if ((r = dpk_login_challenge_decode(text, n, &ch)) != 0) {
 		agent_reply_failure(c, r, "this is not a DPK login challenge (%s): copy the whole text that starts with "
 		    DPK_LOGIN_CHALLENGE_PREFIX, dpk_strerror(r));
 		return;
@@ -251,24 +349,28 @@ login_respond(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		agent_reply_failure(c, DPK_ERR_EXPIRED, "the challenge from %s expired: log in again for a new one", ch.host);
 		return;
 	}
-	dpk_buf_init(&msg, 1024);
-	dpk_buf_init(&sig, 4096);
-	if ((r = dpk_login_signed_bytes(&ch, &msg)) != 0 || (r = dpk_idkey_sign(a->idkey, msg.data, msg.len, &sig)) != 0) {
-		agent_reply_failure(c, r, "cannot sign the challenge: %s", dpk_strerror(r));
-	} else if ((r = dpk_login_response_encode(sig.data, sig.len, resp, sizeof(resp))) != 0) {
-		agent_reply_failure(c, r, "this device's key makes a %zu-byte signature, too long for a PAM response "
-		    "(512 characters): login challenges need ECDSA P-256 or RSA-2048", sig.len);
-	} else {
-		agent_reply_begin(c, &w);
-		dpk_wire_put_string(&w, resp, strlen(resp));
-		dpk_wire_put_string(&w, ch.host, strlen(ch.host));
-		dpk_wire_put_string(&w, ch.user, strlen(ch.user));
-		dpk_wire_put_string(&w, ch.service, strlen(ch.service));
-		dpk_wire_put_u64(&w, ch.expiry);
-		agent_reply_end(c, DPK_MSG_LOGIN_RESPOND, &w);
-	}
-	dpk_buf_free(&msg);
-	dpk_buf_free(&sig);
+	if (respond_host_ok(a, c, &ch, waited, code, why) != 0)
+		return;
+	if (mode == DPK_LOGIN_SIGN && respond_sign(a, c, &ch, resp) != 0)
+		return;
+	agent_reply_begin(c, &w);
+	dpk_wire_put_string(&w, resp, strlen(resp));
+	dpk_wire_put_string(&w, ch.host, strlen(ch.host));
+	dpk_wire_put_string(&w, ch.user, strlen(ch.user));
+	dpk_wire_put_string(&w, ch.service, strlen(ch.service));
+	dpk_wire_put_u64(&w, ch.expiry);
+	agent_reply_end(c, DPK_MSG_LOGIN_RESPOND, &w);
+}
+
+/* A waiting RESPOND: the chain read of its host ended or its deadline passed. */
+static void
+respond_chain_done(struct agent *a, struct conn *c, int failed, int code, const char *why)
+{
+	(void)failed; /* the cache's freshness decides */
+	c->waiting = 0;
+	login_respond(a, c, c->in + 5, c->inlen - 5, 1, code, why);
+	explicit_bzero(c->in, c->inlen);
+	c->inlen = 0;
 }
 
 /* VERIFY's second half, once the user's record is in the cache (or the
@@ -429,8 +531,6 @@ login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, 
 void
 agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 {
-	struct dpk_wire_r rd;
-
 	/* ACCOUNT says what anyone can read on chain and in dpk.conf: it is
 	 * open, for dpk-authorized-keys (sshd runs it as an unprivileged user) */
 	if (!c->privileged && type != DPK_MSG_LOGIN_ACCOUNT) {
@@ -438,10 +538,9 @@ agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t
 		    (long)c->uid);
 		return;
 	}
-	dpk_wire_r_init(&rd, body, len);
 	switch (type) {
 	case DPK_MSG_LOGIN_CHALLENGE: login_challenge(a, c, body, len, 0, 0, NULL); break;
-	case DPK_MSG_LOGIN_RESPOND: login_respond(a, c, &rd); break;
+	case DPK_MSG_LOGIN_RESPOND: login_respond(a, c, body, len, 0, 0, NULL); break;
 	case DPK_MSG_LOGIN_VERIFY: login_verify(a, c, body, len); break;
 	case DPK_MSG_LOGIN_ACCOUNT: login_account(a, c, body, len, 0, 0, NULL); break;
 	default: agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type); break;

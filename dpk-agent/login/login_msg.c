@@ -5,6 +5,7 @@
 #include "login/login_msg.h"
 
 #include "base/err.h"
+#include "wire.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -203,4 +204,26 @@ int
 dpk_login_response_decode(const char *text, size_t len, uint8_t sig[DPK_LOGIN_SIG_MAX], size_t *n)
 {
 	return decode_text(DPK_LOGIN_RESPONSE_PREFIX, text, len, DPK_LOGIN_RESPONSE_TEXT_MAX, sig, DPK_LOGIN_SIG_MAX, n);
+}
+
+int
+dpk_login_respond_parse(const uint8_t *body, size_t len, const char **text, size_t *textlen, int *mode)
+{
+	struct dpk_wire_r rd;
+	const uint8_t *t;
+	size_t n;
+	uint8_t m;
+
+	*text = NULL;
+	*textlen = 0;
+	*mode = -1;
+	dpk_wire_r_init(&rd, body, len);
+	t = dpk_wire_get_string(&rd, &n);
+	m = dpk_wire_get_u8(&rd);
+	if (t == NULL || dpk_wire_r_done(&rd) != 0 || (m != DPK_LOGIN_DESCRIBE && m != DPK_LOGIN_SIGN))
+		return DPK_ERR_SYNTAX;
+	*text = (const char *)t;
+	*textlen = n;
+	*mode = m;
+	return 0;
 }

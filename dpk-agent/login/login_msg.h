@@ -9,6 +9,7 @@
  *                    identity | u8 n, service       (identities canonical)
  *   signed bytes   = "DPK-LOGIN-v1" 0x00 | body
  *   response text  = "DPK-RESPONSE-v1." base64url(signature), <= 511 chars
+ *   LOGIN_RESPOND  = string challenge text | u8 mode (0 describe, 1 sign)
  *
  * The context string first means no other DPK protocol's signature (PSK
  * handshake, tickets, SSH) can pass as a login response, and the reverse. */
@@ -57,6 +58,16 @@ int dpk_login_challenge_encode(const struct dpk_login_challenge *ch, char *out, 
 int dpk_login_challenge_decode(const char *text, size_t len, struct dpk_login_challenge *ch);
 /* The bytes a response signs, appended to out. */
 int dpk_login_signed_bytes(const struct dpk_login_challenge *ch, struct dpk_buf *out);
+
+/* LOGIN_RESPOND's modes: say what the challenge asks without signing it,
+ * or sign it. */
+#define DPK_LOGIN_DESCRIBE 0
+#define DPK_LOGIN_SIGN 1
+/* Parse a LOGIN_RESPOND request body (len bytes): the challenge text (not
+ * decoded: *text points into body, *textlen its length) and the mode.
+ * DPK_ERR_SYNTAX when a field is missing or short, bytes are left over, or
+ * the mode is neither DPK_LOGIN_DESCRIBE nor DPK_LOGIN_SIGN. */
+int dpk_login_respond_parse(const uint8_t *body, size_t len, const char **text, size_t *textlen, int *mode);
 
 /* Response text of a signature, NUL-terminated, into out (outsz >= 512).
  * DPK_ERR_TOOBIG when the signature cannot fit (RSA keys over 2048 bits). */

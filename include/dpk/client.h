@@ -122,18 +122,28 @@ struct dpk_client_login_challenge {
 	char challenge[DPK_CLIENT_LOGIN_TEXT_MAX + 1]; /* "DPK-LOGIN-v1.<base64url>" */
 	char identity[254];                          /* the user's DPK identity */
 	uint64_t expiry;                             /* Unix time, seconds */
+	char host[254];                              /* this host's DPK identity, which the challenge names */
 };
 /* LOGIN_CHALLENGE: a single-use challenge for user logging in to service on
  * this host. EAGENT code 19 (not found): user is not a DPK user here. */
 int dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *service,
     struct dpk_client_login_challenge *out);
-/* LOGIN_RESPOND (on the user's own device): sign challenge with this
- * device's identity key. The response and what the challenge asks. */
+/* LOGIN_RESPOND (on the user's own device). The agent answers only a
+ * challenge for this device's identity, unexpired, whose host it reads as
+ * registered and active on chain; EAGENT codes: 23 another identity's,
+ * 24 expired, 19 host not registered, 26 host revoked, 15/16 chain
+ * unreachable, 10 not a challenge.
+ * dpk_client_login_describe: what challenge asks (host, user, service,
+ * expiry), without signing it; response is left empty. Show it to the user
+ * before dpk_client_login_respond: a host can show another host's challenge.
+ * dpk_client_login_respond: sign challenge with this device's identity
+ * key; the response and what the challenge asks. */
 struct dpk_client_login_response {
-	char response[DPK_CLIENT_LOGIN_TEXT_MAX + 1]; /* "DPK-RESPONSE-v1.<base64url>" */
+	char response[DPK_CLIENT_LOGIN_TEXT_MAX + 1]; /* "DPK-RESPONSE-v1.<base64url>"; "" from describe */
 	char host[254], user[254], service[33];
 	uint64_t expiry;
 };
+int dpk_client_login_describe(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out);
 int dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk_client_login_response *out);
 /* LOGIN_VERIFY: 0 if response is the challenged user's signature of the
  * challenge (consumed either way); the user's identity into identity

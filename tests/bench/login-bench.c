@@ -84,6 +84,8 @@ bench(void **state)
 	    "identity = host.example.org\nnss_allow = alice.example.org\n");
 	dpk_test_agent_start(&dev, dir, "alice", anvil.url, contract, "identity = alice.example.org\n");
 	dpk_test_agent_register(&dev, rpc, contract, &approver, &device, "alice.example.org");
+	/* the device answers only a host registered on chain */
+	dpk_test_agent_register(&host, rpc, contract, &approver, &device, "host.example.org");
 	assert_int_equal(dpk_client_open(host.sock, 5000, 1, &hc), 0);
 	assert_int_equal(dpk_client_open(dev.sock, 5000, 0, &dc), 0);
 	rss0 = rss_kb(host.pid);

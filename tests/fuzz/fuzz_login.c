@@ -1,8 +1,9 @@
 /* Login challenge and response texts (dpk-agent/login/login_msg.c: what the agent
- * and dpkctl respond parse from users and the network), and libdpkclient's
- * parsers of the LOGIN_* replies that pam_dpk reads from the socket. The
- * first byte picks the parser. A challenge that parses must encode back to
- * the same text (one spelling per challenge). */
+ * and dpkctl respond parse from users and the network), the agent's parser
+ * of a LOGIN_RESPOND request body, and libdpkclient's parsers of the LOGIN_*
+ * replies that pam_dpk and dpkctl respond read from the socket. The first
+ * byte picks the parser. A challenge that parses must encode back to the
+ * same text (one spelling per challenge). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ reply(uint8_t which, const uint8_t *data, size_t size)
 	}
 	shutdown(sv[1], SHUT_WR);
 	if (dpkclient_internal_adopt_fd(sv[0], 50, &c) == 0) {
-		switch (which % 4) {
+		switch (which % 5) {
 		case 0:
 			if (dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch) == 0 &&
 			    (ch.challenge[0] == '\0' || strlen(ch.challenge) > DPK_CLIENT_LOGIN_TEXT_MAX))
@@ -44,6 +45,11 @@ reply(uint8_t which, const uint8_t *data, size_t size)
 			break;
 		case 1: dpk_client_login_respond(c, "DPK-LOGIN-v1.AA", &resp); break;
 		case 2: dpk_client_login_verify(c, "DPK-LOGIN-v1.AA", "DPK-RESPONSE-v1.AA", ident, sizeof(ident)); break;
+		case 3:
+			if (dpk_client_login_describe(c, "DPK-LOGIN-v1.AA", &resp) == 0 &&
+			    (resp.response[0] != '\0' || resp.host[0] == '\0'))
+				abort();
+			break;
 		default:
 			if (dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident)) == 0 && status > 2)
 				abort();
@@ -77,6 +83,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (n == 0 || n > DPK_LOGIN_SIG_MAX))
 			abort();
 		break;
+	case 2: {
+		const char *text;
+		size_t tl;
+		int mode;
+
+		if (dpk_login_respond_parse(data + 1, size - 1, &text, &tl, &mode) == 0) {
+			if ((mode != DPK_LOGIN_DESCRIBE && mode != DPK_LOGIN_SIGN) || text < (const char *)data + 1 ||
+			    text + tl > (const char *)data + size)
+				abort();
+			if (dpk_login_challenge_decode(text, tl, &ch) == 0 &&
+			    (dpk_login_challenge_encode(&ch, again, sizeof(again)) != 0 || strlen(again) != tl))
+				abort();
+		}
+		break;
+	}
 	default:
 		reply(data[0], data + 1, size - 1);
 		break;

@@ -14,12 +14,17 @@
  * unavailable within the module's timeout); the agent's VERIFY replay and
  * expiry answers; dpkctl respond's refusals; the bound of 1024 pending
  * challenges; RSA-2048 device keys log in,
- * RSA-3072 ones are refused with a reason. */
+ * RSA-3072 ones are refused with a reason. Relaying: the prompt names the
+ * host; the device describes a challenge (host, user, service) before
+ * signing it and refuses, in both modes, a host that is not registered or is
+ * revoked on chain; dpkctl respond asks on the terminal (a pty here) and
+ * signs only on "y", and without a terminal refuses unless given --yes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -54,8 +60,9 @@ struct env {
 	struct dpk_test_agent host, alice, gone;
 };
 
-/* dpkctl respond against a device agent: its exit status; the response
- * (chomped) in out. With via_stdin the challenge goes to its stdin. */
+/* dpkctl respond --yes against a device agent (as a script runs it): its
+ * exit status; the response (chomped) in out. With via_stdin the challenge
+ * goes to its stdin. */
 static int
 respond(const struct dpk_test_agent *p, const char *challenge, int via_stdin, char *out, size_t outsz)
 {
@@ -64,7 +71,7 @@ respond(const struct dpk_test_agent *p, const char *challenge, int via_stdin, ch
 	int r;
 
 	dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
-	char *argv[] = {prog, (char *)"--socket", (char *)p->sock, (char *)"respond",
+	char *argv[] = {prog, (char *)"--socket", (char *)p->sock, (char *)"respond", (char *)"--yes",
 	    via_stdin ? NULL : (char *)challenge, NULL};
 	snprintf(in, sizeof(in), "  %s\n", challenge);
 	r = dpk_test_run(argv, via_stdin ? in : NULL, &o);
@@ -245,6 +252,8 @@ setup(void **state)
 	dpk_test_agent_start(&e->gone, e->dir, "gone", e->anvil.url, e->contract, "identity = gone.example.org\n");
 	dpk_test_agent_register(&e->alice, e->rpc, e->contract, &e->approver, &e->device, "alice.example.org");
 	dpk_test_agent_register(&e->gone, e->rpc, e->contract, &e->approver, &e->device, "gone.example.org");
+	/* devices answer only hosts registered on chain */
+	dpk_test_agent_register(&e->host, e->rpc, e->contract, &e->approver, &e->device, "host.example.org");
 	write_pamd(e, "");
 	*state = e;
 	return 0;
@@ -272,10 +281,10 @@ test_login(void **state)
 	struct env *e = *state;
 	struct pam_run run, again;
 
-	/* the prompt names the identity and says what to run */
+	/* the prompt names the host and the identity and says what to run */
 	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
 	expect(&run, 0, "successfully authenticated");
-	assert_non_null(strstr(run.output, "DPK login as alice.example.org"));
+	assert_non_null(strstr(run.output, "DPK login to host.example.org as alice.example.org"));
 	assert_true(strncmp(run.response, DPK_LOGIN_RESPONSE_PREFIX, strlen(DPK_LOGIN_RESPONSE_PREFIX)) == 0);
 	/* the challenge read from dpkctl's stdin */
 	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE_STDIN, &e->alice, NULL, &again);
@@ -550,6 +559,239 @@ test_offline_login(void **state)
 	assert_int_equal(kill(e->anvil.pid, SIGCONT), 0);
 }
 
+/* dpkctl respond as a person runs it: without --yes, in its own session;
+ * with answer, on a pty that is its controlling terminal, answering answer
+ * once it asks; without, with no terminal at all. */
+struct respond_run {
+	int status;
+	char out[1024], err[2048], tty[2048];
+};
+
+static void
+append(int fd, char *buf, size_t cap, int *open_)
+{
+	size_t len = strlen(buf);
+	ssize_t n = read(fd, buf + len, cap - 1 - len);
+
+	if (n <= 0) {
+		*open_ = 0;
+		return;
+	}
+	buf[len + (size_t)n] = '\0';
+}
+
+static void
+respond_tty(const struct dpk_test_agent *p, const char *challenge, const char *answer, struct respond_run *run)
+{
+	char prog[512], slave[128] = "";
+	int op[2], ep[2], master = -1, keep = -1, out_open = 1, err_open = 1, answered = 0, wstatus;
+	int64_t t0 = dpk_test_now_ms();
+	pid_t pid;
+
+	memset(run, 0, sizeof(*run));
+	dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
+	assert_int_equal(pipe2(op, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(ep, O_CLOEXEC), 0);
+	if (answer != NULL) {
+		assert_true((master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0);
+		assert_int_equal(grantpt(master), 0);
+		assert_int_equal(unlockpt(master), 0);
+		assert_int_equal(ptsname_r(master, slave, sizeof(slave)), 0);
+		/* held open here so that the master never reads EIO before the child opens it */
+		assert_true((keep = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC)) >= 0);
+	}
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		int in;
+
+		setsid(); /* no controlling terminal, unless the pty becomes it */
+		if (answer != NULL) {
+			if ((in = open(slave, O_RDWR)) < 0 || ioctl(in, TIOCSCTTY, 0) != 0)
+				_exit(126);
+		} else if ((in = open("/dev/null", O_RDONLY)) < 0) {
+			_exit(126);
+		}
+		dup2(in, 0);
+		dup2(op[1], 1);
+		dup2(ep[1], 2);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(prog, prog, "--socket", p->sock, "respond", challenge, (char *)NULL);
+		_exit(127);
+	}
+	close(op[1]);
+	close(ep[1]);
+	while ((out_open || err_open) && dpk_test_now_ms() - t0 < 20000) {
+		struct pollfd pf[3] = {{op[0], out_open ? POLLIN : 0, 0}, {ep[0], err_open ? POLLIN : 0, 0},
+		    {master, POLLIN, 0}};
+
+		if (poll(pf, answer != NULL ? 3 : 2, 500) <= 0)
+			continue;
+		if (pf[0].revents != 0)
+			append(op[0], run->out, sizeof(run->out), &out_open);
+		if (pf[1].revents != 0)
+			append(ep[0], run->err, sizeof(run->err), &err_open);
+		if (answer != NULL && (pf[2].revents & POLLIN) != 0) {
+			int tty_open = 1;
+
+			append(master, run->tty, sizeof(run->tty), &tty_open);
+			if (!answered && strstr(run->tty, "[y/N] ") != NULL) {
+				assert_int_equal(write(master, answer, strlen(answer)), (ssize_t)strlen(answer));
+				answered = 1;
+			}
+		}
+	}
+	kill(pid, SIGKILL); /* only if still running after 20 s */
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	run->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+	close(op[0]);
+	close(ep[0]);
+	if (master >= 0) {
+		close(master);
+		close(keep);
+	}
+	print_message("dpkctl respond (%s) -> %d\nstdout: %s\nstderr: %s\ntty: %s\n",
+	    answer != NULL ? "on a pty" : "no terminal", run->status, run->out, run->err, run->tty);
+}
+
+/* Relaying: a host shows its user a challenge it got from another host and
+ * passes the response on. The device says which host asks before it signs,
+ * and answers no host that is not registered and active on chain. */
+static void
+test_host_checked(void **state)
+{
+	struct env *e = *state;
+	struct dpk_test_agent rogue = {0};
+	struct dpk_client_login_challenge ch;
+	struct dpk_client_login_response d;
+	struct dpk_client *hc, *dc;
+	const char *msg = NULL;
+	char resp[600];
+	int64_t t0;
+	int r;
+
+	/* the host's challenge reply names the host */
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &hc), 0);
+	assert_int_equal(dpk_client_login_challenge(hc, "alice.example.org", "sshd", &ch), 0);
+	assert_string_equal(ch.host, "host.example.org");
+	/* describe: host, user, service and expiry, and nothing signed */
+	assert_int_equal(dpk_client_open(e->alice.sock, 5000, 0, &dc), 0);
+	assert_int_equal(dpk_client_login_describe(dc, ch.challenge, &d), 0);
+	assert_string_equal(d.host, "host.example.org");
+	assert_string_equal(d.user, "alice.example.org");
+	assert_string_equal(d.service, "sshd");
+	assert_int_equal(d.expiry, ch.expiry);
+	assert_string_equal(d.response, "");
+	/* dpkctl respond --yes says the same before the response */
+	{
+		char prog[512];
+		struct dpk_buf o;
+
+		dpk_test_built("dpkctl/dpkctl", prog, sizeof(prog));
+		char *argv[] = {prog, (char *)"--socket", (char *)e->alice.sock, (char *)"respond", (char *)"-y",
+		    ch.challenge, NULL};
+		/* stderr to stdout: what the user reads, then the response */
+		char *sh[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exec \"$@\" 2>&1", (char *)"sh", argv[0], argv[1],
+		    argv[2], argv[3], argv[4], argv[5], NULL};
+		assert_int_equal(dpk_test_run(sh, NULL, &o), 0);
+		dpk_buf_put(&o, "", 1);
+		assert_non_null(strstr((char *)o.data, "Host host.example.org asks to log you in as alice.example.org for sshd"));
+		assert_non_null(strstr((char *)o.data, "\n" DPK_LOGIN_RESPONSE_PREFIX));
+		dpk_buf_free(&o);
+	}
+	dpk_client_close(hc);
+
+	/* a host whose identity nobody registered: refused in both modes, with a reason */
+	dpk_test_agent_start(&rogue, e->dir, "rogue", e->anvil.url, e->contract,
+	    "identity = rogue.example.org\nnss_allow = alice.example.org\n");
+	assert_int_equal(dpk_client_open(rogue.sock, 5000, 1, &hc), 0);
+	assert_int_equal(dpk_client_login_challenge(hc, "alice.example.org", "sshd", &ch), 0);
+	assert_string_equal(ch.host, "rogue.example.org");
+	assert_int_equal(dpk_client_login_describe(dc, ch.challenge, &d), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(dc, &msg), -DPK_ERR_NOTFOUND);
+	assert_non_null(strstr(msg, "rogue.example.org"));
+	assert_non_null(strstr(msg, "is not registered on chain"));
+	assert_string_equal(d.host, "");
+	assert_int_equal(dpk_client_login_respond(dc, ch.challenge, &d), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(dc, NULL), -DPK_ERR_NOTFOUND);
+	assert_string_equal(d.response, "");
+	assert_int_equal(respond(&e->alice, ch.challenge, 0, resp, sizeof(resp)), 1);
+	assert_string_equal(resp, "");
+	dpk_client_close(hc);
+	dpk_test_agent_stop(&rogue);
+
+	/* a request in the old form (the challenge alone) or with another mode: malformed */
+	{
+		uint8_t req[600], reply[1024], rtype;
+		size_t n = strlen(ch.challenge), rn;
+		const uint32_t be = htonl((uint32_t)n);
+
+		memcpy(req, &be, 4);
+		memcpy(req + 4, ch.challenge, n);
+		assert_int_equal(dpk_client_call(dc, 0x0c, req, 4 + n, &rtype, reply, sizeof(reply), &rn), DPK_CLIENT_EAGENT);
+		assert_int_equal(dpk_client_agent_error(dc, NULL), -DPK_ERR_SYNTAX);
+		req[4 + n] = 2;
+		assert_int_equal(dpk_client_call(dc, 0x0c, req, 5 + n, &rtype, reply, sizeof(reply), &rn), DPK_CLIENT_EAGENT);
+		assert_int_equal(dpk_client_agent_error(dc, NULL), -DPK_ERR_SYNTAX);
+	}
+
+	/* the host's key revoked: the device stops answering it within its poll interval */
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &hc), 0);
+	assert_int_equal(dpk_client_login_challenge(hc, "alice.example.org", "sshd", &ch), 0);
+	assert_int_equal(dpk_client_login_describe(dc, ch.challenge, &d), 0);
+	dpk_test_revoke(e->rpc, e->contract, &e->approver, "host.example.org");
+	t0 = dpk_test_now_ms();
+	while ((r = dpk_client_login_describe(dc, ch.challenge, &d)) == 0 && dpk_test_now_ms() - t0 < 5000)
+		dpk_test_sleep_ms(200);
+	assert_int_equal(r, DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(dc, &msg), -DPK_ERR_REVOKED);
+	assert_non_null(strstr(msg, "host.example.org"));
+	assert_int_equal(dpk_client_login_respond(dc, ch.challenge, &d), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(dc, NULL), -DPK_ERR_REVOKED);
+	dpk_client_close(hc);
+	dpk_client_close(dc);
+}
+
+/* dpkctl respond asks before it signs: on the terminal, "n" signs nothing
+ * and "y" signs; with no terminal and no --yes it refuses and says why. */
+static void
+test_respond_confirm(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_login_challenge ch;
+	struct respond_run run;
+	struct dpk_client *c;
+	char ident[254];
+
+	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
+
+	respond_tty(&e->alice, ch.challenge, NULL, &run);
+	assert_int_equal(run.status, 1);
+	assert_string_equal(run.out, "");
+	assert_non_null(strstr(run.err, "no terminal"));
+	assert_non_null(strstr(run.err, "--yes"));
+
+	respond_tty(&e->alice, ch.challenge, "n\n", &run);
+	assert_int_equal(run.status, 1);
+	assert_string_equal(run.out, "");
+	assert_non_null(strstr(run.tty, "Host host.example.org asks to log you in as alice.example.org for sshd"));
+	assert_non_null(strstr(run.err, "not signed"));
+	respond_tty(&e->alice, ch.challenge, "\n", &run); /* the default is no */
+	assert_int_equal(run.status, 1);
+	assert_string_equal(run.out, "");
+
+	/* a new challenge: the first may expire (login_challenge_ttl 3 s) */
+	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
+	respond_tty(&e->alice, ch.challenge, "y\n", &run);
+	assert_int_equal(run.status, 0);
+	assert_non_null(strstr(run.tty, "Host host.example.org asks to log you in as alice.example.org for sshd"));
+	assert_true(strncmp(run.out, DPK_LOGIN_RESPONSE_PREFIX, strlen(DPK_LOGIN_RESPONSE_PREFIX)) == 0);
+	run.out[strcspn(run.out, "\n")] = '\0';
+	assert_int_equal(dpk_client_login_verify(c, ch.challenge, run.out, ident, sizeof(ident)), 0);
+	assert_string_equal(ident, "alice.example.org");
+	dpk_client_close(c);
+}
+
 int
 main(void)
 {
@@ -562,6 +804,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rsa_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_respond_confirm, setup, teardown),
 	};
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

@@ -73,7 +73,8 @@ start_sshd(struct env *e)
 }
 
 /* The askpass program: the challenge out of the prompt, answered by the
- * user's own agent ($DPK_USER_SOCKET). */
+ * user's own agent ($DPK_USER_SOCKET) without asking (--yes: askpass has
+ * no terminal). */
 static void
 write_askpass(struct env *e)
 {
@@ -86,7 +87,7 @@ write_askpass(struct env *e)
 	fprintf(f, "#!/bin/sh\n"
 	    "ch=$(printf '%%s\\n' \"$1\" | grep -o 'DPK-LOGIN-v1\\.[A-Za-z0-9_-]*' | head -n 1)\n"
 	    "[ -n \"$ch\" ] || { echo \"askpass: no DPK challenge in: $1\" >&2; exit 1; }\n"
-	    "exec %s --socket \"$DPK_USER_SOCKET\" respond \"$ch\"\n", dpkctl);
+	    "exec %s --socket \"$DPK_USER_SOCKET\" respond --yes \"$ch\"\n", dpkctl);
 	fclose(f);
 	assert_int_equal(chmod(e->askpass, 0755), 0);
 }
@@ -126,6 +127,8 @@ setup(void **state)
 		if (i != UNREG)
 			dpk_test_agent_register(&e->ag[i], e->rpc, e->contract, &e->approver, &e->device, identities[i]);
 	}
+	/* devices answer only hosts registered on chain */
+	dpk_test_agent_register(&e->ag[HOST], e->rpc, e->contract, &e->approver, &e->device, "host.example.org");
 	write_askpass(e);
 	start_sshd(e);
 	*state = e;

@@ -34,6 +34,8 @@ struct fake {
 	int lfd;
 	pthread_t th;
 	struct script s;
+	uint8_t req[600]; /* the start of the request's body (after the type) */
+	size_t reqlen;
 };
 
 static void *
@@ -56,6 +58,8 @@ fake_serve(void *arg)
 					break;
 				got += (size_t)r;
 			}
+			f->reqlen = n > 1 ? (n - 1 < sizeof(f->req) ? n - 1 : sizeof(f->req)) : 0;
+			memcpy(f->req, body + 1, f->reqlen);
 		}
 		if (f->s.delay_ms)
 			usleep((useconds_t)f->s.delay_ms * 1000);
@@ -303,6 +307,88 @@ test_exports(void **state)
 	dpk_buf_free(&out);
 }
 
+/* A LOGIN_RESPOND reply frame: response text (may be empty), host, user,
+ * service, expiry, and extra trailing bytes. */
+static size_t
+respond_reply(uint8_t *b, const char *response, const char *host, int trailing)
+{
+	const char *f[4] = {response, host, "alice.example.org", "sshd"};
+	size_t n = 5;
+
+	for (int i = 0; i < 4; i++) {
+		size_t l = strlen(f[i]);
+
+		b[n++] = 0;
+		b[n++] = 0;
+		b[n++] = 0;
+		b[n++] = (uint8_t)l;
+		memcpy(b + n, f[i], l);
+		n += l;
+	}
+	memset(b + n, 0, 8);
+	b[n + 7] = 42;
+	n += 8 + (size_t)trailing;
+	b[0] = 0;
+	b[1] = 0;
+	b[2] = (uint8_t)((n - 4) >> 8);
+	b[3] = (uint8_t)(n - 4);
+	b[4] = 0x8c;
+	return n;
+}
+
+/* describe (mode 0) and respond (mode 1) send the challenge and the mode;
+ * a describe answer carries no response, a respond answer one; anything
+ * else is a malformed reply. */
+static void
+test_login_describe_and_respond(void **state)
+{
+	static const char ch[] = "DPK-LOGIN-v1.AAAA";
+	struct dpk_client_login_response out;
+	uint8_t reply[256];
+	struct {
+		int describe;
+		const char *response, *host;
+		int trailing, want;
+	} cases[] = {
+		{1, "", "host.example.org", 0, 0},
+		{0, "DPK-RESPONSE-v1.AAAA", "host.example.org", 0, 0},
+		{1, "DPK-RESPONSE-v1.AAAA", "host.example.org", 0, DPK_CLIENT_EPROTO}, /* describe never signs */
+		{0, "", "host.example.org", 0, DPK_CLIENT_EPROTO},
+		{1, "", "", 0, DPK_CLIENT_EPROTO},
+		{1, "", "host.example.org", 1, DPK_CLIENT_EPROTO},
+		{0, "DPK-RESPONSE-v1.AAAA", "host.example.org", 1, DPK_CLIENT_EPROTO},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake f = {.s = {0}};
+		struct dpk_client *c;
+		size_t n = respond_reply(reply, cases[i].response, cases[i].host, cases[i].trailing);
+		int r;
+
+		fake_start(&f, reply, n);
+		assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+		r = cases[i].describe ? dpk_client_login_describe(c, ch, &out) : dpk_client_login_respond(c, ch, &out);
+		dpk_client_close(c);
+		fake_stop(&f);
+		if (r != cases[i].want)
+			fail_msg("case %zu: %d, expected %d", i, r, cases[i].want);
+		/* the request: string challenge, u8 mode */
+		assert_int_equal(f.reqlen, 4 + strlen(ch) + 1);
+		assert_memory_equal(f.req + 4, ch, strlen(ch));
+		assert_int_equal(f.req[f.reqlen - 1], cases[i].describe ? 0 : 1);
+		if (r == 0) {
+			assert_string_equal(out.response, cases[i].response);
+			assert_string_equal(out.host, "host.example.org");
+			assert_string_equal(out.user, "alice.example.org");
+			assert_string_equal(out.service, "sshd");
+			assert_int_equal(out.expiry, 42);
+		} else {
+			assert_string_equal(out.host, "");
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -315,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_request_too_big),
 		cmocka_unit_test(test_owner_check),
 		cmocka_unit_test(test_exports),
+		cmocka_unit_test(test_login_describe_and_respond),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a stray SIGPIPE must kill the test, not be ignored */

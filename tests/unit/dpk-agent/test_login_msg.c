@@ -2,7 +2,8 @@
  * the documented byte layout (rebuilt here from doc/protocol.md), the signed
  * bytes' context string, and refusals: truncated, oversized, trailing
  * garbage, padding, wrong alphabet, embedded NUL, non-canonical identities,
- * another version, bad service names. */
+ * another version, bad service names. LOGIN_RESPOND's request body (a
+ * challenge string and a mode byte): strict, the same refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,6 +275,78 @@ test_domain_separation(void **state)
 	dpk_idkey_free(k);
 }
 
+/* A LOGIN_RESPOND body as doc/protocol.md writes it: u32 length, the
+ * challenge text, u8 mode. */
+static size_t
+respond_body(const char *text, size_t tl, int mode, uint8_t *b)
+{
+	size_t n = 0;
+
+	b[n++] = (uint8_t)(tl >> 24);
+	b[n++] = (uint8_t)(tl >> 16);
+	b[n++] = (uint8_t)(tl >> 8);
+	b[n++] = (uint8_t)tl;
+	memcpy(b + n, text, tl);
+	n += tl;
+	b[n++] = (uint8_t)mode;
+	return n;
+}
+
+static void
+test_respond_request(void **state)
+{
+	struct dpk_login_challenge ch;
+	uint8_t body[1200];
+	char text[600];
+	const char *t;
+	size_t n, tl;
+	int mode;
+
+	(void)state;
+	sample(&ch);
+	assert_int_equal(dpk_login_challenge_encode(&ch, text, sizeof(text)), 0);
+	/* both modes; the text is handed back as it came, to be decoded */
+	for (int m = 0; m <= 1; m++) {
+		n = respond_body(text, strlen(text), m, body);
+		assert_int_equal(dpk_login_respond_parse(body, n, &t, &tl, &mode), 0);
+		assert_int_equal(mode, m);
+		assert_int_equal(tl, strlen(text));
+		assert_ptr_equal(t, (const char *)body + 4);
+	}
+	assert_int_equal(DPK_LOGIN_DESCRIBE, 0);
+	assert_int_equal(DPK_LOGIN_SIGN, 1);
+	/* another mode */
+	for (int m = 2; m <= 255; m++) {
+		n = respond_body(text, strlen(text), m, body);
+		assert_int_equal(dpk_login_respond_parse(body, n, &t, &tl, &mode), DPK_ERR_SYNTAX);
+		assert_null(t);
+		assert_int_equal(mode, -1);
+	}
+	/* truncated: every shorter body, including the old one-string body */
+	n = respond_body(text, strlen(text), 1, body);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(dpk_login_respond_parse(body, cut, &t, &tl, &mode), DPK_ERR_SYNTAX);
+	/* trailing garbage */
+	body[n] = 0;
+	assert_int_equal(dpk_login_respond_parse(body, n + 1, &t, &tl, &mode), DPK_ERR_SYNTAX);
+	/* a length past the end (oversized) */
+	n = respond_body(text, strlen(text), 1, body);
+	body[0] = 0xff;
+	assert_int_equal(dpk_login_respond_parse(body, n, &t, &tl, &mode), DPK_ERR_SYNTAX);
+	/* an empty challenge parses here and is refused by the decoder */
+	n = respond_body("", 0, 0, body);
+	assert_int_equal(dpk_login_respond_parse(body, n, &t, &tl, &mode), 0);
+	assert_int_equal(tl, 0);
+	assert_int_not_equal(dpk_login_challenge_decode(t, tl, &ch), 0);
+	/* an embedded NUL in the challenge: the decoder refuses it */
+	sample(&ch);
+	assert_int_equal(dpk_login_challenge_encode(&ch, text, sizeof(text)), 0);
+	text[20] = '\0';
+	n = respond_body(text, strlen(text + 21) + 21, 1, body);
+	assert_int_equal(dpk_login_respond_parse(body, n, &t, &tl, &mode), 0);
+	assert_int_equal(dpk_login_challenge_decode(t, tl, &ch), DPK_ERR_SYNTAX);
+}
+
 int
 main(void)
 {
@@ -282,6 +355,7 @@ main(void)
 		cmocka_unit_test(test_challenge_refused),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_domain_separation),
+		cmocka_unit_test(test_respond_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@
  * agent, a socket not owned by root (PAM_AUTHINFO_UNAVAIL, nothing sent);
  * not a DPK user (PAM_USER_UNKNOWN, or PAM_IGNORE with ignore_unknown_user);
  * a wrong response (PAM_AUTH_ERR); success; the conversation (one echo-on
- * prompt naming the challenge); malformed and hostile replies (an error,
+ * prompt naming the host and the challenge); malformed and hostile replies (an error,
  * never a crash or a prompt); the account check; options and the error
  * mapping of pamdpk.c. */
 #include <setjmp.h>
@@ -199,6 +199,7 @@ script_challenge(const char *text)
 	w_str(&w, text);
 	w_str(&w, "alice.example.org");
 	w_u64(&w, (uint64_t)time(NULL) + 120);
+	w_str(&w, "host.example.org");
 	script_add(0x8b, &w, 0);
 }
 
@@ -370,6 +371,8 @@ test_success_and_prompt(void **state)
 	assert_int_equal(cv.style, PAM_PROMPT_ECHO_ON);
 	snprintf(want, sizeof(want), "run: dpkctl respond %s\n", CHALLENGE);
 	assert_non_null(strstr(cv.prompt, want));
+	/* it names the host the user logs in to, which dpkctl respond shows too */
+	assert_non_null(strstr(cv.prompt, "DPK login to host.example.org as alice.example.org"));
 	assert_true(strlen(cv.prompt) <= 511);
 	/* what the agent was asked: CHALLENGE (user, service), VERIFY (the
 	 * challenge, the trimmed response) */
@@ -562,7 +565,8 @@ test_hostile_replies(void **state)
 	big[sizeof(big) - 1] = '\0';
 	struct {
 		const char *what;
-		int kind; /* 0 challenge text, 1 trailing byte, 2 truncated, 3 wrong type, 4 frame length, 5 NUL */
+		int kind; /* 0 challenge text, 1 trailing byte, 2 truncated, 3 wrong type, 4 frame length, 5 NUL,
+		           * 6 no host, 7 empty host */
 		const char *text;
 		int32_t delta;
 	} bad[] = {
@@ -574,12 +578,16 @@ test_hostile_replies(void **state)
 		{"frame length over the cap", 4, CHALLENGE, 70000},
 		{"frame length short", 4, CHALLENGE, -3},
 		{"NUL in the challenge", 5, CHALLENGE, 0},
+		{"no host identity", 6, CHALLENGE, 0},
+		{"empty host identity", 7, CHALLENGE, 0},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		w.n = 0;
 		w_str(&w, bad[i].text);
 		w_str(&w, "alice.example.org");
 		w_u64(&w, 0);
+		if (bad[i].kind != 6)
+			w_str(&w, bad[i].kind == 7 ? "" : "host.example.org");
 		if (bad[i].kind == 1)
 			w_u8(&w, 0);
 		if (bad[i].kind == 2)
@@ -652,7 +660,19 @@ test_options_and_mapping(void **state)
 	/* the longest challenge still fits a PAM prompt with the instruction */
 	memset(longc, 'A', 400);
 	longc[400] = '\0';
-	pamdpk_prompt("a-very-long-identity.example.org", 120, longc, prompt, sizeof(prompt));
+	pamdpk_prompt("host.example.org", "a-very-long-identity.example.org", 120, longc, prompt, sizeof(prompt));
+	assert_true(strlen(prompt) <= 511);
+	assert_non_null(strstr(prompt, "dpkctl respond AAAA"));
+	assert_non_null(strstr(prompt, "DPK login to host.example.org"));
+	/* short identities: the host, the user and the expiry */
+	pamdpk_prompt("host.example.org", "alice.example.org", 120, "DPK-LOGIN-v1.AAAA", prompt, sizeof(prompt));
+	assert_string_equal(prompt, "DPK login to host.example.org as alice.example.org (the challenge expires in 120 s).\n"
+	    "On your device, run: dpkctl respond DPK-LOGIN-v1.AAAA\nResponse: ");
+	/* identities too long to name with the challenge: the challenge still */
+	char longid[254];
+	memset(longid, 'b', 253);
+	longid[253] = '\0';
+	pamdpk_prompt(longid, longid, 120, longc, prompt, sizeof(prompt));
 	assert_true(strlen(prompt) <= 511);
 	assert_non_null(strstr(prompt, "dpkctl respond AAAA"));
 	char t[] = " \t abc \r\n";
