@@ -41,6 +41,11 @@ struct dpk_client;
 int dpk_client_open(const char *path, int timeout_ms, int require_root_owner,
     struct dpk_client **out);
 void dpk_client_close(struct dpk_client *c);
+/* The uid of the process serving the socket (SO_PEERCRED, as it was when
+ * dpk_client_open connected), into *uid. Ask before sending anything that
+ * must reach only the real agent: a socket whose server is not root (or, for
+ * a CLI, the caller itself) may be anyone's. 0 or EUNAVAIL. */
+int dpk_client_peer_uid(const struct dpk_client *c, unsigned long *uid);
 
 /* Send one request frame and wait for its reply. The reply body is copied into
  * reply (at most replycap bytes; ETOOBIG if larger, and the connection is

@@ -32,9 +32,12 @@ struct dpk_tlspsk_conn {
 static int conn_index = -1;
 static int server_index = -1;
 
-/* TLS 1.2 PSK suites with ephemeral keys first; TLS 1.3 always uses (EC)DHE
- * with a PSK in OpenSSL's default psk_dhe_ke mode. */
-#define PSK_CIPHERS "ECDHE-PSK-AES256-CBC-SHA384:ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES256-GCM-SHA384:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256"
+/* TLS 1.2: only the PSK suites with an ephemeral (EC)DH exchange (RFC 5489,
+ * RFC 4279 DHE-PSK), so a token's secret that leaks later does not open
+ * recorded sessions; the plain PSK suites have no forward secrecy and are
+ * never offered or accepted. TLS 1.3: psk_dhe_ke only (OpenSSL's default
+ * unless SSL_OP_ALLOW_NO_DHE_KEX, which ctx_common clears). */
+#define PSK_CIPHERS "ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES256-GCM-SHA384:DHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES128-GCM-SHA256:ECDHE-PSK-AES256-CBC-SHA384"
 /* The TLS 1.3 PSK callbacks bind the key to SHA-256 suites. */
 #define PSK_SUITES_13 "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
 
@@ -102,7 +105,8 @@ client_psk_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_ident
 static int
 ctx_common(SSL_CTX *ctx)
 {
-	return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+	return SSL_CTX_set_dh_auto(ctx, 1) == 1 && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
 	    SSL_CTX_set_cipher_list(ctx, PSK_CIPHERS) == 1 &&
 	    SSL_CTX_set_ciphersuites(ctx, PSK_SUITES_13) == 1;
 }

@@ -1,5 +1,6 @@
-/* TLS with an external pre-shared key (RFC 4279 for TLS 1.2, the PSK
- * callbacks for TLS 1.3 with (EC)DHE), over TCP, with the agent protocol's
+/* TLS with an external pre-shared key (TLS 1.2: only the ECDHE-PSK and
+ * DHE-PSK suites of RFC 5489 / RFC 4279; TLS 1.3: psk_dhe_ke only), so every
+ * session has forward secrecy, over TCP, with the agent protocol's
  * framing (u32 length | u8 type | body) on top. The device-to-PKM channel
  * uses it with the enrolment token's secret as the key.
  *

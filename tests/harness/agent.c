@@ -44,6 +44,9 @@ dpk_test_agent_start(struct dpk_test_agent *a, const char *dir, const char *name
 		if (strstr(extra, key) == NULL && strncmp(extra, key + 1, kl + 2) != 0)
 			fprintf(f, "%s\n", timing[i]);
 	}
+	/* agents sharing dir must not share the default ssh-agent.sock beside their sockets */
+	if (strstr(extra, "ssh_agent_socket") == NULL)
+		fprintf(f, "ssh_agent_socket = %s/%s-ssh-agent.sock\n", dir, name);
 	fprintf(f, "%s", extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));

@@ -8,7 +8,8 @@
  * openssl s_server -psk and s_client -psk complete TLS 1.3 and TLS 1.2
  * (PSK-AES128-GCM-SHA256) handshakes with it and exchange data, and fail
  * with a wrong key; examples/psk-server (which asks its agent for the PSK
- * in OpenSSL's PSK callbacks) serves s_client; a peer not on chain and a
+ * in OpenSSL's PSK callbacks) serves s_client with ECDHE-PSK and DHE-PSK
+ * suites and TLS 1.3, never with a plain PSK suite; a peer not on chain and a
  * revoked one are refused in
  * both roles; oversized, zero-length, truncated and garbage frames sent to
  * the listener are refused while an honest handshake running at the same
@@ -108,9 +109,9 @@ openssl_session(const char *tls, const char *srv_key, const char *srv_id, const 
 }
 
 /* examples/psk-server, asking agent g for keys, serves s_client with
- * key/identity: 1 if its answer came back. */
+ * key/identity (TLS 1.2: offering only cipher): 1 if its answer came back. */
 static int
-example_session(const struct agent_proc *g, const char *tls, const char *key, const char *id)
+example_session_cipher(const struct agent_proc *g, const char *tls, const char *cipher, const char *key, const char *id)
 {
 	char prog[512], accept[32], log[] = "/tmp/dpk-psk-example-XXXXXX";
 	int p = dpk_test_free_port(), fd, ok = 0;
@@ -135,7 +136,7 @@ example_session(const struct agent_proc *g, const char *tls, const char *key, co
 	assert_true(ok);
 	char *cli[] = {(char *)OPENSSL, (char *)"s_client", (char *)"-connect", accept, (char *)"-psk", (char *)key,
 		(char *)"-psk_identity", (char *)id, (char *)tls, (char *)"-quiet", (char *)"-ign_eof",
-		(char *)"-cipher", (char *)"PSK-AES128-GCM-SHA256", NULL};
+		(char *)"-cipher", (char *)cipher, NULL};
 	if (strcmp(tls, "-tls1_3") == 0)
 		cli[11] = NULL;
 	dpk_test_run(cli, "hello-example\nCLOSE\n", &out);
@@ -144,6 +145,12 @@ example_session(const struct agent_proc *g, const char *tls, const char *key, co
 	dpk_test_wait_exit(sp, 5000);
 	unlink(log);
 	return ok;
+}
+
+static int
+example_session(const struct agent_proc *g, const char *tls, const char *key, const char *id)
+{
+	return example_session_cipher(g, tls, "ECDHE-PSK-CHACHA20-POLY1305", key, id);
 }
 
 static void
@@ -205,6 +212,9 @@ test_psk_and_openssl(void **state)
 	/* the example server gets the key from B's agent in OpenSSL's PSK callbacks */
 	assert_true(example_session(&e->ag[1], "-tls1_3", key, id));
 	assert_true(example_session(&e->ag[1], "-tls1_2", key, id));
+	assert_true(example_session_cipher(&e->ag[1], "-tls1_2", "DHE-PSK-AES128-GCM-SHA256", key, id));
+	/* no plain PSK suite (no forward secrecy): a client offering only that gets no session */
+	assert_false(example_session_cipher(&e->ag[1], "-tls1_2", "PSK-AES128-GCM-SHA256", key, id));
 	assert_false(example_session(&e->ag[1], "-tls1_3", wrong, id));
 	assert_false(example_session(&e->ag[1], "-tls1_3", key, "dpk1-00000000000000000000000000000000"));
 	explicit_bzero(key, sizeof(key));
