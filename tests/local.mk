@@ -394,3 +394,11 @@ tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(
 tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
 endif
+# dpk-agent reading its ticket replay cache file (dpk-agent/peers/ticket_seen.c)
+fuzz_targets += tests/fuzz/fuzz_ticket_seen
+if ENABLE_FUZZING
+tests_fuzz_fuzz_ticket_seen_SOURCES = tests/fuzz/fuzz_ticket_seen.c
+tests_fuzz_fuzz_ticket_seen_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_ticket_seen_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_ticket_seen_LDADD = $(DPKAGENT_LIBS)
+endif

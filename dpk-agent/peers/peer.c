@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PEER_FRAME_MAX (4 + DPK_HS_MSG_MAX)
@@ -687,6 +688,9 @@ agent_peer_start(struct agent *a, char *err, size_t errsz)
 	p->listen_pfd = -1;
 	psk_store_init(&p->store, 4096);
 	a->peer = p;
+	/* tickets redeemed before a restart stay redeemed */
+	if (ticket_seen_load(&p->seen, a->cfg.state_dir, (uint64_t)time(NULL), err, errsz) != 0)
+		return DPK_ERR_IO;
 	if (a->cfg.identity != NULL &&
 	    dpk_identity_parse(a->cfg.identity, strlen(a->cfg.identity), &p->self) == 0)
 		p->have_self = 1;

@@ -190,9 +190,10 @@ void dpk_client_psk_clear(struct dpk_client_psk *psk);
  * (free() it). */
 int dpk_client_ticket_issue(struct dpk_client *c, const char *device, const char *server, uint32_t lifetime,
     uint8_t **ticket, size_t *ticketlen, struct dpk_client_psk *psk);
-/* TICKET_REDEEM (a server): check the ticket against its gateway's key on
- * chain, once; the PSK is then kept by the agent like a negotiated one
- * (psk->peer is the device). */
+/* TICKET_REDEEM (a server; root, admin_group, psk_group): check the ticket
+ * against its gateway's key on chain, once (across agent restarts); the PSK
+ * is then kept by the agent under its ticket PSK identity only (psk->peer
+ * is the device, but PSK_GET by peer never returns it). */
 int dpk_client_ticket_redeem(struct dpk_client *c, const uint8_t *ticket, size_t ticketlen, int want_key,
     struct dpk_client_psk *psk);
 
