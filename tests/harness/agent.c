@@ -80,20 +80,3 @@ dpk_test_agent_register(const struct dpk_test_agent *a, struct dpk_rpc *rpc, con
 	dpk_client_pubkey_free(&pk);
 	dpk_client_close(c);
 }
-
-int64_t
-dpk_test_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-dpk_test_sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}

@@ -31,8 +31,9 @@ struct env {
 };
 
 void psk_sleep_ms(int ms);
-/* Start agent i with identity name, listening for peers; register its key
- * on chain if do_register. extra: more dpk.conf lines (may be NULL). */
+/* Start agent i with identity name, listening for peers (on 127.0.0.1 and a
+ * free port, unless extra has a psk_listen line); register its key on chain
+ * if do_register. extra: more dpk.conf lines (may be NULL). */
 void psk_start_agent(struct env *e, int i, const char *name, int do_register, const char *extra);
 /* cmocka setup/teardown: anvil, registry, a temporary directory; agents
  * stopped with SIGTERM (their logs shown with DPK_TEST_SHOW_LOGS set). */

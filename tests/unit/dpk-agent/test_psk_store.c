@@ -263,6 +263,8 @@ test_config(void **state)
 		"psk_port = 0\n", "psk_port = 70000\n", "psk_lifetime = 500ms\n", "psk_lifetime = x\n",
 		"psk_handshake_timeout = 10ms\n", "psk_max_handshakes = 0\n", "psk_max_handshakes = 4097\n",
 		"psk_group = -x\n", "psk_group = a b\n",
+		"psk_max_outbound = 0\n", "psk_max_outbound = 1025\n", "psk_max_outbound = x\n",
+		"psk_max_per_source = 0\n", "psk_max_per_source = 4097\n", "psk_max_per_source = -1\n",
 	};
 	struct dpk_config c;
 	char err[512];
@@ -274,9 +276,14 @@ test_config(void **state)
 	assert_int_equal(c.psk_lifetime_ms, 3600 * 1000);
 	assert_int_equal(c.psk_handshake_timeout_ms, 10000);
 	assert_int_equal(c.psk_max_handshakes, 64);
+	assert_int_equal(c.psk_max_outbound, 16);
+	assert_int_equal(c.psk_max_per_source, 0); /* a quarter of psk_max_handshakes */
 	dpk_config_free(&c);
 	assert_int_equal(parse("psk_listen = [2001:db8::7]:7443\npsk_port = 8443\npsk_lifetime = 5m\n"
-	    "psk_handshake_timeout = 3s\npsk_max_handshakes = 8\npsk_group = tls\n", &c, err, sizeof(err)), 0);
+	    "psk_handshake_timeout = 3s\npsk_max_handshakes = 8\npsk_group = tls\npsk_max_outbound = 1024\n"
+	    "psk_max_per_source = 3\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.psk_max_outbound, 1024);
+	assert_int_equal(c.psk_max_per_source, 3);
 	assert_string_equal(c.psk_listen, "[2001:db8::7]:7443");
 	assert_int_equal(c.psk_port, 8443);
 	assert_int_equal(c.psk_lifetime_ms, 300000);

@@ -55,7 +55,7 @@ serve_one(void *arg)
 	struct dpk_buf body;
 	int fd = accept(v->lfd, NULL, NULL);
 
-	v->accept_result = dpk_tlspsk_accept(v->s, fd, 5000, &c, v->identity);
+	v->accept_result = dpk_tlspsk_accept(v->s, fd, 5000, 5000, &c, v->identity);
 	if (v->accept_result != 0)
 		return NULL;
 	v->version = dpk_tlspsk_version(c);
