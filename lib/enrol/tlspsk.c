@@ -434,6 +434,26 @@ dpk_tlspsk_version(const struct dpk_tlspsk_conn *c)
 	return SSL_get_version(c->ssl);
 }
 
+const char *
+dpk_tlspsk_kx(const struct dpk_tlspsk_conn *c)
+{
+	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+
+	if (SSL_version(c->ssl) >= TLS1_3_VERSION) {
+		int group = SSL_get_negotiated_group(c->ssl);
+		const char *name = group > 0 ? SSL_group_to_name(c->ssl, group) : NULL;
+
+		return name != NULL ? name : "none";
+	}
+	if (cipher == NULL)
+		return "none";
+	switch (SSL_CIPHER_get_kx_nid(cipher)) {
+	case NID_kx_ecdhe_psk: return "ECDHEPSK";
+	case NID_kx_dhe_psk: return "DHEPSK";
+	default: return "none";
+	}
+}
+
 /* A graceful close: close_notify, then half-close and read what the peer
  * still sends (TLS 1.3 session tickets, its close_notify) for a moment.
  * Closing a TCP socket with unread data sends a reset, and a reset makes the

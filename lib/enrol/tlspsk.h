@@ -53,6 +53,11 @@ int dpk_tlspsk_recv(struct dpk_tlspsk_conn *c, uint8_t *type, struct dpk_buf *bo
 
 /* "TLSv1.3" etc., for logs and tests. */
 const char *dpk_tlspsk_version(const struct dpk_tlspsk_conn *c);
+/* The ephemeral key exchange of the session, for logs and tests: the
+ * (EC)DH group of a TLS 1.3 session ("x25519", "secp256r1", ...) or the
+ * TLS 1.2 suite's exchange ("ECDHEPSK", "DHEPSK"); "none" if there was
+ * none (never, with the suites offered here). */
+const char *dpk_tlspsk_kx(const struct dpk_tlspsk_conn *c);
 void dpk_tlspsk_close(struct dpk_tlspsk_conn *c);
 
 #endif

@@ -45,6 +45,7 @@ struct srv {
 	char got[64];
 	int recv_result;
 	const char *version;
+	char kx[32];
 };
 
 static void *
@@ -59,6 +60,7 @@ serve_one(void *arg)
 	if (v->accept_result != 0)
 		return NULL;
 	v->version = dpk_tlspsk_version(c);
+	snprintf(v->kx, sizeof(v->kx), "%s", dpk_tlspsk_kx(c));
 	dpk_buf_init(&body, 1024);
 	v->recv_result = dpk_tlspsk_recv(c, &v->got_type, &body);
 	if (v->recv_result == 0) {
@@ -108,6 +110,7 @@ test_ours_to_ours(void **state)
 	snprintf(port, sizeof(port), "%d", v.port);
 	assert_int_equal(dpk_tlspsk_connect("127.0.0.1", port, IDENT, KEY, sizeof(KEY), 5000, &c), 0);
 	assert_string_equal(dpk_tlspsk_version(c), "TLSv1.3");
+	assert_string_not_equal(dpk_tlspsk_kx(c), "none"); /* psk_dhe_ke: an ECDHE group */
 	assert_int_equal(dpk_tlspsk_send(c, 0x01, "ping", 4), 0);
 	dpk_buf_init(&body, 1024);
 	assert_int_equal(dpk_tlspsk_recv(c, &type, &body), 0);
@@ -220,6 +223,12 @@ check_s_client_cipher(const char *version_flag, const char *cipher, const char *
 	}
 	assert_int_equal(v.accept_result, 0);
 	assert_string_equal(v.version, want_version);
+	/* forward secrecy: every session had an ephemeral (EC)DH exchange */
+	assert_string_not_equal(v.kx, "none");
+	if (cipher != NULL && strncmp(cipher, "ECDHE-", 6) == 0)
+		assert_string_equal(v.kx, "ECDHEPSK");
+	if (cipher != NULL && strncmp(cipher, "DHE-", 4) == 0)
+		assert_string_equal(v.kx, "DHEPSK");
 	assert_string_equal(v.got, "ping");
 	assert_non_null(memmem(out.data, out.len, "pong", 4));
 	dpk_buf_free(&out);
