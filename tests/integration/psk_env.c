@@ -201,3 +201,37 @@ psk_connect(int port)
 	}
 	return fd;
 }
+
+/* A TCP connection from src (IPv4 or IPv6 text) to dst:port. */
+int
+psk_connect_from(const char *src, const char *dst, int port)
+{
+	struct sockaddr_storage from, to;
+	socklen_t len;
+	int v6 = strchr(dst, ':') != NULL, fd;
+
+	memset(&from, 0, sizeof(from));
+	memset(&to, 0, sizeof(to));
+	if (v6) {
+		struct sockaddr_in6 *f = (struct sockaddr_in6 *)&from, *t = (struct sockaddr_in6 *)&to;
+
+		f->sin6_family = t->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, src, &f->sin6_addr), 1);
+		assert_int_equal(inet_pton(AF_INET6, dst, &t->sin6_addr), 1);
+		t->sin6_port = htons((uint16_t)port);
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		struct sockaddr_in *f = (struct sockaddr_in *)&from, *t = (struct sockaddr_in *)&to;
+
+		f->sin_family = t->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &f->sin_addr), 1);
+		assert_int_equal(inet_pton(AF_INET, dst, &t->sin_addr), 1);
+		t->sin_port = htons((uint16_t)port);
+		len = sizeof(struct sockaddr_in);
+	}
+	fd = socket(from.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, len), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, len), 0);
+	return fd;
+}

@@ -326,21 +326,6 @@ test_malformed_frames(void **state)
 	dpk_client_psk_clear(&psk);
 }
 
-/* A silent connection to port from source address src. */
-static int
-connect_from(const char *src, int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET}, from = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
 static void
 test_handshake_cap(void **state)
 {
@@ -356,9 +341,9 @@ test_handshake_cap(void **state)
 	 * fill B's cap; the fourth is refused with an ERROR at once */
 	static const char *const src[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.6"};
 	for (int i = 0; i < 3; i++)
-		fds[i] = connect_from(src[i], e->ag[1].port);
+		fds[i] = psk_connect_from(src[i], "127.0.0.1", e->ag[1].port);
 	psk_sleep_ms(200);
-	fds[3] = connect_from(src[3], e->ag[1].port);
+	fds[3] = psk_connect_from(src[3], "127.0.0.1", e->ag[1].port);
 	struct pollfd pf = {fds[3], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	ssize_t n = recv(fds[3], buf, sizeof(buf), 0);
@@ -549,9 +534,9 @@ test_per_address_cap(void **state)
 	psk_start_agent(e, 0, "a.example.org", 1, NULL);
 	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 16\n");
 	for (int i = 0; i < 4; i++)
-		fds[i] = connect_from("127.0.0.5", e->ag[1].port);
+		fds[i] = psk_connect_from("127.0.0.5", "127.0.0.1", e->ag[1].port);
 	psk_sleep_ms(200);
-	fds[4] = connect_from("127.0.0.5", e->ag[1].port);
+	fds[4] = psk_connect_from("127.0.0.5", "127.0.0.1", e->ag[1].port);
 	struct pollfd pf = {fds[4], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	assert_true(recv(fds[4], buf, sizeof(buf), 0) > 4 && buf[5] == 0x0f); /* ERROR (busy) */

@@ -5,7 +5,6 @@
  * psk_max_per_source inbound handshakes, where a source is an IPv4 address
  * or a whole IPv6 /64 (in a private network namespace with addresses of
  * two /64s on its loopback, when run as root). */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,40 +27,6 @@
 #include "psk_env.h"
 
 static int have_v6; /* the private namespace with 2001:db8:1:2::1, ::2 and 2001:db8:1:3::1 is up */
-
-/* A TCP connection from src (IPv4 or IPv6 text) to dst:port. */
-static int
-connect_from(const char *src, const char *dst, int port)
-{
-	struct sockaddr_storage from, to;
-	socklen_t len;
-	int v6 = strchr(dst, ':') != NULL, fd;
-
-	memset(&from, 0, sizeof(from));
-	memset(&to, 0, sizeof(to));
-	if (v6) {
-		struct sockaddr_in6 *f = (struct sockaddr_in6 *)&from, *t = (struct sockaddr_in6 *)&to;
-
-		f->sin6_family = t->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, src, &f->sin6_addr), 1);
-		assert_int_equal(inet_pton(AF_INET6, dst, &t->sin6_addr), 1);
-		t->sin6_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in6);
-	} else {
-		struct sockaddr_in *f = (struct sockaddr_in *)&from, *t = (struct sockaddr_in *)&to;
-
-		f->sin_family = t->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, src, &f->sin_addr), 1);
-		assert_int_equal(inet_pton(AF_INET, dst, &t->sin_addr), 1);
-		t->sin_port = htons((uint16_t)port);
-		len = sizeof(struct sockaddr_in);
-	}
-	fd = socket(from.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&from, len), 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&to, len), 0);
-	return fd;
-}
 
 /* 1 if the listener refused fd at once with an ERROR (busy) frame; 0 if it
  * kept it open and silent for wait_ms. */
@@ -90,9 +55,9 @@ test_inbound_flood_does_not_block_outbound(void **state)
 	psk_start_agent(e, 0, "a.example.org", 1, NULL);
 	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 4\npsk_max_per_source = 4\npsk_max_outbound = 1\n");
 	for (int i = 0; i < 4; i++)
-		fds[i] = connect_from("127.0.0.1", "127.0.0.1", e->ag[1].port);
+		fds[i] = psk_connect_from("127.0.0.1", "127.0.0.1", e->ag[1].port);
 	psk_sleep_ms(200);
-	fds[4] = connect_from("127.0.0.1", "127.0.0.1", e->ag[1].port);
+	fds[4] = psk_connect_from("127.0.0.1", "127.0.0.1", e->ag[1].port);
 	assert_true(refused(fds[4], 2000)); /* inbound is full */
 	/* B's own handshake with A is not held up by them */
 	assert_int_equal(psk_handshake(e, 1, 0, &psk, msg, sizeof(msg)), 0);
@@ -138,12 +103,12 @@ test_per_source_ipv4(void **state)
 	int fds[4];
 
 	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_per_source = 2\n");
-	fds[0] = connect_from("127.0.0.2", "127.0.0.1", e->ag[1].port);
-	fds[1] = connect_from("127.0.0.2", "127.0.0.1", e->ag[1].port);
+	fds[0] = psk_connect_from("127.0.0.2", "127.0.0.1", e->ag[1].port);
+	fds[1] = psk_connect_from("127.0.0.2", "127.0.0.1", e->ag[1].port);
 	psk_sleep_ms(200);
-	fds[2] = connect_from("127.0.0.2", "127.0.0.1", e->ag[1].port);
+	fds[2] = psk_connect_from("127.0.0.2", "127.0.0.1", e->ag[1].port);
 	assert_true(refused(fds[2], 2000));
-	fds[3] = connect_from("127.0.0.3", "127.0.0.1", e->ag[1].port);
+	fds[3] = psk_connect_from("127.0.0.3", "127.0.0.1", e->ag[1].port);
 	assert_false(refused(fds[3], 300)); /* another address: served */
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
@@ -161,17 +126,17 @@ test_per_source_ipv6_64(void **state)
 		skip();
 	snprintf(extra, sizeof(extra), "psk_listen = [::]:%d\npsk_max_per_source = 2\n", dpk_test_free_port());
 	psk_start_agent(e, 1, "b.example.org", 1, extra);
-	fds[0] = connect_from("2001:db8:1:2::1", "2001:db8:1:2::1", e->ag[1].port);
-	fds[1] = connect_from("2001:db8:1:2::1", "2001:db8:1:2::1", e->ag[1].port);
+	fds[0] = psk_connect_from("2001:db8:1:2::1", "2001:db8:1:2::1", e->ag[1].port);
+	fds[1] = psk_connect_from("2001:db8:1:2::1", "2001:db8:1:2::1", e->ag[1].port);
 	psk_sleep_ms(200);
 	/* another address of the same /64: the same source, so refused */
-	fds[2] = connect_from("2001:db8:1:2::2", "2001:db8:1:2::1", e->ag[1].port);
+	fds[2] = psk_connect_from("2001:db8:1:2::2", "2001:db8:1:2::1", e->ag[1].port);
 	assert_true(refused(fds[2], 2000));
 	/* another /64: served */
-	fds[3] = connect_from("2001:db8:1:3::1", "2001:db8:1:2::1", e->ag[1].port);
+	fds[3] = psk_connect_from("2001:db8:1:3::1", "2001:db8:1:2::1", e->ag[1].port);
 	assert_false(refused(fds[3], 300));
 	/* IPv4 through the same dual-stack listener counts apart */
-	fds[4] = connect_from("127.0.0.1", "127.0.0.1", e->ag[1].port);
+	fds[4] = psk_connect_from("127.0.0.1", "127.0.0.1", e->ag[1].port);
 	assert_false(refused(fds[4], 300));
 	for (int i = 0; i < 5; i++)
 		close(fds[i]);
