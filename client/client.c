@@ -110,6 +110,22 @@ out:
 	return r;
 }
 
+int
+dpk_client_peer_uid(const struct dpk_client *c, unsigned long *uid)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int saved_errno = errno;
+
+	*uid = (unsigned long)-1;
+	if (c == NULL || getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
+		errno = saved_errno;
+		return DPK_CLIENT_EUNAVAIL;
+	}
+	*uid = (unsigned long)cred.uid;
+	return 0;
+}
+
 /* For the fuzzer: wrap an already connected socket. Not exported. */
 int dpkclient_internal_adopt_fd(int fd, int timeout_ms, struct dpk_client **out);
 int

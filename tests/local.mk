@@ -402,3 +402,22 @@ tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(
 tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
 endif
+# dpk-agent reading its ticket replay cache file (dpk-agent/peers/ticket_seen.c)
+fuzz_targets += tests/fuzz/fuzz_ticket_seen
+if ENABLE_FUZZING
+tests_fuzz_fuzz_ticket_seen_SOURCES = tests/fuzz/fuzz_ticket_seen.c
+tests_fuzz_fuzz_ticket_seen_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_ticket_seen_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_ticket_seen_LDADD = $(DPKAGENT_LIBS)
+endif
+# the source of a connection for per-source caps (lib/daemon/netsource.c)
+unit_tests += tests/unit/daemon/test_netsource
+tests_unit_daemon_test_netsource_SOURCES = tests/unit/daemon/test_netsource.c
+tests_unit_daemon_test_netsource_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_netsource_LDADD = $(TEST_LIBS)
+# the PSK listener under load: inbound and outbound budgets, per-source caps (IPv6 by /64)
+integration_tests += tests/integration/test_psk_load
+tests_integration_test_psk_load_SOURCES = tests/integration/test_psk_load.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_load_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_load_LDADD = client/libdpkclient.la $(TEST_LIBS)

@@ -35,6 +35,8 @@ dpk_config_defaults(struct dpk_config *c)
 	c->psk_lifetime_ms = 3600 * 1000;
 	c->psk_handshake_timeout_ms = 10 * 1000;
 	c->psk_max_handshakes = 64;
+	c->psk_max_outbound = 16;
+	c->psk_max_per_source = 0; /* a quarter of psk_max_handshakes */
 }
 
 void
@@ -72,7 +74,9 @@ enum key_id {
 	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL, K_OFFLINE_LOGIN_MAX_AGE,
 	K_LOGIN_ALLOW, K_USER_GROUP,
 	K_PSK_LISTEN, K_PSK_PORT, K_PSK_LIFETIME, K_PSK_HANDSHAKE_TIMEOUT, K_PSK_MAX_HANDSHAKES,
-	K_PSK_GROUP, K_COUNT
+	K_PSK_GROUP,
+	K_PSK_MAX_OUTBOUND, K_PSK_MAX_PER_SOURCE,
+	K_COUNT
 };
 
 
@@ -275,6 +279,16 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		    strlen(v) > 32 || v[0] == '-')
 			return *why = "is not a group name", 1;
 		return dpk_conffile_string(&c->psk_group, v);
+	case K_PSK_MAX_OUTBOUND:
+		if (dpk_conffile_u64(v, 1024, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 1024", 1;
+		c->psk_max_outbound = (uint32_t)u;
+		return 0;
+	case K_PSK_MAX_PER_SOURCE:
+		if (dpk_conffile_u64(v, 4096, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 4096", 1;
+		c->psk_max_per_source = (uint32_t)u;
+		return 0;
 	case K_PSK_LIFETIME: dur = &c->psk_lifetime_ms; break;
 	case K_PSK_HANDSHAKE_TIMEOUT: dur = &c->psk_handshake_timeout_ms; break;
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
@@ -310,6 +324,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"offline_login_max_age", 0}, {"login_allow", 1}, {"user_group", 1},
 	{"psk_listen", 0}, {"psk_port", 0}, {"psk_lifetime", 0}, {"psk_handshake_timeout", 0},
 	{"psk_max_handshakes", 0}, {"psk_group", 0},
+	{"psk_max_outbound", 0}, {"psk_max_per_source", 0},
 };
 
 static int

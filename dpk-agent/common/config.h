@@ -78,8 +78,10 @@ struct dpk_config {
 	uint16_t psk_port;                 /* the port of peers when PSK_HANDSHAKE names none */
 	uint32_t psk_lifetime_ms;          /* how long an established PSK is kept */
 	uint32_t psk_handshake_timeout_ms; /* a whole handshake, either role */
-	uint32_t psk_max_handshakes;       /* in flight at once, both roles together */
+	uint32_t psk_max_handshakes;       /* inbound (peers connecting here) in flight at once */
 	char *psk_group;                   /* may read PSKs besides root and admin_group */
+	uint32_t psk_max_outbound;         /* handshakes this host starts, in flight at once (a budget of their own) */
+	uint32_t psk_max_per_source;       /* inbound from one source (IPv4 address, IPv6 /64); 0: psk_max_handshakes / 4 */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,
