@@ -53,33 +53,152 @@ conn_free(struct agent *a, size_t i)
 	a->conns[i] = NULL;
 }
 
+/* Refused connections are counted per uid and logged once a minute (the
+ * first one at once), so that a flood of connects cannot flood the log. */
+#define REFUSAL_LOG_MS 60000
+#define REFUSAL_UIDS 16
+
+static struct refusals {
+	uid_t uid;
+	unsigned long n;      /* refused since the last line about this uid */
+	int64_t since_ms;     /* when that line was written */
+	int used;
+} refusals[REFUSAL_UIDS];
+
 static void
-accept_one(struct agent *a)
+refusal_line(struct refusals *r, int64_t now)
+{
+	if (r->n > 0)
+		agent_log(LOG_WARNING, "%lu connection%s refused from uid %ld in the last minute (max_connections_per_uid, "
+		    "root_connections)", r->n, r->n == 1 ? "" : "s", (long)r->uid);
+	r->n = 0;
+	r->since_ms = now;
+}
+
+static void
+refusal_note(uid_t uid, const char *why, int64_t now)
+{
+	struct refusals *r = NULL, *oldest = &refusals[0];
+
+	for (size_t i = 0; i < REFUSAL_UIDS && r == NULL; i++) {
+		if (refusals[i].used && refusals[i].uid == uid)
+			r = &refusals[i];
+		else if (!refusals[i].used || (oldest->used && refusals[i].since_ms < oldest->since_ms))
+			oldest = &refusals[i];
+	}
+	if (r == NULL) {
+		/* a uid not seen within the minute: say why once, then count */
+		if (oldest->used)
+			refusal_line(oldest, now);
+		r = oldest;
+		*r = (struct refusals){.uid = uid, .since_ms = now, .used = 1};
+		agent_log(LOG_WARNING, "refusing a connection from uid %ld: %s; further refusals are counted and logged "
+		    "once a minute", (long)uid, why);
+		return;
+	}
+	r->n++;
+}
+
+/* Once a minute per uid: how many were refused; a uid with nothing
+ * refused for a minute is forgotten. */
+static void
+refusal_flush(int64_t now)
+{
+	for (size_t i = 0; i < REFUSAL_UIDS; i++) {
+		if (!refusals[i].used || now - refusals[i].since_ms < REFUSAL_LOG_MS)
+			continue;
+		if (refusals[i].n == 0)
+			refusals[i].used = 0;
+		else
+			refusal_line(&refusals[i], now);
+	}
+}
+
+/* Whether uid may have one more connection: NULL, or why not. Root (sshd,
+ * login, su, getent run by root) may use every slot; the others together
+ * leave root_connections free, and each holds at most max_connections_per_uid. */
+static const char *
+conn_admit(const struct agent *a, uid_t uid, size_t *free_slot)
+{
+	size_t used = 0, mine = 0, slot = AGENT_MAX_CONNECTIONS;
+
+	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++) {
+		if (a->conns[i] == NULL) {
+			if (slot == AGENT_MAX_CONNECTIONS)
+				slot = i;
+			continue;
+		}
+		used++;
+		if (a->conns[i]->uid == uid)
+			mine++;
+	}
+	*free_slot = slot;
+	if (slot == AGENT_MAX_CONNECTIONS)
+		return "all connection slots are in use";
+	if (uid == 0)
+		return NULL;
+	if (mine >= a->cfg.max_connections_per_uid)
+		return "it holds max_connections_per_uid connections already";
+	if (used + a->cfg.root_connections >= AGENT_MAX_CONNECTIONS)
+		return "the remaining connection slots are kept for root (root_connections)";
+	return NULL;
+}
+
+/* Take one connection off the backlog (or refuse it). -1: the backlog is empty. */
+static int
+accept_one(struct agent *a, int64_t now)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	struct conn *c;
+	const char *why;
 	size_t slot;
 	int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
-		return;
-	for (slot = 0; slot < AGENT_MAX_CONNECTIONS && a->conns[slot] != NULL; slot++)
-		;
-	if (slot == AGENT_MAX_CONNECTIONS ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		if (slot == AGENT_MAX_CONNECTIONS)
-			agent_log(LOG_WARNING, "too many connections (%d); refusing one", AGENT_MAX_CONNECTIONS);
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
 		close(fd);
-		return;
+		return 0;
+	}
+	if ((why = conn_admit(a, cred.uid, &slot)) != NULL) {
+		refusal_note(cred.uid, why, now);
+		close(fd);
+		return 0;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return 0;
 	}
 	c->fd = fd;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->privileged = peer_privileged(a, fd, &cred);
-	c->last_active_ms = agent_now_ms();
+	c->last_active_ms = now;
 	a->conns[slot] = c;
+	return 0;
+}
+
+/* Whether c is to be closed for taking too long: idle with nothing under
+ * way past client_idle_timeout, or one request's bytes (in or out) past
+ * client_io_timeout. A request the agent itself is working on (waiting)
+ * is not the client's doing and is bounded by its own deadline. */
+static int
+conn_expired(const struct agent *a, const struct conn *c, int64_t now, int64_t *next)
+{
+	int64_t due;
+
+	if (c->waiting)
+		return 0;
+	if (c->io_start_ms != 0)
+		due = c->io_start_ms + a->cfg.client_io_timeout_ms;
+	else
+		due = c->last_active_ms + a->cfg.client_idle_timeout_ms;
+	if (now >= due)
+		return 1;
+	if (due < *next)
+		*next = due;
+	return 0;
 }
 
 /* Read what is available; handle a complete frame. Returns -1 to drop the peer.
@@ -106,6 +225,7 @@ conn_read(struct agent *a, struct conn *c)
 				return -1;
 			}
 			if (c->inlen == 4 + flen) {
+				c->io_start_ms = 0; /* read in time; the reply's writing is timed on its own */
 				agent_handle_request(a, c, c->in[4], c->in + 5, flen - 1);
 				if (!c->waiting) { /* a waiting request keeps its input until answered */
 					explicit_bzero(c->in, c->inlen);
@@ -119,8 +239,9 @@ conn_read(struct agent *a, struct conn *c)
 			return -1;
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (c->inlen == 0)
+			c->io_start_ms = agent_now_ms(); /* not reset by later bytes: one a second does not keep it */
 		c->inlen += (size_t)n;
-		c->last_active_ms = agent_now_ms();
 	}
 }
 
@@ -133,10 +254,11 @@ conn_write(struct conn *c)
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		c->outoff += (size_t)n;
-		c->last_active_ms = agent_now_ms();
 	}
 	explicit_bzero(c->out, c->outlen);
 	c->outlen = c->outoff = 0;
+	c->io_start_ms = 0;
+	c->last_active_ms = agent_now_ms(); /* idle from the end of its last reply */
 	return 0;
 }
 
@@ -164,7 +286,7 @@ agent_server_run(struct agent *a)
 		size_t n = 4;
 		int64_t now = agent_now_ms();
 
-		int wait_ms = agent_timers(a, now);
+		int64_t next_conn = now + 1000;
 		size_t npeer;
 
 		pfd[0] = (struct pollfd){a->listen_fd, POLLIN, 0};
@@ -176,14 +298,21 @@ agent_server_run(struct agent *a)
 
 			if (c == NULL)
 				continue;
-			if (!c->waiting && c->outlen == 0 && now - c->last_active_ms > AGENT_IDLE_TIMEOUT_MS) {
+			if (c->outlen != 0 && c->io_start_ms == 0)
+				c->io_start_ms = now; /* a reply began (maybe after a wait): its writing is timed */
+			if (conn_expired(a, c, now, &next_conn)) {
 				conn_free(a, i);
 				continue;
 			}
 			idx[n - 4] = i;
 			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : c->waiting ? 0 : POLLIN, 0};
 		}
+		refusal_flush(now);
 		npeer = n;
+		/* after the connections: a waiter whose client hung up is gone before the timers run */
+		int wait_ms = agent_timers(a, now);
+		if (next_conn - now < wait_ms)
+			wait_ms = next_conn <= now ? 0 : (int)(next_conn - now);
 		n = agent_peer_pollfds(a, pfd, n, sizeof(pfd) / sizeof(pfd[0]));
 		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
 			agent_log(LOG_ERR, "poll: %s", strerror(errno));
@@ -211,6 +340,10 @@ agent_server_run(struct agent *a)
 				continue;
 			if (pfd[k].revents & (POLLERR | POLLNVAL))
 				drop = 1;
+			else if (c->waiting && (pfd[k].revents & POLLHUP))
+				drop = 1; /* hung up while its request waits: nobody to answer (polled for nothing else) */
+			else if (c->waiting)
+				continue;
 			else if (c->outlen == 0)
 				drop = conn_read(a, c) != 0;
 			if (!drop && c->outlen != 0)
@@ -219,8 +352,11 @@ agent_server_run(struct agent *a)
 				conn_free(a, idx[k - 4]);
 		}
 		agent_peer_events(a, pfd, n);
-		if (pfd[0].revents & POLLIN)
-			accept_one(a);
+		/* a few at a time: a burst of connects is refused (or taken) quickly, and
+		 * the others' requests still get their turn */
+		for (int k = 0; k < 16 && (pfd[0].revents & POLLIN); k++)
+			if (accept_one(a, now) != 0)
+				break;
 		if (a->reload) {
 			a->reload = 0;
 			ret = 1; /* main() re-reads the configuration and calls us again */

@@ -499,7 +499,7 @@ enum_prefetch(struct agent *a, struct conn *c)
 		if (cache_get(&a->cache, h) != NULL)
 			continue;
 		if (last != NULL)
-			agent_lookup_prefetch(a, last);
+			agent_lookup_prefetch(a, c, last);
 		last = h;
 	}
 	if (last == NULL)
