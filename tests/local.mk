@@ -3,7 +3,8 @@ noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
 	tests/harness/chain.c tests/harness/chain.h \
 	tests/harness/agent.c tests/harness/agent.h \
-	tests/harness/sshd.c tests/harness/sshd.h
+	tests/harness/sshd.c tests/harness/sshd.h \
+	tests/harness/rpcproxy.c tests/harness/rpcproxy.h
 # PSK handshake and ticket tests' vectors and parties
 tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
@@ -47,6 +48,7 @@ unit_tests = \
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
+	tests/integration/test_agent_fair \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_registration \
@@ -191,6 +193,10 @@ tests_integration_test_pam_nolockout_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_integration_test_ssh_kbdint_SOURCES = tests/integration/test_ssh_kbdint.c
 tests_integration_test_ssh_kbdint_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_ssh_kbdint_LDADD = $(TEST_LIBS) client/libdpkclient.la
+# fair shares: floods by an unprivileged uid, challenge floods, a full backlog, a hung node (rpcproxy)
+tests_integration_test_agent_fair_SOURCES = tests/integration/test_agent_fair.c
+tests_integration_test_agent_fair_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_agent_fair_LDADD = client/libdpkclient.la $(TEST_LIBS) -ldl
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
