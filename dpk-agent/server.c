@@ -1,6 +1,8 @@
 /* The local socket: accept, read the peer's credentials, read frames with a
- * hard cap, answer one request at a time per connection, drop idle or
- * misbehaving peers. A single poll(2) loop; signals arrive through signalfd. */
+ * hard cap, answer one request at a time per connection, drop idle, slow or
+ * misbehaving peers. Fair shares: connections are admitted per uid, with
+ * slots kept for root, and refusals are logged a line a minute per uid.
+ * A single poll(2) loop; signals arrive through signalfd. */
 #include "server.h"
 
 #include "agent.h"
