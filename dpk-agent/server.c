@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,64 +56,82 @@ conn_free(struct agent *a, size_t i)
 	a->conns[i] = NULL;
 }
 
-/* Refused connections are counted per uid and logged once a minute (the
- * first one at once), so that a flood of connects cannot flood the log. */
-#define REFUSAL_LOG_MS 60000
-#define REFUSAL_UIDS 16
+/* What one uid's connections did that the agent logs: refused at accept,
+ * or closed for breaking the protocol. Counted per uid and logged a line a
+ * minute (the first of each kind at once, with its reason), so that a flood
+ * of connects or of bad frames cannot flood the log. */
+#define NOTE_LOG_MS 60000
+#define NOTE_UIDS 16
 
-static struct refusals {
+enum note_kind { NOTE_REFUSED, NOTE_CLOSED, NOTE_KINDS };
+
+static struct notes {
 	uid_t uid;
-	unsigned long n;      /* refused since the last line about this uid */
-	int64_t since_ms;     /* when that line was written */
+	unsigned long n[NOTE_KINDS]; /* since the last line about this uid */
+	int said[NOTE_KINDS];        /* the reason was logged */
+	int64_t since_ms;            /* when that line was written */
 	int used;
-} refusals[REFUSAL_UIDS];
+} notes[NOTE_UIDS];
 
 static void
-refusal_line(struct refusals *r, int64_t now)
+notes_line(struct notes *r, int64_t now)
 {
-	if (r->n > 0)
+	if (r->n[NOTE_REFUSED] > 0)
 		agent_log(LOG_WARNING, "%lu connection%s refused from uid %ld in the last minute (max_connections_per_uid, "
-		    "root_connections)", r->n, r->n == 1 ? "" : "s", (long)r->uid);
-	r->n = 0;
+		    "root_connections)", r->n[NOTE_REFUSED], r->n[NOTE_REFUSED] == 1 ? "" : "s", (long)r->uid);
+	if (r->n[NOTE_CLOSED] > 0)
+		agent_log(LOG_WARNING, "%lu connection%s from uid %ld closed for protocol errors in the last minute",
+		    r->n[NOTE_CLOSED], r->n[NOTE_CLOSED] == 1 ? "" : "s", (long)r->uid);
+	memset(r->n, 0, sizeof(r->n));
 	r->since_ms = now;
 }
 
-static void
-refusal_note(uid_t uid, const char *why, int64_t now)
+/* Note one event of kind from uid; why (a printf format) is logged for the
+ * first of its kind within the minute. */
+static void __attribute__((format(printf, 4, 5)))
+note(uid_t uid, enum note_kind kind, int64_t now, const char *fmt, ...)
 {
-	struct refusals *r = NULL, *oldest = &refusals[0];
+	struct notes *r = NULL, *oldest = &notes[0];
+	char why[200];
+	va_list ap;
 
-	for (size_t i = 0; i < REFUSAL_UIDS && r == NULL; i++) {
-		if (refusals[i].used && refusals[i].uid == uid)
-			r = &refusals[i];
-		else if (!refusals[i].used || (oldest->used && refusals[i].since_ms < oldest->since_ms))
-			oldest = &refusals[i];
+	for (size_t i = 0; i < NOTE_UIDS && r == NULL; i++) {
+		if (notes[i].used && notes[i].uid == uid)
+			r = &notes[i];
+		else if (!notes[i].used || (oldest->used && notes[i].since_ms < oldest->since_ms))
+			oldest = &notes[i];
 	}
 	if (r == NULL) {
-		/* a uid not seen within the minute: say why once, then count */
 		if (oldest->used)
-			refusal_line(oldest, now);
+			notes_line(oldest, now);
 		r = oldest;
-		*r = (struct refusals){.uid = uid, .since_ms = now, .used = 1};
-		agent_log(LOG_WARNING, "refusing a connection from uid %ld: %s; further refusals are counted and logged "
-		    "once a minute", (long)uid, why);
+		*r = (struct notes){.uid = uid, .since_ms = now, .used = 1};
+	}
+	if (r->said[kind]) {
+		r->n[kind]++;
 		return;
 	}
-	r->n++;
+	r->said[kind] = 1;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	agent_log(LOG_WARNING, "%s %s uid %ld: %s; more are counted and logged once a minute",
+	    kind == NOTE_REFUSED ? "refusing a connection" : "closing a connection", kind == NOTE_REFUSED ? "from" : "of",
+	    (long)uid, why);
 }
 
-/* Once a minute per uid: how many were refused; a uid with nothing
- * refused for a minute is forgotten. */
+/* Once a minute per uid: how many; a uid with nothing to say for a minute
+ * is forgotten (its next event is logged with its reason again). */
 static void
-refusal_flush(int64_t now)
+notes_flush(int64_t now)
 {
-	for (size_t i = 0; i < REFUSAL_UIDS; i++) {
-		if (!refusals[i].used || now - refusals[i].since_ms < REFUSAL_LOG_MS)
+	for (size_t i = 0; i < NOTE_UIDS; i++) {
+		if (!notes[i].used || now - notes[i].since_ms < NOTE_LOG_MS)
 			continue;
-		if (refusals[i].n == 0)
-			refusals[i].used = 0;
+		if (notes[i].n[NOTE_REFUSED] == 0 && notes[i].n[NOTE_CLOSED] == 0)
+			notes[i].used = 0;
 		else
-			refusal_line(&refusals[i], now);
+			notes_line(&notes[i], now);
 	}
 }
 
@@ -164,7 +183,7 @@ accept_one(struct agent *a, int64_t now)
 		return 0;
 	}
 	if ((why = conn_admit(a, cred.uid, &slot)) != NULL) {
-		refusal_note(cred.uid, why, now);
+		note(cred.uid, NOTE_REFUSED, now, "%s", why);
 		close(fd);
 		return 0;
 	}
@@ -216,14 +235,13 @@ conn_read(struct agent *a, struct conn *c)
 		if (c->inlen >= 4) {
 			flen = (size_t)c->in[0] << 24 | (size_t)c->in[1] << 16 | (size_t)c->in[2] << 8 | c->in[3];
 			if (flen == 0 || flen > AGENT_FRAME_MAX) {
-				agent_log(LOG_WARNING, "uid %ld sent a frame of %zu bytes; closing its connection",
-				    (long)c->uid, flen);
+				note(c->uid, NOTE_CLOSED, agent_now_ms(), "it sent a frame of %zu bytes (1 to %d)", flen,
+				    AGENT_FRAME_MAX);
 				return -1;
 			}
 			if (c->inlen > 4 + flen) {
 				/* a second request before the first was answered: not how the protocol goes */
-				agent_log(LOG_WARNING, "uid %ld sent a request before its reply; closing its connection",
-				    (long)c->uid);
+				note(c->uid, NOTE_CLOSED, agent_now_ms(), "it sent a request before its reply");
 				return -1;
 			}
 			if (c->inlen == 4 + flen) {
@@ -309,7 +327,7 @@ agent_server_run(struct agent *a)
 			idx[n - 4] = i;
 			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : c->waiting ? 0 : POLLIN, 0};
 		}
-		refusal_flush(now);
+		notes_flush(now);
 		npeer = n;
 		/* after the connections: a waiter whose client hung up is gone before the timers run */
 		int wait_ms = agent_timers(a, now);

@@ -4,7 +4,8 @@ tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harne
 	tests/harness/chain.c tests/harness/chain.h \
 	tests/harness/agent.c tests/harness/agent.h \
 	tests/harness/sshd.c tests/harness/sshd.h \
-	tests/harness/rpcproxy.c tests/harness/rpcproxy.h
+	tests/harness/rpcproxy.c tests/harness/rpcproxy.h \
+	tests/harness/flood.c tests/harness/flood.h
 # PSK handshake and ticket tests' vectors and parties
 tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
@@ -234,6 +235,12 @@ tests_bench_login_bench_SOURCES = tests/bench/login-bench.c
 tests_bench_login_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_bench_login_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la
 CLEANFILES += tests/bench/login-bench
+# root's getpwnam and STATUS while uid nobody floods the socket (by hand: tests/bench/socket-flood.sh)
+EXTRA_PROGRAMS += tests/bench/flood-bench
+tests_bench_flood_bench_SOURCES = tests/bench/flood-bench.c
+tests_bench_flood_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_bench_flood_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la -ldl
+CLEANFILES += tests/bench/flood-bench
 # getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
 EXTRA_PROGRAMS += tests/bench/getpw-bench
 tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c

@@ -335,3 +335,19 @@ dpk_test_write_file(const char *path, const char *text, unsigned mode)
 	fclose(f);
 	assert_int_equal(chmod(path, (mode_t)mode), 0);
 }
+
+size_t
+dpk_test_count_lines(const char *path, const char *needle)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}

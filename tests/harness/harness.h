@@ -61,6 +61,8 @@ int dpk_test_wait_port(int port, int timeout_ms);
 void dpk_test_tmpdir(char *out, size_t outsz);
 /* Remove a directory made by dpk_test_tmpdir and everything under it. */
 void dpk_test_rmtree(const char *path);
+/* How many lines of the file at path (a log) contain needle; 0 if it cannot be read. */
+size_t dpk_test_count_lines(const char *path, const char *needle);
 /* Write text to path (created or truncated) and chmod it to mode. */
 void dpk_test_write_file(const char *path, const char *text, unsigned mode);
 

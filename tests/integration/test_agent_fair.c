@@ -37,6 +37,7 @@
 #include "agent.h"
 #include "chain.h"
 #include "dpk/client.h"
+#include "flood.h"
 #include "harness.h"
 #include "rpcproxy.h"
 
@@ -56,6 +57,22 @@ struct env {
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 
+/* The socket file appears at bind(), a moment before listen(): wait until
+ * the agent takes connections. */
+static void
+wait_ready(const char *sock)
+{
+	struct dpk_client *c;
+	int64_t end = dpk_test_now_ms() + 5000;
+
+	while (dpk_client_open(sock, 1000, 0, &c) != 0) {
+		if (dpk_test_now_ms() > end)
+			fail_msg("the agent at %s takes no connections", sock);
+		dpk_test_sleep_ms(20);
+	}
+	dpk_client_close(c);
+}
+
 static int
 setup(void **state)
 {
@@ -70,6 +87,7 @@ setup(void **state)
 	snprintf(extra, sizeof(extra), "identity = host.example.org\nnss_allow = alice.example.org\n"
 	    "nss_allow_suffix = .flood.example\nclient_io_timeout = %dms\nclient_idle_timeout = 2s\n", IO_TIMEOUT_MS);
 	dpk_test_agent_start(&e->host, e->dir, "host", e->anvil.url, e->contract, extra);
+	wait_ready(e->host.sock);
 	*state = e;
 	return 0;
 }
@@ -194,77 +212,6 @@ expect_idle_cpu(pid_t pid, const char *what)
 		fail_msg("%s: the agent used %lld ms of CPU in 2 s (more than 5%% of a core)", what, (long long)(c1 - c0));
 }
 
-static size_t
-count_lines(const char *path, const char *needle)
-{
-	char line[1024];
-	size_t n = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
-}
-
-/* uid nobody holds as many connections to sock as the agent lets it, sends
- * one byte on each every 3 s, and connects again whenever one is closed,
- * without a pause. The parent goes on once it holds its first batch. */
-static pid_t
-flood(const char *sock)
-{
-	int ready[2];
-	char c;
-	pid_t pid;
-
-	assert_int_equal(pipe(ready), 0);
-	assert_true((pid = fork()) >= 0);
-	if (pid == 0) {
-		int fds[300];
-		int64_t next_byte = 0;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
-			_exit(3);
-		for (int i = 0; i < 300; i++)
-			fds[i] = unix_connect(sock, 1);
-		(void)!write(ready[1], "x", 1);
-		close(ready[1]);
-		for (;;) {
-			int64_t now = dpk_test_now_ms();
-			int byte = now >= next_byte;
-
-			for (int i = 0; i < 300; i++) {
-				char b;
-
-				/* closed by the agent (EOF) or never connected: connect again */
-				if (fds[i] >= 0 && recv(fds[i], &b, 1, MSG_DONTWAIT) == 0) {
-					close(fds[i]);
-					fds[i] = -1;
-				}
-				if (fds[i] >= 0 && byte && send(fds[i], "", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-				    errno != EAGAIN) {
-					close(fds[i]);
-					fds[i] = -1;
-				}
-				if (fds[i] < 0)
-					fds[i] = unix_connect(sock, 1);
-			}
-			if (byte)
-				next_byte = now + 3000;
-			dpk_test_sleep_ms(20);
-		}
-	}
-	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
-	return pid;
-}
-
 /* While uid nobody floods the socket, root's getpwnam and STATUS succeed
  * every time, quickly; nobody's connections are closed by the I/O deadline
  * although it sends a byte every 3 s; the refusals make a line or two in
@@ -287,7 +234,7 @@ test_flood_root_served(void **state)
 	setenv("DPK_AGENT_SOCKET", e->host.sock, 1);
 	setenv("DPK_NSS_CACHE", "/nonexistent/dpk-nss-cache", 1);
 
-	e->child = flood(e->host.sock);
+	e->child = dpk_test_flood(e->host.sock, NOBODY, 300, 3000, 1);
 	/* past the I/O deadline of the first batch, so that nobody is reconnecting too */
 	t_end = dpk_test_now_ms() + 3 * IO_TIMEOUT_MS + 2000;
 	while (dpk_test_now_ms() < t_end) {
@@ -308,8 +255,8 @@ test_flood_root_served(void **state)
 	print_message("root: %d rounds of getpwnam + STATUS during the flood, slowest %lld ms\n", rounds, (long long)worst);
 	assert_true(worst < 1000);
 	/* nobody kept reconnecting at full speed: a first line and no more (a minute has not passed) */
-	assert_true(count_lines(e->host.log, "refusing a connection from uid 65534") == 1);
-	assert_true(count_lines(e->host.log, "uid 65534") <= 2);
+	assert_true(dpk_test_count_lines(e->host.log, "refusing a connection from uid 65534") == 1);
+	assert_true(dpk_test_count_lines(e->host.log, "uid 65534") <= 2);
 	kill(e->child, SIGKILL);
 	waitpid(e->child, NULL, 0);
 	e->child = 0;
@@ -377,7 +324,7 @@ test_challenge_flood(void **state)
 	assert_string_equal(ident, "alice.example.org");
 	dpk_client_close(c);
 	/* the forgetting is logged, not once per challenge */
-	assert_true(count_lines(e->host.log, "login challenges:") <= 1);
+	assert_true(dpk_test_count_lines(e->host.log, "login challenges:") <= 1);
 }
 
 /* With the agent stopped and its listen backlog full, a client's connect
@@ -444,6 +391,7 @@ test_no_busy_loops(void **state)
 	dpk_test_rpcproxy_start(&e->proxy, e->dir, e->anvil.port);
 	dpk_test_agent_start(&slow, e->dir, "slow", e->proxy.url, e->contract,
 	    "nss_allow = alice.example.org\npoll_interval = 100ms\nrpc_timeout = 20s\nrequest_timeout = 10s\n");
+	wait_ready(slow.sock);
 	dpk_test_sleep_ms(500); /* its first poll is through */
 	dpk_test_rpcproxy_hang(&e->proxy, 1);
 	dpk_test_sleep_ms(500); /* the next one hangs */
@@ -487,6 +435,7 @@ test_chain_reads_bounded(void **state)
 	dpk_test_rpcproxy_start(&e->proxy, e->dir, e->anvil.port);
 	dpk_test_agent_start(&slow, e->dir, "slow", e->proxy.url, e->contract,
 	    "rpc_timeout = 20s\nrequest_timeout = 10s\n");
+	wait_ready(slow.sock);
 	dpk_test_sleep_ms(500);
 	dpk_test_rpcproxy_hang(&e->proxy, 1);
 	dpk_test_sleep_ms(300);
