@@ -282,10 +282,14 @@ conn_write(struct conn *c)
 	return 0;
 }
 
+/* The loop's fixed descriptors: the listener, the signalfd, and the chain
+ * and registration workers' eventfds; the connections follow. */
+#define NFIXED 4
+
 int
 agent_server_run(struct agent *a)
 {
-	struct pollfd pfd[AGENT_MAX_CONNECTIONS + 4 + AGENT_PEER_MAX_POLLFDS];
+	struct pollfd pfd[AGENT_MAX_CONNECTIONS + NFIXED + AGENT_PEER_MAX_POLLFDS];
 	size_t idx[AGENT_MAX_CONNECTIONS];
 	sigset_t mask;
 	int sfd;
@@ -303,7 +307,7 @@ agent_server_run(struct agent *a)
 	int ret = 0;
 
 	while (!a->stop) {
-		size_t n = 4;
+		size_t n = NFIXED;
 		int64_t now = agent_now_ms();
 
 		int64_t next_conn = now + 1000;
@@ -324,12 +328,12 @@ agent_server_run(struct agent *a)
 				conn_free(a, i);
 				continue;
 			}
-			idx[n - 4] = i;
+			idx[n - NFIXED] = i;
 			pfd[n++] = (struct pollfd){c->fd, c->outlen ? POLLOUT : c->waiting ? 0 : POLLIN, 0};
 		}
 		notes_flush(now);
 		npeer = n;
-		/* after the connections: a waiter whose client hung up is gone before the timers run */
+		/* sleep until the first timer or connection deadline (idle, I/O) is due */
 		int wait_ms = agent_timers(a, now);
 		if (next_conn - now < wait_ms)
 			wait_ms = next_conn <= now ? 0 : (int)(next_conn - now);
@@ -352,8 +356,8 @@ agent_server_run(struct agent *a)
 			agent_chain_done(a);
 		if (pfd[3].revents & POLLIN)
 			agent_register_done(a);
-		for (size_t k = 4; k < npeer; k++) {
-			struct conn *c = a->conns[idx[k - 4]];
+		for (size_t k = NFIXED; k < npeer; k++) {
+			struct conn *c = a->conns[idx[k - NFIXED]];
 			int drop = 0;
 
 			if (c == NULL || pfd[k].revents == 0)
@@ -369,7 +373,7 @@ agent_server_run(struct agent *a)
 			if (!drop && c->outlen != 0)
 				drop = conn_write(c) != 0;
 			if (drop)
-				conn_free(a, idx[k - 4]);
+				conn_free(a, idx[k - NFIXED]);
 		}
 		agent_peer_events(a, pfd, n);
 		/* a few at a time: a burst of connects is refused (or taken) quickly, and

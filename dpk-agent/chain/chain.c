@@ -254,7 +254,7 @@ chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio)
 struct job *
 chain_take_done(struct chain *ch)
 {
-	struct job *list;
+	struct job *list, *rev = NULL, *next;
 	uint64_t v;
 
 	if (read(ch->efd, &v, sizeof(v)) < 0) {
@@ -264,5 +264,13 @@ chain_take_done(struct chain *ch)
 	list = ch->done;
 	ch->done = NULL;
 	pthread_mutex_unlock(&ch->mu);
-	return list;
+	/* done is newest first: hand them back in the order they ran, so that a
+	 * lookup that read the chain before an event poll is not cached over
+	 * what the poll dropped */
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->next = rev;
+		rev = list;
+	}
+	return rev;
 }

@@ -66,7 +66,8 @@ void chain_stop(struct chain *ch);
 void chain_submit(struct chain *ch, struct job *j);
 /* Move the queued lookup of id_hash (if not under way yet) ahead to prio. */
 void chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio);
-/* All finished jobs (a list through ->next), and clears the eventfd. */
+/* All finished jobs (a list through ->next, in the order they ran), and
+ * clears the eventfd. */
 struct job *chain_take_done(struct chain *ch);
 void job_free(struct job *j);
 
