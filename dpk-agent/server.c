@@ -310,6 +310,9 @@ agent_server_run(struct agent *a)
 		size_t n = NFIXED;
 		int64_t now = agent_now_ms();
 
+		/* the timers first: a request they answer (its deadline passed) is
+		 * polled for writing below, not left until the next wake-up */
+		int wait_ms = agent_timers(a, now);
 		int64_t next_conn = now + 1000;
 		size_t npeer;
 
@@ -334,7 +337,6 @@ agent_server_run(struct agent *a)
 		notes_flush(now);
 		npeer = n;
 		/* sleep until the first timer or connection deadline (idle, I/O) is due */
-		int wait_ms = agent_timers(a, now);
 		if (next_conn - now < wait_ms)
 			wait_ms = next_conn <= now ? 0 : (int)(next_conn - now);
 		n = agent_peer_pollfds(a, pfd, n, sizeof(pfd) / sizeof(pfd[0]));
