@@ -1,5 +1,5 @@
 #!/bin/sh
-# Socket flood benchmark (fair shares, DESIGN.md 13): uid nobody floods
+# Socket flood benchmark (fair shares): uid nobody floods
 # dpk-agent's socket while root resolves a DPK user and asks STATUS; prints
 # root's success rate and latency (p50, p99) without and with the flood,
 # beside the target (100% success, p99 < 50 ms). A local anvil and a real

@@ -1,4 +1,4 @@
-/* Fair shares (DESIGN.md 13) on a real dpk-agent against a real anvil: no
+/* Fair shares on a real dpk-agent against a real anvil: no
  * caller can use up what the others need.
  *
  * Covered: an unprivileged uid holding as many connections as it can, one
