@@ -12,6 +12,9 @@ lib_libdpkcore_a_SOURCES = \
 	lib/eth/tx.c lib/eth/tx.h \
 	lib/eth/keystore.c lib/eth/keystore.h \
 	lib/eth/rpc.c lib/eth/rpc.h \
+	lib/eth/mpt.c lib/eth/mpt.h \
+	lib/eth/header.c lib/eth/header.h \
+	lib/eth/proof.c lib/eth/proof.h \
 	lib/crypto/idkey.c lib/crypto/idkey.h \
 	lib/enrol/token.c lib/enrol/token.h \
 	lib/enrol/tlspsk.c lib/enrol/tlspsk.h \

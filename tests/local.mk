@@ -29,6 +29,8 @@ unit_tests = \
 	tests/unit/eth/test_tx \
 	tests/unit/eth/test_keystore \
 	tests/unit/eth/test_rpc \
+	tests/unit/eth/test_mpt \
+	tests/unit/eth/test_header \
 	tests/unit/client/test_client \
 	tests/unit/dpk-agent/test_config \
 	tests/unit/crypto/test_idkey \
@@ -73,6 +75,12 @@ dist_check_SCRIPTS += tests/banned-functions.sh tests/check-layers.sh
 tests_unit_eth_test_primitives_SOURCES = tests/unit/eth/test_primitives.c
 tests_unit_eth_test_primitives_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_eth_test_primitives_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_mpt_SOURCES = tests/unit/eth/test_mpt.c
+tests_unit_eth_test_mpt_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_mpt_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_header_SOURCES = tests/unit/eth/test_header.c
+tests_unit_eth_test_header_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_header_LDADD = $(TEST_LIBS)
 tests_unit_eth_test_rlp_SOURCES = tests/unit/eth/test_rlp.c
 tests_unit_eth_test_rlp_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_eth_test_rlp_LDADD = $(TEST_LIBS)
@@ -434,3 +442,12 @@ tests_integration_test_psk_load_SOURCES = tests/integration/test_psk_load.c \
 	tests/integration/psk_env.c tests/integration/psk_env.h
 tests_integration_test_psk_load_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_psk_load_LDADD = client/libdpkclient.la $(TEST_LIBS)
+
+# EIP-1186 proofs from anvil verified by ours and by @ethereumjs/mpt (npm)
+check_PROGRAMS += tests/harness/dpk-proof-check
+tests_harness_dpk_proof_check_SOURCES = tests/harness/dpk-proof-check.c
+tests_harness_dpk_proof_check_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_harness_dpk_proof_check_LDADD = $(DPKCORE_LIBS)
+TESTS += tests/integration/proof-crosscheck.sh
+dist_check_SCRIPTS += tests/integration/proof-crosscheck.sh
+EXTRA_DIST += tests/integration/proof-crosscheck.mjs tests/data/mpt

@@ -33,6 +33,7 @@ dpk_strerror(int err)
 	case DPK_ERR_REVOKED: return "key revoked on chain";
 	case DPK_ERR_STATE: return "message out of order for the protocol state";
 	case DPK_ERR_BUSY: return "too many at once; try again later";
+	case DPK_ERR_PROOF: return "proof does not verify against the block it names";
 	case DPK_ERR_PEER: return "the peer refused the handshake";
 	}
 	return "unknown error";

@@ -34,6 +34,7 @@ enum dpk_err {
 	DPK_ERR_REVOKED = -26,     /* the identity's key is revoked on chain */
 	DPK_ERR_STATE = -27,       /* a message that does not fit the protocol state */
 	DPK_ERR_BUSY = -28,        /* a concurrency cap is reached; try again later */
+	DPK_ERR_PROOF = -29,       /* a Merkle proof or block header does not match its root or hash */
 	DPK_ERR_PEER = -81,        /* the peer ended a handshake with an ERROR message */
 };
 
