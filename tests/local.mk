@@ -267,6 +267,7 @@ EXTRA_DIST += tests/data tests/fuzz/corpus
 # libFuzzer targets: ./configure CC=clang --enable-fuzzing; make fuzz-run FUZZ_SECONDS=N
 fuzz_targets = \
 	tests/fuzz/fuzz_rlp \
+	tests/fuzz/fuzz_mpt \
 	tests/fuzz/fuzz_abi \
 	tests/fuzz/fuzz_tx \
 	tests/fuzz/fuzz_keystore \
@@ -291,6 +292,10 @@ tests_fuzz_fuzz_rlp_SOURCES = tests/fuzz/fuzz_rlp.c
 tests_fuzz_fuzz_rlp_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_rlp_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_rlp_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_mpt_SOURCES = tests/fuzz/fuzz_mpt.c
+tests_fuzz_fuzz_mpt_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_mpt_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_mpt_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_abi_SOURCES = tests/fuzz/fuzz_abi.c
 tests_fuzz_fuzz_abi_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_abi_LDFLAGS = $(FUZZ_LINK_FLAGS)

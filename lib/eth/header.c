@@ -73,7 +73,9 @@ dpk_header_decode(const uint8_t *rlp, size_t len, struct dpk_header *out)
 		case 8: r = dpk_rlp_get_u64(&f, &h.number); break;
 		case 11: r = dpk_rlp_get_u64(&f, &h.timestamp); break;
 		default:
-			if (h.nfields < HF_COUNT && header_fields[h.nfields].kind == HF_FIXED &&
+			/* sizes of the classic fields; later ones vary by fork and are
+			 * carried as they are (the hash covers them) */
+			if (h.nfields < DPK_HEADER_MIN_FIELDS && header_fields[h.nfields].kind == HF_FIXED &&
 			    f.len != header_fields[h.nfields].len)
 				r = DPK_ERR_INVALID;
 			break;

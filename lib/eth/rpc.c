@@ -21,10 +21,15 @@
 #define RPC_DEFAULT_MAX_RESPONSE ((size_t)4 << 20)
 #define RPC_MAX_MAX_RESPONSE ((size_t)1 << 30)
 #define RPC_GWEI 1000000000ULL
+#define RPC_DEFAULT_BACKOFF_MS 30000
+
+static uint64_t now_ms(void);
 
 struct rpc_endpoint {
 	char *url;
 	char display[160]; /* scheme://host:port, escaped */
+	uint64_t bad_until_ms; /* monotonic; tried last until then */
+	unsigned bad_count;    /* bad answers so far */
 };
 
 struct dpk_rpc {
@@ -34,6 +39,7 @@ struct dpk_rpc {
 	size_t nep;
 	size_t good; /* endpoint tried first */
 	size_t max_response;
+	uint64_t backoff_ms;
 	uint64_t next_id;
 	struct dpk_buf body;
 	int body_err; /* why the write callback refused bytes */
@@ -459,6 +465,7 @@ dpk_rpc_new(struct dpk_rpc **out, const char *const *urls, size_t nurls,
 	struct dpk_rpc *rpc = NULL;
 	long cto = RPC_DEFAULT_CONNECT_MS, to = RPC_DEFAULT_TIMEOUT_MS;
 	size_t maxr = RPC_DEFAULT_MAX_RESPONSE;
+	uint64_t backoff = RPC_DEFAULT_BACKOFF_MS;
 	int r = DPK_ERR_INVALID;
 
 	*out = NULL;
@@ -474,10 +481,13 @@ dpk_rpc_new(struct dpk_rpc **out, const char *const *urls, size_t nurls,
 			to = opts->timeout_ms;
 		if (opts->max_response > 0)
 			maxr = opts->max_response;
+		if (opts->backoff_ms > 0)
+			backoff = opts->backoff_ms;
 	}
 	if ((rpc = calloc(1, sizeof(*rpc))) == NULL)
 		return DPK_ERR_NOMEM;
 	rpc->max_response = maxr;
+	rpc->backoff_ms = backoff;
 	rpc->next_id = 1;
 	dpk_buf_init(&rpc->body, maxr);
 	dpk_buf_init(&rpc->nerr.data, maxr);
@@ -593,6 +603,46 @@ http_post(struct dpk_rpc *rpc, size_t i, const char *req, size_t reqlen, const c
 	return 0;
 }
 
+/* Put endpoint i in back-off: it is asked last until then. */
+static void
+endpoint_bench(struct dpk_rpc *rpc, size_t i)
+{
+	rpc->ep[i].bad_until_ms = now_ms() + rpc->backoff_ms;
+	rpc->ep[i].bad_count++;
+	if (rpc->good == i && rpc->nep > 1)
+		rpc->good = (i + 1) % rpc->nep;
+}
+
+void
+dpk_rpc_mark_bad(struct dpk_rpc *rpc)
+{
+	if (rpc != NULL)
+		endpoint_bench(rpc, rpc->good);
+}
+
+size_t
+dpk_rpc_endpoint_count(const struct dpk_rpc *rpc)
+{
+	return rpc->nep;
+}
+
+int
+dpk_rpc_endpoint_state(const struct dpk_rpc *rpc, size_t i, const char **display,
+    uint64_t *benched_ms, unsigned *bad_count)
+{
+	uint64_t now = now_ms();
+
+	if (rpc == NULL || i >= rpc->nep)
+		return DPK_ERR_INVALID;
+	if (display != NULL)
+		*display = rpc->ep[i].display;
+	if (benched_ms != NULL)
+		*benched_ms = rpc->ep[i].bad_until_ms > now ? rpc->ep[i].bad_until_ms - now : 0;
+	if (bad_count != NULL)
+		*bad_count = rpc->ep[i].bad_count;
+	return 0;
+}
+
 /* Send method(params) with failover. On 0, *root (caller deletes) and *result. */
 static int
 rpc_call(struct dpk_rpc *rpc, const char *method, cJSON *params, cJSON **root,
@@ -601,6 +651,7 @@ rpc_call(struct dpk_rpc *rpc, const char *method, cJSON *params, cJSON **root,
 	cJSON *req = NULL, *empty = NULL;
 	char *text = NULL;
 	uint64_t id = rpc->next_id++;
+	size_t start;
 	int r = DPK_ERR_NOMEM, failover;
 
 	*root = NULL;
@@ -618,31 +669,46 @@ rpc_call(struct dpk_rpc *rpc, const char *method, cJSON *params, cJSON **root,
 	}
 	if ((text = cJSON_PrintUnformatted(req)) == NULL)
 		goto out;
-	for (size_t k = 0; k < rpc->nep; k++) {
-		size_t i = (rpc->good + k) % rpc->nep;
-		const char *why;
+	/* Endpoints in back-off go last: asked only when all others failed. */
+	start = rpc->good;
+	for (size_t pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < rpc->nep; k++) {
+			size_t i = (start + k) % rpc->nep;
+			int benched = rpc->ep[i].bad_until_ms > now_ms();
+			const char *why;
 
-		if ((r = http_post(rpc, i, text, strlen(text), method, &failover)) != 0) {
-			if (failover)
+			if (benched != (int)pass)
 				continue;
+			if ((r = http_post(rpc, i, text, strlen(text), method, &failover)) != 0) {
+				if (r == DPK_ERR_TOOBIG) {
+					endpoint_bench(rpc, i);
+					continue;
+				}
+				if (failover)
+					continue;
+				goto out;
+			}
+			r = parse_response(rpc->body.data, rpc->body.len, id, root, result, &rpc->nerr, &why);
+			if (r == 0 || r == DPK_ERR_RPC || r == DPK_ERR_REVERT)
+				rpc->good = i;
+			if (r == DPK_ERR_REVERT) {
+				err_add(rpc, rpc->ep[i].display, method, "%s%s",
+				    starts_with_ci(rpc->nerr.message, "execution reverted") ? "" :
+				    "execution reverted: ", rpc->nerr.message);
+			} else if (r == DPK_ERR_RPC) {
+				err_add(rpc, rpc->ep[i].display, method, "node error %lld: %s",
+				    rpc->nerr.code, rpc->nerr.message);
+			} else if (r != 0) {
+				/* unparsable, wrong id, wrong shape: that node is broken or
+				 * lying; another one may answer properly */
+				err_add(rpc, rpc->ep[i].display, method, "bad response: %s", why);
+				endpoint_bench(rpc, i);
+				continue;
+			} else {
+				rpc->last_error[0] = '\0'; /* earlier endpoints failed, this one answered */
+			}
 			goto out;
 		}
-		r = parse_response(rpc->body.data, rpc->body.len, id, root, result, &rpc->nerr, &why);
-		if (r == 0 || r == DPK_ERR_RPC || r == DPK_ERR_REVERT)
-			rpc->good = i;
-		if (r == DPK_ERR_REVERT) {
-			err_add(rpc, rpc->ep[i].display, method, "%s%s",
-			    starts_with_ci(rpc->nerr.message, "execution reverted") ? "" :
-			    "execution reverted: ", rpc->nerr.message);
-		} else if (r == DPK_ERR_RPC) {
-			err_add(rpc, rpc->ep[i].display, method, "node error %lld: %s",
-			    rpc->nerr.code, rpc->nerr.message);
-		} else if (r != 0) {
-			err_add(rpc, rpc->ep[i].display, method, "bad response: %s", why);
-		} else {
-			rpc->last_error[0] = '\0'; /* earlier endpoints failed, this one answered */
-		}
-		goto out;
 	}
 out:
 	if (r == DPK_ERR_NOMEM && rpc->last_error[0] == '\0')

@@ -2,9 +2,13 @@
  *
  * One struct dpk_rpc holds one curl handle (connections are reused) and a
  * list of endpoints. A transport failure, a timeout, HTTP 5xx or HTTP 429 on
- * one endpoint moves on to the next; a JSON-RPC error or a revert is an
- * answer and does not. The endpoint that last answered is tried first next
- * time. Every response passes through dpk_rpc_parse_response(): bounded,
+ * one endpoint moves on to the next; so does a bad answer (a body over the
+ * cap, unparsable, the wrong id or shape), which also puts that endpoint in
+ * back-off: it is asked only after all the others, until backoff_ms have
+ * passed. A JSON-RPC error or a revert is an answer and does not fail over.
+ * A caller that finds an answer wrong at a higher level (a proof that does
+ * not verify, another chain) benches the endpoint with dpk_rpc_mark_bad().
+ * The endpoint that last answered is tried first next time. Every response passes through dpk_rpc_parse_response(): bounded,
  * no NUL bytes, no trailing bytes, matching "jsonrpc" and "id".
  *
  * After any failure dpk_rpc_last_error() holds one line naming the endpoint
@@ -31,6 +35,7 @@ struct dpk_rpc_opts {
 	long connect_timeout_ms; /* per endpoint; 0: 2000 */
 	long timeout_ms;         /* whole request per endpoint; 0: 10000 */
 	size_t max_response;     /* cap on a response body; 0: 4 MiB */
+	uint64_t backoff_ms;     /* how long a bad endpoint is asked last; 0: 30000 */
 };
 
 /* Block parameters: a block number, or one of these tags. */
@@ -57,6 +62,15 @@ const char *dpk_rpc_error_message(const struct dpk_rpc *rpc);
 const uint8_t *dpk_rpc_revert_data(const struct dpk_rpc *rpc, size_t *len);
 /* Display form (scheme://host:port) of the endpoint that answered last. */
 const char *dpk_rpc_endpoint(const struct dpk_rpc *rpc);
+/* The endpoint that answered last gave an answer the caller proved wrong:
+ * bench it (back-off) and ask the next one first. */
+void dpk_rpc_mark_bad(struct dpk_rpc *rpc);
+/* Endpoints, for status reports: display form, milliseconds of back-off
+ * left (0: in service) and bad answers so far. DPK_ERR_INVALID for i out of
+ * range; NULL outputs are skipped. */
+size_t dpk_rpc_endpoint_count(const struct dpk_rpc *rpc);
+int dpk_rpc_endpoint_state(const struct dpk_rpc *rpc, size_t i, const char **display,
+    uint64_t *benched_ms, unsigned *bad_count);
 
 /* Each call below returns 0 or a negative dpk_err: DPK_ERR_NET (transport,
  * HTTP status), DPK_ERR_TIMEOUT, DPK_ERR_TOOBIG (response over the cap),

@@ -296,7 +296,7 @@ static struct dpk_rpc *
 client(const char *u1, const char *u2, long timeout_ms, size_t cap)
 {
 	const char *urls[2] = {u1, u2};
-	struct dpk_rpc_opts o = {500, timeout_ms, cap};
+	struct dpk_rpc_opts o = {500, timeout_ms, cap, 0};
 	struct dpk_rpc *rpc;
 
 	assert_int_equal(dpk_rpc_new(&rpc, urls, u2 ? 2 : 1, &o), 0);
@@ -664,12 +664,29 @@ test_no_failover_on_rpc_error(void **state)
 	assert_contains(dpk_rpc_last_error(rpc), "eth_getTransactionCount: node error -32000: nonce too low");
 	assert_contains(a->last_req, "\"pending\"]");
 	assert_int_equal(srv_hits(b), 0);
-	/* a malformed answer is not a reason to ask elsewhere either */
+	/* a malformed answer is: that endpoint is benched, the next one answers,
+	 * and is asked first from then on */
 	pthread_mutex_lock(&a->mu);
 	a->rules[0].body = "garbage";
 	pthread_mutex_unlock(&a->mu);
-	assert_int_equal(dpk_rpc_chain_id(rpc, &v), DPK_ERR_SYNTAX);
-	assert_int_equal(srv_hits(b), 0);
+	assert_int_equal(dpk_rpc_chain_id(rpc, &v), 0);
+	assert_true(v == 1);
+	assert_int_equal(srv_hits(b), 1);
+	{
+		uint64_t benched = 0;
+		unsigned bad = 0;
+
+		assert_int_equal(dpk_rpc_endpoint_count(rpc), 2);
+		assert_int_equal(dpk_rpc_endpoint_state(rpc, 0, NULL, &benched, &bad), 0);
+		assert_true(benched > 0);
+		assert_int_equal(bad, 1);
+	}
+	assert_int_equal(dpk_rpc_chain_id(rpc, &v), 0);
+	assert_int_equal(srv_hits(b), 2);
+	/* a caller that proves an answer wrong benches b: a is asked again first
+	 * (benched too, but both are now; a comes next in order) */
+	dpk_rpc_mark_bad(rpc);
+	assert_int_equal(dpk_rpc_endpoint_state(rpc, 1, NULL, NULL, NULL), 0);
 	dpk_rpc_free(rpc);
 	srv_stop(a);
 	srv_stop(b);
@@ -894,7 +911,7 @@ test_new_rejects(void **state)
 	const char *file[] = {"file:///etc/passwd"};
 	const char *junk[] = {"not a url"};
 	const char *key[] = {"http://127.0.0.1:1/v3/SECRETKEY?apikey=SECRET2"};
-	struct dpk_rpc_opts big = {0, 0, (size_t)2 << 30};
+	struct dpk_rpc_opts big = {0, 0, (size_t)2 << 30, 0};
 	uint64_t v;
 
 	assert_int_equal(dpk_rpc_new(&rpc, ftp, 1, NULL), DPK_ERR_INVALID);
