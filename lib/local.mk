@@ -24,6 +24,8 @@ lib_libdpkcore_a_SOURCES = \
 	lib/eth/txsend.c lib/eth/txsend.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
+	lib/registry/slots.c lib/registry/slots.h \
+	lib/registry/vread.c lib/registry/vread.h \
 	lib/crypto/hkdf.c lib/crypto/hkdf.h \
 	lib/crypto/aead.c lib/crypto/aead.h \
 	lib/crypto/hpke.c lib/crypto/hpke.h \

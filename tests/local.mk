@@ -38,6 +38,7 @@ unit_tests = \
 	tests/unit/enrol/test_tlspsk \
 	tests/unit/pkm/test_pkm_store \
 	tests/unit/registry/test_identity \
+	tests/unit/registry/test_slots \
 	tests/unit/registry/test_registry_codec \
 	tests/unit/nss_dpk/test_nss_module \
 	tests/unit/dpk-agent/test_nss_map \
@@ -75,6 +76,9 @@ dist_check_SCRIPTS += tests/banned-functions.sh tests/check-layers.sh
 tests_unit_eth_test_primitives_SOURCES = tests/unit/eth/test_primitives.c
 tests_unit_eth_test_primitives_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_eth_test_primitives_LDADD = $(TEST_LIBS)
+tests_unit_registry_test_slots_SOURCES = tests/unit/registry/test_slots.c
+tests_unit_registry_test_slots_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_registry_test_slots_LDADD = $(TEST_LIBS)
 tests_unit_eth_test_mpt_SOURCES = tests/unit/eth/test_mpt.c
 tests_unit_eth_test_mpt_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_eth_test_mpt_LDADD = $(TEST_LIBS)

@@ -19,9 +19,9 @@
 #include "eth/mpt.h"
 #include "eth/rpc.h"
 
-#define DPK_PROOF_MAX_SLOTS 16
-/* All node bytes of one answer; a full answer for 16 slots is ~40 KiB. */
-#define DPK_PROOF_MAX_BYTES (256 * 1024)
+#define DPK_PROOF_MAX_SLOTS 72 /* 3 record slots + 64 key data slots (2048-byte RSA key) + spare */
+/* All node bytes of one answer; a record with an RSA key is ~200 KiB. */
+#define DPK_PROOF_MAX_BYTES (1024 * 1024)
 
 struct dpk_proof_slot {
 	uint8_t key[32];
