@@ -212,12 +212,25 @@ main(int argc, char **argv)
 	}
 	cache_init(&a.cache, 65536);
 	a.on_record_changed = agent_nss_cache_changed; /* the NSS cache file drops what the chain changed */
-	if (chain_start(&a.chain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, err, sizeof(err)) != 0) {
+	{
+		struct chain_trust t = {
+			.verify_reads = a.cfg.verify_reads,
+			.quorum = a.cfg.rpc_quorum,
+			.confirmations = a.cfg.confirmations,
+			.finalized = a.cfg.anchor_finalized,
+			.chain_id = a.cfg.chain_id,
+		};
+
+		r = chain_start(&a.chain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, &t,
+		    err, sizeof(err));
+	}
+	if (r != 0) {
 		agent_log(LOG_ERR, "%s", err);
 		r = 1;
 		goto out;
 	}
-	if (chain_start(&a.regchain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, err, sizeof(err)) != 0) {
+	if (chain_start(&a.regchain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, NULL, err,
+	    sizeof(err)) != 0) {
 		agent_log(LOG_ERR, "%s", err);
 		r = 1;
 		goto out;

@@ -1,8 +1,11 @@
 #include "chain/chain.h"
 
 #include "base/err.h"
+#include "base/hex.h"
 #include "chain/register.h"
+#include "common/clock.h"
 #include "daemon/conffile.h"
+#include "registry/vread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +40,193 @@ job_error(struct job *j, struct dpk_rpc *rpc, int r)
 		    dpk_strerror(r));
 }
 
+/* A header the worker reuses for lookups within this time: about a block on
+ * a local node, well under one on mainnet (12 s). */
+#define ANCHOR_REUSE_MS 1000
+
+/* Check the chain id of endpoint i once (again after it failed). */
+static int
+ep_chain_check(struct chain *ch, size_t i, char *why, size_t whysz)
+{
+	uint64_t id;
+	int r;
+
+	if (ch->ep_chain_ok[i] == 1)
+		return 0;
+	if ((r = dpk_rpc_chain_id(ch->ep[i], &id)) != 0) {
+		snprintf(why, whysz, "%s", dpk_rpc_last_error(ch->ep[i]));
+		return r;
+	}
+	if (id != ch->trust.chain_id) {
+		ch->ep_chain_ok[i] = -1;
+		snprintf(why, whysz, "%s is on chain %llu, not chain_id %llu: not used",
+		    dpk_rpc_endpoint(ch->ep[i]), (unsigned long long)id, (unsigned long long)ch->trust.chain_id);
+		return DPK_ERR_STATE;
+	}
+	ch->ep_chain_ok[i] = 1;
+	return 0;
+}
+
+/* eth_getBlockByNumber(tag) on endpoint i, its header rebuilt and hashed. */
+static int
+ep_header(struct chain *ch, size_t i, const char *tag, struct dpk_header *h, char *why, size_t whysz)
+{
+	cJSON *params = cJSON_CreateArray(), *res = NULL;
+	int r = DPK_ERR_NOMEM;
+
+	if (params == NULL || !cJSON_AddItemToArray(params, cJSON_CreateString(tag)) ||
+	    !cJSON_AddItemToArray(params, cJSON_CreateFalse()))
+		goto out;
+	if ((r = dpk_rpc_request(ch->ep[i], "eth_getBlockByNumber", params, &res)) != 0) {
+		snprintf(why, whysz, "%s", dpk_rpc_last_error(ch->ep[i]));
+		goto out;
+	}
+	if (cJSON_IsNull(res)) {
+		r = DPK_ERR_NOTFOUND;
+		snprintf(why, whysz, "%s has no block %s", dpk_rpc_endpoint(ch->ep[i]), tag);
+		goto out;
+	}
+	if ((r = dpk_header_from_json(res, NULL, h)) != 0)
+		snprintf(why, whysz, "%s: block %s: the header does not hash to the block hash it names (%s)",
+		    dpk_rpc_endpoint(ch->ep[i]), tag, dpk_strerror(r));
+out:
+	cJSON_Delete(res);
+	cJSON_Delete(params);
+	return r;
+}
+
+/* The header lookups are proven at: the first endpoint that answers names a
+ * block (finalized, or latest minus confirmations); rpc_quorum endpoints in
+ * all must give the same hash for that number. It must extend the last
+ * anchor when it is the next block. Reused for ANCHOR_REUSE_MS. */
+/* The block endpoint i names for reads: finalized, or latest minus
+ * confirmations. */
+static int
+ep_target(struct chain *ch, size_t i, struct dpk_header *h, char *why, size_t whysz)
+{
+	char tag[19];
+	int r;
+
+	if ((r = ep_chain_check(ch, i, why, whysz)) != 0)
+		return r;
+	if (ch->trust.finalized)
+		return ep_header(ch, i, "finalized", h, why, whysz);
+	if ((r = ep_header(ch, i, "latest", h, why, whysz)) != 0 || ch->trust.confirmations == 0)
+		return r;
+	if (h->number < ch->trust.confirmations) {
+		snprintf(why, whysz, "the chain is %llu blocks long, fewer than confirmations",
+		    (unsigned long long)h->number);
+		return DPK_ERR_STATE;
+	}
+	dpk_hex_from_u64(h->number - ch->trust.confirmations, tag);
+	return ep_header(ch, i, tag, h, why, whysz);
+}
+
+/* The header lookups are proven at: an endpoint names a block (ep_target)
+ * and rpc_quorum endpoints in all must give the same hash for that number;
+ * when they do not, the next endpoint names one. The next block after the
+ * last anchor must extend it. Reused for ANCHOR_REUSE_MS. */
+static int
+chain_anchor(struct chain *ch, char *why, size_t whysz)
+{
+	struct dpk_header cand, h;
+	char tag[19], w[200];
+	int r = DPK_ERR_NET, disagreed = 0;
+	int64_t now = agent_now_ms();
+
+	if (ch->have_anchor && now - ch->anchor_ms < ANCHOR_REUSE_MS)
+		return 0;
+	snprintf(why, whysz, "no endpoint answered");
+	for (size_t lead = 0; lead < ch->nep; lead++) {
+		size_t agree = 1;
+
+		if ((r = ep_target(ch, lead, &cand, w, sizeof(w))) != 0) {
+			if (ch->ep_chain_ok[lead] == 1)
+				ch->ep_chain_ok[lead] = 0; /* check its chain again when it is back */
+			if (!disagreed)
+				snprintf(why, whysz, "%s", w);
+			continue;
+		}
+		dpk_hex_from_u64(cand.number, tag);
+		for (size_t i = 0; i < ch->nep && agree < ch->trust.quorum; i++) {
+			if (i == lead || ep_chain_check(ch, i, w, sizeof(w)) != 0)
+				continue;
+			if (ep_header(ch, i, tag, &h, w, sizeof(w)) == 0 && memcmp(h.hash, cand.hash, 32) == 0)
+				agree++;
+		}
+		if (agree < ch->trust.quorum) {
+			char hx[67];
+
+			dpk_hex_encode(cand.hash, 32, 1, hx, sizeof(hx));
+			snprintf(why, whysz, "endpoints disagree: block %llu as %s names it (hash %.18s...) has "
+			    "only %zu of the rpc_quorum %u endpoints behind it", (unsigned long long)cand.number,
+			    dpk_rpc_endpoint(ch->ep[lead]), hx, agree, ch->trust.quorum);
+			disagreed = 1;
+			r = DPK_ERR_PROOF;
+			continue;
+		}
+		if (ch->have_anchor && cand.number == ch->anchor.number + 1 &&
+		    memcmp(cand.parent_hash, ch->anchor.hash, 32) != 0) {
+			/* a reorg at the head: accept the quorum's new chain, but say so */
+			snprintf(why, whysz, "block %llu does not extend block %llu accepted before (a reorg)",
+			    (unsigned long long)cand.number, (unsigned long long)ch->anchor.number);
+		}
+		ch->anchor = cand;
+		ch->have_anchor = 1;
+		ch->anchor_ms = now;
+		return 0;
+	}
+	return r != 0 ? r : DPK_ERR_NET;
+}
+
+static void
+run_lookup_verified(struct chain *ch, struct job *j)
+{
+	char why[sizeof(j->error)];
+	size_t tries = dpk_rpc_endpoint_count(ch->rpc);
+	int r = DPK_ERR_NET;
+
+	if ((r = chain_anchor(ch, why, sizeof(why))) != 0) {
+		j->result = r;
+		snprintf(j->error, sizeof(j->error), "no trusted block to read at: %.190s", why);
+		return;
+	}
+	for (size_t k = 0; k < tries; k++) {
+		r = dpk_vread_record(ch->rpc, ch->contract, &ch->anchor, j->id_hash, &j->rec, NULL);
+		if (r != DPK_ERR_PROOF)
+			break;
+		/* that endpoint's proof does not verify: bench it, ask the next */
+		snprintf(why, sizeof(why), "%s: the proof does not verify against block %llu",
+		    dpk_rpc_endpoint(ch->rpc), (unsigned long long)ch->anchor.number);
+		dpk_rpc_mark_bad(ch->rpc);
+	}
+	if (r == 0 || r == DPK_ERR_NOTFOUND) {
+		j->result = r;
+		j->proven = 1;
+		j->block_number = ch->anchor.number;
+		memcpy(j->block_hash, ch->anchor.hash, 32);
+		return;
+	}
+	j->result = r;
+	if (r == DPK_ERR_PROOF)
+		snprintf(j->error, sizeof(j->error), "refused: no endpoint gave a proof that verifies (last: %.170s)", why);
+	else if (r == DPK_ERR_STATE)
+		snprintf(j->error, sizeof(j->error), "refused: block %llu shows no DPK registry at the configured "
+		    "contract address (wrong contract or chain?)", (unsigned long long)ch->anchor.number);
+	else
+		job_error(j, ch->rpc, r);
+}
+
 static void
 run_lookup(struct chain *ch, struct job *j)
 {
-	int r = dpk_registry_get_client_by_hash(ch->rpc, ch->contract, j->id_hash, &j->rec);
+	int r;
 
+	if (ch->trust.verify_reads) {
+		run_lookup_verified(ch, j);
+		return;
+	}
+	r = dpk_registry_get_client_by_hash(ch->rpc, ch->contract, j->id_hash, &j->rec);
 	if (r == 0 || r == DPK_ERR_NOTFOUND)
 		j->result = r;
 	else
@@ -69,6 +254,9 @@ run_poll(struct chain *ch, struct job *j)
 	}
 	if (head == ch->last_block)
 		return;
+	/* New blocks: the next lookup must not be proven at a header older than
+	 * the events read here (a revocation would be read back as active). */
+	ch->have_anchor = 0;
 	if (head - ch->last_block > POLL_MAX_RANGE) {
 		j->flush_all = 1;
 		ch->last_block = head;
@@ -137,20 +325,46 @@ worker(void *arg)
 	return NULL;
 }
 
+static void
+chain_free_eps(struct chain *ch)
+{
+	for (size_t i = 0; i < CHAIN_MAX_EP; i++) {
+		dpk_rpc_free(ch->ep[i]);
+		ch->ep[i] = NULL;
+	}
+	ch->nep = 0;
+}
+
 int
 chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_timeout_ms,
-    const uint8_t contract[20], char *err, size_t errsz)
+    const uint8_t contract[20], const struct chain_trust *trust, char *err, size_t errsz)
 {
 	int r;
 
 	memset(ch, 0, sizeof(*ch));
 	memcpy(ch->contract, contract, 20);
+	if (trust != NULL)
+		ch->trust = *trust;
+	if (ch->trust.quorum == 0)
+		ch->trust.quorum = (uint32_t)(nurls / 2 + 1); /* a majority */
 	if ((r = dpk_conffile_rpc_client(&ch->rpc, urls, nurls, rpc_timeout_ms)) != 0) {
 		snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
 		return r;
 	}
+	if (ch->trust.verify_reads) {
+		for (size_t i = 0; i < nurls && i < CHAIN_MAX_EP; i++) {
+			if ((r = dpk_conffile_rpc_client(&ch->ep[i], &urls[i], 1, rpc_timeout_ms)) != 0) {
+				chain_free_eps(ch);
+				dpk_rpc_free(ch->rpc);
+				snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
+				return r;
+			}
+			ch->nep++;
+		}
+	}
 	if ((ch->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		dpk_rpc_free(ch->rpc);
+		chain_free_eps(ch);
 		snprintf(err, errsz, "eventfd failed");
 		return DPK_ERR_IO;
 	}
@@ -159,6 +373,7 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 	if (pthread_create(&ch->th, NULL, worker, ch) != 0) {
 		close(ch->efd);
 		dpk_rpc_free(ch->rpc);
+		chain_free_eps(ch);
 		snprintf(err, errsz, "cannot start the chain thread");
 		return DPK_ERR_IO;
 	}
@@ -188,6 +403,7 @@ chain_stop(struct chain *ch)
 	}
 	close(ch->efd);
 	dpk_rpc_free(ch->rpc);
+	chain_free_eps(ch);
 	pthread_mutex_destroy(&ch->mu);
 	pthread_cond_destroy(&ch->cv);
 	memset(ch, 0, sizeof(*ch));

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "registry/registry.h"
+#include "eth/header.h"
 #include "eth/rpc.h"
 
 enum job_kind {
@@ -36,6 +37,9 @@ struct job {
 	/* results */
 	int result;                     /* 0, DPK_ERR_NOTFOUND (not registered), or a failure */
 	struct dpk_registry_record rec; /* JOB_LOOKUP, result 0: names its approver too */
+	int proven;                     /* JOB_LOOKUP: the answer (record or absence) was proven */
+	uint64_t block_number;          /* JOB_LOOKUP, proven: the block it was proven at */
+	uint8_t block_hash[32];
 	char error[256];                /* a sentence for the caller when result is a failure */
 	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
 	size_t n_changed;
@@ -43,6 +47,17 @@ struct job {
 	struct reg *reg;                /* JOB_REGISTER */
 	struct job *next;
 };
+
+/* How far the worker trusts its endpoints (dpk.conf(5), doc/trust-model.md). */
+struct chain_trust {
+	int verify_reads;       /* prove every record at a checked header */
+	uint32_t quorum;        /* endpoints that must agree on that header's hash */
+	uint32_t confirmations; /* blocks below the head */
+	int finalized;          /* the "finalized" block instead */
+	uint64_t chain_id;      /* every endpoint must be on this chain */
+};
+
+#define CHAIN_MAX_EP 16
 
 struct chain {
 	pthread_t th;
@@ -54,10 +69,20 @@ struct chain {
 	struct dpk_rpc *rpc;
 	uint8_t contract[20];
 	uint64_t last_block; /* worker-private: the last block whose events were read */
+	/* worker-private: verified reads */
+	struct chain_trust trust;
+	struct dpk_rpc *ep[CHAIN_MAX_EP]; /* one client per endpoint, for the quorum and chain ids */
+	size_t nep;
+	int ep_chain_ok[CHAIN_MAX_EP];    /* 1: its chain id was checked; -1: another chain */
+	struct dpk_header anchor;         /* the last header the quorum agreed on */
+	int have_anchor;
+	int64_t anchor_ms;                /* monotonic time it was accepted */
 };
 
+/* trust may be NULL: reads are believed (eth_call), as for the registration
+ * worker that only sends transactions. */
 int chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_timeout_ms,
-    const uint8_t contract[20], char *err, size_t errsz);
+    const uint8_t contract[20], const struct chain_trust *trust, char *err, size_t errsz);
 void chain_stop(struct chain *ch);
 /* Queue j behind the jobs of its priority and ahead of lower ones. */
 void chain_submit(struct chain *ch, struct job *j);

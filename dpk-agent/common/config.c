@@ -28,6 +28,8 @@ dpk_config_defaults(struct dpk_config *c)
 	c->login_challenge_ttl_ms = 120 * 1000;
 	c->poll_interval_ms = 5 * 1000;
 	c->rpc_timeout_ms = 5 * 1000;
+	c->verify_reads = 1;
+	c->rpc_quorum = 0; /* a majority of the rpc_url */
 	c->request_timeout_ms = 2 * 1000;
 	c->nss_uid_min = DPK_NSS_UID_MIN_DEFAULT;
 	c->nss_uid_max = DPK_NSS_UID_MAX_DEFAULT;
@@ -83,7 +85,7 @@ enum key_id {
 	K_PSK_GROUP,
 	K_PSK_MAX_OUTBOUND, K_PSK_MAX_PER_SOURCE,
 	K_MAX_CONNECTIONS_PER_UID, K_ROOT_CONNECTIONS, K_CLIENT_IDLE_TIMEOUT, K_CLIENT_IO_TIMEOUT, K_MAX_CHAIN_READS,
-	K_MAX_CHAIN_READS_PER_UID, K_COUNT
+	K_MAX_CHAIN_READS_PER_UID, K_VERIFY_READS, K_RPC_QUORUM, K_CONFIRMATIONS, K_COUNT
 };
 
 
@@ -247,6 +249,30 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		else
 			return *why = "is not 'yes' or 'no'", 1;
 		return 0;
+	case K_VERIFY_READS:
+		if (strcmp(v, "yes") == 0)
+			c->verify_reads = 1;
+		else if (strcmp(v, "no") == 0)
+			c->verify_reads = 0;
+		else
+			return *why = "is not 'yes' or 'no'", 1;
+		return 0;
+	case K_RPC_QUORUM:
+		if (dpk_conffile_u64(v, DPK_CONFIG_MAX_RPC, &u) != 0 || u == 0)
+			return *why = "is not a number of endpoints (1 to the number of rpc_url)", 1;
+		c->rpc_quorum = (uint32_t)u;
+		return 0;
+	case K_CONFIRMATIONS:
+		if (strcmp(v, "finalized") == 0) {
+			c->anchor_finalized = 1;
+			c->confirmations = 0;
+			return 0;
+		}
+		if (dpk_conffile_u64(v, 10000, &u) != 0)
+			return *why = "is not 'finalized' or a number of blocks from 0 to 10000", 1;
+		c->anchor_finalized = 0;
+		c->confirmations = (uint32_t)u;
+		return 0;
 	case K_LOGIN_ALLOW:
 		c->has_login_allow = 1;
 		return agent_selset_add(&c->login_allow, v, why);
@@ -354,6 +380,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"psk_max_outbound", 0}, {"psk_max_per_source", 0},
 	{"max_connections_per_uid", 0}, {"root_connections", 0}, {"client_idle_timeout", 0}, {"client_io_timeout", 0},
 	{"max_chain_reads", 0}, {"max_chain_reads_per_uid", 0},
+	{"verify_reads", 0}, {"rpc_quorum", 0}, {"confirmations", 0},
 };
 
 static int
@@ -420,5 +447,10 @@ dpk_config_load(struct dpk_config *c, const char *path, char *err, size_t errsz)
 
 	if ((r = dpk_conffile_load(path, parse_cb, c, err, errsz)) != 0)
 		return r;
+	if (c->n_rpc > 0 && c->rpc_quorum > c->n_rpc) {
+		snprintf(err, errsz, "%s: rpc_quorum: %u endpoints must agree but only %zu rpc_url are given",
+		    path, c->rpc_quorum, c->n_rpc);
+		return DPK_ERR_INVALID;
+	}
 	return dpk_conffile_require_chain(path, c->n_rpc, c->chain_id, c->contract, err, errsz);
 }

@@ -91,6 +91,11 @@ struct dpk_config {
 	uint32_t client_io_timeout_ms;     /* reading one request and writing its reply, in all */
 	uint32_t max_chain_reads;          /* chain reads queued or under way at once */
 	uint32_t max_chain_reads_per_uid;  /* of them, started for one uid other than root (peers count as one) */
+	/* verified reads (chain/chain.c, doc/trust-model.md) */
+	int verify_reads;                  /* 1 (default): records are proven (eth_getProof) at a checked header */
+	uint32_t rpc_quorum;               /* endpoints that must agree on the header's hash; <= n_rpc; 0: a majority */
+	uint32_t confirmations;            /* read this many blocks below the head */
+	int anchor_finalized;              /* read at the "finalized" block (confirmations = finalized) */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,
