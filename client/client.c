@@ -20,6 +20,9 @@ struct dpk_client {
 	uint32_t agent_code;
 	char agent_msg[512];
 	uint32_t login_stale_ms; /* the last LOGIN_VERIFY or LOGIN_ACCOUNT answer's */
+	int lookup_proven;       /* the last LOOKUP answer's proof anchor */
+	uint64_t lookup_block;
+	uint8_t lookup_block_hash[32];
 	uint8_t frame[4 + DPK_CLIENT_MAX_FRAME];
 };
 
@@ -466,6 +469,19 @@ dpk_client_lookup(struct dpk_client *c, const char *identity, struct dpk_client_
 	rec->valid_until = dpk_wire_get_u64(&rd);
 	rec->stale = dpk_wire_get_u8(&rd) != 0;
 	rec->age_ms = dpk_wire_get_u32(&rd);
+	c->lookup_proven = 0;
+	if (rd.len > 0) {
+		/* an agent with verified reads names the block it proved the answer at */
+		size_t hn = 0;
+
+		c->lookup_proven = dpk_wire_get_u8(&rd) != 0;
+		c->lookup_block = dpk_wire_get_u64(&rd);
+		p = dpk_wire_get_string(&rd, &hn);
+		if (p != NULL && hn == 32)
+			memcpy(c->lookup_block_hash, p, 32);
+		else if (p == NULL || hn != 0 || c->lookup_proven)
+			rd.err = 1;
+	}
 	r = 0;
 	/* a key is only ever sent for an active record */
 	if (dpk_wire_r_done(&rd) != 0 || rec->status > 2 || (rec->publen != 0) != (rec->status == 1)) {
@@ -844,6 +860,18 @@ dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char 
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;
+}
+
+int
+dpk_client_lookup_proof(const struct dpk_client *c, uint64_t *block, uint8_t hash[32])
+{
+	if (c == NULL || !c->lookup_proven)
+		return 0;
+	if (block != NULL)
+		*block = c->lookup_block;
+	if (hash != NULL)
+		memcpy(hash, c->lookup_block_hash, 32);
+	return 1;
 }
 
 uint32_t

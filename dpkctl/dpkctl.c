@@ -306,6 +306,19 @@ cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 			cJSON_AddStringToObject(j, "openssh", (char *)ssh.data);
 		cJSON_AddBoolToObject(j, "stale", rec.stale);
 		cJSON_AddNumberToObject(j, "age_ms", rec.age_ms);
+		{
+			uint64_t block;
+			uint8_t bh[32];
+			char bhx[67];
+			int proven = dpk_client_lookup_proof(c, &block, bh);
+
+			cJSON_AddBoolToObject(j, "proven", proven);
+			if (proven) {
+				dpk_hex_encode(bh, 32, 1, bhx, sizeof(bhx));
+				cJSON_AddNumberToObject(j, "block_number", (double)block);
+				cJSON_AddStringToObject(j, "block_hash", bhx);
+			}
+		}
 		print_json(j);
 	} else {
 		printf("identity:   %s\n", rec.identity);
@@ -321,6 +334,18 @@ cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		if (hex != NULL)
 			printf("public key: %s\n", hex);
 		printf("read from the chain %.1f s ago\n", rec.age_ms / 1000.0);
+		{
+			uint64_t block;
+			uint8_t bh[32];
+			char bhx[67];
+
+			if (dpk_client_lookup_proof(c, &block, bh)) {
+				dpk_hex_encode(bh, 32, 1, bhx, sizeof(bhx));
+				printf("proven at block %llu (%s)\n", (unsigned long long)block, bhx);
+			} else {
+				printf("not proven (verify_reads = no): as the RPC endpoint said\n");
+			}
+		}
 	}
 	r = rec.status == 1 ? 0 : EXIT_REFUSED;
 	free(hex);

@@ -15,6 +15,9 @@ struct cache_entry {
 	int64_t fetched_ms;            /* monotonic time of the chain read */
 	int64_t failed_ms;             /* when a read to refresh it last failed (0: none since) */
 	int shadow_logged;             /* login/admit.c said why it is no user */
+	int proven;                    /* the answer was proven (verify_reads) at this block: */
+	uint64_t block_number;
+	uint8_t block_hash[32];
 	struct cache_entry *next;
 };
 

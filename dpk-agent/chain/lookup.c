@@ -18,7 +18,8 @@
 /* LOOKUP reply: u8 status (0 not registered, 1 active, 2 revoked), u8 kind,
  * string identity, u8 algorithm, string public key (only when active),
  * string controller (20 bytes, empty when not registered), u32 version,
- * u64 valid_from, u64 valid_until, u8 stale, u32 age in ms. */
+ * u64 valid_from, u64 valid_until, u8 stale, u32 age in ms, u8 proven,
+ * u64 block number and string block hash (32 bytes; empty unless proven). */
 static void
 reply_lookup(struct agent *a, struct conn *c, const struct dpk_identity *id, const struct cache_entry *e,
     int stale, int64_t now)
@@ -41,6 +42,9 @@ reply_lookup(struct agent *a, struct conn *c, const struct dpk_identity *id, con
 	dpk_wire_put_u64(&w, e->found ? e->rec.valid_until : 0);
 	dpk_wire_put_u8(&w, (uint8_t)stale);
 	dpk_wire_put_u32(&w, age < 0 ? 0 : age > UINT32_MAX ? UINT32_MAX : (uint32_t)age);
+	dpk_wire_put_u8(&w, (uint8_t)e->proven);
+	dpk_wire_put_u64(&w, e->proven ? e->block_number : 0);
+	dpk_wire_put_string(&w, e->proven ? e->block_hash : NULL, e->proven ? 32 : 0);
 	agent_reply_end(c, DPK_MSG_LOOKUP, &w);
 }
 
@@ -288,6 +292,15 @@ agent_chain_done(struct agent *a)
 				cache_put(&a->cache, j->id_hash, &j->rec, now);
 			else if (j->result == DPK_ERR_NOTFOUND)
 				cache_put(&a->cache, j->id_hash, NULL, now);
+			if ((j->result == 0 || j->result == DPK_ERR_NOTFOUND) && j->proven) {
+				struct cache_entry *e = cache_get(&a->cache, j->id_hash);
+
+				if (e != NULL) {
+					e->proven = 1;
+					e->block_number = j->block_number;
+					memcpy(e->block_hash, j->block_hash, 32);
+				}
+			}
 			if (j->result != 0 && j->result != DPK_ERR_NOTFOUND && cache_get(&a->cache, j->id_hash) != NULL)
 				cache_get(&a->cache, j->id_hash)->failed_ms = now;
 			if (j->result == DPK_ERR_NOTFOUND || (j->result == 0 && j->rec.status != DPK_REGISTRY_ACTIVE))

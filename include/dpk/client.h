@@ -102,6 +102,10 @@ struct dpk_client_record {
 /* EAGENT for an identity that does not parse, or when the chain cannot be
  * reached and nothing is cached. Free with dpk_client_record_free(). */
 int dpk_client_lookup(struct dpk_client *c, const char *identity, struct dpk_client_record *rec);
+/* After a successful dpk_client_lookup(): 1 if the agent proved that answer
+ * (verify_reads) and then the block number and hash it was proven at; 0 if it
+ * was read without proof. block and hash may be NULL. */
+int dpk_client_lookup_proof(const struct dpk_client *c, uint64_t *block, uint8_t hash[32]);
 void dpk_client_record_free(struct dpk_client_record *rec);
 
 /* REGISTER (root or admin_group only): with start, begin this host's
