@@ -56,6 +56,7 @@ integration_tests = \
 	tests/integration/test_agent_fair \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
+	tests/integration/test_verified_reads \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
 	tests/integration/test_pkm \
@@ -143,6 +144,9 @@ tests_unit_registry_test_registry_codec_LDADD = $(TEST_LIBS)
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_registry_LDADD = $(TEST_LIBS)
+tests_integration_test_verified_reads_SOURCES = tests/integration/test_verified_reads.c
+tests_integration_test_verified_reads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_verified_reads_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_lookup_SOURCES = tests/integration/test_agent_lookup.c
 tests_integration_test_agent_lookup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -459,4 +463,4 @@ tests_harness_dpk_proof_check_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_harness_dpk_proof_check_LDADD = $(DPKCORE_LIBS)
 TESTS += tests/integration/proof-crosscheck.sh
 dist_check_SCRIPTS += tests/integration/proof-crosscheck.sh
-EXTRA_DIST += tests/integration/proof-crosscheck.mjs tests/data/mpt
+EXTRA_DIST += tests/integration/proof-crosscheck.mjs tests/data/mpt tests/harness/hostile-rpc.mjs

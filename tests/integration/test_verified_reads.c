@@ -1,0 +1,237 @@
+/* Verified reads against a lying endpoint (tests/harness/hostile-rpc.mjs in
+ * front of anvil): for each way of lying (a forged eth_call record, forged
+ * proofs, a forged but self-consistent header, another chain id, garbage, an
+ * oversized body, a wrong id), an agent with the liar first of three
+ * endpoints (the two honest ones: one anvil through two forwarding proxies,
+ * rpc_quorum 2) answers every lookup correctly or refuses with a reason,
+ * never wrongly; with the liar as its only endpoint, every answer that
+ * depends on what it forges is refused. Lookups name the block they were
+ * proven at. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dpk/client.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "chain.h"
+#include "crypto/idkey.h"
+#include "harness.h"
+#include "registry/registry.h"
+
+struct env {
+	struct dpk_test_anvil anvil;
+	struct dpk_rpc *rpc;
+	struct dpk_wallet owner, approver, device;
+	uint8_t contract[20];
+	char dir[64], conf[128], sock[128], log[128], modefile[128];
+	pid_t agent, proxy[3];
+	int port[3];
+	uint8_t pub[65];
+};
+
+static const char *const modes[] = { "call", "proof", "header", "chain", "garbage", "big", "id" };
+
+static void
+start_proxies(struct env *e)
+{
+	char script[512], env[] = "/usr/bin/env", node[] = "node", up[80], portstr[3][16], mf[3][140];
+
+	snprintf(script, sizeof(script), "%s/../harness/hostile-rpc.mjs", getenv("DPK_TEST_DATA"));
+	snprintf(up, sizeof(up), "%s", e->anvil.url);
+	for (int i = 0; i < 3; i++) {
+		e->port[i] = dpk_test_free_port();
+		snprintf(portstr[i], sizeof(portstr[i]), "%d", e->port[i]);
+		/* only proxy 0 reads the mode file; the others read one that never exists */
+		snprintf(mf[i], sizeof(mf[i]), "%s", i == 0 ? e->modefile : "/nonexistent/mode");
+		char *argv[] = { env, node, script, portstr[i], up, mf[i], NULL };
+		e->proxy[i] = dpk_test_spawn(argv, e->log);
+	}
+	for (int i = 0; i < 3; i++)
+		if (dpk_test_wait_port(e->port[i], 10000) != 0)
+			fail_msg("hostile-rpc.mjs did not start on port %d (see %s)", e->port[i], e->log);
+}
+
+static void
+start_agent(struct env *e, int alone)
+{
+	char agent[512], addr[43];
+	FILE *f = fopen(e->conf, "w");
+
+	assert_non_null(f);
+	dpk_wallet_address_format(e->contract, addr);
+	if (alone)
+		fprintf(f, "rpc_url = http://127.0.0.1:%d\n", e->port[0]);
+	else
+		fprintf(f, "rpc_url = http://127.0.0.1:%d\nrpc_url = http://127.0.0.1:%d\nrpc_url = http://127.0.0.1:%d\n"
+		    "rpc_quorum = 2\n", e->port[0], e->port[1], e->port[2]);
+	fprintf(f, "chain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
+	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 1s\n"
+	    "request_timeout = 4s\n", DPK_TEST_CHAIN_ID, addr, e->dir, e->sock);
+	fclose(f);
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	char *argv[] = { agent, (char *)"-c", e->conf, NULL };
+	unlink(e->sock);
+	e->agent = dpk_test_spawn(argv, e->log);
+	if (dpk_test_wait_path(e->sock, 20000) != 0)
+		fail_msg("dpk-agent did not start (see %s)", e->log);
+}
+
+static void
+stop_agent(struct env *e)
+{
+	if (e->agent > 0) {
+		kill(e->agent, SIGKILL);
+		waitpid(e->agent, NULL, 0);
+		e->agent = 0;
+	}
+}
+
+/* 1: the right answer; 0: refused (msg says why); fails the test on a wrong one. */
+static int
+check_lookup(struct env *e, const char *text, int registered, const char *mode, char *msg, size_t msgsz)
+{
+	struct dpk_client *c;
+	struct dpk_client_record rec;
+	uint64_t block = 0;
+	int r, ok;
+
+	assert_int_equal(dpk_client_open(e->sock, 10000, 0, &c), 0);
+	r = dpk_client_lookup(c, text, &rec);
+	if (r != 0) {
+		const char *m = "";
+
+		dpk_client_agent_error(c, &m);
+		snprintf(msg, msgsz, "%s", r == DPK_CLIENT_EAGENT ? m : dpk_client_strerror(r));
+		dpk_client_close(c);
+		if (msg[0] == '\0')
+			fail_msg("mode %s: %s refused without a reason", mode, text);
+		return 0;
+	}
+	if (registered)
+		ok = rec.status == 1 && rec.publen == 65 && memcmp(rec.pubkey, e->pub, 65) == 0;
+	else
+		ok = rec.status == 0 && rec.publen == 0;
+	if (!ok)
+		fail_msg("mode %s: WRONG answer for %s: status %u, key length %zu", mode, text, rec.status, rec.publen);
+	if (!dpk_client_lookup_proof(c, &block, NULL) || block == 0)
+		fail_msg("mode %s: %s answered without the block it was proven at", mode, text);
+	dpk_client_record_free(&rec);
+	dpk_client_close(c);
+	return 1;
+}
+
+static void
+test_liar_first_of_three(void **state)
+{
+	struct env *e = *state;
+	char msg[512];
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		dpk_test_write_file(e->modefile, modes[m], 0644);
+		start_agent(e, 0);
+		for (int round = 0; round < 2; round++) {
+			int a = check_lookup(e, "alice.example.org", 1, modes[m], msg, sizeof(msg));
+			int b = check_lookup(e, "nobody.example.org", 0, modes[m], msg, sizeof(msg));
+
+			printf("# liar first (%s), round %d: alice %s, nobody %s%s%s\n", modes[m], round,
+			    a ? "correct" : "refused", b ? "correct" : "refused", a && b ? "" : ": ", a && b ? "" : msg);
+			/* two honest endpoints out of three: the answer is there */
+			assert_true(a && b);
+		}
+		stop_agent(e);
+	}
+}
+
+static void
+test_liar_alone(void **state)
+{
+	struct env *e = *state;
+	char msg[512];
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		int a, b;
+
+		dpk_test_write_file(e->modefile, modes[m], 0644);
+		start_agent(e, 1);
+		a = check_lookup(e, "alice.example.org", 1, modes[m], msg, sizeof(msg));
+		b = check_lookup(e, "nobody.example.org", 0, modes[m], msg, sizeof(msg));
+		printf("# liar alone (%s): alice %s, nobody %s%s%s\n", modes[m], a ? "correct" : "refused",
+		    b ? "correct" : "refused", a && b ? "" : ": ", a && b ? "" : msg);
+		/* a forged eth_call is never used; every other lie is refused */
+		if (strcmp(modes[m], "call") != 0)
+			assert_true(!a && !b);
+		stop_agent(e);
+	}
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	const char *url;
+	struct dpk_idkey *k;
+	struct dpk_buf pub;
+
+	dpk_test_anvil_start(&e->anvil, NULL);
+	url = e->anvil.url;
+	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, &e->owner);
+	dpk_test_wallet(DPK_TEST_APPROVER_KEY, &e->approver);
+	dpk_test_wallet(DPK_TEST_DEVICE_KEY, &e->device);
+	dpk_test_deploy(e->rpc, &e->owner, &e->approver, e->contract);
+	assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+	dpk_buf_init(&pub, 4096);
+	assert_int_equal(dpk_idkey_public_onchain(k, &pub), 0);
+	memcpy(e->pub, pub.data, 65);
+	dpk_buf_free(&pub);
+	dpk_idkey_free(k);
+	dpk_test_register(e->rpc, e->contract, &e->approver, &e->device, "alice.example.org",
+	    DPK_REGISTRY_ALG_P256, e->pub, 65);
+	dpk_test_tmpdir(e->dir, sizeof(e->dir));
+	snprintf(e->conf, sizeof(e->conf), "%s/dpk.conf", e->dir);
+	snprintf(e->sock, sizeof(e->sock), "%s/agent.sock", e->dir);
+	snprintf(e->log, sizeof(e->log), "%s/agent.log", e->dir);
+	snprintf(e->modefile, sizeof(e->modefile), "%s/mode", e->dir);
+	start_proxies(e);
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	if (e == NULL)
+		return 0;
+	stop_agent(e);
+	for (int i = 0; i < 3; i++)
+		if (e->proxy[i] > 0) {
+			kill(e->proxy[i], SIGKILL);
+			waitpid(e->proxy[i], NULL, 0);
+		}
+	dpk_test_chain_down(&e->anvil, e->rpc);
+	dpk_test_rmtree(e->dir);
+	free(e);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_liar_first_of_three),
+		cmocka_unit_test(test_liar_alone),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
