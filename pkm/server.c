@@ -151,9 +151,8 @@ conn_thread(void *arg)
 	return NULL;
 }
 
-/* Open the listening socket for "host:port" (host may be [v6]). */
-static int
-listen_on(const char *hostport)
+int
+pkm_listen_on(const char *hostport)
 {
 	char host[256], port[8];
 	const char *colon = strrchr(hostport, ':');
@@ -349,7 +348,7 @@ pkm_serve(struct pkm *p)
 		goto out;
 	}
 	startup_chain(&srv);
-	if ((lfd = listen_on(p->cfg.listen)) < 0)
+	if ((lfd = pkm_listen_on(p->cfg.listen)) < 0)
 		goto out;
 	if (p->cfg.web_listen != NULL && pkm_web_start(p, &srv.chain, &web) != 0)
 		goto out;

@@ -890,44 +890,6 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_Re
 	*con_cls = NULL;
 }
 
-static int
-listen_web(const char *hostport)
-{
-	char host[256], port[8];
-	const char *colon = strrchr(hostport, ':');
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST},
-		*res = NULL;
-	size_t hl;
-	int fd = -1, one = 1, e;
-
-	if (colon == NULL || (hl = (size_t)(colon - hostport)) >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
-		return -1;
-	memcpy(host, hostport, hl);
-	host[hl] = '\0';
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		memmove(host, host + 1, hl - 2);
-		host[hl - 2] = '\0';
-	}
-	memcpy(port, colon + 1, strlen(colon + 1) + 1);
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "dpk-pkm: web_listen %s: %s\n", hostport, gai_strerror(e));
-		return -1;
-	}
-	if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol)) >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-			e = errno;
-			close(fd);
-			fd = -1;
-			errno = e;
-		}
-	}
-	if (fd < 0)
-		fprintf(stderr, "dpk-pkm: cannot listen on %s (web_listen): %s\n", hostport, strerror(errno));
-	freeaddrinfo(res);
-	return fd;
-}
-
 int
 pkm_web_start(struct pkm *p, struct pkm_chain *chain, struct pkm_web **out)
 {
@@ -949,7 +911,7 @@ pkm_web_start(struct pkm *p, struct pkm_chain *chain, struct pkm_web **out)
 		free(w);
 		return -1;
 	}
-	if ((fd = listen_web(p->cfg.web_listen)) < 0) {
+	if ((fd = pkm_listen_on(p->cfg.web_listen)) < 0) {
 		close(w->audit_fd);
 		pthread_mutex_destroy(&w->mu);
 		free(w);

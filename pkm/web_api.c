@@ -336,9 +336,12 @@ pkm_web_api_enrol(struct pkm_web_req *q, const cJSON *in, cJSON **out)
 		}
 		pkm_dcv_value(canon, token, q->p->sd.wallet.addr, value);
 		if (pkm_dcv_check(canon, id.kind, token, value, m, q->p->cfg.dcv_deadline_ms, why, sizeof(why)) != 0) {
+			char refused[1100];
+
 			snprintf(msg, sizeof(msg), "control of %s is not proved (%s): %s", canon, m == PKM_DCV_DNS ? "dns" : "http",
 			    why);
-			pkm_web_audit(q->w, q->operator, q->source, "enrol", canon, msg);
+			snprintf(refused, sizeof(refused), "refused: %s", msg);
+			pkm_web_audit(q->w, q->operator, q->source, "enrol", canon, refused);
 			*out = pkm_web_error("%s", msg);
 			return 403;
 		}
@@ -389,6 +392,8 @@ pkm_web_api_token_revoke(struct pkm_web_req *q, const cJSON *in, cJSON **out)
 		snprintf(refused, sizeof(refused), "refused: %s", msg);
 		pkm_web_audit(q->w, q->operator, q->source, "withdraw-token", hex, refused);
 		*out = pkm_web_error("%s", msg);
+		if (r == PKM_REFUSED && dpk_hex_decode_exact(hex, (uint8_t[16]){0}, 16) != 0)
+			return 400;
 		return r == PKM_REFUSED ? 409 : 500;
 	}
 	pkm_web_audit(q->w, q->operator, q->source, "withdraw-token", hex, "ok");

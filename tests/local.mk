@@ -61,7 +61,8 @@ integration_tests = \
 	tests/integration/test_ssh_agent \
 	tests/integration/test_pam_login \
 	tests/integration/test_pam_nolockout \
-	tests/integration/test_ssh_kbdint
+	tests/integration/test_ssh_kbdint \
+	tests/integration/test_pkm_web
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh tests/check-layers.sh
@@ -421,3 +422,8 @@ tests_integration_test_psk_load_SOURCES = tests/integration/test_psk_load.c \
 	tests/integration/psk_env.c tests/integration/psk_env.h
 tests_integration_test_psk_load_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_psk_load_LDADD = client/libdpkclient.la $(TEST_LIBS)
+
+# dpk-pkm's operator interface (/api/v1/) with a real operator device
+tests_integration_test_pkm_web_SOURCES = tests/integration/test_pkm_web.c
+tests_integration_test_pkm_web_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_pkm_web_LDADD = $(TEST_LIBS) client/libdpkclient.la $(CURL_LIBS) $(CJSON_LIBS)
