@@ -9,7 +9,10 @@
  * an identity this PKM did not approve, rate limits, and the whole life of a
  * UUID device: enrol, download the token once, a real agent registers with
  * it through the PKM, approved, revoked by the operator, revoked; every
- * action in the audit log with the operator's identity. */
+ * action in the audit log with the operator's identity. Domain Control
+ * Validation runs against Debian's busybox httpd and dnsmasq: the whole test
+ * runs in a private network and mount namespace (unshare, as root) whose
+ * resolv.conf names that DNS server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +20,13 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -268,7 +274,7 @@ setup(void **state)
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nlisten = 127.0.0.1:%d\n"
 	    "fund_amount = 10000000000000000\nrpc_timeout = 2s\nrequest_timeout = 15s\n"
 	    "web_listen = 127.0.0.1:%d\nweb_identity = " HOST "\noperator = " OPERATOR "\n"
-	    "web_session_lifetime = %ds\nweb_rate_limit = 40\ndcv_deadline = 1s\n",
+	    "web_session_lifetime = %ds\nweb_rate_limit = 60\ndcv_deadline = 4s\n",
 	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->port, e->web_port, SESSION_S);
 	fclose(f);
 
@@ -662,6 +668,160 @@ test_device_life(void **state)
 	http_free(&h);
 }
 
+/* The absolute path of a program on PATH; the test fails if it is missing. */
+static void
+tool(const char *name, char *out, size_t outsz)
+{
+	const char *path = getenv("PATH");
+	char dir[256];
+
+	for (const char *p = path; p != NULL && *p != '\0';) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon != NULL ? (size_t)(colon - p) : strlen(p);
+
+		snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, p, name);
+		if (access(dir, X_OK) == 0) {
+			snprintf(out, outsz, "%s", dir);
+			return;
+		}
+		p = colon != NULL ? colon + 1 : NULL;
+	}
+	fail_msg("%s is not installed (scripts/setup installs it)", name);
+}
+
+/* Write value at dir/.well-known/dpk-challenge/token. */
+static void
+serve_file(const char *dir, const char *token, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/.well-known", dir);
+	mkdir(dir, 0755);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/.well-known/dpk-challenge", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/.well-known/dpk-challenge/%s", dir, token);
+	dpk_test_write_file(path, value, 0644);
+}
+
+struct challenge {
+	const char *identity;
+	char token[33], value[65];
+};
+
+static void
+open_challenge(struct env *e, const char *cookie, const char *csrf, struct challenge *c)
+{
+	struct http h;
+	char body[200];
+
+	snprintf(body, sizeof(body), "{\"identity\":\"%s\"}", c->identity);
+	req(e, "POST", "/api/v1/dcv", body, NULL, cookie, csrf, NULL, &h);
+	expect(&h, 200, NULL);
+	snprintf(c->token, sizeof(c->token), "%s", jget(&h, "token"));
+	snprintf(c->value, sizeof(c->value), "%s", jget(&h, "value"));
+	http_free(&h);
+}
+
+static void
+enrol_proved(struct env *e, const struct challenge *c, const char *method, long status, const char *want)
+{
+	struct http h;
+	char body[300], cookie[200], csrf[65];
+
+	login(e, cookie, csrf); /* a failed check takes dcv_deadline: longer than this test's sessions */
+	snprintf(body, sizeof(body), "{\"identity\":\"%s\",\"dcv_token\":\"%s\",\"method\":\"%s\"}", c->identity,
+	    c->token, method);
+	req(e, "POST", "/api/v1/enrol", body, NULL, cookie, csrf, NULL, &h);
+	expect(&h, status, want);
+	if (status == 200)
+		assert_string_equal(jget(&h, "identity"), c->identity);
+	http_free(&h);
+}
+
+/* Domain Control Validation against a real HTTP server (busybox httpd) and
+ * a real DNS server (dnsmasq), both from Debian, in this test's private
+ * network namespace, whose resolv.conf names the DNS server (main()). */
+static void
+test_dcv(void **state)
+{
+	struct env *e = *state;
+	char cookie[200], csrf[65], docs[128], wrong[128], log[160];
+	struct challenge good = {.identity = "good.test"}, bad = {.identity = "bad.test"}, dnsgood = {.identity = "dnsgood.test"}, dnsbad = {.identity = "dnsbad.test"},
+		nxdomain = {.identity = "nxdomain.test"}, v4 = {.identity = "127.0.0.2"}, v6 = {.identity = "::1"}, late = {.identity = "late.test"}, other = {.identity = "good.test"};
+	char txt1[128], txt2[128];
+	pid_t web1, web2, web6, dns, writer;
+	char busybox[256], dnsmasq[256];
+
+	tool("busybox", busybox, sizeof(busybox));
+	tool("dnsmasq", dnsmasq, sizeof(dnsmasq));
+	login(e, cookie, csrf);
+	open_challenge(e, cookie, csrf, &good);
+	open_challenge(e, cookie, csrf, &bad);
+	open_challenge(e, cookie, csrf, &dnsgood);
+	open_challenge(e, cookie, csrf, &dnsbad);
+	open_challenge(e, cookie, csrf, &nxdomain);
+	open_challenge(e, cookie, csrf, &v4);
+	open_challenge(e, cookie, csrf, &v6);
+	open_challenge(e, cookie, csrf, &late);
+	open_challenge(e, cookie, csrf, &other);
+
+	/* good.test and 127.0.0.2 (and late.test, later) at 127.0.0.2 and [::1]; bad.test at 127.0.0.3 */
+	snprintf(docs, sizeof(docs), "%s/www", e->dir);
+	snprintf(wrong, sizeof(wrong), "%s/www-wrong", e->dir);
+	serve_file(docs, good.token, good.value);
+	serve_file(docs, v4.token, v4.value);
+	serve_file(docs, v6.token, v6.value);
+	serve_file(wrong, bad.token, good.value); /* another challenge's value */
+	char *b1[] = {busybox, (char *)"httpd", (char *)"-f", (char *)"-p", (char *)"127.0.0.2:80", (char *)"-h", docs,
+	    NULL};
+	char *b2[] = {busybox, (char *)"httpd", (char *)"-f", (char *)"-p", (char *)"127.0.0.3:80", (char *)"-h", wrong,
+	    NULL};
+	char *b6[] = {busybox, (char *)"httpd", (char *)"-f", (char *)"-p", (char *)"[::1]:80", (char *)"-h", docs,
+	    NULL};
+	snprintf(log, sizeof(log), "%s/httpd.log", e->dir);
+	web1 = dpk_test_spawn(b1, log);
+	web2 = dpk_test_spawn(b2, log);
+	web6 = dpk_test_spawn(b6, log);
+	snprintf(txt1, sizeof(txt1), "--txt-record=_dpk-challenge.dnsgood.test,%s", dnsgood.value);
+	snprintf(txt2, sizeof(txt2), "--txt-record=_dpk-challenge.dnsbad.test,%s", dnsgood.value);
+	char *d[] = {dnsmasq, (char *)"-k", (char *)"--no-resolv", (char *)"--no-hosts", (char *)"--conf-file=/dev/null",
+	    (char *)"--listen-address=127.0.0.53", (char *)"--bind-interfaces", (char *)"--pid-file=", (char *)"--user=root",
+	    (char *)"--host-record=good.test,127.0.0.2", (char *)"--host-record=late.test,127.0.0.2",
+	    (char *)"--host-record=bad.test,127.0.0.3", (char *)"--address=/nxdomain.test/", txt1, txt2,
+	    (char *)"--log-facility=-", NULL};
+	snprintf(log, sizeof(log), "%s/dnsmasq.log", e->dir);
+	dns = dpk_test_spawn(d, log);
+	dpk_test_sleep_ms(500); /* the first tries of each check wait for the servers anyway */
+
+	/* the right value: enrolled; the wrong one, or none: refused, with the reason */
+	enrol_proved(e, &good, "http", 200, NULL);
+	enrol_proved(e, &bad, "http", 403,
+	    "control of bad.test is not proved (http): GET http://bad.test/.well-known/dpk-challenge/");
+	enrol_proved(e, &dnsgood, "dns", 200, NULL);
+	enrol_proved(e, &dnsbad, "dns", 403,
+	    "control of dnsbad.test is not proved (dns): TXT _dpk-challenge.dnsbad.test: no record holds the challenge's value");
+	enrol_proved(e, &nxdomain, "dns", 403, "TXT _dpk-challenge.nxdomain.test: no such name");
+	enrol_proved(e, &v4, "http", 200, NULL);
+	enrol_proved(e, &v6, "http", 200, NULL);
+	/* the token of one challenge proves nothing by another challenge's file */
+	enrol_proved(e, &other, "dns", 403, "control of good.test is not proved (dns): TXT _dpk-challenge.good.test: ");
+	/* retries with back-off: the file appears a second and a half after the first try */
+	if ((writer = fork()) == 0) {
+		dpk_test_sleep_ms(1500);
+		serve_file(docs, late.token, late.value);
+		_exit(0);
+	}
+	enrol_proved(e, &late, "http", 200, NULL);
+	waitpid(writer, NULL, 0);
+
+	pid_t all[] = {web1, web2, web6, dns};
+	for (size_t i = 0; i < 4; i++) {
+		kill(all[i], SIGTERM);
+		waitpid(all[i], NULL, 0);
+	}
+}
+
 /* Logins from one source are limited per minute. */
 static void
 test_rate_limit(void **state)
@@ -670,8 +830,8 @@ test_rate_limit(void **state)
 	struct http h;
 	int limited = 0;
 
-	/* 90 tries span at most two minutes: one of them passes 40 */
-	for (int i = 0; i < 90 && !limited; i++) {
+	/* 130 tries span at most two minutes: one of them passes 60 */
+	for (int i = 0; i < 130 && !limited; i++) {
 		req(e, "POST", "/api/v1/login/challenge", "{\"operator\":\"" OPERATOR "\"}", NULL, NULL, NULL, NULL, &h);
 		if (h.status == 429) {
 			expect(&h, 429, "too many logins");
@@ -685,16 +845,54 @@ test_rate_limit(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	(void)argc;
+	(void)argv;
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	/* ip and dnsmasq live in sbin, which a user's PATH may lack */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s:/usr/sbin:/sbin", getenv("PATH") != NULL ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_csrf_and_limits),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_device_life),
+		cmocka_unit_test(test_dcv),
 		cmocka_unit_test(test_rate_limit),
 	};
 
+	/* The whole test runs in a private network and mount namespace: the DCV
+	 * servers take port 80 and 53 on loopback addresses of its own, and its
+	 * resolv.conf (bound over /etc/resolv.conf) names the DNS server. */
+	if (getenv("DPK_TEST_NETNS") == NULL) {
+		char *ns[] = {(char *)"unshare", (char *)"--net", (char *)"--mount", self, NULL};
+
+		setenv("DPK_TEST_NETNS", "1", 1);
+		execvp("unshare", ns);
+		fprintf(stderr, "test_pkm_web: cannot run unshare --net --mount (util-linux, as root): %s\n", strerror(errno));
+		return 1;
+	}
+	char resolv[64] = "/tmp/dpk-test-resolv.XXXXXX";
+	int fd = mkstemp(resolv), r;
+	char *up[] = {(char *)"/usr/sbin/ip", (char *)"link", (char *)"set", (char *)"lo", (char *)"up", NULL};
+
+	if (fd < 0 || write(fd, "nameserver 127.0.0.53\noptions timeout:1 attempts:2\n", 51) != 51 ||
+	    mount(resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0 || dpk_test_run(up, NULL, NULL) != 0) {
+		fprintf(stderr, "test_pkm_web: cannot set up the network namespace (lo up, resolv.conf): %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	close(fd);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	r = cmocka_run_group_tests(tests, setup, teardown);
+	umount("/etc/resolv.conf");
+	unlink(resolv);
+	return r;
 }
