@@ -582,9 +582,10 @@ security_headers(struct MHD_Response *res)
 	MHD_add_response_header(res, "Cache-Control", "no-store");
 	MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(res, "X-Frame-Options", "DENY");
-	MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+	/* not no-referrer: under it a browser sends "Origin: null" with the forms */
+	MHD_add_response_header(res, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(res, "Content-Security-Policy",
-	    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+	    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; "
 	    "frame-ancestors 'none'; base-uri 'none'");
 }
 

@@ -822,6 +822,85 @@ test_dcv(void **state)
 	}
 }
 
+/* Run the browser script for step; its stdout into out (chomped). */
+static void
+browser(struct env *e, const char *step, const char *extra_env, struct dpk_buf *out)
+{
+	const char *data = getenv("DPK_TEST_DATA"), *build = getenv("DPK_TOP_BUILDDIR");
+	char node[256], chromium[256], dpkctl[512], script[512], modules[512], shots[512], envs[2048];
+
+	if (data == NULL || build == NULL)
+		fail_msg("DPK_TEST_DATA and DPK_TOP_BUILDDIR are not set (run it with make check)");
+	tool("node", node, sizeof(node));
+	tool("chromium", chromium, sizeof(chromium));
+	dpk_test_built("dpkctl/dpkctl", dpkctl, sizeof(dpkctl));
+	/* the source tree is DPK_TEST_DATA's grandparent */
+	snprintf(script, sizeof(script), "%s/../integration/pkm_web_browser.js", data);
+	snprintf(modules, sizeof(modules), "%s/../../tools/node_modules", data);
+	if (access(modules, R_OK) != 0)
+		fail_msg("%s is missing: run scripts/setup (puppeteer-core)", modules);
+	snprintf(shots, sizeof(shots), "%s/tests/integration/pkm_web_screenshots", build);
+	mkdir(shots, 0755);
+	snprintf(envs, sizeof(envs), "PKM_URL=http://127.0.0.1:%d CHROMIUM=%s DPKCTL=%s OPERATOR=%s OPERATOR_SOCKET=%s "
+	    "SHOTS=%s NODE_PATH=%s HOME=%s %s", e->web_port, chromium, dpkctl, OPERATOR, e->op.sock, shots, modules, e->dir,
+	    extra_env);
+	/* env(1) sets them for node alone */
+	char *argv[16];
+	int n = 0;
+	char *copy = strdup(envs), *save = NULL;
+
+	argv[n++] = (char *)"/usr/bin/env";
+	for (char *t = strtok_r(copy, " ", &save); t != NULL && n < 13; t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n++] = node;
+	argv[n++] = script;
+	argv[n++] = (char *)step;
+	argv[n] = NULL;
+	if (dpk_test_run(argv, NULL, out) != 0) {
+		dump(e->log);
+		fail_msg("the browser step '%s' failed (its error is above; screenshots in %s)", step, shots);
+	}
+	free(copy);
+	dpk_test_chomp(out);
+}
+
+/* The pages in headless Chromium: operator login by challenge-response,
+ * enrol a UUID device, download its token, register the device with a
+ * real agent, see it approved, revoke it, see it revoked. Screenshots stay
+ * in the build folder (tests/integration/pkm_web_screenshots). */
+static void
+test_browser(void **state)
+{
+	struct env *e = *state;
+	struct dpk_test_agent dev;
+	struct dpk_buf out;
+	char token[160], extra[512], identity[64], env1[256], dpkctl[512];
+
+	snprintf(token, sizeof(token), "%s/browser.token", e->dir);
+	snprintf(env1, sizeof(env1), "TOKEN_FILE=%s", token);
+	browser(e, "enrol", env1, &out);
+	assert_int_equal(dpk_buf_cstr(&out), 0);
+	const char *id = strstr((const char *)out.data, "identity ");
+	assert_non_null(id);
+	snprintf(identity, sizeof(identity), "%.36s", id + 9);
+	dpk_buf_free(&out);
+
+	snprintf(extra, sizeof(extra), "identity = %s\ntoken_file = %s\nregistration = eip712\n", identity, token);
+	dpk_test_agent_start(&dev, e->dir, "browser-device", e->anvil.url, e->contract, extra);
+	dpk_test_built("dpkctl/dpkctl", dpkctl, sizeof(dpkctl));
+	char *rargv[] = {dpkctl, (char *)"--socket", dev.sock, (char *)"register", (char *)"--wait", (char *)"60", NULL};
+	if (dpk_test_run(rargv, NULL, &out) != 0) {
+		dump(dev.log);
+		fail_msg("dpkctl register failed on the browser's device");
+	}
+	dpk_buf_free(&out);
+	dpk_test_agent_stop(&dev);
+
+	snprintf(env1, sizeof(env1), "IDENTITY=%s", identity);
+	browser(e, "revoke", env1, &out);
+	dpk_buf_free(&out);
+}
+
 /* Logins from one source are limited per minute. */
 static void
 test_rate_limit(void **state)
@@ -865,6 +944,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_device_life),
 		cmocka_unit_test(test_dcv),
+		cmocka_unit_test(test_browser),
 		cmocka_unit_test(test_rate_limit),
 	};
 
