@@ -152,14 +152,16 @@ pkm_web_rate_ok(struct pkm_web *w, const char *source, int kind)
 
 /* --- audit log --- */
 
-/* Control characters and quotes would let a value forge a line or a field. */
+/* Control characters and quotes would let a value forge a line or a field;
+ * spaces too, outside the quoted outcome. */
 static void
-clean(char *dst, size_t dstsz, const char *src)
+clean(char *dst, size_t dstsz, const char *src, int spaces)
 {
 	size_t o = 0;
 
 	for (; src != NULL && *src != '\0' && o + 1 < dstsz; src++)
-		dst[o++] = ((unsigned char)*src < 0x20 || *src == 0x7f || *src == '"') ? '?' : *src;
+		dst[o++] = ((unsigned char)*src < 0x20 || *src == 0x7f || *src == '"' || (*src == ' ' && !spaces)) ? '?' :
+		    *src;
 	dst[o] = '\0';
 }
 
@@ -174,9 +176,9 @@ pkm_web_audit(struct pkm_web *w, const char *operator, const char *source, const
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	clean(op, sizeof(op), operator != NULL && operator[0] != '\0' ? operator : "-");
-	clean(tg, sizeof(tg), target != NULL && target[0] != '\0' ? target : "-");
-	clean(oc, sizeof(oc), outcome);
+	clean(op, sizeof(op), operator != NULL && operator[0] != '\0' ? operator : "-", 0);
+	clean(tg, sizeof(tg), target != NULL && target[0] != '\0' ? target : "-", 0);
+	clean(oc, sizeof(oc), outcome, 1);
 	n = snprintf(line, sizeof(line), "%s operator=%s source=%s action=%s target=%s outcome=\"%s\"\n", ts, op,
 	    source, action, tg, oc);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
