@@ -110,6 +110,31 @@ try_http(const char *identity, uint8_t kind, const char *token, const char *valu
 	return r;
 }
 
+int
+pkm_dcv_txt_join(const uint8_t *rd, size_t rdlen, char *out, size_t outsz, size_t *outlen)
+{
+	size_t off = 0, n = 0;
+
+	*outlen = 0;
+	if (rdlen == 0)
+		return DPK_ERR_TRUNCATED;
+	while (off < rdlen) {
+		size_t l = rd[off++];
+
+		if (l > rdlen - off)
+			return DPK_ERR_TRUNCATED;
+		if (n + l > outsz)
+			return DPK_ERR_TOOBIG;
+		if (memchr(rd + off, 0, l) != NULL)
+			return DPK_ERR_SYNTAX;
+		memcpy(out + n, rd + off, l);
+		n += l;
+		off += l;
+	}
+	*outlen = n;
+	return 0;
+}
+
 /* One dns try: 0 if a TXT record at _dpk-challenge.identity is value. */
 static int
 try_dns(const char *identity, const char *value, char *why, size_t whysz)
@@ -138,7 +163,7 @@ try_dns(const char *identity, const char *value, char *why, size_t whysz)
 	count = ns_msg_count(m, ns_s_an);
 	for (int i = 0; i < count; i++) {
 		const unsigned char *rd;
-		size_t rdlen, off = 0;
+		size_t rdlen;
 		char txt[256 * 4];
 		size_t tl = 0;
 
@@ -147,17 +172,8 @@ try_dns(const char *identity, const char *value, char *why, size_t whysz)
 		seen++;
 		rd = ns_rr_rdata(rr);
 		rdlen = ns_rr_rdlen(rr);
-		/* a TXT record is one or more character strings, joined (RFC 8555 8.4 reads one) */
-		while (off < rdlen) {
-			size_t l = rd[off++];
-
-			if (l > rdlen - off || tl + l >= sizeof(txt))
-				break;
-			memcpy(txt + tl, rd + off, l);
-			tl += l;
-			off += l;
-		}
-		if (off == rdlen && tl == strlen(value) && memcmp(txt, value, tl) == 0)
+		if (pkm_dcv_txt_join(rd, rdlen, txt, sizeof(txt), &tl) == 0 && tl == strlen(value) &&
+		    memcmp(txt, value, tl) == 0)
 			return 0;
 	}
 	snprintf(why, whysz, "TXT %s: %s", name, seen ? "no record holds the challenge's value" : "no TXT record");

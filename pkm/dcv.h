@@ -21,6 +21,13 @@ enum pkm_dcv_method { PKM_DCV_HTTP = 1, PKM_DCV_DNS = 2 };
 /* The value a challenge's answer must be, NUL-terminated, into value[65]. */
 int pkm_dcv_value(const char *identity, const char *token, const uint8_t wallet[20], char value[65]);
 
+/* A TXT record's data (rdlen bytes: one or more length-prefixed character
+ * strings, RFC 1035 3.3.14) joined into out (not NUL-terminated), as RFC
+ * 8555 8.4 reads it; *outlen its length. DPK_ERR_TRUNCATED (empty, or a
+ * string longer than what is left), DPK_ERR_TOOBIG (over outsz),
+ * DPK_ERR_SYNTAX (a NUL byte). */
+int pkm_dcv_txt_join(const uint8_t *rd, size_t rdlen, char *out, size_t outsz, size_t *outlen);
+
 /* Try the method for identity (canonical text, kind as in registry/identity.h)
  * until it answers value or deadline_ms passes, waiting 0.25 s, 0.5 s, 1 s,
  * ... (at most 4 s) between tries. 0 if proved; otherwise DPK_ERR_PERM

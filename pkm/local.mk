@@ -4,7 +4,7 @@ pkm_libpkm_a_SOURCES = pkm/config.c pkm/config.h pkm/store.c pkm/store.h pkm/pkm
 	pkm/serve.h pkm/chain.c pkm/requests.c pkm/server.c pkm/actions.c pkm/actions.h
 # the operator interface (web.h): pages, API, Domain Control Validation;
 # login challenges in the format pam_dpk uses (dpk-agent/login/login_msg.c)
-pkm_libpkm_a_SOURCES += pkm/web.c pkm/web.h pkm/web_api.c pkm/web_pages.c pkm/dcv.c pkm/dcv.h \
+pkm_libpkm_a_SOURCES += pkm/web.c pkm/web.h pkm/web_api.c pkm/web_pages.c pkm/web_form.c pkm/web_form.h pkm/dcv.c pkm/dcv.h \
 	dpk-agent/login/login_msg.c dpk-agent/login/login_msg.h
 pkm_libpkm_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client -I$(srcdir)/dpk-agent $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(MHD_CFLAGS) $(SODIUM_CFLAGS)

@@ -8,6 +8,7 @@
  * logs everybody out and loses undownloaded token files (withdraw and
  * enrol again). */
 #include "web.h"
+#include "web_form.h"
 
 #include "base/err.h"
 #include "base/hex.h"
@@ -635,77 +636,6 @@ send_json(struct MHD_Connection *conn, int status, cJSON *o, const struct pkm_we
 	return send_bytes(conn, status, "application/json", text, strlen(text), 0, q, NULL, NULL);
 }
 
-static int
-hexval(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* application/x-www-form-urlencoded into an object of strings; NULL on a
- * malformed escape or an embedded NUL. */
-static cJSON *
-parse_form(const char *s, size_t len)
-{
-	cJSON *o = cJSON_CreateObject();
-	char key[128], *val = malloc(len + 1);
-	size_t i = 0;
-
-	if (val == NULL) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	while (i < len) {
-		char *dst = key;
-		size_t n = 0, cap = sizeof(key);
-		int in_val = 0;
-
-		for (; i <= len; i++) {
-			int c = i < len ? (unsigned char)s[i] : '&';
-
-			if (c == '&')
-				break;
-			if (c == '=' && !in_val) {
-				dst[n] = '\0';
-				dst = val;
-				n = 0;
-				cap = len + 1;
-				in_val = 1;
-				continue;
-			}
-			if (c == '+') {
-				c = ' ';
-			} else if (c == '%') {
-				int h, l;
-
-				if (i + 2 >= len || (h = hexval(s[i + 1])) < 0 ||
-				    (l = hexval(s[i + 2])) < 0)
-					goto bad;
-				c = h * 16 + l;
-				i += 2;
-			}
-			if (c == 0 || n + 1 >= cap)
-				goto bad;
-			dst[n++] = (char)c;
-		}
-		dst[n] = '\0';
-		i++;
-		if (!in_val) {
-			if (key[0] == '\0')
-				continue;
-			val[0] = '\0';
-		}
-		if (cJSON_GetObjectItemCaseSensitive(o, key) != NULL)
-			goto bad; /* one value per field */
-		cJSON_AddStringToObject(o, key, val);
-	}
-	free(val);
-	return o;
-bad:
-	free(val);
-	cJSON_Delete(o);
-	return NULL;
-}
-
 /* A browser names the page a request comes from: it must be this server. */
 static int
 origin_ok(struct MHD_Connection *conn)
@@ -816,7 +746,7 @@ dispatch(struct pkm_web *w, struct MHD_Connection *conn, const char *url, const 
 	if (post) {
 		if (ctype == NULL || strncmp(ctype, "application/x-www-form-urlencoded", 33) != 0)
 			return send_json(conn, 415, pkm_web_error("a form must be application/x-www-form-urlencoded"), NULL);
-		if ((in = parse_form(b->data, b->len)) == NULL)
+		if ((in = pkm_web_form_parse(b->data, b->len)) == NULL)
 			return send_json(conn, 400, pkm_web_error("the form is malformed"), NULL);
 		if (strcmp(url, "/login") != 0 && strcmp(url, "/login/challenge") != 0 &&
 		    !csrf_ok(&q, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "csrf")))) {
