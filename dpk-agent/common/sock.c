@@ -51,11 +51,24 @@ agent_listen_unix(const char *path, int *out, char *err, size_t errsz)
 		}
 		unlink(path);
 	}
+	/* Bound under a temporary name and renamed into place once it listens:
+	 * a client that finds the path can connect (no ECONNREFUSED between
+	 * bind() and listen() while the agent starts). */
+	char tmp[sizeof(sa.sun_path)];
+	int named = snprintf(tmp, sizeof(tmp), "%s.new", path) < (int)sizeof(tmp), bound = 0;
+
+	if (named) {
+		if (lstat(tmp, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(tmp); /* left by a start that died half-way */
+		memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0666) != 0 || /* everyone may connect; each request is checked */
-	    listen(fd, 64) != 0) {
+	    !(bound = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) ||
+	    chmod(sa.sun_path, 0666) != 0 || /* everyone may connect; each request is checked */
+	    listen(fd, 64) != 0 || (named && rename(tmp, path) != 0)) {
 		snprintf(err, errsz, "cannot listen on %s: %s", path, strerror(errno));
+		if (bound)
+			unlink(sa.sun_path);
 		if (fd >= 0)
 			close(fd);
 		return DPK_ERR_IO;

@@ -133,6 +133,15 @@ struct dpk_client_login_challenge {
  * this host. EAGENT code 19 (not found): user is not a DPK user here. */
 int dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *service,
     struct dpk_client_login_challenge *out);
+/* The same, naming the remote host the user logs in from (PAM_RHOST; NULL
+ * or "" when none, and then the same as dpk_client_login_challenge). The
+ * agent shares its challenge slots out per service and remote host, so that
+ * a flood of made-up logins from one host does not crowd out the others'.
+ * A host name longer than DPK_CLIENT_RHOST_MAX or with spaces or control
+ * characters counts as none. */
+#define DPK_CLIENT_RHOST_MAX 255
+int dpk_client_login_challenge_from(struct dpk_client *c, const char *user, const char *service, const char *rhost,
+    struct dpk_client_login_challenge *out);
 /* LOGIN_RESPOND (on the user's own device). The agent answers only a
  * challenge for this device's identity, unexpired, whose host it reads as
  * registered and active on chain; EAGENT codes: 23 another identity's,

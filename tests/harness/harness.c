@@ -352,3 +352,19 @@ dpk_test_sleep_ms(int ms)
 
 	nanosleep(&ts, NULL);
 }
+
+size_t
+dpk_test_count_lines(const char *path, const char *needle)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}

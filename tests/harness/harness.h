@@ -66,6 +66,8 @@ void dpk_test_rmtree(const char *path);
 int64_t dpk_test_now_ms(void);
 void dpk_test_sleep_ms(int ms);
 
+/* How many lines of the file at path (a log) contain needle; 0 if it cannot be read. */
+size_t dpk_test_count_lines(const char *path, const char *needle);
 /* Write text to path (created or truncated) and chmod it to mode. */
 void dpk_test_write_file(const char *path, const char *text, unsigned mode);
 
