@@ -2,8 +2,8 @@
 // puppeteer-core (tools/package.json). Run by test_pkm_web, which starts
 // the PKM, the chain and the devices. One step per run:
 //   enrol   log in (challenge answered by dpkctl respond on the operator's
-//           device), enrol a UUID device, download its token once; prints
-//           "identity UUID"
+//           device), enrol a UUID device, download its token once; enrol
+//           another and withdraw its token; prints "identity UUID"
 //   revoke  log in, see IDENTITY approved, revoke it, see it revoked
 // Environment: PKM_URL, CHROMIUM, DPKCTL, OPERATOR, OPERATOR_SOCKET,
 // SHOTS (a folder for the screenshots), TOKEN_FILE (enrol), IDENTITY (revoke).
@@ -79,6 +79,15 @@ async function main() {
       const st = await stateOf(page, identity);
       if (st !== 'issued') throw new Error(`new device is '${st}', not issued`);
       await screenshot(page, 'issued');
+      // a second device, whose token the operator withdraws before it is used
+      await page.goto(url('/enrol'));
+      await Promise.all([page.waitForNavigation(), page.click('#enrol-uuid')]);
+      const spare = await page.$eval('#identity', (e) => e.textContent);
+      await page.goto(url('/devices'));
+      await Promise.all([page.waitForNavigation(), page.click(`tr[data-identity="${spare}"] button.withdraw`)]);
+      const withdrawn = await stateOf(page, spare);
+      if (withdrawn !== 'revoked') throw new Error(`withdrawn token's device is '${withdrawn}'`);
+      await screenshot(page, 'withdrawn');
       console.log(`identity ${identity}`);
     } else {
       const identity = env('IDENTITY');
