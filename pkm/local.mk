@@ -16,3 +16,4 @@ pkm_dpk_pkm_CPPFLAGS = $(pkm_libpkm_a_CPPFLAGS)
 pkm_dpk_pkm_LDADD = $(PKM_LIBS)
 
 dist_systemdsystemunit_DATA += pkm/dpk-pkm.service
+EXTRA_DIST += pkm/README.md
