@@ -42,6 +42,7 @@ pkm_config_free(struct pkm_config *c)
 	free(c->public_endpoint);
 	free(c->web_listen);
 	free(c->web_identity);
+	free(c->web_client_header);
 	for (size_t i = 0; i < c->n_operators; i++)
 		free(c->operators[i]);
 	memset(c, 0, sizeof(*c));
@@ -50,7 +51,7 @@ pkm_config_free(struct pkm_config *c)
 enum { K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_STATE_DIR, K_LISTEN, K_PUBLIC_ENDPOINT, K_FUND_AMOUNT,
 	K_TOKEN_VALIDITY, K_APPROVAL_VALIDITY, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_MAX_CONNECTIONS,
 	K_HANDSHAKE_TIMEOUT, K_MAX_CONNECTIONS_PER_ADDRESS, K_WEB_LISTEN, K_WEB_IDENTITY, K_OPERATOR,
-	K_WEB_SESSION_LIFETIME, K_WEB_RATE_LIMIT, K_DCV_DEADLINE, K_COUNT };
+	K_WEB_SESSION_LIFETIME, K_WEB_RATE_LIMIT, K_DCV_DEADLINE, K_WEB_CLIENT_HEADER, K_COUNT };
 
 static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_url", 1}, {"chain_id", 0}, {"contract", 0}, {"state_dir", 0}, {"listen", 0},
@@ -58,6 +59,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_timeout", 0}, {"request_timeout", 0}, {"max_connections", 0},
 	{"handshake_timeout", 0}, {"max_connections_per_address", 0}, {"web_listen", 0}, {"web_identity", 0},
 	{"operator", 1}, {"web_session_lifetime", 0}, {"web_rate_limit", 0}, {"dcv_deadline", 0},
+	{"web_client_header", 0},
 };
 
 /* The canonical text of identity v into *dst (new string). */
@@ -176,6 +178,11 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 			return *why = "is not a number from 1 to 10000", 1;
 		c->web_rate_limit = (unsigned)u;
 		return 0;
+	case K_WEB_CLIENT_HEADER:
+		if (strlen(v) > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != strlen(v) ||
+		    v[0] == '\0')
+			return *why = "is not an HTTP header name (such as X-Real-IP)", 1;
+		return dpk_conffile_string(&c->web_client_header, v);
 	case K_DCV_DEADLINE:
 		if (dpk_conffile_duration(v, 600 * 1000, &c->dcv_deadline_ms) != 0 || c->dcv_deadline_ms < 100)
 			return *why = "is not a duration from 100ms to 10m", 1;

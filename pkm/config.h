@@ -35,6 +35,7 @@ struct pkm_config {
 	uint32_t web_session_ms;  /* a session's lifetime; default 15 min */
 	unsigned web_rate_limit;  /* logins and enrolments per source per minute; default 10 */
 	uint32_t dcv_deadline_ms; /* how long domain control validation keeps trying; default 30 s */
+	char *web_client_header;  /* the proxy's header naming the client (X-Real-IP); unset: the peer */
 };
 
 void pkm_config_defaults(struct pkm_config *c);

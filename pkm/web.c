@@ -657,6 +657,39 @@ origin_ok(struct MHD_Connection *conn)
 	return strcmp(h, host) == 0;
 }
 
+/* Behind a proxy every connection comes from the proxy: the client is the
+ * last address of the configured header, which the proxy sets (a client's
+ * own earlier entries are not believed). No header: the connection's peer. */
+static int
+forwarded_source(const char *v, char *out, size_t outsz)
+{
+	const char *last;
+	char text[64];
+	size_t n;
+	struct sockaddr_in a4 = {.sin_family = AF_INET};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+	struct dpk_netsource src;
+
+	if (v == NULL)
+		return 0;
+	last = strrchr(v, ',');
+	last = last != NULL ? last + 1 : v;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= sizeof(text) || last[n + strspn(last + n, " \t")] != '\0')
+		return -1;
+	memcpy(text, last, n);
+	text[n] = '\0';
+	if (inet_pton(AF_INET, text, &a4.sin_addr) == 1)
+		dpk_netsource_of((struct sockaddr *)&a4, &src);
+	else if (inet_pton(AF_INET6, text, &a6.sin6_addr) == 1)
+		dpk_netsource_of((struct sockaddr *)&a6, &src);
+	else
+		return -1;
+	dpk_netsource_format(&src, out, outsz);
+	return 0;
+}
+
 static int
 csrf_ok(const struct pkm_web_req *q, const char *given)
 {
@@ -684,6 +717,11 @@ dispatch(struct pkm_web *w, struct MHD_Connection *conn, const char *url, const 
 		dpk_netsource_of(ci->client_addr, &src);
 		dpk_netsource_format(&src, q.source, sizeof(q.source));
 	}
+	if (w->p->cfg.web_client_header != NULL &&
+	    forwarded_source(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, w->p->cfg.web_client_header), q.source,
+	    sizeof(q.source)) != 0)
+		return send_json(conn, 400, pkm_web_error("the proxy's %s header does not name one address",
+		    w->p->cfg.web_client_header), NULL);
 	if (strcmp(method, "GET") != 0 && !post)
 		return send_json(conn, 405, pkm_web_error("method %.16s is not allowed: GET or POST", method), NULL);
 	if (b->over)

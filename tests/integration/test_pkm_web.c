@@ -104,6 +104,9 @@ http_free(struct http *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* The client address the "proxy" names in X-Real-IP for the next requests (NULL: none). */
+static const char *client_ip;
+
 /* One request to the web interface. body NULL: GET. ctype NULL: JSON. */
 static void
 req(struct env *e, const char *method, const char *path, const char *body, const char *ctype, const char *cookie,
@@ -134,6 +137,10 @@ req(struct env *e, const char *method, const char *path, const char *body, const
 	}
 	if (origin != NULL) {
 		snprintf(line, sizeof(line), "Origin: %s", origin);
+		hd = curl_slist_append(hd, line);
+	}
+	if (client_ip != NULL) {
+		snprintf(line, sizeof(line), "X-Real-IP: %s", client_ip);
 		hd = curl_slist_append(hd, line);
 	}
 	hd = curl_slist_append(hd, "Expect:");
@@ -274,7 +281,7 @@ setup(void **state)
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nlisten = 127.0.0.1:%d\n"
 	    "fund_amount = 10000000000000000\nrpc_timeout = 2s\nrequest_timeout = 15s\n"
 	    "web_listen = 127.0.0.1:%d\nweb_identity = " HOST "\noperator = " OPERATOR "\n"
-	    "web_session_lifetime = %ds\nweb_rate_limit = 60\ndcv_deadline = 4s\n",
+	    "web_session_lifetime = %ds\nweb_rate_limit = 60\ndcv_deadline = 4s\nweb_client_header = X-Real-IP\n",
 	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->port, e->web_port, SESSION_S);
 	fclose(f);
 
@@ -901,7 +908,8 @@ test_browser(void **state)
 	dpk_buf_free(&out);
 }
 
-/* Logins from one source are limited per minute. */
+/* Logins from one source are limited per minute; behind the proxy the
+ * source is the address in its header (web_client_header). */
 static void
 test_rate_limit(void **state)
 {
@@ -909,6 +917,7 @@ test_rate_limit(void **state)
 	struct http h;
 	int limited = 0;
 
+	client_ip = "192.0.2.7";
 	/* 130 tries span at most two minutes: one of them passes 60 */
 	for (int i = 0; i < 130 && !limited; i++) {
 		req(e, "POST", "/api/v1/login/challenge", "{\"operator\":\"" OPERATOR "\"}", NULL, NULL, NULL, NULL, &h);
@@ -921,6 +930,21 @@ test_rate_limit(void **state)
 		http_free(&h);
 	}
 	assert_true(limited);
+	/* another client behind the same proxy is not limited, nor is the peer itself */
+	client_ip = "2001:db8::1";
+	req(e, "POST", "/api/v1/login/challenge", "{\"operator\":\"" OPERATOR "\"}", NULL, NULL, NULL, NULL, &h);
+	expect(&h, 200, NULL);
+	http_free(&h);
+	/* only the last address counts: a client's own earlier entries are not believed */
+	client_ip = "192.0.2.8, 192.0.2.7";
+	req(e, "POST", "/api/v1/login/challenge", "{\"operator\":\"" OPERATOR "\"}", NULL, NULL, NULL, NULL, &h);
+	expect(&h, 429, NULL);
+	http_free(&h);
+	client_ip = "not an address";
+	req(e, "POST", "/api/v1/login/challenge", "{\"operator\":\"" OPERATOR "\"}", NULL, NULL, NULL, NULL, &h);
+	expect(&h, 400, "X-Real-IP header does not name one address");
+	http_free(&h);
+	client_ip = NULL;
 }
 
 int

@@ -162,6 +162,11 @@ test_config(void **state)
 	pkm_config_free(&c);
 	assert_int_not_equal(parse("web_rate_limit = 0\n", &c, err, sizeof(err)), 0);
 	pkm_config_free(&c);
+	assert_int_equal(parse("web_client_header = X-Real-IP\n", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.web_client_header, "X-Real-IP");
+	pkm_config_free(&c);
+	assert_int_not_equal(parse("web_client_header = X-Real IP: 1\n", &c, err, sizeof(err)), 0);
+	pkm_config_free(&c);
 	/* defaults */
 	pkm_config_defaults(&c);
 	assert_null(c.web_listen);
