@@ -35,6 +35,7 @@
 #define BODY_MAX 16384            /* the largest request body: a form or a JSON object */
 #define MAX_SESSIONS 64
 #define MAX_CHALLENGES 256
+#define MAX_CHALLENGES_PER_OPERATOR 16
 #define MAX_TOKENS 256
 #define MAX_DCV 256
 #define MAX_RATE 256
@@ -247,6 +248,7 @@ pkm_web_login_begin(struct pkm_web *w, const char *operator, char ch[401], uint6
 	struct dpk_identity id;
 	uint64_t now = unix_now();
 	struct challenge *slot = NULL;
+	unsigned mine = 0;
 	int r;
 
 	memset(&c, 0, sizeof(c));
@@ -265,9 +267,21 @@ pkm_web_login_begin(struct pkm_web *w, const char *operator, char ch[401], uint6
 	if ((r = dpk_login_challenge_encode(&c, ch, 401)) != 0)
 		return snprintf(msg, msgsz, "cannot make a login challenge for %s: %s", c.user, dpk_strerror(r)), r;
 	pthread_mutex_lock(&w->mu);
-	for (size_t i = 0; i < MAX_CHALLENGES && slot == NULL; i++)
-		if (w->challenges[i].expires <= now)
-			slot = &w->challenges[i];
+	for (size_t i = 0; i < MAX_CHALLENGES; i++) {
+		if (w->challenges[i].expires <= now) {
+			if (slot == NULL)
+				slot = &w->challenges[i];
+		} else if (strcmp(w->challenges[i].operator, c.user) == 0) {
+			mine++;
+		}
+	}
+	/* one operator's challenges, asked by anybody who knows the name, must
+	 * not use up the others' */
+	if (mine >= MAX_CHALLENGES_PER_OPERATOR) {
+		pthread_mutex_unlock(&w->mu);
+		return snprintf(msg, msgsz, "%u login challenges for %s are open: answer one, or ask again in %d s",
+		    mine, c.user, CHALLENGE_TTL), DPK_ERR_BUSY;
+	}
 	if (slot != NULL) {
 		memcpy(slot->nonce, c.nonce, sizeof(c.nonce));
 		snprintf(slot->operator, sizeof(slot->operator), "%s", c.user);
@@ -592,6 +606,22 @@ security_headers(struct MHD_Response *res)
 	    "frame-ancestors 'none'; base-uri 'none'");
 }
 
+/* A secret answer (a token file): wiped when MHD is done with it. */
+struct secret {
+	void *data;
+	size_t len;
+};
+
+static void
+secret_free(void *cls)
+{
+	struct secret *sc = cls;
+
+	explicit_bzero(sc->data, sc->len);
+	free(sc->data);
+	free(sc);
+}
+
 static enum MHD_Result
 send_bytes(struct MHD_Connection *conn, int status, const char *type, void *data, size_t len, int wipe,
     const struct pkm_web_req *q, const char *location, const char *filename)
@@ -601,10 +631,18 @@ send_bytes(struct MHD_Connection *conn, int status, const char *type, void *data
 	char disp[128];
 
 	if (wipe) {
-		/* a secret body is copied by MHD: wipe ours now */
-		res = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_COPY);
-		explicit_bzero(data, len);
-		free(data);
+		struct secret *sc = malloc(sizeof(*sc));
+
+		if (sc == NULL) {
+			explicit_bzero(data, len);
+			free(data);
+			return MHD_NO;
+		}
+		sc->data = data;
+		sc->len = len;
+		res = MHD_create_response_from_buffer_with_free_callback_cls(len, data, secret_free, sc);
+		if (res == NULL)
+			secret_free(sc);
 	} else {
 		res = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	}
