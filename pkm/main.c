@@ -141,7 +141,6 @@ cmd_enrol(struct pkm *p, int argc, char **argv)
 		pkm_revoke_token(p, en.token_hex, msg, sizeof(msg));
 		r = 1;
 	}
-	explicit_bzero(text.data, text.len);
 	dpk_buf_free(&text);
 	if (r != 0)
 		return 1;

@@ -354,7 +354,6 @@ pkm_web_api_enrol(struct pkm_web_req *q, const cJSON *in, cJSON **out)
 		snprintf(msg, sizeof(msg), "too many token files wait for their download: download them first");
 		r = PKM_FAILED;
 	}
-	explicit_bzero(file.data, file.len);
 	dpk_buf_free(&file);
 	if (r != 0) {
 		char refused[1100];
