@@ -907,3 +907,40 @@ dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status
 	}
 	return 0;
 }
+
+int
+dpk_client_user_check(struct dpk_client *c, const char *user, struct dpk_client_user_check *out)
+{
+	uint8_t buf[8192];
+	struct dpk_wire_r rd;
+	uint32_t n;
+	size_t len;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (user == NULL)
+		return DPK_CLIENT_EINVAL;
+	if ((r = login_call(c, DPK_MSG_USER_CHECK, user, NULL, NULL, buf, sizeof(buf), &len)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, buf, len);
+	out->result = dpk_wire_get_u8(&rd);
+	out->login = dpk_wire_get_u8(&rd);
+	dpk_wire_get_text(&rd, out->identity, sizeof(out->identity));
+	out->uid = dpk_wire_get_u32(&rd);
+	n = dpk_wire_get_u32(&rd);
+	if (rd.err || n > DPK_CLIENT_USER_CHECK_STEPS || out->result > 5 || out->login > 1)
+		goto bad;
+	for (uint32_t i = 0; i < n; i++) {
+		out->step[i].ok = dpk_wire_get_u8(&rd);
+		if (dpk_wire_get_text(&rd, out->step[i].rule, sizeof(out->step[i].rule)) != 0 ||
+		    dpk_wire_get_text(&rd, out->step[i].detail, sizeof(out->step[i].detail)) != 0 || out->step[i].ok > 1)
+			goto bad;
+	}
+	if (dpk_wire_r_done(&rd) != 0)
+		goto bad;
+	out->n = n;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return DPK_CLIENT_EPROTO;
+}

@@ -26,6 +26,7 @@
 #define DPK_MSG_LOGIN_RESPOND 0x0c
 #define DPK_MSG_LOGIN_VERIFY 0x0d
 #define DPK_MSG_LOGIN_ACCOUNT 0x0e
+#define DPK_MSG_USER_CHECK 0x0f
 /* NSS enumeration (nss_enumerate): the i-th known user / group */
 #define DPK_MSG_PWENT 0x20
 #define DPK_MSG_GRENT 0x21

@@ -117,6 +117,7 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_LOGIN_RESPOND:
 	case DPK_MSG_LOGIN_VERIFY:
 	case DPK_MSG_LOGIN_ACCOUNT: agent_login_request(a, c, type, body, len); return;
+	case DPK_MSG_USER_CHECK: agent_login_request(a, c, type, body, len); return;
 	case DPK_MSG_PSK_HANDSHAKE:
 	case DPK_MSG_PSK_GET:
 	case DPK_MSG_TICKET_ISSUE:

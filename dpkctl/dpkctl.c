@@ -81,6 +81,7 @@ usage(FILE *f)
 	    "                             a gateway's ticket for DEVICE to talk to SERVER\n"
 	    "  ticket redeem FILE|- [--show-key]\n"
 	    "                             redeem a ticket at SERVER's agent (once)\n"
+	    "  user-check USER            why USER may or may not log in here: each rule of the agent's decision\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -395,6 +396,55 @@ print_psk(const struct opts *o, const struct dpk_client_psk *psk, const uint8_t 
 	free(thex);
 }
 
+/* user-check USER: the admission decision, rule by rule (compare sssctl
+ * user-checks). Exit 0 when USER may log in here, 1 when not. */
+static int
+cmd_user_check(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+{
+	static const char *const results[] = {"a DPK user", "not admitted by the policy", "record not read",
+	    "not registered or revoked", "no uid in range", "another source has its name or uid"};
+	struct dpk_client_user_check u;
+	int r;
+
+	if (argc != 1) {
+		fprintf(stderr, "dpkctl: user-check takes one user name\n");
+		return EXIT_USAGE;
+	}
+	if ((r = dpk_client_user_check(c, argv[0], &u)) != 0)
+		return client_exit(c, r, "user-check");
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject(), *steps = cJSON_AddArrayToObject(j, "steps");
+
+		cJSON_AddStringToObject(j, "user", argv[0]);
+		cJSON_AddStringToObject(j, "identity", u.identity);
+		cJSON_AddStringToObject(j, "result", results[u.result]);
+		cJSON_AddBoolToObject(j, "may_log_in", u.login);
+		if (u.result == 0)
+			cJSON_AddNumberToObject(j, "uid", u.uid);
+		for (size_t i = 0; i < u.n; i++) {
+			cJSON *s = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(s, "rule", u.step[i].rule);
+			cJSON_AddBoolToObject(s, "ok", u.step[i].ok);
+			cJSON_AddStringToObject(s, "detail", u.step[i].detail);
+			cJSON_AddItemToArray(steps, s);
+		}
+		if (print_json(j) != 0)
+			return EXIT_REFUSED;
+	} else {
+		printf("user %s: identity %s\n", argv[0], u.identity[0] != '\0' ? u.identity : "(none)");
+		for (size_t i = 0; i < u.n; i++)
+			printf("  %-4s %-14s %s\n", u.step[i].ok ? "ok" : "FAIL", u.step[i].rule, u.step[i].detail);
+		if (u.login)
+			printf("=> %s may log in here as uid %u\n", argv[0], u.uid);
+		else if (u.result == 0)
+			printf("=> %s is a user here (uid %u) but may not log in now\n", argv[0], u.uid);
+		else
+			printf("=> %s is no DPK user of this host: %s\n", argv[0], results[u.result]);
+	}
+	return u.login ? 0 : EXIT_REFUSED;
+}
+
 static int
 cmd_psk(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 {
@@ -610,7 +660,7 @@ main(int argc, char **argv)
 		return dpkctl_respond(o.socket, o.timeout_ms, argc - optind, argv + optind);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
 	    strcmp(cmd, "register") != 0 && strcmp(cmd, "psk") != 0 && strcmp(cmd, "psk-get") != 0 &&
-	    strcmp(cmd, "ticket") != 0) {
+	    strcmp(cmd, "ticket") != 0 && strcmp(cmd, "user-check") != 0) {
 		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -635,6 +685,8 @@ main(int argc, char **argv)
 		r = cmd_psk_get(c, &o, argc - optind, argv + optind);
 	else if (strcmp(cmd, "ticket") == 0)
 		r = cmd_ticket(c, &o, argc - optind, argv + optind);
+	else if (strcmp(cmd, "user-check") == 0)
+		r = cmd_user_check(c, &o, argc - optind, argv + optind);
 	else
 		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
 	dpk_client_close(c);

@@ -9,6 +9,7 @@
 
 #define PKM_CONFIG_DEFAULT_PATH "/etc/dpk/pkm.conf"
 #define PKM_CONFIG_MAX_RPC 8
+#define PKM_CONFIG_MAX_OPERATORS 32
 
 struct pkm_config {
 	char *rpc_url[PKM_CONFIG_MAX_RPC];
@@ -26,6 +27,15 @@ struct pkm_config {
 	unsigned max_connections;
 	uint32_t handshake_timeout_ms; /* the whole TLS handshake of a connection; default 10 s */
 	unsigned max_connections_per_address; /* from one source (IPv4 address, IPv6 /64); default 4 */
+	/* the operator interface (pkm/web.c); off unless web_listen is set */
+	char *web_listen;         /* loopback host:port only: a TLS proxy goes in front */
+	char *web_identity;       /* this host's DPK identity, the host of login challenges */
+	char *operators[PKM_CONFIG_MAX_OPERATORS]; /* canonical DPK identities that may log in */
+	size_t n_operators;
+	uint32_t web_session_ms;  /* a session's lifetime; default 15 min */
+	unsigned web_rate_limit;  /* logins and enrolments per source per minute; default 10 */
+	uint32_t dcv_deadline_ms; /* how long domain control validation keeps trying; default 30 s */
+	char *web_client_header;  /* the proxy's header naming the client (X-Real-IP); unset: the peer */
 };
 
 void pkm_config_defaults(struct pkm_config *c);

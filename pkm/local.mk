@@ -1,10 +1,14 @@
 # pkm/: dpk-pkm, the Public Key Manager server and its operator commands.
 noinst_LIBRARIES += pkm/libpkm.a
 pkm_libpkm_a_SOURCES = pkm/config.c pkm/config.h pkm/store.c pkm/store.h pkm/pkm.h \
-	pkm/serve.h pkm/chain.c pkm/requests.c pkm/server.c
-pkm_libpkm_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS)
-PKM_LIBS = pkm/libpkm.a $(DPKCORE_LIBS) $(SQLITE_LIBS) -lpthread
+	pkm/serve.h pkm/chain.c pkm/requests.c pkm/server.c pkm/actions.c pkm/actions.h
+# the operator interface (web.h): pages, API, Domain Control Validation;
+# login challenges in the format pam_dpk uses (dpk-agent/login/login_msg.c)
+pkm_libpkm_a_SOURCES += pkm/web.c pkm/web.h pkm/web_api.c pkm/web_pages.c pkm/web_form.c pkm/web_form.h pkm/dcv.c pkm/dcv.h \
+	dpk-agent/login/login_msg.c dpk-agent/login/login_msg.h
+pkm_libpkm_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client -I$(srcdir)/dpk-agent $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(CURL_CFLAGS) $(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(MHD_CFLAGS) $(SODIUM_CFLAGS)
+PKM_LIBS = pkm/libpkm.a $(DPKCORE_LIBS) $(SQLITE_LIBS) $(MHD_LIBS) $(SODIUM_LIBS) $(RESOLV_LIBS) -lpthread
 
 sbin_PROGRAMS += pkm/dpk-pkm
 pkm_dpk_pkm_SOURCES = pkm/main.c
@@ -12,3 +16,4 @@ pkm_dpk_pkm_CPPFLAGS = $(pkm_libpkm_a_CPPFLAGS)
 pkm_dpk_pkm_LDADD = $(PKM_LIBS)
 
 dist_systemdsystemunit_DATA += pkm/dpk-pkm.service
+EXTRA_DIST += pkm/README.md

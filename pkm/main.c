@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 #include "pkm.h"
 #include "serve.h"
+#include "actions.h"
 
 #include "base/err.h"
 #include "base/hex.h"
@@ -100,12 +101,9 @@ cmd_enrol(struct pkm *p, int argc, char **argv)
 {
 	const char *out = NULL, *idtext = NULL;
 	uint32_t valid_ms = p->cfg.token_validity_ms;
-	struct dpk_identity id;
-	struct dpk_token t;
-	struct pkm_token_row row;
+	struct pkm_enrolled en;
 	struct dpk_buf text;
-	char canon[DPK_IDENTITY_FORMAT_SIZE], idhex[33], path[PATH_MAX];
-	uint64_t now = (uint64_t)time(NULL);
+	char path[PATH_MAX], msg[512];
 	int r;
 
 	for (int i = 0; i < argc; i++) {
@@ -127,47 +125,27 @@ cmd_enrol(struct pkm *p, int argc, char **argv)
 		fprintf(stderr, "dpk-pkm: enrol: which identity? (a domain, IPv4, IPv6 or UUID)\n");
 		return 2;
 	}
-	if ((r = dpk_identity_parse(idtext, strlen(idtext), &id)) != 0) {
-		fprintf(stderr, "dpk-pkm: enrol: '%s' is not a DPK identity (a domain name, IPv4 or IPv6 address, or UUID): %s\n",
-		    idtext, dpk_strerror(r));
-		return 2;
+	dpk_buf_init(&text, 2 * DPK_TOKEN_MAX_FILE);
+	if ((r = pkm_enrol_issue(p, idtext, valid_ms, &text, &en, msg, sizeof(msg))) != 0) {
+		fprintf(stderr, "dpk-pkm: enrol: %s\n", msg);
+		dpk_buf_free(&text);
+		return r;
 	}
-	dpk_identity_format(&id, canon, sizeof(canon));
-	if ((r = dpk_token_new(&t, canon, p->cfg.chain_id, p->cfg.contract, p->sd.wallet.addr,
-	    p->cfg.public_endpoint, now + valid_ms / 1000)) != 0 ||
-	    (r = dpk_token_sign(&t, p->sd.idkey)) != 0) {
-		fprintf(stderr, "dpk-pkm: enrol: cannot make a token: %s\n", dpk_strerror(r));
-		return 1;
-	}
-	memset(&row, 0, sizeof(row));
-	memcpy(row.id, t.id, 16);
-	memcpy(row.identity, canon, strlen(canon) + 1);
-	memcpy(row.secret, t.secret, 32);
-	dpk_token_hash(&t, row.token_hash);
-	row.created = now;
-	row.expires = t.expires;
-	row.state = PKM_TOKEN_ISSUED;
-	dpk_hex_encode(t.id, 16, 0, idhex, sizeof(idhex));
 	if (out == NULL) {
-		snprintf(path, sizeof(path), "dpk-token-%s.txt", idhex);
+		snprintf(path, sizeof(path), "dpk-token-%s.txt", en.token_hex);
 		out = path;
 	}
-	dpk_buf_init(&text, 2 * DPK_TOKEN_MAX_FILE);
-	r = dpk_token_format(&t, &text);
-	if (r == 0 && write_new(out, text.data, text.len) != 0) {
+	if (write_new(out, text.data, text.len) != 0) {
 		fprintf(stderr, "dpk-pkm: enrol: cannot write %s: %s\n", out, strerror(errno));
+		/* nobody has the token: withdraw it */
+		pkm_revoke_token(p, en.token_hex, msg, sizeof(msg));
 		r = 1;
-	} else if (r == 0 && (r = pkm_store_add_token(p->store, &row)) != 0) {
-		unlink(out);
-		fprintf(stderr, "dpk-pkm: enrol: cannot record the token: %s\n", dpk_strerror(r));
 	}
 	dpk_buf_free(&text);
-	dpk_token_clear(&t);
-	explicit_bzero(&row, sizeof(row));
 	if (r != 0)
 		return 1;
-	printf("token %s for %s (%s), valid until %llu, written to %s\n", idhex, canon,
-	    dpk_identity_kind_name(id.kind), (unsigned long long)(now + valid_ms / 1000), out);
+	printf("token %s for %s (%s), valid until %llu, written to %s\n", en.token_hex, en.identity,
+	    dpk_identity_kind_name(en.kind), (unsigned long long)en.expires, out);
 	printf("copy it to the device as its token_file (mode 0600); it is secret and works once\n");
 	return 0;
 }
@@ -199,24 +177,14 @@ cmd_list(struct pkm *p)
 static int
 cmd_revoke_token(struct pkm *p, const char *idhex)
 {
-	struct pkm_token_row t;
-	uint8_t id[16];
-	int r;
+	char msg[512];
+	int r = pkm_revoke_token(p, idhex, msg, sizeof(msg));
 
-	if (dpk_hex_decode_exact(idhex, id, 16) != 0) {
-		fprintf(stderr, "dpk-pkm: revoke-token: '%s' is not a token id (32 hex digits)\n", idhex);
-		return 2;
-	}
-	if ((r = pkm_store_get_token(p->store, id, &t)) != 0) {
-		fprintf(stderr, "dpk-pkm: revoke-token: no token %s\n", idhex);
-		return 1;
-	}
-	if (t.state == PKM_TOKEN_APPROVED) {
-		fprintf(stderr, "dpk-pkm: revoke-token: token %s was used already; revoke the identity on chain instead\n", idhex);
-		return 1;
-	}
-	explicit_bzero(&t, sizeof(t));
-	return pkm_store_set_state(p->store, id, PKM_TOKEN_REVOKED) == 0 ? 0 : 1;
+	if (r != 0)
+		fprintf(stderr, "dpk-pkm: revoke-token: %s\n", msg);
+	if (r == 0)
+		return 0;
+	return r == PKM_REFUSED && dpk_hex_decode_exact(idhex, (uint8_t[16]){0}, 16) != 0 ? 2 : 1;
 }
 
 static int
@@ -297,14 +265,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "init") == 0) {
 		r = optind == argc ? cmd_init(&p) : 2;
 	} else if (strcmp(cmd, "enrol") == 0) {
-		static const uint8_t zero[20];
-
-		if (memcmp(p.cfg.contract, zero, 20) == 0) {
-			fprintf(stderr, "dpk-pkm: enrol: %s has no contract address\n", p.config_path);
-			r = 1;
-		} else {
-			r = cmd_enrol(&p, argc - optind, argv + optind);
-		}
+		r = cmd_enrol(&p, argc - optind, argv + optind);
 	} else if (strcmp(cmd, "list") == 0) {
 		r = optind == argc ? cmd_list(&p) : 2;
 	} else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "publish-key") == 0) {

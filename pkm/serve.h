@@ -93,6 +93,10 @@ struct pkm_conn {
 void pkm_request_handle(struct pkm_conn *c, uint8_t type, const uint8_t *body, size_t len,
     uint8_t *reply_type, struct dpk_buf *reply);
 
+/* A listening TCP socket (close-on-exec) for "host:port" (host may be
+ * [v6]); -1 with the reason logged. The device channel's and the web's. */
+int pkm_listen_on(const char *hostport);
+
 /* Run the server until SIGTERM or SIGINT. Returns an exit status. */
 int pkm_serve(struct pkm *p);
 

@@ -6,6 +6,7 @@
  * stopping closes the listener, shuts the open connections down and waits
  * for their threads, each of which finishes the request it is in. */
 #include "serve.h"
+#include "web.h"
 
 #include "base/err.h"
 #include "base/hex.h"
@@ -150,9 +151,8 @@ conn_thread(void *arg)
 	return NULL;
 }
 
-/* Open the listening socket for "host:port" (host may be [v6]). */
-static int
-listen_on(const char *hostport)
+int
+pkm_listen_on(const char *hostport)
 {
 	char host[256], port[8];
 	const char *colon = strrchr(hostport, ':');
@@ -314,6 +314,7 @@ int
 pkm_serve(struct pkm *p)
 {
 	struct server srv;
+	struct pkm_web *web = NULL;
 	sigset_t mask;
 	int lfd = -1, sfd = -1, status = 1, r;
 	char addr[43], contract[43];
@@ -347,7 +348,9 @@ pkm_serve(struct pkm *p)
 		goto out;
 	}
 	startup_chain(&srv);
-	if ((lfd = listen_on(p->cfg.listen)) < 0)
+	if ((lfd = pkm_listen_on(p->cfg.listen)) < 0)
+		goto out;
+	if (p->cfg.web_listen != NULL && pkm_web_start(p, &srv.chain, &web) != 0)
 		goto out;
 	dpk_wallet_address_format(p->sd.wallet.addr, addr);
 	dpk_wallet_address_format(p->cfg.contract, contract);
@@ -376,6 +379,8 @@ pkm_serve(struct pkm *p)
 	}
 	close(lfd);
 	lfd = -1;
+	pkm_web_stop(web); /* finishes the web requests in progress */
+	web = NULL;
 	/* wake the connections blocked in a read; a request in progress ends
 	 * with its journal row written */
 	pthread_mutex_lock(&srv.mu);
@@ -386,6 +391,7 @@ pkm_serve(struct pkm *p)
 		pthread_cond_wait(&srv.idle, &srv.mu);
 	pthread_mutex_unlock(&srv.mu);
 out:
+	pkm_web_stop(web);
 	if (lfd >= 0)
 		close(lfd);
 	if (sfd >= 0)

@@ -37,7 +37,7 @@ dpk-agent/chain: lib dpk-agent/common dpk-agent/agent.h client contracts
 dpk-agent/login: lib dpk-agent/common dpk-agent/chain dpk-agent/agent.h client nss_dpk/cachefile.h nss_dpk/pack.h
 dpk-agent/peers: lib dpk-agent/common dpk-agent/chain dpk-agent/agent.h client
 dpk-agent: lib dpk-agent client include/dpk nss_dpk/cachefile.h nss_dpk/pack.h
-pkm: lib client
+pkm: lib client dpk-agent/login/login_msg.h
 admin: lib contracts
 ssh: lib include/dpk client
 EOF
@@ -48,6 +48,7 @@ EOF
 search_dirs() {
 	case $1 in
 	dpk-agent/*) echo "lib dpk-agent client include nss_dpk contracts" ;;
+	pkm/*) echo "lib client include nss_dpk contracts dpk-agent" ;;
 	*) echo "lib client include nss_dpk contracts" ;;
 	esac
 }

@@ -49,7 +49,8 @@ unit_tests = \
 	tests/unit/pam_dpk/test_pam_module \
 	tests/unit/dpk-agent/test_login_msg \
 	tests/unit/crypto/test_hpke \
-	tests/unit/crypto/test_pke
+	tests/unit/crypto/test_pke \
+	tests/unit/pkm/test_pkm_web
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -68,7 +69,8 @@ integration_tests = \
 	tests/integration/test_ssh_agent \
 	tests/integration/test_pam_login \
 	tests/integration/test_pam_nolockout \
-	tests/integration/test_ssh_kbdint
+	tests/integration/test_ssh_kbdint \
+	tests/integration/test_pkm_web
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh tests/check-layers.sh
@@ -125,6 +127,9 @@ tests_unit_enrol_test_tlspsk_LDADD = $(TEST_LIBS) -lpthread
 tests_unit_pkm_test_pkm_store_SOURCES = tests/unit/pkm/test_pkm_store.c
 tests_unit_pkm_test_pkm_store_CPPFLAGS = $(TEST_CPPFLAGS) $(SQLITE_CFLAGS)
 tests_unit_pkm_test_pkm_store_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
+tests_unit_pkm_test_pkm_web_SOURCES = tests/unit/pkm/test_pkm_web.c
+tests_unit_pkm_test_pkm_web_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/pkm
+tests_unit_pkm_test_pkm_web_LDADD = tests/harness/libharness.a $(PKM_LIBS) $(CMOCKA_LIBS)
 tests_unit_crypto_test_hpke_SOURCES = tests/unit/crypto/test_hpke.c
 tests_unit_crypto_test_hpke_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_crypto_test_hpke_LDADD = $(TEST_LIBS)
@@ -271,6 +276,8 @@ tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
 CLEANFILES += tests/bench/getpw-bench
 
 EXTRA_DIST += tests/data tests/fuzz/corpus
+# the operator pages' browser test (test_pkm_web runs it with node)
+EXTRA_DIST += tests/integration/pkm_web_browser.js
 
 # libFuzzer targets: ./configure CC=clang --enable-fuzzing; make fuzz-run FUZZ_SECONDS=N
 fuzz_targets = \
@@ -291,11 +298,16 @@ fuzz_targets = \
 	tests/fuzz/fuzz_nss_cache \
 	tests/fuzz/fuzz_login \
 	tests/fuzz/fuzz_userdb \
+	tests/fuzz/fuzz_pkm_form \
 	tests/fuzz/fuzz_pke
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
 FUZZ_LINK_FLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_pkm_form_SOURCES = tests/fuzz/fuzz_pkm_form.c
+tests_fuzz_fuzz_pkm_form_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/pkm
+tests_fuzz_fuzz_pkm_form_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_pkm_form_LDADD = $(PKM_LIBS)
 tests_fuzz_fuzz_rlp_SOURCES = tests/fuzz/fuzz_rlp.c
 tests_fuzz_fuzz_rlp_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_rlp_LDFLAGS = $(FUZZ_LINK_FLAGS)
@@ -464,3 +476,8 @@ tests_harness_dpk_proof_check_LDADD = $(DPKCORE_LIBS)
 TESTS += tests/integration/proof-crosscheck.sh
 dist_check_SCRIPTS += tests/integration/proof-crosscheck.sh
 EXTRA_DIST += tests/integration/proof-crosscheck.mjs tests/data/mpt tests/harness/hostile-rpc.mjs
+
+# dpk-pkm's operator interface (/api/v1/) with a real operator device
+tests_integration_test_pkm_web_SOURCES = tests/integration/test_pkm_web.c
+tests_integration_test_pkm_web_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_pkm_web_LDADD = $(TEST_LIBS) client/libdpkclient.la $(CURL_LIBS) $(CJSON_LIBS)

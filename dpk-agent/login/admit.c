@@ -10,6 +10,7 @@
 #include "registry/registry.h"
 
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,36 @@ approver_admitted(const struct dpk_config *c, const uint8_t approver[20])
 	return 0;
 }
 
+/* Record one rule's outcome (trace may be NULL: nothing is recorded). */
+static void __attribute__((format(printf, 4, 5)))
+step(struct agent_admit_trace *t, int ok, const char *rule, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t == NULL || t->n == AGENT_ADMIT_STEPS)
+		return;
+	t->v[t->n].ok = ok;
+	snprintf(t->v[t->n].rule, sizeof(t->v[t->n].rule), "%s", rule);
+	va_start(ap, fmt);
+	vsnprintf(t->v[t->n].detail, sizeof(t->v[t->n].detail), fmt, ap);
+	va_end(ap);
+	t->n++;
+}
+
+static void
+addr_hex(const uint8_t a[20], char out[43])
+{
+	static const char hx[] = "0123456789abcdef";
+
+	out[0] = '0';
+	out[1] = 'x';
+	for (int i = 0; i < 20; i++) {
+		out[2 + 2 * i] = hx[a[i] >> 4];
+		out[3 + 2 * i] = hx[a[i] & 15];
+	}
+	out[42] = '\0';
+}
+
 int
 agent_admit_policy_may(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32])
 {
@@ -52,39 +83,50 @@ agent_admit_policy_may(const struct dpk_config *c, const struct dpk_identity *id
 
 static void
 login_right(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32],
-    const struct agent_admit_rec *r, struct agent_admission *out)
+    const struct agent_admit_rec *r, struct agent_admission *out, struct agent_admit_trace *t)
 {
 	if (c->has_login_allow && !agent_selset_match(&c->login_allow, id, h, r->approver)) {
 		snprintf(out->why, sizeof(out->why), "%s is a user of this host but login_allow does not let it log in",
 		    out->name);
+		step(t, 0, "login_allow", "%s", out->why);
 		return;
 	}
+	step(t, 1, "login_allow", c->has_login_allow ? "selected by login_allow" : "no login_allow: every user may log in");
 	if (r->fresh) {
 		out->login = 1;
+		step(t, 1, "freshness", "record verified on chain %lld ms ago, within cache_ttl", (long long)r->age_ms);
 		return;
 	}
 	if (c->offline_login_max_age_ms == 0) {
 		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and offline_login_max_age is off",
 		    out->name);
+		step(t, 0, "freshness", "%s", out->why);
 		return;
 	}
 	if (r->age_ms > (int64_t)c->offline_login_max_age_ms) {
 		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and its record was verified "
 		    "%lld s ago, longer ago than offline_login_max_age (%u s)", out->name, (long long)(r->age_ms / 1000),
 		    c->offline_login_max_age_ms / 1000);
+		step(t, 0, "freshness", "%s", out->why);
 		return;
 	}
 	out->login = 1;
 	out->stale_ms = r->age_ms < 1 ? 1 : r->age_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)r->age_ms;
+	step(t, 1, "freshness", "the chain cannot be read; record verified %lld s ago, within offline_login_max_age",
+	    (long long)(r->age_ms / 1000));
 }
 
 void
 agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32],
-    const struct agent_admit_rec *r, agent_admit_other_fn other, void *ctx, struct agent_admission *out)
+    const struct agent_admit_rec *r, agent_admit_other_fn other, void *ctx, struct agent_admission *out,
+    struct agent_admit_trace *t)
 {
-	char text[DPK_IDENTITY_FORMAT_SIZE];
+	char text[DPK_IDENTITY_FORMAT_SIZE], addr[43];
+	const char *how;
 
 	memset(out, 0, sizeof(*out));
+	if (t != NULL)
+		t->n = 0;
 	agent_nss_map_name(id, h, out->name);
 	if (dpk_identity_format(id, text, sizeof(text)) != 0)
 		snprintf(text, sizeof(text), "%s", out->name);
@@ -92,41 +134,60 @@ agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, co
 		out->result = AGENT_ADMIT_POLICY;
 		snprintf(out->why, sizeof(out->why), "%s is not a DPK user of this host (nss_allow, nss_allow_suffix, "
 		    "nss_allow_pkm in dpk.conf)", text);
+		step(t, 0, "policy", "%s", out->why);
 		return;
 	}
 	if (r == NULL || !r->known) {
 		out->result = AGENT_ADMIT_UNKNOWN;
 		snprintf(out->why, sizeof(out->why), "the record of %s has not been read from the chain", text);
+		step(t, 0, "record", "%s", out->why);
 		return;
 	}
 	if (!r->found || r->status != DPK_REGISTRY_ACTIVE) {
 		out->result = AGENT_ADMIT_INACTIVE;
 		snprintf(out->why, sizeof(out->why), "%s is %s on chain", text, r->found ? "revoked" : "not registered");
+		step(t, 0, "record", "%s", out->why);
 		return;
 	}
-	if (!listed(c, h) && !under_suffix(c, id) && !approver_admitted(c, r->approver)) {
+	addr_hex(r->approver, addr);
+	step(t, 1, "record", "active on chain, serial %llu, approved by %s", (unsigned long long)r->serial, addr);
+	if (listed(c, h))
+		how = "listed in nss_allow";
+	else if (under_suffix(c, id))
+		how = "under an nss_allow_suffix";
+	else if (approver_admitted(c, r->approver))
+		how = "approved by an nss_allow_pkm approver";
+	else {
 		out->result = AGENT_ADMIT_POLICY;
 		snprintf(out->why, sizeof(out->why), "%s was approved by an approver that nss_allow_pkm does not name", text);
+		step(t, 0, "policy", "%s (%s)", out->why, addr);
 		return;
 	}
+	step(t, 1, "policy", "%s", how);
 	if (agent_nss_serial_uid(c->nss_uid_min, c->nss_uid_max, r->serial, &out->uid) != 0) {
 		out->result = AGENT_ADMIT_RANGE;
 		snprintf(out->why, sizeof(out->why), "%s has serial number %llu, whose uid would be past nss_uid_max (%u)",
 		    text, (unsigned long long)r->serial, c->nss_uid_max);
+		step(t, 0, "uid", "%s", out->why);
 		return;
 	}
+	step(t, 1, "uid", "%u = nss_uid_min %u + serial %llu", out->uid, c->nss_uid_min, (unsigned long long)r->serial);
 	if (other != NULL && other(ctx, out->name, out->uid)) {
 		out->result = AGENT_ADMIT_SHADOWED;
 		snprintf(out->why, sizeof(out->why), "%s would be user %s (uid %u), but another source (files, LDAP, ...) "
 		    "has that name or uid: it is never a DPK user", text, out->name, out->uid);
+		step(t, 0, "other sources", "%s", out->why);
 		return;
 	}
+	step(t, 1, "other sources", "no other account named %s or with uid %u", out->name, out->uid);
 	out->result = AGENT_ADMIT_USER;
 	out->gid = c->has_nss_gid ? c->nss_gid : out->uid;
 	for (size_t i = 0; i < c->n_user_group; i++)
-		if (agent_selset_match(&c->user_group[i].who, id, h, r->approver))
+		if (agent_selset_match(&c->user_group[i].who, id, h, r->approver)) {
 			out->groups[out->n_groups++] = c->user_group[i].gid;
-	login_right(c, id, h, r, out);
+			step(t, 1, "groups", "in %s (gid %u) by user_group", c->user_group[i].name, c->user_group[i].gid);
+		}
+	login_right(c, id, h, r, out, t);
 }
 
 /* Another source's account by name or uid: nss_dpk answers UNAVAIL inside
@@ -140,6 +201,13 @@ other_sources(void *ctx, const char *name, uint32_t uid)
 
 void
 agent_admit(struct agent *a, const struct dpk_identity *id, const uint8_t h[32], struct agent_admission *out)
+{
+	agent_admit_traced(a, id, h, out, NULL);
+}
+
+void
+agent_admit_traced(struct agent *a, const struct dpk_identity *id, const uint8_t h[32],
+    struct agent_admission *out, struct agent_admit_trace *trace)
 {
 	struct cache_entry *e = cache_get(&a->cache, h);
 	struct agent_admit_rec r;
@@ -158,7 +226,7 @@ agent_admit(struct agent *a, const struct dpk_identity *id, const uint8_t h[32],
 			r.serial = e->rec.serial;
 		}
 	}
-	agent_admit_decide(&a->cfg, id, h, e != NULL ? &r : NULL, other_sources, NULL, out);
+	agent_admit_decide(&a->cfg, id, h, e != NULL ? &r : NULL, other_sources, NULL, out, trace);
 	if (out->result == AGENT_ADMIT_SHADOWED && e != NULL && !e->shadow_logged) {
 		e->shadow_logged = 1;
 		agent_log(LOG_WARNING, "refusing to admit a DPK user: %s", out->why);

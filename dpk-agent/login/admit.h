@@ -55,6 +55,18 @@ struct agent_admission {
 	char why[512];      /* when not a user, or no login: a sentence */
 };
 
+/* Each rule as the decision applied it, for `dpkctl user-check`: the
+ * rules that passed, and the one that failed (if any) last. */
+#define AGENT_ADMIT_STEPS 8
+struct agent_admit_trace {
+	struct agent_admit_step {
+		int ok;
+		char rule[16];   /* "policy", "record", "uid", "other sources", "login_allow", "freshness", "groups" */
+		char detail[300];
+	} v[AGENT_ADMIT_STEPS];
+	size_t n;
+};
+
 /* Whether another NSS source has user name or uid: 1, else 0. */
 typedef int (*agent_admit_other_fn)(void *ctx, const char *name, uint32_t uid);
 
@@ -62,7 +74,8 @@ typedef int (*agent_admit_other_fn)(void *ctx, const char *name, uint32_t uid);
  * (r; NULL when nothing is). other is asked only for an identity that
  * passes rules 1-3. Pure but for other: unit-tested alone. */
 void agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32],
-    const struct agent_admit_rec *r, agent_admit_other_fn other, void *ctx, struct agent_admission *out);
+    const struct agent_admit_rec *r, agent_admit_other_fn other, void *ctx, struct agent_admission *out,
+    struct agent_admit_trace *trace);
 
 /* Rule 1 alone, before the record is read: whether the policy can admit
  * id at all (listed, under a suffix, or any approver may). */
@@ -73,5 +86,8 @@ struct agent;
  * (getpwnam/getpwuid: nss_dpk answers nothing inside the agent). Logs a
  * shadowed identity once per record read. */
 void agent_admit(struct agent *a, const struct dpk_identity *id, const uint8_t h[32], struct agent_admission *out);
+/* The same, recording each rule into trace. */
+void agent_admit_traced(struct agent *a, const struct dpk_identity *id, const uint8_t h[32],
+    struct agent_admission *out, struct agent_admit_trace *trace);
 
 #endif

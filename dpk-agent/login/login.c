@@ -658,12 +658,68 @@ login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, 
 	agent_reply_end(c, DPK_MSG_LOGIN_ACCOUNT, &w);
 }
 
+/* USER_CHECK: string user name -> u8 result (admit.h's enum), u8 may log
+ * in, string identity ("" when the name is no identity's user name), u32
+ * uid, u32 n, n x (u8 ok, string rule, string detail): the decision's
+ * rules as it applied them, for `dpkctl user-check`. Reads the record
+ * first, as LOGIN_ACCOUNT does. */
+static void
+user_check(struct agent *a, struct conn *c, const uint8_t *body, size_t len, int waited)
+{
+	struct agent_admit_trace trace;
+	struct agent_admission ad;
+	struct dpk_identity id;
+	struct dpk_wire_r rd;
+	struct dpk_wire_w w;
+	const struct cache_entry *e;
+	const uint8_t *user;
+	char ident[DPK_IDENTITY_FORMAT_SIZE] = "";
+	uint8_t hash[32];
+	size_t ul;
+
+	dpk_wire_r_init(&rd, body, len);
+	user = dpk_wire_get_string(&rd, &ul);
+	if (dpk_wire_r_done(&rd) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed USER_CHECK request (expected one user name string)");
+		return;
+	}
+	memset(&ad, 0, sizeof(ad));
+	memset(&trace, 0, sizeof(trace));
+	if (agent_nss_user(a, (const char *)user, ul, &id, hash) != 0 || dpk_identity_format(&id, ident, sizeof(ident)) != 0) {
+		ident[0] = '\0';
+		ad.result = AGENT_ADMIT_POLICY;
+		trace.n = 1;
+		snprintf(trace.v[0].rule, sizeof(trace.v[0].rule), "user name");
+		snprintf(trace.v[0].detail, sizeof(trace.v[0].detail), "'%.*s' is the user name of no identity this host's "
+		    "policy may admit (a user is found by its user name only: nss_dpk(8))", (int)(ul > 64 ? 64 : ul),
+		    (const char *)user);
+	} else {
+		if (!waited && ((e = cache_get(&a->cache, hash)) == NULL || !agent_cache_settled(a, e, agent_now_ms()))) {
+			agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
+			return;
+		}
+		agent_admit_traced(a, &id, hash, &ad, &trace);
+	}
+	agent_reply_begin(c, &w);
+	dpk_wire_put_u8(&w, (uint8_t)ad.result);
+	dpk_wire_put_u8(&w, (uint8_t)ad.login);
+	dpk_wire_put_string(&w, ident, strlen(ident));
+	dpk_wire_put_u32(&w, ad.uid);
+	dpk_wire_put_u32(&w, (uint32_t)trace.n);
+	for (size_t i = 0; i < trace.n; i++) {
+		dpk_wire_put_u8(&w, (uint8_t)trace.v[i].ok);
+		dpk_wire_put_string(&w, trace.v[i].rule, strlen(trace.v[i].rule));
+		dpk_wire_put_string(&w, trace.v[i].detail, strlen(trace.v[i].detail));
+	}
+	agent_reply_end(c, DPK_MSG_USER_CHECK, &w);
+}
+
 void
 agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 {
 	/* ACCOUNT says what anyone can read on chain and in dpk.conf: it is
 	 * open, for dpk-authorized-keys (sshd runs it as an unprivileged user) */
-	if (!c->privileged && type != DPK_MSG_LOGIN_ACCOUNT) {
+	if (!c->privileged && type != DPK_MSG_LOGIN_ACCOUNT && type != DPK_MSG_USER_CHECK) {
 		agent_reply_failure(c, DPK_ERR_PERM, "login requests are for root and members of admin_group (you are uid %ld)",
 		    (long)c->uid);
 		return;
@@ -673,6 +729,7 @@ agent_login_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t
 	case DPK_MSG_LOGIN_RESPOND: login_respond(a, c, body, len, 0, 0, NULL); break;
 	case DPK_MSG_LOGIN_VERIFY: login_verify(a, c, body, len); break;
 	case DPK_MSG_LOGIN_ACCOUNT: login_account(a, c, body, len, 0, 0, NULL); break;
+	case DPK_MSG_USER_CHECK: user_check(a, c, body, len, 0); break;
 	default: agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type); break;
 	}
 }
@@ -702,6 +759,8 @@ login_chain_done(struct agent *a, struct conn *c, int failed, int code, const ch
 		pending_release(c);
 	} else if (type == DPK_MSG_LOGIN_CHALLENGE) {
 		login_challenge(a, c, body, len, 1, code, why);
+	} else if (type == DPK_MSG_USER_CHECK) {
+		user_check(a, c, body, len, 1);
 	} else {
 		login_account(a, c, body, len, 1, code, why);
 	}

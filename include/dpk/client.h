@@ -169,6 +169,24 @@ int dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct
  * or identity, 24 expired, 25 replayed, 26 revoked, 15/16 chain unreachable. */
 int dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char *response,
     char *identity, size_t identitysz);
+/* USER_CHECK: the admission decision for user, rule by rule (what
+ * `dpkctl user-check` prints). Open to any caller. */
+#define DPK_CLIENT_USER_CHECK_STEPS 8
+struct dpk_client_user_check {
+	uint8_t result; /* 0 a user; 1 not admitted by the policy; 2 record not read; 3 not registered or
+	                 * revoked; 4 no uid in range; 5 another source has its name or uid */
+	uint8_t login;  /* 1: may log in here now */
+	char identity[254]; /* "" when user is no identity's user name */
+	uint32_t uid;
+	size_t n;
+	struct {
+		uint8_t ok;
+		char rule[16];
+		char detail[300];
+	} step[DPK_CLIENT_USER_CHECK_STEPS];
+};
+int dpk_client_user_check(struct dpk_client *c, const char *user, struct dpk_client_user_check *out);
+
 /* LOGIN_ACCOUNT: 0 and *status 1 (active) when the agent's admission
  * decision lets user log in here; identity as above. EAGENT codes: 19 no
  * user of this host, 23 not allowed to log in (login_allow), 26 revoked,

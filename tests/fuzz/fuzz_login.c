@@ -37,7 +37,15 @@ reply(uint8_t which, const uint8_t *data, size_t size)
 	}
 	shutdown(sv[1], SHUT_WR);
 	if (dpkclient_internal_adopt_fd(sv[0], 50, &c) == 0) {
-		switch (which % 5) {
+		struct dpk_client_user_check u;
+
+		/* USER_CHECK's reply under the high bit, so the other selectors keep their seeds */
+		switch (which & 0x80 ? 5 : which % 5) {
+		case 5:
+			if (dpk_client_user_check(c, "alice.example.org", &u) == 0 &&
+			    (u.n > DPK_CLIENT_USER_CHECK_STEPS || u.result > 5 || u.login > 1))
+				abort();
+			break;
 		case 0:
 			if (dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch) == 0 &&
 			    (ch.challenge[0] == '\0' || strlen(ch.challenge) > DPK_CLIENT_LOGIN_TEXT_MAX))

@@ -311,6 +311,33 @@ login_call(const struct dpk_test_agent *a, uint8_t type, const char *user)
 	return r;
 }
 
+/* dpkctl user-check USER (a real dpkctl against agent a): its exit status,
+ * its output in out. */
+static int
+user_check(const struct dpk_test_agent *a, const char *user, int json, struct dpk_buf *out)
+{
+	char dpkctl[512];
+	char *argv[] = {dpkctl, (char *)"-s", (char *)a->sock, json ? (char *)"--json" : (char *)"user-check",
+	    json ? (char *)"user-check" : (char *)user, json ? (char *)user : NULL, NULL};
+
+	dpk_test_built("dpkctl/dpkctl", dpkctl, sizeof(dpkctl));
+	return dpk_test_run(argv, NULL, out);
+}
+
+static void
+check_user(const struct dpk_test_agent *a, const char *user, int status, const char *const want[])
+{
+	struct dpk_buf out;
+	int r = user_check(a, user, 0, &out);
+
+	if (r != status)
+		fail_msg("user-check %s: exit %d, want %d:\n%s", user, r, status, out.data ? (char *)out.data : "");
+	for (size_t i = 0; want[i] != NULL; i++)
+		if (out.data == NULL || strstr((const char *)out.data, want[i]) == NULL)
+			fail_msg("user-check %s: no '%s' in:\n%s", user, want[i], out.data ? (char *)out.data : "");
+	dpk_buf_free(&out);
+}
+
 static void
 test_never_shadows_a_local_account(void **state)
 {
@@ -396,6 +423,8 @@ test_unadmitted_approver_everywhere(void **state)
 	assert_non_null(strstr((const char *)out.data, "\np1.example.net:*:"));
 	assert_null(strstr((const char *)out.data, "p2.example.net"));
 	dpk_buf_free(&out);
+	static const char *const p2[] = {"ok   record", "FAIL policy", "approver that nss_allow_pkm does not name", NULL};
+	check_user(&e->host1, "p2.example.net", 1, p2);
 	dpk_test_agent_stop(&e->host1);
 }
 
@@ -420,6 +449,10 @@ test_login_allow_and_groups(void **state)
 	assert_non_null(strstr((const char *)out.data, "login_allow")); /* its stderr says why */
 	dpk_buf_free(&out);
 	assert_int_equal(login_call(&e->host1, DPK_MSG_LOGIN_ACCOUNT, "bob.corp.example"), 0);
+	static const char *const p1[] = {"ok   policy", "FAIL login_allow", "is a user here", NULL};
+	check_user(&e->host1, "p1.example.net", 1, p1);
+	static const char *const groups[] = {"ok   groups         in sudo (gid 27) by user_group", NULL};
+	check_user(&e->host1, "alice.example.org", 0, groups);
 
 	/* id shows the group; getent group sudo lists the member (merged) */
 	char *id[] = {(char *)"/usr/bin/id", (char *)"alice.example.org", NULL};

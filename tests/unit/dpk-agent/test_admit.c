@@ -67,7 +67,7 @@ decide(const struct dpk_config *c, const char *ident, const struct agent_admit_r
 
 	assert_int_equal(dpk_identity_parse(ident, strlen(ident), &id), 0);
 	assert_int_equal(dpk_identity_hash(&id, h), 0);
-	agent_admit_decide(c, &id, h, r, others, &asked, ad);
+	agent_admit_decide(c, &id, h, r, others, &asked, ad, NULL);
 	/* the other sources are asked only once rules 1-3 pass */
 	assert_int_equal(asked > 0, ad->result == AGENT_ADMIT_USER || ad->result == AGENT_ADMIT_SHADOWED);
 }
