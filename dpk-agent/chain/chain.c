@@ -4,6 +4,7 @@
 #include "base/hex.h"
 #include "chain/register.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "daemon/conffile.h"
 #include "registry/vread.h"
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <syslog.h>
 #include <unistd.h>
 
 /* eth_getLogs ranges are capped by many nodes; beyond this many blocks
@@ -163,6 +165,10 @@ chain_anchor(struct chain *ch, char *why, size_t whysz)
 			    dpk_rpc_endpoint(ch->ep[lead]), hx, agree, ch->trust.quorum);
 			disagreed = 1;
 			r = DPK_ERR_PROOF;
+			if (ch->ep_logged_ms[lead] == 0 || now - ch->ep_logged_ms[lead] > 60000) {
+				agent_log(LOG_WARNING, "refused a header: %s", why);
+				ch->ep_logged_ms[lead] = now;
+			}
 			continue;
 		}
 		if (ch->have_anchor && cand.number == ch->anchor.number + 1 &&
@@ -291,6 +297,17 @@ worker(void *arg)
 {
 	struct chain *ch = arg;
 
+	/* Every endpoint's chain id, once at start: a wrong one is said now, not
+	 * at the first lookup. */
+	for (size_t i = 0; i < ch->nep; i++) {
+		char why[256];
+		int r = ep_chain_check(ch, i, why, sizeof(why));
+
+		if (r == DPK_ERR_STATE)
+			agent_log(LOG_ERR, "rpc_url: %s", why);
+		else if (r != 0)
+			agent_log(LOG_WARNING, "rpc_url: chain id not checked yet (checked before first use): %s", why);
+	}
 	pthread_mutex_lock(&ch->mu);
 	for (;;) {
 		struct job *j;

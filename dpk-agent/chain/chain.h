@@ -77,6 +77,7 @@ struct chain {
 	struct dpk_header anchor;         /* the last header the quorum agreed on */
 	int have_anchor;
 	int64_t anchor_ms;                /* monotonic time it was accepted */
+	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
 };
 
 /* trust may be NULL: reads are believed (eth_call), as for the registration

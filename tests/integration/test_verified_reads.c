@@ -148,6 +148,11 @@ test_liar_first_of_three(void **state)
 			assert_true(a && b);
 		}
 		stop_agent(e);
+		/* the refusals are logged, saying why */
+		if (strcmp(modes[m], "header") == 0)
+			assert_true(dpk_test_count_lines(e->log, "refused a header: endpoints disagree") > 0);
+		if (strcmp(modes[m], "chain") == 0)
+			assert_true(dpk_test_count_lines(e->log, "is on chain 1, not chain_id 31337") > 0);
 	}
 }
 
