@@ -20,6 +20,7 @@
 #include "base/hex.h"
 #include "eth/keccak.h"
 #include "eth/mpt.h"
+#include "eth/proof.h"
 #include "harness.h"
 
 #define MAXN DPK_MPT_MAX_NODES
@@ -353,6 +354,63 @@ test_malformed(void **state)
 	}
 }
 
+/* eth_getProof answers that are not well formed: every one refused by the
+ * decoder (before any proof is walked), and the real answer with a claim
+ * changed refused by the verifier. */
+static void
+test_proof_json(void **state)
+{
+	cJSON *doc = load("mpt/anvil-proof.json");
+	cJSON *good = cJSON_GetObjectItem(doc, "proof");
+	static struct dpk_proof p;
+	uint8_t root[32], slots[DPK_PROOF_MAX_SLOTS][32], words[DPK_PROOF_MAX_SLOTS][32];
+	struct dpk_mpt_account a;
+	static const char *const bad[] = {
+		"[]", "{}", "{\"address\":\"0x01\"}",
+		/* node hex odd, non-hex, empty, embedded NUL escape */
+		"{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"balance\":\"0x0\",\"nonce\":\"0x1\",\"storageHash\":\"0x7edcd99be7c83c08252564528f0677446a89d365aba0d95e0a0af968ad5eba2f\",\"codeHash\":\"0x6dcd2bafa5199034961483bcf8ccdfa0b082b309ca07b02a9bef6667243f3267\",\"accountProof\":[\"0xabc\"],\"storageProof\":[]}",
+		"{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"balance\":\"0x0\",\"nonce\":\"0x1\",\"storageHash\":\"0x7edcd99be7c83c08252564528f0677446a89d365aba0d95e0a0af968ad5eba2f\",\"codeHash\":\"0x6dcd2bafa5199034961483bcf8ccdfa0b082b309ca07b02a9bef6667243f3267\",\"accountProof\":[\"0xzz\"],\"storageProof\":[]}",
+		"{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"balance\":\"0x0\",\"nonce\":\"0x1\",\"storageHash\":\"0x7edcd99be7c83c08252564528f0677446a89d365aba0d95e0a0af968ad5eba2f\",\"codeHash\":\"0x6dcd2bafa5199034961483bcf8ccdfa0b082b309ca07b02a9bef6667243f3267\",\"accountProof\":[1],\"storageProof\":[]}",
+		"{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"balance\":\"0x0\",\"nonce\":\"0x10000000000000000\",\"storageHash\":\"0x7edcd99be7c83c08252564528f0677446a89d365aba0d95e0a0af968ad5eba2f\",\"codeHash\":\"0x6dcd2bafa5199034961483bcf8ccdfa0b082b309ca07b02a9bef6667243f3267\",\"accountProof\":[],\"storageProof\":[]}",
+		"{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"balance\":\"0x0\",\"nonce\":\"0x1\",\"storageHash\":\"0x7edcd99be7c83c08252564528f0677446a89d365aba0d95e0a0af968ad5eba2f\",\"codeHash\":\"0x6dcd2bafa5199034961483bcf8ccdfa0b082b309ca07b02a9bef6667243f3267\",\"accountProof\":[],\"storageProof\":[{\"key\":\"0x00\"}]}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *j = cJSON_Parse(bad[i]);
+
+		assert_non_null(j);
+		assert_int_not_equal(dpk_proof_from_json(j, &p), 0);
+		cJSON_Delete(j);
+	}
+	/* more nodes than the cap in one proof */
+	{
+		cJSON *j = cJSON_Duplicate(good, 1), *ap = cJSON_GetObjectItem(j, "accountProof");
+
+		while (cJSON_GetArraySize(ap) <= DPK_MPT_MAX_NODES)
+			cJSON_AddItemToArray(ap, cJSON_CreateString("0x80"));
+		assert_int_equal(dpk_proof_from_json(j, &p), DPK_ERR_TOOBIG);
+		cJSON_Delete(j);
+	}
+	/* the real answer, and the same with one claimed value changed */
+	assert_int_equal(dpk_hex_decode_exact(cJSON_GetStringValue(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(doc, "block"), "stateRoot")), root, 32), 0);
+	assert_int_equal(dpk_proof_from_json(good, &p), 0);
+	for (size_t i = 0; i < p.nslots; i++)
+		memcpy(slots[i], p.slots[i].key, 32);
+	assert_int_equal(dpk_proof_verify(&p, root, p.address, (const uint8_t (*)[32])slots, p.nslots, &a, words), 0);
+	p.slots[1].claimed[31] ^= 1;
+	assert_int_equal(dpk_proof_verify(&p, root, p.address, (const uint8_t (*)[32])slots, p.nslots, &a, words),
+	    DPK_ERR_PROOF);
+	p.slots[1].claimed[31] ^= 1;
+	/* asking for other slots than those answered */
+	slots[2][0] ^= 1;
+	assert_int_equal(dpk_proof_verify(&p, root, p.address, (const uint8_t (*)[32])slots, p.nslots, &a, words),
+	    DPK_ERR_PROOF);
+	dpk_proof_free(&p);
+	cJSON_Delete(doc);
+}
+
 int
 main(void)
 {
@@ -361,6 +419,7 @@ main(void)
 		cmocka_unit_test(test_anvil_proof),
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_proof_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
