@@ -283,6 +283,7 @@ EXTRA_DIST += tests/integration/pkm_web_browser.js
 fuzz_targets = \
 	tests/fuzz/fuzz_rlp \
 	tests/fuzz/fuzz_mpt \
+	tests/fuzz/fuzz_proof \
 	tests/fuzz/fuzz_abi \
 	tests/fuzz/fuzz_tx \
 	tests/fuzz/fuzz_keystore \
@@ -316,6 +317,10 @@ tests_fuzz_fuzz_mpt_SOURCES = tests/fuzz/fuzz_mpt.c
 tests_fuzz_fuzz_mpt_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_mpt_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_mpt_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_proof_SOURCES = tests/fuzz/fuzz_proof.c
+tests_fuzz_fuzz_proof_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_proof_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_proof_LDADD = $(DPKCORE_LIBS)
 tests_fuzz_fuzz_abi_SOURCES = tests/fuzz/fuzz_abi.c
 tests_fuzz_fuzz_abi_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_abi_LDFLAGS = $(FUZZ_LINK_FLAGS)
