@@ -20,6 +20,17 @@ struct dpk_client {
 	uint32_t agent_code;
 	char agent_msg[512];
 	uint32_t login_stale_ms; /* the last LOGIN_VERIFY or LOGIN_ACCOUNT answer's */
+	struct {                 /* the last STATUS answer's chain reads */
+		int verify_reads, has_anchor;
+		uint64_t anchor;
+		uint8_t anchor_hash[32];
+		size_t nep;
+		struct {
+			char display[160];
+			int state;
+			unsigned bad;
+		} ep[16];
+	} st_chain;
 	int lookup_proven;       /* the last LOOKUP answer's proof anchor */
 	uint64_t lookup_block;
 	uint8_t lookup_block_hash[32];
@@ -348,13 +359,14 @@ dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t ve
 int
 dpk_client_status(struct dpk_client *c, struct dpk_client_status *st)
 {
-	uint8_t reply[1024], rtype;
+	uint8_t reply[4096], rtype;
 	struct dpk_wire_r rd;
 	const uint8_t *p;
 	size_t n;
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	memset(&c->st_chain, 0, sizeof(c->st_chain));
 	if ((r = dpk_client_call(c, DPK_MSG_STATUS, NULL, 0, &rtype, reply, sizeof(reply), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, reply, n);
@@ -368,10 +380,64 @@ dpk_client_status(struct dpk_client *c, struct dpk_client_status *st)
 	dpk_wire_get_text(&rd, st->identity, sizeof(st->identity));
 	st->key_algorithm = dpk_wire_get_u8(&rd);
 	st->caller_privileged = dpk_wire_get_u8(&rd) != 0;
+	if (rd.len > 0) {
+		/* an agent with verified reads reports its anchor and endpoints */
+		size_t hn = 0, nep;
+
+		c->st_chain.verify_reads = dpk_wire_get_u8(&rd) != 0;
+		c->st_chain.has_anchor = dpk_wire_get_u8(&rd) != 0;
+		c->st_chain.anchor = dpk_wire_get_u64(&rd);
+		p = dpk_wire_get_string(&rd, &hn);
+		if (p != NULL && hn == 32)
+			memcpy(c->st_chain.anchor_hash, p, 32);
+		else if (p == NULL || hn != 0 || c->st_chain.has_anchor)
+			rd.err = 1;
+		nep = dpk_wire_get_u8(&rd);
+		if (nep > 16)
+			rd.err = 1;
+		for (size_t i = 0; i < nep && !rd.err; i++) {
+			dpk_wire_get_text(&rd, c->st_chain.ep[i].display, sizeof(c->st_chain.ep[i].display));
+			c->st_chain.ep[i].state = dpk_wire_get_u8(&rd);
+			c->st_chain.ep[i].bad = dpk_wire_get_u32(&rd);
+		}
+		c->st_chain.nep = rd.err ? 0 : nep;
+	}
 	if (dpk_wire_r_done(&rd) != 0) {
 		memset(st, 0, sizeof(*st));
+		memset(&c->st_chain, 0, sizeof(c->st_chain));
 		return DPK_CLIENT_EPROTO;
 	}
+	return 0;
+}
+
+int
+dpk_client_status_anchor(const struct dpk_client *c, int *verify_reads, uint64_t *block, uint8_t hash[32])
+{
+	if (c == NULL)
+		return 0;
+	if (verify_reads != NULL)
+		*verify_reads = c->st_chain.verify_reads;
+	if (!c->st_chain.has_anchor)
+		return 0;
+	if (block != NULL)
+		*block = c->st_chain.anchor;
+	if (hash != NULL)
+		memcpy(hash, c->st_chain.anchor_hash, 32);
+	return 1;
+}
+
+int
+dpk_client_status_endpoint(const struct dpk_client *c, size_t i, const char **display, int *state,
+    unsigned *bad_answers)
+{
+	if (c == NULL || i >= c->st_chain.nep)
+		return -1;
+	if (display != NULL)
+		*display = c->st_chain.ep[i].display;
+	if (state != NULL)
+		*state = c->st_chain.ep[i].state;
+	if (bad_answers != NULL)
+		*bad_answers = c->st_chain.ep[i].bad;
 	return 0;
 }
 

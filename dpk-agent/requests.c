@@ -5,6 +5,7 @@
 
 #include "agent.h"
 #include "base/err.h"
+#include "chain/chain.h"
 #include "chain/lookup.h"
 #include "chain/registration.h"
 #include "common/conn.h"
@@ -40,7 +41,10 @@ handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 }
 
 /* STATUS: u64 chain id, string contract (20), string wallet (20), string
- * identity (may be empty), u8 key algorithm, u8 caller privileged. */
+ * identity (may be empty), u8 key algorithm, u8 caller privileged; then the
+ * chain reads: u8 verify_reads, u8 has anchor, u64 anchor block number,
+ * string anchor block hash (32 or empty), u8 endpoints, and per endpoint
+ * string display (scheme://host:port), u8 state, u32 bad answers. */
 static void
 handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 {
@@ -58,6 +62,21 @@ handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 	dpk_wire_put_string(&w, id, strlen(id));
 	dpk_wire_put_u8(&w, (uint8_t)dpk_idkey_alg(a->idkey));
 	dpk_wire_put_u8(&w, (uint8_t)c->privileged);
+	{
+		struct chain_report rep;
+
+		chain_get_report(&a->chain, &rep);
+		dpk_wire_put_u8(&w, (uint8_t)rep.verify_reads);
+		dpk_wire_put_u8(&w, (uint8_t)rep.have_anchor);
+		dpk_wire_put_u64(&w, rep.have_anchor ? rep.anchor_number : 0);
+		dpk_wire_put_string(&w, rep.have_anchor ? rep.anchor_hash : NULL, rep.have_anchor ? 32 : 0);
+		dpk_wire_put_u8(&w, (uint8_t)rep.nep);
+		for (size_t i = 0; i < rep.nep; i++) {
+			dpk_wire_put_string(&w, rep.ep[i].display, strlen(rep.ep[i].display));
+			dpk_wire_put_u8(&w, (uint8_t)rep.ep[i].state);
+			dpk_wire_put_u32(&w, rep.ep[i].bad_answers);
+		}
+	}
 	agent_reply_end(c, DPK_MSG_STATUS, &w);
 }
 

@@ -118,6 +118,56 @@ alg_name(unsigned alg)
 	return alg == 1 ? "ecdsa-p256" : alg == 2 ? "rsa" : "unknown";
 }
 
+static const char *
+endpoint_state_name(int state)
+{
+	static const char *const names[] = {"not checked yet", "in service", "another chain: not used",
+		"put aside after a bad answer"};
+
+	return state >= 0 && state <= 3 ? names[state] : "unknown";
+}
+
+/* The chain-read part of STATUS: into j, or printed when j is NULL. */
+static void
+status_chain(const struct dpk_client *c, cJSON *j)
+{
+	int verify = 0, state;
+	uint64_t block;
+	uint8_t bh[32];
+	char bhx[67];
+	const char *d;
+	unsigned bad;
+	int anchored = dpk_client_status_anchor(c, &verify, &block, bh);
+	cJSON *eps = j != NULL ? cJSON_AddArrayToObject(j, "endpoints") : NULL;
+
+	if (anchored)
+		dpk_hex_encode(bh, 32, 1, bhx, sizeof(bhx));
+	if (j != NULL) {
+		cJSON_AddBoolToObject(j, "verify_reads", verify);
+		if (anchored) {
+			cJSON_AddNumberToObject(j, "anchor_block_number", (double)block);
+			cJSON_AddStringToObject(j, "anchor_block_hash", bhx);
+		}
+	} else {
+		printf("reads:         %s\n", verify ? "proven (verify_reads = yes)" : "believed (verify_reads = no)");
+		if (anchored)
+			printf("proven at:     block %llu (%s)\n", (unsigned long long)block, bhx);
+	}
+	for (size_t i = 0; dpk_client_status_endpoint(c, i, &d, &state, &bad) == 0; i++) {
+		if (j == NULL) {
+			printf("endpoint:      %s: %s, %u bad answer%s\n", d, endpoint_state_name(state), bad,
+			    bad == 1 ? "" : "s");
+			continue;
+		}
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "url", d);
+		cJSON_AddStringToObject(e, "state", endpoint_state_name(state));
+		cJSON_AddNumberToObject(e, "bad_answers", bad);
+		cJSON_AddItemToArray(eps, e);
+	}
+}
+
 static int
 cmd_status(struct dpk_client *c, const struct opts *o)
 {
@@ -141,6 +191,7 @@ cmd_status(struct dpk_client *c, const struct opts *o)
 			cJSON_AddNullToObject(j, "identity");
 		cJSON_AddStringToObject(j, "key_algorithm", alg_name(st.key_algorithm));
 		cJSON_AddBoolToObject(j, "privileged", st.caller_privileged);
+		status_chain(c, j);
 		return print_json(j);
 	}
 	printf("identity:      %s\n", st.identity[0] ? st.identity : "(none configured)");
@@ -149,6 +200,7 @@ cmd_status(struct dpk_client *c, const struct opts *o)
 	printf("chain id:      %llu\n", (unsigned long long)st.chain_id);
 	printf("contract:      %s\n", contract);
 	printf("you may:       %s\n", st.caller_privileged ? "look up, register, sign" : "look up");
+	status_chain(c, NULL);
 	return 0;
 }
 

@@ -292,6 +292,48 @@ run_poll(struct chain *ch, struct job *j)
 	ch->last_block = head;
 }
 
+/* Refresh the report STATUS reads (worker thread; ch->mu not held). */
+static void
+chain_update_report(struct chain *ch)
+{
+	struct chain_report r;
+
+	memset(&r, 0, sizeof(r));
+	r.verify_reads = ch->trust.verify_reads;
+	r.have_anchor = ch->have_anchor;
+	r.anchor_number = ch->anchor.number;
+	memcpy(r.anchor_hash, ch->anchor.hash, 32);
+	r.nep = dpk_rpc_endpoint_count(ch->rpc);
+	if (r.nep > CHAIN_MAX_EP)
+		r.nep = CHAIN_MAX_EP;
+	for (size_t i = 0; i < r.nep; i++) {
+		const char *d = "";
+		uint64_t benched = 0;
+
+		dpk_rpc_endpoint_state(ch->rpc, i, &d, &benched, &r.ep[i].bad_answers);
+		snprintf(r.ep[i].display, sizeof(r.ep[i].display), "%s", d);
+		if (i < ch->nep && ch->ep_chain_ok[i] == -1)
+			r.ep[i].state = CHAIN_EP_WRONG_CHAIN;
+		else if (benched > 0)
+			r.ep[i].state = CHAIN_EP_BENCHED;
+		else if (i < ch->nep && ch->ep_chain_ok[i] == 1)
+			r.ep[i].state = CHAIN_EP_OK;
+		else
+			r.ep[i].state = ch->trust.verify_reads ? CHAIN_EP_UNCHECKED : CHAIN_EP_OK;
+	}
+	pthread_mutex_lock(&ch->mu);
+	ch->report = r;
+	pthread_mutex_unlock(&ch->mu);
+}
+
+void
+chain_get_report(struct chain *ch, struct chain_report *out)
+{
+	pthread_mutex_lock(&ch->mu);
+	*out = ch->report;
+	pthread_mutex_unlock(&ch->mu);
+}
+
 static void *
 worker(void *arg)
 {
@@ -308,6 +350,7 @@ worker(void *arg)
 		else if (r != 0)
 			agent_log(LOG_WARNING, "rpc_url: chain id not checked yet (checked before first use): %s", why);
 	}
+	chain_update_report(ch);
 	pthread_mutex_lock(&ch->mu);
 	for (;;) {
 		struct job *j;
@@ -330,6 +373,8 @@ worker(void *arg)
 			reg_step(j->reg, ch->rpc);
 		else
 			run_poll(ch, j);
+		if (j->kind == JOB_LOOKUP)
+			chain_update_report(ch);
 
 		pthread_mutex_lock(&ch->mu);
 		j->next = ch->done;

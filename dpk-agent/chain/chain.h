@@ -59,6 +59,26 @@ struct chain_trust {
 
 #define CHAIN_MAX_EP 16
 
+/* What the worker last knew of its endpoints and anchor, for STATUS. */
+enum chain_ep_state {
+	CHAIN_EP_UNCHECKED = 0, /* chain id not checked yet (not reached) */
+	CHAIN_EP_OK = 1,
+	CHAIN_EP_WRONG_CHAIN = 2,
+	CHAIN_EP_BENCHED = 3,   /* a bad answer: asked last for a while */
+};
+struct chain_report {
+	int verify_reads;
+	int have_anchor;
+	uint64_t anchor_number;
+	uint8_t anchor_hash[32];
+	size_t nep;
+	struct {
+		char display[160];
+		enum chain_ep_state state;
+		unsigned bad_answers;
+	} ep[CHAIN_MAX_EP];
+};
+
 struct chain {
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -78,6 +98,7 @@ struct chain {
 	int have_anchor;
 	int64_t anchor_ms;                /* monotonic time it was accepted */
 	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
+	struct chain_report report;       /* under mu: a copy of the above for STATUS */
 };
 
 /* trust may be NULL: reads are believed (eth_call), as for the registration
@@ -93,5 +114,7 @@ void chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio
  * clears the eventfd. */
 struct job *chain_take_done(struct chain *ch);
 void job_free(struct job *j);
+/* A copy of what the worker last knew (endpoints, anchor). */
+void chain_get_report(struct chain *ch, struct chain_report *out);
 
 #endif

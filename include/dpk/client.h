@@ -71,6 +71,16 @@ struct dpk_client_status {
 
 /* STATUS: the agent's configuration and keys, as far as anyone may know them. */
 int dpk_client_status(struct dpk_client *c, struct dpk_client_status *st);
+/* After a successful dpk_client_status(): whether the agent proves its
+ * reads (*verify_reads), and 1 with the block it last proved reads at (the
+ * header rpc_quorum endpoints agreed on), 0 if none yet. Outputs may be NULL. */
+int dpk_client_status_anchor(const struct dpk_client *c, int *verify_reads, uint64_t *block, uint8_t hash[32]);
+/* Its endpoint i: display form (scheme://host:port; valid until the next
+ * STATUS), state (0 not checked yet, 1 in service, 2 on another chain: not
+ * used, 3 put aside after a bad answer) and bad answers so far. 0, or -1 for
+ * i out of range. Outputs may be NULL. */
+int dpk_client_status_endpoint(const struct dpk_client *c, size_t i, const char **display, int *state,
+    unsigned *bad_answers);
 
 /* PUBKEY: the host's identity public key. The three texts are malloc()ed,
  * NUL-terminated; free them with dpk_client_pubkey_free(). */

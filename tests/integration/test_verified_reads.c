@@ -147,6 +147,25 @@ test_liar_first_of_three(void **state)
 			/* two honest endpoints out of three: the answer is there */
 			assert_true(a && b);
 		}
+		/* STATUS: the block reads are proven at, and each endpoint's state */
+		{
+			struct dpk_client *c;
+			struct dpk_client_status st;
+			uint64_t block = 0;
+			int verify = 0, est = -1;
+
+			assert_int_equal(dpk_client_open(e->sock, 5000, 0, &c), 0);
+			assert_int_equal(dpk_client_status(c, &st), 0);
+			assert_int_equal(dpk_client_status_anchor(c, &verify, &block, NULL), 1);
+			assert_true(verify && block > 0);
+			assert_int_equal(dpk_client_status_endpoint(c, 0, NULL, &est, NULL), 0);
+			if (strcmp(modes[m], "chain") == 0)
+				assert_int_equal(est, 2);
+			assert_int_equal(dpk_client_status_endpoint(c, 1, NULL, &est, NULL), 0);
+			assert_int_equal(est, 1);
+			assert_int_equal(dpk_client_status_endpoint(c, 3, NULL, NULL, NULL), -1);
+			dpk_client_close(c);
+		}
 		stop_agent(e);
 		/* the refusals are logged, saying why */
 		if (strcmp(modes[m], "header") == 0)
