@@ -32,6 +32,7 @@
 	X(NonCanonicalIdentity, "uint8,bytes")                                                               \
 	X(UnknownAlgorithm, "uint8")                                                                         \
 	X(BadKeyLength, "uint8,uint256")                                                                     \
+	X(NotOnCurve, "bytes32")                                                                             \
 	X(EmptyTokenHash, "")                                                                                \
 	X(TokenAlreadyUsed, "bytes32")                                                                       \
 	X(NoPendingRecord, "address")                                                                        \

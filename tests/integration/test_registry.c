@@ -15,6 +15,12 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/obj_mac.h>
 
 #include "eth/abi.h"
 #include "base/err.h"
@@ -168,13 +174,23 @@ hash_text(const uint8_t h[32], char out[67])
 	assert_int_equal(dpk_hex_encode(h, 32, 1, out, 67), 0);
 }
 
-/* A P-256-shaped key (0x04 || 64 bytes) differing by seed */
+/* The P-256 public key of the private key seed (seed * G, uncompressed
+ * 0x04 || X || Y): a point of the curve, as the contract requires. */
 static void
 p256_key(uint8_t pub[65], uint8_t seed)
 {
-	pub[0] = 0x04;
-	for (int i = 1; i < 65; i++)
-		pub[i] = (uint8_t)(seed * 31 + i);
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	EC_POINT *pt = g != NULL ? EC_POINT_new(g) : NULL;
+	BIGNUM *k = BN_new();
+
+	assert_non_null(pt);
+	assert_non_null(k);
+	assert_int_equal(BN_set_word(k, seed), 1);
+	assert_int_equal(EC_POINT_mul(g, pt, k, NULL, NULL, NULL), 1);
+	assert_int_equal(EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, 65, NULL), 65);
+	BN_free(k);
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
 }
 
 static void
@@ -385,6 +401,23 @@ test_add_approve_lookup(void **state)
 	send_refused(c, &c->device, &cd, "BadKeyLength(1, 64)");
 	assert_int_equal(dpk_registry_encode_add_client(&cd, &id, 7, pub, 65, tok), 0);
 	send_refused(c, &c->device, &cd, "UnknownAlgorithm(7)");
+	{
+		/* the contract keeps x and the parity of y only: a pair (x, y)
+		 * off the curve would be served back as another key, so it is
+		 * refused (NotOnCurve(x)); so is a coordinate >= p */
+		uint8_t off[65];
+		char xt[67];
+
+		memcpy(off, pub, 65);
+		off[64] ^= 0x01;
+		assert_int_equal(dpk_hex_encode(pub + 1, 32, 1, xt, sizeof(xt)), 0);
+		snprintf(want, sizeof(want), "NotOnCurve(%s)", xt);
+		assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, off, 65, tok), 0);
+		send_refused(c, &c->device, &cd, want);
+		memset(off + 1, 0xff, 32);
+		assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, off, 65, tok), 0);
+		send_refused(c, &c->device, &cd, "NotOnCurve(0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)");
+	}
 	{
 		uint8_t z[32] = {0};
 
@@ -616,6 +649,35 @@ test_rotate_and_revoke(void **state)
 	assert_true(rec.serial == 1); /* a rotation keeps the serial and the approver */
 	assert_memory_equal(rec.approver, c->pkm.addr, 20);
 	dpk_registry_record_free(&rec);
+	{
+		/* an RSA key (stored as bytes in the record's fourth slot) and back
+		 * to P-256 (x in the third): each served exactly as given */
+		EVP_PKEY *rsa = EVP_RSA_gen(2048);
+		uint8_t *der = NULL;
+		int derlen;
+
+		assert_non_null(rsa);
+		derlen = i2d_PUBKEY(rsa, &der);
+		assert_true(derlen > 256 && derlen < 400);
+		assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen), 0);
+		send_ok(c, &c->device, &cd);
+		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+		assert_int_equal(rec.version, 3);
+		assert_int_equal(rec.alg, DPK_REGISTRY_ALG_RSA);
+		assert_int_equal(rec.publen, (size_t)derlen);
+		assert_memory_equal(rec.pubkey, der, (size_t)derlen);
+		dpk_registry_record_free(&rec);
+		assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
+		send_ok(c, &c->device, &cd);
+		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+		assert_int_equal(rec.version, 4);
+		assert_int_equal(rec.alg, DPK_REGISTRY_ALG_P256);
+		assert_int_equal(rec.publen, 65);
+		assert_memory_equal(rec.pubkey, pub2, 65);
+		dpk_registry_record_free(&rec);
+		OPENSSL_free(der);
+		EVP_PKEY_free(rsa);
+	}
 	memset(unknown, 0x5a, 32);
 	assert_int_equal(dpk_registry_encode_rotate(&cd, unknown, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
 	send_refused(c, &c->device, &cd, "NotFound");
@@ -628,7 +690,7 @@ test_rotate_and_revoke(void **state)
 	send_ok(c, &c->device, &cd);
 	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0); /* not NOTFOUND */
 	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
-	assert_int_equal(rec.version, 2);
+	assert_int_equal(rec.version, 4);
 	assert_true(rec.serial == 1); /* so does a revocation */
 	assert_true(rec.valid_until >= rec.valid_from && rec.valid_until > 0);
 	dpk_registry_record_free(&rec);

@@ -631,6 +631,7 @@ static const struct err_case err_cases[] = {
 	{"NonCanonicalIdentity(uint8,bytes)", {"1", "0x4578616d706c65"}, "NonCanonicalIdentity(1, 0x4578616d706c65)"},
 	{"UnknownAlgorithm(uint8)", {"9"}, "UnknownAlgorithm(9)"},
 	{"BadKeyLength(uint8,uint256)", {"1", "64"}, "BadKeyLength(1, 64)"},
+	{"NotOnCurve(bytes32)", {H1}, "NotOnCurve(" H1 ")"},
 	{"EmptyTokenHash()", {NULL}, "EmptyTokenHash()"},
 	{"TokenAlreadyUsed(bytes32)", {H1}, "TokenAlreadyUsed(" H1 ")"},
 	{"NoPendingRecord(address)", {ADDR_B}, "NoPendingRecord(" ADDR_B ")"},
@@ -660,9 +661,9 @@ test_every_custom_error(void **state)
 	char text[512], want[64];
 	(void)state;
 
-	assert_int_equal(dpk_registry_error_count(), 25);
-	assert_int_equal(NCASES, 25);
-	assert_null(dpk_registry_error_signature(25));
+	assert_int_equal(dpk_registry_error_count(), 26);
+	assert_int_equal(NCASES, 26);
+	assert_null(dpk_registry_error_signature(26));
 	for (size_t i = 0; i < NCASES; i++) {
 		const struct err_case *e = &err_cases[i];
 		struct dpk_buf c, d;
