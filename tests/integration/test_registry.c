@@ -193,6 +193,36 @@ p256_key(uint8_t pub[65], uint8_t seed)
 	EC_GROUP_free(g);
 }
 
+/* A fresh RSA-2048 key as DER SubjectPublicKeyInfo (OPENSSL_free it) */
+static int
+rsa_spki(uint8_t **der)
+{
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	int len;
+
+	assert_non_null(rsa);
+	*der = NULL;
+	len = i2d_PUBKEY(rsa, der);
+	assert_true(len > 256 && len < 400);
+	EVP_PKEY_free(rsa);
+	return len;
+}
+
+/* The record of id holds exactly this key, at this version */
+static void
+expect_key(struct ctx *c, const struct dpk_identity *id, uint32_t version, uint8_t alg, const uint8_t *key,
+    size_t keylen)
+{
+	struct dpk_registry_record rec;
+
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, id, &rec), 0);
+	assert_int_equal(rec.version, version);
+	assert_int_equal(rec.alg, alg);
+	assert_int_equal(rec.publen, keylen);
+	assert_memory_equal(rec.pubkey, key, keylen);
+	dpk_registry_record_free(&rec);
+}
+
 static void
 identity(const char *text, struct dpk_identity *id, uint8_t h[32])
 {
@@ -652,31 +682,16 @@ test_rotate_and_revoke(void **state)
 	{
 		/* an RSA key (stored as bytes in the record's fourth slot) and back
 		 * to P-256 (x in the third): each served exactly as given */
-		EVP_PKEY *rsa = EVP_RSA_gen(2048);
-		uint8_t *der = NULL;
-		int derlen;
+		uint8_t *der;
+		int derlen = rsa_spki(&der);
 
-		assert_non_null(rsa);
-		derlen = i2d_PUBKEY(rsa, &der);
-		assert_true(derlen > 256 && derlen < 400);
 		assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen), 0);
 		send_ok(c, &c->device, &cd);
-		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
-		assert_int_equal(rec.version, 3);
-		assert_int_equal(rec.alg, DPK_REGISTRY_ALG_RSA);
-		assert_int_equal(rec.publen, (size_t)derlen);
-		assert_memory_equal(rec.pubkey, der, (size_t)derlen);
-		dpk_registry_record_free(&rec);
+		expect_key(c, &id, 3, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen);
 		assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
 		send_ok(c, &c->device, &cd);
-		assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
-		assert_int_equal(rec.version, 4);
-		assert_int_equal(rec.alg, DPK_REGISTRY_ALG_P256);
-		assert_int_equal(rec.publen, 65);
-		assert_memory_equal(rec.pubkey, pub2, 65);
-		dpk_registry_record_free(&rec);
+		expect_key(c, &id, 4, DPK_REGISTRY_ALG_P256, pub2, 65);
 		OPENSSL_free(der);
-		EVP_PKEY_free(rsa);
 	}
 	memset(unknown, 0x5a, 32);
 	assert_int_equal(dpk_registry_encode_rotate(&cd, unknown, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
@@ -931,6 +946,138 @@ admin(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *out, const char
 	st = run_joined(out, argv);
 	dpk_test_rmtree(dir);
 	return st;
+}
+
+/* registerRelayed: the approver sends the request its device signed, in one
+ * transaction; the device's wallet holds no ether. A forged signature, a
+ * request relayed by another approver than the one it names, a replay and an
+ * expired request are refused; a relayed P-256 and RSA key round-trip. */
+static void
+test_relayed_register(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id;
+	struct dpk_registry_record rec;
+	struct dpk_wallet dev;
+	struct dpk_buf cd;
+	struct dpk_u256 n, bal;
+	uint8_t idh[32], pub[65], kh[32], ours[32], theirs[32], sig[65], bad[65], priv[32];
+	char at[43], dt[43], want[256], ht[67];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+
+	make_approver(c, &c->pkm);
+	make_approver(c, &c->pkm_b);
+	dpk_buf_init(&cd, 1 << 16);
+	memset(priv, 0, sizeof(priv));
+	priv[31] = 0x2a; /* a wallet nobody funded */
+	assert_int_equal(dpk_wallet_from_private(&dev, priv), 0);
+	assert_int_equal(dpk_rpc_balance(c->rpc, dev.addr, DPK_RPC_LATEST, &bal), 0);
+	assert_true(dpk_u256_is_zero(&bal));
+	identity("relayed.example", &id, idh);
+	hash_text(idh, ht);
+	p256_key(pub, 21);
+	dpk_keccak256(pub, 65, kh);
+	dpk_u256_from_u64(&n, 0);
+
+	/* our digest is the contract's */
+	{
+		struct dpk_abi_value a[7];
+
+		a[0] = dpk_abi_fixed_bytes(idh, 32);
+		a[1] = dpk_abi_fixed_bytes(kh, 32);
+		a[2] = dpk_abi_uint64(1);
+		a[3] = dpk_abi_address(dev.addr);
+		a[4] = dpk_abi_address(c->pkm.addr);
+		a[5] = dpk_abi_uint64(expiry);
+		a[6] = dpk_abi_uint256(&n);
+		assert_int_equal(dpk_abi_encode_call(
+				     "relayedRegistrationDigest(bytes32,bytes32,uint8,address,address,uint64,uint256)", a, 7, &cd),
+		    0);
+		view_bytes32(c, &cd, theirs);
+		dpk_buf_reset(&cd);
+	}
+	assert_int_equal(dpk_registry_relayed_digest(DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1, dev.addr,
+			     c->pkm.addr, expiry, &n, ours),
+	    0);
+	assert_memory_equal(ours, theirs, 32);
+	assert_int_equal(dpk_registry_sign_relayed(&dev, DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1, c->pkm.addr,
+			     expiry, &n, sig),
+	    0);
+	addr_text(dev.addr, dt);
+
+	/* the controller's request signed by anyone else (the attacker's key
+	 * over the digest that names the device) */
+	assert_int_equal(dpk_wallet_sign(&c->attacker, ours, bad), 0);
+	bad[64] = (uint8_t)(bad[64] + 27);
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, bad), 0);
+	addr_text(c->attacker.addr, at);
+	snprintf(want, sizeof(want), "SignerNotController(%s, %s)", at, dt);
+	send_refused(c, &c->pkm, &cd, want);
+	/* the device's request relayed by an approver it did not ask: the
+	 * signature names c->pkm, so it recovers to some other address */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	send_refused(c, &c->pkm_b, &cd, "SignerNotController");
+	/* sent by a non-approver (the device itself could not pay anyway) */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "NotApprover(%s)", at);
+	send_refused(c, &c->stranger, &cd, want);
+	/* another key than the one signed */
+	{
+		uint8_t other[65];
+
+		p256_key(other, 22);
+		assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, other, 65, dev.addr, expiry, &n, sig), 0);
+		send_refused(c, &c->pkm, &cd, "SignerNotController");
+	}
+
+	/* relayed by the approver it names: one transaction */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	send_ok(c, &c->pkm, &cd);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_int_equal(rec.version, 1);
+	assert_int_equal(rec.publen, 65);
+	assert_memory_equal(rec.pubkey, pub, 65);
+	assert_memory_equal(rec.controller, dev.addr, 20);
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
+	dpk_registry_record_free(&rec);
+
+	/* the same request again: its nonce (0) is not the version (1) any more */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	snprintf(want, sizeof(want), "StaleNonce(%s, 0, 1)", ht);
+	send_refused(c, &c->pkm, &cd, want);
+
+	/* a new request for version 1 (an RSA key) passes once */
+	{
+		uint8_t *der;
+		int derlen = rsa_spki(&der);
+
+		dpk_u256_from_u64(&n, 1);
+		assert_int_equal(dpk_registry_sign_relayed(&dev, DPK_TEST_CHAIN_ID, c->contract, idh, der, (size_t)derlen,
+				     DPK_REGISTRY_ALG_RSA, c->pkm.addr, expiry, &n, sig),
+		    0);
+		assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen,
+				     dev.addr, expiry, &n, sig),
+		    0);
+		send_ok(c, &c->pkm, &cd);
+		expect_key(c, &id, 2, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen);
+		OPENSSL_free(der);
+	}
+
+	/* an expired request */
+	dpk_u256_from_u64(&n, 2);
+	assert_int_equal(dpk_registry_sign_relayed(&dev, DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1, c->pkm.addr,
+			     1000, &n, sig),
+	    0);
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, 1000, &n, sig), 0);
+	send_refused(c, &c->pkm, &cd, "SignatureExpired");
+
+	/* the device's balance was never touched */
+	assert_int_equal(dpk_rpc_balance(c->rpc, dev.addr, DPK_RPC_LATEST, &bal), 0);
+	assert_true(dpk_u256_is_zero(&bal));
+	dpk_wallet_clear(&dev);
+	dpk_buf_free(&cd);
 }
 
 /* Issue 11: one compromised PKM must not take over the identities other
@@ -1300,6 +1447,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_changed_after_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_and_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eip712_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relayed_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approvers_scoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ownership_two_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
