@@ -1,5 +1,5 @@
 /* The requests of the device-to-PKM channel (doc/protocol.md): FUND,
- * APPROVE, SIGN_REGISTRATION. The peer has proved the token's secret in the
+ * APPROVE, SIGN_REGISTRATION, RELAY. The peer has proved the token's secret in the
  * TLS-PSK handshake; everything in its requests is still untrusted and read
  * through client/wire.h with exact lengths. */
 #include "serve.h"
@@ -9,6 +9,7 @@
 #include "registry/identity.h"
 #include "crypto/idkey.h"
 #include "eth/keccak.h"
+#include "eth/tx.h"
 #include "proto.h"
 #include "registry/registry.h"
 #include "wire.h"
@@ -170,6 +171,33 @@ check_key(struct req *q, uint8_t alg, const uint8_t *pub, size_t publen)
 	return 0;
 }
 
+/* Send the registry transaction data that approves the token's identity
+ * (once per token and purpose; excl: the purpose that rules it out, whose
+ * refusal is "token <hex> <used>"); the token is used once it is mined. */
+static int
+send_approval(struct req *q, const char *purpose, const char *excl, const struct dpk_buf *data, const char *used,
+    const char *what, const char *identity, struct dpk_wire_w *out)
+{
+	struct pkm *p = q->c->p;
+	struct dpk_txsend req = {.to = p->cfg.contract, .data = data->data, .data_len = data->len};
+	struct pkm_sent sent;
+	char prefix[300];
+	int r;
+
+	r = pkm_chain_send(q->c->chain, q->c->rpc, q->c->token_id, purpose, excl, &req, wait_budget(p), &sent, q->msg,
+	    sizeof(q->msg));
+	if (r == DPK_ERR_EXISTS)
+		return refuse(q, r, "token %s %s", q->c->token_hex, used);
+	if (r != 0)
+		return r;
+	if (sent.mined)
+		pkm_store_set_state(p->store, q->c->token_id, PKM_TOKEN_APPROVED);
+	snprintf(prefix, sizeof(prefix), "%s %s:", what, identity);
+	describe_tx(q, prefix, &sent);
+	reply_tx(out, &sent);
+	return 0;
+}
+
 static int
 do_approve(struct req *q, struct dpk_wire_r *in, struct dpk_wire_w *out)
 {
@@ -178,7 +206,6 @@ do_approve(struct req *q, struct dpk_wire_r *in, struct dpk_wire_w *out)
 	struct pkm_tx_row row;
 	struct dpk_registry_pending pend;
 	struct dpk_identity id;
-	struct pkm_sent sent;
 	struct dpk_buf data;
 	uint8_t wallet[20], id_hash[32], rh[32];
 	int r, have;
@@ -246,25 +273,9 @@ do_approve(struct req *q, struct dpk_wire_r *in, struct dpk_wire_w *out)
 		r = refuse(q, r, "cannot encode approveClient: %s", dpk_strerror(r));
 		goto out;
 	}
-	struct dpk_txsend req = {.to = p->cfg.contract, .data = data.data, .data_len = data.len};
-	r = pkm_chain_send(q->c->chain, q->c->rpc, q->c->token_id, PKM_PURPOSE_APPROVE, PKM_PURPOSE_EIP712, &req,
-	    wait_budget(p), &sent, q->msg, sizeof(q->msg));
-	if (r == DPK_ERR_EXISTS) {
-		r = refuse(q, r, "token %s was used already for a signed registration; it cannot approve a request too",
-		    q->c->token_hex);
-		goto out;
-	}
-	if (r != 0)
-		goto out;
-	if (sent.mined)
-		pkm_store_set_state(p->store, q->c->token_id, PKM_TOKEN_APPROVED);
-	{
-		char prefix[300];
-
-		snprintf(prefix, sizeof(prefix), "approved the pending request for %s:", t.identity);
-		describe_tx(q, prefix, &sent);
-	}
-	reply_tx(out, &sent);
+	r = send_approval(q, PKM_PURPOSE_APPROVE, PKM_PURPOSE_EIP712, &data,
+	    "was used already for a signed registration; it cannot approve a request too", "approved the pending request for",
+	    t.identity, out);
 out:
 	explicit_bzero(&t, sizeof(t));
 	dpk_registry_pending_free(&pend);
@@ -418,6 +429,108 @@ out:
 	return r;
 }
 
+/* The device's signature of its RelayedRegistration: by the wallet it names,
+ * for this PKM. Checked before any gas is spent; the contract checks it again. */
+static int
+check_relay_signature(struct req *q, const uint8_t id_hash[32], uint8_t alg, const uint8_t *pub, size_t publen,
+    const uint8_t wallet[20], uint64_t expiry, const struct dpk_u256 *nonce, const uint8_t sig[65])
+{
+	struct pkm *p = q->c->p;
+	uint8_t digest[32], rs[65], got[20];
+	int r;
+
+	memcpy(rs, sig, 65);
+	if (rs[64] != 27 && rs[64] != 28)
+		return refuse(q, DPK_ERR_BADSIG, "the request's signature has v = %u (27 or 28 expected)", rs[64]);
+	rs[64] = (uint8_t)(rs[64] - 27);
+	if ((r = dpk_registry_relayed_digest(p->cfg.chain_id, p->cfg.contract, id_hash, pub, publen, alg, wallet,
+	    p->sd.wallet.addr, expiry, nonce, digest)) != 0)
+		return refuse(q, r, "cannot compute the request's digest: %s", dpk_strerror(r));
+	if (dpk_wallet_recover(digest, rs, got) != 0 || memcmp(got, wallet, 20) != 0)
+		return refuse(q, DPK_ERR_BADSIG, "the request is not signed by wallet %s for this PKM, chain and registry; "
+		    "nothing sent", q->wallet_text);
+	if (expiry <= (uint64_t)time(NULL))
+		return refuse(q, DPK_ERR_EXPIRED, "the request expired at %llu; sign a new one", (unsigned long long)expiry);
+	return 0;
+}
+
+/* RELAY (the one-block flow, the agent's default): the device signed its
+ * registration; this PKM checks the token and sends registerRelayed, once
+ * per token (asked again, the journalled transaction is sent again). */
+static int
+do_relay(struct req *q, struct dpk_wire_r *in, struct dpk_wire_w *out)
+{
+	struct pkm *p = q->c->p;
+	struct pkm_token_row t;
+	struct pkm_tx_row row;
+	struct dpk_identity id;
+	struct dpk_u256 nonce;
+	struct dpk_buf data;
+	uint8_t wallet[20], id_hash[32], alg;
+	const uint8_t *pub, *nb, *sig;
+	size_t publen, nn, ns;
+	uint64_t expiry;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	memset(&row, 0, sizeof(row));
+	dpk_buf_init(&row.raw, DPK_TX_MAX_RAW);
+	dpk_buf_init(&data, 8192);
+	if ((r = read_wallet(q, in, wallet)) != 0)
+		goto out;
+	alg = dpk_wire_get_u8(in);
+	pub = dpk_wire_get_string(in, &publen);
+	expiry = dpk_wire_get_u64(in);
+	nb = dpk_wire_get_string(in, &nn);
+	sig = dpk_wire_get_string(in, &ns);
+	if (pub == NULL || nb == NULL || nn != 32 || sig == NULL || ns != 65 || dpk_wire_r_done(in) != 0) {
+		r = refuse(q, DPK_ERR_SYNTAX, "malformed RELAY request: expected wallet, algorithm, public key, expiry, "
+		    "nonce (32 bytes), signature (65 bytes) and nothing after");
+		goto out;
+	}
+	if (publen == 0 || publen > DPK_REGISTRY_KEY_MAX) {
+		r = refuse(q, DPK_ERR_TOOBIG, "the public key is %zu bytes; the registry takes 1 to %d", publen,
+		    DPK_REGISTRY_KEY_MAX);
+		goto out;
+	}
+	dpk_u256_from_be(&nonce, nb, 32);
+	if ((r = check_key(q, alg, pub, publen)) != 0 || (r = token_for(q, wallet, &t)) != 0 ||
+	    (r = token_identity(q, &t, &id, id_hash)) != 0 ||
+	    (r = check_relay_signature(q, id_hash, alg, pub, publen, wallet, expiry, &nonce, sig)) != 0)
+		goto out;
+	if ((r = dpk_registry_encode_register_relayed(&data, &id, alg, pub, publen, wallet, expiry, &nonce, sig)) != 0) {
+		r = refuse(q, r, "cannot encode registerRelayed: %s", dpk_strerror(r));
+		goto out;
+	}
+	r = pkm_store_get_tx(p->store, q->c->token_id, PKM_PURPOSE_RELAY, &row);
+	if (r == 0 && row.state != PKM_TX_FAILED) {
+		/* journalled: only the same request is answered (with that transaction) */
+		struct dpk_tx_signed tx;
+
+		if (dpk_tx_decode(row.raw.data, row.raw.len, &tx) != 0 || tx.tx.data_len != data.len ||
+		    memcmp(tx.tx.data, data.data, data.len) != 0) {
+			r = refuse(q, DPK_ERR_EXISTS, "token %s already relayed another registration request; it cannot "
+			    "relay a second one", q->c->token_hex);
+			goto out;
+		}
+	} else if (r != 0 && r != DPK_ERR_NOTFOUND) {
+		r = refuse(q, r, "cannot read the journal: %s", dpk_strerror(r));
+		goto out;
+	} else if (t.state == PKM_TOKEN_APPROVED ||
+	    pkm_store_get_tx(p->store, q->c->token_id, PKM_PURPOSE_EIP712, &row) == 0) {
+		r = refuse(q, DPK_ERR_EXISTS, "token %s was used already; it cannot register another key", q->c->token_hex);
+		goto out;
+	}
+	r = send_approval(q, PKM_PURPOSE_RELAY, PKM_PURPOSE_APPROVE, &data,
+	    "is being used to approve a pending request (APPROVE); it cannot relay a registration too",
+	    "relayed the registration of", t.identity, out);
+out:
+	explicit_bzero(&t, sizeof(t));
+	dpk_buf_free(&row.raw);
+	dpk_buf_free(&data);
+	return r;
+}
+
 static const char *
 request_name(uint8_t type)
 {
@@ -425,6 +538,7 @@ request_name(uint8_t type)
 	case PKM_MSG_FUND: return "FUND";
 	case PKM_MSG_APPROVE: return "APPROVE";
 	case PKM_MSG_SIGN_REGISTRATION: return "SIGN_REGISTRATION";
+	case PKM_MSG_RELAY: return "RELAY";
 	default: return NULL;
 	}
 }
@@ -451,9 +565,10 @@ pkm_request_handle(struct pkm_conn *c, uint8_t type, const uint8_t *body, size_t
 	case PKM_MSG_FUND: r = do_fund(&q, &in, &out); break;
 	case PKM_MSG_APPROVE: r = do_approve(&q, &in, &out); break;
 	case PKM_MSG_SIGN_REGISTRATION: r = do_sign_registration(&q, &in, &out); break;
+	case PKM_MSG_RELAY: r = do_relay(&q, &in, &out); break;
 	default:
 		r = refuse(&q, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x (FUND 0x11, APPROVE 0x12, "
-		    "SIGN_REGISTRATION 0x13)", type);
+		    "SIGN_REGISTRATION 0x13, RELAY 0x14)", type);
 	}
 	if (r == 0 && out.err)
 		r = refuse(&q, DPK_ERR_TOOBIG, "the reply does not fit in a frame");

@@ -1,6 +1,6 @@
 /* dpk-pkm serve: the device-to-PKM channel (doc/protocol.md, "The
  * device-to-PKM channel"). server.c accepts TLS-PSK connections, one thread
- * each; requests.c answers FUND, APPROVE and SIGN_REGISTRATION; chain.c is
+ * each; requests.c answers FUND, APPROVE, SIGN_REGISTRATION and RELAY; chain.c is
  * the one path through which the PKM's own transactions reach the chain. */
 #ifndef DPK_PKM_SERVE_H
 #define DPK_PKM_SERVE_H
@@ -18,11 +18,13 @@
 #define PKM_MSG_FUND 0x11
 #define PKM_MSG_APPROVE 0x12
 #define PKM_MSG_SIGN_REGISTRATION 0x13
+#define PKM_MSG_RELAY 0x14
 
 /* Journal purposes (pkm_tx_row.purpose). */
 #define PKM_PURPOSE_FUND "fund"
 #define PKM_PURPOSE_APPROVE "approve"
 #define PKM_PURPOSE_EIP712 "eip712"
+#define PKM_PURPOSE_RELAY "relay"
 
 /* An EIP-712 approval as journalled: expiry(8) || nonce(32) || keccak(pubkey)(32) || sig(65). */
 #define PKM_APPROVAL_LEN (8 + 32 + 32 + 65)

@@ -169,6 +169,11 @@ main(int argc, char **argv)
 
 	memset(&rec, 0, sizeof(rec));
 	dpk_buf_init(&line, 32768);
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		ret = AK_OK;
+		goto out;
+	}
 	while ((opt = getopt(argc, argv, "c:s:h")) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;

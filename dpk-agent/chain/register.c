@@ -23,12 +23,17 @@
 #define JOURNAL_MAGIC "dpk-registration-v1"
 #define JOURNAL_MAX (256 * 1024)
 #define PKM_TIMEOUT_MS 10000
+/* RELAY is answered once the transaction is mined, or at the PKM's
+ * request_timeout * 2/3 (20 s by default): wait a little longer than that */
+#define PKM_RELAY_TIMEOUT_MS 35000
+#define RELAY_VALIDITY_S 3600
 #define STEP_WAIT_MS 3000
 
 /* PKM request types (doc/protocol.md) */
 #define PKM_FUND 0x11
 #define PKM_APPROVE 0x12
 #define PKM_SIGN_REGISTRATION 0x13
+#define PKM_RELAY 0x14
 
 static const char *const step_names[] = {
 	"none", "checking the token", "waiting for funding", "getting the approval", "sending the registration",
@@ -86,6 +91,12 @@ journal_write(struct reg *g)
 		fprintf(f, "approval-nonce: %s\n", hex);
 		dpk_hex_encode(g->appr_sig, 65, 0, hex, sizeof(hex));
 		fprintf(f, "approval-sig: %s\n", hex);
+	}
+	if (g->has_relay) {
+		fprintf(f, "relay-expiry: %llu\nrelay-nonce: %llu\n", (unsigned long long)g->relay_expiry,
+		    (unsigned long long)g->relay_nonce);
+		dpk_hex_encode(g->relay_sig, 65, 0, hex, sizeof(hex));
+		fprintf(f, "relay-sig: %s\n", hex);
 	}
 	if (g->has_tx) {
 		char *raw = malloc(2 * g->tx_raw.len + 1);
@@ -177,7 +188,10 @@ journal_read(struct reg *g)
 				goto out;
 			g->step = (enum reg_step)u;
 		} else if (strcmp(line, "flow") == 0) {
-			g->flow = strtoull(v, NULL, 10) == 1 ? REG_FLOW_PAPER : REG_FLOW_EIP712;
+			u = strtoull(v, NULL, 10);
+			if (u > REG_FLOW_RELAY)
+				goto out;
+			g->flow = (enum reg_flow)u;
 		} else if (strcmp(line, "identity") == 0) {
 			if (dpk_identity_parse(v, strlen(v), &g->id) != 0)
 				goto out;
@@ -203,6 +217,14 @@ journal_read(struct reg *g)
 			if (dpk_hex_decode_exact(v, g->appr_sig, 65) != 0)
 				goto out;
 			g->has_approval = 1;
+		} else if (strcmp(line, "relay-expiry") == 0) {
+			g->relay_expiry = strtoull(v, NULL, 10);
+		} else if (strcmp(line, "relay-nonce") == 0) {
+			g->relay_nonce = strtoull(v, NULL, 10);
+		} else if (strcmp(line, "relay-sig") == 0) {
+			if (dpk_hex_decode_exact(v, g->relay_sig, 65) != 0)
+				goto out;
+			g->has_relay = 1;
 		} else if (strcmp(line, "tx-nonce") == 0) {
 			g->tx_nonce = strtoull(v, NULL, 10);
 		} else if (strcmp(line, "tx-hash") == 0) {
@@ -300,7 +322,7 @@ reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t 
 	g->chain_id = chain_id;
 	memcpy(g->contract, contract, 20);
 	g->flow = flow;
-	g->has_fund_tx = g->has_approval = g->has_tx = 0;
+	g->has_fund_tx = g->has_approval = g->has_relay = g->has_tx = 0;
 	dpk_buf_reset(&g->tx_raw);
 	g->started_ms = agent_now_ms();
 	g->start_block = g->head_block = 0;
@@ -325,7 +347,7 @@ read_token(struct reg *g, struct dpk_token *t)
 
 /* One request to the PKM named in the token; FAILURE replies become the detail. */
 static int
-pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, struct dpk_buf *reply)
+pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, int timeout_ms, struct dpk_buf *reply)
 {
 	struct dpk_token t;
 	struct dpk_tlspsk_conn *c = NULL;
@@ -344,7 +366,7 @@ pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, struct dpk_b
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - t.pkm_endpoint), t.pkm_endpoint);
 	dpk_token_psk_identity(&t, ident);
-	r = dpk_tlspsk_connect(host, colon + 1, ident, t.secret, sizeof(t.secret), PKM_TIMEOUT_MS, &c);
+	r = dpk_tlspsk_connect(host, colon + 1, ident, t.secret, sizeof(t.secret), timeout_ms, &c);
 	dpk_token_clear(&t);
 	if (r != 0) {
 		set_detail(g, "cannot reach the PKM at %s:%s: %s%s", host, colon + 1, dpk_strerror(r),
@@ -380,6 +402,31 @@ pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, struct dpk_b
 
 /* --- steps --- */
 
+static void step_verify(struct reg *g, struct dpk_rpc *rpc);
+
+/* Relay flow: sign this host's RelayedRegistration for the token's PKM, for
+ * the record's current version, and journal it before it is ever sent. */
+static void
+relay_sign(struct reg *g, const uint8_t pkm[20], uint32_t version)
+{
+	struct dpk_u256 n;
+	uint8_t idh[32];
+	int r;
+
+	g->relay_expiry = (uint64_t)time(NULL) + RELAY_VALIDITY_S;
+	g->relay_nonce = version;
+	dpk_u256_from_u64(&n, version);
+	if ((r = dpk_identity_hash(&g->id, idh)) != 0 ||
+	    (r = dpk_registry_sign_relayed(g->wallet, g->chain_id, g->contract, idh, g->pub.data, g->pub.len, g->alg, pkm,
+	    g->relay_expiry, &n, g->relay_sig)) != 0) {
+		fail_with(g, "cannot sign the registration request: %s", dpk_strerror(r));
+		return;
+	}
+	g->has_relay = 1;
+	set_detail(g, "asking the PKM to send the registration");
+	advance(g, REG_WAIT_APPROVE);
+}
+
 static void
 step_start(struct reg *g, struct dpk_rpc *rpc)
 {
@@ -389,6 +436,7 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 	struct dpk_buf pkmkey;
 	struct dpk_u256 bal;
 	uint64_t head;
+	uint32_t version = 0;
 	int r;
 
 	if (read_token(g, &t) != 0)
@@ -422,6 +470,7 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 		    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0;
 		int taken = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) != 0;
 
+		version = rec.version;
 		dpk_registry_record_free(&rec);
 		if (ours) {
 			set_detail(g, "already registered with this key");
@@ -441,7 +490,9 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 		g->start_block = g->head_block = head;
 		pthread_mutex_unlock(&g->mu);
 	}
-	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+	if (g->flow == REG_FLOW_RELAY) {
+		relay_sign(g, t.pkm_address, version); /* no funds needed: the PKM sends the transaction */
+	} else if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
 		set_detail(g, "the wallet has funds already");
 		advance(g, REG_APPROVAL);
 	} else {
@@ -474,7 +525,7 @@ step_funding(struct reg *g, struct dpk_rpc *rpc)
 		dpk_wire_w_init(&w, body, sizeof(body));
 		dpk_wire_put_string(&w, g->wallet->addr, 20);
 		dpk_buf_init(&reply, 4096);
-		if (pkm_call(g, PKM_FUND, body, w.len, &reply) == 0) {
+		if (pkm_call(g, PKM_FUND, body, w.len, PKM_TIMEOUT_MS, &reply) == 0) {
 			dpk_wire_r_init(&rd, reply.data, reply.len);
 			p = dpk_wire_get_string(&rd, &n);
 			dpk_wire_get_u8(&rd);
@@ -555,7 +606,7 @@ step_approval(struct reg *g, struct dpk_rpc *rpc)
 		dpk_wire_put_string(&w, g->pub.data, g->pub.len);
 		dpk_buf_init(&reply, 4096);
 		set_detail(g, "asking the PKM for its approval");
-		if (w.err == 0 && pkm_call(g, PKM_SIGN_REGISTRATION, body, w.len, &reply) == 0) {
+		if (w.err == 0 && pkm_call(g, PKM_SIGN_REGISTRATION, body, w.len, PKM_TIMEOUT_MS, &reply) == 0) {
 			dpk_wire_r_init(&rd, reply.data, reply.len);
 			expiry = dpk_wire_get_u64(&rd);
 			nonce = dpk_wire_get_string(&rd, &nn);
@@ -617,6 +668,56 @@ step_sending(struct reg *g, struct dpk_rpc *rpc)
 	dpk_rpc_receipt_free(&rc);
 }
 
+/* Relay flow: hand the journalled request to the PKM (the same bytes after a
+ * restart: the PKM answers with the transaction it journalled). It answers
+ * once the transaction is mined, and then the record is checked at once. */
+static void
+step_relay(struct reg *g, struct dpk_rpc *rpc)
+{
+	uint8_t body[DPK_REGISTRY_KEY_MAX + 256], mined;
+	struct dpk_wire_w w;
+	struct dpk_wire_r rd;
+	struct dpk_buf reply;
+	struct dpk_u256 n;
+	const uint8_t *p;
+	size_t len;
+	char hex[67];
+
+	if (!g->has_relay) {
+		fail_with(g, "the registration journal %.200s holds no signed request; register again", g->path);
+		return;
+	}
+	if ((uint64_t)time(NULL) >= g->relay_expiry) {
+		fail_with(g, "the signed registration request expired before the PKM sent it; register again");
+		return;
+	}
+	dpk_u256_from_u64(&n, g->relay_nonce);
+	dpk_wire_w_init(&w, body, sizeof(body));
+	dpk_wire_put_string(&w, g->wallet->addr, 20);
+	dpk_wire_put_u8(&w, g->alg);
+	dpk_wire_put_string(&w, g->pub.data, g->pub.len);
+	dpk_wire_put_u64(&w, g->relay_expiry);
+	dpk_wire_put_string(&w, n.be, 32);
+	dpk_wire_put_string(&w, g->relay_sig, 65);
+	dpk_buf_init(&reply, 4096);
+	set_detail(g, "the PKM is sending the registration; waiting for it to be mined");
+	if (w.err == 0 && pkm_call(g, PKM_RELAY, body, w.len, PKM_RELAY_TIMEOUT_MS, &reply) == 0) {
+		dpk_wire_r_init(&rd, reply.data, reply.len);
+		p = dpk_wire_get_string(&rd, &len);
+		mined = dpk_wire_get_u8(&rd);
+		if (p == NULL || len != 32 || dpk_wire_r_done(&rd) != 0) {
+			set_detail(g, "the PKM's RELAY reply is malformed; will retry");
+		} else if (mined) {
+			advance(g, REG_VERIFY);
+			step_verify(g, rpc);
+		} else {
+			dpk_hex_encode(p, 32, 1, hex, sizeof(hex));
+			set_detail(g, "the PKM sent transaction %.18s...; not mined yet, asking again", hex);
+		}
+	}
+	dpk_buf_free(&reply);
+}
+
 static void
 step_wait_approve(struct reg *g, struct dpk_rpc *rpc)
 {
@@ -627,7 +728,7 @@ step_wait_approve(struct reg *g, struct dpk_rpc *rpc)
 	dpk_wire_w_init(&w, body, sizeof(body));
 	dpk_wire_put_string(&w, g->wallet->addr, 20);
 	dpk_buf_init(&reply, 4096);
-	if (pkm_call(g, PKM_APPROVE, body, w.len, &reply) == 0) {
+	if (pkm_call(g, PKM_APPROVE, body, w.len, PKM_TIMEOUT_MS, &reply) == 0) {
 		set_detail(g, "the PKM approved; checking the registry");
 		advance(g, REG_VERIFY);
 	}
@@ -672,7 +773,12 @@ reg_step(struct reg *g, struct dpk_rpc *rpc)
 	case REG_FUNDING: step_funding(g, rpc); break;
 	case REG_APPROVAL: step_approval(g, rpc); break;
 	case REG_SENDING: step_sending(g, rpc); break;
-	case REG_WAIT_APPROVE: step_wait_approve(g, rpc); break;
+	case REG_WAIT_APPROVE:
+		if (g->flow == REG_FLOW_RELAY)
+			step_relay(g, rpc);
+		else
+			step_wait_approve(g, rpc);
+		break;
 	case REG_VERIFY: step_verify(g, rpc); break;
 	case REG_NONE:
 	case REG_DONE:

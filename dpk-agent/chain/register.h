@@ -22,13 +22,15 @@ enum reg_step {
 	REG_FUNDING,       /* asked the PKM for gas money; waiting for it */
 	REG_APPROVAL,      /* funded; asking the PKM for its approval */
 	REG_SENDING,       /* register()/addClient() signed and journalled; sending, waiting to be mined */
-	REG_WAIT_APPROVE,  /* paper flow: addClient mined; the PKM approves */
+	REG_WAIT_APPROVE,  /* paper flow: addClient mined; the PKM approves. Relay flow: the request is signed
+	                    * and journalled; the PKM sends it and answers once it is mined */
 	REG_VERIFY,        /* mined; checking the record on chain */
 	REG_DONE,          /* registered: the chain has our key */
 	REG_FAILED,        /* stopped; detail says why and what to do */
 };
 
-enum reg_flow { REG_FLOW_EIP712 = 0, REG_FLOW_PAPER = 1 };
+/* journalled as numbers; dpk.conf's registration (DPK_CONFIG_REG_*) has the same values */
+enum reg_flow { REG_FLOW_EIP712 = 0, REG_FLOW_PAPER = 1, REG_FLOW_RELAY = 2 };
 
 struct reg {
 	pthread_mutex_t mu;      /* guards everything below against the event loop's readers */
@@ -53,6 +55,10 @@ struct reg {
 	uint64_t appr_expiry;
 	uint8_t appr_nonce[32];
 	uint8_t appr_sig[65];
+	int has_relay;           /* relay flow: our signed request, sent again after a restart */
+	uint64_t relay_expiry;
+	uint64_t relay_nonce;    /* the record's version when signed */
+	uint8_t relay_sig[65];
 	int has_tx;
 	uint64_t tx_nonce;
 	uint8_t tx_hash[32];

@@ -11,6 +11,9 @@
 #include "wire.h"
 
 #include <pthread.h>
+
+_Static_assert(DPK_CONFIG_REG_EIP712 == REG_FLOW_EIP712 && DPK_CONFIG_REG_PAPER == REG_FLOW_PAPER &&
+    DPK_CONFIG_REG_RELAY == REG_FLOW_RELAY, "dpk.conf's registration values are the journal's flows");
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +45,7 @@ agent_register_request(struct agent *a, struct conn *c, const uint8_t *body, siz
 	pthread_mutex_unlock(&g->mu);
 	if (body[0] == 1 && (step == REG_NONE || step == REG_FAILED)) {
 		if (reg_begin(g, a->cfg.identity, a->cfg.token_file, a->cfg.chain_id, a->cfg.contract,
-		    a->cfg.registration_paper ? REG_FLOW_PAPER : REG_FLOW_EIP712) != 0) {
+		    (enum reg_flow)a->cfg.registration) != 0) {
 			pthread_mutex_lock(&g->mu);
 			agent_reply_failure(c, DPK_ERR_INVALID, "cannot register: %s", g->detail);
 			pthread_mutex_unlock(&g->mu);

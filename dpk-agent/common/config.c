@@ -27,6 +27,7 @@ dpk_config_defaults(struct dpk_config *c)
 	c->negative_cache_ttl_ms = 30 * 1000;
 	c->login_challenge_ttl_ms = 120 * 1000;
 	c->poll_interval_ms = 5 * 1000;
+	c->registration = DPK_CONFIG_REG_RELAY;
 	c->rpc_timeout_ms = 5 * 1000;
 	c->verify_reads = 1;
 	c->rpc_quorum = 0; /* a majority of the rpc_url */
@@ -156,12 +157,15 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 			return *why = "is not a group name", 1;
 		return dpk_conffile_string(&c->admin_group, v);
 	case K_REGISTRATION:
-		if (strcmp(v, "eip712") == 0)
-			c->registration_paper = 0;
+		if (strcmp(v, "relay") == 0)
+			c->registration = DPK_CONFIG_REG_RELAY;
+		else if (strcmp(v, "eip712") == 0)
+			c->registration = DPK_CONFIG_REG_EIP712;
 		else if (strcmp(v, "paper") == 0)
-			c->registration_paper = 1;
+			c->registration = DPK_CONFIG_REG_PAPER;
 		else
-			return *why = "is not 'eip712' (one transaction) or 'paper' (addClient, then the PKM approves)", 1;
+			return *why = "is not 'relay' (the PKM sends one transaction), 'eip712' (this host sends one "
+			    "transaction) or 'paper' (addClient, then the PKM approves)", 1;
 		return 0;
 	case K_NSS_ALLOW: {
 		struct dpk_config_nss_user *n;

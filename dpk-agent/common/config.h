@@ -25,6 +25,11 @@ enum dpk_config_keyalg {
 	DPK_KEYALG_RSA = 2,
 };
 
+/* registration = ...: the values are those of the registration journal's flow (chain/register.h) */
+#define DPK_CONFIG_REG_EIP712 0 /* the device sends register() with the PKM's EIP-712 approval */
+#define DPK_CONFIG_REG_PAPER 1  /* addClient, then the PKM's approveClient */
+#define DPK_CONFIG_REG_RELAY 2  /* the PKM sends registerRelayed with the device's signature: one block */
+
 struct dpk_config {
 	char *rpc_url[DPK_CONFIG_MAX_RPC]; /* tried in order; at least one */
 	size_t n_rpc;
@@ -46,7 +51,7 @@ struct dpk_config {
 	uint32_t poll_interval_ms;
 	uint32_t rpc_timeout_ms;
 	uint32_t request_timeout_ms;
-	int registration_paper;            /* 1: addClient + PKM approveClient; 0: one EIP-712 transaction */
+	int registration;                  /* DPK_CONFIG_REG_*: how this host registers */
 	/* nss_dpk's policy (nss.c, nss_dpk(8)) */
 	struct dpk_config_nss_user *nss_allow; /* sorted by identity hash */
 	size_t n_nss_allow;

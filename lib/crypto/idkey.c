@@ -643,3 +643,35 @@ dpk_idkey_onchain_evp(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
 {
 	return onchain_to_pkey(alg, pub, publen, out);
 }
+
+int
+dpk_idkey_p256_decompress(const uint8_t x[32], int y_odd, uint8_t out[65])
+{
+	EC_GROUP *g = NULL;
+	EC_POINT *pt = NULL;
+	uint8_t comp[1 + 32];
+	int r = DPK_ERR_CRYPTO;
+
+	if (out == NULL)
+		return DPK_ERR_INVALID;
+	memset(out, 0, P256_POINT_LEN);
+	if (x == NULL)
+		return DPK_ERR_INVALID;
+	comp[0] = y_odd ? 0x03 : 0x02; /* SEC1 compressed point */
+	memcpy(comp + 1, x, 32);
+	if ((g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL || (pt = EC_POINT_new(g)) == NULL)
+		goto out;
+	if (EC_POINT_oct2point(g, pt, comp, sizeof(comp), NULL) != 1) {
+		r = DPK_ERR_INVALID;
+		goto out;
+	}
+	if (EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, out, P256_POINT_LEN, NULL) != P256_POINT_LEN) {
+		memset(out, 0, P256_POINT_LEN);
+		goto out;
+	}
+	r = 0;
+out:
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
+	return r;
+}

@@ -78,6 +78,12 @@ struct evp_pkey_st *dpk_idkey_evp(const struct dpk_idkey *k);
  * DPK_ERR_TRAILING (malformed), DPK_ERR_UNSUPPORTED (alg or key size). */
 int dpk_idkey_onchain_evp(enum dpk_idkey_alg alg, const uint8_t *pub, size_t publen,
     struct evp_pkey_st **out);
+/* The 65-byte on-chain form (0x04 || x || y) of the P-256 point with this
+ * x-coordinate (32 bytes, big-endian) and y of this parity (y_odd 1: odd):
+ * how the registry stores a P-256 key (contracts/README.md, "Storage
+ * layout"), for a reader of storage proofs. Returns 0, DPK_ERR_INVALID (NULL,
+ * x >= p, or no point has this x) or DPK_ERR_CRYPTO; out is zeroed on error. */
+int dpk_idkey_p256_decompress(const uint8_t x[32], int y_odd, uint8_t out[65]);
 /* dpk_idkey_verify with a key dpk_idkey_onchain_evp made (parse and validate
  * once, verify many times). */
 int dpk_idkey_verify_evp(enum dpk_idkey_alg alg, struct evp_pkey_st *pkey, const void *msg, size_t len,

@@ -32,6 +32,7 @@
 	X(NonCanonicalIdentity, "uint8,bytes")                                                               \
 	X(UnknownAlgorithm, "uint8")                                                                         \
 	X(BadKeyLength, "uint8,uint256")                                                                     \
+	X(NotOnCurve, "bytes32")                                                                             \
 	X(EmptyTokenHash, "")                                                                                \
 	X(TokenAlreadyUsed, "bytes32")                                                                       \
 	X(NoPendingRecord, "address")                                                                        \
@@ -45,7 +46,9 @@
 	X(SignatureExpired, "uint64,uint256")                                                                \
 	X(InvalidSignature, "")                                                                              \
 	X(SignerNotApprover, "address")                                                                      \
-	X(NonceUsed, "address,uint256")
+	X(NonceUsed, "address,uint256")                                                                      \
+	X(SignerNotController, "address,address")                                                            \
+	X(StaleNonce, "bytes32,uint256,uint32")
 
 #define ERROR_SIG(name, args) #name "(" args ")",
 #define ERROR_NAME(name, args) #name,
@@ -193,25 +196,47 @@ dpk_registry_encode_approve_client(struct dpk_buf *out, const uint8_t client[20]
 	return dpk_abi_encode_call("approveClient(address,bytes32)", a, 2, out);
 }
 
-int
-dpk_registry_encode_register(struct dpk_buf *out, const struct dpk_identity *id, uint8_t alg,
-    const uint8_t *pub, size_t publen, uint64_t expiry, const struct dpk_u256 *nonce, const uint8_t sig[65])
+/* register (controller NULL: the sender is the controller) or registerRelayed */
+static int
+encode_registration(struct dpk_buf *out, const struct dpk_identity *id, uint8_t alg, const uint8_t *pub,
+    size_t publen, const uint8_t *controller, uint64_t expiry, const struct dpk_u256 *nonce, const uint8_t sig[65])
 {
-	struct dpk_abi_value a[7];
+	struct dpk_abi_value a[8];
+	size_t n = 0;
 	int r;
 
 	if (out == NULL || nonce == NULL || sig == NULL || (pub == NULL && publen > 0))
 		return DPK_ERR_INVALID;
 	if ((r = check_identity(id)) != 0)
 		return r;
-	a[0] = dpk_abi_uint64(id->kind);
-	a[1] = bytes_arg(id->value, id->len);
-	a[2] = dpk_abi_uint64(alg);
-	a[3] = bytes_arg(pub, publen);
-	a[4] = dpk_abi_uint64(expiry);
-	a[5] = dpk_abi_uint256(nonce);
-	a[6] = dpk_abi_bytes(sig, 65);
-	return dpk_abi_encode_call("register(uint8,bytes,uint8,bytes,uint64,uint256,bytes)", a, 7, out);
+	a[n++] = dpk_abi_uint64(id->kind);
+	a[n++] = bytes_arg(id->value, id->len);
+	a[n++] = dpk_abi_uint64(alg);
+	a[n++] = bytes_arg(pub, publen);
+	if (controller != NULL)
+		a[n++] = dpk_abi_address(controller);
+	a[n++] = dpk_abi_uint64(expiry);
+	a[n++] = dpk_abi_uint256(nonce);
+	a[n++] = dpk_abi_bytes(sig, 65);
+	return dpk_abi_encode_call(controller == NULL ? "register(uint8,bytes,uint8,bytes,uint64,uint256,bytes)" :
+	    "registerRelayed(uint8,bytes,uint8,bytes,address,uint64,uint256,bytes)", a, n, out);
+}
+
+int
+dpk_registry_encode_register(struct dpk_buf *out, const struct dpk_identity *id, uint8_t alg,
+    const uint8_t *pub, size_t publen, uint64_t expiry, const struct dpk_u256 *nonce, const uint8_t sig[65])
+{
+	return encode_registration(out, id, alg, pub, publen, NULL, expiry, nonce, sig);
+}
+
+int
+dpk_registry_encode_register_relayed(struct dpk_buf *out, const struct dpk_identity *id, uint8_t alg,
+    const uint8_t *pub, size_t publen, const uint8_t controller[20], uint64_t expiry, const struct dpk_u256 *nonce,
+    const uint8_t sig[65])
+{
+	if (controller == NULL)
+		return DPK_ERR_INVALID;
+	return encode_registration(out, id, alg, pub, publen, controller, expiry, nonce, sig);
 }
 
 int
@@ -339,14 +364,49 @@ dpk_registry_domain_separator(uint64_t chain_id, const uint8_t contract[20], uin
 	return r;
 }
 
-int
-dpk_registry_registration_digest(uint64_t chain_id, const uint8_t contract[20], const uint8_t id_hash[32],
-    const uint8_t *pub, size_t publen, uint8_t alg, const uint8_t controller[20], uint64_t expiry,
+/* EIP-712: keccak256("\x19\x01" || domainSeparator || hashStruct) */
+static void
+eip712_digest(const uint8_t domain[32], const uint8_t struct_hash[32], uint8_t digest[32])
+{
+	struct dpk_keccak k;
+
+	dpk_keccak_init(&k);
+	dpk_keccak_update(&k, "\x19\x01", 2);
+	dpk_keccak_update(&k, domain, 32);
+	dpk_keccak_update(&k, struct_hash, 32);
+	dpk_keccak_final(&k, digest);
+}
+
+/* r || s || v with v = 27 + recid, as ecrecover takes it */
+static int
+sign_digest(const struct dpk_wallet *w, const uint8_t digest[32], uint8_t sig[65])
+{
+	int r;
+
+	if ((r = dpk_wallet_sign(w, digest, sig)) != 0)
+		goto out;
+	/* ecrecover takes v in {27, 28} only (recid 2 and 3 cannot be expressed) */
+	if (sig[64] > 1) {
+		r = DPK_ERR_CRYPTO;
+		goto out;
+	}
+	sig[64] = (uint8_t)(sig[64] + 27);
+out:
+	if (r != 0)
+		memset(sig, 0, 65);
+	return r;
+}
+
+/* The digest of a Registration (approver NULL) or a RelayedRegistration:
+ * the same fields, the relayed one with the approver after the controller. */
+static int
+registration_digest(uint64_t chain_id, const uint8_t contract[20], const uint8_t id_hash[32], const uint8_t *pub,
+    size_t publen, uint8_t alg, const uint8_t controller[20], const uint8_t *approver, uint64_t expiry,
     const struct dpk_u256 *nonce, uint8_t digest[32])
 {
-	struct dpk_abi_value a[7];
-	struct dpk_keccak k;
+	struct dpk_abi_value a[8];
 	uint8_t type_hash[32], key_hash[32], domain[32], struct_hash[32];
+	size_t n = 0;
 	int r;
 
 	if (digest == NULL)
@@ -356,26 +416,51 @@ dpk_registry_registration_digest(uint64_t chain_id, const uint8_t contract[20], 
 		return DPK_ERR_INVALID;
 	if ((r = dpk_registry_domain_separator(chain_id, contract, domain)) != 0)
 		return r;
-	str_hash("Registration(bytes32 identityHash,bytes32 keyHash,uint8 algorithm,address controller,"
-		 "uint64 expiry,uint256 nonce)",
-	    type_hash);
+	if (approver == NULL)
+		str_hash("Registration(bytes32 identityHash,bytes32 keyHash,uint8 algorithm,address controller,"
+			 "uint64 expiry,uint256 nonce)",
+		    type_hash);
+	else
+		str_hash("RelayedRegistration(bytes32 identityHash,bytes32 keyHash,uint8 algorithm,address controller,"
+			 "address approver,uint64 expiry,uint256 nonce)",
+		    type_hash);
 	dpk_keccak256(pub != NULL ? pub : empty, publen, key_hash);
-	a[0] = dpk_abi_fixed_bytes(type_hash, 32);
-	a[1] = dpk_abi_fixed_bytes(id_hash, 32);
-	a[2] = dpk_abi_fixed_bytes(key_hash, 32);
-	a[3] = dpk_abi_uint64(alg);
-	a[4] = dpk_abi_address(controller);
-	a[5] = dpk_abi_uint64(expiry);
-	a[6] = dpk_abi_uint256(nonce);
-	if ((r = hash_tuple("(bytes32,bytes32,bytes32,uint8,address,uint64,uint256)", a, 7, struct_hash)) != 0)
+	a[n++] = dpk_abi_fixed_bytes(type_hash, 32);
+	a[n++] = dpk_abi_fixed_bytes(id_hash, 32);
+	a[n++] = dpk_abi_fixed_bytes(key_hash, 32);
+	a[n++] = dpk_abi_uint64(alg);
+	a[n++] = dpk_abi_address(controller);
+	if (approver != NULL)
+		a[n++] = dpk_abi_address(approver);
+	a[n++] = dpk_abi_uint64(expiry);
+	a[n++] = dpk_abi_uint256(nonce);
+	if ((r = hash_tuple(approver == NULL ? "(bytes32,bytes32,bytes32,uint8,address,uint64,uint256)" :
+	    "(bytes32,bytes32,bytes32,uint8,address,address,uint64,uint256)", a, n, struct_hash)) != 0)
 		return r;
-	/* EIP-712: keccak256("\x19\x01" || domainSeparator || hashStruct) */
-	dpk_keccak_init(&k);
-	dpk_keccak_update(&k, "\x19\x01", 2);
-	dpk_keccak_update(&k, domain, 32);
-	dpk_keccak_update(&k, struct_hash, 32);
-	dpk_keccak_final(&k, digest);
+	eip712_digest(domain, struct_hash, digest);
 	return 0;
+}
+
+int
+dpk_registry_registration_digest(uint64_t chain_id, const uint8_t contract[20], const uint8_t id_hash[32],
+    const uint8_t *pub, size_t publen, uint8_t alg, const uint8_t controller[20], uint64_t expiry,
+    const struct dpk_u256 *nonce, uint8_t digest[32])
+{
+	return registration_digest(chain_id, contract, id_hash, pub, publen, alg, controller, NULL, expiry, nonce, digest);
+}
+
+int
+dpk_registry_relayed_digest(uint64_t chain_id, const uint8_t contract[20], const uint8_t id_hash[32],
+    const uint8_t *pub, size_t publen, uint8_t alg, const uint8_t controller[20], const uint8_t approver[20],
+    uint64_t expiry, const struct dpk_u256 *nonce, uint8_t digest[32])
+{
+	if (approver == NULL) {
+		if (digest != NULL)
+			memset(digest, 0, 32);
+		return DPK_ERR_INVALID;
+	}
+	return registration_digest(chain_id, contract, id_hash, pub, publen, alg, controller, approver, expiry, nonce,
+	    digest);
 }
 
 int
@@ -394,18 +479,26 @@ dpk_registry_sign_registration(const struct dpk_wallet *approver, uint64_t chain
 	if ((r = dpk_registry_registration_digest(chain_id, contract, id_hash, pub, publen, alg, controller, expiry,
 		 nonce, digest)) != 0)
 		return r;
-	if ((r = dpk_wallet_sign(approver, digest, sig)) != 0)
-		goto out;
-	/* ecrecover takes v in {27, 28} only (recid 2 and 3 cannot be expressed) */
-	if (sig[64] > 1) {
-		r = DPK_ERR_CRYPTO;
-		goto out;
-	}
-	sig[64] = (uint8_t)(sig[64] + 27);
-out:
-	if (r != 0)
+	return sign_digest(approver, digest, sig);
+}
+
+int
+dpk_registry_sign_relayed(const struct dpk_wallet *controller, uint64_t chain_id, const uint8_t contract[20],
+    const uint8_t id_hash[32], const uint8_t *pub, size_t publen, uint8_t alg, const uint8_t approver[20],
+    uint64_t expiry, const struct dpk_u256 *nonce, uint8_t sig[65])
+{
+	uint8_t digest[32];
+	int r = controller == NULL ? DPK_ERR_INVALID :
+	    dpk_registry_relayed_digest(chain_id, contract, id_hash, pub, publen, alg, controller->addr, approver,
+	    expiry, nonce, digest);
+
+	if (sig == NULL)
+		return DPK_ERR_INVALID;
+	if (r != 0) {
 		memset(sig, 0, 65);
-	return r;
+		return r;
+	}
+	return sign_digest(controller, digest, sig);
 }
 
 /* ------------------------------------------------------------------ */

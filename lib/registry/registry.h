@@ -39,6 +39,11 @@ int dpk_registry_encode_approve_client(struct dpk_buf *out, const uint8_t client
 /* sig: r || s || v with v 27 or 28, as dpk_registry_sign_registration makes it */
 int dpk_registry_encode_register(struct dpk_buf *out, const struct dpk_identity *id, uint8_t alg,
     const uint8_t *pub, size_t publen, uint64_t expiry, const struct dpk_u256 *nonce, const uint8_t sig[65]);
+/* registerRelayed: sent by the approver; controller signed sig with
+ * dpk_registry_sign_relayed() */
+int dpk_registry_encode_register_relayed(struct dpk_buf *out, const struct dpk_identity *id, uint8_t alg,
+    const uint8_t *pub, size_t publen, const uint8_t controller[20], uint64_t expiry, const struct dpk_u256 *nonce,
+    const uint8_t sig[65]);
 int dpk_registry_encode_rotate(struct dpk_buf *out, const uint8_t id_hash[32], uint8_t alg,
     const uint8_t *pub, size_t publen);
 int dpk_registry_encode_revoke(struct dpk_buf *out, const uint8_t id_hash[32]);
@@ -65,6 +70,20 @@ int dpk_registry_sign_registration(const struct dpk_wallet *approver, uint64_t c
     const uint8_t contract[20], const uint8_t id_hash[32], const uint8_t *pub, size_t publen,
     uint8_t alg, const uint8_t controller[20], uint64_t expiry, const struct dpk_u256 *nonce,
     uint8_t sig[65]);
+
+/* The EIP-712 digest of RelayedRegistration(identityHash, keyHash,
+ * algorithm, controller, approver, expiry, nonce): what a device signs for
+ * the one-block flow (the approver sends it in registerRelayed). nonce must
+ * be the record's current version (0 for an identity never approved).
+ * Returns as dpk_registry_registration_digest(). */
+int dpk_registry_relayed_digest(uint64_t chain_id, const uint8_t contract[20], const uint8_t id_hash[32],
+    const uint8_t *pub, size_t publen, uint8_t alg, const uint8_t controller[20], const uint8_t approver[20],
+    uint64_t expiry, const struct dpk_u256 *nonce, uint8_t digest[32]);
+/* The controller's signature of that digest (controller = its wallet's
+ * address): r || s || v (v = 27 + recid). sig is zeroed on error. */
+int dpk_registry_sign_relayed(const struct dpk_wallet *controller, uint64_t chain_id, const uint8_t contract[20],
+    const uint8_t id_hash[32], const uint8_t *pub, size_t publen, uint8_t alg, const uint8_t approver[20],
+    uint64_t expiry, const struct dpk_u256 *nonce, uint8_t sig[65]);
 
 /* --- results --- */
 struct dpk_registry_record {

@@ -8,13 +8,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # dpk-admin as anvil's first dev account (a public test key)
 admin() { "$build/admin/dpk-admin" --rpc "$rpc" --private-key-file "$work/owner.key" --quiet "$@"; }
 
-# bench_chain IDENTITY: anvil on a free port (rpc, anvil_pid), the registry
-# (contract), a PKM (its log $work/pkm.log) that approves registrations, and
-# an enrolment token for IDENTITY in $work/tok
+# bench_chain IDENTITY [BLOCK_TIME]: anvil on a free port (rpc, anvil_pid;
+# mining on every transaction, or every BLOCK_TIME seconds), the registry
+# (contract), a PKM (its log $work/pkm.log, its wallet $pkm_wallet) that
+# approves registrations, and an enrolment token for IDENTITY in $work/tok
 bench_chain() {
 	printf '%s\n' ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 > "$work/owner.key"
 	port=$(free_port); rpc="http://127.0.0.1:$port"
-	"$anvil" --host 127.0.0.1 --port "$port" --silent & anvil_pid=$!; pids="$pids $anvil_pid"
+	"$anvil" --host 127.0.0.1 --port "$port" --silent ${2:+--block-time "$2"} & anvil_pid=$!; pids="$pids $anvil_pid"
 	until "$build/admin/dpk-admin" --rpc "$rpc" chain-id >/dev/null 2>&1; do sleep 0.1; done
 	contract=$(admin --timeout 120 deploy)
 	pport=$(free_port)
@@ -25,9 +26,9 @@ contract = $contract
 state_dir = $work/pkm
 listen = 127.0.0.1:$pport
 CONF
-	w=$("$build/pkm/dpk-pkm" -c "$work/pkm.conf" init | sed -n 's/^wallet: \(0x[0-9a-fA-F]*\).*/\1/p')
-	admin fund "$w" 10000000000000000000
-	admin --contract "$contract" add-approver "$w"
+	pkm_wallet=$("$build/pkm/dpk-pkm" -c "$work/pkm.conf" init | sed -n 's/^wallet: \(0x[0-9a-fA-F]*\).*/\1/p')
+	admin --timeout 120 fund "$pkm_wallet" 10000000000000000000
+	admin --timeout 120 --contract "$contract" add-approver "$pkm_wallet"
 	"$build/pkm/dpk-pkm" -c "$work/pkm.conf" serve 2>"$work/pkm.log" & pids="$pids $!"
 	until (echo >"/dev/tcp/127.0.0.1/$pport") 2>/dev/null; do sleep 0.1; done
 	"$build/pkm/dpk-pkm" -c "$work/pkm.conf" enrol "$1" --out "$work/tok" >/dev/null

@@ -77,7 +77,7 @@ send "$K1" "$C" 'storePKMKey(bytes)' "$pkm_key"; ours=$(gas)
 send "$K0" "$P" 'storePKMKey(string)' "${pkm_key#0x}"; row "storePKMKey (65-byte key)" "$ours" "$(gas)"
 
 dev=$("$CAST" from-utf8 device.example.org)
-pub=0x04$(printf '%0128x' 7)
+pub=$(p256_pub 7)
 token_hash=$("$CAST" keccak dpk-bench-token)
 send "$K2" "$C" 'addClient(uint8,bytes,uint8,bytes,bytes32)' 1 "$dev" 1 "$pub" "$token_hash"; ours=$(gas)
 send "$K2" "$P" 'addClient(string,string,string)' device.example.org "${pub#0x}" dpk-bench-token
@@ -88,7 +88,7 @@ send "$K0" "$P" 'approveClient(string)' dpk-bench-token; row "approveClient" "$o
 
 # register: one transaction with the approver's EIP-712 signature
 reg=$("$CAST" from-utf8 laptop.example.org)
-reg_pub=0x04$(printf '%0128x' 8)
+reg_pub=$(p256_pub 8)
 idh=$("$CAST" call --rpc-url "$RPC" "$C" 'identityHash(uint8,bytes)(bytes32)' 1 "$reg")
 expiry=$(( $(date +%s) + 3600 ))
 digest=$("$CAST" call --rpc-url "$RPC" "$C" \
@@ -98,8 +98,23 @@ sig=$("$CAST" wallet sign --no-hash --private-key "$K1" "$digest")
 send "$K3" "$C" 'register(uint8,bytes,uint8,bytes,uint64,uint256,bytes)' 1 "$reg" 1 "$reg_pub" "$expiry" 1 "$sig"
 row "register (EIP-712, 1 tx)" "$(gas)" "-"
 
+# registerRelayed: the PKM (A1) sends the request its device signed; the
+# device's wallet (private key 1) holds no ether. nonce = the record's version, 0.
+rel=$("$CAST" from-utf8 relayed.example.org)
+rel_pub=$(p256_pub 10)
+rel_dev_key=0x0000000000000000000000000000000000000000000000000000000000000001
+rel_dev=$("$CAST" wallet address --private-key "$rel_dev_key")
+rel_idh=$("$CAST" call --rpc-url "$RPC" "$C" 'identityHash(uint8,bytes)(bytes32)' 1 "$rel")
+digest=$("$CAST" call --rpc-url "$RPC" "$C" \
+	'relayedRegistrationDigest(bytes32,bytes32,uint8,address,address,uint64,uint256)(bytes32)' \
+	"$rel_idh" "$("$CAST" keccak "$rel_pub")" 1 "$rel_dev" "$A1" "$expiry" 0)
+sig=$("$CAST" wallet sign --no-hash --private-key "$rel_dev_key" "$digest")
+send "$K1" "$C" 'registerRelayed(uint8,bytes,uint8,bytes,address,uint64,uint256,bytes)' 1 "$rel" 1 "$rel_pub" \
+	"$rel_dev" "$expiry" 0 "$sig"
+row "registerRelayed (PKM relays, 1 tx)" "$(gas)" "-"
+
 dev_h=$("$CAST" call --rpc-url "$RPC" "$C" 'identityHash(uint8,bytes)(bytes32)' 1 "$dev")
-send "$K2" "$C" 'rotate(bytes32,uint8,bytes)' "$dev_h" 1 0x04$(printf '%0128x' 9); row "rotate (controller)" "$(gas)" "-"
+send "$K2" "$C" 'rotate(bytes32,uint8,bytes)' "$dev_h" 1 "$(p256_pub 9)"; row "rotate (controller)" "$(gas)" "-"
 send "$K2" "$C" 'revoke(bytes32)' "$dev_h"; row "revoke (controller)" "$(gas)" "-"
 send "$K1" "$C" 'revoke(bytes32)' "$idh"; row "revoke (approver)" "$(gas)" "-"
 send "$K0" "$C" 'transferOwnership(address)' "$A3"; row "transferOwnership" "$(gas)" "-"

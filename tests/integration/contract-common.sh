@@ -47,6 +47,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# p256_pub N: the uncompressed P-256 public key (0x04 || X || Y) of the
+# private key N, a real point of the curve: the contract refuses any other.
+p256_pub() {
+	node -e 'const c = require("crypto").createECDH("prime256v1");
+		c.setPrivateKey(Buffer.from(BigInt(process.argv[1]).toString(16).padStart(64, "0"), "hex"));
+		console.log("0x" + c.getPublicKey("hex"));' "$1"
+}
+
 free_port() {
 	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }

@@ -32,7 +32,7 @@ check_eq "approver added" "$("$CAST" call --rpc-url "$RPC" "$C" 'isApprover(addr
 # The device (A2) asks for its identity; the token stays off chain, only its hash goes on.
 set -- $("$idhash" 'Device.Example.ORG')
 kind=$1 value=$2 idh=$3
-pub=0x04$(printf '%0128x' 7)
+pub=$(p256_pub 7)
 token_hash=$("$CAST" keccak "dpk-demo-token")
 send "$K2" "$C" 'addClient(uint8,bytes,uint8,bytes,bytes32)' "$kind" "$value" 1 "$pub" "$token_hash"
 rh=$("$CAST" call --rpc-url "$RPC" "$C" 'pendingRecordHash(address)(bytes32)' "$A2")
@@ -64,22 +64,64 @@ check_eq "getClient approver, serial" "$8 $9" "$A1 1"
 
 # The storage layout contracts/README.md documents (what storage proofs will
 # read): records at mapping slot 4; slot 0 of a record packs validUntil,
-# validFrom (uint40), status, algorithm, controller (high to low bytes); slot 1
-# version, serial, approver; slot 2 the key (65 bytes: 2 * 65 + 1); slot 0 of
-# the contract lastSerial and owner.
+# validFrom (uint40), status, keyInfo (algorithm, and the parity of y in bit
+# 7), controller (high to low bytes); slot 1 version, serial, approver; slot 2
+# a P-256 key's x; slot 3 an RSA key's bytes (empty here); slot 0 of the
+# contract lastSerial and owner.
 lc() { tr 'A-F' 'a-f'; }
 rs=$("$CAST" index bytes32 "$idh" 4)
+slot_plus() { node -e 'console.log("0x"+(BigInt(process.argv[1])+BigInt(process.argv[2])).toString(16).padStart(64,"0"))' "$1" "$2"; }
 w0=$("$CAST" storage --rpc-url "$RPC" "$C" "$rs" | lc)
-w1=$("$CAST" storage --rpc-url "$RPC" "$C" "$(node -e 'console.log("0x"+(BigInt(process.argv[1])+1n).toString(16).padStart(64,"0"))' "$rs")" | lc)
-w2=$("$CAST" storage --rpc-url "$RPC" "$C" "$(node -e 'console.log("0x"+(BigInt(process.argv[1])+2n).toString(16).padStart(64,"0"))' "$rs")" | lc)
+w1=$("$CAST" storage --rpc-url "$RPC" "$C" "$(slot_plus "$rs" 1)" | lc)
+w2=$("$CAST" storage --rpc-url "$RPC" "$C" "$(slot_plus "$rs" 2)" | lc)
+w3=$("$CAST" storage --rpc-url "$RPC" "$C" "$(slot_plus "$rs" 3)" | lc)
 g0=$("$CAST" storage --rpc-url "$RPC" "$C" 0 | lc)
 low() { printf '%s' "$1" | lc | sed 's/^0x//'; }
-check_eq "record slot 0: validUntil 0, status 1, algorithm 1, controller" \
-	"$(printf '%s' "$w0" | cut -c3-12) $(printf '%s' "$w0" | cut -c23-66)" "0000000000 0101$(low "$A2")"
+x=$(printf '%s' "$pub" | cut -c5-68)
+ylast=$(printf '%s' "$pub" | cut -c132)
+case $ylast in [13579bdf]) info=81 ;; *) info=01 ;; esac
+check_eq "record slot 0: validUntil 0, status 1, keyInfo (algorithm 1, y parity), controller" \
+	"$(printf '%s' "$w0" | cut -c3-12) $(printf '%s' "$w0" | cut -c23-66)" "0000000000 01$info$(low "$A2")"
 check_eq "record slot 0: validFrom is getClient's" "$((0x$(printf '%s' "$w0" | cut -c13-22)))" "$6"
 check_eq "record slot 1: version 1, serial 1, approver" "$w1" "0x000000010000000000000001$(low "$A1")"
-check_eq "record slot 2: the key's length (long bytes: 2 * 65 + 1)" "$((w2))" 131
+check_eq "record slot 2: the key's x-coordinate" "$w2" "0x$x"
+check_eq "record slot 3: no RSA key" "$((w3))" 0
 check_eq "contract slot 0: lastSerial 1, owner" "$g0" "0x000000000000000000000001$(low "$A0")"
+
+# A key off the curve is refused: the record keeps only x and a parity bit,
+# so it could not serve the (x, y) it was given.
+off=0x04${x}$(printf '%064x' 5)
+got=$(expect_revert 'NotOnCurve(bytes32)' send --rpc-url "$RPC" --private-key "$K3" "$C" \
+	'addClient(uint8,bytes,uint8,bytes,bytes32)' 1 "$("$CAST" from-utf8 off.example)" 1 "$off" "$token_hash") &&
+	check_eq "a P-256 key off the curve is refused (NotOnCurve)" "$got" "0x$x" || bad "NotOnCurve not raised"
+
+# Both parities round-trip: keys whose y is odd and even, each served back whole.
+for pk in 1 2 3 4; do
+	kp=$(p256_pub "$pk")
+	send "$K3" "$C" 'addClient(uint8,bytes,uint8,bytes,bytes32)' 1 "$("$CAST" from-utf8 "k$pk.example")" 1 "$kp" \
+		"$("$CAST" keccak "token-k$pk")"
+	krh=$("$CAST" call --rpc-url "$RPC" "$C" 'pendingRecordHash(address)(bytes32)' "$A3")
+	send "$K1" "$C" 'approveClient(address,bytes32)' "$A3" "$krh"
+	got=$("$CAST" call --rpc-url "$RPC" "$C" \
+		'getClient(uint8,bytes)(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)' 1 \
+		"$("$CAST" from-utf8 "k$pk.example")" | head -n 1)
+	check_eq "P-256 key $pk (y ends in $(printf '%s' "$kp" | cut -c132)) served back whole" "$got" "$kp"
+done
+
+# Rotating to an RSA key moves the key to slot 3 (long bytes: 2 * length + 1
+# there, the data from keccak256(slot)) and clears slot 2; and back again.
+k4h=$("$CAST" call --rpc-url "$RPC" "$C" 'identityHash(uint8,bytes)(bytes32)' 1 "$("$CAST" from-utf8 k4.example)")
+k4=$("$CAST" index bytes32 "$k4h" 4)
+rsa=0x30$(printf '%0196x' 1234567)
+send "$K3" "$C" 'rotate(bytes32,uint8,bytes)' "$k4h" 2 "$rsa"
+check_eq "after rotation to RSA: slot 2 cleared, slot 3 the key's length (2 * 99 + 1)" \
+	"$(($("$CAST" storage --rpc-url "$RPC" "$C" "$(slot_plus "$k4" 2)"))) $(($("$CAST" storage --rpc-url "$RPC" "$C" "$(slot_plus "$k4" 3)")))" "0 199"
+check_eq "RSA key and algorithm served as stored" "$("$CAST" call --rpc-url "$RPC" "$C" \
+	'getClientByHash(bytes32)(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)' "$k4h" | head -n 2 | tr '\n' ' ')" "$rsa 2 "
+send "$K3" "$C" 'rotate(bytes32,uint8,bytes)' "$k4h" 1 "$(p256_pub 5)"
+check_eq "after rotation back to P-256: slot 3 cleared, key served" \
+	"$(($("$CAST" storage --rpc-url "$RPC" "$C" "$(slot_plus "$k4" 3)"))) $("$CAST" call --rpc-url "$RPC" "$C" \
+	'getClientByHash(bytes32)(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)' "$k4h" | head -n 1)" "0 $(p256_pub 5)"
 
 # Another approver (A3) can neither revoke nor re-approve A1's identity.
 send "$K0" "$C" 'addApprover(address)' "$A3"

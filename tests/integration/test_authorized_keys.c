@@ -498,6 +498,12 @@ test_usage(void **state)
 	assert_int_equal(dpk_test_run(none, NULL, NULL), 2);
 	assert_int_equal(dpk_test_run(two, NULL, NULL), 2);
 	assert_int_equal(dpk_test_run(bad, NULL, NULL), 2);
+	/* --help: the usage on stdout, status 0 */
+	char *help[] = {prog, (char *)"--help", NULL};
+	struct dpk_buf out;
+	assert_int_equal(dpk_test_run(help, NULL, &out), 0);
+	assert_non_null(strstr((const char *)out.data, "usage: dpk-authorized-keys"));
+	dpk_buf_free(&out);
 }
 
 int

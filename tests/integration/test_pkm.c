@@ -2,8 +2,8 @@
  * runs as a real process (init, enrol, revoke-token, serve); this test is the
  * device: it reads the token file and speaks the device-to-PKM channel
  * (doc/protocol.md) over lib/tlspsk. Covers funding (once per token, bound to
- * one wallet), the EIP-712 approval and the paper's addClient + APPROVE flow
- * with their refusals, tokens that must fail the handshake, a crash
+ * one wallet), the EIP-712 approval, the relayed one-block registration
+ * and the paper's addClient + APPROVE flow with their refusals, tokens that must fail the handshake, a crash
  * between journalling a transaction and sending it, and load: a client that
  * trickles its TLS handshake is dropped at handshake_timeout (a total, not
  * per read), and one address gets max_connections_per_address. */
@@ -39,6 +39,7 @@
 #define MSG_FUND 0x11
 #define MSG_APPROVE 0x12
 #define MSG_SIGN 0x13
+#define MSG_RELAY 0x14
 #define MSG_FAILURE 0x7f
 
 struct env {
@@ -513,6 +514,115 @@ test_sign_registration(void **state)
 	dpk_token_clear(&t);
 }
 
+/* RELAY body: string wallet, u8 algorithm, string key, u64 expiry, string
+ * nonce (32), string signature: signer's signature of the request of
+ * dev (controller) for approver, nonce = version. */
+static int
+relay_request(struct env *e, const struct dpk_token *t, const struct dpk_wallet *dev,
+    const struct dpk_wallet *signer, const uint8_t approver[20], const char *identity, const uint8_t pub[65],
+    uint64_t expiry, uint64_t version, struct reply *rep)
+{
+	uint8_t body[4 + 20 + 1 + 4 + 65 + 8 + 4 + 32 + 4 + 65], idh[32], digest[32], sig[65];
+	struct dpk_identity id;
+	struct dpk_u256 n;
+	size_t o = 0;
+
+	assert_int_equal(dpk_identity_parse(identity, strlen(identity), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, idh), 0);
+	dpk_u256_from_u64(&n, version);
+	assert_int_equal(dpk_registry_relayed_digest(DPK_TEST_CHAIN_ID, e->contract, idh, pub, 65, DPK_REGISTRY_ALG_P256,
+			     dev->addr, approver, expiry, &n, digest),
+	    0);
+	assert_int_equal(dpk_wallet_sign(signer, digest, sig), 0);
+	sig[64] = (uint8_t)(sig[64] + 27);
+	memset(body, 0, sizeof(body));
+	body[o + 3] = 20;
+	memcpy(body + o + 4, dev->addr, 20);
+	o += 24;
+	body[o++] = DPK_REGISTRY_ALG_P256;
+	body[o + 3] = 65;
+	memcpy(body + o + 4, pub, 65);
+	o += 69;
+	for (int i = 0; i < 8; i++)
+		body[o++] = (uint8_t)(expiry >> (56 - 8 * i));
+	body[o + 3] = 32;
+	memcpy(body + o + 4, n.be, 32);
+	o += 36;
+	body[o + 3] = 65;
+	memcpy(body + o + 4, sig, 65);
+	o += 69;
+	assert_int_equal(o, sizeof(body));
+	return request(e, t, MSG_RELAY, body, sizeof(body), rep);
+}
+
+/* RELAY: the device's wallet holds nothing and sends nothing; the PKM sends
+ * the one transaction. Refused: a forged signature, a request signed for
+ * another PKM, an expired one, a second request on a used token, and the
+ * same request replayed under another token (the contract's StaleNonce). */
+static void
+test_relay(void **state)
+{
+	struct env *e = *state;
+	struct dpk_token t, t2;
+	struct dpk_wallet dev, other;
+	struct reply r1, r2, r3;
+	uint8_t pub[65], pub2[65];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600, pkm_nonce;
+	const char *who = "relay.example.org";
+
+	start_pkm(e);
+	enrol(e, who, NULL, &t);
+	new_wallet(&dev);
+	new_wallet(&other);
+	new_key(pub);
+	new_key(pub2);
+	pkm_nonce = nonce_of(e, e->pkm_addr);
+
+	/* forged: another key's signature over the device's request */
+	assert_int_equal(relay_request(e, &t, &dev, &other, e->pkm_addr, who, pub, expiry, 0, &r1), 0);
+	assert_int_equal(r1.type, MSG_FAILURE);
+	assert_int_equal(r1.code, 12);
+	assert_non_null(strstr(r1.msg, "not signed by wallet"));
+	/* signed for another PKM: this one does not relay what it was not asked for */
+	assert_int_equal(relay_request(e, &t, &dev, &dev, other.addr, who, pub, expiry, 0, &r1), 0);
+	assert_int_equal(r1.type, MSG_FAILURE);
+	assert_int_equal(r1.code, 12);
+	/* expired */
+	assert_int_equal(relay_request(e, &t, &dev, &dev, e->pkm_addr, who, pub, 1000, 0, &r1), 0);
+	assert_int_equal(r1.type, MSG_FAILURE);
+	assert_int_equal(r1.code, 24);
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce); /* nothing sent */
+
+	/* the request: one transaction, from the PKM */
+	assert_int_equal(relay_request(e, &t, &dev, &dev, e->pkm_addr, who, pub, expiry, 0, &r1), 0);
+	if (r1.type == MSG_FAILURE)
+		fail_msg("RELAY refused: %s", r1.msg);
+	assert_int_equal(r1.type, MSG_RELAY | 0x80);
+	assert_int_equal(r1.mined, 1);
+	assert_active(e, who, pub, dev.addr);
+	assert_int_equal(balance(e, dev.addr), 0);
+	assert_int_equal(nonce_of(e, dev.addr), 0);
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce + 1);
+	/* asked again (a device that restarted): the same transaction, nothing sent */
+	assert_int_equal(relay_request(e, &t, &dev, &dev, e->pkm_addr, who, pub, expiry, 0, &r2), 0);
+	assert_int_equal(r2.type, MSG_RELAY | 0x80);
+	assert_memory_equal(r2.hash, r1.hash, 32);
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce + 1);
+	/* another request on the used token */
+	assert_int_equal(relay_request(e, &t, &dev, &dev, e->pkm_addr, who, pub2, expiry, 1, &r3), 0);
+	assert_int_equal(r3.type, MSG_FAILURE);
+	assert_int_equal(r3.code, 21);
+	/* the first request replayed under a second token: its nonce is stale */
+	enrol(e, who, NULL, &t2);
+	assert_int_equal(relay_request(e, &t2, &dev, &dev, e->pkm_addr, who, pub, expiry, 0, &r3), 0);
+	assert_int_equal(r3.type, MSG_FAILURE);
+	assert_non_null(strstr(r3.msg, "StaleNonce"));
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce + 1);
+	dpk_token_clear(&t);
+	dpk_token_clear(&t2);
+	stop_pkm(e);
+}
+
 /* The device's addClient(identity, key, token hash). */
 static void
 add_client(struct env *e, const struct dpk_wallet *dev, const char *identity, const uint8_t pub[65],
@@ -784,6 +894,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fund, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_registration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approve_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_journal, setup, teardown),

@@ -1,7 +1,9 @@
 /* Registration end to end, with real processes: anvil, dpk-pkm serve and
- * dpk-agent. Both flows; a token for another identity; a token file others may read; a caller without
+ * dpk-agent. The three flows (relay, the default: one transaction from the
+ * PKM, in one block, the device's wallet never funded; eip712; paper); a token for another identity; a token file others may read; a caller without
  * permission; the PKM down, then up; the agent killed with SIGKILL at every
- * step and restarted, ending registered once, funded once. */
+ * step and restarted, ending registered once, funded once (eip712) or with
+ * exactly one transaction from the PKM (relay). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,8 +84,10 @@ start_agent(struct env *e, const char *flow)
 
 	dpk_wallet_address_format(e->contract, addr);
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/agent-state\nsocket = %s\n"
-	    "identity = device1.example.org\ntoken_file = %s\nregistration = %s\npoll_interval = 200ms\n",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, e->token, flow);
+	    "identity = device1.example.org\ntoken_file = %s\npoll_interval = 200ms\n",
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, e->token);
+	if (flow != NULL) /* NULL: the default */
+		fprintf(f, "registration = %s\n", flow);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
@@ -329,6 +333,24 @@ test_unprivileged_caller(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The PKM's key is on chain (serve publishes it when it starts) */
+static void
+wait_pkm_key(struct env *e)
+{
+	for (int i = 0; i < 100; i++) {
+		struct dpk_buf key;
+		int r;
+
+		dpk_buf_init(&key, 1024);
+		r = dpk_registry_get_pkm_key(e->rpc, e->contract, e->pkm_wallet, &key);
+		dpk_buf_free(&key);
+		if (r == 0)
+			return;
+		sleep_ms(100);
+	}
+	fail_msg("the PKM published no key");
+}
+
 static void
 test_pkm_down_then_up(void **state)
 {
@@ -338,17 +360,7 @@ test_pkm_down_then_up(void **state)
 	enrol(e, "device1.example.org");
 	/* the PKM publishes its key on chain, then goes down */
 	start_pkm(e);
-	for (int i = 0; i < 100; i++) {
-		struct dpk_buf key;
-		int r;
-
-		dpk_buf_init(&key, 1024);
-		r = dpk_registry_get_pkm_key(e->rpc, e->contract, e->pkm_wallet, &key);
-		dpk_buf_free(&key);
-		if (r == 0)
-			break;
-		sleep_ms(100);
-	}
+	wait_pkm_key(e);
 	kill(e->pkm, SIGTERM);
 	assert_int_equal(dpk_test_wait_exit(e->pkm, 10000), 0);
 	e->pkm = 0;
@@ -373,13 +385,81 @@ test_pkm_down_then_up(void **state)
 }
 
 static int kills;
+static const char *kill_flow;
 
 static void
 kill_and_restart(struct env *e, int step)
 {
 	kill_agent(e);
 	kills++;
-	start_agent(e, "eip712");
+	start_agent(e, kill_flow);
+}
+
+/* The device's wallet (the record's controller) as the agent reports it */
+static void
+device_wallet(struct env *e, uint8_t wallet[20])
+{
+	struct dpk_client *c;
+	struct dpk_client_status st;
+
+	assert_int_equal(dpk_client_open(e->sock, 5000, 0, &c), 0);
+	assert_int_equal(dpk_client_status(c, &st), 0);
+	memcpy(wallet, st.wallet, 20);
+	dpk_client_close(c);
+}
+
+/* Relayed (the default): the PKM sends one transaction; the device's wallet
+ * holds nothing and sends nothing; one block from start to registered. */
+static void
+test_relay_flow(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+	uint8_t wallet[20];
+	uint64_t pkm_nonce, n;
+	struct dpk_u256 bal;
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	wait_pkm_key(e);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &pkm_nonce), 0);
+	start_agent(e, NULL);
+	if (follow(e, 60, &reg, NULL) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	check_registered(e);
+	assert_true(reg.blocks <= 1); /* anvil mines a block per transaction: only the PKM's */
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, pkm_nonce + 1);
+	device_wallet(e, wallet);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(dpk_rpc_balance(e->rpc, wallet, DPK_RPC_LATEST, &bal), 0);
+	assert_true(dpk_u256_is_zero(&bal));
+}
+
+/* Relayed, with the agent killed at every step and restarted: registered
+ * once, by one transaction of the PKM (the journalled request is sent again,
+ * the PKM answers with its journalled transaction). */
+static void
+test_relay_sigkill_at_every_step(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+	uint64_t pkm_nonce, n;
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	wait_pkm_key(e);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &pkm_nonce), 0);
+	kill_flow = "relay";
+	start_agent(e, kill_flow);
+	kills = 0;
+	if (follow(e, 120, &reg, kill_and_restart) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	assert_true(kills >= 2); /* at start and while the PKM relays */
+	check_registered(e);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, pkm_nonce + 1);
 }
 
 static void
@@ -392,7 +472,8 @@ test_sigkill_at_every_step(void **state)
 	enrol(e, "device1.example.org");
 	start_pkm(e);
 	assert_int_equal(dpk_rpc_balance(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &before), 0);
-	start_agent(e, "eip712");
+	kill_flow = "eip712";
+	start_agent(e, kill_flow);
 	kills = 0;
 	if (follow(e, 120, &reg, kill_and_restart) != DPK_CLIENT_REG_DONE)
 		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
@@ -411,6 +492,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_relay_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_sigkill_at_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_transaction_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_for_another_identity, setup, teardown),

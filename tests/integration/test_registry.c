@@ -15,6 +15,12 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/obj_mac.h>
 
 #include "eth/abi.h"
 #include "base/err.h"
@@ -168,13 +174,53 @@ hash_text(const uint8_t h[32], char out[67])
 	assert_int_equal(dpk_hex_encode(h, 32, 1, out, 67), 0);
 }
 
-/* A P-256-shaped key (0x04 || 64 bytes) differing by seed */
+/* The P-256 public key of the private key seed (seed * G, uncompressed
+ * 0x04 || X || Y): a point of the curve, as the contract requires. */
 static void
 p256_key(uint8_t pub[65], uint8_t seed)
 {
-	pub[0] = 0x04;
-	for (int i = 1; i < 65; i++)
-		pub[i] = (uint8_t)(seed * 31 + i);
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	EC_POINT *pt = g != NULL ? EC_POINT_new(g) : NULL;
+	BIGNUM *k = BN_new();
+
+	assert_non_null(pt);
+	assert_non_null(k);
+	assert_int_equal(BN_set_word(k, seed), 1);
+	assert_int_equal(EC_POINT_mul(g, pt, k, NULL, NULL, NULL), 1);
+	assert_int_equal(EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, 65, NULL), 65);
+	BN_free(k);
+	EC_POINT_free(pt);
+	EC_GROUP_free(g);
+}
+
+/* A fresh RSA-2048 key as DER SubjectPublicKeyInfo (OPENSSL_free it) */
+static int
+rsa_spki(uint8_t **der)
+{
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	int len;
+
+	assert_non_null(rsa);
+	*der = NULL;
+	len = i2d_PUBKEY(rsa, der);
+	assert_true(len > 256 && len < 400);
+	EVP_PKEY_free(rsa);
+	return len;
+}
+
+/* The record of id holds exactly this key, at this version */
+static void
+expect_key(struct ctx *c, const struct dpk_identity *id, uint32_t version, uint8_t alg, const uint8_t *key,
+    size_t keylen)
+{
+	struct dpk_registry_record rec;
+
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, id, &rec), 0);
+	assert_int_equal(rec.version, version);
+	assert_int_equal(rec.alg, alg);
+	assert_int_equal(rec.publen, keylen);
+	assert_memory_equal(rec.pubkey, key, keylen);
+	dpk_registry_record_free(&rec);
 }
 
 static void
@@ -385,6 +431,23 @@ test_add_approve_lookup(void **state)
 	send_refused(c, &c->device, &cd, "BadKeyLength(1, 64)");
 	assert_int_equal(dpk_registry_encode_add_client(&cd, &id, 7, pub, 65, tok), 0);
 	send_refused(c, &c->device, &cd, "UnknownAlgorithm(7)");
+	{
+		/* the contract keeps x and the parity of y only: a pair (x, y)
+		 * off the curve would be served back as another key, so it is
+		 * refused (NotOnCurve(x)); so is a coordinate >= p */
+		uint8_t off[65];
+		char xt[67];
+
+		memcpy(off, pub, 65);
+		off[64] ^= 0x01;
+		assert_int_equal(dpk_hex_encode(pub + 1, 32, 1, xt, sizeof(xt)), 0);
+		snprintf(want, sizeof(want), "NotOnCurve(%s)", xt);
+		assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, off, 65, tok), 0);
+		send_refused(c, &c->device, &cd, want);
+		memset(off + 1, 0xff, 32);
+		assert_int_equal(dpk_registry_encode_add_client(&cd, &id, DPK_REGISTRY_ALG_P256, off, 65, tok), 0);
+		send_refused(c, &c->device, &cd, "NotOnCurve(0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)");
+	}
 	{
 		uint8_t z[32] = {0};
 
@@ -616,6 +679,20 @@ test_rotate_and_revoke(void **state)
 	assert_true(rec.serial == 1); /* a rotation keeps the serial and the approver */
 	assert_memory_equal(rec.approver, c->pkm.addr, 20);
 	dpk_registry_record_free(&rec);
+	{
+		/* an RSA key (stored as bytes in the record's fourth slot) and back
+		 * to P-256 (x in the third): each served exactly as given */
+		uint8_t *der;
+		int derlen = rsa_spki(&der);
+
+		assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen), 0);
+		send_ok(c, &c->device, &cd);
+		expect_key(c, &id, 3, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen);
+		assert_int_equal(dpk_registry_encode_rotate(&cd, idh, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
+		send_ok(c, &c->device, &cd);
+		expect_key(c, &id, 4, DPK_REGISTRY_ALG_P256, pub2, 65);
+		OPENSSL_free(der);
+	}
 	memset(unknown, 0x5a, 32);
 	assert_int_equal(dpk_registry_encode_rotate(&cd, unknown, DPK_REGISTRY_ALG_P256, pub2, 65), 0);
 	send_refused(c, &c->device, &cd, "NotFound");
@@ -628,7 +705,7 @@ test_rotate_and_revoke(void **state)
 	send_ok(c, &c->device, &cd);
 	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0); /* not NOTFOUND */
 	assert_int_equal(rec.status, DPK_REGISTRY_REVOKED);
-	assert_int_equal(rec.version, 2);
+	assert_int_equal(rec.version, 4);
 	assert_true(rec.serial == 1); /* so does a revocation */
 	assert_true(rec.valid_until >= rec.valid_from && rec.valid_until > 0);
 	dpk_registry_record_free(&rec);
@@ -869,6 +946,138 @@ admin(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *out, const char
 	st = run_joined(out, argv);
 	dpk_test_rmtree(dir);
 	return st;
+}
+
+/* registerRelayed: the approver sends the request its device signed, in one
+ * transaction; the device's wallet holds no ether. A forged signature, a
+ * request relayed by another approver than the one it names, a replay and an
+ * expired request are refused; a relayed P-256 and RSA key round-trip. */
+static void
+test_relayed_register(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_identity id;
+	struct dpk_registry_record rec;
+	struct dpk_wallet dev;
+	struct dpk_buf cd;
+	struct dpk_u256 n, bal;
+	uint8_t idh[32], pub[65], kh[32], ours[32], theirs[32], sig[65], bad[65], priv[32];
+	char at[43], dt[43], want[256], ht[67];
+	uint64_t expiry = (uint64_t)time(NULL) + 3600;
+
+	make_approver(c, &c->pkm);
+	make_approver(c, &c->pkm_b);
+	dpk_buf_init(&cd, 1 << 16);
+	memset(priv, 0, sizeof(priv));
+	priv[31] = 0x2a; /* a wallet nobody funded */
+	assert_int_equal(dpk_wallet_from_private(&dev, priv), 0);
+	assert_int_equal(dpk_rpc_balance(c->rpc, dev.addr, DPK_RPC_LATEST, &bal), 0);
+	assert_true(dpk_u256_is_zero(&bal));
+	identity("relayed.example", &id, idh);
+	hash_text(idh, ht);
+	p256_key(pub, 21);
+	dpk_keccak256(pub, 65, kh);
+	dpk_u256_from_u64(&n, 0);
+
+	/* our digest is the contract's */
+	{
+		struct dpk_abi_value a[7];
+
+		a[0] = dpk_abi_fixed_bytes(idh, 32);
+		a[1] = dpk_abi_fixed_bytes(kh, 32);
+		a[2] = dpk_abi_uint64(1);
+		a[3] = dpk_abi_address(dev.addr);
+		a[4] = dpk_abi_address(c->pkm.addr);
+		a[5] = dpk_abi_uint64(expiry);
+		a[6] = dpk_abi_uint256(&n);
+		assert_int_equal(dpk_abi_encode_call(
+				     "relayedRegistrationDigest(bytes32,bytes32,uint8,address,address,uint64,uint256)", a, 7, &cd),
+		    0);
+		view_bytes32(c, &cd, theirs);
+		dpk_buf_reset(&cd);
+	}
+	assert_int_equal(dpk_registry_relayed_digest(DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1, dev.addr,
+			     c->pkm.addr, expiry, &n, ours),
+	    0);
+	assert_memory_equal(ours, theirs, 32);
+	assert_int_equal(dpk_registry_sign_relayed(&dev, DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1, c->pkm.addr,
+			     expiry, &n, sig),
+	    0);
+	addr_text(dev.addr, dt);
+
+	/* the controller's request signed by anyone else (the attacker's key
+	 * over the digest that names the device) */
+	assert_int_equal(dpk_wallet_sign(&c->attacker, ours, bad), 0);
+	bad[64] = (uint8_t)(bad[64] + 27);
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, bad), 0);
+	addr_text(c->attacker.addr, at);
+	snprintf(want, sizeof(want), "SignerNotController(%s, %s)", at, dt);
+	send_refused(c, &c->pkm, &cd, want);
+	/* the device's request relayed by an approver it did not ask: the
+	 * signature names c->pkm, so it recovers to some other address */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	send_refused(c, &c->pkm_b, &cd, "SignerNotController");
+	/* sent by a non-approver (the device itself could not pay anyway) */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	addr_text(c->stranger.addr, at);
+	snprintf(want, sizeof(want), "NotApprover(%s)", at);
+	send_refused(c, &c->stranger, &cd, want);
+	/* another key than the one signed */
+	{
+		uint8_t other[65];
+
+		p256_key(other, 22);
+		assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, other, 65, dev.addr, expiry, &n, sig), 0);
+		send_refused(c, &c->pkm, &cd, "SignerNotController");
+	}
+
+	/* relayed by the approver it names: one transaction */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	send_ok(c, &c->pkm, &cd);
+	assert_int_equal(dpk_registry_get_client(c->rpc, c->contract, &id, &rec), 0);
+	assert_int_equal(rec.status, DPK_REGISTRY_ACTIVE);
+	assert_int_equal(rec.version, 1);
+	assert_int_equal(rec.publen, 65);
+	assert_memory_equal(rec.pubkey, pub, 65);
+	assert_memory_equal(rec.controller, dev.addr, 20);
+	assert_memory_equal(rec.approver, c->pkm.addr, 20);
+	dpk_registry_record_free(&rec);
+
+	/* the same request again: its nonce (0) is not the version (1) any more */
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, expiry, &n, sig), 0);
+	snprintf(want, sizeof(want), "StaleNonce(%s, 0, 1)", ht);
+	send_refused(c, &c->pkm, &cd, want);
+
+	/* a new request for version 1 (an RSA key) passes once */
+	{
+		uint8_t *der;
+		int derlen = rsa_spki(&der);
+
+		dpk_u256_from_u64(&n, 1);
+		assert_int_equal(dpk_registry_sign_relayed(&dev, DPK_TEST_CHAIN_ID, c->contract, idh, der, (size_t)derlen,
+				     DPK_REGISTRY_ALG_RSA, c->pkm.addr, expiry, &n, sig),
+		    0);
+		assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen,
+				     dev.addr, expiry, &n, sig),
+		    0);
+		send_ok(c, &c->pkm, &cd);
+		expect_key(c, &id, 2, DPK_REGISTRY_ALG_RSA, der, (size_t)derlen);
+		OPENSSL_free(der);
+	}
+
+	/* an expired request */
+	dpk_u256_from_u64(&n, 2);
+	assert_int_equal(dpk_registry_sign_relayed(&dev, DPK_TEST_CHAIN_ID, c->contract, idh, pub, 65, 1, c->pkm.addr,
+			     1000, &n, sig),
+	    0);
+	assert_int_equal(dpk_registry_encode_register_relayed(&cd, &id, 1, pub, 65, dev.addr, 1000, &n, sig), 0);
+	send_refused(c, &c->pkm, &cd, "SignatureExpired");
+
+	/* the device's balance was never touched */
+	assert_int_equal(dpk_rpc_balance(c->rpc, dev.addr, DPK_RPC_LATEST, &bal), 0);
+	assert_true(dpk_u256_is_zero(&bal));
+	dpk_wallet_clear(&dev);
+	dpk_buf_free(&cd);
 }
 
 /* Issue 11: one compromised PKM must not take over the identities other
@@ -1238,6 +1447,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_changed_after_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_and_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eip712_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relayed_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approvers_scoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ownership_two_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),

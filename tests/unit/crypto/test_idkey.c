@@ -54,6 +54,45 @@ write_text(const char *path, const char *text, mode_t mode)
 	assert_int_equal(chmod(path, mode), 0);
 }
 
+/* x and the parity of y (what the registry stores) give back the key; the
+ * other parity gives the point's negation; an x with no point is refused */
+static void
+test_p256_decompress(void **state)
+{
+	uint8_t out[65], x[32];
+	int refused = 0;
+	(void)state;
+
+	for (int i = 0; i < 8; i++) {
+		struct dpk_idkey *k;
+		struct dpk_buf b;
+
+		assert_int_equal(dpk_idkey_generate(DPK_IDKEY_P256, 0, &k), 0);
+		dpk_buf_init(&b, 4096);
+		assert_int_equal(dpk_idkey_public_onchain(k, &b), 0);
+		assert_int_equal(b.len, 65);
+		assert_int_equal(dpk_idkey_p256_decompress(b.data + 1, b.data[64] & 1, out), 0);
+		assert_memory_equal(out, b.data, 65);
+		assert_int_equal(dpk_idkey_p256_decompress(b.data + 1, !(b.data[64] & 1), out), 0);
+		assert_memory_equal(out, b.data, 33);
+		assert_memory_not_equal(out + 33, b.data + 33, 32);
+		assert_int_equal(out[64] & 1, !(b.data[64] & 1));
+		dpk_buf_free(&b);
+		dpk_idkey_free(k);
+	}
+	memset(x, 0xff, sizeof(x)); /* x >= p */
+	assert_int_equal(dpk_idkey_p256_decompress(x, 0, out), DPK_ERR_INVALID);
+	assert_true(out[0] == 0 && out[64] == 0);
+	memset(x, 0, sizeof(x));
+	for (int v = 1; v <= 32; v++) { /* about half of all x have no point */
+		x[31] = (uint8_t)v;
+		refused += dpk_idkey_p256_decompress(x, 0, out) == DPK_ERR_INVALID;
+	}
+	assert_true(refused > 0 && refused < 32);
+	assert_int_equal(dpk_idkey_p256_decompress(NULL, 0, out), DPK_ERR_INVALID);
+	assert_int_equal(dpk_idkey_p256_decompress(x, 0, NULL), DPK_ERR_INVALID);
+}
+
 static void
 test_p256_store_and_load(void **state)
 {
@@ -397,6 +436,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_p256_decompress),
 		cmocka_unit_test(test_p256_store_and_load),
 		cmocka_unit_test(test_load_refusals),
 		cmocka_unit_test(test_openssh_p256),

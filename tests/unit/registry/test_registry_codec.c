@@ -152,6 +152,13 @@ test_calldata_matches_cast(void **state)
 	expect_calldata(&b, &c);
 	dpk_buf_reset(&b);
 
+	assert_int_equal(dpk_registry_encode_register_relayed(&b, &id, 1, pub, 65, a, 1700000000, &nonce, sig), 0);
+	cast(&c, "calldata", "registerRelayed(uint8,bytes,uint8,bytes,address,uint64,uint256,bytes)", "1", valx, "1",
+	    pubx, ADDR_B, "1700000000",
+	    "115792089237316195423570985008687907853269984665640564039457584007913129639935", sigx, NULL);
+	expect_calldata(&b, &c);
+	dpk_buf_reset(&b);
+
 	assert_int_equal(dpk_registry_encode_rotate(&b, h, 2, rsa, sizeof(rsa)), 0);
 	cast(&c, "calldata", "rotate(bytes32,uint8,bytes)", H2, "2", rsax, NULL);
 	expect_calldata(&b, &c);
@@ -393,6 +400,69 @@ test_eip712_matches_cast(void **state)
 	dpk_buf_free(&sg);
 }
 
+/* The device's signature of a relayed registration is cast's own EIP-712
+ * signature of the same typed data (so the digest is too), and recovers to
+ * the device's wallet. */
+static void
+test_relayed_matches_cast(void **state)
+{
+	struct dpk_buf kh, sg;
+	struct dpk_wallet w;
+	struct dpk_u256 nonce;
+	uint8_t priv[32], contract[20], idh[32], pub[65], approver[20], digest[32], sig[65], got[20];
+	char *pubx, *o, json[4096];
+	(void)state;
+
+	test_key(pub);
+	pubx = hex(pub, 65);
+	cast(&kh, "keccak", pubx, NULL);
+	addr(CONTRACT, contract);
+	b32(H1, idh);
+	addr(ADDR_B, approver);
+	dpk_u256_from_u64(&nonce, 3);
+	assert_int_equal(dpk_hex_decode_exact(DPK_TEST_DEV_KEY, priv, 32), 0);
+	assert_int_equal(dpk_wallet_from_private(&w, priv), 0);
+	explicit_bzero(priv, sizeof(priv));
+	assert_int_equal(dpk_registry_sign_relayed(&w, 31337, contract, idh, pub, 65, 1, approver, 1700000000, &nonce,
+			     sig),
+	    0);
+	snprintf(json, sizeof(json),
+	    "{\"types\":{\"EIP712Domain\":[{\"name\":\"name\",\"type\":\"string\"},{\"name\":\"version\","
+	    "\"type\":\"string\"},{\"name\":\"chainId\",\"type\":\"uint256\"},{\"name\":\"verifyingContract\","
+	    "\"type\":\"address\"}],\"RelayedRegistration\":[{\"name\":\"identityHash\",\"type\":\"bytes32\"},"
+	    "{\"name\":\"keyHash\",\"type\":\"bytes32\"},{\"name\":\"algorithm\",\"type\":\"uint8\"},"
+	    "{\"name\":\"controller\",\"type\":\"address\"},{\"name\":\"approver\",\"type\":\"address\"},"
+	    "{\"name\":\"expiry\",\"type\":\"uint64\"},{\"name\":\"nonce\",\"type\":\"uint256\"}]},"
+	    "\"primaryType\":\"RelayedRegistration\",\"domain\":{\"name\":\"DPK\",\"version\":\"1\","
+	    "\"chainId\":31337,\"verifyingContract\":\"%s\"},\"message\":{\"identityHash\":\"%s\",\"keyHash\":\"%s\","
+	    "\"algorithm\":1,\"controller\":\"%s\",\"approver\":\"%s\",\"expiry\":1700000000,\"nonce\":3}}",
+	    CONTRACT, H1, (char *)kh.data, DPK_TEST_DEV_ADDR, ADDR_B);
+	cast(&sg, "wallet", "sign", "--private-key", DPK_TEST_DEV_KEY, "--data", json, NULL);
+	o = hex(sig, 65);
+	assert_string_equal(o, (char *)sg.data);
+	free(o);
+	assert_int_equal(dpk_registry_relayed_digest(31337, contract, idh, pub, 65, 1, w.addr, approver, 1700000000,
+			     &nonce, digest),
+	    0);
+	sig[64] = (uint8_t)(sig[64] - 27);
+	assert_int_equal(dpk_wallet_recover(digest, sig, got), 0);
+	assert_memory_equal(got, w.addr, 20);
+	/* another approver is another digest */
+	approver[0] ^= 1;
+	assert_int_equal(dpk_registry_relayed_digest(31337, contract, idh, pub, 65, 1, w.addr, approver, 1700000000,
+			     &nonce, digest),
+	    0);
+	assert_int_equal(dpk_wallet_recover(digest, sig, got), 0);
+	assert_int_not_equal(memcmp(got, w.addr, 20), 0);
+	assert_int_equal(dpk_registry_sign_relayed(NULL, 31337, contract, idh, pub, 65, 1, approver, 1, &nonce, sig),
+	    DPK_ERR_INVALID);
+
+	dpk_wallet_clear(&w);
+	free(pubx);
+	dpk_buf_free(&kh);
+	dpk_buf_free(&sg);
+}
+
 /* ---------------------------------------------------------------- results */
 
 #define RECORD_SIG "f(bytes,uint8,address,uint8,uint32,uint64,uint64,address,uint64)"
@@ -631,6 +701,7 @@ static const struct err_case err_cases[] = {
 	{"NonCanonicalIdentity(uint8,bytes)", {"1", "0x4578616d706c65"}, "NonCanonicalIdentity(1, 0x4578616d706c65)"},
 	{"UnknownAlgorithm(uint8)", {"9"}, "UnknownAlgorithm(9)"},
 	{"BadKeyLength(uint8,uint256)", {"1", "64"}, "BadKeyLength(1, 64)"},
+	{"NotOnCurve(bytes32)", {H1}, "NotOnCurve(" H1 ")"},
 	{"EmptyTokenHash()", {NULL}, "EmptyTokenHash()"},
 	{"TokenAlreadyUsed(bytes32)", {H1}, "TokenAlreadyUsed(" H1 ")"},
 	{"NoPendingRecord(address)", {ADDR_B}, "NoPendingRecord(" ADDR_B ")"},
@@ -648,6 +719,8 @@ static const struct err_case err_cases[] = {
 	{"NonceUsed(address,uint256)",
 	    {ADDR_A, "115792089237316195423570985008687907853269984665640564039457584007913129639935"},
 	    "NonceUsed(" ADDR_A ", 115792089237316195423570985008687907853269984665640564039457584007913129639935)"},
+	{"SignerNotController(address,address)", {ADDR_A, ADDR_B}, "SignerNotController(" ADDR_A ", " ADDR_B ")"},
+	{"StaleNonce(bytes32,uint256,uint32)", {H1, "3", "4"}, "StaleNonce(" H1 ", 3, 4)"},
 };
 #define NCASES (sizeof(err_cases) / sizeof(err_cases[0]))
 
@@ -660,9 +733,9 @@ test_every_custom_error(void **state)
 	char text[512], want[64];
 	(void)state;
 
-	assert_int_equal(dpk_registry_error_count(), 25);
-	assert_int_equal(NCASES, 25);
-	assert_null(dpk_registry_error_signature(25));
+	assert_int_equal(dpk_registry_error_count(), 28);
+	assert_int_equal(NCASES, 28);
+	assert_null(dpk_registry_error_signature(28));
 	for (size_t i = 0; i < NCASES; i++) {
 		const struct err_case *e = &err_cases[i];
 		struct dpk_buf c, d;
@@ -1027,6 +1100,7 @@ main(void)
 		cmocka_unit_test(test_encoders_refuse),
 		cmocka_unit_test(test_record_hash_matches_cast),
 		cmocka_unit_test(test_eip712_matches_cast),
+		cmocka_unit_test(test_relayed_matches_cast),
 		cmocka_unit_test(test_decode_record),
 		cmocka_unit_test(test_decode_pending),
 		cmocka_unit_test(test_every_custom_error),
