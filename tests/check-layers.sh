@@ -24,7 +24,7 @@ rules() {
 lib/base: libc
 lib/eth: lib/base
 lib/crypto: lib/base
-lib/registry: lib/base lib/eth contracts/dpk_contract.h
+lib/registry: lib/base lib/eth lib/crypto/idkey.h contracts/dpk_contract.h
 lib/psk: lib/base lib/crypto lib/registry/identity.h
 lib/enrol: lib/base lib/eth lib/crypto
 lib/daemon: lib/base lib/eth lib/crypto lib/registry

@@ -3,6 +3,7 @@
  * w[31 - i] here; field(w, lo, n) reads bytes lo .. lo + n - 1. */
 #include "registry/slots.h"
 #include "base/err.h"
+#include "crypto/idkey.h"
 #include "eth/keccak.h"
 
 #include <stdlib.h>
@@ -53,27 +54,23 @@ dpk_slots_record_base(const uint8_t id_hash[32], uint8_t base[32])
 void
 dpk_slots_key_data(const uint8_t base[32], uint8_t data[32])
 {
-	uint8_t s2[32];
+	uint8_t s3[32];
 
-	dpk_slots_add(base, 2, s2);
-	dpk_keccak256(s2, 32, data);
+	dpk_slots_add(base, 3, s3);
+	dpk_keccak256(s3, 32, data);
 }
 
 size_t
 dpk_slots_record_slots(const uint8_t id_hash[32], uint8_t (*slots)[32], size_t max)
 {
-	uint8_t base[32], data[32];
-	size_t n = 0;
+	uint8_t base[32];
 
-	if (max < DPK_SLOTS_RECORD_FIXED + DPK_SLOTS_KEY_DATA_GUESS)
+	if (max < DPK_SLOTS_RECORD_FIXED)
 		return 0;
 	dpk_slots_record_base(id_hash, base);
 	for (uint64_t k = 0; k < DPK_SLOTS_RECORD_FIXED; k++)
-		dpk_slots_add(base, k, slots[n++]);
-	dpk_slots_key_data(base, data);
-	for (uint64_t k = 0; k < DPK_SLOTS_KEY_DATA_GUESS; k++)
-		dpk_slots_add(data, k, slots[n++]);
-	return n;
+		dpk_slots_add(base, k, slots[k]);
+	return DPK_SLOTS_RECORD_FIXED;
 }
 
 int
@@ -107,11 +104,32 @@ dpk_slots_key_len(const uint8_t w[32], size_t *key_len, size_t *data_slots)
 }
 
 int
+dpk_slots_data_needed(const uint8_t (*words)[32], size_t *ndata)
+{
+	size_t klen;
+
+	*ndata = 0;
+	if (field(words[0], 21, 1) == DPK_REGISTRY_NONE || (field(words[0], 20, 1) & 0x7f) != DPK_REGISTRY_ALG_RSA)
+		return 0;
+	return dpk_slots_key_len(words[3], &klen, ndata);
+}
+
+static int
+is_zero(const uint8_t w[32])
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < 32; i++)
+		acc |= w[i];
+	return acc == 0;
+}
+
+int
 dpk_slots_decode_record(const uint8_t (*words)[32], size_t nwords, struct dpk_registry_record *rec)
 {
-	const uint8_t *w0, *w1, *w2;
-	size_t klen, ndata;
-	uint64_t status;
+	const uint8_t *w0, *w1, *x, *w3;
+	size_t klen = 0, ndata = 0;
+	uint64_t status, info;
 	int r;
 
 	if (rec == NULL)
@@ -121,9 +139,10 @@ dpk_slots_decode_record(const uint8_t (*words)[32], size_t nwords, struct dpk_re
 		return DPK_ERR_INVALID;
 	w0 = words[0];
 	w1 = words[1];
-	w2 = words[2];
-	/* base + 0: controller 0..19, algorithm 20, status 21, validFrom 22..26,
-	 * validUntil 27..31 */
+	x = words[2];
+	w3 = words[3];
+	/* base + 0: controller 0..19, keyInfo 20 (algorithm in bits 0..6, y's
+	 * parity in bit 7), status 21, validFrom 22..26, validUntil 27..31 */
 	status = field(w0, 21, 1);
 	if (status == DPK_REGISTRY_NONE)
 		return DPK_ERR_NOTFOUND; /* getClient would revert NotFound */
@@ -132,24 +151,46 @@ dpk_slots_decode_record(const uint8_t (*words)[32], size_t nwords, struct dpk_re
 	/* base + 1: approver 0..19, serial 20..27, version 28..31 */
 	if (field(w1, 20, 8) == 0)
 		return DPK_ERR_RANGE;
-	if ((r = dpk_slots_key_len(w2, &klen, &ndata)) != 0)
-		return r;
-	if (nwords - DPK_SLOTS_RECORD_FIXED < ndata)
-		return DPK_ERR_TRUNCATED;
-	if (klen > 0 && (rec->pubkey = malloc(klen)) == NULL)
-		return DPK_ERR_NOMEM;
-	if (ndata == 0) {
-		memcpy(rec->pubkey, w2, klen);
-	} else {
+	info = field(w0, 20, 1);
+	switch (info & 0x7f) {
+	case DPK_REGISTRY_ALG_P256:
+		/* x in base + 2; the RSA slot is zero */
+		if (!is_zero(w3))
+			return DPK_ERR_NONCANONICAL;
+		if ((rec->pubkey = malloc(65)) == NULL)
+			return DPK_ERR_NOMEM;
+		if ((r = dpk_idkey_p256_decompress(x, (info & 0x80) != 0, rec->pubkey)) != 0) {
+			free(rec->pubkey);
+			rec->pubkey = NULL;
+			return r == DPK_ERR_NOMEM ? r : DPK_ERR_NONCANONICAL;
+		}
+		rec->publen = 65;
+		break;
+	case DPK_REGISTRY_ALG_RSA:
+		/* the DER in base + 3 (always the long form) and from
+		 * keccak256(base + 3) on; x and the parity bit are zero */
+		if (!is_zero(x) || (info & 0x80) != 0)
+			return DPK_ERR_NONCANONICAL;
+		if ((r = dpk_slots_key_len(w3, &klen, &ndata)) != 0)
+			return r;
+		if (ndata == 0)
+			return DPK_ERR_NONCANONICAL;
+		if (nwords - DPK_SLOTS_RECORD_FIXED < ndata)
+			return DPK_ERR_TRUNCATED;
+		if ((rec->pubkey = malloc(klen)) == NULL)
+			return DPK_ERR_NOMEM;
 		for (size_t i = 0; i < ndata; i++) {
 			size_t n = klen - 32 * i < 32 ? klen - 32 * i : 32;
 
 			memcpy(rec->pubkey + 32 * i, words[DPK_SLOTS_RECORD_FIXED + i], n);
 		}
+		rec->publen = klen;
+		break;
+	default:
+		return DPK_ERR_RANGE;
 	}
-	rec->publen = klen;
 	field_addr(w0, rec->controller);
-	rec->alg = (uint8_t)field(w0, 20, 1);
+	rec->alg = (uint8_t)(info & 0x7f);
 	rec->status = (enum dpk_registry_status)status;
 	rec->valid_from = field(w0, 22, 5);
 	rec->valid_until = field(w0, 27, 5);

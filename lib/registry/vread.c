@@ -54,7 +54,7 @@ dpk_vread_record(struct dpk_rpc *rpc, const uint8_t contract[20], const struct d
 {
 	uint8_t (*slots)[32] = NULL, (*words)[32] = NULL;
 	struct dpk_vread_cost dummy = { 0, 0 };
-	size_t n, klen, ndata;
+	size_t n, ndata;
 	int r;
 
 	if (rpc == NULL || contract == NULL || at == NULL || id_hash == NULL || rec == NULL)
@@ -70,24 +70,26 @@ dpk_vread_record(struct dpk_rpc *rpc, const uint8_t contract[20], const struct d
 	n = dpk_slots_record_slots(id_hash, slots, VREAD_MAX_WORDS);
 	if ((r = vread_words(rpc, contract, at, (const uint8_t (*)[32])slots, n, words, cost)) != 0)
 		goto out;
-	if ((r = dpk_slots_key_len(words[2], &klen, &ndata)) != 0) {
-		/* a proven word the contract never writes: the layout is not the one
-		 * this agent knows, or the address is not the registry */
-		r = DPK_ERR_STATE;
-		goto out;
-	}
-	if (ndata > DPK_SLOTS_KEY_DATA_GUESS) {
-		uint8_t data[32], base[32];
-		size_t more = ndata - DPK_SLOTS_KEY_DATA_GUESS;
-
-		dpk_slots_record_base(id_hash, base);
-		dpk_slots_key_data(base, data);
-		for (size_t i = 0; i < more; i++)
-			dpk_slots_add(data, DPK_SLOTS_KEY_DATA_GUESS + i, slots[n + i]);
-		if ((r = vread_words(rpc, contract, at, (const uint8_t (*)[32])(slots + n), more, words + n,
-		    cost)) != 0)
+	/* an RSA key: its data words, in a second request */
+	{
+		if ((r = dpk_slots_data_needed((const uint8_t (*)[32])words, &ndata)) != 0) {
+			/* a proven word the contract never writes: the layout is not the
+			 * one this agent knows, or the address is not the registry */
+			r = DPK_ERR_STATE;
 			goto out;
-		n += more;
+		}
+		if (ndata > 0) {
+			uint8_t data[32], base[32];
+
+			dpk_slots_record_base(id_hash, base);
+			dpk_slots_key_data(base, data);
+			for (size_t i = 0; i < ndata; i++)
+				dpk_slots_add(data, i, slots[n + i]);
+			if ((r = vread_words(rpc, contract, at, (const uint8_t (*)[32])(slots + n), ndata, words + n,
+			    cost)) != 0)
+				goto out;
+			n += ndata;
+		}
 	}
 	r = dpk_slots_decode_record((const uint8_t (*)[32])words, n, rec);
 	if (r != 0 && r != DPK_ERR_NOTFOUND && r != DPK_ERR_NOMEM)

@@ -3,8 +3,7 @@
 # no code: ours (lib/eth/mpt, lib/eth/header through tests/harness/dpk-proof-check)
 # and @ethereumjs/mpt from npm (tests/integration/proof-crosscheck.mjs). The
 # DPK registry is deployed and one identity approved; the proof asks for the
-# contract's slot 0, the record's three slots, its key's data slots and an
-# absent record; then for an address with no account at all. Both verifiers
+# contract's slot 0, the record's four slots and an absent record; then for an address with no account at all. Both verifiers
 # must print the same facts, and ours must refuse the answer once one node is
 # altered. With --save FILE the first answer is also written to FILE (how
 # tests/data/mpt/anvil-proof.json was made).
@@ -29,24 +28,27 @@ C=$(deploy "$K0" "$(cat "$top/contracts/DPK.bin")")
 send "$K0" "$C" 'addApprover(address)' "$A1"
 set -- $("$idhash" 'proof.example.org')
 kind=$1 value=$2 idh=$3
-pub=0x04$(printf '%0128x' 7)
+# a real P-256 key: the contract stores x and y's parity, and refuses points off the curve
+pub=0x$(openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -conv_form uncompressed \
+	-outform DER 2>/dev/null | tail -c 65 | od -An -v -tx1 | tr -d ' \n')
 send "$K2" "$C" 'addClient(uint8,bytes,uint8,bytes,bytes32)' "$kind" "$value" 1 "$pub" "$("$CAST" keccak t)"
 rh=$("$CAST" call --rpc-url "$RPC" "$C" 'pendingRecordHash(address)(bytes32)' "$A2")
 send "$K1" "$C" 'approveClient(address,bytes32)' "$A2" "$rh"
 
 add() { node -e 'console.log("0x"+(BigInt(process.argv[1])+BigInt(process.argv[2])).toString(16).padStart(64,"0"))' "$1" "$2"; }
+# the layout of contracts/README.md: a record's four slots (P-256 x in the
+# third, an RSA key's length word in the fourth), slot 0, an absent record
 base=$("$CAST" index bytes32 "$idh" 4)
-data=$("$CAST" keccak "$(add "$base" 2)")
 absent=$("$CAST" index bytes32 "$("$CAST" keccak nobody)" 4)
-slots="\"0x$(printf '%064x' 0)\",\"$base\",\"$(add "$base" 1)\",\"$(add "$base" 2)\",\"$data\",\"$(add "$data" 1)\",\"$(add "$data" 2)\",\"$absent\""
+slots="\"0x$(printf '%064x' 0)\",\"$base\",\"$(add "$base" 1)\",\"$(add "$base" 2)\",\"$(add "$base" 3)\",\"$absent\""
 
 rpc() { curl -s -H 'content-type: application/json' --data "$1" "$RPC"; }
 for who in "$C" 0x000000000000000000000000000000000000dEaD; do
 	block=$(rpc '{"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":["latest",false]}')
 	num=$(printf '%s' "$block" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).result.number)')
 	proof=$(rpc "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_getProof\",\"params\":[\"$who\",[$slots],\"$num\"]}")
-	doc=$(node -e 'const [b,p]=process.argv.slice(1).map(JSON.parse);
-		console.log(JSON.stringify({block:b.result,proof:p.result}))' "$block" "$proof")
+	doc=$(node -e 'const [b,p]=process.argv.slice(1,3).map(JSON.parse);
+		console.log(JSON.stringify({block:b.result,proof:p.result,publicKey:process.argv[3]}))' "$block" "$proof" "$pub")
 	[ -n "$save" ] && [ "$who" = "$C" ] && printf '%s\n' "$doc" >"$save"
 	printf '%s' "$doc" >"$work/doc.json"
 	ours=$("$check" <"$work/doc.json") || { bad "dpk-proof-check refused anvil's proof for $who"; continue; }

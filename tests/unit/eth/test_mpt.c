@@ -162,8 +162,8 @@ test_trie_vectors(void **state)
 }
 
 /* The registry on anvil: tests/data/mpt/anvil-proof.json is an
- * eth_getProof answer for the DPK contract (slot 0, a record's three slots
- * and its key's data slots, an absent record) with the block it was read at. */
+ * eth_getProof answer for the DPK contract (slot 0, a record's four slots,
+ * an absent record) with the block it was read at. */
 static void
 test_anvil_proof(void **state)
 {
@@ -239,7 +239,7 @@ test_anvil_proof(void **state)
 		nslots++;
 	}
 	assert_true(nslots >= 5);
-	assert_true(nzero >= 2); /* the absent record, and a zero anvil keeps in its trie */
+	assert_true(nzero >= 2); /* the absent record, and the RSA key slot of a P-256 record */
 	cJSON_Delete(doc);
 }
 
