@@ -44,7 +44,8 @@ unit_tests = \
 	tests/unit/pam_dpk/test_pam_module \
 	tests/unit/dpk-agent/test_login_msg \
 	tests/unit/crypto/test_hpke \
-	tests/unit/crypto/test_pke
+	tests/unit/crypto/test_pke \
+	tests/unit/daemon/test_notify
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -115,6 +116,9 @@ tests_unit_crypto_test_hpke_LDADD = $(TEST_LIBS)
 tests_unit_crypto_test_pke_SOURCES = tests/unit/crypto/test_pke.c
 tests_unit_crypto_test_pke_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_crypto_test_pke_LDADD = $(TEST_LIBS)
+tests_unit_daemon_test_notify_SOURCES = tests/unit/daemon/test_notify.c
+tests_unit_daemon_test_notify_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_notify_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
