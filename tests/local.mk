@@ -406,3 +406,11 @@ tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(
 tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
 endif
+
+# tests/pkg/: the units' sandbox (in make check); install-test.sh is run by
+# scripts/build-debs, not here (it needs root, debootstrap and the mirror)
+if HAVE_SYSTEMD_UNITS
+TESTS += tests/pkg/unit-security.sh
+endif
+dist_check_SCRIPTS += tests/pkg/unit-security.sh
+EXTRA_DIST += tests/pkg/install-test.sh
