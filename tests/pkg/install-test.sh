@@ -8,7 +8,7 @@
 #   3. check the files, nsswitch.conf (dpk after files for passwd and group),
 #      the PAM profile (off by default; on and off with pam-auth-update),
 #      that getent passwd root still answers, the dpk-pkm system user, and
-#      that dpk-agent checks a configuration;
+#      that dpk-agent checks a configuration, and the autopkgtest smoke test;
 #   4. purge every package and check that nothing of DPK is left and that
 #      nsswitch.conf and /etc/pam.d are as before.
 # Usage: tests/pkg/install-test.sh [DIR_WITH_DEBS]   (default: the parent of
@@ -98,6 +98,12 @@ grep -Eq '^group:[[:space:]]+files([[:space:]].*)?[[:space:]]dpk$' "$root/etc/ns
 in_root getent passwd root | grep -q '^root:x:0:0:' || fail "getent passwd root with dpk in nsswitch.conf (no agent running)"
 in_root getent group root >/dev/null || fail "getent group root"
 in_root getent passwd dpk-pkm | grep -q nologin || fail "the dpk-pkm system user is missing or has a login shell"
+
+say "autopkgtest smoke (debian/tests/smoke, with its Depends)"
+in_root apt-get install -y -q --no-install-recommends gcc libc6-dev pkg-config >> "$work/apt.log" 2>&1 ||
+	{ tail -30 "$work/apt.log" >&2; fail "apt install of the smoke test's Depends"; }
+cp "$top/debian/tests/smoke" "$root/tmp/smoke"
+in_root sh /tmp/smoke > "$work/smoke.log" 2>&1 || { cat "$work/smoke.log" >&2; fail "debian/tests/smoke"; }
 
 say "PAM profile"
 grep -rq pam_dpk "$root/etc/pam.d" && fail "pam_dpk is in the PAM stack by default"
