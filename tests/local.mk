@@ -45,7 +45,8 @@ unit_tests = \
 	tests/unit/dpk-agent/test_login_msg \
 	tests/unit/crypto/test_hpke \
 	tests/unit/crypto/test_pke \
-	tests/unit/daemon/test_notify
+	tests/unit/daemon/test_notify \
+	tests/unit/dpkctl/test_join
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -119,6 +120,10 @@ tests_unit_crypto_test_pke_LDADD = $(TEST_LIBS)
 tests_unit_daemon_test_notify_SOURCES = tests/unit/daemon/test_notify.c
 tests_unit_daemon_test_notify_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_daemon_test_notify_LDADD = $(TEST_LIBS)
+# runs the built dpkctl join and checks its file with the built dpk-agent
+tests_unit_dpkctl_test_join_SOURCES = tests/unit/dpkctl/test_join.c
+tests_unit_dpkctl_test_join_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dpkctl_test_join_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)

@@ -13,13 +13,13 @@
 #      nsswitch.conf and /etc/pam.d are as before.
 # Usage: tests/pkg/install-test.sh [DIR_WITH_DEBS]   (default: the parent of
 # the source tree, where dpkg-buildpackage puts them)
-# Environment: DPK_PKG_TEST_DIR (default tests/pkg/work), DPK_PKG_MIRROR
+# Environment: DPK_PKG_TEST_DIR (default build-pkgtest/, outside the sources), DPK_PKG_MIRROR
 # (default: the first Debian URI in /etc/apt/sources.list*).
 set -eu
 start=$(date +%s)
 top=$(cd "$(dirname "$0")/../.." && pwd)
 debs=$(cd "${1:-$top/..}" && pwd)
-work=${DPK_PKG_TEST_DIR:-$top/tests/pkg/work}
+work=${DPK_PKG_TEST_DIR:-$top/build-pkgtest}
 base=$work/base
 root=$work/root
 say() { printf 'install-test: %s\n' "$*"; }
