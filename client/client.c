@@ -51,6 +51,41 @@ wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* Connect fd to sa before the deadline. A Unix socket whose listen backlog
+ * is full fails a non-blocking connect with EAGAIN and stays unconnected
+ * (there is nothing to poll for): try again, backing off from 1 to 32 ms,
+ * until the agent takes it or the deadline passes. */
+static int
+connect_within(int fd, const struct sockaddr_un *sa, int64_t deadline)
+{
+	int backoff_ms = 1;
+
+	for (;;) {
+		int err;
+		socklen_t el = sizeof(err);
+		int64_t left;
+
+		if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		if (errno == EINPROGRESS || errno == EALREADY || errno == EINTR) {
+			int r = wait_fd(fd, POLLOUT, deadline);
+
+			if (r != 0)
+				return r;
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
+				return DPK_CLIENT_EUNAVAIL;
+			return 0;
+		}
+		if (errno != EAGAIN)
+			return DPK_CLIENT_EUNAVAIL;
+		if ((left = deadline - now_ms()) <= 0)
+			return DPK_CLIENT_ETIMEOUT;
+		poll(NULL, 0, left < backoff_ms ? (int)left : backoff_ms);
+		if (backoff_ms < 32)
+			backoff_ms *= 2;
+	}
+}
+
 int
 dpk_client_open(const char *path, int timeout_ms, int require_root_owner, struct dpk_client **out)
 {
@@ -77,19 +112,9 @@ dpk_client_open(const char *path, int timeout_ms, int require_root_owner, struct
 	c->timeout_ms = timeout_ms;
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		goto out;
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int err;
-		socklen_t el = sizeof(err);
-
-		/* a full backlog makes a Unix connect EAGAIN: wait for it within the deadline */
-		if (errno != EINPROGRESS && errno != EAGAIN)
-			goto out;
-		if ((r = wait_fd(c->fd, POLLOUT, deadline)) != 0)
-			goto out;
-		r = DPK_CLIENT_EUNAVAIL;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)
-			goto out;
-	}
+	if ((r = connect_within(c->fd, &sa, deadline)) != 0)
+		goto out;
+	r = DPK_CLIENT_EUNAVAIL;
 	if (require_root_owner) {
 		struct ucred cred;
 		socklen_t cl = sizeof(cred);
@@ -108,6 +133,22 @@ out:
 	}
 	errno = saved_errno;
 	return r;
+}
+
+int
+dpk_client_peer_uid(const struct dpk_client *c, unsigned long *uid)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int saved_errno = errno;
+
+	*uid = (unsigned long)-1;
+	if (c == NULL || getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
+		errno = saved_errno;
+		return DPK_CLIENT_EUNAVAIL;
+	}
+	*uid = (unsigned long)cred.uid;
+	return 0;
 }
 
 /* For the fuzzer: wrap an already connected socket. Not exported. */
@@ -655,17 +696,18 @@ dpk_client_strerror(int err)
 	return "unknown error";
 }
 
-/* Send a body of one or two strings (s2 may be NULL) and receive the reply
- * into buf. */
+/* Send a body of one to three strings (s2, s3 may be NULL: they and what
+ * follows are left out) and receive the reply into buf. */
 static int
-login_call(struct dpk_client *c, uint8_t type, const char *s1, const char *s2, uint8_t *buf, size_t cap, size_t *n)
+login_call(struct dpk_client *c, uint8_t type, const char *s1, const char *s2, const char *s3, uint8_t *buf,
+    size_t cap, size_t *n)
 {
-	const char *s[2] = {s1, s2};
+	const char *s[3] = {s1, s2, s3};
 	struct dpk_wire_w w;
 	uint8_t rtype;
 
 	dpk_wire_w_init(&w, buf, cap);
-	for (int i = 0; i < 2 && s[i] != NULL; i++) {
+	for (int i = 0; i < 3 && s[i] != NULL; i++) {
 		size_t l = strlen(s[i]);
 
 		if (l > DPK_CLIENT_LOGIN_TEXT_MAX)
@@ -681,6 +723,28 @@ int
 dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *service,
     struct dpk_client_login_challenge *out)
 {
+	return dpk_client_login_challenge_from(c, user, service, NULL, out);
+}
+
+/* What the agent takes as a remote host: 1 to DPK_CLIENT_RHOST_MAX
+ * printable ASCII characters, no spaces. */
+static int
+rhost_sendable(const char *rhost)
+{
+	size_t n = strlen(rhost);
+
+	if (n == 0 || n > DPK_CLIENT_RHOST_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)rhost[i] <= 0x20 || (unsigned char)rhost[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+dpk_client_login_challenge_from(struct dpk_client *c, const char *user, const char *service, const char *rhost,
+    struct dpk_client_login_challenge *out)
+{
 	uint8_t buf[2048];
 	struct dpk_wire_r rd;
 	size_t n;
@@ -689,7 +753,10 @@ dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *s
 	memset(out, 0, sizeof(*out));
 	if (user == NULL || service == NULL)
 		return DPK_CLIENT_EINVAL;
-	if ((r = login_call(c, DPK_MSG_LOGIN_CHALLENGE, user, service, buf, sizeof(buf), &n)) != 0)
+	if (rhost != NULL && !rhost_sendable(rhost))
+		rhost = NULL; /* none, or not a host name: the agent counts it with the logins that name none */
+	/* without a remote host the request is the two-string form every agent takes */
+	if ((r = login_call(c, DPK_MSG_LOGIN_CHALLENGE, user, service, rhost, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	dpk_wire_get_text(&rd, out->challenge, sizeof(out->challenge));
@@ -766,7 +833,7 @@ dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char 
 	if (challenge == NULL || response == NULL || identitysz == 0)
 		return DPK_CLIENT_EINVAL;
 	c->login_stale_ms = 0;
-	if ((r = login_call(c, DPK_MSG_LOGIN_VERIFY, challenge, response, buf, sizeof(buf), &n)) != 0)
+	if ((r = login_call(c, DPK_MSG_LOGIN_VERIFY, challenge, response, NULL, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	if (dpk_wire_get_text(&rd, identity, identitysz) != 0)
@@ -800,7 +867,7 @@ dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status
 	if (user == NULL || identitysz == 0)
 		return DPK_CLIENT_EINVAL;
 	c->login_stale_ms = 0;
-	if ((r = login_call(c, DPK_MSG_LOGIN_ACCOUNT, user, NULL, buf, sizeof(buf), &n)) != 0)
+	if ((r = login_call(c, DPK_MSG_LOGIN_ACCOUNT, user, NULL, NULL, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	*status = dpk_wire_get_u8(&rd);

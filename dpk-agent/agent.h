@@ -44,6 +44,14 @@ struct agent {
 	struct cache cache;
 	int64_t next_poll_ms;
 	int poll_in_flight;
+	/* chain/lookup.c: the identity reads queued or under way, one per identity
+	 * however many wait for it, and whose quota each counts against */
+	struct agent_chain_read {
+		uint8_t hash[32];
+		uid_t uid;      /* the first asker's (AGENT_READ_UID_* for askers without one) */
+		int privileged; /* asked by root or admin_group: outside the per-uid quota */
+	} reads[DPK_CONFIG_MAX_CHAIN_READS];
+	size_t n_reads;
 	/* Called by the chain job when an identity's record changed (hash) or
 	 * when anything may have changed (NULL), so that what was derived from
 	 * the cache is dropped; main.c points it at the NSS cache file's. */

@@ -30,7 +30,8 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/login/sshagent_msg.c dpk-agent/login/sshagent_msg.h \
 	dpk-agent/peers/peer.c dpk-agent/peers/peer.h \
 	dpk-agent/peers/psk.c dpk-agent/peers/psk.h \
-	dpk-agent/peers/psk_store.c dpk-agent/peers/psk_store.h
+	dpk-agent/peers/psk_store.c dpk-agent/peers/psk_store.h \
+	dpk-agent/peers/ticket_seen.c dpk-agent/peers/ticket_seen.h
 dpk_agent_libdpkagent_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/dpk-agent -I$(srcdir)/include -I$(srcdir)/client -I$(srcdir)/nss_dpk \
 	$(OPENSSL_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 DPKAGENT_LIBS = dpk-agent/libdpkagent.a $(DPKCORE_LIBS)

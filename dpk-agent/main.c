@@ -13,6 +13,7 @@
 #include "server.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -143,6 +145,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* the identity key, the wallet key and PSKs live in this process: no core
+	 * dumps of it, and no ptrace or /proc/PID/mem by other processes of its uid */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		agent_log(LOG_WARNING, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	/* nss_dpk answers UNAVAIL at once in this process: the agent never asks itself */
 	setenv("DPK_NSS_BYPASS", "1", 1);
 	/* Block the signals the event loop reads from its signalfd before any

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 enum {
 	EXIT_REFUSED = 1,
@@ -29,6 +30,33 @@ struct opts {
 	int timeout_ms;
 	int json;
 };
+
+int
+dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **out)
+{
+	const char *path = socket;
+	unsigned long uid;
+	int r;
+
+	if (path == NULL) {
+		const char *env = secure_getenv("DPK_AGENT_SOCKET");
+
+		path = env != NULL && *env != '\0' ? env : DPK_CLIENT_DEFAULT_SOCKET;
+	}
+	if ((r = dpk_client_open(path, timeout_ms, 0, out)) != 0) {
+		fprintf(stderr, "dpkctl: %s: %s\n", path, dpk_client_strerror(r));
+		return EXIT_UNREACHABLE;
+	}
+	if (dpk_client_peer_uid(*out, &uid) != 0 || (uid != 0 && uid != (unsigned long)getuid())) {
+		fprintf(stderr, "dpkctl: %s: the process serving this socket runs as uid %ld, not root (nor you): "
+		    "it is not the host's dpk-agent, so nothing was sent to it\n", path,
+		    uid == (unsigned long)-1 ? -1L : (long)uid);
+		dpk_client_close(*out);
+		*out = NULL;
+		return EXIT_UNREACHABLE;
+	}
+	return 0;
+}
 
 static void
 usage(FILE *f)
@@ -527,6 +555,8 @@ main(int argc, char **argv)
 	const char *cmd;
 	int opt, r;
 
+	/* PSKs and tickets' keys pass through this process: no core dumps of it */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	while ((opt = getopt_long(argc, argv, "+s:t:jVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': o.socket = optarg; break;
@@ -570,11 +600,8 @@ main(int argc, char **argv)
 	/* a handshake may take the agent's psk_handshake_timeout (10 s by default) */
 	if (strcmp(cmd, "psk") == 0 && !timeout_set)
 		o.timeout_ms = 15000;
-	if ((r = dpk_client_open(o.socket, o.timeout_ms, 0, &c)) != 0) {
-		fprintf(stderr, "dpkctl: %s: %s\n", o.socket ? o.socket : DPK_CLIENT_DEFAULT_SOCKET,
-		    dpk_client_strerror(r));
-		return EXIT_UNREACHABLE;
-	}
+	if ((r = dpkctl_open(o.socket, o.timeout_ms, &c)) != 0)
+		return r;
 	if (strcmp(cmd, "status") == 0)
 		r = cmd_status(c, &o);
 	else if (strcmp(cmd, "lookup") == 0)

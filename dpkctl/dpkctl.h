@@ -8,6 +8,14 @@
 #define DPKCTL_EXIT_UNREACHABLE 3
 #define DPKCTL_EXIT_PROTOCOL 4
 
+struct dpk_client;
+/* Connect to the agent at socket (NULL: the default) and check, before
+ * anything is sent, that the process serving it is root or the caller
+ * itself (SO_PEERCRED): anything else could be a local user's impostor
+ * collecting what dpkctl sends or believing what it answers. 0, or the
+ * exit code after a message on stderr. */
+int dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **c);
+
 /* dpkctl respond [CHALLENGE | -]: its exit code. */
 int dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv);
 

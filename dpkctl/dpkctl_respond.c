@@ -146,10 +146,8 @@ dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
 		fprintf(stderr, "dpkctl: respond: the challenge is too long to be a DPK login challenge\n");
 		return DPKCTL_EXIT_USAGE;
 	}
-	if ((r = dpk_client_open(socket, timeout_ms, 0, &c)) != 0) {
-		fprintf(stderr, "dpkctl: %s: %s\n", socket ? socket : DPK_CLIENT_DEFAULT_SOCKET, dpk_client_strerror(r));
-		return DPKCTL_EXIT_UNREACHABLE;
-	}
+	if ((r = dpkctl_open(socket, timeout_ms, &c)) != 0)
+		return r;
 	memset(&resp, 0, sizeof(resp));
 	if ((r = dpk_client_login_describe(c, challenge, &desc)) != 0) {
 		r = failed(c, r);

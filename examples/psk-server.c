@@ -199,12 +199,17 @@ main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
-	    /* TLS 1.2: the RFC 4279 suites with a PSK only (no certificate here) */
-	    !SSL_CTX_set_cipher_list(ctx, "PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305")) {
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) || !SSL_CTX_set_dh_auto(ctx, 1) ||
+	    /* TLS 1.2: only the PSK suites with an ephemeral (EC)DH exchange (no
+	     * certificate here): a plain PSK suite has no forward secrecy, so a
+	     * PSK that leaks later would open every recorded session. TLS 1.3:
+	     * psk_dhe_ke only (SSL_OP_ALLOW_NO_DHE_KEX stays off). */
+	    !SSL_CTX_set_cipher_list(ctx, "ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES128-GCM-SHA256:DHE-PSK-AES256-GCM-SHA384:"
+	    "DHE-PSK-CHACHA20-POLY1305:ECDHE-PSK-AES128-CBC-SHA256")) {
 		ERR_print_errors_fp(stderr);
 		return 1;
 	}
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
 	SSL_CTX_set_psk_server_callback(ctx, psk_server_cb);
 	SSL_CTX_set_psk_find_session_callback(ctx, psk_find_session_cb);
 	if ((lfd = listen_on(argv[optind])) < 0) {

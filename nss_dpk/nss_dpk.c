@@ -65,7 +65,7 @@ plausible_name(const char *name)
 static int
 bypassed(void)
 {
-	return getenv("DPK_NSS_BYPASS") != NULL;
+	return secure_getenv("DPK_NSS_BYPASS") != NULL;
 }
 
 /* Ask the agent. SUCCESS with the reply body in reply (a NOTFOUND answer is

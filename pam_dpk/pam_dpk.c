@@ -108,6 +108,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct dpk_client *c = NULL;
 	struct passwd pwbuf, *pw;
 	const char *user = NULL;
+	const void *rhost = NULL;
 	char service[33], prompt[512], identity[254], *answer = NULL, pwstr[4096];
 	int retval = PAM_AUTH_ERR, r;
 
@@ -115,7 +116,10 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if ((retval = begin(pamh, argc, argv, &o, &user, service, &c, &pwbuf, pwstr, sizeof(pwstr), &pw)) != PAM_SUCCESS)
 		goto out;
 	retval = PAM_AUTH_ERR;
-	if ((r = dpk_client_login_challenge(c, user, service, &ch)) != 0) {
+	/* the remote host (sshd sets it) lets the agent share challenges out per host */
+	if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	if ((r = dpk_client_login_challenge_from(c, user, service, rhost, &ch)) != 0) {
 		retval = failed(pamh, c, r, "no login challenge", user, 1, &o);
 		goto out;
 	}

@@ -22,6 +22,8 @@ pkm_config_defaults(struct pkm_config *c)
 	c->rpc_timeout_ms = 5000;
 	c->request_timeout_ms = 30000;
 	c->max_connections = 32;
+	c->handshake_timeout_ms = 10000;
+	c->max_connections_per_address = 4;
 }
 
 void
@@ -36,12 +38,14 @@ pkm_config_free(struct pkm_config *c)
 }
 
 enum { K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_STATE_DIR, K_LISTEN, K_PUBLIC_ENDPOINT, K_FUND_AMOUNT,
-	K_TOKEN_VALIDITY, K_APPROVAL_VALIDITY, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_MAX_CONNECTIONS, K_COUNT };
+	K_TOKEN_VALIDITY, K_APPROVAL_VALIDITY, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_MAX_CONNECTIONS,
+	K_HANDSHAKE_TIMEOUT, K_MAX_CONNECTIONS_PER_ADDRESS, K_COUNT };
 
 static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_url", 1}, {"chain_id", 0}, {"contract", 0}, {"state_dir", 0}, {"listen", 0},
 	{"public_endpoint", 0}, {"fund_amount", 0}, {"token_validity", 0}, {"approval_validity", 0},
 	{"rpc_timeout", 0}, {"request_timeout", 0}, {"max_connections", 0},
+	{"handshake_timeout", 0}, {"max_connections_per_address", 0},
 };
 
 static int
@@ -92,6 +96,15 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 		if (dpk_conffile_u64(v, 1024, &u) != 0 || u == 0)
 			return *why = "is not a number from 1 to 1024", 1;
 		c->max_connections = (unsigned)u;
+		return 0;
+	case K_HANDSHAKE_TIMEOUT:
+		if (dpk_conffile_duration(v, 300 * 1000, &c->handshake_timeout_ms) != 0 || c->handshake_timeout_ms < 100)
+			return *why = "is not a duration from 100ms to 5m", 1;
+		return 0;
+	case K_MAX_CONNECTIONS_PER_ADDRESS:
+		if (dpk_conffile_u64(v, 1024, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 1024", 1;
+		c->max_connections_per_address = (unsigned)u;
 		return 0;
 	}
 	return DPK_ERR_INVALID;

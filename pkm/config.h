@@ -22,8 +22,10 @@ struct pkm_config {
 	uint32_t token_validity_ms;  /* default 7 days */
 	uint32_t approval_validity_ms; /* EIP-712 approvals expire after this; default 1 h */
 	uint32_t rpc_timeout_ms;
-	uint32_t request_timeout_ms;
+	uint32_t request_timeout_ms;   /* each read and write of a connection, after the handshake */
 	unsigned max_connections;
+	uint32_t handshake_timeout_ms; /* the whole TLS handshake of a connection; default 10 s */
+	unsigned max_connections_per_address; /* from one source (IPv4 address, IPv6 /64); default 4 */
 };
 
 void pkm_config_defaults(struct pkm_config *c);

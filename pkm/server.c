@@ -1,5 +1,7 @@
 /* dpk-pkm serve: a TCP listener, one thread per TLS-PSK connection up to
- * max_connections, every read and write bounded by request_timeout. The
+ * max_connections, at most max_connections_per_address of them from one
+ * source (an IPv4 address or an IPv6 /64), the whole TLS handshake bounded
+ * by handshake_timeout and every later read and write by request_timeout. The
  * main thread only accepts and watches for SIGTERM / SIGINT (signalfd);
  * stopping closes the listener, shuts the open connections down and waits
  * for their threads, each of which finishes the request it is in. */
@@ -7,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "daemon/netsource.h"
 #include "daemon/notify.h"
 #include "enrol/tlspsk.h"
 
@@ -34,6 +37,7 @@ struct server {
 	pthread_cond_t idle;      /* signalled when a connection ends */
 	unsigned nconn;
 	int *fds;                 /* [max_connections]: open connection sockets, -1 free */
+	struct dpk_netsource *srcs; /* [max_connections]: where each open connection comes from */
 };
 
 struct conn_arg {
@@ -86,7 +90,8 @@ serve_conn(struct conn_arg *a)
 	memset(&c, 0, sizeof(c));
 	dpk_buf_init(&body, REQUEST_MAX);
 	dpk_buf_init(&reply, 4096);
-	r = dpk_tlspsk_accept(srv->tls, a->fd, (int)p->cfg.request_timeout_ms, &tc, identity);
+	r = dpk_tlspsk_accept(srv->tls, a->fd, (int)p->cfg.handshake_timeout_ms, (int)p->cfg.request_timeout_ms, &tc,
+	    identity);
 	if (r != 0) {
 		if (identity[0] != '\0')
 			fprintf(stderr, "dpk-pkm: %s: handshake failed (PSK identity '%s'): %s\n", a->peer, identity,
@@ -209,12 +214,17 @@ accept_one(struct server *srv, int lfd)
 	pthread_t th;
 	char peer[64];
 	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC), slot = -1;
+	struct dpk_netsource src;
+	unsigned same = 0;
 
 	if (fd < 0)
 		return;
 	peer_text(&ss, sl, peer, sizeof(peer));
+	dpk_netsource_of((struct sockaddr *)&ss, &src);
 	pthread_mutex_lock(&srv->mu);
-	if (srv->nconn < srv->p->cfg.max_connections) {
+	for (unsigned i = 0; i < srv->p->cfg.max_connections; i++)
+		same += srv->fds[i] >= 0 && dpk_netsource_equal(&srv->srcs[i], &src);
+	if (srv->nconn < srv->p->cfg.max_connections && same < srv->p->cfg.max_connections_per_address) {
 		for (unsigned i = 0; i < srv->p->cfg.max_connections; i++) {
 			if (srv->fds[i] < 0) {
 				slot = (int)i;
@@ -223,13 +233,21 @@ accept_one(struct server *srv, int lfd)
 		}
 	}
 	if (slot < 0) {
+		char srctext[64];
+
 		pthread_mutex_unlock(&srv->mu);
-		fprintf(stderr, "dpk-pkm: %s: refused: %u connections open (max_connections)\n", peer,
-		    srv->p->cfg.max_connections);
+		dpk_netsource_format(&src, srctext, sizeof(srctext));
+		if (same >= srv->p->cfg.max_connections_per_address)
+			fprintf(stderr, "dpk-pkm: %s: refused: %u connections open from %s (max_connections_per_address)\n",
+			    peer, same, srctext);
+		else
+			fprintf(stderr, "dpk-pkm: %s: refused: %u connections open (max_connections)\n", peer,
+			    srv->p->cfg.max_connections);
 		close(fd);
 		return;
 	}
 	srv->fds[slot] = fd;
+	srv->srcs[slot] = src;
 	srv->nconn++;
 	pthread_mutex_unlock(&srv->mu);
 
@@ -320,7 +338,8 @@ pkm_serve(struct pkm *p)
 		fprintf(stderr, "dpk-pkm: cannot initialise libcurl\n");
 		goto out;
 	}
-	if ((srv.fds = malloc(p->cfg.max_connections * sizeof(int))) == NULL)
+	if ((srv.fds = malloc(p->cfg.max_connections * sizeof(int))) == NULL ||
+	    (srv.srcs = calloc(p->cfg.max_connections, sizeof(*srv.srcs))) == NULL)
 		goto out;
 	for (unsigned i = 0; i < p->cfg.max_connections; i++)
 		srv.fds[i] = -1;
@@ -377,6 +396,7 @@ out:
 		close(sfd);
 	dpk_tlspsk_server_free(srv.tls);
 	free(srv.fds);
+	free(srv.srcs);
 	pthread_cond_destroy(&srv.idle);
 	pthread_mutex_destroy(&srv.mu);
 	pkm_chain_destroy(&srv.chain);

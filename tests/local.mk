@@ -3,7 +3,9 @@ noinst_LIBRARIES += tests/harness/libharness.a
 tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harness.h \
 	tests/harness/chain.c tests/harness/chain.h \
 	tests/harness/agent.c tests/harness/agent.h \
-	tests/harness/sshd.c tests/harness/sshd.h
+	tests/harness/sshd.c tests/harness/sshd.h \
+	tests/harness/rpcproxy.c tests/harness/rpcproxy.h \
+	tests/harness/flood.c tests/harness/flood.h
 # PSK handshake and ticket tests' vectors and parties
 tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
@@ -50,6 +52,7 @@ unit_tests = \
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
+	tests/integration/test_agent_fair \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_registration \
@@ -208,6 +211,10 @@ tests_integration_test_pam_nolockout_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_integration_test_ssh_kbdint_SOURCES = tests/integration/test_ssh_kbdint.c
 tests_integration_test_ssh_kbdint_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_ssh_kbdint_LDADD = $(TEST_LIBS) client/libdpkclient.la
+# fair shares: floods by an unprivileged uid, challenge floods, a full backlog, a hung node (rpcproxy)
+tests_integration_test_agent_fair_SOURCES = tests/integration/test_agent_fair.c
+tests_integration_test_agent_fair_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_agent_fair_LDADD = client/libdpkclient.la $(TEST_LIBS) -ldl
 tests_integration_test_agent_socket_SOURCES = tests/integration/test_agent_socket.c
 tests_integration_test_agent_socket_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_socket_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -245,6 +252,12 @@ tests_bench_login_bench_SOURCES = tests/bench/login-bench.c
 tests_bench_login_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_bench_login_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la
 CLEANFILES += tests/bench/login-bench
+# root's getpwnam and STATUS while uid nobody floods the socket (by hand: tests/bench/socket-flood.sh)
+EXTRA_PROGRAMS += tests/bench/flood-bench
+tests_bench_flood_bench_SOURCES = tests/bench/flood-bench.c
+tests_bench_flood_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_bench_flood_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la -ldl
+CLEANFILES += tests/bench/flood-bench
 # getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
 EXTRA_PROGRAMS += tests/bench/getpw-bench
 tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
@@ -411,6 +424,25 @@ tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(
 tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
 endif
+# dpk-agent reading its ticket replay cache file (dpk-agent/peers/ticket_seen.c)
+fuzz_targets += tests/fuzz/fuzz_ticket_seen
+if ENABLE_FUZZING
+tests_fuzz_fuzz_ticket_seen_SOURCES = tests/fuzz/fuzz_ticket_seen.c
+tests_fuzz_fuzz_ticket_seen_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_ticket_seen_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_ticket_seen_LDADD = $(DPKAGENT_LIBS)
+endif
+# the source of a connection for per-source caps (lib/daemon/netsource.c)
+unit_tests += tests/unit/daemon/test_netsource
+tests_unit_daemon_test_netsource_SOURCES = tests/unit/daemon/test_netsource.c
+tests_unit_daemon_test_netsource_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_netsource_LDADD = $(TEST_LIBS)
+# the PSK listener under load: inbound and outbound budgets, per-source caps (IPv6 by /64)
+integration_tests += tests/integration/test_psk_load
+tests_integration_test_psk_load_SOURCES = tests/integration/test_psk_load.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_psk_load_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_psk_load_LDADD = client/libdpkclient.la $(TEST_LIBS)
 
 # tests/pkg/: the units' sandbox (in make check); install-test.sh is run by
 # scripts/build-debs, not here (it needs root, debootstrap and the mirror)

@@ -196,21 +196,52 @@ chain_stop(struct chain *ch)
 void
 chain_submit(struct chain *ch, struct job *j)
 {
+	struct job **pp;
+
 	j->next = NULL;
 	pthread_mutex_lock(&ch->mu);
-	if (ch->todo_tail != NULL)
+	if (ch->todo_tail != NULL && ch->todo_tail->prio <= j->prio) {
 		ch->todo_tail->next = j;
-	else
-		ch->todo = j;
-	ch->todo_tail = j;
+		ch->todo_tail = j;
+	} else {
+		/* the queue is bounded (max_chain_reads, one poll): a walk is cheap */
+		for (pp = &ch->todo; *pp != NULL && (*pp)->prio <= j->prio; pp = &(*pp)->next)
+			;
+		j->next = *pp;
+		*pp = j;
+		if (j->next == NULL)
+			ch->todo_tail = j;
+	}
 	pthread_cond_signal(&ch->cv);
 	pthread_mutex_unlock(&ch->mu);
+}
+
+void
+chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio)
+{
+	struct job **pp, *j = NULL, *prev = NULL;
+
+	pthread_mutex_lock(&ch->mu);
+	for (pp = &ch->todo; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		if ((*pp)->kind == JOB_LOOKUP && (*pp)->prio > prio && memcmp((*pp)->id_hash, id_hash, 32) == 0) {
+			j = *pp;
+			*pp = j->next;
+			if (ch->todo_tail == j)
+				ch->todo_tail = prev;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ch->mu);
+	if (j != NULL) {
+		j->prio = prio;
+		chain_submit(ch, j);
+	}
 }
 
 struct job *
 chain_take_done(struct chain *ch)
 {
-	struct job *list;
+	struct job *list, *rev = NULL, *next;
 	uint64_t v;
 
 	if (read(ch->efd, &v, sizeof(v)) < 0) {
@@ -220,5 +251,13 @@ chain_take_done(struct chain *ch)
 	list = ch->done;
 	ch->done = NULL;
 	pthread_mutex_unlock(&ch->mu);
-	return list;
+	/* done is newest first: hand them back in the order they ran, so that a
+	 * lookup that read the chain before an event poll is not cached over
+	 * what the poll dropped */
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->next = rev;
+		rev = list;
+	}
+	return rev;
 }

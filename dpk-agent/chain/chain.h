@@ -20,8 +20,18 @@ enum job_kind {
 
 struct reg;
 
+/* The order jobs are run in: the event poll (revocations) before reads a
+ * login or root waits for, before everybody else's; first come first served
+ * within each. */
+enum job_prio {
+	JOB_PRIO_POLL = 0,
+	JOB_PRIO_PRIVILEGED = 1,
+	JOB_PRIO_OTHER = 2,
+};
+
 struct job {
 	enum job_kind kind;
+	enum job_prio prio;
 	uint8_t id_hash[32];
 	/* results */
 	int result;                     /* 0, DPK_ERR_NOTFOUND (not registered), or a failure */
@@ -49,8 +59,12 @@ struct chain {
 int chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_timeout_ms,
     const uint8_t contract[20], char *err, size_t errsz);
 void chain_stop(struct chain *ch);
+/* Queue j behind the jobs of its priority and ahead of lower ones. */
 void chain_submit(struct chain *ch, struct job *j);
-/* All finished jobs (a list through ->next), and clears the eventfd. */
+/* Move the queued lookup of id_hash (if not under way yet) ahead to prio. */
+void chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio);
+/* All finished jobs (a list through ->next, in the order they ran), and
+ * clears the eventfd. */
 struct job *chain_take_done(struct chain *ch);
 void job_free(struct job *j);
 

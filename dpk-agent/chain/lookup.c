@@ -131,37 +131,118 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 	agent_lookup_wait(a, c, h, a->cfg.request_timeout_ms, lookup_chain_done);
 }
 
-static int
-submit_lookup(struct agent *a, const uint8_t h[32])
+/* The chain reads queued or under way (a->reads): one per identity. */
+static struct agent_chain_read *
+read_find(struct agent *a, const uint8_t h[32])
 {
-	struct job *j = calloc(1, sizeof(*j));
+	for (size_t i = 0; i < a->n_reads; i++)
+		if (memcmp(a->reads[i].hash, h, 32) == 0)
+			return &a->reads[i];
+	return NULL;
+}
 
-	if (j == NULL)
+static void
+read_end(struct agent *a, const uint8_t h[32])
+{
+	struct agent_chain_read *r = read_find(a, h);
+
+	if (r != NULL)
+		*r = a->reads[--a->n_reads];
+}
+
+/* Whether uid may start one more read: 0, or DPK_ERR_BUSY with why. Root and
+ * admin_group may use all max_chain_reads; everyone else (each uid, the
+ * remote peers together, background prefetches together) at most
+ * max_chain_reads_per_uid, and together three quarters of max_chain_reads,
+ * so that a flood of lookups leaves room for logins. */
+static int
+read_admit(const struct agent *a, uid_t uid, int privileged, char *why, size_t whysz)
+{
+	uint32_t max = a->cfg.max_chain_reads, others = max - max / 4;
+	size_t mine = 0, unpriv = 0;
+
+	if (max > DPK_CONFIG_MAX_CHAIN_READS)
+		max = DPK_CONFIG_MAX_CHAIN_READS;
+	if (a->n_reads >= max) {
+		snprintf(why, whysz, "the agent has %zu chain reads under way (max_chain_reads); try again later",
+		    a->n_reads);
+		return DPK_ERR_BUSY;
+	}
+	if (privileged)
+		return 0;
+	for (size_t i = 0; i < a->n_reads; i++) {
+		if (a->reads[i].privileged)
+			continue;
+		unpriv++;
+		if (a->reads[i].uid == uid)
+			mine++;
+	}
+	if (mine >= a->cfg.max_chain_reads_per_uid) {
+		snprintf(why, whysz, "%s already %zu chain reads under way (max_chain_reads_per_uid); try again later",
+		    uid == AGENT_READ_UID_PEERS ? "remote peers have" : uid == AGENT_READ_UID_PREFETCH ?
+		    "prefetches have" : "this uid has", mine);
+		return DPK_ERR_BUSY;
+	}
+	if (unpriv >= (others ? others : 1)) {
+		snprintf(why, whysz, "the agent has %zu chain reads under way for unprivileged callers (the rest of "
+		    "max_chain_reads is kept for root); try again later", unpriv);
+		return DPK_ERR_BUSY;
+	}
+	return 0;
+}
+
+/* Start a chain read of h for uid, or join the one under way (which a
+ * privileged asker moves ahead of the others' reads). 0, DPK_ERR_BUSY or
+ * DPK_ERR_NOMEM (a sentence in why). */
+static int
+read_start(struct agent *a, const uint8_t h[32], uid_t uid, int privileged, char *why, size_t whysz)
+{
+	struct agent_chain_read *rd = read_find(a, h);
+	struct job *j;
+	int r;
+
+	if (rd != NULL) {
+		if (privileged && !rd->privileged) {
+			rd->privileged = 1; /* no longer counts against the first asker's quota */
+			chain_raise(&a->chain, h, JOB_PRIO_PRIVILEGED);
+		}
+		return 0;
+	}
+	if ((r = read_admit(a, uid, privileged, why, whysz)) != 0)
+		return r;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		snprintf(why, whysz, "out of memory");
 		return DPK_ERR_NOMEM;
+	}
 	j->kind = JOB_LOOKUP;
+	j->prio = privileged ? JOB_PRIO_PRIVILEGED : JOB_PRIO_OTHER;
 	memcpy(j->id_hash, h, 32);
+	rd = &a->reads[a->n_reads++];
+	memcpy(rd->hash, h, 32);
+	rd->uid = uid;
+	rd->privileged = privileged;
 	chain_submit(&a->chain, j);
 	return 0;
 }
 
 void
-agent_lookup_prefetch(struct agent *a, const uint8_t h[32])
+agent_lookup_prefetch(struct agent *a, const struct conn *c, const uint8_t h[32])
 {
-	(void)submit_lookup(a, h); /* out of memory: the entry stays unknown */
+	char why[200];
+
+	/* busy or out of memory: the entry stays unknown until asked for again */
+	(void)read_start(a, h, c->privileged ? c->uid : AGENT_READ_UID_PREFETCH, c->privileged, why, sizeof(why));
 }
 
 void
 agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t timeout_ms,
     agent_chain_waiter_fn done)
 {
-	/* one chain read per identity, however many callers wait for it */
-	int in_flight = 0;
-	for (size_t i = 0; i < AGENT_MAX_CONNECTIONS; i++)
-		if (a->conns[i] != NULL && a->conns[i]->waiting && a->conns[i]->on_chain != NULL &&
-		    memcmp(a->conns[i]->wait_hash, h, 32) == 0)
-			in_flight = 1;
-	if (!in_flight && submit_lookup(a, h) != 0) {
-		agent_reply_failure(c, DPK_ERR_NOMEM, "out of memory");
+	char why[200];
+	int r;
+
+	if ((r = read_start(a, h, c->uid, c->privileged, why, sizeof(why))) != 0) {
+		agent_reply_failure(c, r, "%s", why);
 		return;
 	}
 	c->waiting = 1;
@@ -202,6 +283,7 @@ agent_chain_done(struct agent *a)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->kind == JOB_LOOKUP) {
+			read_end(a, j->id_hash); /* a waiter answered below may start a new one */
 			if (j->result == 0)
 				cache_put(&a->cache, j->id_hash, &j->rec, now);
 			else if (j->result == DPK_ERR_NOTFOUND)
@@ -214,6 +296,8 @@ agent_chain_done(struct agent *a)
 			    j->error, j->result == DPK_ERR_TIMEOUT ? DPK_ERR_TIMEOUT : DPK_ERR_NET);
 		} else {
 			a->poll_in_flight = 0;
+			if (a->next_poll_ms < now) /* a poll slower than poll_interval: the next one waits its turn */
+				a->next_poll_ms = now + a->cfg.poll_interval_ms;
 			if (j->flush_all) {
 				cache_clear(&a->cache);
 				record_changed(a, NULL);
@@ -238,11 +322,14 @@ agent_lookup_timers(struct agent *a, int64_t now)
 		if (c == NULL || !c->waiting || c->on_chain == NULL)
 			continue;
 		if (now >= c->deadline_ms) {
+			agent_chain_waiter_fn done = c->on_chain;
 			char why[160];
 
-			snprintf(why, sizeof(why), "the chain did not answer within %u ms and nothing is cached for this identity",
-			    a->cfg.request_timeout_ms);
-			answer_waiting(a, c->wait_hash, 1, why, DPK_ERR_TIMEOUT);
+			/* this waiter only: the read goes on for the others, each with its own deadline */
+			snprintf(why, sizeof(why), "the chain did not answer within the request's deadline and nothing is "
+			    "cached for this identity");
+			c->on_chain = NULL;
+			done(a, c, 1, DPK_ERR_TIMEOUT, why);
 		} else if (c->deadline_ms < next) {
 			next = c->deadline_ms;
 		}
@@ -252,12 +339,14 @@ agent_lookup_timers(struct agent *a, int64_t now)
 
 		if (j != NULL) {
 			j->kind = JOB_POLL;
+			j->prio = JOB_PRIO_POLL; /* revocations never wait behind lookups */
 			chain_submit(&a->chain, j);
 			a->poll_in_flight = 1;
 		}
 		a->next_poll_ms = now + a->cfg.poll_interval_ms;
 	}
-	if (a->next_poll_ms < next)
+	/* a poll under way wakes the loop when it ends (the eventfd): no turn before */
+	if (!a->poll_in_flight && a->next_poll_ms < next)
 		next = a->next_poll_ms;
 	return next;
 }
@@ -270,19 +359,17 @@ agent_keywait_start(struct agent *a, struct agent_keywait *w, const struct dpk_i
 
 	dpk_identity_hash(id, w->hash);
 	w->deadline_ms = deadline_ms;
+	w->busy = 0;
 	e = cache_get(&a->cache, w->hash);
 	if (e != NULL && agent_cache_fresh(a, e, now)) {
 		w->asked_ms = 0; /* fresh: the event poll drops entries whose key changes */
 		return;
 	}
-	struct job *j = calloc(1, sizeof(*j));
+	char why[200];
 
 	w->asked_ms = now;
-	if (j == NULL)
-		return; /* the wait then ends at its deadline */
-	j->kind = JOB_LOOKUP;
-	memcpy(j->id_hash, w->hash, 32);
-	chain_submit(&a->chain, j);
+	/* busy: the wait is refused at its next poll; out of memory: it ends at its deadline */
+	w->busy = read_start(a, w->hash, AGENT_READ_UID_PEERS, 0, why, sizeof(why)) == DPK_ERR_BUSY;
 }
 
 int
@@ -302,6 +389,10 @@ agent_keywait_poll(struct agent *a, struct agent_keywait *w, int64_t now, const 
 		}
 		*rec = &e->rec;
 		return 1;
+	}
+	if (w->busy) {
+		snprintf(why, whysz, "the agent has too many chain reads under way for remote peers; try again later");
+		return DPK_ERR_BUSY;
 	}
 	if (now >= w->deadline_ms) {
 		snprintf(why, whysz, "the chain did not answer in time");

@@ -315,27 +315,12 @@ reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t 
 static int
 read_token(struct reg *g, struct dpk_token *t)
 {
-	char text[DPK_TOKEN_MAX_FILE + 1], err[160];
-	ssize_t n;
-	int fd = open(g->token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+	char err[4400];
+	int r = dpk_token_load(g->token_file, t, err, sizeof(err));
 
-	if (fd < 0) {
-		fail_with(g, "cannot open the token file %s: %s", g->token_file, strerror(errno));
-		return DPK_ERR_IO;
-	}
-	n = read(fd, text, sizeof(text));
-	close(fd);
-	if (n < 0) {
-		fail_with(g, "cannot read the token file %s", g->token_file);
-		return DPK_ERR_IO;
-	}
-	r = dpk_token_parse(text, (size_t)n, t, err, sizeof(err));
-	explicit_bzero(text, sizeof(text));
-	if (r != 0) {
-		fail_with(g, "the token file %s is not a valid token: %s", g->token_file, err);
-		return r;
-	}
-	return 0;
+	if (r != 0)
+		fail_with(g, "%s", err);
+	return r;
 }
 
 /* One request to the PKM named in the token; FAILURE replies become the detail. */

@@ -35,6 +35,14 @@ dpk_config_defaults(struct dpk_config *c)
 	c->psk_lifetime_ms = 3600 * 1000;
 	c->psk_handshake_timeout_ms = 10 * 1000;
 	c->psk_max_handshakes = 64;
+	c->psk_max_outbound = 16;
+	c->psk_max_per_source = 0; /* a quarter of psk_max_handshakes */
+	c->max_connections_per_uid = 32;
+	c->root_connections = 32;
+	c->client_idle_timeout_ms = 30 * 1000;
+	c->client_io_timeout_ms = 10 * 1000;
+	c->max_chain_reads = 256;
+	c->max_chain_reads_per_uid = 16;
 }
 
 void
@@ -72,7 +80,10 @@ enum key_id {
 	K_NSS_SHELL, K_SSH_AGENT_SOCKET, K_NSS_CACHE_FILE, K_NSS_ALLOW_PKM, K_NSS_ENUMERATE, K_LOGIN_CHALLENGE_TTL, K_OFFLINE_LOGIN_MAX_AGE,
 	K_LOGIN_ALLOW, K_USER_GROUP,
 	K_PSK_LISTEN, K_PSK_PORT, K_PSK_LIFETIME, K_PSK_HANDSHAKE_TIMEOUT, K_PSK_MAX_HANDSHAKES,
-	K_PSK_GROUP, K_COUNT
+	K_PSK_GROUP,
+	K_PSK_MAX_OUTBOUND, K_PSK_MAX_PER_SOURCE,
+	K_MAX_CONNECTIONS_PER_UID, K_ROOT_CONNECTIONS, K_CLIENT_IDLE_TIMEOUT, K_CLIENT_IO_TIMEOUT, K_MAX_CHAIN_READS,
+	K_MAX_CHAIN_READS_PER_UID, K_COUNT
 };
 
 
@@ -275,6 +286,16 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		    strlen(v) > 32 || v[0] == '-')
 			return *why = "is not a group name", 1;
 		return dpk_conffile_string(&c->psk_group, v);
+	case K_PSK_MAX_OUTBOUND:
+		if (dpk_conffile_u64(v, 1024, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 1024", 1;
+		c->psk_max_outbound = (uint32_t)u;
+		return 0;
+	case K_PSK_MAX_PER_SOURCE:
+		if (dpk_conffile_u64(v, 4096, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 4096", 1;
+		c->psk_max_per_source = (uint32_t)u;
+		return 0;
 	case K_PSK_LIFETIME: dur = &c->psk_lifetime_ms; break;
 	case K_PSK_HANDSHAKE_TIMEOUT: dur = &c->psk_handshake_timeout_ms; break;
 	case K_CACHE_TTL: dur = &c->cache_ttl_ms; break;
@@ -284,6 +305,24 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 	case K_REQUEST_TIMEOUT: dur = &c->request_timeout_ms; break;
 	case K_LOGIN_CHALLENGE_TTL: dur = &c->login_challenge_ttl_ms; break;
 	case K_OFFLINE_LOGIN_MAX_AGE: dur = &c->offline_login_max_age_ms; break;
+	case K_MAX_CONNECTIONS_PER_UID:
+		if (dpk_conffile_u64(v, DPK_CONFIG_MAX_CONNECTIONS, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 256", 1;
+		c->max_connections_per_uid = (uint32_t)u;
+		return 0;
+	case K_ROOT_CONNECTIONS:
+		if (dpk_conffile_u64(v, DPK_CONFIG_MAX_CONNECTIONS / 2, &u) != 0)
+			return *why = "is not a number from 0 to 128", 1;
+		c->root_connections = (uint32_t)u;
+		return 0;
+	case K_MAX_CHAIN_READS:
+	case K_MAX_CHAIN_READS_PER_UID:
+		if (dpk_conffile_u64(v, DPK_CONFIG_MAX_CHAIN_READS, &u) != 0 || u == 0)
+			return *why = "is not a number from 1 to 1024", 1;
+		*(k == K_MAX_CHAIN_READS ? &c->max_chain_reads : &c->max_chain_reads_per_uid) = (uint32_t)u;
+		return 0;
+	case K_CLIENT_IDLE_TIMEOUT: dur = &c->client_idle_timeout_ms; break;
+	case K_CLIENT_IO_TIMEOUT: dur = &c->client_io_timeout_ms; break;
 	case K_COUNT: break;
 	}
 	if (dur == NULL || dpk_conffile_duration(v, CONFIG_MAX_DURATION_MS, dur) != 0)
@@ -292,6 +331,8 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		return *why = "is too short (at least 10ms)", 1;
 	if (k == K_LOGIN_CHALLENGE_TTL && (*dur < 1000 || *dur > 3600 * 1000))
 		return *why = "must be between 1s and 1h", 1;
+	if ((k == K_CLIENT_IDLE_TIMEOUT || k == K_CLIENT_IO_TIMEOUT) && *dur < 100)
+		return *why = "is too short (at least 100ms)", 1;
 	if ((k == K_PSK_LIFETIME || k == K_PSK_HANDSHAKE_TIMEOUT) && *dur < 1000)
 		return *why = "is too short (at least 1s)", 1;
 	return 0;
@@ -310,6 +351,9 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"offline_login_max_age", 0}, {"login_allow", 1}, {"user_group", 1},
 	{"psk_listen", 0}, {"psk_port", 0}, {"psk_lifetime", 0}, {"psk_handshake_timeout", 0},
 	{"psk_max_handshakes", 0}, {"psk_group", 0},
+	{"psk_max_outbound", 0}, {"psk_max_per_source", 0},
+	{"max_connections_per_uid", 0}, {"root_connections", 0}, {"client_idle_timeout", 0}, {"client_io_timeout", 0},
+	{"max_chain_reads", 0}, {"max_chain_reads_per_uid", 0},
 };
 
 static int

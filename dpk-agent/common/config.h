@@ -17,6 +17,8 @@
 #define DPK_CONFIG_MAX_NSS_SUFFIX 64
 #define DPK_CONFIG_MAX_NSS_PKM 16
 #define DPK_CONFIG_MAX_USER_GROUPS 32
+#define DPK_CONFIG_MAX_CONNECTIONS 256  /* the agent's connection slots (root_connections <= half) */
+#define DPK_CONFIG_MAX_CHAIN_READS 1024 /* the most max_chain_reads may be */
 
 enum dpk_config_keyalg {
 	DPK_KEYALG_P256 = 1,
@@ -78,8 +80,17 @@ struct dpk_config {
 	uint16_t psk_port;                 /* the port of peers when PSK_HANDSHAKE names none */
 	uint32_t psk_lifetime_ms;          /* how long an established PSK is kept */
 	uint32_t psk_handshake_timeout_ms; /* a whole handshake, either role */
-	uint32_t psk_max_handshakes;       /* in flight at once, both roles together */
+	uint32_t psk_max_handshakes;       /* inbound (peers connecting here) in flight at once */
 	char *psk_group;                   /* may read PSKs besides root and admin_group */
+	uint32_t psk_max_outbound;         /* handshakes this host starts, in flight at once (a budget of their own) */
+	uint32_t psk_max_per_source;       /* inbound from one source (IPv4 address, IPv6 /64); 0: psk_max_handshakes / 4 */
+	/* fair shares (server.c, chain/lookup.c; dpk.conf(5)) */
+	uint32_t max_connections_per_uid;  /* socket connections one uid other than root may hold */
+	uint32_t root_connections;         /* connection slots only root may use */
+	uint32_t client_idle_timeout_ms;   /* a connection with no request under way is closed after this */
+	uint32_t client_io_timeout_ms;     /* reading one request and writing its reply, in all */
+	uint32_t max_chain_reads;          /* chain reads queued or under way at once */
+	uint32_t max_chain_reads_per_uid;  /* of them, started for one uid other than root (peers count as one) */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,

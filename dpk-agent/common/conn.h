@@ -29,7 +29,9 @@ struct conn {
 	size_t inlen;
 	uint8_t out[4 + AGENT_FRAME_MAX];
 	size_t outlen, outoff;
-	int64_t last_active_ms;
+	int64_t last_active_ms; /* accepted, or its last reply written: client_idle_timeout counts from here */
+	int64_t io_start_ms;    /* 0, or when the request being read or the reply being written began:
+	                         * client_io_timeout counts from here, however slowly the bytes trickle */
 	/* a waiting request: for a chain read of wait_hash (chain/lookup.h, which
 	 * calls on_chain), or for something else that answers it itself (token) */
 	int waiting;

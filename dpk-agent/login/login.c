@@ -3,8 +3,13 @@
  * is logged in to, LOGIN_RESPOND on the user's own device.
  *
  * Pending challenges live in memory only, in a fixed table: a restart
- * forgets them (a login under way starts over), and a full table of
- * unexpired challenges refuses new ones (BUSY) rather than forget one.
+ * forgets them (a login under way starts over). The table cannot be used
+ * up: challenges are counted per source (the service and, when PAM gives
+ * it, the remote host); a source holds at most LOGIN_MAX_PER_SOURCE
+ * unanswered ones (its oldest gives way), and a full table makes room by
+ * forgetting the oldest unanswered challenge of the source holding the
+ * most. A flood of logins for made-up names from one host thus only ever
+ * displaces its own challenges, never a real user's from elsewhere.
  * Single use: the first VERIFY of a challenge consumes it whatever its
  * outcome, so a response cannot be guessed twice; the consumed entry stays
  * until it expires or its slot is needed, so a replay is told apart (REPLAY)
@@ -34,6 +39,8 @@
 #include <time.h>
 
 #define LOGIN_MAX_PENDING 1024
+#define LOGIN_MAX_PER_SOURCE 64
+#define LOGIN_RHOST_MAX 255
 
 enum pending_state { P_FREE, P_PENDING, P_VERIFYING, P_USED };
 
@@ -45,6 +52,8 @@ struct pending {
 	uint8_t nonce[DPK_LOGIN_NONCE_LEN];
 	uint8_t user_hash[32];
 	uint64_t expiry;
+	uint64_t source; /* a hash of the service and remote host the challenge was made for */
+	uint64_t seq;    /* the order challenges were made in: the lowest is the oldest */
 };
 
 static struct pending pending[LOGIN_MAX_PENDING];
@@ -58,22 +67,116 @@ unix_now(void)
 	return (uint64_t)ts.tv_sec;
 }
 
-/* A free slot, or one whose challenge expired (used or not; a VERIFY still
- * waiting on it then fails with STATE), or else one already answered (its
- * replay is then refused as unknown rather than as a replay); NULL when
- * every slot holds a live, unanswered challenge. */
-static struct pending *
-pending_slot(uint64_t now)
-{
-	struct pending *used = NULL;
+static uint64_t pending_seq;
 
-	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++) {
-		if (pending[i].state == P_FREE || pending[i].expiry < now)
-			return &pending[i];
-		if (pending[i].state == P_USED && used == NULL)
-			used = &pending[i];
+/* FNV-1a of service, NUL, rhost: which source a challenge counts against.
+ * Not a secret and not a security boundary: a collision only shares a quota. */
+static uint64_t
+source_of(const uint8_t *service, size_t sl, const uint8_t *rhost, size_t rl)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < sl + 1 + rl; i++) {
+		uint8_t b = i < sl ? service[i] : i == sl ? 0 : rhost[i - sl - 1];
+
+		h = (h ^ b) * 0x100000001b3ull;
 	}
-	return used;
+	return h;
+}
+
+struct source_count {
+	uint64_t source, seq;
+	size_t idx;
+};
+
+static int
+source_cmp(const void *x, const void *y)
+{
+	const struct source_count *a = x, *b = y;
+
+	if (a->source != b->source)
+		return a->source < b->source ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The table is full of live challenges: the oldest unanswered one of the
+ * source holding the most (the oldest such source's on a tie). */
+static struct pending *
+pending_evict_largest(void)
+{
+	static struct source_count sc[LOGIN_MAX_PENDING];
+	size_t n = 0, best = SIZE_MAX, best_count = 0;
+
+	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++)
+		if (pending[i].state == P_PENDING)
+			sc[n++] = (struct source_count){pending[i].source, pending[i].seq, i};
+	if (n == 0)
+		return NULL; /* every one has a VERIFY waiting on it */
+	qsort(sc, n, sizeof(sc[0]), source_cmp);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && sc[j].source == sc[i].source; j++)
+			;
+		if (j - i > best_count || (j - i == best_count && sc[i].seq < sc[best].seq)) {
+			best_count = j - i;
+			best = i; /* sorted by age within a source: its first is its oldest */
+		}
+	}
+	return &pending[sc[best].idx];
+}
+
+/* A slot for a new challenge from source: a free slot, or one whose
+ * challenge expired (used or not; a VERIFY still waiting on it then fails
+ * with STATE); else, when source has LOGIN_MAX_PER_SOURCE unanswered ones,
+ * its oldest; else one already answered (its replay is then refused as
+ * unknown rather than as a replay); else the oldest unanswered challenge
+ * of the source holding the most. NULL only when a VERIFY waits on every
+ * slot. *evicted says whether an unanswered challenge was forgotten. */
+static struct pending *
+pending_slot(uint64_t now, uint64_t source, int *evicted)
+{
+	struct pending *used = NULL, *oldest_mine = NULL;
+	size_t mine = 0;
+
+	*evicted = 0;
+	for (size_t i = 0; i < LOGIN_MAX_PENDING; i++) {
+		struct pending *p = &pending[i];
+
+		if (p->state == P_FREE || p->expiry < now)
+			return p;
+		if (p->state == P_USED && used == NULL)
+			used = p;
+		if (p->state == P_PENDING && p->source == source) {
+			mine++;
+			if (oldest_mine == NULL || p->seq < oldest_mine->seq)
+				oldest_mine = p;
+		}
+	}
+	if (mine >= LOGIN_MAX_PER_SOURCE) {
+		*evicted = 1;
+		return oldest_mine;
+	}
+	if (used != NULL)
+		return used;
+	*evicted = 1;
+	return pending_evict_largest();
+}
+
+/* Unanswered challenges forgotten to make room, logged at most once a minute. */
+static void
+note_evicted(const uint8_t *service, size_t sl, const uint8_t *rhost, size_t rl)
+{
+	static int64_t last_ms;
+	static unsigned long n;
+	int64_t now = agent_now_ms();
+
+	n++;
+	if (last_ms != 0 && now - last_ms < 60000)
+		return;
+	agent_log(LOG_WARNING, "login challenges: %lu unanswered one%s forgotten to make room in the last minute "
+	    "(latest for service %.*s from %.*s): many logins are started and not finished", n, n == 1 ? "" : "s",
+	    (int)sl, (const char *)service, rl ? (int)rl : 7, rl ? (const char *)rhost : "no host");
+	n = 0;
+	last_ms = now;
 }
 
 static struct pending *
@@ -168,8 +271,22 @@ login_decide(struct agent *a, struct conn *c, const char *ident, int code, const
 	}
 }
 
-/* CHALLENGE: string user name, string service -> string challenge text,
- * string user identity, u64 expiry (Unix seconds), string host identity
+/* Whether rhost (PAM_RHOST as the caller passed it) is printable ASCII
+ * without spaces, at most LOGIN_RHOST_MAX bytes; empty is none. */
+static int
+rhost_ok(const uint8_t *rhost, size_t rl)
+{
+	if (rl > LOGIN_RHOST_MAX)
+		return -1;
+	for (size_t i = 0; i < rl; i++)
+		if (rhost[i] <= 0x20 || rhost[i] >= 0x7f)
+			return -1;
+	return 0;
+}
+
+/* CHALLENGE: string user name, string service[, string remote host] ->
+ * string challenge text, string user identity, u64 expiry (Unix seconds),
+ * string host identity
  * (for pam_dpk's prompt: the user checks it against what the device shows).
  * A challenge is made only for a user the decision (admit.h) lets log in,
  * once its record is read. */
@@ -184,18 +301,26 @@ login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len
 	struct dpk_wire_w w;
 	struct pending *p;
 	const struct cache_entry *e;
-	const uint8_t *user, *service;
+	const uint8_t *user, *service, *rhost = NULL;
 	char text[DPK_LOGIN_CHALLENGE_TEXT_MAX + 1];
 	uint8_t hash[32];
-	size_t ul, sl, n;
+	size_t ul, sl, rl = 0, n;
 	uint64_t now = unix_now();
-	int r;
+	int r, evicted;
 
 	dpk_wire_r_init(&rd, body, len);
 	user = dpk_wire_get_string(&rd, &ul);
 	service = dpk_wire_get_string(&rd, &sl);
+	if (!rd.err && rd.len > 0) /* the remote host is optional: older clients send two strings */
+		rhost = dpk_wire_get_string(&rd, &rl);
 	if (dpk_wire_r_done(&rd) != 0) {
-		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_CHALLENGE request (expected user and service strings)");
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "malformed LOGIN_CHALLENGE request (expected user and service "
+		    "strings, and maybe a remote host)");
+		return;
+	}
+	if (rhost_ok(rhost, rl) != 0) {
+		agent_reply_failure(c, DPK_ERR_SYNTAX, "the remote host must be at most %d printable characters without "
+		    "spaces", LOGIN_RHOST_MAX);
 		return;
 	}
 	if (dpk_login_service_ok((const char *)service, sl) != 0) {
@@ -217,13 +342,16 @@ login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len
 		agent_lookup_wait(a, c, hash, a->cfg.request_timeout_ms, login_chain_done);
 		return;
 	}
+	/* a challenge only for a user the decision lets log in, before a slot is taken */
 	if (login_decide(a, c, ch.user, code, why, &ad) != 0)
 		return;
-	if ((p = pending_slot(now)) == NULL) {
-		agent_reply_failure(c, DPK_ERR_BUSY, "too many logins under way (%d unanswered challenges); try again later",
+	if ((p = pending_slot(now, source_of(service, sl, rhost, rl), &evicted)) == NULL) {
+		agent_reply_failure(c, DPK_ERR_BUSY, "too many logins are being verified (%d); try again later",
 		    LOGIN_MAX_PENDING);
 		return;
 	}
+	if (evicted)
+		note_evicted(service, sl, rhost, rl);
 	snprintf(ch.host, sizeof(ch.host), "%s", a->cfg.identity);
 	memcpy(ch.service, service, sl);
 	ch.expiry = now + (a->cfg.login_challenge_ttl_ms + 999) / 1000;
@@ -243,6 +371,8 @@ login_challenge(struct agent *a, struct conn *c, const uint8_t *body, size_t len
 	memcpy(p->nonce, ch.nonce, DPK_LOGIN_NONCE_LEN);
 	memcpy(p->user_hash, hash, 32);
 	p->expiry = ch.expiry;
+	p->source = source_of(service, sl, rhost, rl);
+	p->seq = ++pending_seq;
 	agent_reply_begin(c, &w);
 	dpk_wire_put_string(&w, text, strlen(text));
 	dpk_wire_put_string(&w, ch.user, strlen(ch.user));

@@ -447,7 +447,7 @@ enum_prefetch(struct agent *a, struct conn *c)
 		if (cache_get(&a->cache, u.hash) != NULL)
 			continue;
 		if (have_last)
-			agent_lookup_prefetch(a, last);
+			agent_lookup_prefetch(a, c, last);
 		memcpy(last, u.hash, 32);
 		have_last = 1;
 	}

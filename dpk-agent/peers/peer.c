@@ -3,9 +3,13 @@
  * Transport (doc/protocol.md, "PSK listener"): each handshake message is
  * framed as u32 length (big-endian, 1..DPK_HS_MSG_MAX) | message. A frame
  * of length 0 or above the cap ends the session at once. Every session has
- * a deadline (psk_handshake_timeout); at most psk_max_handshakes run at once
- * (both roles together): a connection beyond that gets an ERROR message
- * (busy) and is closed, without waiting for anything. Sockets are
+ * a deadline (psk_handshake_timeout) for the whole handshake. Inbound and
+ * outbound handshakes have budgets of their own (psk_max_handshakes,
+ * psk_max_outbound), so peers that connect and stay silent never hold up
+ * the handshakes this host starts; one source (an IPv4 address or an IPv6
+ * /64, daemon/netsource.h) gets at most psk_max_per_source of the inbound
+ * ones. A connection beyond them gets an ERROR message (busy) and is
+ * closed, without waiting for anything. Sockets are
  * non-blocking, names are resolved with getaddrinfo_a, peer keys come from
  * the lookup cache or the chain worker: nothing here waits on the network,
  * so one slow or hostile peer never holds up another session. */
@@ -19,6 +23,7 @@
 #include "common/psk_listen.h"
 
 #include "base/err.h"
+#include "daemon/netsource.h"
 #include "proto.h"
 
 #include <arpa/inet.h>
@@ -32,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PEER_FRAME_MAX (4 + DPK_HS_MSG_MAX)
@@ -60,7 +66,7 @@ struct sess {
 	int pfd;                         /* index in this round's pollfds, or -1 */
 	int got_bytes;
 	char addr[64];                   /* the remote address, for log lines */
-	uint8_t ip[16];                  /* responder: the peer's address (IPv4 mapped), for the per-address cap */
+	struct dpk_netsource src;        /* responder: the peer's source, for the per-source cap */
 	/* initiator */
 	struct conn *waiter;
 	uint64_t waiter_token;
@@ -114,13 +120,14 @@ sess_free(struct agent_peer *p, size_t slot)
 	p->sess[slot] = NULL;
 }
 
+/* Sessions of one role: inbound (responder) and outbound (initiator) have budgets of their own. */
 static size_t
-sess_count(const struct agent_peer *p)
+sess_count(const struct agent_peer *p, enum dpk_hs_role role)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->max; i++)
-		n += p->sess[i] != NULL;
+		n += p->sess[i] != NULL && p->sess[i]->role == role;
 	return n;
 }
 
@@ -552,9 +559,9 @@ agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *
 		agent_reply_failure(c, DPK_ERR_INVALID, "%s is a UUID, which has no network address: give HOST:PORT", text);
 		return DPK_ERR_INVALID;
 	}
-	if (sess_count(p) >= a->cfg.psk_max_handshakes || (s = sess_new(a, DPK_HS_INITIATOR, &slot)) == NULL) {
-		agent_reply_failure(c, DPK_ERR_BUSY, "%u PSK handshakes are under way already (psk_max_handshakes); try again shortly",
-		    a->cfg.psk_max_handshakes);
+	if (sess_count(p, DPK_HS_INITIATOR) >= a->cfg.psk_max_outbound || (s = sess_new(a, DPK_HS_INITIATOR, &slot)) == NULL) {
+		agent_reply_failure(c, DPK_ERR_BUSY, "%u PSK handshakes started here are under way already (psk_max_outbound); "
+		    "try again shortly", a->cfg.psk_max_outbound);
 		return DPK_ERR_BUSY;
 	}
 	s->peer = *peer;
@@ -581,35 +588,25 @@ agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *
 
 /* --- the listener ---------------------------------------------------------- */
 
-/* The peer's address as 16 bytes (IPv4 as ::ffff:a.b.c.d). */
-static void
-peer_ip(const struct sockaddr *sa, uint8_t ip[16])
-{
-	memset(ip, 0, 16);
-	if (sa->sa_family == AF_INET6) {
-		memcpy(ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	} else if (sa->sa_family == AF_INET) {
-		ip[10] = ip[11] = 0xff;
-		memcpy(ip + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	}
-}
-
-/* Responder sessions from ip. */
+/* Responder sessions from src. */
 static size_t
-sess_from(const struct agent_peer *p, const uint8_t ip[16])
+sess_from(const struct agent_peer *p, const struct dpk_netsource *src)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->max; i++)
-		n += p->sess[i] != NULL && p->sess[i]->role == DPK_HS_RESPONDER && memcmp(p->sess[i]->ip, ip, 16) == 0;
+		n += p->sess[i] != NULL && p->sess[i]->role == DPK_HS_RESPONDER && dpk_netsource_equal(&p->sess[i]->src, src);
 	return n;
 }
 
-/* One address may hold a quarter of psk_max_handshakes (at least one), so a
- * single host that opens connections and stays silent cannot take them all. */
+/* One source may hold psk_max_per_source inbound handshakes (by default a
+ * quarter of psk_max_handshakes, at least one), so a single host or /64
+ * that opens connections and stays silent cannot take them all. */
 static size_t
-per_address_cap(const struct agent *a)
+per_source_cap(const struct agent *a)
 {
+	if (a->cfg.psk_max_per_source != 0)
+		return a->cfg.psk_max_per_source;
 	return a->cfg.psk_max_handshakes >= 4 ? a->cfg.psk_max_handshakes / 4 : 1;
 }
 
@@ -628,11 +625,12 @@ accept_peers(struct agent *a)
 
 		if (fd < 0)
 			return;
-		uint8_t ip[16];
+		struct dpk_netsource src;
+		int full;
 
-		peer_ip((struct sockaddr *)&ss, ip);
-		if (sess_count(p) >= a->cfg.psk_max_handshakes || sess_from(p, ip) >= per_address_cap(a) ||
-		    (s = sess_new(a, DPK_HS_RESPONDER, &slot)) == NULL) {
+		dpk_netsource_of((struct sockaddr *)&ss, &src);
+		full = sess_count(p, DPK_HS_RESPONDER) >= a->cfg.psk_max_handshakes;
+		if (full || sess_from(p, &src) >= per_source_cap(a) || (s = sess_new(a, DPK_HS_RESPONDER, &slot)) == NULL) {
 			/* refuse at once with an ERROR (busy), never queueing the peer */
 			struct dpk_hs *hs = dpk_hs_new(DPK_HS_RESPONDER, a->idkey, &p->self, NULL);
 			struct dpk_buf out;
@@ -655,8 +653,16 @@ accept_peers(struct agent *a)
 			dpk_buf_free(&out);
 			dpk_hs_free(hs);
 			addr_text((struct sockaddr *)&ss, addr, sizeof(addr));
-			agent_log(LOG_WARNING, "refusing a PSK handshake from %s: %s", addr, sess_count(p) >= a->cfg.psk_max_handshakes ?
-			    "psk_max_handshakes are under way" : "a quarter of psk_max_handshakes are from that address already");
+			if (full) {
+				agent_log(LOG_WARNING, "refusing a PSK handshake from %s: psk_max_handshakes (%u) inbound are under way",
+				    addr, a->cfg.psk_max_handshakes);
+			} else {
+				char srctext[64];
+
+				dpk_netsource_format(&src, srctext, sizeof(srctext));
+				agent_log(LOG_WARNING, "refusing a PSK handshake from %s: %zu are from %s already (psk_max_per_source)",
+				    addr, per_source_cap(a), srctext);
+			}
 			close(fd);
 			continue;
 		}
@@ -664,7 +670,7 @@ accept_peers(struct agent *a)
 		s->fd = fd;
 		s->st = S_IO;
 		addr_text((struct sockaddr *)&ss, s->addr, sizeof(s->addr));
-		memcpy(s->ip, ip, 16);
+		s->src = src;
 		sess_step(a, s, NULL, 0); /* the responder starts by waiting for M1 */
 	}
 }
@@ -677,16 +683,21 @@ agent_peer_start(struct agent *a, char *err, size_t errsz)
 	socklen_t sl;
 	int fd, one = 1, zero = 0;
 
-	if (p == NULL || (p->sess = calloc(a->cfg.psk_max_handshakes, sizeof(*p->sess))) == NULL) {
+	size_t slots = (size_t)a->cfg.psk_max_handshakes + a->cfg.psk_max_outbound;
+
+	if (p == NULL || (p->sess = calloc(slots, sizeof(*p->sess))) == NULL) {
 		free(p);
 		snprintf(err, errsz, "out of memory");
 		return DPK_ERR_NOMEM;
 	}
-	p->max = a->cfg.psk_max_handshakes;
+	p->max = slots;
 	p->listen_fd = -1;
 	p->listen_pfd = -1;
 	psk_store_init(&p->store, 4096);
 	a->peer = p;
+	/* tickets redeemed before a restart stay redeemed */
+	if (ticket_seen_load(&p->seen, a->cfg.state_dir, (uint64_t)time(NULL), err, errsz) != 0)
+		return DPK_ERR_IO;
 	if (a->cfg.identity != NULL &&
 	    dpk_identity_parse(a->cfg.identity, strlen(a->cfg.identity), &p->self) == 0)
 		p->have_self = 1;

@@ -1,7 +1,7 @@
 /* The PSK exchange inside dpk-agent (doc/psk-protocol.md, doc/protocol.md):
  * peer.c runs handshakes with other agents over TCP inside the event loop
- * (non-blocking sockets, one framed message at a time, a deadline and a cap
- * on concurrent handshakes); psk.c answers the local PSK and ticket
+ * (non-blocking sockets, one framed message at a time, a deadline, and caps
+ * on concurrent handshakes: inbound, outbound and per source apart); psk.c answers the local PSK and ticket
  * requests; psk_store.c keeps the PSKs. Peer keys are read through the
  * lookup cache and the chain worker, never on the loop thread. */
 #ifndef DPK_AGENT_PEER_H
@@ -49,7 +49,8 @@ int agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identi
 struct psk_store *agent_psk_store(struct agent *a);
 struct ticket_seen *agent_ticket_seen(struct agent *a);
 const struct dpk_identity *agent_self_identity(struct agent *a);
-/* The listener and at most psk_max_handshakes (4096) sessions. */
-#define AGENT_PEER_MAX_POLLFDS 4097
+/* The listener, at most psk_max_handshakes (4096) inbound and
+ * psk_max_outbound (1024) outbound sessions. */
+#define AGENT_PEER_MAX_POLLFDS (1 + 4096 + 1024)
 
 #endif

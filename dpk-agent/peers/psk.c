@@ -2,7 +2,8 @@
  * PSK_HANDSHAKE starts a handshake (peer.c) and answers when it ends;
  * PSK_GET reads the store; TICKET_ISSUE and TICKET_REDEEM are the capillary
  * gateway's delegated mode (lib/psk/ticket.h), each waiting for one key from
- * the chain. A PSK itself goes only to root, admin_group and psk_group. */
+ * the chain. A PSK itself goes only to root, admin_group and psk_group, and
+ * only they may redeem a ticket. */
 #include "peers/psk.h"
 
 #include "agent.h"
@@ -305,6 +306,7 @@ finish_redeem(struct agent *a, struct conn *c, struct ticket_req *t, const struc
 {
 	struct ticket_seen *seen = agent_ticket_seen(a);
 	const struct psk_entry *e;
+	char why[4400];
 	struct dpk_ticket_psk psk;
 	uint64_t now = (uint64_t)time(NULL);
 	int64_t now_ms = agent_now_ms();
@@ -327,6 +329,13 @@ finish_redeem(struct agent *a, struct conn *c, struct ticket_req *t, const struc
 	}
 	if ((r = ticket_seen_add(seen, t->info.id, t->info.expiry + 1, now)) != 0) {
 		agent_reply_failure(c, r, "cannot record the ticket: %s", dpk_strerror(r));
+		goto out;
+	}
+	/* on disk before the PSK is handed out: a restart must not make it redeemable again */
+	if ((r = ticket_seen_save(seen, a->cfg.state_dir, now, why, sizeof(why))) != 0) {
+		ticket_seen_remove(seen, t->info.id);
+		agent_log(LOG_ERR, "%s", why);
+		agent_reply_failure(c, r, "cannot record the ticket as redeemed, so it was not redeemed: %s", why);
 		goto out;
 	}
 	/* the PSK lives as long as the ticket would, or psk_lifetime if that is shorter */
@@ -359,6 +368,14 @@ ticket_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *bod
 	}
 	if (agent_self_identity(a) == NULL) {
 		agent_reply_failure(c, DPK_ERR_INVALID, "this agent has no identity configured (dpk.conf: identity)");
+		return;
+	}
+	/* redeeming makes the agent keep a key under a ticket PSK identity: only
+	 * those who may read keys may do that, or any local user could fill the
+	 * store and the replay cache */
+	if (type == DPK_MSG_TICKET_REDEEM && !may_read_keys(a, c)) {
+		agent_reply_failure(c, DPK_ERR_PERM, "redeeming a ticket is for root, admin_group and psk_group "
+		    "(you are uid %ld)", (long)c->uid);
 		return;
 	}
 	if ((type == DPK_MSG_TICKET_ISSUE || t.want_key) && !may_read_keys(a, c)) {

@@ -42,6 +42,12 @@ psk_store_expire(struct psk_store *s, int64_t now_ms)
 }
 
 static int
+is_ticket_id(const char *identity)
+{
+	return strncmp(identity, PSK_STORE_TICKET_PREFIX, strlen(PSK_STORE_TICKET_PREFIX)) == 0;
+}
+
+static int
 same_identity(const struct dpk_identity *a, const struct dpk_identity *b)
 {
 	return a->kind == b->kind && a->len == b->len && memcmp(a->value, b->value, a->len) == 0;
@@ -54,7 +60,7 @@ psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *
 	struct psk_entry *e;
 	size_t i;
 
-	if (strlen(identity) > DPK_HS_PSK_ID_MAX)
+	if (strlen(identity) > DPK_HS_PSK_ID_MAX || (origin == PSK_ORIGIN_TICKET) != is_ticket_id(identity))
 		return DPK_ERR_INVALID;
 	/* the whole array at once: it is never moved, so no copy of a key is left behind by realloc */
 	if (s->e == NULL && (s->e = calloc(s->max, sizeof(*s->e))) == NULL)
@@ -69,7 +75,8 @@ psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *
 	size_t mine = 0, oldest_mine = 0;
 
 	for (i = 0; i < s->n; i++)
-		if (same_identity(&s->e[i].peer, peer) && (mine++ == 0 || s->e[i].created_ms < s->e[oldest_mine].created_ms))
+		if (same_identity(&s->e[i].peer, peer) && (s->e[i].origin == PSK_ORIGIN_TICKET) == (origin == PSK_ORIGIN_TICKET) &&
+		    (mine++ == 0 || s->e[i].created_ms < s->e[oldest_mine].created_ms))
 			oldest_mine = i;
 	if (mine >= PSK_STORE_PER_PEER) {
 		drop(s, oldest_mine);
@@ -99,7 +106,8 @@ psk_store_by_peer(struct psk_store *s, const struct dpk_identity *peer, int64_t 
 
 	psk_store_expire(s, now_ms);
 	for (size_t i = 0; i < s->n; i++)
-		if (same_identity(&s->e[i].peer, peer) && (best == NULL || s->e[i].created_ms >= best->created_ms))
+		if (s->e[i].origin != PSK_ORIGIN_TICKET && same_identity(&s->e[i].peer, peer) &&
+		    (best == NULL || s->e[i].created_ms >= best->created_ms))
 			best = &s->e[i];
 	return best;
 }
@@ -112,39 +120,4 @@ psk_store_by_identity(struct psk_store *s, const char *identity, int64_t now_ms)
 		if (strcmp(s->e[i].identity, identity) == 0)
 			return &s->e[i];
 	return NULL;
-}
-
-int
-ticket_seen_has(struct ticket_seen *t, const uint8_t id[32], uint64_t now)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (t->e[i].expiry >= now && memcmp(t->e[i].id, id, 32) == 0)
-			return 1;
-	return 0;
-}
-
-int
-ticket_seen_add(struct ticket_seen *t, const uint8_t id[32], uint64_t expiry, uint64_t now)
-{
-	if (t->e == NULL && (t->e = calloc(TICKET_SEEN_MAX, sizeof(*t->e))) == NULL)
-		return DPK_ERR_NOMEM;
-	for (size_t i = 0; i < t->n;)
-		if (t->e[i].expiry < now)
-			t->e[i] = t->e[--t->n];
-		else
-			i++;
-	if (t->n == TICKET_SEEN_MAX)
-		return DPK_ERR_BUSY;
-	memcpy(t->e[t->n].id, id, 32);
-	t->e[t->n].expiry = expiry;
-	t->n++;
-	return 0;
-}
-
-void
-ticket_seen_clear(struct ticket_seen *t)
-{
-	free(t->e);
-	t->e = NULL;
-	t->n = 0;
 }

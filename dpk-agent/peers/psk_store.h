@@ -1,8 +1,11 @@
 /* Established PSKs, in memory only: keyed by the peer's identity (the newest
  * one wins) and by PSK identity, each with an expiry; a cap on how many are
  * kept (the oldest goes first); keys wiped when they expire, are replaced or
- * the store is cleared. Also the replay cache of redeemed tickets. Only the
- * event-loop thread touches them (no lock). */
+ * the store is cleared. A redeemed ticket's PSK lives under its ticket PSK
+ * identity ("dpk1t-...") only: it is never the answer to a lookup by peer,
+ * since the device it names never proved anything to this host. The
+ * replay cache of redeemed tickets is in ticket_seen.h. Only the event-loop
+ * thread touches them (no lock). */
 #ifndef DPK_AGENT_PSK_STORE_H
 #define DPK_AGENT_PSK_STORE_H
 
@@ -11,6 +14,7 @@
 
 #include "psk/handshake.h"
 #include "registry/identity.h"
+#include "peers/ticket_seen.h"
 
 enum psk_origin {
 	PSK_ORIGIN_INITIATOR = 1, /* this agent started the handshake */
@@ -27,6 +31,7 @@ struct psk_entry {
 	uint64_t expires_unix;          /* for callers */
 };
 
+#define PSK_STORE_TICKET_PREFIX "dpk1t-" /* lib/psk/ticket.c names ticket PSKs so */
 #define PSK_STORE_PER_PEER 8 /* PSKs kept per peer; its oldest goes first */
 
 struct psk_store {
@@ -39,31 +44,19 @@ void psk_store_init(struct psk_store *s, size_t max);
 void psk_store_clear(struct psk_store *s);
 /* Keep key for peer under identity for lifetime_ms from now_ms; an entry
  * with the same PSK identity is replaced; at the cap (for the store, or
- * PSK_STORE_PER_PEER for this peer) the oldest goes. 0 or DPK_ERR_NOMEM. */
+ * PSK_STORE_PER_PEER for this peer and kind: handshake or ticket) the
+ * oldest goes. A ticket's PSK (origin PSK_ORIGIN_TICKET) must have a
+ * PSK_STORE_TICKET_PREFIX identity and nothing else may: DPK_ERR_INVALID.
+ * 0, DPK_ERR_INVALID or DPK_ERR_NOMEM. */
 int psk_store_put(struct psk_store *s, const struct dpk_identity *peer, const char *identity,
     const uint8_t key[DPK_HS_PSK_LEN], uint8_t origin, uint32_t lifetime_ms, int64_t now_ms);
-/* The newest unexpired PSK for peer, or NULL. */
+/* The newest unexpired PSK that peer itself agreed in a handshake, or NULL
+ * (never a redeemed ticket's). */
 const struct psk_entry *psk_store_by_peer(struct psk_store *s, const struct dpk_identity *peer, int64_t now_ms);
 /* The unexpired PSK named identity, or NULL. */
 const struct psk_entry *psk_store_by_identity(struct psk_store *s, const char *identity, int64_t now_ms);
 /* Drop (wiping) every entry past its expiry. */
 void psk_store_expire(struct psk_store *s, int64_t now_ms);
 
-/* Redeemed tickets: their ids until their expiry (unix seconds). */
-#define TICKET_SEEN_MAX 65536
-struct ticket_seen {
-	struct ticket_seen_entry {
-		uint8_t id[32];
-		uint64_t expiry;
-	} *e;
-	size_t n;
-};
-/* 1 if id was recorded and has not expired. */
-int ticket_seen_has(struct ticket_seen *t, const uint8_t id[32], uint64_t now);
-/* Record id until expiry; expired ids are dropped first. 0, DPK_ERR_BUSY
- * (full of unexpired ids: refusing is safer than forgetting one) or
- * DPK_ERR_NOMEM. */
-int ticket_seen_add(struct ticket_seen *t, const uint8_t id[32], uint64_t expiry, uint64_t now);
-void ticket_seen_clear(struct ticket_seen *t);
 
 #endif

@@ -41,6 +41,11 @@ struct dpk_client;
 int dpk_client_open(const char *path, int timeout_ms, int require_root_owner,
     struct dpk_client **out);
 void dpk_client_close(struct dpk_client *c);
+/* The uid of the process serving the socket (SO_PEERCRED, as it was when
+ * dpk_client_open connected), into *uid. Ask before sending anything that
+ * must reach only the real agent: a socket whose server is not root (or, for
+ * a CLI, the caller itself) may be anyone's. 0 or EUNAVAIL. */
+int dpk_client_peer_uid(const struct dpk_client *c, unsigned long *uid);
 
 /* Send one request frame and wait for its reply. The reply body is copied into
  * reply (at most replycap bytes; ETOOBIG if larger, and the connection is
@@ -128,6 +133,15 @@ struct dpk_client_login_challenge {
  * this host. EAGENT code 19 (not found): user is not a DPK user here. */
 int dpk_client_login_challenge(struct dpk_client *c, const char *user, const char *service,
     struct dpk_client_login_challenge *out);
+/* The same, naming the remote host the user logs in from (PAM_RHOST; NULL
+ * or "" when none, and then the same as dpk_client_login_challenge). The
+ * agent shares its challenge slots out per service and remote host, so that
+ * a flood of made-up logins from one host does not crowd out the others'.
+ * A host name longer than DPK_CLIENT_RHOST_MAX or with spaces or control
+ * characters counts as none. */
+#define DPK_CLIENT_RHOST_MAX 255
+int dpk_client_login_challenge_from(struct dpk_client *c, const char *user, const char *service, const char *rhost,
+    struct dpk_client_login_challenge *out);
 /* LOGIN_RESPOND (on the user's own device). The agent answers only a
  * challenge for this device's identity, unexpired, whose host it reads as
  * registered and active on chain; EAGENT codes: 23 another identity's,
@@ -198,9 +212,10 @@ void dpk_client_psk_clear(struct dpk_client_psk *psk);
  * (free() it). */
 int dpk_client_ticket_issue(struct dpk_client *c, const char *device, const char *server, uint32_t lifetime,
     uint8_t **ticket, size_t *ticketlen, struct dpk_client_psk *psk);
-/* TICKET_REDEEM (a server): check the ticket against its gateway's key on
- * chain, once; the PSK is then kept by the agent like a negotiated one
- * (psk->peer is the device). */
+/* TICKET_REDEEM (a server; root, admin_group, psk_group): check the ticket
+ * against its gateway's key on chain, once (across agent restarts); the PSK
+ * is then kept by the agent under its ticket PSK identity only (psk->peer
+ * is the device, but PSK_GET by peer never returns it). */
 int dpk_client_ticket_redeem(struct dpk_client *c, const uint8_t *ticket, size_t ticketlen, int want_key,
     struct dpk_client_psk *psk);
 

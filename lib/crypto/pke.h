@@ -1,4 +1,4 @@
-/* Public-key encryption to an identity key (DESIGN.md decision 5), single
+/* Public-key encryption to an identity key, single
  * shot, with standard constructions only:
  *   P-256 keys: HPKE (RFC 9180) base mode, DHKEM(P-256, HKDF-SHA256),
  *               HKDF-SHA256, AES-128-GCM (lib/crypto/hpke.h);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -32,9 +33,12 @@ struct dpk_tlspsk_conn {
 static int conn_index = -1;
 static int server_index = -1;
 
-/* TLS 1.2 PSK suites with ephemeral keys first; TLS 1.3 always uses (EC)DHE
- * with a PSK in OpenSSL's default psk_dhe_ke mode. */
-#define PSK_CIPHERS "ECDHE-PSK-AES256-CBC-SHA384:ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES256-GCM-SHA384:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256"
+/* TLS 1.2: only the PSK suites with an ephemeral (EC)DH exchange (RFC 5489,
+ * RFC 4279 DHE-PSK), so a token's secret that leaks later does not open
+ * recorded sessions; the plain PSK suites have no forward secrecy and are
+ * never offered or accepted. TLS 1.3: psk_dhe_ke only (OpenSSL's default
+ * unless SSL_OP_ALLOW_NO_DHE_KEX, which ctx_common clears). */
+#define PSK_CIPHERS "ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES256-GCM-SHA384:DHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES128-GCM-SHA256:ECDHE-PSK-AES256-CBC-SHA384"
 /* The TLS 1.3 PSK callbacks bind the key to SHA-256 suites. */
 #define PSK_SUITES_13 "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
 
@@ -102,7 +106,8 @@ client_psk_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_ident
 static int
 ctx_common(SSL_CTX *ctx)
 {
-	return SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+	SSL_CTX_clear_options(ctx, SSL_OP_ALLOW_NO_DHE_KEX);
+	return SSL_CTX_set_dh_auto(ctx, 1) == 1 && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
 	    SSL_CTX_set_cipher_list(ctx, PSK_CIPHERS) == 1 &&
 	    SSL_CTX_set_ciphersuites(ctx, PSK_SUITES_13) == 1;
 }
@@ -169,6 +174,54 @@ ssl_failure(SSL *ssl, int ret)
 	return DPK_ERR_NET;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run the handshake (SSL_accept or SSL_connect) on a non-blocking socket
+ * until it ends or deadline_ms passes: one limit for the whole handshake,
+ * which a peer cannot stretch by sending a byte now and then. */
+static int
+handshake_by(SSL *ssl, int fd, int (*step)(SSL *), int64_t deadline_ms)
+{
+	int flags = fcntl(fd, F_GETFL), r = 0;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return DPK_ERR_NET;
+	for (;;) {
+		int ret = step(ssl), e;
+		int64_t left;
+		struct pollfd pf;
+
+		if (ret == 1)
+			break;
+		e = SSL_get_error(ssl, ret);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			r = ssl_failure(ssl, ret);
+			if (r == DPK_ERR_TIMEOUT)
+				r = DPK_ERR_NET; /* EAGAIN here is not our deadline */
+			break;
+		}
+		if ((left = deadline_ms - mono_ms()) <= 0) {
+			ERR_clear_error();
+			r = DPK_ERR_TIMEOUT;
+			break;
+		}
+		pf = (struct pollfd){fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
+		if (poll(&pf, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
+			r = DPK_ERR_NET;
+			break;
+		}
+	}
+	fcntl(fd, F_SETFL, flags);
+	return r;
+}
+
 static void
 conn_free(struct dpk_tlspsk_conn *c)
 {
@@ -182,11 +235,12 @@ conn_free(struct dpk_tlspsk_conn *c)
 }
 
 int
-dpk_tlspsk_accept(struct dpk_tlspsk_server *s, int fd, int timeout_ms,
+dpk_tlspsk_accept(struct dpk_tlspsk_server *s, int fd, int handshake_ms, int io_timeout_ms,
     struct dpk_tlspsk_conn **out, char identity[DPK_TLSPSK_MAX_IDENTITY + 1])
 {
+	int64_t deadline = mono_ms() + handshake_ms;
 	struct dpk_tlspsk_conn *c;
-	int ret, r;
+	int r;
 
 	*out = NULL;
 	identity[0] = '\0';
@@ -195,14 +249,13 @@ dpk_tlspsk_accept(struct dpk_tlspsk_server *s, int fd, int timeout_ms,
 		return DPK_ERR_NOMEM;
 	}
 	c->fd = fd;
-	set_timeouts(fd, timeout_ms);
+	set_timeouts(fd, io_timeout_ms);
 	if ((c->ssl = SSL_new(s->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
 	    SSL_set_ex_data(c->ssl, server_index, s) != 1 || SSL_set_ex_data(c->ssl, conn_index, c) != 1) {
 		conn_free(c);
 		return DPK_ERR_CRYPTO;
 	}
-	if ((ret = SSL_accept(c->ssl)) != 1) {
-		r = ssl_failure(c->ssl, ret);
+	if ((r = handshake_by(c->ssl, fd, SSL_accept, deadline)) != 0) {
 		memcpy(identity, c->identity, strlen(c->identity) + 1);
 		conn_free(c);
 		return r;
@@ -252,8 +305,9 @@ int
 dpk_tlspsk_connect(const char *host, const char *port, const char *identity,
     const uint8_t *key, size_t keylen, int timeout_ms, struct dpk_tlspsk_conn **out)
 {
+	int64_t deadline = mono_ms() + timeout_ms;
 	struct dpk_tlspsk_conn *c;
-	int ret, r;
+	int r;
 
 	*out = NULL;
 	if (!identity_ok(identity) || keylen == 0 || keylen > DPK_TLSPSK_MAX_KEY)
@@ -281,8 +335,7 @@ dpk_tlspsk_connect(const char *host, const char *port, const char *identity,
 		conn_free(c);
 		return DPK_ERR_CRYPTO;
 	}
-	if ((ret = SSL_connect(c->ssl)) != 1) {
-		r = ssl_failure(c->ssl, ret);
+	if ((r = handshake_by(c->ssl, c->fd, SSL_connect, deadline)) != 0) {
 		conn_free(c);
 		return r;
 	}
@@ -379,6 +432,26 @@ const char *
 dpk_tlspsk_version(const struct dpk_tlspsk_conn *c)
 {
 	return SSL_get_version(c->ssl);
+}
+
+const char *
+dpk_tlspsk_kx(const struct dpk_tlspsk_conn *c)
+{
+	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+
+	if (SSL_version(c->ssl) >= TLS1_3_VERSION) {
+		int group = SSL_get_negotiated_group(c->ssl);
+		const char *name = group > 0 ? SSL_group_to_name(c->ssl, group) : NULL;
+
+		return name != NULL ? name : "none";
+	}
+	if (cipher == NULL)
+		return "none";
+	switch (SSL_CIPHER_get_kx_nid(cipher)) {
+	case NID_kx_ecdhe_psk: return "ECDHEPSK";
+	case NID_kx_dhe_psk: return "DHEPSK";
+	default: return "none";
+	}
 }
 
 /* A graceful close: close_notify, then half-close and read what the peer

@@ -5,10 +5,14 @@
 #include "eth/keccak.h"
 #include "eth/wallet.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define TOKEN_MAGIC "dpk-token-v1"
 
@@ -319,4 +323,61 @@ void
 dpk_token_clear(struct dpk_token *t)
 {
 	explicit_bzero(t, sizeof(*t));
+}
+
+int
+dpk_token_load(const char *path, struct dpk_token *t, char *err, size_t errsz)
+{
+	char text[DPK_TOKEN_MAX_FILE + 1], perr[160];
+	struct stat st;
+	size_t got = 0;
+	int fd, r = DPK_ERR_IO;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
+		snprintf(err, errsz, "cannot open the token file %s: %s%s", path, strerror(errno),
+		    errno == ELOOP ? " (a symbolic link is not followed: name the file itself)" : "");
+		return DPK_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "the token file %s is not a regular file", path);
+		goto out;
+	}
+	/* the token's secret is the PSK of the PKM channel: whoever reads it can enrol in our place */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errsz, "the token file %s is owned by uid %ld, not by uid %ld (this process) or root: "
+		    "it is not read; chown it", path, (long)st.st_uid, (long)geteuid());
+		r = DPK_ERR_PERM;
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errsz, "the token file %s is mode %04o, open to %s: it holds a secret and is not read; "
+		    "chmod 600 it (and ask the PKM for a new token if others may have read it)", path,
+		    (unsigned)(st.st_mode & 07777), (st.st_mode & 007) != 0 ? "everyone" : "its group");
+		r = DPK_ERR_PERM;
+		goto out;
+	}
+	if (st.st_size > DPK_TOKEN_MAX_FILE) {
+		snprintf(err, errsz, "the token file %s is %lld bytes, over the %d a token takes", path,
+		    (long long)st.st_size, DPK_TOKEN_MAX_FILE);
+		r = DPK_ERR_TOOBIG;
+		goto out;
+	}
+	for (;;) {
+		ssize_t k = read(fd, text + got, sizeof(text) - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			snprintf(err, errsz, "cannot read the token file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (k == 0 || (got += (size_t)k) == sizeof(text))
+			break;
+	}
+	if ((r = dpk_token_parse(text, got, t, perr, sizeof(perr))) != 0)
+		snprintf(err, errsz, "the token file %s is not a valid token: %s", path, perr);
+out:
+	explicit_bzero(text, sizeof(text));
+	close(fd);
+	return r;
 }

@@ -66,6 +66,14 @@ int dpk_token_format(const struct dpk_token *t, struct dpk_buf *out);
  * into err and returns DPK_ERR_SYNTAX / DPK_ERR_TOOBIG / DPK_ERR_CHECKSUM. */
 int dpk_token_parse(const char *text, size_t len, struct dpk_token *t, char *err, size_t errsz);
 
+/* Read and parse the token file at path. The file holds a secret, so it
+ * must be a regular file (not a link), owned by this process's uid or by
+ * root, with no permission for group or others; otherwise it is not read.
+ * On error a sentence naming the file and what to do goes to err:
+ * DPK_ERR_IO (cannot open or read it), DPK_ERR_PERM (owner or mode),
+ * DPK_ERR_TOOBIG, or dpk_token_parse's errors. */
+int dpk_token_load(const char *path, struct dpk_token *t, char *err, size_t errsz);
+
 /* Wipe the secret and everything else. */
 void dpk_token_clear(struct dpk_token *t);
 

@@ -1,5 +1,5 @@
 /* The DPK PSK handshake between two devices (doc/psk-protocol.md): the
- * paper's section 3.2 exchange fixed as DESIGN.md says (NSL, tagged
+ * paper's section 3.2 exchange fixed (NSL, tagged
  * messages, a signature over both identities, both nonces and the
  * transcript, ephemeral Diffie-Hellman, HKDF over the transcript).
  *

@@ -35,6 +35,7 @@ chain_id = 31337
 contract = $contract
 state_dir = $work/$1
 socket = $work/$1.sock
+ssh_agent_socket = $work/$1-ssh.sock
 ${2:+identity = $2}
 ${3:+token_file = $3}
 CONF

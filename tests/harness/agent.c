@@ -44,6 +44,9 @@ agent_start(struct dpk_test_agent *a, const char *dir, const char *name, const c
 		if (strstr(extra, key) == NULL && strncmp(extra, key + 1, kl + 2) != 0)
 			fprintf(f, "%s\n", timing[i]);
 	}
+	/* agents sharing dir must not share the default ssh-agent.sock beside their sockets */
+	if (strstr(extra, "ssh_agent_socket") == NULL)
+		fprintf(f, "ssh_agent_socket = %s/%s-ssh-agent.sock\n", dir, name);
 	fprintf(f, "%s", extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
@@ -106,21 +109,4 @@ dpk_test_agent_register(const struct dpk_test_agent *a, struct dpk_rpc *rpc, con
 	dpk_test_register(rpc, contract, approver, device, identity, pk.algorithm, pk.onchain, pk.onchain_len);
 	dpk_client_pubkey_free(&pk);
 	dpk_client_close(c);
-}
-
-int64_t
-dpk_test_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-dpk_test_sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }

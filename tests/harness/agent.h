@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "harness.h"
+
 #include "eth/rpc.h"
 #include "eth/wallet.h"
 
@@ -32,8 +34,6 @@ void dpk_test_agent_stop(struct dpk_test_agent *a);
 void dpk_test_agent_register(const struct dpk_test_agent *a, struct dpk_rpc *rpc, const uint8_t contract[20],
     const struct dpk_wallet *approver, const struct dpk_wallet *device, const char *identity);
 
-/* Monotonic milliseconds, and a sleep. */
-int64_t dpk_test_now_ms(void);
-void dpk_test_sleep_ms(int ms);
+/* dpk_test_now_ms and dpk_test_sleep_ms are in harness.h. */
 
 #endif

@@ -4,6 +4,7 @@
 #define DPK_TEST_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/buf.h"
@@ -77,6 +78,12 @@ int dpk_test_wait_port(int port, int timeout_ms);
 void dpk_test_tmpdir(char *out, size_t outsz);
 /* Remove a directory made by dpk_test_tmpdir and everything under it. */
 void dpk_test_rmtree(const char *path);
+/* Monotonic milliseconds, and a sleep. */
+int64_t dpk_test_now_ms(void);
+void dpk_test_sleep_ms(int ms);
+
+/* How many lines of the file at path (a log) contain needle; 0 if it cannot be read. */
+size_t dpk_test_count_lines(const char *path, const char *needle);
 /* Write text to path (created or truncated) and chmod it to mode. */
 void dpk_test_write_file(const char *path, const char *text, unsigned mode);
 

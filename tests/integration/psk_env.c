@@ -47,14 +47,27 @@ psk_start_agent(struct env *e, int i, const char *name, int do_register, const c
 	snprintf(g->sock, sizeof(g->sock), "%s/agent.sock", dir);
 	snprintf(g->log, sizeof(g->log), "%s/agent.log", dir);
 	assert_int_equal(mkdir(g->dir, 0700), 0);
-	g->port = dpk_test_free_port();
+	/* extra may name its own psk_listen (its port after the last ':' of that line) */
+	const char *own = extra != NULL ? strstr(extra, "psk_listen = ") : NULL;
+	char listen[64] = "";
+
+	if (own != NULL) {
+		const char *colon = own + strcspn(own, "\n");
+
+		while (colon > own && *colon != ':')
+			colon--;
+		g->port = (int)strtol(colon + 1, NULL, 10);
+	} else {
+		g->port = dpk_test_free_port();
+		snprintf(listen, sizeof(listen), "psk_listen = 127.0.0.1:%d\n", g->port);
+	}
 	dpk_wallet_address_format(e->contract, addr);
 	f = fopen(g->conf, "w");
 	assert_non_null(f);
 	fprintf(f, "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
-	    "identity = %s\npsk_listen = 127.0.0.1:%d\npoll_interval = 200ms\nrpc_timeout = 2s\n"
+	    "identity = %s\n%spoll_interval = 200ms\nrpc_timeout = 2s\n"
 	    "request_timeout = 3s\npsk_handshake_timeout = 5s\n%s",
-	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, g->dir, g->sock, name, g->port, extra ? extra : "");
+	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, g->dir, g->sock, name, listen, extra ? extra : "");
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", g->conf, NULL};
@@ -186,5 +199,39 @@ psk_connect(int port)
 			close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* A TCP connection from src (IPv4 or IPv6 text) to dst:port. */
+int
+psk_connect_from(const char *src, const char *dst, int port)
+{
+	struct sockaddr_storage from, to;
+	socklen_t len;
+	int v6 = strchr(dst, ':') != NULL, fd;
+
+	memset(&from, 0, sizeof(from));
+	memset(&to, 0, sizeof(to));
+	if (v6) {
+		struct sockaddr_in6 *f = (struct sockaddr_in6 *)&from, *t = (struct sockaddr_in6 *)&to;
+
+		f->sin6_family = t->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, src, &f->sin6_addr), 1);
+		assert_int_equal(inet_pton(AF_INET6, dst, &t->sin6_addr), 1);
+		t->sin6_port = htons((uint16_t)port);
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		struct sockaddr_in *f = (struct sockaddr_in *)&from, *t = (struct sockaddr_in *)&to;
+
+		f->sin_family = t->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &f->sin_addr), 1);
+		assert_int_equal(inet_pton(AF_INET, dst, &t->sin_addr), 1);
+		t->sin_port = htons((uint16_t)port);
+		len = sizeof(struct sockaddr_in);
+	}
+	fd = socket(from.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, len), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, len), 0);
 	return fd;
 }

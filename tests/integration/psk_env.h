@@ -31,8 +31,9 @@ struct env {
 };
 
 void psk_sleep_ms(int ms);
-/* Start agent i with identity name, listening for peers; register its key
- * on chain if do_register. extra: more dpk.conf lines (may be NULL). */
+/* Start agent i with identity name, listening for peers (on 127.0.0.1 and a
+ * free port, unless extra has a psk_listen line); register its key on chain
+ * if do_register. extra: more dpk.conf lines (may be NULL). */
 void psk_start_agent(struct env *e, int i, const char *name, int do_register, const char *extra);
 /* cmocka setup/teardown: anvil, registry, a temporary directory; agents
  * stopped with SIGTERM (their logs shown with DPK_TEST_SHOW_LOGS set). */
@@ -47,6 +48,9 @@ void psk_field(const struct dpk_buf *out, const char *label, char *v, size_t vsz
 int psk_handshake(struct env *e, int i, int j, struct dpk_client_psk *psk, char *msg, size_t msgsz);
 /* PSK_GET with the key at g, by peer or (peer NULL) by PSK identity. */
 int psk_env_get(const struct agent_proc *g, const char *peer, const char *identity, struct dpk_client_psk *psk);
+/* A TCP connection from the local address src to dst:port (both IPv4 or
+ * both IPv6, as text); fails the test on error. */
+int psk_connect_from(const char *src, const char *dst, int port);
 /* A TCP connection to 127.0.0.1:port, or -1. */
 int psk_connect(int port);
 

@@ -1,5 +1,6 @@
 /* dpk-agent as a real process: state directory rules, the socket protocol
- * through libdpkclient and raw frames, signals. Needs no chain. */
+ * through libdpkclient and raw frames, signals, socket paths in use, dpkctl
+ * refusing an impostor's socket. Needs no chain. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -312,6 +313,121 @@ test_config_errors_and_reload(void **state)
 	stop_agent(e);
 }
 
+static void
+read_log(const char *path, char *out, size_t outsz)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(out, 1, outsz - 1, f);
+	fclose(f);
+	out[n] = '\0';
+}
+
+/* A Unix socket at path that a live process serves (listening, never
+ * accepting): a stand-in for another agent. */
+static int
+listen_at(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* A socket path a live process still serves is never silently taken over:
+ * two agents whose sockets share a folder (both defaulting to
+ * ssh-agent.sock there) make the second refuse to start, saying why; so
+ * does a live socket at the agent's own path. A stale socket file (nobody
+ * listens) is replaced. */
+static void
+test_socket_in_use(void **state)
+{
+	struct env *e = *state;
+	struct env e2;
+	char agent[512], logtext[8192];
+	struct dpk_client *c;
+
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	start_agent(e); /* ssh-agent.sock beside agent.sock */
+	memset(&e2, 0, sizeof(e2));
+	snprintf(e2.dir, sizeof(e2.dir), "%s", e->dir);
+	snprintf(e2.conf, sizeof(e2.conf), "%s/dpk2.conf", e->dir);
+	snprintf(e2.sock, sizeof(e2.sock), "%s/agent2.sock", e->dir);
+	snprintf(e2.state, sizeof(e2.state), "%s/state2", e->dir);
+	snprintf(e2.log, sizeof(e2.log), "%s/agent2.log", e->dir);
+	write_conf(&e2, NULL);
+	char *argv2[] = {agent, (char *)"-c", e2.conf, NULL};
+	pid_t pid = dpk_test_spawn(argv2, e2.log);
+	assert_int_equal(dpk_test_wait_exit(pid, 20000), 1);
+	read_log(e2.log, logtext, sizeof(logtext));
+	assert_non_null(strstr(logtext, "ssh-agent.sock is in use"));
+	/* the first agent still answers on both its sockets */
+	assert_int_equal(dpk_client_open(e->sock, 2000, 0, &c), 0);
+	dpk_client_close(c);
+	stop_agent(e);
+
+	/* a live socket at the agent's own path */
+	int lfd = listen_at(e2.sock);
+	pid = dpk_test_spawn(argv2, e2.log);
+	assert_int_equal(dpk_test_wait_exit(pid, 20000), 1);
+	read_log(e2.log, logtext, sizeof(logtext));
+	assert_non_null(strstr(logtext, "agent2.sock is in use"));
+	close(lfd); /* now stale: the next start replaces it */
+	pid = dpk_test_spawn(argv2, e2.log);
+	for (int i = 0; i < 2000 && dpk_client_open(e2.sock, 500, 0, &c) != 0; i++)
+		usleep(10 * 1000);
+	assert_non_null(c);
+	dpk_client_close(c);
+	kill(pid, SIGTERM);
+	assert_int_equal(dpk_test_wait_exit(pid, 10000), 0);
+}
+
+/* dpkctl sends nothing to a socket whose server is neither root nor the
+ * caller: a local user's impostor agent learns nothing and is not believed. */
+static void
+test_dpkctl_checks_peer(void **state)
+{
+	struct env *e = *state;
+	char dpkctl[512], path[160];
+	int pfd[2];
+	pid_t pid;
+
+	if (getuid() != 0)
+		skip(); /* needs a process of another uid */
+	dpk_test_built("dpkctl/dpkctl", dpkctl, sizeof(dpkctl));
+	snprintf(path, sizeof(path), "%s/impostor.sock", e->dir);
+	assert_int_equal(pipe(pfd), 0);
+	if ((pid = fork()) == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0), cfd;
+		char buf[64];
+		ssize_t n;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		/* SO_PEERCRED reports the uid the server had at listen() */
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0666) != 0 ||
+		    setgid(65534) != 0 || setuid(65534) != 0 || listen(fd, 4) != 0)
+			_exit(2);
+		if (write(pfd[1], "L", 1) != 1 || (cfd = accept(fd, NULL, NULL)) < 0)
+			_exit(3);
+		n = read(cfd, buf, sizeof(buf)); /* 0: the client closed without sending */
+		_exit(n == 0 ? 0 : 1);
+	}
+	char ready;
+	assert_int_equal(read(pfd[0], &ready, 1), 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	char *argv[] = {dpkctl, (char *)"--socket", path, (char *)"status", NULL};
+	assert_int_equal(dpk_test_run(argv, NULL, NULL), 3);
+	assert_int_equal(dpk_test_wait_exit(pid, 5000), 0);
+}
+
 int
 main(void)
 {
@@ -321,6 +437,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unprivileged_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_state_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors_and_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpkctl_checks_peer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,8 @@
  * another key, a revoked identity (auth and account), a user outside the
  * policy or not a DPK user, and a stopped or hung agent (authinfo
  * unavailable within the module's timeout); the agent's VERIFY replay and
- * expiry answers; dpkctl respond's refusals; the bound of 1024 pending
- * challenges; RSA-2048 device keys log in,
+ * expiry answers; dpkctl respond's refusals; 1024 pending challenges
+ * that a flood cannot use up; RSA-2048 device keys log in,
  * RSA-3072 ones are refused with a reason. Relaying: the prompt names the
  * host; the device describes a challenge (host, user, service) before
  * signing it and refuses, in both modes, a host that is not registered or is
@@ -437,37 +437,50 @@ test_agent_answers(void **state)
 	dpk_client_close(c);
 }
 
-/* The agent keeps at most 1024 challenges: with 1024 live, unanswered ones
- * it refuses more (busy: pam_dpk says authinfo unavailable); an answered
- * one's slot is reused (its replay is then refused as unknown); expired
- * ones are reused. */
+/* The agent keeps at most 1024 challenges, and a flood cannot use them up:
+ * with 2000 unanswered challenges from one source (no remote host) every
+ * new one is still made, the flood displaces only its own oldest, and a
+ * challenge from another remote host survives it and logs in; one remote
+ * host keeps at most 64 unanswered (its oldest is then forgotten: unknown
+ * to VERIFY); pam_dpk logs in meanwhile; an answered challenge's replay is
+ * refused. */
 static void
 test_pending_bounded(void **state)
 {
 	struct env *e = *state;
-	struct dpk_client_login_challenge ch, first;
+	struct dpk_client_login_challenge ch, first, other, from_host;
 	struct dpk_client *c;
 	struct pam_run run;
 	char resp[600], ident[254];
 	int n = 0;
 
 	assert_int_equal(dpk_client_open(e->host.sock, 5000, 1, &c), 0);
+	assert_int_equal(dpk_client_login_challenge_from(c, "alice.example.org", "sshd", "198.51.100.7", &other), 0);
 	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &first), 0);
 	while (++n < 2000 && dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch) == 0)
 		;
-	assert_int_equal(n, 1024);
-	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_BUSY);
-	pamtester(e, "alice.example.org", "authenticate", ANSWER_GIVEN, NULL, "", &run);
-	expect(&run, 1, "Authentication service cannot retrieve authentication info");
-	/* answer the first: its slot is free for one more */
+	assert_int_equal(n, 2000);
+	/* the flood forgot its own oldest */
 	assert_int_equal(respond(&e->alice, first.challenge, 0, resp, sizeof(resp)), 0);
-	assert_int_equal(dpk_client_login_verify(c, first.challenge, resp, ident, sizeof(ident)), 0);
-	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), 0);
-	assert_int_equal(dpk_client_login_challenge(c, "alice.example.org", "sshd", &ch), DPK_CLIENT_EAGENT);
 	assert_int_equal(dpk_client_login_verify(c, first.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
 	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_NOTFOUND);
-	/* once they expire, logins go on */
-	dpk_test_sleep_ms((LOGIN_TTL_S + 2) * 1000);
+	/* the other host's challenge is still there */
+	assert_int_equal(respond(&e->alice, other.challenge, 0, resp, sizeof(resp)), 0);
+	assert_int_equal(dpk_client_login_verify(c, other.challenge, resp, ident, sizeof(ident)), 0);
+	assert_string_equal(ident, "alice.example.org");
+	assert_int_equal(dpk_client_login_verify(c, other.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_REPLAY);
+	/* one remote host: 64 unanswered at most */
+	assert_int_equal(dpk_client_login_challenge_from(c, "alice.example.org", "sshd", "203.0.113.9", &from_host), 0);
+	for (n = 0; n < 64; n++)
+		assert_int_equal(dpk_client_login_challenge_from(c, "alice.example.org", "sshd", "203.0.113.9", &ch), 0);
+	assert_int_equal(respond(&e->alice, from_host.challenge, 0, resp, sizeof(resp)), 0);
+	assert_int_equal(dpk_client_login_verify(c, from_host.challenge, resp, ident, sizeof(ident)), DPK_CLIENT_EAGENT);
+	assert_int_equal(dpk_client_agent_error(c, NULL), -DPK_ERR_NOTFOUND);
+	/* what is not a host name counts as none */
+	assert_int_equal(dpk_client_login_challenge_from(c, "alice.example.org", "sshd", "a b", &ch), 0);
+	assert_int_equal(dpk_client_login_challenge_from(c, "alice.example.org", "sshd", "", &ch), 0);
+	/* pam_dpk logs in with the table full */
 	pamtester(e, "alice.example.org", "authenticate", ANSWER_DEVICE, &e->alice, NULL, &run);
 	expect(&run, 0, "successfully authenticated");
 	dpk_client_close(c);

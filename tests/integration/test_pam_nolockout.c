@@ -31,6 +31,7 @@
 
 #include "agent.h"
 #include "chain.h"
+#include "flood.h"
 #include "harness.h"
 
 #define MODULE_TIMEOUT_MS 2000
@@ -180,50 +181,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* uid nobody connects to the agent's socket as often as it can and holds
- * every connection, sending one byte every 5 s; the parent continues once
- * the child holds them. */
-static pid_t
-flood(const char *sock)
-{
-	int ready[2];
-	char c;
-	pid_t pid;
-
-	assert_int_equal(pipe(ready), 0);
-	assert_true((pid = fork()) >= 0);
-	if (pid == 0) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		int fds[400], n = 0;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(ready[0]);
-		if (setgid(65534) != 0 || setuid(65534) != 0)
-			_exit(3);
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-		for (int i = 0; i < 400; i++) {
-			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			fds[n++] = fd;
-		}
-		(void)!write(ready[1], "x", 1);
-		for (;;) {
-			for (int i = 0; i < n; i++)
-				(void)!send(fds[i], "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			sleep(5);
-		}
-	}
-	close(ready[1]);
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
-	return pid;
-}
-
 static void
 test_local_users_never_wait(void **state)
 {
@@ -231,7 +188,8 @@ test_local_users_never_wait(void **state)
 
 	local_login_works(e, "agent up");
 
-	e->flood = flood(e->host.sock);
+	/* uid nobody holds every connection it can, one byte every 5 s */
+	e->flood = dpk_test_flood(e->host.sock, 65534, 400, 5000, 0);
 	local_login_works(e, "agent flooded by uid nobody");
 	kill(e->flood, SIGKILL);
 	waitpid(e->flood, NULL, 0);

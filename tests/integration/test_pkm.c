@@ -3,18 +3,24 @@
  * device: it reads the token file and speaks the device-to-PKM channel
  * (doc/protocol.md) over lib/tlspsk. Covers funding (once per token, bound to
  * one wallet), the EIP-712 approval and the paper's addClient + APPROVE flow
- * with their refusals, tokens that must fail the handshake, and a crash
- * between journalling a transaction and sending it. */
+ * with their refusals, tokens that must fail the handshake, a crash
+ * between journalling a transaction and sending it, and load: a client that
+ * trickles its TLS handshake is dropped at handshake_timeout (a total, not
+ * per read), and one address gets max_connections_per_address. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -661,6 +667,117 @@ test_crash_after_journal(void **state)
 	stop_pkm(e);
 }
 
+/* A TCP connection to the PKM from src (127.x.y.z). */
+static int
+pkm_connect_from(struct env *e, const char *src)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET}, from = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)e->portnum);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* 1 if the PKM closed fd within wait_ms (whatever it sent first). */
+static int
+closed_within(int fd, int wait_ms)
+{
+	int64_t end = dpk_test_now_ms() + wait_ms;
+	char buf[256];
+
+	for (;;) {
+		int64_t left = end - dpk_test_now_ms();
+		struct pollfd pf = {fd, POLLIN, 0};
+
+		if (left <= 0 || poll(&pf, 1, (int)left) != 1)
+			return 0;
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return 1;
+	}
+}
+
+static void
+add_conf(struct env *e, const char *lines)
+{
+	FILE *f = fopen(e->conf, "a");
+
+	assert_non_null(f);
+	fputs(lines, f);
+	fclose(f);
+}
+
+/* A client that sends its ClientHello a byte at a time, each well within
+ * request_timeout (15 s), is dropped when handshake_timeout (1 s) has
+ * passed since it connected: the deadline is the handshake's, not a read's. */
+static void
+test_slow_handshake_evicted(void **state)
+{
+	struct env *e = *state;
+	static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03};
+	int64_t t0, took = -1;
+	int fd;
+
+	add_conf(e, "handshake_timeout = 1s\n");
+	start_pkm(e);
+	fd = pkm_connect_from(e, "127.0.0.1");
+	t0 = dpk_test_now_ms();
+	for (size_t i = 0; dpk_test_now_ms() - t0 < 6000; i++) {
+		uint8_t b = i < sizeof(hello) ? hello[i] : 0;
+
+		if (send(fd, &b, 1, MSG_NOSIGNAL) != 1 || closed_within(fd, 200)) {
+			took = dpk_test_now_ms() - t0;
+			break;
+		}
+	}
+	close(fd);
+	if (took < 0)
+		fail_msg("the PKM kept a trickling handshake open for 6 s (handshake_timeout = 1s)");
+	assert_true(took >= 800);
+	assert_true(took < 3000);
+}
+
+/* max_connections_per_address: a third connection from one address is
+ * closed at once while the first two stay; another address still gets in;
+ * and a device's request goes through when the silent ones are gone. */
+static void
+test_per_address_cap(void **state)
+{
+	struct env *e = *state;
+	struct dpk_token t;
+	struct dpk_wallet w;
+	struct reply rep;
+	int fds[4];
+	char logtext[16384];
+
+	add_conf(e, "max_connections_per_address = 2\nhandshake_timeout = 2s\n");
+	start_pkm(e);
+	fds[0] = pkm_connect_from(e, "127.0.0.3");
+	fds[1] = pkm_connect_from(e, "127.0.0.3");
+	sleep_ms(200);
+	fds[2] = pkm_connect_from(e, "127.0.0.3");
+	assert_true(closed_within(fds[2], 1000));
+	fds[3] = pkm_connect_from(e, "127.0.0.4");
+	assert_false(closed_within(fds[3], 300));
+	assert_false(closed_within(fds[0], 10));
+	assert_false(closed_within(fds[1], 10));
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	sleep_ms(300);
+	enrol(e, "busy.example.org", NULL, &t);
+	new_wallet(&w);
+	fund_ok(e, &t, &w, &rep);
+	dpk_token_clear(&t);
+	FILE *f = fopen(e->log, "r");
+	size_t n = fread(logtext, 1, sizeof(logtext) - 1, f);
+	fclose(f);
+	logtext[n] = '\0';
+	assert_non_null(strstr(logtext, "connections open from 127.0.0.3 (max_connections_per_address)"));
+}
+
 int
 main(void)
 {
@@ -670,6 +787,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_approve_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_handshake_evicted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_address_cap, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

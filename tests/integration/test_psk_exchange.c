@@ -8,7 +8,8 @@
  * openssl s_server -psk and s_client -psk complete TLS 1.3 and TLS 1.2
  * (PSK-AES128-GCM-SHA256) handshakes with it and exchange data, and fail
  * with a wrong key; examples/psk-server (which asks its agent for the PSK
- * in OpenSSL's PSK callbacks) serves s_client; a peer not on chain and a
+ * in OpenSSL's PSK callbacks) serves s_client with ECDHE-PSK and DHE-PSK
+ * suites and TLS 1.3, never with a plain PSK suite; a peer not on chain and a
  * revoked one are refused in
  * both roles; oversized, zero-length, truncated and garbage frames sent to
  * the listener are refused while an honest handshake running at the same
@@ -108,9 +109,9 @@ openssl_session(const char *tls, const char *srv_key, const char *srv_id, const 
 }
 
 /* examples/psk-server, asking agent g for keys, serves s_client with
- * key/identity: 1 if its answer came back. */
+ * key/identity (TLS 1.2: offering only cipher): 1 if its answer came back. */
 static int
-example_session(const struct agent_proc *g, const char *tls, const char *key, const char *id)
+example_session_cipher(const struct agent_proc *g, const char *tls, const char *cipher, const char *key, const char *id)
 {
 	char prog[512], accept[32], log[] = "/tmp/dpk-psk-example-XXXXXX";
 	int p = dpk_test_free_port(), fd, ok = 0;
@@ -135,7 +136,7 @@ example_session(const struct agent_proc *g, const char *tls, const char *key, co
 	assert_true(ok);
 	char *cli[] = {(char *)OPENSSL, (char *)"s_client", (char *)"-connect", accept, (char *)"-psk", (char *)key,
 		(char *)"-psk_identity", (char *)id, (char *)tls, (char *)"-quiet", (char *)"-ign_eof",
-		(char *)"-cipher", (char *)"PSK-AES128-GCM-SHA256", NULL};
+		(char *)"-cipher", (char *)cipher, NULL};
 	if (strcmp(tls, "-tls1_3") == 0)
 		cli[11] = NULL;
 	dpk_test_run(cli, "hello-example\nCLOSE\n", &out);
@@ -144,6 +145,12 @@ example_session(const struct agent_proc *g, const char *tls, const char *key, co
 	dpk_test_wait_exit(sp, 5000);
 	unlink(log);
 	return ok;
+}
+
+static int
+example_session(const struct agent_proc *g, const char *tls, const char *key, const char *id)
+{
+	return example_session_cipher(g, tls, "ECDHE-PSK-CHACHA20-POLY1305", key, id);
 }
 
 static void
@@ -205,6 +212,9 @@ test_psk_and_openssl(void **state)
 	/* the example server gets the key from B's agent in OpenSSL's PSK callbacks */
 	assert_true(example_session(&e->ag[1], "-tls1_3", key, id));
 	assert_true(example_session(&e->ag[1], "-tls1_2", key, id));
+	assert_true(example_session_cipher(&e->ag[1], "-tls1_2", "DHE-PSK-AES128-GCM-SHA256", key, id));
+	/* no plain PSK suite (no forward secrecy): a client offering only that gets no session */
+	assert_false(example_session_cipher(&e->ag[1], "-tls1_2", "PSK-AES128-GCM-SHA256", key, id));
 	assert_false(example_session(&e->ag[1], "-tls1_3", wrong, id));
 	assert_false(example_session(&e->ag[1], "-tls1_3", key, "dpk1-00000000000000000000000000000000"));
 	explicit_bzero(key, sizeof(key));
@@ -316,21 +326,6 @@ test_malformed_frames(void **state)
 	dpk_client_psk_clear(&psk);
 }
 
-/* A silent connection to port from source address src. */
-static int
-connect_from(const char *src, int port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET}, from = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)port);
-	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
-}
-
 static void
 test_handshake_cap(void **state)
 {
@@ -346,9 +341,9 @@ test_handshake_cap(void **state)
 	 * fill B's cap; the fourth is refused with an ERROR at once */
 	static const char *const src[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.6"};
 	for (int i = 0; i < 3; i++)
-		fds[i] = connect_from(src[i], e->ag[1].port);
+		fds[i] = psk_connect_from(src[i], "127.0.0.1", e->ag[1].port);
 	psk_sleep_ms(200);
-	fds[3] = connect_from(src[3], e->ag[1].port);
+	fds[3] = psk_connect_from(src[3], "127.0.0.1", e->ag[1].port);
 	struct pollfd pf = {fds[3], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	ssize_t n = recv(fds[3], buf, sizeof(buf), 0);
@@ -539,9 +534,9 @@ test_per_address_cap(void **state)
 	psk_start_agent(e, 0, "a.example.org", 1, NULL);
 	psk_start_agent(e, 1, "b.example.org", 1, "psk_max_handshakes = 16\n");
 	for (int i = 0; i < 4; i++)
-		fds[i] = connect_from("127.0.0.5", e->ag[1].port);
+		fds[i] = psk_connect_from("127.0.0.5", "127.0.0.1", e->ag[1].port);
 	psk_sleep_ms(200);
-	fds[4] = connect_from("127.0.0.5", e->ag[1].port);
+	fds[4] = psk_connect_from("127.0.0.5", "127.0.0.1", e->ag[1].port);
 	struct pollfd pf = {fds[4], POLLIN, 0};
 	assert_int_equal(poll(&pf, 1, 2000), 1);
 	assert_true(recv(fds[4], buf, sizeof(buf), 0) > 4 && buf[5] == 0x0f); /* ERROR (busy) */

@@ -1,5 +1,5 @@
 /* Registration end to end, with real processes: anvil, dpk-pkm serve and
- * dpk-agent. Both flows; a token for another identity; a caller without
+ * dpk-agent. Both flows; a token for another identity; a token file others may read; a caller without
  * permission; the PKM down, then up; the agent killed with SIGKILL at every
  * step and restarted, ending registered once, funded once. */
 #include <setjmp.h>
@@ -282,6 +282,23 @@ test_token_for_another_identity(void **state)
 	assert_non_null(strstr(reg.detail, "the token is for 'other.example.org'"));
 }
 
+/* A token file others may read is not used: the registration fails at
+ * once and says what to do. */
+static void
+test_token_file_mode(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+
+	enrol(e, "device1.example.org");
+	assert_int_equal(chmod(e->token, 0644), 0);
+	start_pkm(e);
+	start_agent(e, "eip712");
+	assert_int_equal(follow(e, 30, &reg, NULL), DPK_CLIENT_REG_FAILED);
+	assert_non_null(strstr(reg.detail, "mode 0644"));
+	assert_non_null(strstr(reg.detail, "chmod 600"));
+}
+
 static void
 test_unprivileged_caller(void **state)
 {
@@ -397,6 +414,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_one_transaction_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_for_another_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_caller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pkm_down_then_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_at_every_step, setup, teardown),

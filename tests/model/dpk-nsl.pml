@@ -1,4 +1,4 @@
-/* DPK's fixed PSK handshake (DESIGN.md decision 4; bytes in
+/* DPK's fixed PSK handshake (the paper's exchange with its flaws fixed; bytes in
  * doc/psk-protocol.md), modelled abstractly:
  *
  *   M1  A -> B : {tag1, A, Na, eA}PuB

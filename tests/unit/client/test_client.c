@@ -36,6 +36,8 @@ struct fake {
 	struct script s;
 	uint8_t req[600]; /* the start of the request's body (after the type) */
 	size_t reqlen;
+	uint8_t got[512]; /* the request's frame, as far as it fits */
+	size_t gotlen;
 };
 
 static void *
@@ -60,6 +62,9 @@ fake_serve(void *arg)
 			}
 			f->reqlen = n > 1 ? (n - 1 < sizeof(f->req) ? n - 1 : sizeof(f->req)) : 0;
 			memcpy(f->req, body + 1, f->reqlen);
+			memcpy(f->got, hdr, 4);
+			f->gotlen = 4 + (n < sizeof(f->got) - 4 ? n : sizeof(f->got) - 4);
+			memcpy(f->got + 4, body, f->gotlen - 4);
 		}
 		if (f->s.delay_ms)
 			usleep((useconds_t)f->s.delay_ms * 1000);
@@ -282,6 +287,42 @@ test_owner_check(void **state)
 }
 
 /* The shared object exports the dpk_client_* API and nothing else. */
+/* LOGIN_CHALLENGE names the remote host as a third string when there is
+ * one, and sends the two-string form every agent takes when there is none
+ * or it is not a host name. */
+static void
+test_login_challenge_rhost(void **state)
+{
+	static const uint8_t reply[] = {0, 0, 0, 30, 0x8b, 0, 0, 0, 3, 'c', 'h', 'l', 0, 0, 0, 3, 'a', '.', 'b',
+	    0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 3, 'h', '.', 'x'};
+	static const uint8_t want2[] = {0, 0, 0, 18, 0x0b, 0, 0, 0, 5, 'a', 'l', 'i', 'c', 'e', 0, 0, 0, 4, 's', 's', 'h', 'd'};
+	static const uint8_t want3[] = {0, 0, 0, 27, 0x0b, 0, 0, 0, 5, 'a', 'l', 'i', 'c', 'e', 0, 0, 0, 4, 's', 's', 'h', 'd',
+	    0, 0, 0, 5, 'h', '.', 'o', 'r', 'g'};
+	const char *rhosts[] = {"h.org", NULL, "", "a b", "tab\there"};
+	struct dpk_client_login_challenge ch;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rhosts) / sizeof(rhosts[0]); i++) {
+		struct fake f = {0};
+		struct dpk_client *c;
+
+		fake_start(&f, reply, sizeof(reply));
+		assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+		assert_int_equal(dpk_client_login_challenge_from(c, "alice", "sshd", rhosts[i], &ch), 0);
+		assert_string_equal(ch.challenge, "chl");
+		assert_int_equal(ch.expiry, 9);
+		dpk_client_close(c);
+		fake_stop(&f);
+		if (i == 0) {
+			assert_int_equal(f.gotlen, sizeof(want3));
+			assert_memory_equal(f.got, want3, sizeof(want3));
+		} else {
+			assert_int_equal(f.gotlen, sizeof(want2));
+			assert_memory_equal(f.got, want2, sizeof(want2));
+		}
+	}
+}
+
 static void
 test_exports(void **state)
 {
@@ -400,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_no_agent),
 		cmocka_unit_test(test_request_too_big),
 		cmocka_unit_test(test_owner_check),
+		cmocka_unit_test(test_login_challenge_rhost),
 		cmocka_unit_test(test_exports),
 		cmocka_unit_test(test_login_describe_and_respond),
 	};

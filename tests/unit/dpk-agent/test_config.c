@@ -219,6 +219,51 @@ test_ssh_agent_socket(void **state)
 	dpk_config_free(&c);
 }
 
+/* c's fair-share values, in dpk.conf(5)'s order; c is freed. */
+static void
+expect_fair(struct dpk_config *c, const uint32_t want[6])
+{
+	const uint32_t got[6] = {c->max_connections_per_uid, c->root_connections, c->client_idle_timeout_ms,
+	    c->client_io_timeout_ms, c->max_chain_reads, c->max_chain_reads_per_uid};
+
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(got[i], want[i]);
+	dpk_config_free(c);
+}
+
+/* The fair-share keys: defaults, values, and out-of-range ones refused with the key's range. */
+static void
+test_fair_keys(void **state)
+{
+	static const struct {
+		const char *line, *why;
+	} bad[] = {
+		{"max_connections_per_uid = 0\n", "is not a number from 1 to 256"},
+		{"max_connections_per_uid = 257\n", "is not a number from 1 to 256"},
+		{"root_connections = 129\n", "is not a number from 0 to 128"},
+		{"max_chain_reads = 0\n", "is not a number from 1 to 1024"},
+		{"max_chain_reads_per_uid = 1025\n", "is not a number from 1 to 1024"},
+		{"client_io_timeout = 50ms\n", "is too short (at least 100ms)"},
+		{"client_idle_timeout = soon\n", "is not a duration"},
+	};
+	struct dpk_config c;
+	char err[256];
+	const uint32_t defaults[6] = {32, 32, 30000, 10000, 256, 16}, set[6] = {8, 0, 5000, 500, 1024, 4};
+
+	(void)state;
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	expect_fair(&c, defaults);
+	assert_int_equal(parse("max_connections_per_uid = 8\nroot_connections = 0\nclient_idle_timeout = 5s\n"
+	    "client_io_timeout = 500ms\nmax_chain_reads = 1024\nmax_chain_reads_per_uid = 4\n", &c, err, sizeof(err)), 0);
+	expect_fair(&c, set);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: got '%s'", bad[i].line, err);
+		dpk_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -229,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_nss_keys),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_ssh_agent_socket),
+		cmocka_unit_test(test_fair_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

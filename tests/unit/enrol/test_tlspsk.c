@@ -45,6 +45,7 @@ struct srv {
 	char got[64];
 	int recv_result;
 	const char *version;
+	char kx[32];
 };
 
 static void *
@@ -55,10 +56,11 @@ serve_one(void *arg)
 	struct dpk_buf body;
 	int fd = accept(v->lfd, NULL, NULL);
 
-	v->accept_result = dpk_tlspsk_accept(v->s, fd, 5000, &c, v->identity);
+	v->accept_result = dpk_tlspsk_accept(v->s, fd, 5000, 5000, &c, v->identity);
 	if (v->accept_result != 0)
 		return NULL;
 	v->version = dpk_tlspsk_version(c);
+	snprintf(v->kx, sizeof(v->kx), "%s", dpk_tlspsk_kx(c));
 	dpk_buf_init(&body, 1024);
 	v->recv_result = dpk_tlspsk_recv(c, &v->got_type, &body);
 	if (v->recv_result == 0) {
@@ -108,6 +110,7 @@ test_ours_to_ours(void **state)
 	snprintf(port, sizeof(port), "%d", v.port);
 	assert_int_equal(dpk_tlspsk_connect("127.0.0.1", port, IDENT, KEY, sizeof(KEY), 5000, &c), 0);
 	assert_string_equal(dpk_tlspsk_version(c), "TLSv1.3");
+	assert_string_not_equal(dpk_tlspsk_kx(c), "none"); /* psk_dhe_ke: an ECDHE group */
 	assert_int_equal(dpk_tlspsk_send(c, 0x01, "ping", 4), 0);
 	dpk_buf_init(&body, 1024);
 	assert_int_equal(dpk_tlspsk_recv(c, &type, &body), 0);
@@ -161,9 +164,11 @@ test_wrong_key_and_identity(void **state)
 	assert_int_equal(dpk_tlspsk_connect("127.0.0.1", port, IDENT, KEY, 0, 500, &c), DPK_ERR_INVALID);
 }
 
-/* openssl s_client talks to our server, in TLS 1.2 and 1.3. */
+/* openssl s_client talks to our server, in TLS 1.2 and 1.3; with cipher
+ * (TLS 1.2) it offers only that suite. want_version NULL: the handshake
+ * must fail. */
 static void
-check_s_client(const char *version_flag, const char *want_version)
+check_s_client_cipher(const char *version_flag, const char *cipher, const char *want_version)
 {
 	char *openssl = (char *)"/usr/bin/openssl";
 	char connect[32], keyhex[65];
@@ -175,7 +180,8 @@ check_s_client(const char *version_flag, const char *want_version)
 	snprintf(connect, sizeof(connect), "127.0.0.1:%d", v.port);
 	dpk_hex_encode(KEY, sizeof(KEY), 0, keyhex, sizeof(keyhex));
 	char *argv[] = {openssl, (char *)"s_client", (char *)"-connect", connect, (char *)version_flag,
-	    (char *)"-psk_identity", (char *)IDENT, (char *)"-psk", keyhex, (char *)"-quiet", NULL};
+	    (char *)"-psk_identity", (char *)IDENT, (char *)"-psk", keyhex, (char *)"-quiet",
+	    (char *)(cipher ? "-cipher" : NULL), (char *)cipher, NULL};
 	/* stdin: the frame; s_client sends it and prints what comes back */
 	char input[16];
 	memcpy(input, frame, 9);
@@ -209,11 +215,29 @@ check_s_client(const char *version_flag, const char *want_version)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	srv_stop(&v);
+	if (want_version == NULL) {
+		assert_int_not_equal(v.accept_result, 0);
+		assert_null(memmem(out.data, out.len, "pong", 4));
+		dpk_buf_free(&out);
+		return;
+	}
 	assert_int_equal(v.accept_result, 0);
 	assert_string_equal(v.version, want_version);
+	/* forward secrecy: every session had an ephemeral (EC)DH exchange */
+	assert_string_not_equal(v.kx, "none");
+	if (cipher != NULL && strncmp(cipher, "ECDHE-", 6) == 0)
+		assert_string_equal(v.kx, "ECDHEPSK");
+	if (cipher != NULL && strncmp(cipher, "DHE-", 4) == 0)
+		assert_string_equal(v.kx, "DHEPSK");
 	assert_string_equal(v.got, "ping");
 	assert_non_null(memmem(out.data, out.len, "pong", 4));
 	dpk_buf_free(&out);
+}
+
+static void
+check_s_client(const char *version_flag, const char *want_version)
+{
+	check_s_client_cipher(version_flag, NULL, want_version);
 }
 
 static void
@@ -226,6 +250,17 @@ static void
 test_openssl_s_client_12(void **state)
 {
 	check_s_client("-tls1_2", "TLSv1.2");
+	check_s_client_cipher("-tls1_2", "ECDHE-PSK-CHACHA20-POLY1305", "TLSv1.2");
+	check_s_client_cipher("-tls1_2", "DHE-PSK-AES256-GCM-SHA384", "TLSv1.2");
+}
+
+/* Every session has forward secrecy: a client that offers only plain PSK
+ * suites (no (EC)DHE) gets no session at all. */
+static void
+test_openssl_s_client_plain_psk_refused(void **state)
+{
+	check_s_client_cipher("-tls1_2", "PSK-AES128-GCM-SHA256", NULL);
+	check_s_client_cipher("-tls1_2", "PSK-AES256-GCM-SHA384:PSK-CHACHA20-POLY1305", NULL);
 }
 
 /* Our client talks to openssl s_server; s_server prints what it receives. */
@@ -325,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_wrong_key_and_identity),
 		cmocka_unit_test(test_openssl_s_client_13),
 		cmocka_unit_test(test_openssl_s_client_12),
+		cmocka_unit_test(test_openssl_s_client_plain_psk_refused),
 		cmocka_unit_test(test_openssl_s_server_13),
 		cmocka_unit_test(test_openssl_s_server_12),
 	};

@@ -1,4 +1,5 @@
-/* Enrolment tokens: sign, format, parse, verify; tampering and malformed files. */
+/* Enrolment tokens: sign, format, parse, verify; tampering and malformed
+ * files; loading a token file only when its owner and mode keep it secret. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
 
 #include "base/err.h"
 #include "crypto/idkey.h"
@@ -179,6 +184,68 @@ test_malformed(void **state)
 	dpk_idkey_free(key);
 }
 
+/* dpk_token_load reads a token file only when nobody else can: mode 0600
+ * (or stricter), owned by us or root, a regular file; every refusal says
+ * what is wrong and what to do. */
+static void
+test_load_modes(void **state)
+{
+	struct dpk_token t, u;
+	struct dpk_idkey *key;
+	struct dpk_buf pub, text;
+	char dir[64], path[128], link[128], err[1024];
+
+	(void)state;
+	make_signed(&t, &key, &pub, DPK_IDKEY_P256);
+	dpk_buf_init(&text, DPK_TOKEN_MAX_FILE);
+	assert_int_equal(dpk_token_format(&t, &text), 0);
+	dpk_test_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/token", dir);
+	dpk_test_write_file(path, (const char *)text.data, 0600);
+	assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), 0);
+	assert_memory_equal(&t, &u, sizeof(t));
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), 0);
+
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), DPK_ERR_PERM);
+	assert_non_null(strstr(err, "mode 0640, open to its group"));
+	assert_non_null(strstr(err, "chmod 600"));
+	assert_int_equal(chmod(path, 0604), 0);
+	assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), DPK_ERR_PERM);
+	assert_non_null(strstr(err, "open to everyone"));
+	assert_int_equal(chmod(path, 0600), 0);
+	if (geteuid() == 0) {
+		/* root reads a token owned by root or itself only */
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), DPK_ERR_PERM);
+		assert_non_null(strstr(err, "owned by uid 65534"));
+		assert_int_equal(chown(path, 0, 0), 0);
+	}
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(dpk_token_load(link, &u, err, sizeof(err)), DPK_ERR_IO);
+	assert_non_null(strstr(err, "symbolic link"));
+	snprintf(link, sizeof(link), "%s/missing", dir);
+	assert_int_equal(dpk_token_load(link, &u, err, sizeof(err)), DPK_ERR_IO);
+	assert_non_null(strstr(err, "missing"));
+	/* too big, and not a token */
+	char big[DPK_TOKEN_MAX_FILE + 2];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	dpk_test_write_file(path, big, 0600);
+	assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), DPK_ERR_TOOBIG);
+	dpk_test_write_file(path, "dpk-token-v1\nid: 00\n", 0600);
+	assert_int_equal(dpk_token_load(path, &u, err, sizeof(err)), DPK_ERR_SYNTAX);
+	assert_non_null(strstr(err, "not a valid token"));
+	dpk_test_rmtree(dir);
+	dpk_buf_free(&text);
+	dpk_buf_free(&pub);
+	dpk_idkey_free(key);
+	dpk_token_clear(&t);
+	dpk_token_clear(&u);
+}
+
 int
 main(void)
 {
@@ -187,6 +254,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_rsa),
 		cmocka_unit_test(test_new_refusals),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_load_modes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
