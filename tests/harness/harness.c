@@ -57,6 +57,15 @@ dpk_test_tool(const char *envvar)
 	return tool_or_skip(envvar, 0);
 }
 
+void
+dpk_test_skip_unless_root(void)
+{
+	if (geteuid() == 0 || !may_skip())
+		return;
+	fprintf(stderr, "SKIP: needs root (a root-owned agent socket or cache file; DPK_TEST_ALLOW_SKIP=1)\n");
+	exit(77);
+}
+
 int
 dpk_test_exit_status(int failures)
 {

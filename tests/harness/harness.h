@@ -20,6 +20,11 @@
  * test is skipped and the program reports SKIP (77) if nothing failed. */
 const char *dpk_test_tool(const char *envvar);
 
+/* For a program whose checks stand for a root-owned agent or cache file:
+ * when not root and DPK_TEST_ALLOW_SKIP=1 (a Debian builder runs as a user),
+ * report SKIP (77) at once; otherwise do nothing. */
+void dpk_test_skip_unless_root(void);
+
 /* The program's exit status: failures, or 77 (automake's SKIP) when none
  * failed but a test was skipped for a missing tool. */
 int dpk_test_exit_status(int failures);
