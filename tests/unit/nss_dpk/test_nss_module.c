@@ -1003,6 +1003,8 @@ test_exports_and_links(void **state)
 int
 main(void)
 {
+	dpk_test_skip_unless_root();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_getpwnam),
 		cmocka_unit_test(test_getpwuid),
