@@ -263,6 +263,12 @@ tests_bench_flood_bench_SOURCES = tests/bench/flood-bench.c
 tests_bench_flood_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_bench_flood_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la -ldl
 CLEANFILES += tests/bench/flood-bench
+# the NSS cache file at scale, as tests/bench/scale-bench.sh runs it
+EXTRA_PROGRAMS += tests/bench/cache-bench
+tests_bench_cache_bench_SOURCES = tests/bench/cache-bench.c
+tests_bench_cache_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_bench_cache_bench_LDADD = $(DPKAGENT_LIBS) -ldl
+CLEANFILES += tests/bench/cache-bench
 # getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
 EXTRA_PROGRAMS += tests/bench/getpw-bench
 tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
