@@ -7,7 +7,18 @@ client_libdpkclient_la_CPPFLAGS = -I$(srcdir)/include -D_GNU_SOURCE
 client_libdpkclient_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
 	-Wl,--version-script=$(srcdir)/client/libdpkclient.sym
 EXTRA_DIST += client/libdpkclient.sym client/dpkclient.pc.in
-nobase_include_HEADERS = include/dpk/client.h
+# #include <dpk/client.h> with the Cflags of dpkclient.pc (-I$(includedir))
+dpkincludedir = $(includedir)/dpk
+dpkinclude_HEADERS = include/dpk/client.h
+
+# programs link libdpkclient.so (dpkclient.pc): do not install the .la
+install-exec-hook: install-exec-hook-dpkclient
+install-exec-hook-dpkclient:
+	rm -f $(DESTDIR)$(libdir)/libdpkclient.la
+uninstall-hook: uninstall-hook-dpkclient
+uninstall-hook-dpkclient:
+	rm -f $(DESTDIR)$(libdir)/libdpkclient.so $(DESTDIR)$(libdir)/libdpkclient.so.0 $(DESTDIR)$(libdir)/libdpkclient.so.0.0.0
+.PHONY: install-exec-hook-dpkclient uninstall-hook-dpkclient
 
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = client/dpkclient.pc

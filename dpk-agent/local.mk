@@ -41,5 +41,15 @@ dpk_agent_dpk_agent_SOURCES = dpk-agent/main.c
 dpk_agent_dpk_agent_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS)
 dpk_agent_dpk_agent_LDADD = $(DPKAGENT_LIBS) -lpthread
 
-systemdsystemunitdir = $(prefix)/lib/systemd/system
-dist_systemdsystemunit_DATA = dpk-agent/dpk-agent.service
+if HAVE_SYSTEMD_UNITS
+systemdsystemunit_DATA = dpk-agent/dpk-agent.service
+tmpfiles_DATA = dpk-agent/tmpfiles.d/dpk-agent.conf
+endif
+EXTRA_DIST += dpk-agent/dpk-agent.service.in dpk-agent/tmpfiles.d/dpk-agent.conf
+dpk-agent/dpk-agent.service: $(srcdir)/dpk-agent/dpk-agent.service.in Makefile
+	$(AM_V_GEN)mkdir -p dpk-agent && $(do_subst) $(srcdir)/dpk-agent/dpk-agent.service.in > $@
+CLEANFILES += dpk-agent/dpk-agent.service
+
+# a commented example; the agent reads /etc/dpk/dpk.conf (dpk.conf(5))
+dpkconfdir = $(sysconfdir)/dpk
+dist_dpkconf_DATA = dpk-agent/dpk.conf.example

@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "common/log.h"
 #include "common/nss_map.h"
+#include "daemon/notify.h"
 #include "daemon/statedir.h"
 #include "login/nss_cache.h"
 #include "login/sshagent.h"
@@ -82,8 +83,10 @@ reload(struct agent *a)
 {
 	struct dpk_config cfg;
 
+	dpk_notify_reloading();
 	if (load_config(a, &cfg) != 0) {
 		agent_log(LOG_ERR, "configuration not reloaded: keeping the running one");
+		dpk_notify_reloaded("new configuration refused: running with the previous one");
 		return;
 	}
 	if (strcmp(cfg.state_dir, a->cfg.state_dir) != 0 || strcmp(cfg.socket_path, a->cfg.socket_path) != 0 ||
@@ -109,6 +112,7 @@ reload(struct agent *a)
 		agent_log(LOG_WARNING, "only root may make privileged requests until admin_group exists");
 	agent_sshagent_reload(a);
 	agent_log(LOG_INFO, "configuration reloaded from %s", a->config_path);
+	dpk_notify_reloaded("configuration reloaded");
 }
 
 int
@@ -245,9 +249,11 @@ main(int argc, char **argv)
 		agent_log(LOG_NOTICE, "resuming the registration of %s (%s)", a.cfg.identity ? a.cfg.identity : "?",
 		    reg_step_name(a.reg.step));
 	agent_log(LOG_INFO, "listening on %s", a.cfg.socket_path);
+	dpk_notify_ready("serving");
 	while ((r = agent_server_run(&a)) == 1)
 		reload(&a);
 	r = r == 0 ? 0 : 1;
+	dpk_notify_stopping();
 	agent_log(LOG_INFO, "stopping");
 out:
 	agent_nss_cache_close(&a);

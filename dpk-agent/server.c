@@ -51,6 +51,8 @@ conn_free(struct agent *a, size_t i)
 	struct conn *c = a->conns[i];
 
 	close(c->fd);
+	agent_conn_in_release(c);
+	agent_conn_out_release(c);
 	explicit_bzero(c, sizeof(*c)); /* replies may have carried secrets */
 	free(c);
 	a->conns[i] = NULL;
@@ -192,6 +194,8 @@ accept_one(struct agent *a, int64_t now)
 		return 0;
 	}
 	c->fd = fd;
+	c->in = c->small_in;
+	c->incap = sizeof(c->small_in);
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->privileged = peer_privileged(a, fd, &cred);
@@ -247,14 +251,14 @@ conn_read(struct agent *a, struct conn *c)
 			if (c->inlen == 4 + flen) {
 				c->io_start_ms = 0; /* read in time; the reply's writing is timed on its own */
 				agent_handle_request(a, c, c->in[4], c->in + 5, flen - 1);
-				if (!c->waiting) { /* a waiting request keeps its input until answered */
-					explicit_bzero(c->in, c->inlen);
-					c->inlen = 0;
-				}
+				if (!c->waiting) /* a waiting request keeps its input until answered */
+					agent_conn_in_release(c);
 				return 0; /* answer before reading more: one request at a time */
 			}
+			if (agent_conn_in_room(c, flen) != 0)
+				return -1; /* no memory for its frame */
 		}
-		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
 		if (n == 0)
 			return -1;
 		if (n < 0)
@@ -275,8 +279,7 @@ conn_write(struct conn *c)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
 		c->outoff += (size_t)n;
 	}
-	explicit_bzero(c->out, c->outlen);
-	c->outlen = c->outoff = 0;
+	agent_conn_out_release(c);
 	c->io_start_ms = 0;
 	c->last_active_ms = agent_now_ms(); /* idle from the end of its last reply */
 	return 0;

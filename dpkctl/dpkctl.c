@@ -64,6 +64,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: dpkctl [--socket PATH] [--timeout MS] [--json] COMMAND [ARGS]\n"
 	    "commands:\n"
+	    "  join TOKEN_FILE --rpc URL [--config FILE] [--force]\n"
+	    "                             first run: write /etc/dpk/dpk.conf from an enrolment token\n"
 	    "  status                     the agent's chain, contract, wallet and identity\n"
 	    "  pubkey [--pem|--openssh|--onchain]\n"
 	    "                             this host's identity public key (default: PEM and OpenSSH)\n"
@@ -710,6 +712,8 @@ main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (strcmp(cmd, "respond") == 0)
 		return dpkctl_respond(o.socket, o.timeout_ms, argc - optind, argv + optind);
+	if (strcmp(cmd, "join") == 0) /* before the agent runs: no socket */
+		return dpkctl_join(argc - optind, argv + optind);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
 	    strcmp(cmd, "register") != 0 && strcmp(cmd, "psk") != 0 && strcmp(cmd, "psk-get") != 0 &&
 	    strcmp(cmd, "ticket") != 0 && strcmp(cmd, "user-check") != 0) {

@@ -19,4 +19,9 @@ int dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **c);
 /* dpkctl respond [CHALLENGE | -]: its exit code. */
 int dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv);
 
+/* dpkctl join TOKEN_FILE --rpc URL [--config FILE] [--force]: writes the
+ * configuration from an enrolment token, checks it with dpk-agent
+ * --check-config ($DPK_AGENT, else dpk-agent from PATH), starts nothing; its exit code. */
+int dpkctl_join(int argc, char **argv);
+
 #endif

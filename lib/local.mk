@@ -21,6 +21,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/daemon/conffile.c lib/daemon/conffile.h \
 	lib/daemon/statedir.c lib/daemon/statedir.h \
 	lib/daemon/netsource.c lib/daemon/netsource.h \
+	lib/daemon/notify.c lib/daemon/notify.h \
 	lib/eth/txsend.c lib/eth/txsend.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
@@ -33,8 +34,8 @@ lib_libdpkcore_a_SOURCES = \
 	lib/psk/handshake.c lib/psk/handshake.h \
 	lib/psk/ticket.c lib/psk/ticket.h
 lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
-	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(SODIUM_CFLAGS)
+	$(CJSON_CFLAGS) $(SECP256K1_CFLAGS) $(NETTLE_CFLAGS) $(SODIUM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 
 # What a program linking the core needs.
 DPKCORE_LIBS = lib/libdpkcore.a $(OPENSSL_LIBS) $(CURL_LIBS) $(CJSON_LIBS) \
-	$(SECP256K1_LIBS) $(NETTLE_LIBS) $(SODIUM_LIBS)
+	$(SECP256K1_LIBS) $(NETTLE_LIBS) $(SODIUM_LIBS) $(LIBSYSTEMD_LIBS)

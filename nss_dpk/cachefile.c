@@ -1,10 +1,25 @@
 /* Reading the NSS cache file (cachefile.h). The file is trusted no more
- * than a socket reply: nss_dpk_cache_open() checks all of it once, when it
- * is mapped, and the lookups then only follow offsets it has checked. */
+ * than a socket reply, and the writer may change it while it is read:
+ * nss_dpk_cache_open() checks the header alone; a lookup checks the slots it
+ * probes and each record it touches, in a private copy taken while the slot
+ * pointed to it. */
 #include "cachefile.h"
 #include "pack.h"
 
 #include <string.h>
+
+/* record field offsets (doc/protocol.md) */
+#define R_LEN 0
+#define R_SUM 4
+#define R_KIND 8
+#define R_ID 12
+#define R_GID 16
+#define R_NAME_LEN 20
+#define R_GECOS_LEN 22
+#define R_DIR_LEN 24
+#define R_SHELL_LEN 26
+#define R_RESERVED 28
+#define R_EXPIRY 32
 
 uint64_t
 nss_dpk_cache_checksum(const uint8_t *p, size_t size)
@@ -12,332 +27,262 @@ nss_dpk_cache_checksum(const uint8_t *p, size_t size)
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	for (size_t i = 0; i < size; i++) {
-		if (i == NSS_DPK_CACHE_OFF_CHECKSUM) {
-			i = NSS_DPK_CACHE_OFF_RESERVED - 1;
-			continue;
-		}
 		h ^= p[i];
 		h *= 0x100000001b3ull;
 	}
 	return h;
 }
 
-/* Record field offsets (cachefile.h, doc/protocol.md). */
-#define U_NAME 0
-#define U_GECOS 8
-#define U_DIR 16
-#define U_SHELL 24
-#define U_UID 32
-#define U_GID 36
-#define U_EXPIRY 40
-#define G_NAME 0
-#define G_GID 8
-#define G_RESERVED 12
-#define G_EXPIRY 16
-
-static struct nss_dpk_cache_text
-text_at(const struct nss_dpk_cache *c, const uint8_t *ref)
+uint32_t
+nss_dpk_cache_record_checksum(const uint8_t *p, size_t size)
 {
-	struct nss_dpk_cache_text t;
+	uint32_t h = 2166136261u;
 
-	t.p = (const char *)c->p + c->strings + nss_dpk_le32(ref);
-	t.n = nss_dpk_le32(ref + 4);
-	return t;
-}
-
-static const uint8_t *
-user_rec(const struct nss_dpk_cache *c, uint32_t i)
-{
-	return c->p + c->users + (size_t)i * NSS_DPK_CACHE_USER_SIZE;
-}
-
-static const uint8_t *
-group_rec(const struct nss_dpk_cache *c, uint32_t i)
-{
-	return c->p + c->groups + (size_t)i * NSS_DPK_CACHE_GROUP_SIZE;
-}
-
-void
-nss_dpk_cache_user_at(const struct nss_dpk_cache *c, uint32_t i, struct nss_dpk_cache_user *u)
-{
-	const uint8_t *r = user_rec(c, i);
-
-	u->name = text_at(c, r + U_NAME);
-	u->gecos = text_at(c, r + U_GECOS);
-	u->dir = text_at(c, r + U_DIR);
-	u->shell = text_at(c, r + U_SHELL);
-	u->uid = nss_dpk_le32(r + U_UID);
-	u->gid = nss_dpk_le32(r + U_GID);
-	u->expiry_ms = nss_dpk_le64(r + U_EXPIRY);
-}
-
-void
-nss_dpk_cache_group_at(const struct nss_dpk_cache *c, uint32_t i, struct nss_dpk_cache_group *g)
-{
-	const uint8_t *r = group_rec(c, i);
-
-	g->name = text_at(c, r + G_NAME);
-	g->gid = nss_dpk_le32(r + G_GID);
-	g->expiry_ms = nss_dpk_le64(r + G_EXPIRY);
-}
-
-/* Names sort by bytes, a prefix first. */
-static int
-cmp_text(const char *a, size_t an, const char *b, size_t bn)
-{
-	int r = memcmp(a, b, an < bn ? an : bn);
-
-	if (r != 0)
-		return r;
-	return an < bn ? -1 : an > bn;
-}
-
-/* The string a record refers to must start exactly where the previous one
- * ended (*pos), fit in the pool, end with a NUL, hold none inside, and obey
- * the field's rules. */
-enum text_kind { T_NAME, T_GECOS, T_PATH };
-
-static int
-check_text(const struct nss_dpk_cache *c, const uint8_t *ref, uint32_t *pos, enum text_kind kind)
-{
-	uint32_t off = nss_dpk_le32(ref), n = nss_dpk_le32(ref + 4);
-	const uint8_t *s;
-	uint32_t max = kind == T_NAME ? 64 : kind == T_GECOS ? 1024 : 4096;
-
-	if (off != *pos || n > max || n >= c->strings_len - off)
-		return -1;
-	s = c->p + c->strings + off;
-	if (s[n] != '\0' || memchr(s, '\0', n) != NULL || memchr(s, ':', n) != NULL || memchr(s, '\n', n) != NULL)
-		return -1;
-	if (kind == T_NAME && !nss_dpk_plausible(s, n))
-		return -1;
-	if (kind == T_PATH && (n == 0 || s[0] != '/'))
-		return -1;
-	*pos = off + n + 1;
-	return 0;
-}
-
-/* Users and groups are both a record table in name order plus an index in
- * id order: one description serves the checks and the lookups of both. */
-struct table {
-	uint32_t recs, n, size, ix; /* records at recs, n of size bytes; index at ix */
-	uint32_t id_field;          /* where a record's uid or gid is */
-};
-
-static struct table
-users_of(const struct nss_dpk_cache *c)
-{
-	return (struct table){c->users, c->n_users, NSS_DPK_CACHE_USER_SIZE, c->uid_index, U_UID};
-}
-
-static struct table
-groups_of(const struct nss_dpk_cache *c)
-{
-	return (struct table){c->groups, c->n_groups, NSS_DPK_CACHE_GROUP_SIZE, c->gid_index, G_GID};
-}
-
-static const uint8_t *
-rec_at(const struct nss_dpk_cache *c, const struct table *t, uint32_t i)
-{
-	return c->p + t->recs + (size_t)i * t->size;
-}
-
-/* the record at place i of the id index */
-static const uint8_t *
-rec_by_ix(const struct nss_dpk_cache *c, const struct table *t, uint32_t i)
-{
-	return rec_at(c, t, nss_dpk_le32(c->p + t->ix + 4 * (size_t)i));
-}
-
-/* Names strictly ascending (every name once); the index a permutation in
- * strictly ascending id order (every id once). Names must be checked
- * before (a record's name field is its first). */
-static int
-check_order(const struct nss_dpk_cache *c, const struct table *t)
-{
-	for (uint32_t i = 1; i < t->n; i++) {
-		struct nss_dpk_cache_text a = text_at(c, rec_at(c, t, i - 1)), b = text_at(c, rec_at(c, t, i));
-
-		if (cmp_text(a.p, a.n, b.p, b.n) >= 0)
-			return -1;
+	for (size_t i = 0; i < size; i++) {
+		h ^= p[i];
+		h *= 16777619u;
 	}
-	for (uint32_t i = 0; i < t->n; i++) {
-		if (nss_dpk_le32(c->p + t->ix + 4 * (size_t)i) >= t->n)
-			return -1;
-		if (i > 0 && nss_dpk_le32(rec_by_ix(c, t, i - 1) + t->id_field) >= nss_dpk_le32(rec_by_ix(c, t, i) + t->id_field))
-			return -1;
-	}
-	return 0;
+	return h;
 }
 
-static int
-check_users(const struct nss_dpk_cache *c, uint32_t *pos)
+/* murmur3's finalizer: spreads FNV's low-bit entropy to the high bits that
+ * pick the slot */
+static uint32_t
+mix(uint32_t h)
 {
-	struct table t = users_of(c);
-
-	for (uint32_t i = 0; i < c->n_users; i++) {
-		const uint8_t *r = user_rec(c, i);
-
-		if (check_text(c, r + U_NAME, pos, T_NAME) != 0 || check_text(c, r + U_GECOS, pos, T_GECOS) != 0 ||
-		    check_text(c, r + U_DIR, pos, T_PATH) != 0 || check_text(c, r + U_SHELL, pos, T_PATH) != 0 ||
-		    nss_dpk_reserved_id(nss_dpk_le32(r + U_UID)) || nss_dpk_reserved_id(nss_dpk_le32(r + U_GID)))
-			return -1;
-	}
-	return check_order(c, &t);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
 }
 
-static int
-check_groups(const struct nss_dpk_cache *c, uint32_t *pos)
+uint32_t
+nss_dpk_cache_hash_name(uint32_t seed, const char *name, size_t n)
 {
-	struct table t = groups_of(c);
+	uint32_t h = 2166136261u ^ seed;
 
-	for (uint32_t i = 0; i < c->n_groups; i++) {
-		const uint8_t *r = group_rec(c, i);
-
-		if (check_text(c, r + G_NAME, pos, T_NAME) != 0 || nss_dpk_le32(r + G_RESERVED) != 0 ||
-		    nss_dpk_reserved_id(nss_dpk_le32(r + G_GID)))
-			return -1;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)name[i];
+		h *= 16777619u;
 	}
-	return check_order(c, &t);
+	return mix(h);
+}
+
+uint32_t
+nss_dpk_cache_hash_id(uint32_t seed, uint32_t id)
+{
+	return mix(id ^ mix(seed));
 }
 
 int
 nss_dpk_cache_open(struct nss_dpk_cache *c, const uint8_t *p, size_t n)
 {
-	uint64_t at;
-	uint32_t pos = 0;
+	uint64_t heap;
 
 	memset(c, 0, sizeof(*c));
-	if (p == NULL || n < NSS_DPK_CACHE_HEADER_SIZE || n > NSS_DPK_CACHE_MAX_SIZE ||
+	if (p == NULL || n < NSS_DPK_CACHE_HEADER_SIZE || n > NSS_DPK_CACHE_MAX_SIZE || ((uintptr_t)p & 7) != 0 ||
 	    memcmp(p, NSS_DPK_CACHE_MAGIC, 8) != 0)
 		return -1;
 	if (nss_dpk_le32(p + NSS_DPK_CACHE_OFF_VERSION) != NSS_DPK_CACHE_VERSION)
 		return 1;
+	c->slots = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_SLOTS);
+	heap = NSS_DPK_CACHE_HEADER_SIZE + 16 * (uint64_t)c->slots;
+	if (nss_dpk_le32(p + NSS_DPK_CACHE_OFF_HEADER_SIZE) != NSS_DPK_CACHE_HEADER_SIZE ||
+	    nss_dpk_le64(p + NSS_DPK_CACHE_OFF_FILE_SIZE) != n || c->slots == 0 || c->slots > NSS_DPK_CACHE_MAX_SLOTS ||
+	    nss_dpk_le64(p + NSS_DPK_CACHE_OFF_TABLES) != NSS_DPK_CACHE_HEADER_SIZE ||
+	    nss_dpk_le64(p + NSS_DPK_CACHE_OFF_HEAP) != heap || heap > n ||
+	    nss_dpk_le64(p + NSS_DPK_CACHE_OFF_CHECKSUM) != nss_dpk_cache_checksum(p, NSS_DPK_CACHE_FIXED_SIZE)) {
+		memset(c, 0, sizeof(*c));
+		return -1;
+	}
 	c->p = p;
 	c->size = n;
 	c->generation = nss_dpk_le64(p + NSS_DPK_CACHE_OFF_GENERATION);
-	c->n_users = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_N_USERS);
-	c->n_groups = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_N_GROUPS);
-	c->users = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_USERS);
-	c->uid_index = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_UID_INDEX);
-	c->groups = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_GROUPS);
-	c->gid_index = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_GID_INDEX);
-	c->strings = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_STRINGS);
-	c->strings_len = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_STRINGS_LEN);
-	if (nss_dpk_le32(p + NSS_DPK_CACHE_OFF_HEADER_SIZE) != NSS_DPK_CACHE_HEADER_SIZE ||
-	    nss_dpk_le64(p + NSS_DPK_CACHE_OFF_FILE_SIZE) != n || nss_dpk_le64(p + NSS_DPK_CACHE_OFF_RESERVED) != 0 ||
-	    c->n_users > NSS_DPK_CACHE_MAX_ENTRIES || c->n_groups > NSS_DPK_CACHE_MAX_ENTRIES)
-		goto bad;
-	/* the canonical layout, computed in 64 bits: no gap, no overlap, no
-	 * byte outside the sections */
-	at = NSS_DPK_CACHE_HEADER_SIZE;
-	if (c->users != at)
-		goto bad;
-	at += (uint64_t)c->n_users * NSS_DPK_CACHE_USER_SIZE;
-	if (c->uid_index != at)
-		goto bad;
-	at += (uint64_t)c->n_users * 4;
-	if (c->groups != at)
-		goto bad;
-	at += (uint64_t)c->n_groups * NSS_DPK_CACHE_GROUP_SIZE;
-	if (c->gid_index != at)
-		goto bad;
-	at += (uint64_t)c->n_groups * 4;
-	if (c->strings != at || at + c->strings_len != n)
-		goto bad;
-	if (nss_dpk_le64(p + NSS_DPK_CACHE_OFF_CHECKSUM) != nss_dpk_cache_checksum(p, n))
-		goto bad;
-	if (check_users(c, &pos) != 0 || check_groups(c, &pos) != 0 || pos != c->strings_len)
-		goto bad;
+	c->seed = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_SEED);
+	c->heap = heap;
 	return 0;
-bad:
-	memset(c, 0, sizeof(*c));
-	return -1;
 }
 
-/* Binary searches: the record's number, or -1. */
-static long
-find_name(const struct nss_dpk_cache *c, const struct table *t, const char *name, size_t n)
+/* A text of n bytes at *pos in a record: a NUL after it, none inside, no
+ * ':' or newline; names plausible, paths absolute. */
+enum text_kind { T_NAME, T_GECOS, T_PATH };
+
+static int
+take_text(const uint8_t *r, size_t len, size_t *pos, uint32_t n, enum text_kind kind, struct nss_dpk_cache_text *t)
 {
-	uint32_t lo = 0, hi = t->n;
+	const uint8_t *s = r + *pos;
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		struct nss_dpk_cache_text x = text_at(c, rec_at(c, t, mid));
-		int r = cmp_text(name, n, x.p, x.n);
+	if (n >= len - *pos || s[n] != '\0' || memchr(s, '\0', n) != NULL || memchr(s, ':', n) != NULL ||
+	    memchr(s, '\n', n) != NULL)
+		return -1;
+	if (kind == T_NAME && !nss_dpk_plausible(s, n))
+		return -1;
+	if (kind == T_PATH && (n == 0 || s[0] != '/'))
+		return -1;
+	t->p = (const char *)s;
+	t->n = n;
+	*pos += n + 1;
+	return 0;
+}
 
-		if (r == 0)
-			return mid;
+/* Check a copied record of len bytes (its length field said len) and fill
+ * the fields of a user (u) or a group (g). */
+static int
+parse(const uint8_t *r, size_t len, struct nss_dpk_cache_user *u, struct nss_dpk_cache_group *g)
+{
+	uint32_t kind = nss_dpk_le32(r + R_KIND), id = nss_dpk_le32(r + R_ID), gid = nss_dpk_le32(r + R_GID);
+	uint32_t nl = nss_dpk_le16(r + R_NAME_LEN), gl = nss_dpk_le16(r + R_GECOS_LEN), dl = nss_dpk_le16(r + R_DIR_LEN),
+		 sl = nss_dpk_le16(r + R_SHELL_LEN);
+	size_t pos = NSS_DPK_CACHE_RECORD_HEAD;
+	struct nss_dpk_cache_text name;
+
+	if (len < NSS_DPK_CACHE_RECORD_HEAD || len > NSS_DPK_CACHE_MAX_RECORD || len % 8 != 0 ||
+	    nss_dpk_le32(r + R_SUM) != nss_dpk_cache_record_checksum(r + R_KIND, len - R_KIND) ||
+	    nss_dpk_le32(r + R_RESERVED) != 0 || nl == 0 || nl > 64 || nss_dpk_reserved_id(id))
+		return -1;
+	if (take_text(r, len, &pos, nl, T_NAME, &name) != 0)
+		return -1;
+	if (u != NULL) {
+		if (kind != NSS_DPK_CACHE_KIND_USER || gl > 1024 || dl > 4096 || sl > 4096 || nss_dpk_reserved_id(gid))
+			return -1;
+		u->name = name;
+		if (take_text(r, len, &pos, gl, T_GECOS, &u->gecos) != 0 || take_text(r, len, &pos, dl, T_PATH, &u->dir) != 0 ||
+		    take_text(r, len, &pos, sl, T_PATH, &u->shell) != 0)
+			return -1;
+		u->uid = id;
+		u->gid = gid;
+		u->expiry_ms = nss_dpk_le64(r + R_EXPIRY);
+	} else {
+		if (kind != NSS_DPK_CACHE_KIND_GROUP || gl != 0 || dl != 0 || sl != 0 || gid != 0)
+			return -1;
+		g->name = name;
+		g->gid = id;
+		g->expiry_ms = nss_dpk_le64(r + R_EXPIRY);
+	}
+	/* canonical: the padding is the least that reaches a multiple of 8, zeros */
+	if ((pos + 7) / 8 * 8 != len)
+		return -1;
+	for (; pos < len; pos++)
+		if (r[pos] != 0)
+			return -1;
+	return 0;
+}
+
+static const uint8_t *
+slot_at(const struct nss_dpk_cache *c, enum nss_dpk_cache_table t, uint32_t i)
+{
+	return c->p + NSS_DPK_CACHE_HEADER_SIZE + ((uint64_t)t * c->slots + i) * 4;
+}
+
+/* Copy and check the record slot i of table t refers to: 0 (filled), 1
+ * (empty: *v says which), -1 damaged. The copy is used only if the slot
+ * still holds the same value after it was taken: the writer moves a slot
+ * before it zeroes the record it left. */
+static int
+read_slot(const struct nss_dpk_cache *c, enum nss_dpk_cache_table t, uint32_t i, uint32_t *v,
+    struct nss_dpk_cache_user *u, struct nss_dpk_cache_group *g)
+{
+	const uint8_t *slot = slot_at(c, t, i);
+	uint8_t *rec = u != NULL ? u->rec : g->rec;
+
+	for (int attempt = 0; attempt < 8; attempt++) {
+		uint64_t off;
+		uint32_t len;
+
+		*v = nss_dpk_cache_slot_load(slot);
+		if (*v == NSS_DPK_CACHE_SLOT_EMPTY || *v == NSS_DPK_CACHE_SLOT_DELETED)
+			return 1;
+		off = (uint64_t)*v * 8;
+		if (off < c->heap || off > c->size - NSS_DPK_CACHE_RECORD_HEAD)
+			return -1;
+		len = nss_dpk_le32(c->p + off);
+		if (len >= NSS_DPK_CACHE_RECORD_HEAD && len <= NSS_DPK_CACHE_MAX_RECORD && len <= c->size - off)
+			memcpy(rec, c->p + off, len);
+		else
+			len = 0;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (nss_dpk_cache_slot_load(slot) != *v)
+			continue; /* moved meanwhile: look again */
+		if (len == 0 || nss_dpk_le32(rec + R_LEN) != len || parse(rec, len, u, g) != 0)
+			return -1;
+		return 0;
+	}
+	return -1; /* a writer that never lets go: treat as damaged */
+}
+
+/* Probe table t from hash's home for a record that matches: by name (name
+ * != NULL) or by id. */
+static int
+find(const struct nss_dpk_cache *c, enum nss_dpk_cache_table t, uint32_t hash, const char *name, size_t n, uint32_t id,
+    struct nss_dpk_cache_user *u, struct nss_dpk_cache_group *g)
+{
+	uint32_t i = nss_dpk_cache_home(hash, c->slots);
+	uint32_t probes = c->slots < NSS_DPK_CACHE_MAX_PROBE ? c->slots : NSS_DPK_CACHE_MAX_PROBE;
+
+	if (c->p == NULL)
+		return 1;
+	for (uint32_t k = 0; k < probes; k++, i = i + 1 == c->slots ? 0 : i + 1) {
+		const struct nss_dpk_cache_text *tn;
+		uint32_t v, rid;
+		int r = read_slot(c, t, i, &v, u, g);
+
 		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+			return -1;
+		if (r > 0) {
+			if (v == NSS_DPK_CACHE_SLOT_EMPTY)
+				return 1;
+			continue;
+		}
+		tn = u != NULL ? &u->name : &g->name;
+		rid = u != NULL ? u->uid : g->gid;
+		if (name != NULL ? tn->n == n && memcmp(tn->p, name, n) == 0 : rid == id)
+			return 0;
 	}
-	return -1;
-}
-
-static long
-find_id(const struct nss_dpk_cache *c, const struct table *t, uint32_t id)
-{
-	uint32_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2, v = nss_dpk_le32(rec_by_ix(c, t, mid) + t->id_field);
-
-		if (v == id)
-			return nss_dpk_le32(c->p + t->ix + 4 * (size_t)mid);
-		if (id < v)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	return 1;
 }
 
 int
 nss_dpk_cache_user_by_name(const struct nss_dpk_cache *c, const char *name, size_t n, struct nss_dpk_cache_user *u)
 {
-	struct table t = users_of(c);
-	long i = find_name(c, &t, name, n);
-
-	if (i < 0)
-		return 1;
-	nss_dpk_cache_user_at(c, (uint32_t)i, u);
-	return 0;
+	return find(c, NSS_DPK_CACHE_USER_NAME, nss_dpk_cache_hash_name(c->seed, name, n), name, n, 0, u, NULL);
 }
 
 int
 nss_dpk_cache_user_by_uid(const struct nss_dpk_cache *c, uint32_t uid, struct nss_dpk_cache_user *u)
 {
-	struct table t = users_of(c);
-	long i = find_id(c, &t, uid);
-
-	if (i < 0)
-		return 1;
-	nss_dpk_cache_user_at(c, (uint32_t)i, u);
-	return 0;
+	return find(c, NSS_DPK_CACHE_USER_UID, nss_dpk_cache_hash_id(c->seed, uid), NULL, 0, uid, u, NULL);
 }
 
 int
 nss_dpk_cache_group_by_name(const struct nss_dpk_cache *c, const char *name, size_t n, struct nss_dpk_cache_group *g)
 {
-	struct table t = groups_of(c);
-	long i = find_name(c, &t, name, n);
-
-	if (i < 0)
-		return 1;
-	nss_dpk_cache_group_at(c, (uint32_t)i, g);
-	return 0;
+	return find(c, NSS_DPK_CACHE_GROUP_NAME, nss_dpk_cache_hash_name(c->seed, name, n), name, n, 0, NULL, g);
 }
 
 int
 nss_dpk_cache_group_by_gid(const struct nss_dpk_cache *c, uint32_t gid, struct nss_dpk_cache_group *g)
 {
-	struct table t = groups_of(c);
-	long i = find_id(c, &t, gid);
+	return find(c, NSS_DPK_CACHE_GROUP_GID, nss_dpk_cache_hash_id(c->seed, gid), NULL, 0, gid, NULL, g);
+}
 
-	if (i < 0)
+int
+nss_dpk_cache_user_at(const struct nss_dpk_cache *c, uint32_t i, struct nss_dpk_cache_user *u)
+{
+	uint32_t v;
+
+	if (c->p == NULL || i >= c->slots)
 		return 1;
-	nss_dpk_cache_group_at(c, (uint32_t)i, g);
-	return 0;
+	return read_slot(c, NSS_DPK_CACHE_USER_NAME, i, &v, u, NULL);
+}
+
+int
+nss_dpk_cache_group_at(const struct nss_dpk_cache *c, uint32_t i, struct nss_dpk_cache_group *g)
+{
+	uint32_t v;
+
+	if (c->p == NULL || i >= c->slots)
+		return 1;
+	return read_slot(c, NSS_DPK_CACHE_GROUP_NAME, i, &v, NULL, g);
 }

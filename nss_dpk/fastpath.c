@@ -1,10 +1,11 @@
 /* nss_dpk's fast path (fastpath.h).
  *
  * One mapping of the cache file is current at a time. Each call stat()s the
- * path: the agent replaces the file by rename, so a new inode, size or
- * mtime means a new file, which is opened, checked (owner, mode, size) and
- * validated whole (cachefile.c) once, outside the lock, and then becomes
- * current. A call holds a reference on the mapping it reads, so a mapping
+ * path: the agent changes the file in place (which readers see through the
+ * shared mapping) or replaces it by rename, so a new inode or size means a
+ * new file, which is opened, checked (owner, mode, size) and its header
+ * validated (cachefile.c: O(1), whatever the file holds) outside the lock,
+ * and then becomes current. A lookup checks the records it touches. A call holds a reference on the mapping it reads, so a mapping
  * replaced meanwhile is unmapped by whichever call releases it last. The
  * lock guards only the pointer swap and the reference counts: the hit path
  * takes it twice, briefly, and never allocates. Fork: the lock is taken
@@ -34,7 +35,6 @@ struct mapping {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
-	struct timespec mtim;
 	uint8_t *p; /* the mapping (NULL if the file could not be mapped) */
 	struct nss_dpk_cache c;
 	unsigned refs;
@@ -90,8 +90,8 @@ release(struct mapping *m)
 static int
 same_file(const struct mapping *m, const struct stat *st)
 {
-	return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
-	    m->mtim.tv_sec == st->st_mtim.tv_sec && m->mtim.tv_nsec == st->st_mtim.tv_nsec;
+	/* not the mtime: the agent writes in place */
+	return m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size;
 }
 
 static void
@@ -100,7 +100,6 @@ set_identity(struct mapping *m, const struct stat *st)
 	m->dev = st->st_dev;
 	m->ino = st->st_ino;
 	m->size = st->st_size;
-	m->mtim = st->st_mtim;
 }
 
 /* Open, check and validate the file at path, which stat() said is *st. */
@@ -125,7 +124,7 @@ load(const char *path, const struct stat *st)
 	set_identity(m, &fst);
 	/* root's alone: anything else could have been written by anybody */
 	if (!S_ISREG(fst.st_mode) || fst.st_uid != 0 || (fst.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
-	    fst.st_size < NSS_DPK_CACHE_HEADER_SIZE || fst.st_size > NSS_DPK_CACHE_MAX_SIZE) {
+	    fst.st_size < NSS_DPK_CACHE_HEADER_SIZE || (uint64_t)fst.st_size > NSS_DPK_CACHE_MAX_SIZE) {
 		close(fd);
 		return m;
 	}
@@ -141,7 +140,7 @@ load(const char *path, const struct stat *st)
 		m->state = MAP_OTHER;
 	/* a refused file stays mapped too, until it is replaced: that keeps its
 	 * inode number from going to the next file, which could then look like
-	 * the same file (same size, same coarse mtime) */
+	 * the same file (same size) */
 	return m;
 }
 
@@ -193,8 +192,7 @@ acquire(void)
 	if ((m = load(path, &st)) == NULL)
 		return NULL;
 	lock();
-	if (cur != NULL && cur->dev == m->dev && cur->ino == m->ino && cur->size == m->size &&
-	    cur->mtim.tv_sec == m->mtim.tv_sec && cur->mtim.tv_nsec == m->mtim.tv_nsec) {
+	if (cur != NULL && cur->dev == m->dev && cur->ino == m->ino && cur->size == m->size) {
 		/* another thread mapped the same file first */
 		mapping_free(m);
 		m = cur;
@@ -251,6 +249,15 @@ begin(struct mapping **mp, enum nss_status *st, int *err)
 	return 1;
 }
 
+/* A damaged record on the way: this lookup is UNAVAIL (answered). */
+static int
+damaged(enum nss_status *st, int *err)
+{
+	*st = NSS_STATUS_UNAVAIL;
+	*err = EPROTO;
+	return 1;
+}
+
 int
 nss_dpk_fast_passwd(const char *name, uint32_t uid, struct passwd *pw, char *buf, size_t buflen,
     enum nss_status *st, int *err)
@@ -261,9 +268,12 @@ nss_dpk_fast_passwd(const char *name, uint32_t uid, struct passwd *pw, char *buf
 
 	if (r != 0)
 		return r > 0;
-	found = name != NULL ? nss_dpk_cache_user_by_name(&m->c, name, strlen(name), &u) == 0 :
-	    nss_dpk_cache_user_by_uid(&m->c, uid, &u) == 0;
-	if (found && !expired(u.expiry_ms))
+	r = name != NULL ? nss_dpk_cache_user_by_name(&m->c, name, strlen(name), &u) :
+	    nss_dpk_cache_user_by_uid(&m->c, uid, &u);
+	found = r == 0;
+	if (r < 0)
+		found = damaged(st, err);
+	else if (found && !expired(u.expiry_ms))
 		*st = nss_dpk_put_passwd(u.name.p, u.name.n, u.uid, u.gid, u.gecos.p, u.gecos.n, u.dir.p, u.dir.n,
 		    u.shell.p, u.shell.n, pw, buf, buflen, err);
 	else
@@ -282,9 +292,12 @@ nss_dpk_fast_group(const char *name, uint32_t gid, struct group *gr, char *buf, 
 
 	if (r != 0)
 		return r > 0;
-	found = name != NULL ? nss_dpk_cache_group_by_name(&m->c, name, strlen(name), &g) == 0 :
-	    nss_dpk_cache_group_by_gid(&m->c, gid, &g) == 0;
-	if (found && !expired(g.expiry_ms))
+	r = name != NULL ? nss_dpk_cache_group_by_name(&m->c, name, strlen(name), &g) :
+	    nss_dpk_cache_group_by_gid(&m->c, gid, &g);
+	found = r == 0;
+	if (r < 0)
+		found = damaged(st, err);
+	else if (found && !expired(g.expiry_ms))
 		*st = nss_dpk_put_group(g.name.p, g.name.n, g.gid, gr, buf, buflen, err);
 	else
 		found = 0;
@@ -301,8 +314,11 @@ nss_dpk_fast_initgroups(const char *user, uint32_t *gid, enum nss_status *st, in
 
 	if (r != 0)
 		return r > 0;
-	found = nss_dpk_cache_user_by_name(&m->c, user, strlen(user), &u) == 0 && !expired(u.expiry_ms);
-	if (found) {
+	r = nss_dpk_cache_user_by_name(&m->c, user, strlen(user), &u);
+	found = r == 0 && !expired(u.expiry_ms);
+	if (r < 0) {
+		found = damaged(st, err);
+	} else if (found) {
 		*gid = u.gid;
 		*st = NSS_STATUS_SUCCESS;
 	}

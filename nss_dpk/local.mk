@@ -1,7 +1,8 @@
 # nss_dpk/: libnss_dpk.so.2, the NSS module (nss_dpk(8)). It links libc and
 # the socket client only (client/client.c is compiled into it): never curl,
 # cJSON or OpenSSL, since every process that resolves a user loads it.
-nssexecdir = $(libdir)
+# nssdir from configure --with-nssdir (glibc looks in /lib/MULTIARCH on Debian)
+nssexecdir = $(nssdir)
 nssexec_LTLIBRARIES = nss_dpk/libnss_dpk.la
 nss_dpk_libnss_dpk_la_SOURCES = nss_dpk/nss_dpk.c nss_dpk/pack.c nss_dpk/pack.h \
 	nss_dpk/cachefile.c nss_dpk/cachefile.h nss_dpk/fastpath.c nss_dpk/fastpath.h \

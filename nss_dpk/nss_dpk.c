@@ -6,7 +6,18 @@
  * per call and packs the answer into the caller's buffer. A fresh
  * connection keeps the socket path reentrant, thread-safe and fork-safe
  * without any state; the file's one shared mapping is reference-counted
- * under a lock taken around fork(). Status mapping, kept distinct so that
+ * under a lock taken around fork().
+ *
+ * Why no connection kept across calls: the agent gives a uid other than
+ * root at most max_connections_per_uid (32) connections and closes idle
+ * ones only after client_idle_timeout (30 s). A kept connection lives as
+ * long as its process, so 32 long-lived processes of one user that each
+ * resolved one name (a parallel build, "xargs -P 64 ls -l") would leave
+ * that user's next processes refused, UNAVAIL, for up to 30 s. What a kept
+ * connection would save (an accept and a close on the agent's side) does
+ * not reach the lookups that matter: warm ones are answered from the cache
+ * file in the process; and the agent's own CPU per warm GETPWNAM with a
+ * connection per call is about 20 us (tests/bench/scale-bench.sh). Status mapping, kept distinct so that
  * "[UNAVAIL=return]" in nsswitch.conf means what it says:
  *   found                       SUCCESS
  *   no such DPK user            NOTFOUND, ENOENT

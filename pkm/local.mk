@@ -15,5 +15,15 @@ pkm_dpk_pkm_SOURCES = pkm/main.c
 pkm_dpk_pkm_CPPFLAGS = $(pkm_libpkm_a_CPPFLAGS)
 pkm_dpk_pkm_LDADD = $(PKM_LIBS)
 
-dist_systemdsystemunit_DATA += pkm/dpk-pkm.service
 EXTRA_DIST += pkm/README.md
+# The PKM runs as its own system user (dpk-pkm, from sysusers.d).
+if HAVE_SYSTEMD_UNITS
+systemdsystemunit_DATA += pkm/dpk-pkm.service
+sysusers_DATA = pkm/sysusers.d/dpk-pkm.conf
+tmpfiles_DATA += pkm/tmpfiles.d/dpk-pkm.conf
+endif
+EXTRA_DIST += pkm/dpk-pkm.service.in pkm/sysusers.d/dpk-pkm.conf pkm/tmpfiles.d/dpk-pkm.conf
+pkm/dpk-pkm.service: $(srcdir)/pkm/dpk-pkm.service.in Makefile
+	$(AM_V_GEN)mkdir -p pkm && $(do_subst) $(srcdir)/pkm/dpk-pkm.service.in > $@
+CLEANFILES += pkm/dpk-pkm.service
+dist_dpkconf_DATA += pkm/pkm.conf.example

@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "daemon/netsource.h"
+#include "daemon/notify.h"
 #include "enrol/tlspsk.h"
 
 #include <curl/curl.h>
@@ -356,10 +357,12 @@ pkm_serve(struct pkm *p)
 	dpk_wallet_address_format(p->cfg.contract, contract);
 	fprintf(stderr, "dpk-pkm: serving on %s (wallet %s, registry %s, chain %llu)\n", p->cfg.listen, addr, contract,
 	    (unsigned long long)p->cfg.chain_id);
+	dpk_notify_ready("serving");
 	for (;;) {
 		struct pollfd pf[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
 
-		if (poll(pf, 2, -1) < 0) {
+		/* the watchdog is pinged from this loop: -1 (no timeout) without one */
+		if (poll(pf, 2, dpk_notify_watchdog()) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "dpk-pkm: poll: %s\n", strerror(errno));
@@ -377,6 +380,7 @@ pkm_serve(struct pkm *p)
 		if (pf[0].revents & POLLIN)
 			accept_one(&srv, lfd);
 	}
+	dpk_notify_stopping();
 	close(lfd);
 	lfd = -1;
 	pkm_web_stop(web); /* finishes the web requests in progress */

@@ -5,3 +5,5 @@ sbin_PROGRAMS += ssh/dpk-authorized-keys
 ssh_dpk_authorized_keys_SOURCES = ssh/dpk-authorized-keys.c
 ssh_dpk_authorized_keys_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client $(OPENSSL_CFLAGS)
 ssh_dpk_authorized_keys_LDADD = client/libdpkclient.la $(DPKCORE_LIBS)
+# an sshd_config.d drop-in, installed as an example only (dpk-authorized-keys(8))
+EXTRA_DIST += ssh/sshd_config.d-dpk.conf

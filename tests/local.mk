@@ -50,7 +50,9 @@ unit_tests = \
 	tests/unit/dpk-agent/test_login_msg \
 	tests/unit/crypto/test_hpke \
 	tests/unit/crypto/test_pke \
-	tests/unit/pkm/test_pkm_web
+	tests/unit/pkm/test_pkm_web \
+	tests/unit/daemon/test_notify \
+	tests/unit/dpkctl/test_join
 integration_tests = \
 	tests/integration/test_anvil_transfer \
 	tests/integration/test_agent_socket \
@@ -136,6 +138,13 @@ tests_unit_crypto_test_hpke_LDADD = $(TEST_LIBS)
 tests_unit_crypto_test_pke_SOURCES = tests/unit/crypto/test_pke.c
 tests_unit_crypto_test_pke_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_crypto_test_pke_LDADD = $(TEST_LIBS)
+tests_unit_daemon_test_notify_SOURCES = tests/unit/daemon/test_notify.c
+tests_unit_daemon_test_notify_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_notify_LDADD = $(TEST_LIBS)
+# runs the built dpkctl join and checks its file with the built dpk-agent
+tests_unit_dpkctl_test_join_SOURCES = tests/unit/dpkctl/test_join.c
+tests_unit_dpkctl_test_join_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_dpkctl_test_join_LDADD = $(TEST_LIBS)
 tests_integration_test_anvil_transfer_SOURCES = tests/integration/test_anvil_transfer.c
 tests_integration_test_anvil_transfer_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
@@ -270,6 +279,12 @@ tests_bench_flood_bench_SOURCES = tests/bench/flood-bench.c
 tests_bench_flood_bench_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_bench_flood_bench_LDADD = $(TEST_LIBS) client/libdpkclient.la -ldl
 CLEANFILES += tests/bench/flood-bench
+# the NSS cache file at scale, as tests/bench/scale-bench.sh runs it
+EXTRA_PROGRAMS += tests/bench/cache-bench
+tests_bench_cache_bench_SOURCES = tests/bench/cache-bench.c
+tests_bench_cache_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_bench_cache_bench_LDADD = $(DPKAGENT_LIBS) -ldl
+CLEANFILES += tests/bench/cache-bench
 # getpwnam() through the system's NSS, as tests/bench/nss-bench.sh runs it
 EXTRA_PROGRAMS += tests/bench/getpw-bench
 tests_bench_getpw_bench_SOURCES = tests/bench/getpw-bench.c
@@ -486,3 +501,10 @@ EXTRA_DIST += tests/integration/proof-crosscheck.mjs tests/data/mpt tests/harnes
 tests_integration_test_pkm_web_SOURCES = tests/integration/test_pkm_web.c
 tests_integration_test_pkm_web_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_pkm_web_LDADD = $(TEST_LIBS) client/libdpkclient.la $(CURL_LIBS) $(CJSON_LIBS)
+# tests/pkg/: the units' sandbox (in make check); install-test.sh is run by
+# scripts/build-debs, not here (it needs root, debootstrap and the mirror)
+if HAVE_SYSTEMD_UNITS
+TESTS += tests/pkg/unit-security.sh
+endif
+dist_check_SCRIPTS += tests/pkg/unit-security.sh
+EXTRA_DIST += tests/pkg/install-test.sh

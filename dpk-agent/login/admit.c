@@ -191,12 +191,44 @@ agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, co
 }
 
 /* Another source's account by name or uid: nss_dpk answers UNAVAIL inside
- * the agent (DPK_NSS_BYPASS), so these see files, LDAP, SSSD only. */
+ * the agent (DPK_NSS_BYPASS), so these see files, LDAP, SSSD only.
+ *
+ * The answer is remembered for OTHER_MEMO_MS: asking libc opens and parses
+ * /etc/passwd twice (and asks LDAP, SSSD), which was most of the agent's
+ * CPU for a warm GETPWNAM. A local account created for a name or uid a DPK
+ * user holds shadows it at most that much later. The memo is direct-mapped
+ * and small (a collision only costs the libc call). */
+#define OTHER_MEMO_MS 2000
+#define OTHER_MEMO_SLOTS 256
+
+static struct other_memo {
+	char name[65];
+	uint32_t uid;
+	int other;
+	int64_t until_ms;
+} other_memo[OTHER_MEMO_SLOTS];
+
 static int
 other_sources(void *ctx, const char *name, uint32_t uid)
 {
+	uint32_t h = 2166136261u ^ uid;
+	struct other_memo *m;
+	int64_t now = agent_now_ms();
+	size_t n = strlen(name);
+
 	(void)ctx;
-	return getpwnam(name) != NULL || getpwuid((uid_t)uid) != NULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	m = &other_memo[h % OTHER_MEMO_SLOTS];
+	if (n < sizeof(m->name) && m->until_ms > now && m->uid == uid && strcmp(m->name, name) == 0)
+		return m->other;
+	m->other = getpwnam(name) != NULL || getpwuid((uid_t)uid) != NULL;
+	if (n < sizeof(m->name)) {
+		memcpy(m->name, name, n + 1);
+		m->uid = uid;
+		m->until_ms = now + OTHER_MEMO_MS;
+	}
+	return m->other;
 }
 
 void

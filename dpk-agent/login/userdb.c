@@ -60,15 +60,95 @@ agent_userdb_by_serial(const struct agent_userdb *db, uint64_t serial)
 	return i < db->n && db->v[i].serial == serial ? &db->v[i] : NULL;
 }
 
+#define IX_DELETED UINT64_MAX
+
+static size_t
+name_home(const struct agent_userdb *db, const char *name, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)name[i];
+		h *= 0x100000001b3ull;
+	}
+	return (size_t)(h ^ h >> 29) & (db->ix_cap - 1);
+}
+
 const struct agent_userdb_ent *
 agent_userdb_by_name(const struct agent_userdb *db, const char *name, size_t n)
 {
-	if (n >= sizeof(db->v[0].name))
+	const struct agent_userdb_ent *best = NULL;
+
+	if (n >= sizeof(db->v[0].name) || db->ix_cap == 0)
 		return NULL;
-	for (size_t i = 0; i < db->n; i++)
-		if (strlen(db->v[i].name) == n && memcmp(db->v[i].name, name, n) == 0)
-			return &db->v[i];
-	return NULL;
+	for (size_t i = name_home(db, name, n);; i = (i + 1) & (db->ix_cap - 1)) {
+		const struct agent_userdb_ent *e;
+
+		if (db->ix[i] == 0)
+			return best;
+		if (db->ix[i] == IX_DELETED || (e = agent_userdb_by_serial(db, db->ix[i])) == NULL)
+			continue;
+		if (strlen(e->name) == n && memcmp(e->name, name, n) == 0 && (best == NULL || e->serial < best->serial))
+			best = e;
+	}
+}
+
+/* The index slot holding serial under name, or where it would go. */
+static size_t
+ix_slot(const struct agent_userdb *db, const char *name, uint64_t serial)
+{
+	size_t i = name_home(db, name, strlen(name)), to = SIZE_MAX;
+
+	for (;; i = (i + 1) & (db->ix_cap - 1)) {
+		if (db->ix[i] == serial)
+			return i;
+		if (db->ix[i] == 0)
+			return to != SIZE_MAX ? to : i;
+		if (db->ix[i] == IX_DELETED && to == SIZE_MAX)
+			to = i;
+	}
+}
+
+static int
+ix_add(struct agent_userdb *db, const char *name, uint64_t serial)
+{
+	size_t i;
+
+	if (2 * (db->ix_used + 1) > db->ix_cap) {
+		size_t cap = db->ix_cap ? 2 * db->ix_cap : 128;
+		uint64_t *ix;
+
+		while (2 * (db->n + 1) > cap)
+			cap *= 2;
+		if ((ix = calloc(cap, sizeof(*ix))) == NULL)
+			return DPK_ERR_NOMEM;
+		free(db->ix);
+		db->ix = ix;
+		db->ix_cap = cap;
+		db->ix_used = 0;
+		for (size_t k = 0; k < db->n; k++)
+			if (db->v[k].serial != serial) {
+				db->ix[ix_slot(db, db->v[k].name, db->v[k].serial)] = db->v[k].serial;
+				db->ix_used++;
+			}
+	}
+	i = ix_slot(db, name, serial);
+	if (db->ix[i] == 0)
+		db->ix_used++;
+	db->ix[i] = serial;
+	return 0;
+}
+
+static void
+ix_remove(struct agent_userdb *db, const char *name, uint64_t serial)
+{
+	size_t i;
+
+	if (db->ix_cap == 0)
+		return;
+	i = ix_slot(db, name, serial);
+	if (db->ix[i] == serial)
+		db->ix[i] = IX_DELETED;
 }
 
 /* In memory only: 0, DPK_ERR_NOMEM, DPK_ERR_TOOBIG; *changed if anything did. */
@@ -90,10 +170,11 @@ put(struct agent_userdb *db, uint64_t serial, const struct dpk_identity *id, int
 	if ((e.ident = strdup(text)) == NULL)
 		return DPK_ERR_NOMEM;
 	if (i < db->n && db->v[i].serial == serial) {
+		ix_remove(db, db->v[i].name, serial);
 		free(db->v[i].ident);
 		db->v[i] = e;
 		*changed = 1;
-		return 0;
+		return ix_add(db, e.name, serial);
 	}
 	if (db->n == AGENT_USERDB_MAX) {
 		free(e.ident);
@@ -114,7 +195,7 @@ put(struct agent_userdb *db, uint64_t serial, const struct dpk_identity *id, int
 	db->v[i] = e;
 	db->n++;
 	*changed = 1;
-	return 0;
+	return ix_add(db, e.name, serial);
 }
 
 int
@@ -175,6 +256,7 @@ agent_userdb_close(struct agent_userdb *db)
 	for (size_t i = 0; i < db->n; i++)
 		free(db->v[i].ident);
 	free(db->v);
+	free(db->ix);
 	if (db->fd >= 0)
 		close(db->fd);
 	memset(db, 0, sizeof(*db));

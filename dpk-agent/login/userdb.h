@@ -25,6 +25,10 @@ struct agent_userdb_ent {
 struct agent_userdb {
 	struct agent_userdb_ent *v; /* sorted by serial */
 	size_t n, cap;
+	/* by name: open addressing over serials (0 empty, UINT64_MAX deleted),
+	 * at most half used, so a lookup costs the same at any size */
+	uint64_t *ix;
+	size_t ix_cap, ix_used;
 	int fd;                     /* the file, for appending; -1: in memory only */
 };
 
@@ -33,7 +37,7 @@ struct agent_userdb {
 int agent_userdb_open(struct agent_userdb *db, const char *dir, size_t *skipped, char *err, size_t errsz);
 void agent_userdb_close(struct agent_userdb *db);
 const struct agent_userdb_ent *agent_userdb_by_serial(const struct agent_userdb *db, uint64_t serial);
-/* By user name: the exact name only. */
+/* By user name: the exact name only (the lowest serial if several). */
 const struct agent_userdb_ent *agent_userdb_by_name(const struct agent_userdb *db, const char *name, size_t n);
 /* Remember identity id under serial (replacing another identity there) and
  * append it to the file. 0, DPK_ERR_NOMEM or DPK_ERR_TOOBIG (full). */

@@ -41,9 +41,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1 || size > AGENT_FRAME_MAX)
 		return 0;
-	c->outlen = 0;
+	agent_conn_out_release(c);
 	agent_psk_request(a, c, (uint8_t)(0x10 + data[0] % 4), data + 1, size - 1);
-	if (c->outlen < 5 || c->outlen > sizeof(c->out) || c->waiting)
+	if (c->outlen < 5 || c->outlen > 4 + AGENT_FRAME_MAX || c->waiting)
 		abort();
 	return 0;
 }

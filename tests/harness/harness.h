@@ -15,8 +15,29 @@
 #define DPK_TEST_CHAIN_ID 31337
 
 /* Path of a tool from the environment (DPK_ANVIL, DPK_CAST, ...). Fails the
- * test, with a message naming the variable, if it is unset or not executable. */
+ * test, with a message naming the variable, if it is unset or not executable,
+ * unless DPK_TEST_ALLOW_SKIP=1 (a Debian build without Foundry): then the
+ * test is skipped and the program reports SKIP (77) if nothing failed. */
 const char *dpk_test_tool(const char *envvar);
+
+/* For a program whose checks stand for a root-owned agent or cache file:
+ * when not root and DPK_TEST_ALLOW_SKIP=1 (a Debian builder runs as a user),
+ * report SKIP (77) at once; otherwise do nothing. */
+void dpk_test_skip_unless_root(void);
+
+/* The program's exit status: failures, or 77 (automake's SKIP) when none
+ * failed but a test was skipped for a missing tool. */
+int dpk_test_exit_status(int failures);
+
+/* Every test program ends with `return cmocka_run_group_tests(...)`: route
+ * its result through dpk_test_exit_status so that a skip shows in the
+ * summary of make check (only when cmocka.h came first, as in every test). */
+#ifdef cmocka_run_group_tests
+#undef cmocka_run_group_tests
+#define cmocka_run_group_tests(group_tests, group_setup, group_teardown) \
+	dpk_test_exit_status(_cmocka_run_group_tests(#group_tests, group_tests, \
+	    sizeof(group_tests) / sizeof((group_tests)[0]), group_setup, group_teardown))
+#endif
 
 /* Read $DPK_TEST_DATA/rel into out (NUL-terminated, cap 16 MiB). Fails the test on error. */
 void dpk_test_read_data(const char *rel, struct dpk_buf *out);

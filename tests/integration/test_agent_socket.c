@@ -434,6 +434,8 @@ test_dpkctl_checks_peer(void **state)
 int
 main(void)
 {
+	dpk_test_skip_unless_root();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_state_and_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),

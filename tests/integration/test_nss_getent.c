@@ -552,6 +552,16 @@ test_cache_file(void **state)
 		assert_int_equal(st.st_mode & 07777, 0644);
 		assert_int_equal(st.st_uid, 0);
 	}
+	{
+		struct stat before, after;
+
+		/* a new user goes into the same file, in place: no rewrite */
+		assert_int_equal(stat(e->cache, &before), 0);
+		assert_int_equal(getent(e, "passwd", "bob.corp.example", line, sizeof(line)), 0);
+		wait_cache_has(e, "bob.corp.example", 1);
+		assert_int_equal(stat(e->cache, &after), 0);
+		assert_true(before.st_ino == after.st_ino && before.st_dev == after.st_dev);
+	}
 
 	/* the agent frozen: answers come from the file, at once */
 	kill(e->agent, SIGSTOP);

@@ -433,6 +433,8 @@ test_login_describe_and_respond(void **state)
 int
 main(void)
 {
+	dpk_test_skip_unless_root();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_ok),
 		cmocka_unit_test(test_agent_failure),

@@ -786,7 +786,7 @@ test_cache_refused(void **state)
 		size_t flip;
 		mode_t mode;
 	} bad[] = {
-		{"a byte changed", 0, 200, 0644},
+		{"a header byte changed", 0, 20, 0644},
 		{"truncated", 9, 0, 0644},
 		{"the magic", 0, 1, 0644},
 		{"writable by others", 0, 0, 0666},
@@ -835,13 +835,29 @@ test_cache_refused(void **state)
 	assert_int_equal(connections(), 0);
 	/* a later version of the format: not ours to read, the agent answers */
 	memcpy(p, f.data, f.len);
-	nss_dpk_le32_put(p + NSS_DPK_CACHE_OFF_VERSION, 2);
+	nss_dpk_le32_put(p + NSS_DPK_CACHE_OFF_VERSION, NSS_DPK_CACHE_VERSION + 1);
 	put_cache(p, f.len, 0644);
 	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_NOTFOUND);
 	assert_int_equal(connections(), 1);
 	/* and a good file again is used at once */
 	put_cache(f.data, f.len, 0644);
 	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	/* one damaged record: UNAVAIL for the lookups that reach it, the rest
+	 * of the file still answers (no whole-file check) */
+	memcpy(p, f.data, f.len);
+	{
+		uint8_t *at = memmem(p + NSS_DPK_CACHE_HEADER_SIZE, f.len - NSS_DPK_CACHE_HEADER_SIZE, "/home/peer", 10);
+
+		assert_non_null(at);
+		at[1] = 'x';
+	}
+	put_cache(p, f.len, 0644);
+	err = 0;
+	assert_int_equal(m.pwnam("peer.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(err, EPROTO);
+	assert_int_equal(m.pwuid(234567, &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(m.grnam("peer.example.org", &gr, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(connections(), 1);
 	assert_int_equal(unlink(fk.cache), 0);
 	free(p);
 	dpk_buf_free(&f);
@@ -1003,6 +1019,8 @@ test_exports_and_links(void **state)
 int
 main(void)
 {
+	dpk_test_skip_unless_root();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_getpwnam),
 		cmocka_unit_test(test_getpwuid),

@@ -683,6 +683,8 @@ test_options_and_mapping(void **state)
 int
 main(void)
 {
+	dpk_test_skip_unless_root();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exports_and_links),
 		cmocka_unit_test(test_success_and_prompt),

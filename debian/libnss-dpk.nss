@@ -1,0 +1,3 @@
+# after files and systemd: local users never depend on DPK
+passwd last dpk
+group last dpk
