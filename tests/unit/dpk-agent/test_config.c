@@ -264,6 +264,58 @@ test_fair_keys(void **state)
 	}
 }
 
+/* verified reads: verify_reads, rpc_quorum (checked against the rpc_url at
+ * load), confirmations = N | finalized */
+static void
+test_trust_keys(void **state)
+{
+	static const struct { const char *line, *why; } bad[] = {
+		{"verify_reads = true\n", "verify_reads: 'true' is not 'yes' or 'no'"},
+		{"rpc_quorum = 0\n", "rpc_quorum: '0' is not a number of endpoints"},
+		{"rpc_quorum = 17\n", "rpc_quorum: '17' is not a number of endpoints"},
+		{"confirmations = latest\n", "confirmations: 'latest' is not 'finalized' or a number of blocks"},
+		{"confirmations = 10001\n", "confirmations: '10001' is not 'finalized' or a number of blocks"},
+	};
+	char dir[128], path[256], err[256];
+	struct dpk_config c;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.verify_reads, 1); /* the default: proven */
+	assert_int_equal(c.rpc_quorum, 0);   /* a majority */
+	assert_int_equal(c.confirmations, 0);
+	assert_int_equal(c.anchor_finalized, 0);
+	dpk_config_free(&c);
+	assert_int_equal(parse("verify_reads = no\nrpc_quorum = 2\nconfirmations = 12\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.verify_reads, 0);
+	assert_int_equal(c.rpc_quorum, 2);
+	assert_int_equal(c.confirmations, 12);
+	dpk_config_free(&c);
+	assert_int_equal(parse("confirmations = finalized\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.anchor_finalized, 1);
+	dpk_config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: got '%s'", bad[i].line, err);
+		dpk_config_free(&c);
+	}
+	/* more endpoints must agree than are named: refused at load */
+	dpk_test_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/dpk.conf", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("rpc_url = http://127.0.0.1:8545\nrpc_url = http://127.0.0.1:8546\nchain_id = 31337\n"
+	    "contract = 0x5FbDB2315678afecb367f032d93F642f64180aa3\nrpc_quorum = 3\n", f);
+	fclose(f);
+	dpk_config_defaults(&c);
+	assert_int_equal(dpk_config_load(&c, path, err, sizeof(err)), DPK_ERR_INVALID);
+	assert_non_null(strstr(err, "rpc_quorum: 3 endpoints must agree but only 2 rpc_url are given"));
+	dpk_config_free(&c);
+	dpk_test_rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -275,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_ssh_agent_socket),
 		cmocka_unit_test(test_fair_keys),
+		cmocka_unit_test(test_trust_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
