@@ -174,7 +174,8 @@ chain_anchor(struct chain *ch, char *why, size_t whysz)
 		if (ch->have_anchor && cand.number == ch->anchor.number + 1 &&
 		    memcmp(cand.parent_hash, ch->anchor.hash, 32) != 0) {
 			/* a reorg at the head: accept the quorum's new chain, but say so */
-			snprintf(why, whysz, "block %llu does not extend block %llu accepted before (a reorg)",
+			agent_log(LOG_NOTICE, "block %llu does not extend block %llu accepted before (a reorg); "
+			    "reading at the new one, which rpc_quorum endpoints agree on",
 			    (unsigned long long)cand.number, (unsigned long long)ch->anchor.number);
 		}
 		ch->anchor = cand;
