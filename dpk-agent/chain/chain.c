@@ -61,11 +61,13 @@ ep_chain_check(struct chain *ch, size_t i, char *why, size_t whysz)
 	}
 	if (id != ch->trust.chain_id) {
 		ch->ep_chain_ok[i] = -1;
+		dpk_rpc_endpoint_disable(ch->rpc, i, 1); /* no proofs from it either */
 		snprintf(why, whysz, "%s is on chain %llu, not chain_id %llu: not used",
 		    dpk_rpc_endpoint(ch->ep[i]), (unsigned long long)id, (unsigned long long)ch->trust.chain_id);
 		return DPK_ERR_STATE;
 	}
 	ch->ep_chain_ok[i] = 1;
+	dpk_rpc_endpoint_disable(ch->rpc, i, 0);
 	return 0;
 }
 

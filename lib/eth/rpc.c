@@ -29,6 +29,7 @@ struct rpc_endpoint {
 	char *url;
 	char display[160]; /* scheme://host:port, escaped */
 	uint64_t bad_until_ms; /* monotonic; tried last until then */
+	int disabled;          /* never asked (dpk_rpc_endpoint_disable) */
 	unsigned bad_count;    /* bad answers so far */
 };
 
@@ -620,6 +621,15 @@ dpk_rpc_mark_bad(struct dpk_rpc *rpc)
 		endpoint_bench(rpc, rpc->good);
 }
 
+int
+dpk_rpc_endpoint_disable(struct dpk_rpc *rpc, size_t i, int disabled)
+{
+	if (rpc == NULL || i >= rpc->nep)
+		return DPK_ERR_INVALID;
+	rpc->ep[i].disabled = disabled != 0;
+	return 0;
+}
+
 size_t
 dpk_rpc_endpoint_count(const struct dpk_rpc *rpc)
 {
@@ -651,7 +661,7 @@ rpc_call(struct dpk_rpc *rpc, const char *method, cJSON *params, cJSON **root,
 	cJSON *req = NULL, *empty = NULL;
 	char *text = NULL;
 	uint64_t id = rpc->next_id++;
-	size_t start;
+	size_t start, tried = 0;
 	int r = DPK_ERR_NOMEM, failover;
 
 	*root = NULL;
@@ -677,8 +687,9 @@ rpc_call(struct dpk_rpc *rpc, const char *method, cJSON *params, cJSON **root,
 			int benched = rpc->ep[i].bad_until_ms > now_ms();
 			const char *why;
 
-			if (benched != (int)pass)
+			if (benched != (int)pass || rpc->ep[i].disabled)
 				continue;
+			tried++;
 			if ((r = http_post(rpc, i, text, strlen(text), method, &failover)) != 0) {
 				if (r == DPK_ERR_TOOBIG) {
 					endpoint_bench(rpc, i);
@@ -709,6 +720,10 @@ rpc_call(struct dpk_rpc *rpc, const char *method, cJSON *params, cJSON **root,
 			}
 			goto out;
 		}
+	}
+	if (tried == 0) {
+		r = DPK_ERR_STATE;
+		err_add(rpc, rpc->ep[rpc->good].display, method, "every endpoint is disabled (another chain?)");
 	}
 out:
 	if (r == DPK_ERR_NOMEM && rpc->last_error[0] == '\0')

@@ -69,6 +69,10 @@ void dpk_rpc_mark_bad(struct dpk_rpc *rpc);
  * left (0: in service) and bad answers so far. DPK_ERR_INVALID for i out of
  * range; NULL outputs are skipped. */
 size_t dpk_rpc_endpoint_count(const struct dpk_rpc *rpc);
+/* Never ask endpoint i (disabled 1: e.g. it is on another chain) or ask it
+ * again (0). With every endpoint disabled a call fails with DPK_ERR_STATE.
+ * 0, or DPK_ERR_INVALID for i out of range. */
+int dpk_rpc_endpoint_disable(struct dpk_rpc *rpc, size_t i, int disabled);
 int dpk_rpc_endpoint_state(const struct dpk_rpc *rpc, size_t i, const char **display,
     uint64_t *benched_ms, unsigned *bad_count);
 

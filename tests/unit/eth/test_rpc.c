@@ -687,6 +687,19 @@ test_no_failover_on_rpc_error(void **state)
 	 * (benched too, but both are now; a comes next in order) */
 	dpk_rpc_mark_bad(rpc);
 	assert_int_equal(dpk_rpc_endpoint_state(rpc, 1, NULL, NULL, NULL), 0);
+	/* a disabled endpoint is never asked; all disabled: refused */
+	assert_int_equal(dpk_rpc_endpoint_disable(rpc, 1, 1), 0);
+	v = 0;
+	{
+		size_t hits_b = srv_hits(b);
+
+		(void)dpk_rpc_chain_id(rpc, &v);
+		assert_int_equal(srv_hits(b), hits_b);
+	}
+	assert_int_equal(dpk_rpc_endpoint_disable(rpc, 0, 1), 0);
+	assert_int_equal(dpk_rpc_chain_id(rpc, &v), DPK_ERR_STATE);
+	assert_contains(dpk_rpc_last_error(rpc), "every endpoint is disabled");
+	assert_int_equal(dpk_rpc_endpoint_disable(rpc, 2, 1), DPK_ERR_INVALID);
 	dpk_rpc_free(rpc);
 	srv_stop(a);
 	srv_stop(b);
