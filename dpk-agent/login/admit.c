@@ -92,28 +92,39 @@ login_right(const struct dpk_config *c, const struct dpk_identity *id, const uin
 		return;
 	}
 	step(t, 1, "login_allow", c->has_login_allow ? "selected by login_allow" : "no login_allow: every user may log in");
-	if (r->fresh) {
-		out->login = 1;
-		step(t, 1, "freshness", "record verified on chain %lld ms ago, within cache_ttl", (long long)r->age_ms);
-		return;
-	}
-	if (c->offline_login_max_age_ms == 0) {
-		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and offline_login_max_age is off",
-		    out->name);
-		step(t, 0, "freshness", "%s", out->why);
-		return;
-	}
-	if (r->age_ms > (int64_t)c->offline_login_max_age_ms) {
-		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and its record was verified "
-		    "%lld s ago, longer ago than offline_login_max_age (%u s)", out->name, (long long)(r->age_ms / 1000),
-		    c->offline_login_max_age_ms / 1000);
+	char tail[200];
+
+	if (agent_admit_fresh_enough(c, r->fresh, r->age_ms, &out->stale_ms, tail, sizeof(tail)) != 0) {
+		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and %s", out->name, tail);
 		step(t, 0, "freshness", "%s", out->why);
 		return;
 	}
 	out->login = 1;
-	out->stale_ms = r->age_ms < 1 ? 1 : r->age_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)r->age_ms;
-	step(t, 1, "freshness", "the chain cannot be read; record verified %lld s ago, within offline_login_max_age",
-	    (long long)(r->age_ms / 1000));
+	if (out->stale_ms == 0)
+		step(t, 1, "freshness", "record verified on chain %lld ms ago, within cache_ttl", (long long)r->age_ms);
+	else
+		step(t, 1, "freshness", "the chain cannot be read; record verified %lld s ago, within offline_login_max_age",
+		    (long long)(r->age_ms / 1000));
+}
+
+int
+agent_admit_fresh_enough(const struct dpk_config *c, int fresh, int64_t age_ms, uint32_t *stale_ms, char *why,
+    size_t whysz)
+{
+	*stale_ms = 0;
+	if (fresh)
+		return 0;
+	if (c->offline_login_max_age_ms == 0) {
+		snprintf(why, whysz, "offline_login_max_age is off");
+		return -1;
+	}
+	if (age_ms > (int64_t)c->offline_login_max_age_ms) {
+		snprintf(why, whysz, "its record was verified %lld s ago, longer ago than offline_login_max_age (%u s)",
+		    (long long)(age_ms / 1000), c->offline_login_max_age_ms / 1000);
+		return -1;
+	}
+	*stale_ms = age_ms < 1 ? 1 : age_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)age_ms;
+	return 0;
 }
 
 void

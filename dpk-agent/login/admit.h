@@ -77,6 +77,13 @@ void agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *i
     const struct agent_admit_rec *r, agent_admit_other_fn other, void *ctx, struct agent_admission *out,
     struct agent_admit_trace *trace);
 
+/* Rule 5's freshness half, for any record a login rests on (a user's, or
+ * the host's that a device checks before signing): 0 when fresh, or when
+ * the chain cannot be read and the record is within offline_login_max_age
+ * (*stale_ms then says how old); else -1 with the reason in why. */
+int agent_admit_fresh_enough(const struct dpk_config *c, int fresh, int64_t age_ms, uint32_t *stale_ms, char *why,
+    size_t whysz);
+
 /* Rule 1 alone, before the record is read: whether the policy can admit
  * id at all (listed, under a suffix, or any approver may). */
 int agent_admit_policy_may(const struct dpk_config *c, const struct dpk_identity *id, const uint8_t h[32]);

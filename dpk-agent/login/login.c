@@ -210,24 +210,20 @@ static int
 login_record_usable(struct agent *a, const struct cache_entry *e, const char *who, int code, const char *chain_why,
     uint32_t *stale_ms, int *rcode, char *why, size_t whysz)
 {
-	int64_t age = e != NULL ? agent_now_ms() - e->fetched_ms : 0;
+	char tail[200];
 
 	*stale_ms = 0;
-	if (e != NULL && agent_cache_fresh(a, e, agent_now_ms()))
-		return 0;
 	*rcode = code ? code : DPK_ERR_TIMEOUT;
-	if (e == NULL || a->cfg.offline_login_max_age_ms == 0) {
+	if (e == NULL) {
 		snprintf(why, whysz, "cannot check %s on chain: %s", who, chain_why ? chain_why : "the chain did not answer");
 		return -1;
 	}
-	if (age > (int64_t)a->cfg.offline_login_max_age_ms) {
-		snprintf(why, whysz, "cannot check %s on chain (%s), and its record was verified %lld s ago, longer ago "
-		    "than offline_login_max_age (%u s)", who, chain_why ? chain_why : "the chain did not answer",
-		    (long long)(age / 1000), a->cfg.offline_login_max_age_ms / 1000);
-		return -1;
-	}
-	*stale_ms = age < 1 ? 1 : age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
-	return 0;
+	if (agent_admit_fresh_enough(&a->cfg, agent_cache_fresh(a, e, agent_now_ms()), agent_now_ms() - e->fetched_ms,
+	    stale_ms, tail, sizeof(tail)) == 0)
+		return 0;
+	snprintf(why, whysz, "cannot check %s on chain (%s), and %s", who, chain_why ? chain_why : "the chain did not answer",
+	    tail);
+	return -1;
 }
 
 /* The decision (admit.h) for identity text ident once its record has

@@ -124,3 +124,20 @@ dpk_test_new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *pub)
 	assert_int_equal(dpk_idkey_public_onchain(k, pub), 0);
 	dpk_idkey_free(k);
 }
+
+uint32_t
+dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], uint32_t uid_min, const char *text)
+{
+	struct dpk_registry_record rec;
+	struct dpk_identity id;
+	uint8_t h[32];
+	uint32_t uid;
+
+	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
+	assert_int_equal(dpk_identity_hash(&id, h), 0);
+	assert_int_equal(dpk_registry_get_client_by_hash(rpc, contract, h, &rec), 0);
+	assert_true(rec.serial > 0);
+	uid = uid_min + (uint32_t)rec.serial;
+	dpk_registry_record_free(&rec);
+	return uid;
+}

@@ -41,6 +41,9 @@ void dpk_test_new_key(const char *path, enum dpk_idkey_alg alg, struct dpk_buf *
  * by approver's EIP-712 signature and sent by device. */
 void dpk_test_register(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
     const struct dpk_wallet *device, const char *text, uint8_t alg, const uint8_t *pub, size_t publen);
+/* The documented uid of identity text (nss_dpk(8)): uid_min + the serial
+ * number the registry gave it (which must be set). */
+uint32_t dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], uint32_t uid_min, const char *text);
 /* Revoke the identity text, as the approver. */
 void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
     const char *text);

@@ -59,18 +59,7 @@ register_as(struct env *e, const struct dpk_wallet *approver, const char *text)
 static uint32_t
 chain_uid(struct env *e, const char *text)
 {
-	struct dpk_registry_record rec;
-	struct dpk_identity id;
-	uint8_t h[32];
-	uint32_t uid;
-
-	assert_int_equal(dpk_identity_parse(text, strlen(text), &id), 0);
-	assert_int_equal(dpk_identity_hash(&id, h), 0);
-	assert_int_equal(dpk_registry_get_client_by_hash(e->rpc, e->contract, h, &rec), 0);
-	assert_true(rec.serial > 0);
-	uid = UID_MIN + (uint32_t)rec.serial;
-	dpk_registry_record_free(&rec);
-	return uid;
+	return dpk_test_serial_uid(e->rpc, e->contract, UID_MIN, text);
 }
 
 /* GETPWNAM (name) or GETPWUID (name NULL) asked of an agent directly: 1 and

@@ -85,16 +85,7 @@ static struct env *the_env; /* for chain_uid */
 static uint32_t
 chain_uid(const char *text)
 {
-	struct dpk_registry_record rec;
-	uint8_t h[32];
-	uint32_t uid;
-
-	id_hash(text, h);
-	assert_int_equal(dpk_registry_get_client_by_hash(the_env->rpc, the_env->contract, h, &rec), 0);
-	assert_true(rec.serial > 0);
-	uid = UID_MIN + (uint32_t)rec.serial;
-	dpk_registry_record_free(&rec);
-	return uid;
+	return dpk_test_serial_uid(the_env->rpc, the_env->contract, UID_MIN, text);
 }
 
 static void
