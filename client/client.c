@@ -20,15 +20,19 @@ struct dpk_client {
 	uint32_t agent_code;
 	char agent_msg[512];
 	uint32_t login_stale_ms; /* the last LOGIN_VERIFY or LOGIN_ACCOUNT answer's */
+	int login_proven;        /* and the block its record was proven at */
+	uint64_t login_block;
+	uint8_t login_block_hash[32];
 	struct {                 /* the last STATUS answer's chain reads */
 		int verify_reads, has_anchor;
-		uint64_t anchor;
+		uint64_t anchor, anchor_time;
 		uint8_t anchor_hash[32];
 		size_t nep;
 		struct {
 			char display[160];
 			int state;
 			unsigned bad;
+			uint64_t chain_id, head;
 		} ep[16];
 	} st_chain;
 	int lookup_proven;       /* the last LOOKUP answer's proof anchor */
@@ -399,7 +403,10 @@ dpk_client_status(struct dpk_client *c, struct dpk_client_status *st)
 			dpk_wire_get_text(&rd, c->st_chain.ep[i].display, sizeof(c->st_chain.ep[i].display));
 			c->st_chain.ep[i].state = dpk_wire_get_u8(&rd);
 			c->st_chain.ep[i].bad = dpk_wire_get_u32(&rd);
+			c->st_chain.ep[i].chain_id = dpk_wire_get_u64(&rd);
+			c->st_chain.ep[i].head = dpk_wire_get_u64(&rd);
 		}
+		c->st_chain.anchor_time = dpk_wire_get_u64(&rd);
 		c->st_chain.nep = rd.err ? 0 : nep;
 	}
 	if (dpk_wire_r_done(&rd) != 0) {
@@ -439,6 +446,24 @@ dpk_client_status_endpoint(const struct dpk_client *c, size_t i, const char **di
 	if (bad_answers != NULL)
 		*bad_answers = c->st_chain.ep[i].bad;
 	return 0;
+}
+
+int
+dpk_client_status_endpoint_chain(const struct dpk_client *c, size_t i, uint64_t *chain_id, uint64_t *head)
+{
+	if (c == NULL || i >= c->st_chain.nep)
+		return -1;
+	if (chain_id != NULL)
+		*chain_id = c->st_chain.ep[i].chain_id;
+	if (head != NULL)
+		*head = c->st_chain.ep[i].head;
+	return 0;
+}
+
+uint64_t
+dpk_client_status_anchor_time(const struct dpk_client *c)
+{
+	return c != NULL && c->st_chain.has_anchor ? c->st_chain.anchor_time : 0;
 }
 
 /* A string field as a new NUL-terminated copy; NULL on a short body or no memory. */
@@ -901,6 +926,40 @@ dpk_client_login_respond(struct dpk_client *c, const char *challenge, struct dpk
 	return login_respond_call(c, challenge, 1, out);
 }
 
+/* The tail of a LOGIN_VERIFY / LOGIN_ACCOUNT reply (absent from agents
+ * before verified reads): u8 proven, u64 block, string hash (32 or empty). */
+static void
+login_get_proof(struct dpk_client *c, struct dpk_wire_r *rd)
+{
+	const uint8_t *p;
+	size_t hn = 0;
+
+	c->login_proven = 0;
+	if (rd->len == 0)
+		return;
+	c->login_proven = dpk_wire_get_u8(rd) != 0;
+	c->login_block = dpk_wire_get_u64(rd);
+	p = dpk_wire_get_string(rd, &hn);
+	if (p != NULL && hn == 32 && c->login_proven)
+		memcpy(c->login_block_hash, p, 32);
+	else if (p == NULL || hn != 0 || c->login_proven)
+		rd->err = 1;
+	if (rd->err)
+		c->login_proven = 0;
+}
+
+int
+dpk_client_login_proof(const struct dpk_client *c, uint64_t *block, uint8_t hash[32])
+{
+	if (c == NULL || !c->login_proven)
+		return 0;
+	if (block != NULL)
+		*block = c->login_block;
+	if (hash != NULL)
+		memcpy(hash, c->login_block_hash, 32);
+	return 1;
+}
+
 int
 dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char *response, char *identity,
     size_t identitysz)
@@ -915,14 +974,17 @@ dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char 
 	if (challenge == NULL || response == NULL || identitysz == 0)
 		return DPK_CLIENT_EINVAL;
 	c->login_stale_ms = 0;
+	c->login_proven = 0;
 	if ((r = login_call(c, DPK_MSG_LOGIN_VERIFY, challenge, response, NULL, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	if (dpk_wire_get_text(&rd, identity, identitysz) != 0)
 		return DPK_CLIENT_EPROTO;
 	c->login_stale_ms = dpk_wire_get_u32(&rd);
+	login_get_proof(c, &rd);
 	if (dpk_wire_r_done(&rd) != 0) {
 		c->login_stale_ms = 0;
+		c->login_proven = 0;
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;
@@ -961,14 +1023,16 @@ dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *status
 	if (user == NULL || identitysz == 0)
 		return DPK_CLIENT_EINVAL;
 	c->login_stale_ms = 0;
+	c->login_proven = 0;
 	if ((r = login_call(c, DPK_MSG_LOGIN_ACCOUNT, user, NULL, NULL, buf, sizeof(buf), &n)) != 0)
 		return r;
 	dpk_wire_r_init(&rd, buf, n);
 	*status = dpk_wire_get_u8(&rd);
 	if (dpk_wire_get_text(&rd, identity, identitysz) != 0 || (c->login_stale_ms = dpk_wire_get_u32(&rd), 0) ||
-	    dpk_wire_r_done(&rd) != 0 || *status > 2) {
+	    (login_get_proof(c, &rd), 0) || dpk_wire_r_done(&rd) != 0 || *status > 2) {
 		*status = 0;
 		c->login_stale_ms = 0;
+		c->login_proven = 0;
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;

@@ -3,6 +3,7 @@
 #include "agent.h"
 
 #include "base/err.h"
+#include "chain/endpoints_check.h"
 #include "common/log.h"
 #include "common/nss_map.h"
 #include "daemon/notify.h"
@@ -166,9 +167,11 @@ main(int argc, char **argv)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread starts */
 	if (check_only) {
-		printf("%s: OK\n", a.config_path);
+		/* the file is valid; now what its endpoints say (not an error when unreachable) */
+		r = agent_check_endpoints(&a.cfg, stdout);
+		printf("%s: %s\n", a.config_path, r == 0 ? "OK" : "refused: an endpoint contradicts it (above)");
 		dpk_config_free(&a.cfg);
-		return 0;
+		return r == 0 ? 0 : 1;
 	}
 	err[0] = '\0';
 	if (resolve_admin_group(&a) != 0 ||
@@ -223,7 +226,12 @@ main(int argc, char **argv)
 			.confirmations = a.cfg.confirmations,
 			.finalized = a.cfg.anchor_finalized,
 			.chain_id = a.cfg.chain_id,
+			.has_checkpoint = a.cfg.has_checkpoint,
+			.checkpoint_number = a.cfg.checkpoint_number,
+			.max_proof_age_ms = a.cfg.max_proof_age_ms,
 		};
+
+		memcpy(t.checkpoint_hash, a.cfg.checkpoint_hash, 32);
 
 		r = chain_start(&a.chain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, &t,
 		    err, sizeof(err));

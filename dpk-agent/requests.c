@@ -44,7 +44,9 @@ handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
  * identity (may be empty), u8 key algorithm, u8 caller privileged; then the
  * chain reads: u8 verify_reads, u8 has anchor, u64 anchor block number,
  * string anchor block hash (32 or empty), u8 endpoints, and per endpoint
- * string display (scheme://host:port), u8 state, u32 bad answers. */
+ * string display (scheme://host:port), u8 state, u32 bad answers, u64 chain
+ * id (0: not asked yet), u64 head block (0: not asked yet); then u64 the
+ * anchor block's timestamp (0 without one). */
 static void
 handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 {
@@ -75,7 +77,10 @@ handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 			dpk_wire_put_string(&w, rep.ep[i].display, strlen(rep.ep[i].display));
 			dpk_wire_put_u8(&w, (uint8_t)rep.ep[i].state);
 			dpk_wire_put_u32(&w, rep.ep[i].bad_answers);
+			dpk_wire_put_u64(&w, rep.ep[i].chain_id);
+			dpk_wire_put_u64(&w, rep.ep[i].head);
 		}
+		dpk_wire_put_u64(&w, rep.have_anchor ? rep.anchor_time : 0);
 	}
 	agent_reply_end(c, DPK_MSG_STATUS, &w);
 }

@@ -149,16 +149,27 @@ status_chain(const struct dpk_client *c, cJSON *j)
 		if (anchored) {
 			cJSON_AddNumberToObject(j, "anchor_block_number", (double)block);
 			cJSON_AddStringToObject(j, "anchor_block_hash", bhx);
+			cJSON_AddNumberToObject(j, "anchor_block_time", (double)dpk_client_status_anchor_time(c));
 		}
 	} else {
 		printf("reads:         %s\n", verify ? "proven (verify_reads = yes)" : "believed (verify_reads = no)");
 		if (anchored)
-			printf("proven at:     block %llu (%s)\n", (unsigned long long)block, bhx);
+			printf("proven at:     block %llu (%s), made %lld s ago\n", (unsigned long long)block, bhx,
+			    (long long)time(NULL) - (long long)dpk_client_status_anchor_time(c));
 	}
 	for (size_t i = 0; dpk_client_status_endpoint(c, i, &d, &state, &bad) == 0; i++) {
+		uint64_t chain_id = 0, head = 0;
+
+		dpk_client_status_endpoint_chain(c, i, &chain_id, &head);
 		if (j == NULL) {
-			printf("endpoint:      %s: %s, %u bad answer%s\n", d, endpoint_state_name(state), bad,
-			    bad == 1 ? "" : "s");
+			char cid[24] = "unknown", hd[24] = "unknown";
+
+			if (chain_id != 0)
+				snprintf(cid, sizeof(cid), "%llu", (unsigned long long)chain_id);
+			if (head != 0)
+				snprintf(hd, sizeof(hd), "%llu", (unsigned long long)head);
+			printf("endpoint:      %s: %s, chain id %s, head %s, %u bad answer%s\n", d,
+			    endpoint_state_name(state), cid, hd, bad, bad == 1 ? "" : "s");
 			continue;
 		}
 		cJSON *e = cJSON_CreateObject();
@@ -166,6 +177,10 @@ status_chain(const struct dpk_client *c, cJSON *j)
 		cJSON_AddStringToObject(e, "url", d);
 		cJSON_AddStringToObject(e, "state", endpoint_state_name(state));
 		cJSON_AddNumberToObject(e, "bad_answers", bad);
+		if (chain_id != 0)
+			cJSON_AddNumberToObject(e, "chain_id", (double)chain_id);
+		if (head != 0)
+			cJSON_AddNumberToObject(e, "head", (double)head);
 		cJSON_AddItemToArray(eps, e);
 	}
 }

@@ -20,6 +20,8 @@
 #define R_SHELL_LEN 26
 #define R_RESERVED 28
 #define R_EXPIRY 32
+#define R_BLOCK 40
+#define R_BLOCK_HASH 48
 
 uint64_t
 nss_dpk_cache_checksum(const uint8_t *p, size_t size)
@@ -154,9 +156,14 @@ parse(const uint8_t *r, size_t len, struct nss_dpk_cache_user *u, struct nss_dpk
 		u->uid = id;
 		u->gid = gid;
 		u->expiry_ms = nss_dpk_le64(r + R_EXPIRY);
+		u->block_number = nss_dpk_le64(r + R_BLOCK);
+		memcpy(u->block_hash, r + R_BLOCK_HASH, 32);
 	} else {
 		if (kind != NSS_DPK_CACHE_KIND_GROUP || gl != 0 || dl != 0 || sl != 0 || gid != 0)
 			return -1;
+		for (size_t k = R_BLOCK; k < NSS_DPK_CACHE_RECORD_HEAD; k++)
+			if (r[k] != 0)
+				return -1; /* a group has no proven block */
 		g->name = name;
 		g->gid = id;
 		g->expiry_ms = nss_dpk_le64(r + R_EXPIRY);

@@ -5,7 +5,8 @@
  * (dpk-agent/login/nss_cachebuild.c) and the reader below, which is
  * libc-only so the module, the unit tests and the fuzzer all link it.
  *
- * Version 2 is made for a first use in O(1): a fixed header (checked whole,
+ * Version 3 (version 2 and a user's proven block: the block number and
+ * hash its record was proven at, doc/trust-model.md) is made for a first use in O(1): a fixed header (checked whole,
  * with its own checksum), four open-addressing hash tables of u32 slots
  * (user by name, user by uid, group by name, group by gid) and a heap of
  * self-checking records that is only ever appended to. A lookup hashes the
@@ -24,7 +25,7 @@
 #include <stdint.h>
 
 #define NSS_DPK_CACHE_MAGIC "DPKNSSC\n"
-#define NSS_DPK_CACHE_VERSION 2
+#define NSS_DPK_CACHE_VERSION 3
 #define NSS_DPK_CACHE_HEADER_SIZE 128
 /* the reader's part of the header, covered by the header checksum */
 #define NSS_DPK_CACHE_FIXED_SIZE 56
@@ -32,9 +33,9 @@
 #define NSS_DPK_CACHE_MAX_SLOTS (1u << 28)
 /* the writer places every key within this many slots of its hash */
 #define NSS_DPK_CACHE_MAX_PROBE 64
-#define NSS_DPK_CACHE_RECORD_HEAD 40
-/* 40 + name 64 + gecos 1024 + home 4096 + shell 4096 + four NULs, to 8 */
-#define NSS_DPK_CACHE_MAX_RECORD 9328
+#define NSS_DPK_CACHE_RECORD_HEAD 80
+/* 80 + name 64 + gecos 1024 + home 4096 + shell 4096 + four NULs, to 8 */
+#define NSS_DPK_CACHE_MAX_RECORD 9368
 /* slot values: 0 empty, 1 deleted, else a record's offset / 8 */
 #define NSS_DPK_CACHE_SLOT_EMPTY 0u
 #define NSS_DPK_CACHE_SLOT_DELETED 1u
@@ -88,6 +89,8 @@ struct nss_dpk_cache_user {
 	struct nss_dpk_cache_text name, gecos, dir, shell;
 	uint32_t uid, gid;
 	uint64_t expiry_ms; /* CLOCK_REALTIME milliseconds; 0: never */
+	uint64_t block_number; /* the block its record was proven at; 0: not proven */
+	uint8_t block_hash[32];
 	uint8_t rec[NSS_DPK_CACHE_MAX_RECORD];
 };
 

@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -142,12 +143,17 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		retval = failed(pamh, c, r, "login refused", user, 0, &o);
 		goto out;
 	}
+	char proof[48] = "";
+	uint64_t block;
+
+	if (dpk_client_login_proof(c, &block, NULL))
+		snprintf(proof, sizeof(proof), "; record proven at block %llu", (unsigned long long)block);
 	if (dpk_client_login_stale_ms(c) != 0)
 		pam_syslog(pamh, LOG_NOTICE, "%s logged in to %s with DPK identity %s, checked against a record %u s old: "
-		    "the chain is unreachable (offline_login_max_age)", user, service, identity,
-		    dpk_client_login_stale_ms(c) / 1000);
+		    "the chain is unreachable (offline_login_max_age)%s", user, service, identity,
+		    dpk_client_login_stale_ms(c) / 1000, proof);
 	else if (o.debug)
-		pam_syslog(pamh, LOG_DEBUG, "%s logged in to %s with DPK identity %s", user, service, identity);
+		pam_syslog(pamh, LOG_DEBUG, "%s logged in to %s with DPK identity %s%s", user, service, identity, proof);
 	retval = PAM_SUCCESS;
 out:
 	if (answer != NULL) {

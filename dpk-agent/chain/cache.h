@@ -18,6 +18,7 @@ struct cache_entry {
 	int proven;                    /* the answer was proven (verify_reads) at this block: */
 	uint64_t block_number;
 	uint8_t block_hash[32];
+	uint64_t block_time;           /* that block's timestamp (unix seconds), for max_proof_age */
 	struct cache_entry *next;
 };
 

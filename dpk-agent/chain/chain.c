@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 /* eth_getLogs ranges are capped by many nodes; beyond this many blocks
@@ -59,6 +60,7 @@ ep_chain_check(struct chain *ch, size_t i, char *why, size_t whysz)
 		snprintf(why, whysz, "%s", dpk_rpc_last_error(ch->ep[i]));
 		return r;
 	}
+	ch->ep_chain_id[i] = id;
 	if (id != ch->trust.chain_id) {
 		ch->ep_chain_ok[i] = -1;
 		dpk_rpc_endpoint_disable(ch->rpc, i, 1); /* no proofs from it either */
@@ -71,9 +73,8 @@ ep_chain_check(struct chain *ch, size_t i, char *why, size_t whysz)
 	return 0;
 }
 
-/* eth_getBlockByNumber(tag) on endpoint i, its header rebuilt and hashed. */
-static int
-ep_header(struct chain *ch, size_t i, const char *tag, struct dpk_header *h, char *why, size_t whysz)
+int
+chain_fetch_header(struct dpk_rpc *rpc, const char *tag, struct dpk_header *h, char *why, size_t whysz)
 {
 	cJSON *params = cJSON_CreateArray(), *res = NULL;
 	int r = DPK_ERR_NOMEM;
@@ -81,22 +82,29 @@ ep_header(struct chain *ch, size_t i, const char *tag, struct dpk_header *h, cha
 	if (params == NULL || !cJSON_AddItemToArray(params, cJSON_CreateString(tag)) ||
 	    !cJSON_AddItemToArray(params, cJSON_CreateFalse()))
 		goto out;
-	if ((r = dpk_rpc_request(ch->ep[i], "eth_getBlockByNumber", params, &res)) != 0) {
-		snprintf(why, whysz, "%s", dpk_rpc_last_error(ch->ep[i]));
+	if ((r = dpk_rpc_request(rpc, "eth_getBlockByNumber", params, &res)) != 0) {
+		snprintf(why, whysz, "%s", dpk_rpc_last_error(rpc));
 		goto out;
 	}
 	if (cJSON_IsNull(res)) {
 		r = DPK_ERR_NOTFOUND;
-		snprintf(why, whysz, "%s has no block %s", dpk_rpc_endpoint(ch->ep[i]), tag);
+		snprintf(why, whysz, "%s has no block %s", dpk_rpc_endpoint(rpc), tag);
 		goto out;
 	}
 	if ((r = dpk_header_from_json(res, NULL, h)) != 0)
 		snprintf(why, whysz, "%s: block %s: the header does not hash to the block hash it names (%s)",
-		    dpk_rpc_endpoint(ch->ep[i]), tag, dpk_strerror(r));
+		    dpk_rpc_endpoint(rpc), tag, dpk_strerror(r));
 out:
 	cJSON_Delete(res);
 	cJSON_Delete(params);
 	return r;
+}
+
+/* eth_getBlockByNumber(tag) on endpoint i, its header rebuilt and hashed. */
+static int
+ep_header(struct chain *ch, size_t i, const char *tag, struct dpk_header *h, char *why, size_t whysz)
+{
+	return chain_fetch_header(ch->ep[i], tag, h, why, whysz);
 }
 
 /* The header lookups are proven at: the first endpoint that answers names a
@@ -115,8 +123,11 @@ ep_target(struct chain *ch, size_t i, struct dpk_header *h, char *why, size_t wh
 		return r;
 	if (ch->trust.finalized)
 		return ep_header(ch, i, "finalized", h, why, whysz);
-	if ((r = ep_header(ch, i, "latest", h, why, whysz)) != 0 || ch->trust.confirmations == 0)
+	if ((r = ep_header(ch, i, "latest", h, why, whysz)) != 0)
 		return r;
+	ch->ep_head[i] = h->number;
+	if (ch->trust.confirmations == 0)
+		return 0;
 	if (h->number < ch->trust.confirmations) {
 		snprintf(why, whysz, "the chain is %llu blocks long, fewer than confirmations",
 		    (unsigned long long)h->number);
@@ -124,6 +135,79 @@ ep_target(struct chain *ch, size_t i, struct dpk_header *h, char *why, size_t wh
 	}
 	dpk_hex_from_u64(h->number - ch->trust.confirmations, tag);
 	return ep_header(ch, i, tag, h, why, whysz);
+}
+
+/* At most this many parent links are walked from an anchor back to the
+ * checkpoint (or to the last anchor already linked to it): about 2 days of
+ * mainnet blocks; the walk is made once, later anchors link to the last. */
+#define CHECKPOINT_MAX_WALK 16384
+
+/* Whether cand (agreed on by the quorum) descends from the checkpoint: its
+ * parent hashes, read from endpoint lead and each checked against the
+ * header it names, lead back to the checkpoint block or to the last anchor
+ * already linked to it. 0, or DPK_ERR_PROOF with the reason in why. */
+static int
+anchor_descends(struct chain *ch, size_t lead, const struct dpk_header *cand, char *why, size_t whysz)
+{
+	const struct chain_trust *t = &ch->trust;
+	struct dpk_header cur = *cand, h;
+	char want[67], got[67], tag[19], w[200];
+
+	if (!t->has_checkpoint)
+		return 0;
+	dpk_hex_encode(t->checkpoint_hash, 32, 1, want, sizeof(want));
+	if (cand->number < t->checkpoint_number) {
+		snprintf(why, whysz, "block %llu is below the checkpoint %llu:%.18s...: the endpoints are on "
+		    "another chain or far behind", (unsigned long long)cand->number,
+		    (unsigned long long)t->checkpoint_number, want);
+		return DPK_ERR_PROOF;
+	}
+	for (;;) {
+		if (ch->have_linked && cur.number == ch->linked_number && memcmp(cur.hash, ch->linked_hash, 32) == 0)
+			break;
+		if (cur.number == t->checkpoint_number) {
+			if (memcmp(cur.hash, t->checkpoint_hash, 32) == 0)
+				break;
+			dpk_hex_encode(cur.hash, 32, 1, got, sizeof(got));
+			snprintf(why, whysz, "block %llu does not descend from the checkpoint: block %llu is %.18s... on "
+			    "the endpoints, the checkpoint says %.18s... (another chain, or a wrong checkpoint)",
+			    (unsigned long long)cand->number, (unsigned long long)cur.number, got, want);
+			return DPK_ERR_PROOF;
+		}
+		if (cand->number - cur.number >= CHECKPOINT_MAX_WALK) {
+			snprintf(why, whysz, "block %llu is more than %d blocks past the checkpoint %llu: pin a newer "
+			    "checkpoint", (unsigned long long)cand->number, CHECKPOINT_MAX_WALK,
+			    (unsigned long long)t->checkpoint_number);
+			return DPK_ERR_PROOF;
+		}
+		dpk_hex_from_u64(cur.number - 1, tag);
+		if (ep_header(ch, lead, tag, &h, w, sizeof(w)) != 0 || memcmp(h.hash, cur.parent_hash, 32) != 0) {
+			snprintf(why, whysz, "cannot link block %llu to the checkpoint %llu: %s did not give the parent "
+			    "of block %llu", (unsigned long long)cand->number, (unsigned long long)t->checkpoint_number,
+			    dpk_rpc_endpoint(ch->ep[lead]), (unsigned long long)cur.number);
+			return DPK_ERR_PROOF;
+		}
+		cur = h;
+	}
+	ch->have_linked = 1;
+	ch->linked_number = cand->number;
+	memcpy(ch->linked_hash, cand->hash, 32);
+	return 0;
+}
+
+/* max_proof_age: the anchor's own timestamp (set by its producer, checked by
+ * every validating node) against this host's wall clock. */
+static int
+anchor_recent(const struct chain *ch, const struct dpk_header *cand, char *why, size_t whysz)
+{
+	int64_t age = (int64_t)time(NULL) - (int64_t)cand->timestamp;
+
+	if (ch->trust.max_proof_age_ms == 0 || age * 1000 <= (int64_t)ch->trust.max_proof_age_ms)
+		return 0;
+	snprintf(why, whysz, "block %llu was made %lld s ago (its timestamp), longer ago than max_proof_age "
+	    "(%u s): the endpoints are behind or the chain has stopped", (unsigned long long)cand->number,
+	    (long long)age, ch->trust.max_proof_age_ms / 1000);
+	return DPK_ERR_STATE;
 }
 
 /* The header lookups are proven at: an endpoint names a block (ep_target)
@@ -173,6 +257,14 @@ chain_anchor(struct chain *ch, char *why, size_t whysz)
 			}
 			continue;
 		}
+		if ((r = anchor_recent(ch, &cand, why, whysz)) != 0 ||
+		    (r = anchor_descends(ch, lead, &cand, why, whysz)) != 0) {
+			if (ch->refusal_logged_ms == 0 || now - ch->refusal_logged_ms > 60000) {
+				agent_log(LOG_WARNING, "refused every verified answer: %s", why);
+				ch->refusal_logged_ms = now;
+			}
+			return r;
+		}
 		if (ch->have_anchor && cand.number == ch->anchor.number + 1 &&
 		    memcmp(cand.parent_hash, ch->anchor.hash, 32) != 0) {
 			/* a reorg at the head: accept the quorum's new chain, but say so */
@@ -214,6 +306,7 @@ run_lookup_verified(struct chain *ch, struct job *j)
 		j->proven = 1;
 		j->block_number = ch->anchor.number;
 		memcpy(j->block_hash, ch->anchor.hash, 32);
+		j->block_time = ch->anchor.timestamp;
 		return;
 	}
 	j->result = r;
@@ -242,6 +335,8 @@ run_lookup(struct chain *ch, struct job *j)
 		job_error(j, ch->rpc, r);
 }
 
+static void chain_update_report(struct chain *ch);
+
 static void
 run_poll(struct chain *ch, struct job *j)
 {
@@ -255,6 +350,18 @@ run_poll(struct chain *ch, struct job *j)
 		job_error(j, ch->rpc, r);
 		return;
 	}
+	/* each endpoint's head, for STATUS: one cheap request per endpoint and poll */
+	for (size_t i = 0; i < ch->nep; i++) {
+		const char *d;
+		uint64_t benched = 0;
+		unsigned bad;
+		char w[200];
+
+		dpk_rpc_endpoint_state(ch->rpc, i, &d, &benched, &bad);
+		if (benched == 0 && ep_chain_check(ch, i, w, sizeof(w)) == 0)
+			(void)dpk_rpc_block_number(ch->ep[i], &ch->ep_head[i]);
+	}
+	chain_update_report(ch);
 	if (ch->last_block == 0 || head < ch->last_block) {
 		/* first poll, or the chain went back (a reorg or a new dev chain): start over */
 		j->flush_all = ch->last_block != 0;
@@ -306,6 +413,7 @@ chain_update_report(struct chain *ch)
 	r.have_anchor = ch->have_anchor;
 	r.anchor_number = ch->anchor.number;
 	memcpy(r.anchor_hash, ch->anchor.hash, 32);
+	r.anchor_time = ch->anchor.timestamp;
 	r.nep = dpk_rpc_endpoint_count(ch->rpc);
 	if (r.nep > CHAIN_MAX_EP)
 		r.nep = CHAIN_MAX_EP;
@@ -315,6 +423,10 @@ chain_update_report(struct chain *ch)
 
 		dpk_rpc_endpoint_state(ch->rpc, i, &d, &benched, &r.ep[i].bad_answers);
 		snprintf(r.ep[i].display, sizeof(r.ep[i].display), "%s", d);
+		if (i < ch->nep) {
+			r.ep[i].chain_id = ch->ep_chain_id[i];
+			r.ep[i].head = ch->ep_head[i];
+		}
 		if (i < ch->nep && ch->ep_chain_ok[i] == -1)
 			r.ep[i].state = CHAIN_EP_WRONG_CHAIN;
 		else if (benched > 0)

@@ -40,6 +40,7 @@ struct job {
 	int proven;                     /* JOB_LOOKUP: the answer (record or absence) was proven */
 	uint64_t block_number;          /* JOB_LOOKUP, proven: the block it was proven at */
 	uint8_t block_hash[32];
+	uint64_t block_time;            /* its timestamp (unix seconds) */
 	char error[256];                /* a sentence for the caller when result is a failure */
 	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
 	size_t n_changed;
@@ -55,6 +56,10 @@ struct chain_trust {
 	uint32_t confirmations; /* blocks below the head */
 	int finalized;          /* the "finalized" block instead */
 	uint64_t chain_id;      /* every endpoint must be on this chain */
+	int has_checkpoint;     /* every anchor must descend from this block (parent hashes) */
+	uint64_t checkpoint_number;
+	uint8_t checkpoint_hash[32];
+	uint32_t max_proof_age_ms; /* refuse an anchor whose timestamp is older; 0: off */
 };
 
 #define CHAIN_MAX_EP 16
@@ -71,11 +76,14 @@ struct chain_report {
 	int have_anchor;
 	uint64_t anchor_number;
 	uint8_t anchor_hash[32];
+	uint64_t anchor_time;   /* its timestamp (unix seconds) */
 	size_t nep;
 	struct {
 		char display[160];
 		enum chain_ep_state state;
 		unsigned bad_answers;
+		uint64_t chain_id;  /* as it said (0: not asked yet) */
+		uint64_t head;      /* its latest block when last asked (0: not yet) */
 	} ep[CHAIN_MAX_EP];
 };
 
@@ -94,9 +102,15 @@ struct chain {
 	struct dpk_rpc *ep[CHAIN_MAX_EP]; /* one client per endpoint, for the quorum and chain ids */
 	size_t nep;
 	int ep_chain_ok[CHAIN_MAX_EP];    /* 1: its chain id was checked; -1: another chain */
+	uint64_t ep_chain_id[CHAIN_MAX_EP]; /* what it said its chain id is */
+	uint64_t ep_head[CHAIN_MAX_EP];   /* its latest block, refreshed at each event poll */
 	struct dpk_header anchor;         /* the last header the quorum agreed on */
 	int have_anchor;
 	int64_t anchor_ms;                /* monotonic time it was accepted */
+	int have_linked;                  /* checkpoint: the last anchor found to descend from it */
+	uint64_t linked_number;
+	uint8_t linked_hash[32];
+	int64_t refusal_logged_ms;        /* when a checkpoint/max_proof_age refusal was last logged */
 	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
 	struct chain_report report;       /* under mu: a copy of the above for STATUS */
 };
@@ -114,6 +128,10 @@ void chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio
  * clears the eventfd. */
 struct job *chain_take_done(struct chain *ch);
 void job_free(struct job *j);
+/* eth_getBlockByNumber(tag) (a 0x number, "latest", "finalized") on rpc:
+ * the header rebuilt and checked against its hash. 0, or a dpk_err with a
+ * sentence in why. */
+int chain_fetch_header(struct dpk_rpc *rpc, const char *tag, struct dpk_header *h, char *why, size_t whysz);
 /* A copy of what the worker last knew (endpoints, anchor). */
 void chain_get_report(struct chain *ch, struct chain_report *out);
 

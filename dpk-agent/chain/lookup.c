@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* LOOKUP reply: u8 status (0 not registered, 1 active, 2 revoked), u8 kind,
  * string identity, u8 algorithm, string public key (only when active),
@@ -30,6 +31,14 @@ reply_lookup(struct agent *a, struct conn *c, const struct dpk_identity *id, con
 	int active = e->found && e->rec.status == DPK_REGISTRY_ACTIVE;
 
 	dpk_identity_format(id, text, sizeof(text));
+	if (!agent_cache_proof_age_ok(a, e)) {
+		/* only when no newer proof could be read (a fresh read replaces e) */
+		agent_reply_failure(c, DPK_ERR_TIMEOUT, "refused: the last answer for %s was proven at block %llu, "
+		    "made %lld s ago, longer ago than max_proof_age (%u s), and no newer block could be read", text,
+		    (unsigned long long)e->block_number, (long long)(agent_cache_proof_age_ms(e) / 1000),
+		    a->cfg.max_proof_age_ms / 1000);
+		return;
+	}
 	agent_reply_begin(c, &w);
 	dpk_wire_put_u8(&w, e->found ? (uint8_t)e->rec.status : 0);
 	dpk_wire_put_u8(&w, id->kind);
@@ -53,7 +62,20 @@ agent_cache_fresh(const struct agent *a, const struct cache_entry *e, int64_t no
 {
 	uint32_t ttl = e->found ? a->cfg.cache_ttl_ms : a->cfg.negative_cache_ttl_ms;
 
-	return now - e->fetched_ms < (int64_t)ttl;
+	return now - e->fetched_ms < (int64_t)ttl && agent_cache_proof_age_ok(a, e);
+}
+
+int64_t
+agent_cache_proof_age_ms(const struct cache_entry *e)
+{
+	return e->proven ? ((int64_t)time(NULL) - (int64_t)e->block_time) * 1000 : -1;
+}
+
+int
+agent_cache_proof_age_ok(const struct agent *a, const struct cache_entry *e)
+{
+	return a->cfg.max_proof_age_ms == 0 || !e->proven ||
+	    agent_cache_proof_age_ms(e) <= (int64_t)a->cfg.max_proof_age_ms;
 }
 
 int
@@ -299,6 +321,7 @@ agent_chain_done(struct agent *a)
 					e->proven = 1;
 					e->block_number = j->block_number;
 					memcpy(e->block_hash, j->block_hash, 32);
+					e->block_time = j->block_time;
 				}
 			}
 			if (j->result != 0 && j->result != DPK_ERR_NOTFOUND && cache_get(&a->cache, j->id_hash) != NULL)

@@ -25,6 +25,11 @@ struct agent;
 void agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_t len);
 /* Whether e is within its TTL (cache_ttl, or negative_cache_ttl for "not registered"). */
 int agent_cache_fresh(const struct agent *a, const struct cache_entry *e, int64_t now);
+/* Since e's block was made (its timestamp vs the wall clock), in ms; -1
+ * when e was not proven. */
+int64_t agent_cache_proof_age_ms(const struct cache_entry *e);
+/* Whether e was proven within max_proof_age (or is not subject to it). */
+int agent_cache_proof_age_ok(const struct agent *a, const struct cache_entry *e);
 /* Fresh, or a read to refresh it failed less than AGENT_CHAIN_RETRY_MS ago:
  * answer from it now (stale) rather than wait for the chain again. */
 #define AGENT_CHAIN_RETRY_MS 1000

@@ -3,6 +3,7 @@
 
 #include "daemon/conffile.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "eth/wallet.h"
 #include "proto.h"
 
@@ -86,9 +87,31 @@ enum key_id {
 	K_PSK_GROUP,
 	K_PSK_MAX_OUTBOUND, K_PSK_MAX_PER_SOURCE,
 	K_MAX_CONNECTIONS_PER_UID, K_ROOT_CONNECTIONS, K_CLIENT_IDLE_TIMEOUT, K_CLIENT_IO_TIMEOUT, K_MAX_CHAIN_READS,
-	K_MAX_CHAIN_READS_PER_UID, K_VERIFY_READS, K_RPC_QUORUM, K_CONFIRMATIONS, K_COUNT
+	K_MAX_CHAIN_READS_PER_UID, K_VERIFY_READS, K_RPC_QUORUM, K_CONFIRMATIONS,
+	K_CHECKPOINT, K_MAX_PROOF_AGE, K_COUNT
 };
 
+/* checkpoint = NUMBER:0xBLOCKHASH (a block the operator checked elsewhere,
+ * e.g. on a block explorer); 1 with a reason in why when malformed. */
+static int
+agent_config_checkpoint(struct dpk_config *c, const char *v, const char **why)
+{
+	const char *colon = strchr(v, ':');
+	char num[24];
+	uint64_t u;
+
+	*why = "is not NUMBER:0xBLOCKHASH (a block number, a colon, and that block's 32-byte hash in hex)";
+	if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof(num))
+		return 1;
+	memcpy(num, v, (size_t)(colon - v));
+	num[colon - v] = '\0';
+	if (dpk_conffile_u64(num, UINT64_MAX, &u) != 0 || strncmp(colon + 1, "0x", 2) != 0 ||
+	    strlen(colon + 1) != 66 || dpk_hex_decode_exact(colon + 1, c->checkpoint_hash, 32) != 0)
+		return 1;
+	c->checkpoint_number = u;
+	c->has_checkpoint = 1;
+	return 0;
+}
 
 static int
 is_absolute_path(const char *v)
@@ -277,6 +300,9 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		c->anchor_finalized = 0;
 		c->confirmations = (uint32_t)u;
 		return 0;
+	case K_CHECKPOINT:
+		return agent_config_checkpoint(c, v, why);
+	case K_MAX_PROOF_AGE: dur = &c->max_proof_age_ms; break;
 	case K_LOGIN_ALLOW:
 		c->has_login_allow = 1;
 		return agent_selset_add(&c->login_allow, v, why);
@@ -385,6 +411,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"max_connections_per_uid", 0}, {"root_connections", 0}, {"client_idle_timeout", 0}, {"client_io_timeout", 0},
 	{"max_chain_reads", 0}, {"max_chain_reads_per_uid", 0},
 	{"verify_reads", 0}, {"rpc_quorum", 0}, {"confirmations", 0},
+	{"checkpoint", 0}, {"max_proof_age", 0},
 };
 
 static int

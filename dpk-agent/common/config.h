@@ -101,6 +101,10 @@ struct dpk_config {
 	uint32_t rpc_quorum;               /* endpoints that must agree on the header's hash; <= n_rpc; 0: a majority */
 	uint32_t confirmations;            /* read this many blocks below the head */
 	int anchor_finalized;              /* read at the "finalized" block (confirmations = finalized) */
+	int has_checkpoint;                /* checkpoint = NUMBER:HASH: every anchor descends from this block */
+	uint64_t checkpoint_number;
+	uint8_t checkpoint_hash[32];
+	uint32_t max_proof_age_ms;         /* refuse answers proven at a block made longer ago; 0: off */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,

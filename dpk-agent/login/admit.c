@@ -94,7 +94,8 @@ login_right(const struct dpk_config *c, const struct dpk_identity *id, const uin
 	step(t, 1, "login_allow", c->has_login_allow ? "selected by login_allow" : "no login_allow: every user may log in");
 	char tail[200];
 
-	if (agent_admit_fresh_enough(c, r->fresh, r->age_ms, &out->stale_ms, tail, sizeof(tail)) != 0) {
+	if (agent_admit_fresh_enough(c, r->fresh, r->age_ms, r->proven ? r->proof_age_ms : -1, &out->stale_ms, tail,
+	    sizeof(tail)) != 0) {
 		snprintf(out->why, sizeof(out->why), "cannot check %s's key on chain now, and %s", out->name, tail);
 		step(t, 0, "freshness", "%s", out->why);
 		return;
@@ -108,10 +109,15 @@ login_right(const struct dpk_config *c, const struct dpk_identity *id, const uin
 }
 
 int
-agent_admit_fresh_enough(const struct dpk_config *c, int fresh, int64_t age_ms, uint32_t *stale_ms, char *why,
-    size_t whysz)
+agent_admit_fresh_enough(const struct dpk_config *c, int fresh, int64_t age_ms, int64_t proof_age_ms,
+    uint32_t *stale_ms, char *why, size_t whysz)
 {
 	*stale_ms = 0;
+	if (c->max_proof_age_ms != 0 && proof_age_ms > (int64_t)c->max_proof_age_ms) {
+		snprintf(why, whysz, "its record was proven at a block made %lld s ago, longer ago than max_proof_age (%u s)",
+		    (long long)(proof_age_ms / 1000), c->max_proof_age_ms / 1000);
+		return -1;
+	}
 	if (fresh)
 		return 0;
 	if (c->offline_login_max_age_ms == 0) {
@@ -147,6 +153,11 @@ agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, co
 		    "nss_allow_pkm in dpk.conf)", text);
 		step(t, 0, "policy", "%s", out->why);
 		return;
+	}
+	if (r != NULL && r->known && r->proven) {
+		out->proven = 1;
+		out->block_number = r->block_number;
+		memcpy(out->block_hash, r->block_hash, 32);
 	}
 	if (r == NULL || !r->known) {
 		out->result = AGENT_ADMIT_UNKNOWN;
@@ -268,6 +279,10 @@ agent_admit_traced(struct agent *a, const struct dpk_identity *id, const uint8_t
 			memcpy(r.approver, e->rec.approver, 20);
 			r.serial = e->rec.serial;
 		}
+		r.proven = e->proven;
+		r.block_number = e->block_number;
+		memcpy(r.block_hash, e->block_hash, 32);
+		r.proof_age_ms = agent_cache_proof_age_ms(e);
 	}
 	agent_admit_decide(&a->cfg, id, h, e != NULL ? &r : NULL, other_sources, NULL, out, trace);
 	if (out->result == AGENT_ADMIT_SHADOWED && e != NULL && !e->shadow_logged) {

@@ -13,7 +13,8 @@
  *      name or uid; such an identity is never a DPK user;
  *   5. login: login_allow (if given) selects it, and its record was
  *      verified on chain within cache_ttl, or, while the chain cannot be
- *      read, within offline_login_max_age.
+ *      read, within offline_login_max_age; and never at a block older
+ *      than max_proof_age.
  * Rules 1-4 make a user ("exists"); rule 5 adds the right to log in. */
 #ifndef DPK_AGENT_ADMIT_H
 #define DPK_AGENT_ADMIT_H
@@ -33,6 +34,10 @@ struct agent_admit_rec {
 	uint64_t serial;      /* the registry's permanent serial number */
 	int fresh;            /* read within cache_ttl */
 	int64_t age_ms;       /* since it was read */
+	int proven;           /* proven (verify_reads) at this block: */
+	uint64_t block_number;
+	uint8_t block_hash[32];
+	int64_t proof_age_ms; /* since that block was made (max_proof_age) */
 };
 
 enum agent_admit_result {
@@ -52,6 +57,9 @@ struct agent_admission {
 	size_t n_groups;
 	int login;          /* may log in now */
 	uint32_t stale_ms;  /* login rests on a record this old (offline_login_max_age); 0: fresh */
+	int proven;         /* the record it rests on was proven at this block: */
+	uint64_t block_number;
+	uint8_t block_hash[32];
 	char why[512];      /* when not a user, or no login: a sentence */
 };
 
@@ -80,9 +88,11 @@ void agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *i
 /* Rule 5's freshness half, for any record a login rests on (a user's, or
  * the host's that a device checks before signing): 0 when fresh, or when
  * the chain cannot be read and the record is within offline_login_max_age
- * (*stale_ms then says how old); else -1 with the reason in why. */
-int agent_admit_fresh_enough(const struct dpk_config *c, int fresh, int64_t age_ms, uint32_t *stale_ms, char *why,
-    size_t whysz);
+ * (*stale_ms then says how old); else -1 with the reason in why. Either
+ * way a record proven at a block made longer than max_proof_age ago
+ * (proof_age_ms; -1: not proven) is refused. */
+int agent_admit_fresh_enough(const struct dpk_config *c, int fresh, int64_t age_ms, int64_t proof_age_ms,
+    uint32_t *stale_ms, char *why, size_t whysz);
 
 /* Rule 1 alone, before the record is read: whether the policy can admit
  * id at all (listed, under a suffix, or any approver may). */

@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "chain/lookup.h"
 #include "common/clock.h"
 #include "common/conn.h"
@@ -219,11 +220,36 @@ login_record_usable(struct agent *a, const struct cache_entry *e, const char *wh
 		return -1;
 	}
 	if (agent_admit_fresh_enough(&a->cfg, agent_cache_fresh(a, e, agent_now_ms()), agent_now_ms() - e->fetched_ms,
-	    stale_ms, tail, sizeof(tail)) == 0)
+	    agent_cache_proof_age_ms(e), stale_ms, tail, sizeof(tail)) == 0)
 		return 0;
 	snprintf(why, whysz, "cannot check %s on chain (%s), and %s", who, chain_why ? chain_why : "the chain did not answer",
 	    tail);
 	return -1;
+}
+
+/* The block a decision's record was proven at, for its log line: " (record
+ * proven at block N 0xHASH)", or "" when reads are not verified. */
+static const char *
+login_proof_note(const struct agent_admission *ad)
+{
+	static char note[128];
+	char hx[67];
+
+	if (!ad->proven)
+		return "";
+	dpk_hex_encode(ad->block_hash, 32, 1, hx, sizeof(hx));
+	snprintf(note, sizeof(note), " (record proven at block %llu %s)", (unsigned long long)ad->block_number, hx);
+	return note;
+}
+
+/* The tail of LOGIN_VERIFY and LOGIN_ACCOUNT replies: u8 proven, u64 block
+ * number, string block hash (32 bytes; empty unless proven). */
+static void
+login_put_proof(struct dpk_wire_w *w, const struct agent_admission *ad)
+{
+	dpk_wire_put_u8(w, (uint8_t)ad->proven);
+	dpk_wire_put_u64(w, ad->proven ? ad->block_number : 0);
+	dpk_wire_put_string(w, ad->proven ? ad->block_hash : NULL, ad->proven ? 32 : 0);
 }
 
 /* The decision (admit.h) for identity text ident once its record has
@@ -538,12 +564,14 @@ verify_finish(struct agent *a, struct conn *c, const struct dpk_login_challenge 
 	}
 	if (stale_ms != 0)
 		agent_log(LOG_NOTICE, "login of %s (%s): response verified against a record %u s old "
-		    "(the chain is unreachable; offline_login_max_age)", ch->user, ch->service, stale_ms / 1000);
+		    "(the chain is unreachable; offline_login_max_age)%s", ch->user, ch->service, stale_ms / 1000,
+		    login_proof_note(&ad));
 	else
-		agent_log(LOG_INFO, "login of %s (%s): response verified", ch->user, ch->service);
+		agent_log(LOG_INFO, "login of %s (%s): response verified%s", ch->user, ch->service, login_proof_note(&ad));
 	agent_reply_begin(c, &w);
 	dpk_wire_put_string(&w, ch->user, strlen(ch->user));
 	dpk_wire_put_u32(&w, stale_ms);
+	login_put_proof(&w, &ad);
 	agent_reply_end(c, DPK_MSG_LOGIN_VERIFY, &w);
 }
 
@@ -651,6 +679,7 @@ login_account(struct agent *a, struct conn *c, const uint8_t *body, size_t len, 
 	dpk_wire_put_u8(&w, DPK_REGISTRY_ACTIVE);
 	dpk_wire_put_string(&w, ident, strlen(ident));
 	dpk_wire_put_u32(&w, ad.stale_ms);
+	login_put_proof(&w, &ad);
 	agent_reply_end(c, DPK_MSG_LOGIN_ACCOUNT, &w);
 }
 

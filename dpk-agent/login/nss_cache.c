@@ -41,6 +41,9 @@ struct nss_cache_entry {
 	uint32_t uid, gid;
 	char *gecos, *home;
 	int64_t fresh_until_ms; /* monotonic */
+	int proven;             /* the record was proven at this block */
+	uint64_t block_number;
+	uint8_t block_hash[32];
 };
 
 struct agent_nss_cache {
@@ -193,7 +196,8 @@ entry_in(struct agent *a, const struct nss_cache_entry *e, int64_t now, int64_t 
 {
 	uint64_t expiry = (uint64_t)(rt + (e->fresh_until_ms - now));
 
-	*u = (struct nss_cache_user_in){e->name, e->gecos, e->home, a->cfg.nss_shell, e->uid, e->gid, expiry};
+	*u = (struct nss_cache_user_in){e->name, e->gecos, e->home, a->cfg.nss_shell, e->uid, e->gid, expiry,
+	    e->proven ? e->block_number : 0, e->proven ? e->block_hash : NULL};
 	*g = (struct nss_cache_group_in){e->name, e->uid, expiry};
 }
 
@@ -250,6 +254,8 @@ agent_nss_cache_note(struct agent *a, const uint8_t hash[32], const char *name, 
 {
 	struct agent_nss_cache *s;
 	struct nss_cache_entry *e;
+	const struct cache_entry *ce = cache_get(&a->cache, hash);
+	int proven = ce != NULL && ce->proven;
 	char *g, *h;
 	int found;
 
@@ -259,7 +265,8 @@ agent_nss_cache_note(struct agent *a, const uint8_t hash[32], const char *name, 
 		return;
 	e = find(s, hash);
 	if (e != NULL && e->fresh_until_ms == fresh_until_ms && e->uid == uid && e->gid == gid &&
-	    strcmp(e->name, name) == 0 && strcmp(e->gecos, gecos) == 0 && strcmp(e->home, home) == 0)
+	    strcmp(e->name, name) == 0 && strcmp(e->gecos, gecos) == 0 && strcmp(e->home, home) == 0 &&
+	    e->proven == proven && (!proven || e->block_number == ce->block_number))
 		return; /* nothing new: no write */
 	if (strlen(name) >= sizeof(e->name))
 		return; /* no DPK name is that long; the socket answers */
@@ -301,6 +308,11 @@ agent_nss_cache_note(struct agent *a, const uint8_t hash[32], const char *name, 
 	e->gecos = g;
 	e->home = h;
 	e->fresh_until_ms = fresh_until_ms;
+	e->proven = proven;
+	if (proven) {
+		e->block_number = ce->block_number;
+		memcpy(e->block_hash, ce->block_hash, 32);
+	}
 	if (fresh_until_ms < s->next_expiry_ms)
 		s->next_expiry_ms = fresh_until_ms;
 	file_put(a, s, e);

@@ -19,6 +19,8 @@ struct nss_cache_user_in {
 	const char *name, *gecos, *dir, *shell;
 	uint32_t uid, gid;
 	uint64_t expiry_ms; /* CLOCK_REALTIME ms; 0: never */
+	uint64_t block_number; /* the block the record was proven at; 0: not proven */
+	const uint8_t *block_hash; /* its hash (32 bytes); NULL when not proven */
 };
 struct nss_cache_group_in {
 	const char *name;

@@ -226,7 +226,7 @@ bump(struct wfile *f)
 /* Lay out a record (user when gecos != NULL) in rec[len]. */
 static void
 put_record(uint8_t *r, size_t len, uint32_t kind, const char *name, uint32_t id, uint32_t gid, const char *gecos,
-    const char *dir, const char *shell, uint64_t expiry)
+    const char *dir, const char *shell, uint64_t expiry, uint64_t block, const uint8_t *block_hash)
 {
 	const char *t[4] = {name, gecos, dir, shell};
 	size_t pos = NSS_DPK_CACHE_RECORD_HEAD;
@@ -237,6 +237,10 @@ put_record(uint8_t *r, size_t len, uint32_t kind, const char *name, uint32_t id,
 	nss_dpk_le32_put(r + 12, id);
 	nss_dpk_le32_put(r + 16, gid);
 	nss_dpk_le64_put(r + 32, expiry);
+	if (block_hash != NULL) {
+		nss_dpk_le64_put(r + 40, block);
+		memcpy(r + 48, block_hash, 32);
+	}
 	for (int k = 0; k < 4 && t[k] != NULL; k++) {
 		size_t n = strlen(t[k]);
 
@@ -298,7 +302,8 @@ agent_nss_cache_put_user(uint8_t *p, size_t size, const struct nss_cache_user_in
 	if (!user_ok(u))
 		return DPK_ERR_INVALID;
 	len = agent_nss_cache_user_bytes(u);
-	put_record(rec, len, NSS_DPK_CACHE_KIND_USER, u->name, u->uid, u->gid, u->gecos, u->dir, u->shell, u->expiry_ms);
+	put_record(rec, len, NSS_DPK_CACHE_KIND_USER, u->name, u->uid, u->gid, u->gecos, u->dir, u->shell, u->expiry_ms,
+	    u->block_number, u->block_hash);
 	return put(p, size, NSS_DPK_CACHE_USER_NAME, NSS_DPK_CACHE_USER_UID, u->name, u->uid, rec, len);
 }
 
@@ -311,7 +316,7 @@ agent_nss_cache_put_group(uint8_t *p, size_t size, const struct nss_cache_group_
 	if (!group_ok(g))
 		return DPK_ERR_INVALID;
 	len = agent_nss_cache_group_bytes(g);
-	put_record(rec, len, NSS_DPK_CACHE_KIND_GROUP, g->name, g->gid, 0, NULL, NULL, NULL, g->expiry_ms);
+	put_record(rec, len, NSS_DPK_CACHE_KIND_GROUP, g->name, g->gid, 0, NULL, NULL, NULL, g->expiry_ms, 0, NULL);
 	return put(p, size, NSS_DPK_CACHE_GROUP_NAME, NSS_DPK_CACHE_GROUP_GID, g->name, g->gid, rec, len);
 }
 

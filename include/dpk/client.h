@@ -81,6 +81,12 @@ int dpk_client_status_anchor(const struct dpk_client *c, int *verify_reads, uint
  * i out of range. Outputs may be NULL. */
 int dpk_client_status_endpoint(const struct dpk_client *c, size_t i, const char **display, int *state,
     unsigned *bad_answers);
+/* Its endpoint i's chain id and latest block as it last said them (0: not
+ * asked yet). 0, or -1 for i out of range. Outputs may be NULL. */
+int dpk_client_status_endpoint_chain(const struct dpk_client *c, size_t i, uint64_t *chain_id, uint64_t *head);
+/* The timestamp (unix seconds) of the block dpk_client_status_anchor()
+ * names; 0 when there is none. */
+uint64_t dpk_client_status_anchor_time(const struct dpk_client *c);
 
 /* PUBKEY: the host's identity public key. The three texts are malloc()ed,
  * NUL-terminated; free them with dpk_client_pubkey_free(). */
@@ -209,6 +215,10 @@ int dpk_client_login_account(struct dpk_client *c, const char *user, uint8_t *st
  * the record was that it used because the chain was unreachable (dpk.conf
  * offline_login_max_age). */
 uint32_t dpk_client_login_stale_ms(const struct dpk_client *c);
+/* After a successful LOGIN_VERIFY or LOGIN_ACCOUNT: 1 when the agent proved
+ * the user's record (verify_reads), writing the block number and hash it
+ * was proven at (either may be NULL); 0 when it did not. */
+int dpk_client_login_proof(const struct dpk_client *c, uint64_t *block, uint8_t hash[32]);
 /* PSKs negotiated with peers (doc/protocol.md, "PSK exchange"). The key is
  * returned only when asked for (want_key) and only to root, admin_group and
  * psk_group; others get the PSK identity alone (EAGENT, code 23, if they

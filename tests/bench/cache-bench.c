@@ -62,7 +62,7 @@ users_make(struct users *s, size_t n, size_t first)
 		uint32_t id = 100000 + (uint32_t)(first + i);
 
 		snprintf(s->names[i], sizeof(s->names[i]), "u%zu.example.org", first + i);
-		s->u[i] = (struct nss_cache_user_in){s->names[i], "DPK user", "/home/dpk", "/bin/bash", id, id, 0};
+		s->u[i] = (struct nss_cache_user_in){s->names[i], "DPK user", "/home/dpk", "/bin/bash", id, id, 0, 0, NULL};
 		s->g[i] = (struct nss_cache_group_in){s->names[i], id, 0};
 	}
 	return 0;

@@ -6,7 +6,13 @@
  * rpc_quorum 2) answers every lookup correctly or refuses with a reason,
  * never wrongly; with the liar as its only endpoint, every answer that
  * depends on what it forges is refused. Lookups name the block they were
- * proven at. */
+ * proven at. The operator's policies, with honest endpoints: a pinned
+ * checkpoint (the right one lets answers through; a wrong one, or one past
+ * the head, refuses every verified answer, logged and named; --check-config
+ * says so), max_proof_age (a chain that stopped making blocks gets every
+ * answer refused, cached ones too, until a block is made), and what STATUS
+ * and LOGIN_ACCOUNT report (each endpoint's chain id and head; the block a
+ * login decision's record was proven at). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +39,7 @@ struct env {
 	struct dpk_wallet owner, approver, device;
 	uint8_t contract[20];
 	char dir[64], conf[128], sock[128], log[128], modefile[128];
+	char extra[512]; /* more dpk.conf lines for the next agent */
 	pid_t agent, proxy[3];
 	int port[3];
 	uint8_t pub[65];
@@ -75,7 +82,7 @@ start_agent(struct env *e, int alone)
 		    "rpc_quorum = 2\n", e->port[0], e->port[1], e->port[2]);
 	fprintf(f, "chain_id = %d\ncontract = %s\nstate_dir = %s/state\nsocket = %s\n"
 	    "cache_ttl = 60s\nnegative_cache_ttl = 60s\npoll_interval = 200ms\nrpc_timeout = 1s\n"
-	    "request_timeout = 4s\n", DPK_TEST_CHAIN_ID, addr, e->dir, e->sock);
+	    "request_timeout = 4s\n%s", DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, e->extra);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = { agent, (char *)"-c", e->conf, NULL };
@@ -197,6 +204,178 @@ test_liar_alone(void **state)
 	}
 }
 
+
+/* The hash of block n, as the node says it. */
+static void
+block_hash(struct env *e, uint64_t n, char hx[67])
+{
+	cJSON *params = cJSON_CreateArray(), *res = NULL, *h;
+	char tag[19];
+
+	dpk_hex_from_u64(n, tag);
+	cJSON_AddItemToArray(params, cJSON_CreateString(tag));
+	cJSON_AddItemToArray(params, cJSON_CreateFalse());
+	assert_int_equal(dpk_rpc_request(e->rpc, "eth_getBlockByNumber", params, &res), 0);
+	h = cJSON_GetObjectItemCaseSensitive(res, "hash");
+	assert_true(cJSON_IsString(h) && strlen(h->valuestring) == 66);
+	snprintf(hx, 67, "%s", h->valuestring);
+	cJSON_Delete(res);
+	cJSON_Delete(params);
+}
+
+static void
+mine(struct env *e)
+{
+	cJSON *res = NULL;
+
+	assert_int_equal(dpk_rpc_request(e->rpc, "evm_mine", NULL, &res), 0);
+	cJSON_Delete(res);
+}
+
+/* A registered and an unknown identity: both refused, each with a reason
+ * that contains why. */
+static void
+both_refused(struct env *e, const char *what, const char *why)
+{
+	char msg[512];
+
+	assert_int_equal(check_lookup(e, "alice.example.org", 1, what, msg, sizeof(msg)), 0);
+	printf("# %s: %s\n", what, msg);
+	if (strstr(msg, why) == NULL)
+		fail_msg("%s: the refusal does not say '%s'", what, why);
+	assert_int_equal(check_lookup(e, "nobody.example.org", 0, what, msg, sizeof(msg)), 0);
+	if (strstr(msg, why) == NULL)
+		fail_msg("%s: the refusal does not say '%s'", what, why);
+}
+
+/* dpk-agent --check-config on e->conf: its exit status, stdout in out. */
+static int
+check_config(struct env *e, struct dpk_buf *out)
+{
+	char agent[512];
+
+	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
+	char *argv[] = { agent, (char *)"-c", e->conf, (char *)"--check-config", NULL };
+	dpk_buf_reset(out);
+	return dpk_test_run(argv, NULL, out);
+}
+
+static void
+test_checkpoint(void **state)
+{
+	struct env *e = *state;
+	struct dpk_buf out;
+	static char logtext[1 << 20];
+	char hx[67], msg[512];
+	FILE *f;
+	size_t got;
+
+	unlink(e->modefile); /* every endpoint honest */
+	dpk_buf_init(&out, 1 << 20);
+	block_hash(e, 1, hx);
+	/* the right checkpoint: answers go through, --check-config agrees */
+	snprintf(e->extra, sizeof(e->extra), "checkpoint = 1:%s\n", hx);
+	start_agent(e, 0);
+	assert_int_equal(check_lookup(e, "alice.example.org", 1, "checkpoint", msg, sizeof(msg)), 1);
+	assert_int_equal(check_lookup(e, "nobody.example.org", 0, "checkpoint", msg, sizeof(msg)), 1);
+	stop_agent(e);
+	assert_int_equal(check_config(e, &out), 0);
+	assert_non_null(strstr((char *)out.data, "has the checkpoint block 1"));
+	/* a wrong hash for block 1: every verified answer refused, the reason
+	 * names the checkpoint, in the reply and in the log */
+	memcpy(hx + 2, "00beef", 6);
+	snprintf(e->extra, sizeof(e->extra), "checkpoint = 1:%s\n", hx);
+	assert_int_equal(truncate(e->log, 0), 0);
+	start_agent(e, 0);
+	both_refused(e, "wrong checkpoint", "does not descend from the checkpoint");
+	stop_agent(e);
+	assert_non_null(f = fopen(e->log, "r"));
+	got = fread(logtext, 1, sizeof(logtext) - 1, f);
+	fclose(f);
+	logtext[got] = '\0';
+	assert_non_null(strstr(logtext, "refused every verified answer: block"));
+	assert_non_null(strstr(logtext, "does not descend from the checkpoint"));
+	assert_int_equal(check_config(e, &out), 1);
+	assert_non_null(strstr((char *)out.data, "not the checkpoint's hash"));
+	/* a checkpoint past the head (another chain, or endpoints far behind) */
+	snprintf(e->extra, sizeof(e->extra), "checkpoint = 100000:%s\n", hx);
+	start_agent(e, 0);
+	both_refused(e, "checkpoint past the head", "below the checkpoint 100000");
+	stop_agent(e);
+	e->extra[0] = '\0';
+	dpk_buf_free(&out);
+}
+
+static void
+test_max_proof_age(void **state)
+{
+	struct env *e = *state;
+	char msg[512];
+
+	unlink(e->modefile);
+	snprintf(e->extra, sizeof(e->extra), "max_proof_age = 2s\n");
+	start_agent(e, 0);
+	mine(e);
+	assert_int_equal(check_lookup(e, "alice.example.org", 1, "max_proof_age", msg, sizeof(msg)), 1);
+	/* anvil makes no block unless asked: the chain has "stopped" */
+	usleep(3500 * 1000);
+	both_refused(e, "chain stopped for 3.5 s", "max_proof_age");
+	/* a new block: answers again */
+	mine(e);
+	usleep(1100 * 1000); /* the agent reuses a header for up to 1 s */
+	assert_int_equal(check_lookup(e, "alice.example.org", 1, "max_proof_age", msg, sizeof(msg)), 1);
+	stop_agent(e);
+	e->extra[0] = '\0';
+}
+
+static void
+test_status_and_login_block(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client *c;
+	struct dpk_client_status st;
+	struct dpk_buf out;
+	uint64_t lblock = 0, id, head, anchor = 0;
+	uint8_t status;
+	char ident[256], msg[512];
+	size_t n;
+
+	unlink(e->modefile);
+	snprintf(e->extra, sizeof(e->extra), "nss_allow = alice.example.org\n");
+	start_agent(e, 0);
+	assert_int_equal(check_lookup(e, "alice.example.org", 1, "status", msg, sizeof(msg)), 1);
+	usleep(600 * 1000); /* an event poll (every 200 ms) asks each endpoint for its head */
+	assert_int_equal(dpk_client_open(e->sock, 10000, 0, &c), 0);
+	assert_int_equal(dpk_client_status(c, &st), 0);
+	assert_int_equal(dpk_client_status_anchor(c, NULL, &anchor, NULL), 1);
+	assert_true(anchor > 0);
+	assert_true(dpk_client_status_anchor_time(c) > 0);
+	for (n = 0; dpk_client_status_endpoint_chain(c, n, &id, &head) == 0; n++) {
+		assert_int_equal(id, DPK_TEST_CHAIN_ID);
+		assert_true(head >= anchor);
+	}
+	assert_int_equal(n, 3);
+	/* the account decision names the block the record was proven at */
+	assert_int_equal(dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident)), 0);
+	assert_int_equal(status, 1);
+	assert_int_equal(dpk_client_login_proof(c, &lblock, NULL), 1);
+	assert_true(lblock > 0 && lblock <= anchor);
+	dpk_client_close(c);
+	/* --check-config: each endpoint's chain id and head */
+	dpk_buf_init(&out, 1 << 20);
+	assert_int_equal(check_config(e, &out), 0);
+	printf("# --check-config:\n%s", (char *)out.data);
+	for (int i = 0; i < 3; i++) {
+		char want[96];
+
+		snprintf(want, sizeof(want), "rpc_url http://127.0.0.1:%d: chain id %d, head ", e->port[i], DPK_TEST_CHAIN_ID);
+		assert_non_null(strstr((char *)out.data, want));
+	}
+	dpk_buf_free(&out);
+	stop_agent(e);
+	e->extra[0] = '\0';
+}
+
 static int
 setup(void **state)
 {
@@ -255,6 +434,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_liar_first_of_three),
 		cmocka_unit_test(test_liar_alone),
+		cmocka_unit_test(test_checkpoint),
+		cmocka_unit_test(test_max_proof_age),
+		cmocka_unit_test(test_status_and_login_block),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

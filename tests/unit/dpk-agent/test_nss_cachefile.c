@@ -1,4 +1,4 @@
-/* The NSS cache file, version 2 (nss_dpk/cachefile.c, the reader;
+/* The NSS cache file, version 3 (nss_dpk/cachefile.c, the reader;
  * dpk-agent/login/nss_cachebuild.c, the writer): files the writer makes
  * answer every lookup; the writer drops what the reader would refuse; the
  * header is refused on any damage (truncation at each length, each byte);
@@ -25,14 +25,19 @@
 #include "base/err.h"
 #include "login/nss_cache.h"
 
+/* the block alice's record was proven at */
+static const uint8_t alice_block[32] = {0xab, 0xcd, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+	20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 0xef};
+
 static void
 build3(struct dpk_buf *out)
 {
 	struct nss_cache_user_in u[] = {
-		{"carol.example.org", "DPK carol.example.org", "/home/carol.example.org", "/bin/bash", 230003, 230003, 0},
+		{"carol.example.org", "DPK carol.example.org", "/home/carol.example.org", "/bin/bash", 230003, 230003, 0,
+		    0, NULL},
 		{"alice.example.org", "DPK alice.example.org", "/home/alice.example.org", "/bin/bash", 230001, 230001,
-		    4102444800000ull},
-		{"dpk-0123456789ab", "DPK 2001-db8--7", "/home/dpk-0123456789ab", "/bin/sh", 210000, 5000, 17},
+		    4102444800000ull, 4242, alice_block},
+		{"dpk-0123456789ab", "DPK 2001-db8--7", "/home/dpk-0123456789ab", "/bin/sh", 210000, 5000, 17, 0, NULL},
 	};
 	struct nss_cache_group_in g[] = {
 		{"dpkusers", 5000, 0},
@@ -78,6 +83,12 @@ test_round_trip(void **state)
 	assert_string_equal(u.gecos.p, "DPK alice.example.org");
 	assert_string_equal(u.dir.p, "/home/alice.example.org");
 	assert_string_equal(u.shell.p, "/bin/bash");
+	/* the proven block travels with the record */
+	assert_int_equal(u.block_number, 4242);
+	assert_memory_equal(u.block_hash, alice_block, 32);
+	assert_int_equal(nss_dpk_cache_user_by_name(&c, "carol.example.org", 17, &u), 0);
+	assert_int_equal(u.block_number, 0);
+	assert_int_equal(nss_dpk_cache_user_by_name(&c, "alice.example.org", 17, &u), 0);
 	assert_int_equal(u.uid, 230001);
 	assert_int_equal(u.expiry_ms, 4102444800000ull);
 	assert_int_equal(nss_dpk_cache_user_by_name(&c, "dpk-0123456789ab", 16, &u), 0);
@@ -118,15 +129,15 @@ static void
 test_writer_drops(void **state)
 {
 	struct nss_cache_user_in u[] = {
-		{"b.example.org", "", "/h", "/bin/sh", 1001, 1001, 0},
-		{"b.example.org", "", "/h2", "/bin/sh", 1002, 1002, 0},    /* the same name again */
-		{"a.example.org", "", "/h", "/bin/sh", 1001, 1001, 0},     /* b's uid: a comes first by name */
-		{"root", "", "/h", "/bin/sh", 1003, 1003, 0},              /* never a DPK user */
-		{"c.example.org", "x:y", "/h", "/bin/sh", 1004, 1004, 0},  /* ':' would split a passwd line */
-		{"d.example.org", "", "rel", "/bin/sh", 1005, 1005, 0},    /* not an absolute path */
-		{"e.example.org", "", "/h", "/bin/sh", 0, 1006, 0},        /* uid 0 */
-		{"f.example.org", "", "/h", "/bin/sh", 1007, 65534, 0},    /* nobody's gid */
-		{"g.example.org", "", "/h", "/bin/sh", 1008, 1008, 0},
+		{"b.example.org", "", "/h", "/bin/sh", 1001, 1001, 0, 0, NULL},
+		{"b.example.org", "", "/h2", "/bin/sh", 1002, 1002, 0, 0, NULL},    /* the same name again */
+		{"a.example.org", "", "/h", "/bin/sh", 1001, 1001, 0, 0, NULL},     /* b's uid: a comes first by name */
+		{"root", "", "/h", "/bin/sh", 1003, 1003, 0, 0, NULL},              /* never a DPK user */
+		{"c.example.org", "x:y", "/h", "/bin/sh", 1004, 1004, 0, 0, NULL},  /* ':' would split a passwd line */
+		{"d.example.org", "", "rel", "/bin/sh", 1005, 1005, 0, 0, NULL},    /* not an absolute path */
+		{"e.example.org", "", "/h", "/bin/sh", 0, 1006, 0, 0, NULL},        /* uid 0 */
+		{"f.example.org", "", "/h", "/bin/sh", 1007, 65534, 0, 0, NULL},    /* nobody's gid */
+		{"g.example.org", "", "/h", "/bin/sh", 1008, 1008, 0, 0, NULL},
 	};
 	struct nss_cache_group_in g[] = {{"grp", 77, 0}, {"grp", 78, 0}, {"other", 77, 0}, {"-bad", 79, 0}};
 	const char *refused[] = {"root", "c.example.org", "d.example.org", "e.example.org", "f.example.org", "b.example.org"};
@@ -150,7 +161,7 @@ test_writer_drops(void **state)
 	assert_int_equal(nss_dpk_cache_group_by_gid(&c, 78, &y), 1);
 	/* and in place: refused, nothing written */
 	{
-		struct nss_cache_user_in bad_u = {"root", "", "/h", "/bin/sh", 1003, 1003, 0};
+		struct nss_cache_user_in bad_u = {"root", "", "/h", "/bin/sh", 1003, 1003, 0, 0, NULL};
 		struct nss_cache_group_in bad_g = {"-bad", 79, 0};
 
 		assert_int_equal(agent_nss_cache_put_user(f.data, f.len, &bad_u), DPK_ERR_INVALID);
@@ -175,6 +186,8 @@ check_lookups_never_wrong(const uint8_t *p, size_t n)
 		assert_string_equal(u.dir.p, "/home/alice.example.org");
 		assert_int_equal(u.uid, 230001);
 		assert_int_equal(u.expiry_ms, 4102444800000ull);
+		assert_int_equal(u.block_number, 4242);
+		assert_memory_equal(u.block_hash, alice_block, 32);
 	}
 	if ((r = nss_dpk_cache_user_by_uid(&c, 210000, &u)) == 0) {
 		assert_string_equal(u.name.p, "dpk-0123456789ab");
@@ -189,6 +202,43 @@ check_lookups_never_wrong(const uint8_t *p, size_t n)
 		assert_string_equal(g.name.p, "alice.example.org");
 	(void)nss_dpk_cache_user_by_name(&c, "zz.example.org", 14, &u);
 	(void)nss_dpk_cache_group_by_gid(&c, 7, &g);
+}
+
+/* Version 3 carries the proven block: a file of version 2 (the layout
+ * before, without it) is another version (1: ignored, the socket answers),
+ * and a group record claiming a proven block is damaged. */
+static void
+test_proven_block(void **state)
+{
+	struct dpk_buf f;
+	struct nss_dpk_cache c;
+	struct nss_dpk_cache_group g;
+	uint8_t *p;
+	int done = 0;
+
+	(void)state;
+	build3(&f);
+	p = copy_of(f.data, f.len);
+	nss_dpk_le32_put(p + NSS_DPK_CACHE_OFF_VERSION, 2);
+	fix_checksum(p);
+	assert_int_equal(nss_dpk_cache_open(&c, p, f.len), 1);
+	free(p);
+	p = copy_of(f.data, f.len);
+	assert_int_equal(nss_dpk_cache_open(&c, p, f.len), 0);
+	for (uint32_t i = 0; i < c.slots && !done; i++)
+		if (nss_dpk_cache_group_at(&c, i, &g) == 0 && strcmp(g.name.p, "dpkusers") == 0) {
+			uint64_t off = (uint64_t)nss_dpk_le32(p + NSS_DPK_CACHE_HEADER_SIZE + 4 * (2 * c.slots + i)) * 8;
+			uint32_t len = nss_dpk_le32(p + off);
+
+			p[off + 40] = 1; /* block number 1 */
+			nss_dpk_le32_put(p + off + 4, nss_dpk_cache_record_checksum(p + off + 8, len - 8));
+			done = 1;
+		}
+	assert_true(done);
+	assert_int_equal(nss_dpk_cache_group_by_name(&c, "dpkusers", 8, &g), -1);
+	assert_int_equal(nss_dpk_cache_group_by_gid(&c, 230001, &g), 0);
+	free(p);
+	dpk_buf_free(&f);
 }
 
 /* The header: every shorter length, each byte changed. */
@@ -322,7 +372,7 @@ static struct nss_cache_user_in
 user_n(char *name, size_t cap, uint32_t i, const char *gecos)
 {
 	snprintf(name, cap, "u%u.example.org", i);
-	return (struct nss_cache_user_in){name, gecos, "/home/x", "/bin/sh", 100000 + i, 100000 + i, 0};
+	return (struct nss_cache_user_in){name, gecos, "/home/x", "/bin/sh", 100000 + i, 100000 + i, 0, 0, NULL};
 }
 
 /* Add, replace, rename and remove in place; a full file says so. */
@@ -511,6 +561,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_proven_block),
 		cmocka_unit_test(test_writer_drops),
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_damaged_records),

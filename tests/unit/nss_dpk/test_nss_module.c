@@ -661,8 +661,8 @@ build_cache(struct dpk_buf *out, uint32_t uid_peer)
 {
 	uint64_t later = now_ms() + 3600 * 1000, past = now_ms() - 1000;
 	struct nss_cache_user_in u[] = {
-		{"peer.example.org", "DPK peer.example.org", "/home/peer.example.org", "/bin/bash", uid_peer, uid_peer, later},
-		{"old.example.org", "DPK old.example.org", "/home/old.example.org", "/bin/bash", 234999, 234999, past},
+		{"peer.example.org", "DPK peer.example.org", "/home/peer.example.org", "/bin/bash", uid_peer, uid_peer, later, 0, NULL},
+		{"old.example.org", "DPK old.example.org", "/home/old.example.org", "/bin/bash", 234999, 234999, past, 0, NULL},
 	};
 	struct nss_cache_group_in g[] = {{"peer.example.org", uid_peer, later}, {"old.example.org", 234999, past}};
 
