@@ -12,9 +12,10 @@
 //   garbage  HTTP 200 with a body that is not JSON
 //   big      HTTP 200 with a 5 MiB body (over the agent's 4 MiB cap)
 //   id       the right answer under the wrong id
+//   count    honest, and each request's method appended to MODEFILE.methods
 // Usage: node hostile-rpc.mjs PORT UPSTREAM_URL MODEFILE
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../tools/package.json', import.meta.url));
 const { RLP } = require('@ethereumjs/rlp');
@@ -66,13 +67,17 @@ createServer((inc, out) => {
 	inc.on('end', async () => {
 		const body = Buffer.concat(chunks).toString();
 		const m = mode();
+		if (m === 'count') {
+			const req = JSON.parse(body);
+			appendFileSync(modefile + '.methods', (Array.isArray(req) ? req : [req]).map((x) => x.method + '\n').join(''));
+		}
 		if (m === 'garbage') { out.writeHead(200, { 'content-type': 'application/json' }); out.end('garbage'); return; }
 		if (m === 'big') { out.writeHead(200, { 'content-type': 'application/json' }); out.end(' '.repeat(5 << 20)); return; }
 		try {
 			const r = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 			const text = await r.text();
 			let send = text;
-			if (m !== 'honest') {
+			if (m !== 'honest' && m !== 'count') {
 				const req = JSON.parse(body), res = JSON.parse(text);
 				send = JSON.stringify(Array.isArray(req) ? res.map((x, i) => lie(m, req[i], x)) : lie(m, req, res));
 			}

@@ -376,6 +376,58 @@ test_status_and_login_block(void **state)
 	e->extra[0] = '\0';
 }
 
+/* Lines of e->modefile.methods equal to method. */
+static int
+count_method(struct env *e, const char *method)
+{
+	char path[160], line[128];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.methods", e->modefile);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		n += strcmp(line, method) == 0;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Cost: a cold lookup of a P-256 record (or of an unknown identity) is one
+ * eth_getProof request, its slots batched; the checked header is fetched
+ * once and shared by the lookups made within a second. Counted at the
+ * first endpoint, which the agent asks first. */
+static void
+test_cost(void **state)
+{
+	struct env *e = *state;
+	char path[160], msg[512], name[64];
+	int64_t t0, ms;
+	int proofs, headers;
+
+	snprintf(path, sizeof(path), "%s.methods", e->modefile);
+	unlink(path);
+	dpk_test_write_file(e->modefile, "count", 0644);
+	start_agent(e, 0);
+	t0 = dpk_test_now_ms();
+	assert_int_equal(check_lookup(e, "alice.example.org", 1, "count", msg, sizeof(msg)), 1);
+	for (int i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "nobody%d.example.org", i);
+		assert_int_equal(check_lookup(e, name, 0, "count", msg, sizeof(msg)), 1);
+	}
+	ms = dpk_test_now_ms() - t0;
+	stop_agent(e);
+	proofs = count_method(e, "eth_getProof");
+	headers = count_method(e, "eth_getBlockByNumber");
+	printf("# 10 cold lookups in %lld ms: %d eth_getProof, %d eth_getBlockByNumber at the first endpoint\n",
+	    (long long)ms, proofs, headers);
+	assert_int_equal(proofs, 10);
+	assert_true(headers >= 1 && headers <= 1 + ms / 1000 + 1);
+	unlink(e->modefile);
+}
+
 static int
 setup(void **state)
 {
@@ -437,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_checkpoint),
 		cmocka_unit_test(test_max_proof_age),
 		cmocka_unit_test(test_status_and_login_block),
+		cmocka_unit_test(test_cost),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -223,6 +223,45 @@ test_freshness(void **state)
 	dpk_config_free(&c);
 }
 
+/* max_proof_age: a record proven at a block made longer ago is no ground for
+ * a login, fresh or offline; users still exist (NSS). The decision carries
+ * the block its record was proven at. */
+static void
+test_proof_age(void **state)
+{
+	struct dpk_config c;
+	struct agent_admission ad;
+	struct agent_admit_rec r = active(7, pkm_a);
+
+	(void)state;
+	r.proven = 1;
+	r.block_number = 77;
+	r.block_hash[0] = 0xab;
+	r.proof_age_ms = 90000;
+	conf(&c, "nss_allow = alice.example.org\n");
+	decide(&c, "alice.example.org", &r, &ad);
+	assert_true(ad.login); /* no max_proof_age: any age */
+	assert_int_equal(ad.proven, 1);
+	assert_int_equal(ad.block_number, 77);
+	assert_int_equal(ad.block_hash[0], 0xab);
+	dpk_config_free(&c);
+	conf(&c, "nss_allow = alice.example.org\nmax_proof_age = 1m\noffline_login_max_age = 1h\n");
+	decide(&c, "alice.example.org", &r, &ad);
+	assert_int_equal(ad.result, AGENT_ADMIT_USER);
+	assert_false(ad.login);
+	assert_non_null(strstr(ad.why, "proven at a block made 90 s ago, longer ago than max_proof_age (60 s)"));
+	r.fresh = 0; /* offline: offline_login_max_age would allow it, max_proof_age does not */
+	r.age_ms = 1000;
+	decide(&c, "alice.example.org", &r, &ad);
+	assert_false(ad.login);
+	assert_non_null(strstr(ad.why, "max_proof_age"));
+	r.proof_age_ms = 59000;
+	decide(&c, "alice.example.org", &r, &ad);
+	assert_true(ad.login);
+	assert_int_equal(ad.stale_ms, 1000);
+	dpk_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -232,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_no_shadowing),
 		cmocka_unit_test(test_login_rights_and_groups),
 		cmocka_unit_test(test_freshness),
+		cmocka_unit_test(test_proof_age),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -264,8 +264,13 @@ test_fair_keys(void **state)
 	}
 }
 
+#define HASH64 "5a91808f434d7f9c00112233445566778899aabbccddeeff0011223344556677"
+#define HASH64_SHORT "5a91808f434d7f9c00112233445566778899aabbccddeeff00112233445566"
+#define HASH64_BAD "5a91808f434d7f9c00112233445566778899aabbccddeeff001122334455667g"
+
 /* verified reads: verify_reads, rpc_quorum (checked against the rpc_url at
- * load), confirmations = N | finalized */
+ * load), confirmations = N | finalized, checkpoint = NUMBER:0xHASH,
+ * max_proof_age */
 static void
 test_trust_keys(void **state)
 {
@@ -275,6 +280,14 @@ test_trust_keys(void **state)
 		{"rpc_quorum = 17\n", "rpc_quorum: '17' is not a number of endpoints"},
 		{"confirmations = latest\n", "confirmations: 'latest' is not 'finalized' or a number of blocks"},
 		{"confirmations = 10001\n", "confirmations: '10001' is not 'finalized' or a number of blocks"},
+		{"checkpoint = 12\n", "checkpoint: '12' is not NUMBER:0xBLOCKHASH"},
+		{"checkpoint = :0x" HASH64 "\n", "is not NUMBER:0xBLOCKHASH"},
+		{"checkpoint = 12:" HASH64 "\n", "is not NUMBER:0xBLOCKHASH"},        /* no 0x */
+		{"checkpoint = 12:0x" HASH64 "00\n", "is not NUMBER:0xBLOCKHASH"},    /* 33 bytes */
+		{"checkpoint = 12:0x" HASH64_SHORT "\n", "is not NUMBER:0xBLOCKHASH"}, /* 31 bytes */
+		{"checkpoint = x2:0x" HASH64 "\n", "is not NUMBER:0xBLOCKHASH"},
+		{"checkpoint = 12:0x" HASH64_BAD "\n", "is not NUMBER:0xBLOCKHASH"},   /* not hex */
+		{"max_proof_age = soon\n", "max_proof_age: 'soon' is not a duration"},
 	};
 	char dir[128], path[256], err[256];
 	struct dpk_config c;
@@ -294,6 +307,15 @@ test_trust_keys(void **state)
 	dpk_config_free(&c);
 	assert_int_equal(parse("confirmations = finalized\n", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.anchor_finalized, 1);
+	assert_int_equal(c.has_checkpoint, 0);
+	assert_int_equal(c.max_proof_age_ms, 0); /* off by default */
+	dpk_config_free(&c);
+	assert_int_equal(parse("checkpoint = 19000000:0x" HASH64 "\nmax_proof_age = 5m\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.has_checkpoint, 1);
+	assert_int_equal(c.checkpoint_number, 19000000);
+	assert_int_equal(c.checkpoint_hash[0], 0x5a);
+	assert_int_equal(c.checkpoint_hash[31], 0x77);
+	assert_int_equal(c.max_proof_age_ms, 300000);
 	dpk_config_free(&c);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
