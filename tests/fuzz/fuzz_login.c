@@ -52,17 +52,26 @@ reply(uint8_t which, const uint8_t *data, size_t size)
 				abort();
 			break;
 		case 1: dpk_client_login_respond(c, "DPK-LOGIN-v1.AA", &resp); break;
-		case 2: dpk_client_login_verify(c, "DPK-LOGIN-v1.AA", "DPK-RESPONSE-v1.AA", ident, sizeof(ident)); break;
+		case 2:
+			/* a proven block only after a reply that parsed whole */
+			if (dpk_client_login_verify(c, "DPK-LOGIN-v1.AA", "DPK-RESPONSE-v1.AA", ident, sizeof(ident)) != 0 &&
+			    dpk_client_login_proof(c, NULL, NULL))
+				abort();
+			break;
 		case 3:
 			if (dpk_client_login_describe(c, "DPK-LOGIN-v1.AA", &resp) == 0 &&
 			    (resp.response[0] != '\0' || resp.host[0] == '\0'))
 				abort();
 			break;
-		default:
-			if (dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident)) == 0 && status > 2)
+		default: {
+			int r = dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident));
+
+			if ((r == 0 && status > 2) || (r != 0 && dpk_client_login_proof(c, NULL, NULL)))
 				abort();
 			break;
 		}
+		}
+
 		dpk_client_close(c); /* closes sv[0] */
 	}
 	close(sv[1]);

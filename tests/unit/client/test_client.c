@@ -430,6 +430,96 @@ test_login_describe_and_respond(void **state)
 	}
 }
 
+/* A LOGIN_ACCOUNT reply (type 0x8e) for alice: status 1, stale ms 0, then
+ * tail[tn] (the proven block, or not). */
+static size_t
+account_reply(uint8_t *out, const uint8_t *tail, size_t tn)
+{
+	static const char id[] = "alice.example.org";
+	size_t n = 4;
+
+	out[n++] = 0x8e;
+	out[n++] = 1;
+	out[n++] = 0, out[n++] = 0, out[n++] = 0, out[n++] = (uint8_t)(sizeof(id) - 1);
+	memcpy(out + n, id, sizeof(id) - 1);
+	n += sizeof(id) - 1;
+	memset(out + n, 0, 4);
+	n += 4;
+	memcpy(out + n, tail, tn);
+	n += tn;
+	out[0] = 0, out[1] = 0, out[2] = (uint8_t)((n - 4) >> 8), out[3] = (uint8_t)(n - 4);
+	return n;
+}
+
+static int
+account_with(const uint8_t *tail, size_t tn, uint64_t *block, uint8_t hash[32], int *proven)
+{
+	struct fake f = {0};
+	struct dpk_client *c;
+	uint8_t reply[256], status;
+	char ident[256];
+	size_t n = account_reply(reply, tail, tn);
+	int r;
+
+	fake_start(&f, reply, n);
+	assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+	r = dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident));
+	*proven = dpk_client_login_proof(c, block, hash);
+	dpk_client_close(c);
+	fake_stop(&f);
+	return r;
+}
+
+/* LOGIN_ACCOUNT's proven block (the tail an agent with verified reads
+ * adds): read when whole, absent from older agents, and a tail cut short,
+ * a hash of the wrong size or a byte too many refused. */
+static void
+test_login_proof(void **state)
+{
+	uint8_t tail[1 + 8 + 4 + 33], hash[32];
+	uint64_t block = 0;
+	int proven;
+
+	(void)state;
+	tail[0] = 1;
+	memset(tail + 1, 0, 8);
+	tail[8] = 42;                                   /* block 42 */
+	tail[9] = 0, tail[10] = 0, tail[11] = 0, tail[12] = 32;
+	for (int i = 0; i < 33; i++)
+		tail[13 + i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(account_with(tail, 13 + 32, &block, hash, &proven), 0);
+	assert_int_equal(proven, 1);
+	assert_int_equal(block, 42);
+	assert_int_equal(hash[0], 0xa0);
+	assert_int_equal(hash[31], 0xa0 + 31);
+	/* an agent before verified reads: no tail, no block */
+	assert_int_equal(account_with(tail, 0, &block, hash, &proven), 0);
+	assert_int_equal(proven, 0);
+	/* not proven: an empty hash */
+	{
+		uint8_t none[13] = {0};
+
+		assert_int_equal(account_with(none, sizeof(none), &block, hash, &proven), 0);
+		assert_int_equal(proven, 0);
+	}
+	/* cut anywhere, a 31- or 33-byte hash, a trailing byte: refused */
+	static const size_t cuts[] = {1, 5, 9, 12, 13, 14, 44}; /* in each field */
+
+	for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+		assert_int_equal(account_with(tail, cuts[k], &block, hash, &proven), DPK_CLIENT_EPROTO);
+		assert_int_equal(proven, 0);
+	}
+	tail[12] = 31;
+	assert_int_equal(account_with(tail, 13 + 31, &block, hash, &proven), DPK_CLIENT_EPROTO);
+	tail[12] = 33;
+	assert_int_equal(account_with(tail, 13 + 33, &block, hash, &proven), DPK_CLIENT_EPROTO);
+	tail[12] = 32;
+	assert_int_equal(account_with(tail, 13 + 33, &block, hash, &proven), DPK_CLIENT_EPROTO);
+	/* proven but no hash */
+	tail[12] = 0;
+	assert_int_equal(account_with(tail, 13, &block, hash, &proven), DPK_CLIENT_EPROTO);
+}
+
 int
 main(void)
 {
@@ -446,6 +536,7 @@ main(void)
 		cmocka_unit_test(test_login_challenge_rhost),
 		cmocka_unit_test(test_exports),
 		cmocka_unit_test(test_login_describe_and_respond),
+		cmocka_unit_test(test_login_proof),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a stray SIGPIPE must kill the test, not be ignored */
