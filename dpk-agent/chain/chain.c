@@ -259,11 +259,13 @@ chain_anchor(struct chain *ch, char *why, size_t whysz)
 		}
 		if ((r = anchor_recent(ch, &cand, why, whysz)) != 0 ||
 		    (r = anchor_descends(ch, lead, &cand, why, whysz)) != 0) {
+			/* the next endpoint may name a newer block, or give the parents this one did not */
 			if (ch->refusal_logged_ms == 0 || now - ch->refusal_logged_ms > 60000) {
 				agent_log(LOG_WARNING, "refused every verified answer: %s", why);
 				ch->refusal_logged_ms = now;
 			}
-			return r;
+			disagreed = 1;
+			continue;
 		}
 		if (ch->have_anchor && cand.number == ch->anchor.number + 1 &&
 		    memcmp(cand.parent_hash, ch->anchor.hash, 32) != 0) {
