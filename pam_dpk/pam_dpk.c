@@ -199,6 +199,11 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_NOTICE, "%s: its passwd entry does not name DPK identity %s; refusing", user, identity);
 		retval = PAM_PERM_DENIED;
 	} else if (status == 1) {
+		uint64_t block;
+
+		if (o.debug && dpk_client_login_proof(c, &block, NULL))
+			pam_syslog(pamh, LOG_DEBUG, "%s: account of DPK identity %s in order; record proven at block %llu",
+			    user, identity, (unsigned long long)block);
 		retval = PAM_SUCCESS;
 	} else {
 		pam_syslog(pamh, LOG_NOTICE, "%s: DPK identity %s is %s on chain", user, identity,
