@@ -256,7 +256,7 @@ check_config(struct env *e, struct dpk_buf *out)
 
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = { agent, (char *)"-c", e->conf, (char *)"--check-config", NULL };
-	dpk_buf_reset(out);
+	dpk_buf_free(out); /* dpk_test_run starts it anew */
 	return dpk_test_run(argv, NULL, out);
 }
 
