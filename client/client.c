@@ -948,16 +948,23 @@ login_get_proof(struct dpk_client *c, struct dpk_wire_r *rd)
 		c->login_proven = 0;
 }
 
+/* the block an answer was proven at, when it was: 1 and *block/hash set, else 0 */
+static int
+proof_out(int proven, uint64_t b, const uint8_t h[32], uint64_t *block, uint8_t hash[32])
+{
+	if (!proven)
+		return 0;
+	if (block != NULL)
+		*block = b;
+	if (hash != NULL)
+		memcpy(hash, h, 32);
+	return 1;
+}
+
 int
 dpk_client_login_proof(const struct dpk_client *c, uint64_t *block, uint8_t hash[32])
 {
-	if (c == NULL || !c->login_proven)
-		return 0;
-	if (block != NULL)
-		*block = c->login_block;
-	if (hash != NULL)
-		memcpy(hash, c->login_block_hash, 32);
-	return 1;
+	return c != NULL && proof_out(c->login_proven, c->login_block, c->login_block_hash, block, hash);
 }
 
 int
@@ -993,13 +1000,7 @@ dpk_client_login_verify(struct dpk_client *c, const char *challenge, const char 
 int
 dpk_client_lookup_proof(const struct dpk_client *c, uint64_t *block, uint8_t hash[32])
 {
-	if (c == NULL || !c->lookup_proven)
-		return 0;
-	if (block != NULL)
-		*block = c->lookup_block;
-	if (hash != NULL)
-		memcpy(hash, c->lookup_block_hash, 32);
-	return 1;
+	return c != NULL && proof_out(c->lookup_proven, c->lookup_block, c->lookup_block_hash, block, hash);
 }
 
 uint32_t
