@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "chain/chain.h"
 #include "chain/lookup.h"
+#include "chain/ops.h"
 #include "chain/registration.h"
 #include "common/conn.h"
 #include "login/login.h"
@@ -44,7 +45,8 @@ handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
  * identity (may be empty), u8 key algorithm, u8 caller privileged; then the
  * chain reads: u8 verify_reads, u8 has anchor, u64 anchor block number,
  * string anchor block hash (32 or empty), u8 endpoints, and per endpoint
- * string display (scheme://host:port), u8 state, u32 bad answers. */
+ * string display (scheme://host:port), u8 state, u32 bad answers; then the
+ * operations block (chain/ops.c), one string. */
 static void
 handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 {
@@ -77,6 +79,8 @@ handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 			dpk_wire_put_u32(&w, rep.ep[i].bad_answers);
 		}
 	}
+	/* then the operations block (chain/ops.c): one string */
+	agent_ops_status_put(a, c, &w);
 	agent_reply_end(c, DPK_MSG_STATUS, &w);
 }
 
@@ -141,6 +145,7 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_PSK_GET:
 	case DPK_MSG_TICKET_ISSUE:
 	case DPK_MSG_TICKET_REDEEM: agent_psk_request(a, c, type, body, len); return;
+	case DPK_MSG_CACHE_FLUSH: agent_cache_flush_request(a, c, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}

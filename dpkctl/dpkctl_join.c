@@ -9,6 +9,7 @@
 #include "enrol/token.h"
 #include "eth/wallet.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -97,15 +98,9 @@ check_config(const char *agent, const char *config)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int
-join_usage(void)
-{
-	fprintf(stderr, "dpkctl: usage: dpkctl join TOKEN_FILE --rpc URL [--config FILE] [--force]\n");
-	return DPKCTL_EXIT_USAGE;
-}
 
 int
-dpkctl_join(int argc, char **argv)
+dpkctl_join(struct dpk_client *unused, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	const char *token_path = NULL, *rpc = NULL, *config = "/etc/dpk/dpk.conf";
 	const char *agent = getenv("DPK_AGENT");
@@ -115,6 +110,7 @@ dpkctl_join(int argc, char **argv)
 	size_t len;
 	int force = 0, r = DPKCTL_EXIT_REFUSED, rc, n;
 
+	(void)unused;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--rpc") == 0 && i + 1 < argc)
 			rpc = argv[++i];
@@ -125,10 +121,10 @@ dpkctl_join(int argc, char **argv)
 		else if (argv[i][0] != '-' && token_path == NULL)
 			token_path = argv[i];
 		else
-			return join_usage();
+			return dpkctl_usage_error("join", "'%s' is not TOKEN_FILE, --rpc URL, --config FILE or --force", argv[i]);
 	}
 	if (token_path == NULL || rpc == NULL)
-		return join_usage();
+		return dpkctl_usage_error("join", "needs a token file and --rpc URL");
 	if ((strncmp(rpc, "http://", 7) != 0 && strncmp(rpc, "https://", 8) != 0) || strpbrk(rpc, " \t\r\n#") != NULL) {
 		fprintf(stderr, "dpkctl: join: --rpc '%s' is not an http:// or https:// URL\n", rpc);
 		return DPKCTL_EXIT_USAGE;
@@ -166,19 +162,36 @@ dpkctl_join(int argc, char **argv)
 	}
 	if (write_file(token_dest, text, len, 0600, force) != 0 || write_file(config, conf, (size_t)n, 0644, force) != 0)
 		goto out;
-	printf("wrote %s (identity %s, chain %llu, registry %s) and %s\n", config, t.identity,
-	    (unsigned long long)t.chain_id, contract, token_dest);
+	if (!o->json)
+		printf("wrote %s (identity %s, chain %llu, registry %s) and %s\n", config, t.identity,
+		    (unsigned long long)t.chain_id, contract, token_dest);
 	rc = check_config(agent != NULL && *agent != '\0' ? agent : "dpk-agent", config);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(j, "config", config);
+		cJSON_AddStringToObject(j, "token_file", token_dest);
+		cJSON_AddStringToObject(j, "identity", t.identity);
+		cJSON_AddNumberToObject(j, "chain_id", (double)t.chain_id);
+		cJSON_AddStringToObject(j, "contract", contract);
+		cJSON_AddStringToObject(j, "check_config", rc == 0 ? "ok" : rc > 0 ? "refused" : "not run");
+		if ((s = cJSON_Print(j)) != NULL)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	}
 	if (rc > 0) {
 		fprintf(stderr, "dpkctl: join: dpk-agent refuses %s (above); fix it, then start the agent\n", config);
 		goto out;
 	}
-	if (rc < 0)
+	if (rc < 0 && !o->json)
 		printf("could not run dpk-agent --check-config; check %s with it before starting the agent\n", config);
-	printf("next: add who may log in (nss_allow, login_allow: dpk.conf(5)) to %s, then\n"
-	    "  systemctl enable --now dpk-agent    # or: dpk-agent -c %s\n"
-	    "  dpkctl register                     # funding by the PKM, approval, one transaction\n",
-	    config, config);
+	if (!o->json)
+		printf("next: add who may log in (nss_allow, login_allow: dpk.conf(5)) to %s, then\n"
+		    "  systemctl enable --now dpk-agent    # or: dpk-agent -c %s\n"
+		    "  dpkctl register                     # funding by the PKM, approval, one transaction\n",
+		    config, config);
 	r = 0;
 out:
 	explicit_bzero(text, sizeof(text));

@@ -9,9 +9,11 @@
 
 #include "dpk/client.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -100,23 +102,8 @@ confirm(const struct dpk_client_login_response *d)
 	return yes;
 }
 
-/* A refusal of the agent or the client library, printed; the exit code. */
-static int
-failed(struct dpk_client *c, int r)
-{
-	const char *msg = "";
-
-	if (r == DPK_CLIENT_EAGENT) {
-		dpk_client_agent_error(c, &msg);
-		fprintf(stderr, "dpkctl: respond: %s\n", msg);
-		return DPKCTL_EXIT_REFUSED;
-	}
-	fprintf(stderr, "dpkctl: respond: %s\n", dpk_client_strerror(r));
-	return r == DPK_CLIENT_EPROTO ? DPKCTL_EXIT_PROTOCOL : DPKCTL_EXIT_UNREACHABLE;
-}
-
 int
-dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
+dpkctl_respond(struct dpk_client *unused, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_login_response desc, resp;
 	struct dpk_client *c;
@@ -124,6 +111,7 @@ dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
 	const char *challenge = NULL;
 	int yes = 0, r;
 
+	(void)unused;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0) {
 			yes = 1;
@@ -146,11 +134,11 @@ dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
 		fprintf(stderr, "dpkctl: respond: the challenge is too long to be a DPK login challenge\n");
 		return DPKCTL_EXIT_USAGE;
 	}
-	if ((r = dpkctl_open(socket, timeout_ms, &c)) != 0)
+	if ((r = dpkctl_open(o->socket, o->timeout_ms, &c)) != 0)
 		return r;
 	memset(&resp, 0, sizeof(resp));
 	if ((r = dpk_client_login_describe(c, challenge, &desc)) != 0) {
-		r = failed(c, r);
+		r = dpkctl_client_exit(c, r, "respond");
 		goto out;
 	}
 	if (yes) {
@@ -167,7 +155,7 @@ dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
 		goto out;
 	}
 	if ((r = dpk_client_login_respond(c, challenge, &resp)) != 0) {
-		r = failed(c, r);
+		r = dpkctl_client_exit(c, r, "respond");
 		goto out;
 	}
 	if (strcmp(resp.host, desc.host) != 0 || strcmp(resp.user, desc.user) != 0 ||
@@ -177,7 +165,22 @@ dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "Enter this response at the login prompt of %s:\n", resp.host);
-	printf("%s\n", resp.response);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(j, "host", resp.host);
+		cJSON_AddStringToObject(j, "user", resp.user);
+		cJSON_AddStringToObject(j, "service", resp.service);
+		cJSON_AddNumberToObject(j, "expiry", (double)resp.expiry);
+		cJSON_AddStringToObject(j, "response", resp.response);
+		if ((s = cJSON_Print(j)) != NULL)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	} else {
+		printf("%s\n", resp.response);
+	}
 	r = fflush(stdout) == 0 ? 0 : DPKCTL_EXIT_REFUSED;
 out:
 	explicit_bzero(&resp, sizeof(resp));

@@ -255,6 +255,9 @@ run_poll(struct chain *ch, struct job *j)
 		job_error(j, ch->rpc, r);
 		return;
 	}
+	j->head = head;
+	if (j->want_balance) /* for dpkctl status; a failure leaves it unread */
+		j->has_balance = dpk_rpc_balance(ch->rpc, j->balance_of, head, &j->balance) == 0;
 	if (ch->last_block == 0 || head < ch->last_block) {
 		/* first poll, or the chain went back (a reorg or a new dev chain): start over */
 		j->flush_all = ch->last_block != 0;

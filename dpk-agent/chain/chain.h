@@ -12,6 +12,7 @@
 #include "registry/registry.h"
 #include "eth/header.h"
 #include "eth/rpc.h"
+#include "eth/u256.h"
 
 enum job_kind {
 	JOB_LOOKUP,   /* getClientByHash(id_hash) */
@@ -44,6 +45,10 @@ struct job {
 	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
 	size_t n_changed;
 	int flush_all;                  /* JOB_POLL: too much was missed: drop the whole cache */
+	uint64_t head;                  /* JOB_POLL: the head block it saw (chain/ops.c) */
+	int want_balance, has_balance;  /* JOB_POLL: read balance_of's balance too */
+	uint8_t balance_of[20];
+	struct dpk_u256 balance;
 	struct reg *reg;                /* JOB_REGISTER */
 	struct job *next;
 };
