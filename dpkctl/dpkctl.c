@@ -40,12 +40,14 @@ dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **out)
 	}
 	if ((r = dpk_client_open(path, timeout_ms, 0, out)) != 0) {
 		fprintf(stderr, "dpkctl: %s: %s\n", path, dpk_client_strerror(r));
+		dpkctl_json_error(dpk_client_strerror(r), EXIT_UNREACHABLE);
 		return EXIT_UNREACHABLE;
 	}
 	if (dpk_client_peer_uid(*out, &uid) != 0 || (uid != 0 && uid != (unsigned long)getuid())) {
 		fprintf(stderr, "dpkctl: %s: the process serving this socket runs as uid %ld, not root (nor you): "
 		    "it is not the host's dpk-agent, so nothing was sent to it\n", path,
 		    uid == (unsigned long)-1 ? -1L : (long)uid);
+		dpkctl_json_error("the process serving the socket is not the host's dpk-agent", EXIT_UNREACHABLE);
 		dpk_client_close(*out);
 		*out = NULL;
 		return EXIT_UNREACHABLE;
@@ -58,13 +60,15 @@ dpkctl_client_exit(struct dpk_client *c, int r, const char *what)
 {
 	const char *msg = "";
 
-	if (r == DPK_CLIENT_EAGENT) {
+	int code = r == DPK_CLIENT_EAGENT ? EXIT_REFUSED : r == DPK_CLIENT_EPROTO ? EXIT_PROTOCOL : EXIT_UNREACHABLE;
+
+	if (r == DPK_CLIENT_EAGENT)
 		dpk_client_agent_error(c, &msg);
-		fprintf(stderr, "dpkctl: %s: %s\n", what, msg);
-		return EXIT_REFUSED;
-	}
-	fprintf(stderr, "dpkctl: %s: %s\n", what, dpk_client_strerror(r));
-	return r == DPK_CLIENT_EPROTO ? EXIT_PROTOCOL : EXIT_UNREACHABLE;
+	else
+		msg = dpk_client_strerror(r);
+	fprintf(stderr, "dpkctl: %s: %s\n", what, msg);
+	dpkctl_json_error(msg, code);
+	return code;
 }
 
 static int
@@ -773,7 +777,9 @@ main(int argc, char **argv)
 
 	/* PSKs and tickets' keys pass through this process: no core dumps of it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if ((r = dpkctl_parse_line(argc, argv, valued, &l)) != 0) {
+	r = dpkctl_parse_line(argc, argv, valued, &l);
+	dpkctl_json_errors = l.o.json;
+	if (r != 0) {
 		free(l.argv);
 		return r < 0 ? 0 : r;
 	}

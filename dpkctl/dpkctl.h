@@ -72,6 +72,11 @@ int dpkctl_check_options(const struct dpkctl_command *cmd, const struct dpkctl_l
  * exit code after a message on stderr. */
 int dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **c);
 
+/* With --json, a failure is also one JSON object on stdout, {"error": TEXT,
+ * "exit": CODE}, so a script reads every answer the same way; set by main(). */
+extern int dpkctl_json_errors;
+void dpkctl_json_error(const char *text, int exit_code);
+
 /* After a failed libdpkclient call r: the message on stderr ("dpkctl: WHAT:
  * the agent's reason or the library's") and the exit code. */
 int dpkctl_client_exit(struct dpk_client *c, int r, const char *what);

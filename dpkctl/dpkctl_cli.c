@@ -4,9 +4,29 @@
 
 #include "dpkctl.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+int dpkctl_json_errors;
+
+void
+dpkctl_json_error(const char *text, int exit_code)
+{
+	cJSON *j;
+	char *s;
+
+	if (!dpkctl_json_errors || (j = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(j, "error", text);
+	cJSON_AddNumberToObject(j, "exit", exit_code);
+	if ((s = cJSON_Print(j)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(j);
+}
 
 const struct dpkctl_command *
 dpkctl_find(const char *name)
@@ -42,12 +62,14 @@ int
 dpkctl_usage_error(const char *cmd, const char *fmt, ...)
 {
 	const struct dpkctl_command *c = cmd != NULL ? dpkctl_find(cmd) : NULL;
+	char why[512];
 	va_list ap;
 
-	fprintf(stderr, "dpkctl: %s%s", cmd != NULL ? cmd : "", cmd != NULL ? ": " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "dpkctl: %s%s%s", cmd != NULL ? cmd : "", cmd != NULL ? ": " : "", why);
+	dpkctl_json_error(why, DPKCTL_EXIT_USAGE);
 	if (c != NULL)
 		fprintf(stderr, "\nusage: dpkctl %s%s%s\n(dpkctl %s --help says more)\n", c->name, *c->usage ? " " : "",
 		    c->usage, c->name);

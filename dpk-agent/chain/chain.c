@@ -333,6 +333,14 @@ chain_update_report(struct chain *ch)
 }
 
 void
+chain_drop_anchor(struct chain *ch)
+{
+	pthread_mutex_lock(&ch->mu);
+	ch->drop_anchor = 1;
+	pthread_mutex_unlock(&ch->mu);
+}
+
+void
 chain_get_report(struct chain *ch, struct chain_report *out)
 {
 	pthread_mutex_lock(&ch->mu);
@@ -367,6 +375,8 @@ worker(void *arg)
 		if (ch->stop)
 			break;
 		j = ch->todo;
+		if (ch->drop_anchor)
+			ch->have_anchor = ch->drop_anchor = 0;
 		ch->todo = j->next;
 		if (ch->todo == NULL)
 			ch->todo_tail = NULL;

@@ -104,6 +104,7 @@ struct chain {
 	int64_t anchor_ms;                /* monotonic time it was accepted */
 	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
 	struct chain_report report;       /* under mu: a copy of the above for STATUS */
+	int drop_anchor;                  /* under mu: chain_drop_anchor() was called */
 };
 
 /* trust may be NULL: reads are believed (eth_call), as for the registration
@@ -119,6 +120,9 @@ void chain_raise(struct chain *ch, const uint8_t id_hash[32], enum job_prio prio
  * clears the eventfd. */
 struct job *chain_take_done(struct chain *ch);
 void job_free(struct job *j);
+/* The next read takes a new header, not the one reused for up to a second
+ * (dpkctl cache flush: what the chain says now). */
+void chain_drop_anchor(struct chain *ch);
 /* A copy of what the worker last knew (endpoints, anchor). */
 void chain_get_report(struct chain *ch, struct chain_report *out);
 

@@ -98,6 +98,7 @@ agent_cache_flush_request(struct agent *a, struct conn *c, const uint8_t *body, 
 		return;
 	}
 	cache_clear(&a->cache);
+	chain_drop_anchor(&a->chain);
 	if (a->on_record_changed != NULL) /* the NSS cache file's entries go too */
 		a->on_record_changed(a, NULL);
 	agent_log(LOG_NOTICE, "cache flushed by uid 0: %zu record(s) dropped", n);
