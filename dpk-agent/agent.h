@@ -15,7 +15,7 @@
 
 #include "chain/cache.h"
 #include "chain/chain.h"
-#include "chain/ops.h"
+#include "chain/opsview.h"
 #include "chain/register.h"
 #include "common/config.h"
 #include "crypto/idkey.h"

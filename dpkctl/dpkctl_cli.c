@@ -4,7 +4,7 @@
 
 #include "dpkctl.h"
 
-#include <cjson/cJSON.h>
+#include "daemon/cli.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,17 +15,8 @@ int dpkctl_json_errors;
 void
 dpkctl_json_error(const char *text, int exit_code)
 {
-	cJSON *j;
-	char *s;
-
-	if (!dpkctl_json_errors || (j = cJSON_CreateObject()) == NULL)
-		return;
-	cJSON_AddStringToObject(j, "error", text);
-	cJSON_AddNumberToObject(j, "exit", exit_code);
-	if ((s = cJSON_Print(j)) != NULL)
-		printf("%s\n", s);
-	free(s);
-	cJSON_Delete(j);
+	if (dpkctl_json_errors)
+		dpk_cli_json_error(text, exit_code);
 }
 
 const struct dpkctl_command *

@@ -6,6 +6,7 @@
 
 #include "agent.h"
 #include "base/err.h"
+#include "chain/ops.h"
 #include "common/clock.h"
 #include "registry/identity.h"
 #include "proto.h"

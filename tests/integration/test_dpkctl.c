@@ -104,28 +104,30 @@ json_of(const struct dpk_buf *out)
 	return j;
 }
 
-static double
-num(const cJSON *j, const char *path1, const char *path2)
+/* j's member path1 (or path1.path2), which must be a number (or a string) */
+static const cJSON *
+member(const cJSON *j, const char *path1, const char *path2, cJSON_bool (*is)(const cJSON *))
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, path1);
 
 	if (path2 != NULL)
 		v = cJSON_GetObjectItemCaseSensitive(v, path2);
-	if (!cJSON_IsNumber(v))
-		fail_msg("no number %s%s%s", path1, path2 ? "." : "", path2 ? path2 : "");
-	return v->valuedouble;
+	if (!is(v))
+		fail_msg("no %s %s%s%s", is == cJSON_IsNumber ? "number" : "string", path1, path2 ? "." : "",
+		    path2 ? path2 : "");
+	return v;
+}
+
+static double
+num(const cJSON *j, const char *path1, const char *path2)
+{
+	return member(j, path1, path2, cJSON_IsNumber)->valuedouble;
 }
 
 static const char *
 str(const cJSON *j, const char *path1, const char *path2)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, path1);
-
-	if (path2 != NULL)
-		v = cJSON_GetObjectItemCaseSensitive(v, path2);
-	if (!cJSON_IsString(v))
-		fail_msg("no string %s%s%s", path1, path2 ? "." : "", path2 ? path2 : "");
-	return v->valuestring;
+	return member(j, path1, path2, cJSON_IsString)->valuestring;
 }
 
 /* status --json until the agent's first event poll has ended. */
