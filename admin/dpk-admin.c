@@ -532,11 +532,11 @@ main(int argc, char **argv)
 	}
 	cmd = optind < argc ? argv[optind++] : NULL;
 	nargs = argc - optind;
-	if (cmd != NULL && strcmp(cmd, "help") == 0) {
-		cmd = nargs > 0 ? argv[optind] : NULL;
-		help = 1;
+	if (cmd != NULL && strcmp(cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
 		if (nargs > 1)
 			return complain(2, "help: takes at most one command name");
+		cmd = nargs > 0 ? argv[optind] : help ? "help" : NULL;
+		help = 1;
 	}
 	if (help || cmd == NULL) {
 		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);

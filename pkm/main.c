@@ -323,10 +323,10 @@ main(int argc, char **argv)
 	}
 	cmd = optind < argc ? argv[optind++] : NULL;
 	nargs = argc - optind;
-	if (cmd != NULL && strcmp(cmd, "help") == 0) {
+	if (cmd != NULL && strcmp(cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
 		if (nargs > 1)
 			return complain(2, "help: takes at most one command name");
-		cmd = nargs > 0 ? argv[optind] : NULL;
+		cmd = nargs > 0 ? argv[optind] : help ? "help" : NULL;
 		help = 1;
 	}
 	if (help || cmd == NULL) {
@@ -341,7 +341,8 @@ main(int argc, char **argv)
 	if (dpk_cli_find(commands, cmd) == NULL)
 		return complain(2, "unknown command '%s' (dpk-pkm --help lists them)", cmd);
 	if (nargs != command_args(cmd) || ((out != NULL || valid != NULL) && strcmp(cmd, "enrol") != 0))
-		return complain(2, "usage: dpk-pkm %s %s", cmd, dpk_cli_find(commands, cmd)->usage);
+		return complain(2, "usage: dpk-pkm %s%s%s", cmd, *dpk_cli_find(commands, cmd)->usage ? " " : "",
+		    dpk_cli_find(commands, cmd)->usage);
 	/* the PKM's wallet key, identity key and the tokens' secrets live in this
 	 * process: no core dumps, no ptrace by other processes of its uid */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)

@@ -60,6 +60,7 @@ integration_tests = \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_dpkctl \
+	tests/integration/test_operator_cli \
 	tests/integration/test_verified_reads \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
@@ -162,6 +163,10 @@ tests_integration_test_registry_LDADD = $(TEST_LIBS)
 tests_integration_test_verified_reads_SOURCES = tests/integration/test_verified_reads.c
 tests_integration_test_verified_reads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_verified_reads_LDADD = client/libdpkclient.la $(TEST_LIBS)
+# the built dpk-admin and dpk-pkm on anvil: --json everywhere, help per command, endpoints from a file or the environment
+tests_integration_test_operator_cli_SOURCES = tests/integration/test_operator_cli.c
+tests_integration_test_operator_cli_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_operator_cli_LDADD = $(TEST_LIBS)
 # the built dpkctl against a real agent: --json everywhere, options anywhere, status, cache flush
 tests_integration_test_dpkctl_SOURCES = tests/integration/test_dpkctl.c
 tests_integration_test_dpkctl_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include

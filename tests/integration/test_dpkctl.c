@@ -67,31 +67,9 @@ teardown(void **state)
 
 /* Run dpkctl (as uid nobody when as_nobody) with the NULL-terminated
  * arguments; its stdout in out; its exit status. */
-static int
-ctl(struct env *e, int as_nobody, struct dpk_buf *out, ...)
-{
-	char *argv[32];
-	size_t n = 0;
-	va_list ap;
-	int r;
-
-	if (as_nobody) {
-		argv[n++] = (char *)"/usr/bin/setpriv";
-		argv[n++] = (char *)"--reuid=" NOBODY;
-		argv[n++] = (char *)"--regid=" NOBODY;
-		argv[n++] = (char *)"--clear-groups";
-	}
-	argv[n++] = e->dpkctl;
-	va_start(ap, out);
-	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	dpk_buf_init(out, 1 << 20);
-	r = dpk_test_run(argv, NULL, out);
-	assert_int_equal(dpk_buf_cstr(out), 0);
-	return r;
-}
+#define ctl(e, as_nobody, out, ...) dpk_test_run_words(out, (as_nobody) ? (char *const[]){(char *)"/usr/bin/setpriv", \
+    (char *)"--reuid=" NOBODY, (char *)"--regid=" NOBODY, (char *)"--clear-groups", (e)->dpkctl, NULL} : \
+    (char *const[]){(e)->dpkctl, NULL}, __VA_ARGS__)
 
 /* out parsed as one JSON object (the test fails if it is not). */
 static cJSON *
