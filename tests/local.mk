@@ -325,7 +325,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_login \
 	tests/fuzz/fuzz_userdb \
 	tests/fuzz/fuzz_pkm_form \
-	tests/fuzz/fuzz_pke
+	tests/fuzz/fuzz_pke \
+	tests/fuzz/fuzz_rpc_list
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -407,6 +408,10 @@ tests_fuzz_fuzz_pke_SOURCES = tests/fuzz/fuzz_pke.c
 tests_fuzz_fuzz_pke_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_pke_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_pke_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_rpc_list_SOURCES = tests/fuzz/fuzz_rpc_list.c
+tests_fuzz_fuzz_rpc_list_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_rpc_list_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_rpc_list_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
@@ -491,6 +496,11 @@ unit_tests += tests/unit/daemon/test_netsource
 tests_unit_daemon_test_netsource_SOURCES = tests/unit/daemon/test_netsource.c
 tests_unit_daemon_test_netsource_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_daemon_test_netsource_LDADD = $(TEST_LIBS)
+# dpk-admin's endpoint lists (--rpc-file, DPK_RPC_URL) and the CLIs' help table
+unit_tests += tests/unit/daemon/test_cli
+tests_unit_daemon_test_cli_SOURCES = tests/unit/daemon/test_cli.c
+tests_unit_daemon_test_cli_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_cli_LDADD = $(TEST_LIBS)
 # the PSK listener under load: inbound and outbound budgets, per-source caps (IPv6 by /64)
 integration_tests += tests/integration/test_psk_load
 tests_integration_test_psk_load_SOURCES = tests/integration/test_psk_load.c \
