@@ -340,9 +340,10 @@ cmd_register(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char *
 		if (!wait || reg.step == DPK_CLIENT_REG_DONE || reg.step == DPK_CLIENT_REG_FAILED)
 			break;
 		if (time(NULL) >= give_up) {
-			fprintf(stderr, "%sdpkctl: register: still not done after %ld s (%s: %s); it goes on in the agent:"
-			    " run dpkctl register again to follow it\n", tty ? "\n" : "", limit_s, reg.step_name, reg.detail);
-			return EXIT_REFUSED;
+			if (tty && !o->json)
+				fputc('\n', stderr);
+			return dpkctl_fail(EXIT_REFUSED, "register: still not done after %ld s (%s: %s); it goes on in the "
+			    "agent: run dpkctl register again to follow it", limit_s, reg.step_name, reg.detail);
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -608,7 +609,7 @@ read_ticket(const char *path, uint8_t **t, size_t *tlen)
 	int r = -1;
 
 	if (f == NULL) {
-		fprintf(stderr, "dpkctl: ticket redeem: cannot open %s\n", path);
+		dpkctl_fail(EXIT_USAGE, "ticket redeem: cannot open %s", path);
 		return -1;
 	}
 	text = malloc(2 * DPK_CLIENT_MAX_FRAME + 2);
@@ -623,9 +624,9 @@ read_ticket(const char *path, uint8_t **t, size_t *tlen)
 		a++;
 	*t = malloc(DPK_CLIENT_MAX_FRAME);
 	if (n > 2 * DPK_CLIENT_MAX_FRAME)
-		fprintf(stderr, "dpkctl: ticket redeem: %s is too large to be a ticket\n", path);
+		dpkctl_fail(EXIT_USAGE, "ticket redeem: %s is too large to be a ticket", path);
 	else if (*t == NULL || b == a || dpk_hex_decode(text + a, b - a, *t, DPK_CLIENT_MAX_FRAME - 16, tlen) != 0)
-		fprintf(stderr, "dpkctl: ticket redeem: %s does not hold a ticket in hex (as dpkctl ticket issue writes it)\n",
+		dpkctl_fail(EXIT_USAGE, "ticket redeem: %s does not hold a ticket in hex (as dpkctl ticket issue writes it)",
 		    path);
 	else
 		r = 0;
@@ -671,7 +672,7 @@ cmd_ticket(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **a
 			char *hex = malloc(2 * tlen + 1);
 
 			if (f == NULL || hex == NULL) {
-				fprintf(stderr, "dpkctl: ticket issue: cannot write %s\n", out);
+				dpkctl_fail(EXIT_REFUSED, "ticket issue: cannot write %s", out);
 				if (f != NULL)
 					fclose(f);
 				free(hex);
@@ -777,9 +778,7 @@ main(int argc, char **argv)
 
 	/* PSKs and tickets' keys pass through this process: no core dumps of it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	r = dpkctl_parse_line(argc, argv, valued, &l);
-	dpkctl_json_errors = l.o.json;
-	if (r != 0) {
+	if ((r = dpkctl_parse_line(argc, argv, valued, &l)) != 0) {
 		free(l.argv);
 		return r < 0 ? 0 : r;
 	}

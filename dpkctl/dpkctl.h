@@ -77,6 +77,9 @@ int dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **c);
 extern int dpkctl_json_errors;
 void dpkctl_json_error(const char *text, int exit_code);
 
+/* A failure: "dpkctl: TEXT" on stderr (and the JSON error); returns code. */
+int dpkctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* After a failed libdpkclient call r: the message on stderr ("dpkctl: WHAT:
  * the agent's reason or the library's") and the exit code. */
 int dpkctl_client_exit(struct dpk_client *c, int r, const char *what);

@@ -19,6 +19,20 @@ dpkctl_json_error(const char *text, int exit_code)
 		dpk_cli_json_error(text, exit_code);
 }
 
+int
+dpkctl_fail(int code, const char *fmt, ...)
+{
+	char why[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "dpkctl: %s\n", why);
+	dpkctl_json_error(why, code);
+	return code;
+}
+
 const struct dpkctl_command *
 dpkctl_find(const char *name)
 {
@@ -104,9 +118,11 @@ dpkctl_parse_line(int argc, char **argv, const char *const *valued, struct dpkct
 
 	memset(out, 0, sizeof(*out));
 	out->o.timeout_ms = 5000;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) /* first, so that what fails below is JSON too */
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			dpkctl_json_errors = 1;
 	if ((out->argv = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
-		fprintf(stderr, "dpkctl: out of memory\n");
-		return DPKCTL_EXIT_REFUSED;
+		return dpkctl_fail(DPKCTL_EXIT_REFUSED, "out of memory");
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
@@ -129,14 +145,12 @@ dpkctl_parse_line(int argc, char **argv, const char *const *valued, struct dpkct
 			long t = strtol(v, &end, 10);
 
 			if (*v == '\0' || *end != '\0' || t <= 0 || t > 600000) {
-				fprintf(stderr, "dpkctl: --timeout: '%s' is not a number of milliseconds (1..600000)\n", v);
-				return DPKCTL_EXIT_USAGE;
+				return dpkctl_fail(DPKCTL_EXIT_USAGE, "--timeout: '%s' is not a number of milliseconds (1..600000)", v);
 			}
 			out->o.timeout_ms = (int)t;
 			out->timeout_set = 1;
 		} else if (missing) {
-			fprintf(stderr, "dpkctl: %s needs a value\n", a);
-			return DPKCTL_EXIT_USAGE;
+			return dpkctl_fail(DPKCTL_EXIT_USAGE, "%s needs a value", a);
 		} else if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0) {
 			out->o.json = 1;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -118,21 +118,19 @@ dpkctl_respond(struct dpk_client *unused, const struct dpkctl_opts *o, int argc,
 		} else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && challenge == NULL) {
 			challenge = argv[i];
 		} else {
-			fprintf(stderr, "dpkctl: respond takes [--yes] and one challenge (or reads it from stdin), not '%s'\n",
+			return dpkctl_usage_error("respond", "takes --yes and one challenge (or reads it from stdin), not '%s'",
 			    argv[i]);
-			return DPKCTL_EXIT_USAGE;
 		}
 	}
 	if (challenge == NULL || strcmp(challenge, "-") == 0) {
 		if (read_challenge(line, sizeof(line)) != 0) {
-			fprintf(stderr, "dpkctl: respond: no challenge on stdin (paste the text that starts with DPK-LOGIN-v1.)\n");
-			return DPKCTL_EXIT_USAGE;
+			return dpkctl_fail(DPKCTL_EXIT_USAGE, "respond: no challenge on stdin (paste the text that starts "
+			    "with DPK-LOGIN-v1.)");
 		}
 		challenge = line;
 	}
 	if (strlen(challenge) > DPK_CLIENT_LOGIN_TEXT_MAX) {
-		fprintf(stderr, "dpkctl: respond: the challenge is too long to be a DPK login challenge\n");
-		return DPKCTL_EXIT_USAGE;
+		return dpkctl_fail(DPKCTL_EXIT_USAGE, "respond: the challenge is too long to be a DPK login challenge");
 	}
 	if ((r = dpkctl_open(o->socket, o->timeout_ms, &c)) != 0)
 		return r;
@@ -145,13 +143,11 @@ dpkctl_respond(struct dpk_client *unused, const struct dpkctl_opts *o, int argc,
 		describe(&desc, text, sizeof(text));
 		fputs(text, stderr);
 	} else if ((r = confirm(&desc)) < 0) {
-		fprintf(stderr, "dpkctl: respond: no terminal to ask on whether to sign the challenge of host %s: run it in "
-		    "a terminal, or pass --yes once you know that you are logging in to %s\n", desc.host, desc.host);
-		r = DPKCTL_EXIT_REFUSED;
+		r = dpkctl_fail(DPKCTL_EXIT_REFUSED, "respond: no terminal to ask on whether to sign the challenge of host "
+		    "%s: run it in a terminal, or pass --yes once you know that you are logging in to %s", desc.host, desc.host);
 		goto out;
 	} else if (r == 0) {
-		fprintf(stderr, "dpkctl: respond: not signed\n");
-		r = DPKCTL_EXIT_REFUSED;
+		r = dpkctl_fail(DPKCTL_EXIT_REFUSED, "respond: not signed");
 		goto out;
 	}
 	if ((r = dpk_client_login_respond(c, challenge, &resp)) != 0) {
@@ -160,8 +156,7 @@ dpkctl_respond(struct dpk_client *unused, const struct dpkctl_opts *o, int argc,
 	}
 	if (strcmp(resp.host, desc.host) != 0 || strcmp(resp.user, desc.user) != 0 ||
 	    strcmp(resp.service, desc.service) != 0 || resp.expiry != desc.expiry) {
-		fprintf(stderr, "dpkctl: respond: the agent signed another challenge than it described\n");
-		r = DPKCTL_EXIT_PROTOCOL;
+		r = dpkctl_fail(DPKCTL_EXIT_PROTOCOL, "respond: the agent signed another challenge than it described");
 		goto out;
 	}
 	fprintf(stderr, "Enter this response at the login prompt of %s:\n", resp.host);
