@@ -7,15 +7,18 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "daemon/cli.h"
 #include "registry/identity.h"
 #include "eth/keystore.h"
 #include "registry/registry.h"
 #include "eth/rpc.h"
 #include "eth/txsend.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,31 +45,41 @@ struct admin {
 	int have_wallet;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: dpk-admin --rpc URL [--rpc URL...] [KEY] [--contract ADDR] COMMAND [ARGS]\n"
-	    "key (for commands that send transactions), never on the command line:\n"
-	    "  --private-key-file FILE        hex private key, mode 0600\n"
-	    "  --keystore FILE --password-file FILE   keystore v3 (geth, cast)\n"
-	    "commands:\n"
-	    "  chain-id                       print the chain id\n"
-	    "  deploy                         deploy the registry; print its address\n"
-	    "  add-approver ADDR | remove-approver ADDR\n"
-	    "  transfer-ownership ADDR | accept-ownership\n"
-	    "  fund ADDR WEI                  send Ether (wei, decimal)\n"
-	    "  lookup IDENTITY                the identity's record: status, key, controller, approver, serial\n"
-	    "  revoke IDENTITY                revoke (as the owner, the controller, or the approver that\n"
-	    "                                 approved the record)\n"
-	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet\n");
-}
+static const struct dpk_cli_cmd commands[] = {
+	{"chain-id", "", "print the chain id of the endpoints\n"},
+	{"deploy", "", "deploy the registry (the key's address becomes its owner); print its address\n"},
+	{"add-approver", "ADDR", "let ADDR (a PKM's wallet) approve identities\n"},
+	{"remove-approver", "ADDR", "withdraw ADDR's right to approve\n"},
+	{"transfer-ownership", "ADDR", "offer the registry's ownership to ADDR (it accepts with accept-ownership)\n"},
+	{"accept-ownership", "", "accept the ownership offered to the key's address\n"},
+	{"fund", "ADDR WEI", "send WEI (decimal) to ADDR\n"},
+	{"lookup", "IDENTITY", "the identity's record: status, key, controller, approver, serial; exit 0 if active\n"},
+	{"revoke", "IDENTITY", "revoke (as the owner, the controller, or the approver that approved the record)\n"},
+	{"help", "[COMMAND]", "the commands, or what COMMAND does\n"},
+	{NULL, NULL, NULL},
+};
+
+static const char common_help[] =
+    "endpoints (never only on the command line, where ps shows them and their API keys):\n"
+    "  --rpc-file FILE     URLs, one per line ('#' comments); other users may not read it\n"
+    "  DPK_RPC_URL         the environment: URLs separated by spaces or commas\n"
+    "  --rpc URL           (repeatable) also accepted, but visible to every local user\n"
+    "key (for commands that send transactions), never on the command line:\n"
+    "  --private-key-file FILE                hex private key, mode 0600\n"
+    "  --keystore FILE --password-file FILE   keystore v3 (geth, cast)\n"
+    "options, anywhere on the line (\"--\" ends them): --contract ADDR, --json (one JSON object on stdout),\n"
+    "  --timeout SECONDS (waiting for a receipt, default 120), --quiet, --help, --version\n";
+
+static int json_out; /* --json */
+
+#define print_json dpk_cli_print_json
+/* A failure, said on stderr (and as JSON with --json); returns code. */
+#define complain(code, ...) dpk_cli_fail("dpk-admin", json_out, code, __VA_ARGS__)
 
 static int
 fail(const char *what, const char *msg)
 {
-	fprintf(stderr, "dpk-admin: %s: %s\n", what, msg);
-	return 1;
+	return complain(1, "%s: %s", what, msg);
 }
 
 /* Read a small secret file that only its owner may read. */
@@ -78,16 +91,16 @@ read_secret_file(const char *path, char *out, size_t outsz, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return fprintf(stderr, "dpk-admin: %s: %s\n", path, strerror(errno)), -1;
+		return complain(1, "%s: %s", path, strerror(errno)), -1;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
 		close(fd);
-		fprintf(stderr, "dpk-admin: %s must be a regular file readable only by its owner (chmod 600)\n", path);
+		complain(1, "%s must be a regular file readable only by its owner (chmod 600)", path);
 		return -1;
 	}
 	n = read(fd, out, outsz - 1);
 	close(fd);
 	if (n < 0 || (size_t)n >= outsz - 1)
-		return fprintf(stderr, "dpk-admin: %s: cannot read it, or it is too large\n", path), -1;
+		return complain(1, "%s: cannot read it, or it is too large", path), -1;
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
 		n--;
 	out[n] = '\0';
@@ -115,7 +128,7 @@ load_wallet(struct admin *a)
 		explicit_bzero(priv, sizeof(priv));
 		explicit_bzero(text, sizeof(text));
 		if (r != 0)
-			return fprintf(stderr, "dpk-admin: %s: not a secp256k1 private key (64 hex digits)\n", a->key_file), -1;
+			return complain(1, "%s: not a secp256k1 private key (64 hex digits)", a->key_file), -1;
 	} else if (a->keystore != NULL && a->password_file != NULL) {
 		const char *detail = "";
 
@@ -124,11 +137,11 @@ load_wallet(struct admin *a)
 		r = dpk_keystore_read_file(a->keystore, (const uint8_t *)text, len, NULL, &a->w, &detail);
 		explicit_bzero(text, sizeof(text));
 		if (r != 0)
-			return fprintf(stderr, "dpk-admin: %s: %s%s%s\n", a->keystore, dpk_strerror(r),
+			return complain(1, "%s: %s%s%s", a->keystore, dpk_strerror(r),
 			    *detail ? ": " : "", detail), -1;
 	} else {
-		fprintf(stderr, "dpk-admin: this command sends a transaction: give --private-key-file, "
-		    "or --keystore with --password-file\n");
+		complain(1, "this command sends a transaction: give --private-key-file, "
+		    "or --keystore with --password-file");
 		return -1;
 	}
 	a->have_wallet = 1;
@@ -193,7 +206,7 @@ static int
 need_contract(const struct admin *a, const char *cmd)
 {
 	if (!a->has_contract)
-		return fprintf(stderr, "dpk-admin: %s: give the registry with --contract ADDR\n", cmd), -1;
+		return complain(1, "%s: give the registry with --contract ADDR", cmd), -1;
 	return 0;
 }
 
@@ -203,9 +216,9 @@ parse_addr(const char *s, uint8_t out[20], const char *what)
 	int r = dpk_wallet_address_parse(s, out);
 
 	if (r == DPK_ERR_CHECKSUM)
-		return fprintf(stderr, "dpk-admin: %s: '%s' has a wrong EIP-55 checksum\n", what, s), -1;
+		return complain(1, "%s: '%s' has a wrong EIP-55 checksum", what, s), -1;
 	if (r != 0)
-		return fprintf(stderr, "dpk-admin: %s: '%s' is not an address (0x and 40 hex digits)\n", what, s), -1;
+		return complain(1, "%s: '%s' is not an address (0x and 40 hex digits)", what, s), -1;
 	return 0;
 }
 
@@ -233,8 +246,17 @@ cmd_address_call(struct admin *a, const char *cmd, const char *arg)
 	dpk_buf_free(&data);
 	if (r != 0)
 		return 1;
-	if (!a->quiet)
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "command", cmd);
+		if (arg != NULL)
+			cJSON_AddStringToObject(j, "address", arg);
+		cJSON_AddNumberToObject(j, "block", (double)rc.block_number);
+		print_json(j);
+	} else if (!a->quiet) {
 		printf("%s: done in block %llu\n", cmd, (unsigned long long)rc.block_number);
+	}
 	dpk_rpc_receipt_free(&rc);
 	return 0;
 }
@@ -255,7 +277,15 @@ cmd_deploy(struct admin *a)
 	if (r != 0)
 		return fail("deploy", *dpk_rpc_last_error(a->rpc) ? dpk_rpc_last_error(a->rpc) : dpk_strerror(r));
 	dpk_wallet_address_format(contract, addr);
-	puts(addr);
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "contract", addr);
+		cJSON_AddNumberToObject(j, "chain_id", (double)a->chain_id);
+		print_json(j);
+	} else {
+		puts(addr);
+	}
 	return 0;
 }
 
@@ -272,8 +302,16 @@ cmd_fund(struct admin *a, const char *to_s, const char *wei_s)
 		return fail("fund", "the amount must be a whole number of wei, in decimal");
 	if (send_tx(a, "fund", to, &wei, NULL, &rc) != 0)
 		return 1;
-	if (!a->quiet)
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "to", to_s);
+		cJSON_AddStringToObject(j, "wei", wei_s);
+		cJSON_AddNumberToObject(j, "block", (double)rc.block_number);
+		print_json(j);
+	} else if (!a->quiet) {
 		printf("fund: sent %s wei to %s in block %llu\n", wei_s, to_s, (unsigned long long)rc.block_number);
+	}
 	dpk_rpc_receipt_free(&rc);
 	return 0;
 }
@@ -291,12 +329,20 @@ cmd_lookup(struct admin *a, const char *text)
 	if (need_contract(a, "lookup") != 0)
 		return 1;
 	if ((r = dpk_identity_parse(text, strlen(text), &id)) != 0) {
-		fprintf(stderr, "dpk-admin: lookup: '%s' is not a DPK identity (a domain name, IPv4 or IPv6 address, or UUID)\n", text);
+		complain(2, "lookup: '%s' is not a DPK identity (a domain name, IPv4 or IPv6 address, or UUID)", text);
 		return 2;
 	}
 	r = dpk_registry_get_client(a->rpc, a->contract, &id, &rec);
 	if (r == DPK_ERR_NOTFOUND) {
-		printf("%s: not registered\n", text);
+		if (json_out) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(j, "identity", text);
+			cJSON_AddStringToObject(j, "status", "not registered");
+			print_json(j);
+		} else {
+			printf("%s: not registered\n", text);
+		}
 		return 1;
 	}
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
@@ -305,22 +351,42 @@ cmd_lookup(struct admin *a, const char *text)
 		return fail("lookup", *dpk_rpc_last_error(a->rpc) ? dpk_rpc_last_error(a->rpc) : dpk_strerror(r));
 	dpk_wallet_address_format(rec.controller, controller);
 	dpk_wallet_address_format(rec.approver, approver);
-	printf("identity:   %s (%s)\n", text, dpk_identity_kind_name(id.kind));
-	printf("status:     %s\n", rec.status <= 2 ? status_names[rec.status] : "unknown");
-	printf("algorithm:  %s\n", rec.alg == 1 ? "ecdsa-p256" : rec.alg == 2 ? "rsa" : "unknown");
-	printf("version:    %u\n", rec.version);
-	printf("controller: %s\n", controller);
-	printf("approver:   %s\n", approver);
-	printf("serial:     %llu\n", (unsigned long long)rec.serial);
-	printf("valid from: %llu%s\n", (unsigned long long)rec.valid_from, "");
-	if (rec.valid_until != 0)
-		printf("revoked at: %llu\n", (unsigned long long)rec.valid_until);
 	char *hex = malloc(2 * rec.publen + 3);
-	if (hex != NULL) {
+
+	if (hex != NULL)
 		dpk_hex_encode(rec.pubkey, rec.publen, 1, hex, 2 * rec.publen + 3);
-		printf("public key: %s\n", hex);
-		free(hex);
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "identity", text);
+		cJSON_AddStringToObject(j, "kind", dpk_identity_kind_name(id.kind));
+		cJSON_AddStringToObject(j, "status", rec.status <= 2 ? status_names[rec.status] : "unknown");
+		cJSON_AddStringToObject(j, "algorithm", rec.alg == 1 ? "ecdsa-p256" : rec.alg == 2 ? "rsa" : "unknown");
+		cJSON_AddNumberToObject(j, "version", rec.version);
+		cJSON_AddStringToObject(j, "controller", controller);
+		cJSON_AddStringToObject(j, "approver", approver);
+		cJSON_AddNumberToObject(j, "serial", (double)rec.serial);
+		cJSON_AddNumberToObject(j, "valid_from", (double)rec.valid_from);
+		if (rec.valid_until != 0)
+			cJSON_AddNumberToObject(j, "revoked_at", (double)rec.valid_until);
+		if (hex != NULL)
+			cJSON_AddStringToObject(j, "public_key", hex);
+		print_json(j);
+	} else {
+		printf("identity:   %s (%s)\n", text, dpk_identity_kind_name(id.kind));
+		printf("status:     %s\n", rec.status <= 2 ? status_names[rec.status] : "unknown");
+		printf("algorithm:  %s\n", rec.alg == 1 ? "ecdsa-p256" : rec.alg == 2 ? "rsa" : "unknown");
+		printf("version:    %u\n", rec.version);
+		printf("controller: %s\n", controller);
+		printf("approver:   %s\n", approver);
+		printf("serial:     %llu\n", (unsigned long long)rec.serial);
+		printf("valid from: %llu\n", (unsigned long long)rec.valid_from);
+		if (rec.valid_until != 0)
+			printf("revoked at: %llu\n", (unsigned long long)rec.valid_until);
+		if (hex != NULL)
+			printf("public key: %s\n", hex);
 	}
+	free(hex);
 	r = rec.status == DPK_REGISTRY_ACTIVE ? 0 : 1; /* read before the free zeroes rec */
 	dpk_registry_record_free(&rec);
 	return r;
@@ -338,7 +404,7 @@ cmd_revoke(struct admin *a, const char *text)
 	if (need_contract(a, "revoke") != 0)
 		return 1;
 	if (dpk_identity_parse(text, strlen(text), &id) != 0 || dpk_identity_hash(&id, h) != 0) {
-		fprintf(stderr, "dpk-admin: revoke: '%s' is not a DPK identity\n", text);
+		complain(2, "revoke: '%s' is not a DPK identity", text);
 		return 2;
 	}
 	dpk_buf_init(&data, 4096);
@@ -348,10 +414,59 @@ cmd_revoke(struct admin *a, const char *text)
 	dpk_buf_free(&data);
 	if (r != 0)
 		return 1;
-	if (!a->quiet)
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "identity", text);
+		cJSON_AddStringToObject(j, "status", "revoked");
+		cJSON_AddNumberToObject(j, "block", (double)rc.block_number);
+		print_json(j);
+	} else if (!a->quiet) {
 		printf("revoke: %s revoked in block %llu\n", text, (unsigned long long)rc.block_number);
+	}
 	dpk_rpc_receipt_free(&rc);
 	return 0;
+}
+
+/* Where the endpoints come from: --rpc (argv), else --rpc-file, else
+ * $DPK_RPC_URL. 0 or the exit code after a message. */
+static int
+find_endpoints(struct admin *a, const char *rpc_file, char *buf, size_t bufsz)
+{
+	const char *env = getenv("DPK_RPC_URL");
+	char err[512];
+
+	if (a->n_rpc > 0)
+		return 0;
+	if (rpc_file != NULL) {
+		if (dpk_cli_rpc_file(rpc_file, buf, bufsz, a->rpc_urls, ADMIN_MAX_RPC, &a->n_rpc, err, sizeof(err)) != 0)
+			return complain(2, "--rpc-file: %s", err);
+		return 0;
+	}
+	if (env != NULL && *env != '\0') {
+		if (strlen(env) >= bufsz)
+			return complain(2, "DPK_RPC_URL: too long");
+		snprintf(buf, bufsz, "%s", env);
+		if (dpk_cli_rpc_parse(buf, a->rpc_urls, ADMIN_MAX_RPC, &a->n_rpc, err, sizeof(err)) != 0)
+			return complain(2, "DPK_RPC_URL: %s", err);
+		return 0;
+	}
+	return complain(2, "give the chain's JSON-RPC endpoints in a file (--rpc-file FILE) or in DPK_RPC_URL");
+}
+
+/* The number of arguments each command takes, or -1 for an unknown command. */
+static int
+command_args(const char *cmd)
+{
+	static const char *const one[] = {"add-approver", "remove-approver", "transfer-ownership", "lookup", "revoke",
+		NULL};
+
+	for (size_t i = 0; one[i] != NULL; i++)
+		if (strcmp(cmd, one[i]) == 0)
+			return 1;
+	if (strcmp(cmd, "fund") == 0)
+		return 2;
+	return dpk_cli_find(commands, cmd) != NULL ? 0 : -1;
 }
 
 int
@@ -359,27 +474,38 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"rpc", required_argument, NULL, 'r'},
+		{"rpc-file", required_argument, NULL, 'R'},
 		{"contract", required_argument, NULL, 'C'},
 		{"private-key-file", required_argument, NULL, 'k'},
 		{"keystore", required_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char synopsis[] = "[--rpc-file FILE] [KEY] [--contract ADDR] [--json] COMMAND [ARGS]";
 	struct admin a = {.timeout_ms = 120000};
-	const char *cmd;
-	int opt, r = 2, nargs;
+	const char *cmd, *rpc_file = NULL;
+	char rpc_buf[4096];
+	int opt, r = 2, nargs, help = 0;
 
-	while ((opt = getopt_long(argc, argv, "+qVh", longopts, NULL)) != -1) {
+	/* options anywhere on the line (GNU getopt permutes); "--" ends them */
+	for (int i = 1; i < argc; i++) /* --json first, so that every failure below is JSON too */
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		else if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+	while ((opt = getopt_long(argc, argv, "qVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (a.n_rpc == ADMIN_MAX_RPC)
-				return fail("--rpc", "at most 8 endpoints"), 2;
+				return complain(2, "--rpc: at most %d endpoints", ADMIN_MAX_RPC);
 			a.rpc_urls[a.n_rpc++] = optarg;
 			break;
+		case 'R': rpc_file = optarg; break;
 		case 'C':
 			if (parse_addr(optarg, a.contract, "--contract") != 0)
 				return 2;
@@ -393,54 +519,75 @@ main(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 
 			if (*end != '\0' || v <= 0 || v > 86400)
-				return fail("--timeout", "give seconds, 1 to 86400"), 2;
+				return complain(2, "--timeout: give seconds, 1 to 86400");
 			a.timeout_ms = (uint64_t)v * 1000;
 			break;
 		}
+		case 'j': json_out = 1; break;
 		case 'q': a.quiet = 1; break;
 		case 'V': printf("dpk-admin %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': help = 1; break;
+		default: return complain(2, "see dpk-admin --help");
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (a.n_rpc == 0) {
-		fprintf(stderr, "dpk-admin: give the chain's JSON-RPC endpoint with --rpc URL\n");
-		return 2;
-	}
-	cmd = argv[optind++];
+	cmd = optind < argc ? argv[optind++] : NULL;
 	nargs = argc - optind;
+	if (cmd != NULL && strcmp(cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
+		if (nargs > 1)
+			return complain(2, "help: takes at most one command name");
+		cmd = nargs > 0 ? argv[optind] : help ? "help" : NULL;
+		help = 1;
+	}
+	if (help || cmd == NULL) {
+		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);
+
+		if (cmd != NULL && one == NULL)
+			return complain(2, "'%s' is no dpk-admin command (dpk-admin --help lists them)", cmd);
+		dpk_cli_help(help ? stdout : stderr, "dpk-admin", synopsis, commands, one, common_help);
+		return help ? 0 : 2;
+	}
+	if (command_args(cmd) < 0)
+		return complain(2, "unknown command '%s' (dpk-admin --help lists them)", cmd);
+	if (command_args(cmd) != nargs) {
+		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);
+
+		return complain(2, "%s takes %d argument%s (usage: dpk-admin %s %s)", cmd, command_args(cmd),
+		    command_args(cmd) == 1 ? "" : "s", cmd, one->usage);
+	}
+	if ((r = find_endpoints(&a, rpc_file, rpc_buf, sizeof(rpc_buf))) != 0)
+		return r;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (dpk_rpc_new(&a.rpc, a.rpc_urls, a.n_rpc, NULL) != 0) {
-		fprintf(stderr, "dpk-admin: --rpc: an endpoint is not an http:// or https:// URL\n");
-		return 2;
+		curl_global_cleanup();
+		return complain(2, "--rpc: an endpoint is not an http:// or https:// URL");
 	}
 	if (dpk_rpc_chain_id(a.rpc, &a.chain_id) != 0) {
 		r = fail("chain id", dpk_rpc_last_error(a.rpc));
 		goto out;
 	}
-	if (strcmp(cmd, "chain-id") == 0 && nargs == 0) {
-		printf("%llu\n", (unsigned long long)a.chain_id);
+	if (strcmp(cmd, "chain-id") == 0) {
+		if (json_out) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(j, "chain_id", (double)a.chain_id);
+			print_json(j);
+		} else {
+			printf("%llu\n", (unsigned long long)a.chain_id);
+		}
 		r = 0;
-	} else if (strcmp(cmd, "deploy") == 0 && nargs == 0) {
+	} else if (strcmp(cmd, "deploy") == 0) {
 		r = cmd_deploy(&a);
-	} else if ((strcmp(cmd, "add-approver") == 0 || strcmp(cmd, "remove-approver") == 0 ||
-	    strcmp(cmd, "transfer-ownership") == 0) && nargs == 1) {
+	} else if (strcmp(cmd, "add-approver") == 0 || strcmp(cmd, "remove-approver") == 0 ||
+	    strcmp(cmd, "transfer-ownership") == 0) {
 		r = cmd_address_call(&a, cmd, argv[optind]);
-	} else if (strcmp(cmd, "accept-ownership") == 0 && nargs == 0) {
+	} else if (strcmp(cmd, "accept-ownership") == 0) {
 		r = cmd_address_call(&a, cmd, NULL);
-	} else if (strcmp(cmd, "fund") == 0 && nargs == 2) {
+	} else if (strcmp(cmd, "fund") == 0) {
 		r = cmd_fund(&a, argv[optind], argv[optind + 1]);
-	} else if (strcmp(cmd, "lookup") == 0 && nargs == 1) {
+	} else if (strcmp(cmd, "lookup") == 0) {
 		r = cmd_lookup(&a, argv[optind]);
-	} else if (strcmp(cmd, "revoke") == 0 && nargs == 1) {
-		r = cmd_revoke(&a, argv[optind]);
 	} else {
-		fprintf(stderr, "dpk-admin: unknown command or wrong arguments: '%s' (see dpk-admin --help)\n", cmd);
-		r = 2;
+		r = cmd_revoke(&a, argv[optind]);
 	}
 out:
 	dpk_rpc_free(a.rpc);

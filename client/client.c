@@ -35,6 +35,8 @@ struct dpk_client {
 			uint64_t chain_id, head;
 		} ep[16];
 	} st_chain;
+	int has_ops;             /* the last STATUS answer's operations block */
+	struct dpk_client_status_ops ops;
 	int lookup_proven;       /* the last LOOKUP answer's proof anchor */
 	uint64_t lookup_block;
 	uint8_t lookup_block_hash[32];
@@ -360,6 +362,34 @@ dpk_client_hello(struct dpk_client *c, uint32_t *proto, char *version, size_t ve
 	return 0;
 }
 
+/* STATUS's operations block (doc/protocol.md), every byte consumed. */
+static int
+status_ops_decode(const uint8_t *p, size_t n, struct dpk_client_status_ops *o)
+{
+	struct dpk_wire_r rd;
+	size_t bn = 0;
+	const uint8_t *b;
+
+	dpk_wire_r_init(&rd, p, n);
+	o->chain = dpk_wire_get_u8(&rd);
+	o->head_block = dpk_wire_get_u64(&rd);
+	o->head_age_s = dpk_wire_get_u32(&rd);
+	if (dpk_wire_get_text(&rd, o->chain_error, sizeof(o->chain_error)) != 0)
+		return -1;
+	o->reg_step = dpk_wire_get_u8(&rd);
+	if (dpk_wire_get_text(&rd, o->reg_step_name, sizeof(o->reg_step_name)) != 0)
+		return -1;
+	if ((b = dpk_wire_get_string(&rd, &bn)) == NULL || (bn != 0 && bn != 32))
+		return -1;
+	o->has_balance = bn == 32;
+	if (bn == 32)
+		memcpy(o->balance_wei, b, 32);
+	o->cache_entries = dpk_wire_get_u32(&rd);
+	o->cache_hits = dpk_wire_get_u64(&rd);
+	o->cache_misses = dpk_wire_get_u64(&rd);
+	return o->chain > 2 || dpk_wire_r_done(&rd) != 0 ? -1 : 0;
+}
+
 int
 dpk_client_status(struct dpk_client *c, struct dpk_client_status *st)
 {
@@ -409,12 +439,48 @@ dpk_client_status(struct dpk_client *c, struct dpk_client_status *st)
 		c->st_chain.anchor_time = dpk_wire_get_u64(&rd);
 		c->st_chain.nep = rd.err ? 0 : nep;
 	}
+	/* the operations block (dpkctl status), one string after the chain reads */
+	c->has_ops = 0;
+	memset(&c->ops, 0, sizeof(c->ops));
+	if (rd.len > 0 && !rd.err) {
+		size_t on = 0;
+		const uint8_t *op = dpk_wire_get_string(&rd, &on);
+
+		if (op == NULL || status_ops_decode(op, on, &c->ops) != 0)
+			rd.err = 1;
+		else
+			c->has_ops = 1;
+	}
 	if (dpk_wire_r_done(&rd) != 0) {
 		memset(st, 0, sizeof(*st));
 		memset(&c->st_chain, 0, sizeof(c->st_chain));
 		return DPK_CLIENT_EPROTO;
 	}
 	return 0;
+}
+
+int
+dpk_client_status_ops(const struct dpk_client *c, struct dpk_client_status_ops *out)
+{
+	if (c == NULL || !c->has_ops)
+		return 0;
+	*out = c->ops;
+	return 1;
+}
+
+int
+dpk_client_cache_flush(struct dpk_client *c, uint32_t *dropped)
+{
+	uint8_t reply[16], rtype;
+	struct dpk_wire_r rd;
+	size_t n;
+	int r;
+
+	if ((r = dpk_client_call(c, DPK_MSG_CACHE_FLUSH, NULL, 0, &rtype, reply, sizeof(reply), &n)) != 0)
+		return r;
+	dpk_wire_r_init(&rd, reply, n);
+	*dropped = dpk_wire_get_u32(&rd);
+	return dpk_wire_r_done(&rd) != 0 ? DPK_CLIENT_EPROTO : 0;
 }
 
 int

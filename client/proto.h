@@ -39,6 +39,8 @@
 #define DPK_MSG_PSK_GET 0x11
 #define DPK_MSG_TICKET_ISSUE 0x12
 #define DPK_MSG_TICKET_REDEEM 0x13
+/* operations (dpkctl) */
+#define DPK_MSG_CACHE_FLUSH 0x30
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

@@ -15,6 +15,7 @@
 
 #include "chain/cache.h"
 #include "chain/chain.h"
+#include "chain/opsview.h"
 #include "chain/register.h"
 #include "common/config.h"
 #include "crypto/idkey.h"
@@ -42,6 +43,7 @@ struct agent {
 	int reg_in_flight;
 	int64_t reg_next_ms;
 	struct cache cache;
+	struct agent_ops_view ops;  /* chain/ops.c: what dpkctl status shows of the chain */
 	int64_t next_poll_ms;
 	int poll_in_flight;
 	/* chain/lookup.c: the identity reads queued or under way, one per identity

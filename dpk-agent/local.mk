@@ -15,6 +15,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/common/selector.c dpk-agent/common/selector.h \
 	dpk-agent/common/psk_listen.c dpk-agent/common/psk_listen.h \
 	dpk-agent/chain/cache.c dpk-agent/chain/cache.h \
+	dpk-agent/chain/ops.c dpk-agent/chain/ops.h dpk-agent/chain/opsview.h \
 	dpk-agent/chain/chain.c dpk-agent/chain/chain.h \
 	dpk-agent/chain/lookup.c dpk-agent/chain/lookup.h \
 	dpk-agent/chain/endpoints_check.c dpk-agent/chain/endpoints_check.h \

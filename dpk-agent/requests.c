@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "chain/chain.h"
 #include "chain/lookup.h"
+#include "chain/ops.h"
 #include "chain/registration.h"
 #include "common/conn.h"
 #include "login/login.h"
@@ -46,7 +47,8 @@ handle_hello(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
  * string anchor block hash (32 or empty), u8 endpoints, and per endpoint
  * string display (scheme://host:port), u8 state, u32 bad answers, u64 chain
  * id (0: not asked yet), u64 head block (0: not asked yet); then u64 the
- * anchor block's timestamp (0 without one). */
+ * anchor block's timestamp (0 without one); then the
+ * operations block (chain/ops.c), one string. */
 static void
 handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 {
@@ -82,6 +84,8 @@ handle_status(struct agent *a, struct conn *c, struct dpk_wire_r *rd)
 		}
 		dpk_wire_put_u64(&w, rep.have_anchor ? rep.anchor_time : 0);
 	}
+	/* then the operations block (chain/ops.c): one string */
+	agent_ops_status_put(a, c, &w);
 	agent_reply_end(c, DPK_MSG_STATUS, &w);
 }
 
@@ -146,6 +150,7 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_PSK_GET:
 	case DPK_MSG_TICKET_ISSUE:
 	case DPK_MSG_TICKET_REDEEM: agent_psk_request(a, c, type, body, len); return;
+	case DPK_MSG_CACHE_FLUSH: agent_cache_flush_request(a, c, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}

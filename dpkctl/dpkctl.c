@@ -7,10 +7,10 @@
 #include "dpkctl.h"
 #include "base/hex.h"
 #include "crypto/idkey.h"
+#include "eth/u256.h"
 #include "eth/wallet.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -25,11 +25,6 @@ enum {
 	EXIT_PROTOCOL = 4,
 };
 
-struct opts {
-	const char *socket;
-	int timeout_ms;
-	int json;
-};
 
 int
 dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **out)
@@ -45,12 +40,14 @@ dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **out)
 	}
 	if ((r = dpk_client_open(path, timeout_ms, 0, out)) != 0) {
 		fprintf(stderr, "dpkctl: %s: %s\n", path, dpk_client_strerror(r));
+		dpkctl_json_error(dpk_client_strerror(r), EXIT_UNREACHABLE);
 		return EXIT_UNREACHABLE;
 	}
 	if (dpk_client_peer_uid(*out, &uid) != 0 || (uid != 0 && uid != (unsigned long)getuid())) {
 		fprintf(stderr, "dpkctl: %s: the process serving this socket runs as uid %ld, not root (nor you): "
 		    "it is not the host's dpk-agent, so nothing was sent to it\n", path,
 		    uid == (unsigned long)-1 ? -1L : (long)uid);
+		dpkctl_json_error("the process serving the socket is not the host's dpk-agent", EXIT_UNREACHABLE);
 		dpk_client_close(*out);
 		*out = NULL;
 		return EXIT_UNREACHABLE;
@@ -58,47 +55,20 @@ dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **out)
 	return 0;
 }
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: dpkctl [--socket PATH] [--timeout MS] [--json] COMMAND [ARGS]\n"
-	    "commands:\n"
-	    "  join TOKEN_FILE --rpc URL [--config FILE] [--force]\n"
-	    "                             first run: write /etc/dpk/dpk.conf from an enrolment token\n"
-	    "  status                     the agent's chain, contract, wallet and identity\n"
-	    "  pubkey [--pem|--openssh|--onchain]\n"
-	    "                             this host's identity public key (default: PEM and OpenSSH)\n"
-	    "  lookup IDENTITY [--openssh]  an identity's key on chain (exit 0 only if active)\n"
-	    "  register [--no-wait | --wait SECONDS]\n"
-	    "                             register this host's key (root or admin_group)\n"
-	    "  respond [--yes] [CHALLENGE | -]\n"
-	    "                             answer a pam_dpk login challenge (stdin without CHALLENGE)\n"
-	    "                             after asking on the terminal (--yes: without asking)\n"
-	    "  psk PEER [--connect HOST:PORT] [--show-key]\n"
-	    "                             negotiate a PSK with PEER's agent; prints its PSK identity\n"
-	    "  psk-get PEER|--identity ID [--show-key]\n"
-	    "                             a PSK made before (the key: root, admin_group, psk_group)\n"
-	    "  ticket issue DEVICE SERVER [--lifetime S] [--out FILE]\n"
-	    "                             a gateway's ticket for DEVICE to talk to SERVER\n"
-	    "  ticket redeem FILE|- [--show-key]\n"
-	    "                             redeem a ticket at SERVER's agent (once)\n"
-	    "  user-check USER            why USER may or may not log in here: each rule of the agent's decision\n"
-	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
-}
-
-static int
-client_exit(struct dpk_client *c, int r, const char *what)
+int
+dpkctl_client_exit(struct dpk_client *c, int r, const char *what)
 {
 	const char *msg = "";
 
-	if (r == DPK_CLIENT_EAGENT) {
+	int code = r == DPK_CLIENT_EAGENT ? EXIT_REFUSED : r == DPK_CLIENT_EPROTO ? EXIT_PROTOCOL : EXIT_UNREACHABLE;
+
+	if (r == DPK_CLIENT_EAGENT)
 		dpk_client_agent_error(c, &msg);
-		fprintf(stderr, "dpkctl: %s: %s\n", what, msg);
-		return EXIT_REFUSED;
-	}
-	fprintf(stderr, "dpkctl: %s: %s\n", what, dpk_client_strerror(r));
-	return r == DPK_CLIENT_EPROTO ? EXIT_PROTOCOL : EXIT_UNREACHABLE;
+	else
+		msg = dpk_client_strerror(r);
+	fprintf(stderr, "dpkctl: %s: %s\n", what, msg);
+	dpkctl_json_error(msg, code);
+	return code;
 }
 
 static int
@@ -185,15 +155,91 @@ status_chain(const struct dpk_client *c, cJSON *j)
 	}
 }
 
+/* wei (decimal digits) as ether: "1.5" */
+static void
+wei_to_eth(const char *wei, char *out, size_t outsz)
+{
+	char pad[100];
+	size_t n = strlen(wei), k;
+
+	snprintf(pad, sizeof(pad), "%0*d%s", n < 19 ? (int)(19 - n) : 0, 0, wei);
+	if (n >= 19) /* "%0*d" printed one '0' */
+		memmove(pad, pad + 1, strlen(pad));
+	n = strlen(pad);
+	for (k = n; k > n - 17 && pad[k - 1] == '0'; k--)
+		;
+	snprintf(out, outsz, "%.*s.%.*s", (int)(n - 18), pad, (int)(k - (n - 18)), pad + n - 18);
+}
+
+/* The operations block of STATUS: chain, registration, wallet, cache. */
+static void
+status_ops(const struct dpk_client *c, cJSON *j)
+{
+	static const char *const chain_names[] = {"not read yet", "reachable", "unreachable"};
+	struct dpk_client_status_ops s;
+	char wei[79] = "", eth[100] = "";
+
+	if (!dpk_client_status_ops(c, &s))
+		return;
+	if (s.has_balance) {
+		struct dpk_u256 b;
+
+		memcpy(b.be, s.balance_wei, 32);
+		dpk_u256_to_dec(&b, wei);
+		wei_to_eth(wei, eth, sizeof(eth));
+	}
+	if (j != NULL) {
+		cJSON *ch = cJSON_AddObjectToObject(j, "chain"), *ca = cJSON_AddObjectToObject(j, "cache");
+		cJSON *rg = cJSON_AddObjectToObject(j, "registration");
+
+		cJSON_AddStringToObject(ch, "state", chain_names[s.chain]);
+		cJSON_AddBoolToObject(ch, "reachable", s.chain == 1);
+		if (s.head_block != 0) {
+			cJSON_AddNumberToObject(ch, "head_block", (double)s.head_block);
+			cJSON_AddNumberToObject(ch, "head_age_s", s.head_age_s);
+		}
+		if (s.chain_error[0] != '\0')
+			cJSON_AddStringToObject(ch, "error", s.chain_error);
+		cJSON_AddStringToObject(rg, "step", s.reg_step_name);
+		cJSON_AddNumberToObject(rg, "step_number", s.reg_step);
+		if (s.has_balance) {
+			cJSON_AddStringToObject(j, "wallet_balance_wei", wei);
+			cJSON_AddStringToObject(j, "wallet_balance_eth", eth);
+		} else {
+			cJSON_AddNullToObject(j, "wallet_balance_wei");
+		}
+		cJSON_AddNumberToObject(ca, "entries", s.cache_entries);
+		cJSON_AddNumberToObject(ca, "hits", (double)s.cache_hits);
+		cJSON_AddNumberToObject(ca, "misses", (double)s.cache_misses);
+		return;
+	}
+	printf("chain:         %s", chain_names[s.chain]);
+	if (s.head_block != 0)
+		printf(", head block %llu (seen %u s ago)", (unsigned long long)s.head_block, s.head_age_s);
+	printf("\n");
+	if (s.chain_error[0] != '\0')
+		printf("chain error:   %s\n", s.chain_error);
+	printf("registration:  %s\n", s.reg_step_name);
+	if (s.has_balance)
+		printf("balance:       %s ETH (%s wei)\n", eth, wei);
+	else
+		printf("balance:       not read yet\n");
+	printf("cache:         %u entr%s, %llu hit%s, %llu chain read%s\n", s.cache_entries,
+	    s.cache_entries == 1 ? "y" : "ies", (unsigned long long)s.cache_hits, s.cache_hits == 1 ? "" : "s",
+	    (unsigned long long)s.cache_misses, s.cache_misses == 1 ? "" : "s");
+}
+
 static int
-cmd_status(struct dpk_client *c, const struct opts *o)
+cmd_status(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_status st;
 	char contract[43], wallet[43];
-	int r = dpk_client_status(c, &st);
+	int r;
 
-	if (r != 0)
-		return client_exit(c, r, "status");
+	if (argc > 0)
+		return dpkctl_usage_error("status", "takes no arguments, not '%s'", argv[0]);
+	if ((r = dpk_client_status(c, &st)) != 0)
+		return dpkctl_client_exit(c, r, "status");
 	dpk_wallet_address_format(st.contract, contract);
 	dpk_wallet_address_format(st.wallet, wallet);
 	if (o->json) {
@@ -209,6 +255,7 @@ cmd_status(struct dpk_client *c, const struct opts *o)
 		cJSON_AddStringToObject(j, "key_algorithm", alg_name(st.key_algorithm));
 		cJSON_AddBoolToObject(j, "privileged", st.caller_privileged);
 		status_chain(c, j);
+		status_ops(c, j);
 		return print_json(j);
 	}
 	printf("identity:      %s\n", st.identity[0] ? st.identity : "(none configured)");
@@ -218,11 +265,12 @@ cmd_status(struct dpk_client *c, const struct opts *o)
 	printf("contract:      %s\n", contract);
 	printf("you may:       %s\n", st.caller_privileged ? "look up, register, sign" : "look up");
 	status_chain(c, NULL);
+	status_ops(c, NULL);
 	return 0;
 }
 
 static int
-cmd_pubkey(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_pubkey(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_pubkey pk;
 	int pem = 0, ssh = 0, onchain = 0, r;
@@ -235,14 +283,13 @@ cmd_pubkey(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		else if (strcmp(argv[i], "--onchain") == 0)
 			onchain = 1;
 		else {
-			fprintf(stderr, "dpkctl: pubkey: unknown option '%s'\n", argv[i]);
-			return EXIT_USAGE;
+			return dpkctl_usage_error("pubkey", "unknown option '%s'", argv[i]);
 		}
 	}
 	if (!pem && !ssh && !onchain)
 		pem = ssh = 1;
 	if ((r = dpk_client_pubkey(c, &pk)) != 0)
-		return client_exit(c, r, "pubkey");
+		return dpkctl_client_exit(c, r, "pubkey");
 	char *hex = malloc(2 * pk.onchain_len + 3);
 
 	if (hex == NULL) {
@@ -274,7 +321,7 @@ cmd_pubkey(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 /* Follow the registration until it is done or failed, showing progress:
  * what it waits for, blocks seen, elapsed time. */
 static int
-cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_register(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_registration reg;
 	char last[sizeof(reg.detail)] = "";
@@ -290,8 +337,7 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		    (limit_s = strtol(argv[++i], &end, 10)) > 0 && *end == '\0' && limit_s <= 86400) {
 			continue;
 		} else {
-			fprintf(stderr, "dpkctl: usage: dpkctl register [--no-wait | --wait SECONDS]\n");
-			return EXIT_USAGE;
+			return dpkctl_usage_error("register", "'%s' is not --no-wait or --wait 1..86400", argv[i]);
 		}
 	}
 	time_t give_up = time(NULL) + limit_s;
@@ -299,7 +345,7 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		struct timespec ts = {0, 500 * 1000 * 1000};
 
 		if ((r = dpk_client_register(c, first, &reg)) != 0)
-			return client_exit(c, r, "register");
+			return dpkctl_client_exit(c, r, "register");
 		first = 0;
 		if (!o->json && (tty || strcmp(last, reg.detail) != 0)) {
 			fprintf(stderr, "%s[%5.1f s, %llu block(s)] %s: %s%s", tty ? "\r\033[K" : "",
@@ -309,9 +355,10 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		if (!wait || reg.step == DPK_CLIENT_REG_DONE || reg.step == DPK_CLIENT_REG_FAILED)
 			break;
 		if (time(NULL) >= give_up) {
-			fprintf(stderr, "%sdpkctl: register: still not done after %ld s (%s: %s); it goes on in the agent:"
-			    " run dpkctl register again to follow it\n", tty ? "\n" : "", limit_s, reg.step_name, reg.detail);
-			return EXIT_REFUSED;
+			if (tty && !o->json)
+				fputc('\n', stderr);
+			return dpkctl_fail(EXIT_REFUSED, "register: still not done after %ld s (%s: %s); it goes on in the "
+			    "agent: run dpkctl register again to follow it", limit_s, reg.step_name, reg.detail);
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -332,7 +379,7 @@ cmd_register(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 static const char *const status_names[] = {"not registered", "active", "revoked"};
 
 static int
-cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_lookup(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_record rec;
 	struct dpk_buf ssh;
@@ -340,12 +387,11 @@ cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 	int openssh = 0, r;
 
 	if (argc < 1 || argc > 2 || (argc == 2 && strcmp(argv[1], "--openssh") != 0)) {
-		fprintf(stderr, "dpkctl: usage: dpkctl lookup IDENTITY [--openssh]\n");
-		return EXIT_USAGE;
+		return dpkctl_usage_error("lookup", "takes one identity and at most --openssh");
 	}
 	openssh = argc == 2;
 	if ((r = dpk_client_lookup(c, argv[0], &rec)) != 0)
-		return client_exit(c, r, "lookup");
+		return dpkctl_client_exit(c, r, "lookup");
 	dpk_buf_init(&ssh, 16384);
 	if (rec.has_controller)
 		dpk_wallet_address_format(rec.controller, controller);
@@ -427,7 +473,7 @@ cmd_lookup(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 static const char *const origin_names[] = {"?", "initiator", "responder", "ticket"};
 
 static void
-print_psk(const struct opts *o, const struct dpk_client_psk *psk, const uint8_t *ticket, size_t ticketlen)
+print_psk(const struct dpkctl_opts *o, const struct dpk_client_psk *psk, const uint8_t *ticket, size_t ticketlen)
 {
 	char key[2 * DPK_CLIENT_PSK_KEY_MAX + 1] = "", *thex = NULL;
 	const char *origin = psk->origin <= 3 ? origin_names[psk->origin] : "?";
@@ -468,19 +514,17 @@ print_psk(const struct opts *o, const struct dpk_client_psk *psk, const uint8_t 
 /* user-check USER: the admission decision, rule by rule (compare sssctl
  * user-checks). Exit 0 when USER may log in here, 1 when not. */
 static int
-cmd_user_check(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_user_check(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	static const char *const results[] = {"a DPK user", "not admitted by the policy", "record not read",
 	    "not registered or revoked", "no uid in range", "another source has its name or uid"};
 	struct dpk_client_user_check u;
 	int r;
 
-	if (argc != 1) {
-		fprintf(stderr, "dpkctl: user-check takes one user name\n");
-		return EXIT_USAGE;
-	}
+	if (argc != 1)
+		return dpkctl_usage_error("user-check", "takes one user name");
 	if ((r = dpk_client_user_check(c, argv[0], &u)) != 0)
-		return client_exit(c, r, "user-check");
+		return dpkctl_client_exit(c, r, "user-check");
 	if (o->json) {
 		cJSON *j = cJSON_CreateObject(), *steps = cJSON_AddArrayToObject(j, "steps");
 
@@ -515,7 +559,7 @@ cmd_user_check(struct dpk_client *c, const struct opts *o, int argc, char **argv
 }
 
 static int
-cmd_psk(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_psk(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_psk psk;
 	const char *peer = NULL, *connect = NULL;
@@ -532,18 +576,17 @@ cmd_psk(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 			peer = NULL, argc = -1;
 	}
 	if (peer == NULL || argc < 0) {
-		fprintf(stderr, "dpkctl: usage: dpkctl psk PEER [--connect HOST:PORT] [--show-key]\n");
-		return EXIT_USAGE;
+		return dpkctl_usage_error("psk", "takes one peer identity, --connect HOST:PORT and --show-key");
 	}
 	if ((r = dpk_client_psk_handshake(c, peer, connect, show, &psk)) != 0)
-		return client_exit(c, r, "psk");
+		return dpkctl_client_exit(c, r, "psk");
 	print_psk(o, &psk, NULL, 0);
 	dpk_client_psk_clear(&psk);
 	return 0;
 }
 
 static int
-cmd_psk_get(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_psk_get(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_psk psk;
 	const char *peer = NULL, *id = NULL;
@@ -560,12 +603,12 @@ cmd_psk_get(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 			bad = 1;
 	}
 	if (bad || (peer == NULL) == (id == NULL)) {
-		fprintf(stderr, "dpkctl: usage: dpkctl psk-get PEER|--identity PSK_IDENTITY [--show-key]\n");
-		return EXIT_USAGE;
+		return dpkctl_usage_error("psk-get", "takes a peer identity or --identity PSK_IDENTITY (one of them), "
+		    "and --show-key");
 	}
 	r = peer != NULL ? dpk_client_psk_get(c, peer, show, &psk) : dpk_client_psk_get_by_identity(c, id, show, &psk);
 	if (r != 0)
-		return client_exit(c, r, "psk-get");
+		return dpkctl_client_exit(c, r, "psk-get");
 	print_psk(o, &psk, NULL, 0);
 	dpk_client_psk_clear(&psk);
 	return 0;
@@ -581,7 +624,7 @@ read_ticket(const char *path, uint8_t **t, size_t *tlen)
 	int r = -1;
 
 	if (f == NULL) {
-		fprintf(stderr, "dpkctl: ticket redeem: cannot open %s\n", path);
+		dpkctl_fail(EXIT_USAGE, "ticket redeem: cannot open %s", path);
 		return -1;
 	}
 	text = malloc(2 * DPK_CLIENT_MAX_FRAME + 2);
@@ -596,9 +639,9 @@ read_ticket(const char *path, uint8_t **t, size_t *tlen)
 		a++;
 	*t = malloc(DPK_CLIENT_MAX_FRAME);
 	if (n > 2 * DPK_CLIENT_MAX_FRAME)
-		fprintf(stderr, "dpkctl: ticket redeem: %s is too large to be a ticket\n", path);
+		dpkctl_fail(EXIT_USAGE, "ticket redeem: %s is too large to be a ticket", path);
 	else if (*t == NULL || b == a || dpk_hex_decode(text + a, b - a, *t, DPK_CLIENT_MAX_FRAME - 16, tlen) != 0)
-		fprintf(stderr, "dpkctl: ticket redeem: %s does not hold a ticket in hex (as dpkctl ticket issue writes it)\n",
+		dpkctl_fail(EXIT_USAGE, "ticket redeem: %s does not hold a ticket in hex (as dpkctl ticket issue writes it)",
 		    path);
 	else
 		r = 0;
@@ -611,7 +654,7 @@ read_ticket(const char *path, uint8_t **t, size_t *tlen)
 }
 
 static int
-cmd_ticket(struct dpk_client *c, const struct opts *o, int argc, char **argv)
+cmd_ticket(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_psk psk;
 	uint8_t *t = NULL;
@@ -635,17 +678,16 @@ cmd_ticket(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 			break;
 		}
 		if (argc < 0) {
-			fprintf(stderr, "dpkctl: usage: dpkctl ticket issue DEVICE SERVER [--lifetime 1..86400] [--out FILE]\n");
-			return EXIT_USAGE;
+			return dpkctl_usage_error("ticket", "issue takes DEVICE SERVER, --lifetime 1..86400 and --out FILE");
 		}
 		if ((r = dpk_client_ticket_issue(c, argv[1], argv[2], (uint32_t)life, &t, &tlen, &psk)) != 0)
-			return client_exit(c, r, "ticket issue");
+			return dpkctl_client_exit(c, r, "ticket issue");
 		if (out != NULL) {
 			FILE *f = fopen(out, "w");
 			char *hex = malloc(2 * tlen + 1);
 
 			if (f == NULL || hex == NULL) {
-				fprintf(stderr, "dpkctl: ticket issue: cannot write %s\n", out);
+				dpkctl_fail(EXIT_REFUSED, "ticket issue: cannot write %s", out);
 				if (f != NULL)
 					fclose(f);
 				free(hex);
@@ -670,96 +712,115 @@ cmd_ticket(struct dpk_client *c, const struct opts *o, int argc, char **argv)
 		r = dpk_client_ticket_redeem(c, t, tlen, argc == 3, &psk);
 		free(t);
 		if (r != 0)
-			return client_exit(c, r, "ticket redeem");
+			return dpkctl_client_exit(c, r, "ticket redeem");
 		print_psk(o, &psk, NULL, 0);
 		dpk_client_psk_clear(&psk);
 		return 0;
 	}
-	fprintf(stderr, "dpkctl: usage: dpkctl ticket issue DEVICE SERVER [--lifetime S] [--out FILE]\n"
-	    "       dpkctl ticket redeem FILE|- [--show-key]\n");
-	return EXIT_USAGE;
+	return dpkctl_usage_error("ticket", "takes 'issue DEVICE SERVER' or 'redeem FILE|-'");
 }
+
+/* dpkctl help [COMMAND] */
+static int
+cmd_help(struct dpk_client *c, const struct dpkctl_opts *o, int argc, char **argv)
+{
+	const struct dpkctl_command *cmd = NULL;
+
+	(void)c;
+	(void)o;
+	if (argc > 1)
+		return dpkctl_usage_error("help", "takes at most one command name");
+	if (argc == 1 && (cmd = dpkctl_find(argv[0])) == NULL)
+		return dpkctl_usage_error("help", "'%s' is no dpkctl command", argv[0]);
+	dpkctl_help(stdout, cmd);
+	return 0;
+}
+
+/* The commands. A new one is a handler (dpkctl.h) and a line here; the man
+ * page dpkctl(1) and the bash completion (completion/dpkctl) list it too. */
+const struct dpkctl_command dpkctl_commands[] = {
+	{"join", dpkctl_join, 0, 0, "TOKEN_FILE --rpc URL [--config FILE] [--force]",
+	    "first run: write /etc/dpk/dpk.conf from an enrolment token and check it with dpk-agent --check-config\n"
+	    "  --rpc URL      the JSON-RPC endpoint to write as rpc_url (http:// or https://)\n"
+	    "  --config FILE  where to write the configuration (default /etc/dpk/dpk.conf)\n"
+	    "  --force        replace an existing configuration and token\n", "--rpc --config --force"},
+	{"status", cmd_status, 1, 0, "",
+	    "the agent's chain (id, reachability, head), registry, registration, wallet (balance), identity and cache\n", ""},
+	{"pubkey", cmd_pubkey, 1, 0, "[--pem] [--openssh] [--onchain]",
+	    "this host's identity public key (default: PEM and OpenSSH)\n"
+	    "  --pem, --openssh, --onchain  print only these forms (on-chain: hex)\n", "--pem --openssh --onchain"},
+	{"lookup", cmd_lookup, 1, 0, "IDENTITY [--openssh]",
+	    "an identity's key on chain; exit 0 only if it is active\n"
+	    "  --openssh  print only its authorized_keys line (nothing if not active)\n", "--openssh"},
+	{"register", cmd_register, 1, 0, "[--no-wait | --wait SECONDS]",
+	    "register this host's key (root or admin_group), showing each step until it is done\n"
+	    "  --no-wait       start it (or report on it) and return at once\n"
+	    "  --wait SECONDS  give up following after SECONDS (default 600); it goes on in the agent\n", "--no-wait --wait"},
+	{"respond", dpkctl_respond, 0, 0, "[--yes] [CHALLENGE | -]",
+	    "answer a pam_dpk login challenge (from stdin without CHALLENGE) after asking on the terminal\n"
+	    "  --yes, -y  sign without asking (only when you know you are logging in to that host)\n", "--yes -y"},
+	{"psk", cmd_psk, 1, 15000, "PEER [--connect HOST:PORT] [--show-key]",
+	    "negotiate a PSK with PEER's agent; prints its PSK identity\n"
+	    "  --connect HOST:PORT  where PEER's agent listens (default: PEER's own address and psk_port)\n"
+	    "  --show-key           print the key too (root, admin_group, psk_group)\n", "--connect --show-key"},
+	{"psk-get", cmd_psk_get, 1, 0, "PEER | --identity PSK_IDENTITY [--show-key]",
+	    "a PSK made before, by peer or by PSK identity\n"
+	    "  --identity ID  the PSK named ID (what a TLS server's PSK callback receives)\n"
+	    "  --show-key     print the key too (root, admin_group, psk_group)\n", "--identity --show-key"},
+	{"ticket", cmd_ticket, 1, 0, "issue DEVICE SERVER [--lifetime S] [--out FILE] | redeem FILE|- [--show-key]",
+	    "delegated mode: a gateway's ticket for DEVICE to talk to SERVER, and its redemption at SERVER (once)\n"
+	    "  --lifetime S  seconds the ticket is valid (1..86400, default 300)\n"
+	    "  --out FILE    write the ticket to FILE instead of printing it\n"
+	    "  --show-key    print the key too\n", "--lifetime --out --show-key"},
+	{"user-check", cmd_user_check, 1, 0, "USER",
+	    "why USER may or may not log in here: each rule of the agent's admission decision; exit 0 if it may\n", ""},
+	{"cache", dpkctl_cache, 1, 0, "flush",
+	    "flush: drop the agent's cached records, \"not registered\" answers and NSS cache file entries (root)\n", ""},
+	{"help", cmd_help, 0, 0, "[COMMAND]", "the commands, or what COMMAND does\n", ""},
+	{NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct opts o = {.socket = NULL, .timeout_ms = 5000};
-	int timeout_set = 0;
-	struct dpk_client *c;
-	const char *cmd;
-	int opt, r;
+	/* the commands' options that take a value, so that it is not taken for a command */
+	static const char *const valued[] = {"--rpc", "--config", "--wait", "--connect", "--identity", "--lifetime",
+		"--out", NULL};
+	const struct dpkctl_command *cmd;
+	struct dpkctl_line l;
+	struct dpk_client *c = NULL;
+	int r;
 
 	/* PSKs and tickets' keys pass through this process: no core dumps of it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	while ((opt = getopt_long(argc, argv, "+s:t:jVh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's': o.socket = optarg; break;
-		case 't': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end != '\0' || v <= 0 || v > 600000) {
-				fprintf(stderr, "dpkctl: --timeout: '%s' is not a number of milliseconds (1..600000)\n", optarg);
-				return EXIT_USAGE;
-			}
-			o.timeout_ms = (int)v;
-			timeout_set = 1;
-			break;
-		}
-		case 'j': o.json = 1; break;
-		case 'V': printf("dpkctl %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
+	if ((r = dpkctl_parse_line(argc, argv, valued, &l)) != 0) {
+		free(l.argv);
+		return r < 0 ? 0 : r;
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
+	if (l.cmd == NULL) {
+		dpkctl_help(l.help ? stdout : stderr, NULL);
+		free(l.argv);
+		return l.help ? 0 : EXIT_USAGE;
 	}
-	cmd = argv[optind++];
-	if (strcmp(cmd, "respond") == 0)
-		return dpkctl_respond(o.socket, o.timeout_ms, argc - optind, argv + optind);
-	if (strcmp(cmd, "join") == 0) /* before the agent runs: no socket */
-		return dpkctl_join(argc - optind, argv + optind);
-	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
-	    strcmp(cmd, "register") != 0 && strcmp(cmd, "psk") != 0 && strcmp(cmd, "psk-get") != 0 &&
-	    strcmp(cmd, "ticket") != 0 && strcmp(cmd, "user-check") != 0) {
-		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
-		return EXIT_USAGE;
-	}
-	if (strcmp(cmd, "status") == 0 && optind != argc) {
-		fprintf(stderr, "dpkctl: status takes no arguments\n");
-		return EXIT_USAGE;
-	}
-	/* a handshake may take the agent's psk_handshake_timeout (10 s by default) */
-	if (strcmp(cmd, "psk") == 0 && !timeout_set)
-		o.timeout_ms = 15000;
-	if ((r = dpkctl_open(o.socket, o.timeout_ms, &c)) != 0)
+	if ((cmd = dpkctl_find(l.cmd)) == NULL) {
+		r = dpkctl_usage_error(NULL, "unknown command '%s'", l.cmd);
+		free(l.argv);
 		return r;
-	if (strcmp(cmd, "status") == 0)
-		r = cmd_status(c, &o);
-	else if (strcmp(cmd, "lookup") == 0)
-		r = cmd_lookup(c, &o, argc - optind, argv + optind);
-	else if (strcmp(cmd, "register") == 0)
-		r = cmd_register(c, &o, argc - optind, argv + optind);
-	else if (strcmp(cmd, "psk") == 0)
-		r = cmd_psk(c, &o, argc - optind, argv + optind);
-	else if (strcmp(cmd, "psk-get") == 0)
-		r = cmd_psk_get(c, &o, argc - optind, argv + optind);
-	else if (strcmp(cmd, "ticket") == 0)
-		r = cmd_ticket(c, &o, argc - optind, argv + optind);
-	else if (strcmp(cmd, "user-check") == 0)
-		r = cmd_user_check(c, &o, argc - optind, argv + optind);
-	else
-		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
+	}
+	if (l.help) {
+		dpkctl_help(stdout, cmd);
+		free(l.argv);
+		return 0;
+	}
+	if ((r = dpkctl_check_options(cmd, &l)) != 0) {
+		free(l.argv);
+		return r;
+	}
+	if (!l.timeout_set && cmd->timeout_ms > 0)
+		l.o.timeout_ms = cmd->timeout_ms;
+	if (!cmd->needs_agent || (r = dpkctl_open(l.o.socket, l.o.timeout_ms, &c)) == 0)
+		r = cmd->run(c, &l.o, l.argc, l.argv);
 	dpk_client_close(c);
+	free(l.argv);
 	return r;
 }

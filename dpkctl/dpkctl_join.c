@@ -9,6 +9,7 @@
 #include "enrol/token.h"
 #include "eth/wallet.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -32,7 +33,7 @@ read_token_file(const char *path, char *buf, size_t bufsz, size_t *len)
 	ssize_t r;
 
 	if (fd < 0) {
-		fprintf(stderr, "dpkctl: join: cannot open %s: %s\n", path, strerror(errno));
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	while ((r = read(fd, buf + n, bufsz - 1 - n)) > 0)
@@ -40,7 +41,8 @@ read_token_file(const char *path, char *buf, size_t bufsz, size_t *len)
 			break;
 	close(fd);
 	if (r < 0 || n == bufsz - 1) {
-		fprintf(stderr, "dpkctl: join: %s: %s\n", path, r < 0 ? strerror(errno) : "larger than a token file");
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: %s: %s", path, r < 0 ? strerror(errno) :
+		    "larger than a token file");
 		return -1;
 	}
 	buf[n] = '\0';
@@ -57,39 +59,50 @@ write_file(const char *path, const char *text, size_t len, mode_t mode, int forc
 	int fd;
 
 	if (!force && access(path, F_OK) == 0) {
-		fprintf(stderr, "dpkctl: join: %s exists; move it away or use --force\n", path);
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: %s exists; move it away or use --force", path);
 		return -1;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
 		return -1;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)) < 0) {
-		fprintf(stderr, "dpkctl: join: cannot write %s: %s\n", tmp, strerror(errno));
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, mode) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
-		fprintf(stderr, "dpkctl: join: cannot write %s: %s\n", tmp, strerror(errno));
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return -1;
 	}
 	close(fd);
 	if (rename(tmp, path) != 0) {
-		fprintf(stderr, "dpkctl: join: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
 }
 
-/* dpk-agent --check-config -c config: its exit status, or -1 if it could not run. */
+/* dpk-agent --check-config -c config: its exit status, or -1 if it could not
+ * run. With quiet_stdout its stdout goes to stderr (stdout is for dpkctl's
+ * JSON alone). */
 static int
-check_config(const char *agent, const char *config)
+check_config(const char *agent, const char *config, int quiet_stdout)
 {
 	char *argv[] = {(char *)agent, (char *)"--check-config", (char *)"-c", (char *)config, NULL};
+	posix_spawn_file_actions_t fa;
 	pid_t pid;
-	int st;
+	int st, r;
 
-	if (posix_spawnp(&pid, agent, NULL, NULL, argv, environ) != 0)
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (quiet_stdout && posix_spawn_file_actions_adddup2(&fa, 2, 1) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	r = posix_spawnp(&pid, agent, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
 		return -1;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
@@ -97,15 +110,9 @@ check_config(const char *agent, const char *config)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int
-join_usage(void)
-{
-	fprintf(stderr, "dpkctl: usage: dpkctl join TOKEN_FILE --rpc URL [--config FILE] [--force]\n");
-	return DPKCTL_EXIT_USAGE;
-}
 
 int
-dpkctl_join(int argc, char **argv)
+dpkctl_join(struct dpk_client *unused, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	const char *token_path = NULL, *rpc = NULL, *config = "/etc/dpk/dpk.conf";
 	const char *agent = getenv("DPK_AGENT");
@@ -115,6 +122,7 @@ dpkctl_join(int argc, char **argv)
 	size_t len;
 	int force = 0, r = DPKCTL_EXIT_REFUSED, rc, n;
 
+	(void)unused;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--rpc") == 0 && i + 1 < argc)
 			rpc = argv[++i];
@@ -125,18 +133,17 @@ dpkctl_join(int argc, char **argv)
 		else if (argv[i][0] != '-' && token_path == NULL)
 			token_path = argv[i];
 		else
-			return join_usage();
+			return dpkctl_usage_error("join", "'%s' is not TOKEN_FILE, --rpc URL, --config FILE or --force", argv[i]);
 	}
 	if (token_path == NULL || rpc == NULL)
-		return join_usage();
+		return dpkctl_usage_error("join", "needs a token file and --rpc URL");
 	if ((strncmp(rpc, "http://", 7) != 0 && strncmp(rpc, "https://", 8) != 0) || strpbrk(rpc, " \t\r\n#") != NULL) {
-		fprintf(stderr, "dpkctl: join: --rpc '%s' is not an http:// or https:// URL\n", rpc);
-		return DPKCTL_EXIT_USAGE;
+		return dpkctl_fail(DPKCTL_EXIT_USAGE, "join: --rpc '%s' is not an http:// or https:// URL", rpc);
 	}
 	if (read_token_file(token_path, text, sizeof(text), &len) != 0)
 		return DPKCTL_EXIT_REFUSED;
 	if (dpk_token_parse(text, len, &t, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpkctl: join: %s: %s\n", token_path, err);
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: %s: %s", token_path, err);
 		goto out;
 	}
 	/* the token goes beside the configuration */
@@ -144,7 +151,7 @@ dpkctl_join(int argc, char **argv)
 	if ((size_t)snprintf(token_dest, sizeof(token_dest), "%s/token", dirname(dir)) >= sizeof(token_dest))
 		goto out;
 	if (!force && (access(config, F_OK) == 0 || access(token_dest, F_OK) == 0)) {
-		fprintf(stderr, "dpkctl: join: %s exists; move it away or use --force\n",
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: %s exists; move it away or use --force",
 		    access(config, F_OK) == 0 ? config : token_dest);
 		goto out;
 	}
@@ -161,24 +168,41 @@ dpkctl_join(int argc, char **argv)
 	    "token_file = %s\n",
 	    token_path, rpc, (unsigned long long)t.chain_id, contract, t.identity, pkm, t.pkm_endpoint, token_dest);
 	if (n < 0 || (size_t)n >= sizeof(conf)) {
-		fprintf(stderr, "dpkctl: join: the configuration would be too long (--rpc?)\n");
+		dpkctl_fail(DPKCTL_EXIT_REFUSED, "join: the configuration would be too long (--rpc?)");
 		goto out;
 	}
 	if (write_file(token_dest, text, len, 0600, force) != 0 || write_file(config, conf, (size_t)n, 0644, force) != 0)
 		goto out;
-	printf("wrote %s (identity %s, chain %llu, registry %s) and %s\n", config, t.identity,
-	    (unsigned long long)t.chain_id, contract, token_dest);
-	rc = check_config(agent != NULL && *agent != '\0' ? agent : "dpk-agent", config);
+	if (!o->json)
+		printf("wrote %s (identity %s, chain %llu, registry %s) and %s\n", config, t.identity,
+		    (unsigned long long)t.chain_id, contract, token_dest);
+	rc = check_config(agent != NULL && *agent != '\0' ? agent : "dpk-agent", config, o->json);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(j, "config", config);
+		cJSON_AddStringToObject(j, "token_file", token_dest);
+		cJSON_AddStringToObject(j, "identity", t.identity);
+		cJSON_AddNumberToObject(j, "chain_id", (double)t.chain_id);
+		cJSON_AddStringToObject(j, "contract", contract);
+		cJSON_AddStringToObject(j, "check_config", rc == 0 ? "ok" : rc > 0 ? "refused" : "not run");
+		if ((s = cJSON_Print(j)) != NULL)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	}
 	if (rc > 0) {
 		fprintf(stderr, "dpkctl: join: dpk-agent refuses %s (above); fix it, then start the agent\n", config);
 		goto out;
 	}
-	if (rc < 0)
+	if (rc < 0 && !o->json)
 		printf("could not run dpk-agent --check-config; check %s with it before starting the agent\n", config);
-	printf("next: add who may log in (nss_allow, login_allow: dpk.conf(5)) to %s, then\n"
-	    "  systemctl enable --now dpk-agent    # or: dpk-agent -c %s\n"
-	    "  dpkctl register                     # funding by the PKM, approval, one transaction\n",
-	    config, config);
+	if (!o->json)
+		printf("next: add who may log in (nss_allow, login_allow: dpk.conf(5)) to %s, then\n"
+		    "  systemctl enable --now dpk-agent    # or: dpk-agent -c %s\n"
+		    "  dpkctl register                     # funding by the PKM, approval, one transaction\n",
+		    config, config);
 	r = 0;
 out:
 	explicit_bzero(text, sizeof(text));

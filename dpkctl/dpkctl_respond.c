@@ -9,9 +9,11 @@
 
 #include "dpk/client.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -100,23 +102,8 @@ confirm(const struct dpk_client_login_response *d)
 	return yes;
 }
 
-/* A refusal of the agent or the client library, printed; the exit code. */
-static int
-failed(struct dpk_client *c, int r)
-{
-	const char *msg = "";
-
-	if (r == DPK_CLIENT_EAGENT) {
-		dpk_client_agent_error(c, &msg);
-		fprintf(stderr, "dpkctl: respond: %s\n", msg);
-		return DPKCTL_EXIT_REFUSED;
-	}
-	fprintf(stderr, "dpkctl: respond: %s\n", dpk_client_strerror(r));
-	return r == DPK_CLIENT_EPROTO ? DPKCTL_EXIT_PROTOCOL : DPKCTL_EXIT_UNREACHABLE;
-}
-
 int
-dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
+dpkctl_respond(struct dpk_client *unused, const struct dpkctl_opts *o, int argc, char **argv)
 {
 	struct dpk_client_login_response desc, resp;
 	struct dpk_client *c;
@@ -124,60 +111,71 @@ dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv)
 	const char *challenge = NULL;
 	int yes = 0, r;
 
+	(void)unused;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0) {
 			yes = 1;
 		} else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && challenge == NULL) {
 			challenge = argv[i];
 		} else {
-			fprintf(stderr, "dpkctl: respond takes [--yes] and one challenge (or reads it from stdin), not '%s'\n",
+			return dpkctl_usage_error("respond", "takes --yes and one challenge (or reads it from stdin), not '%s'",
 			    argv[i]);
-			return DPKCTL_EXIT_USAGE;
 		}
 	}
 	if (challenge == NULL || strcmp(challenge, "-") == 0) {
 		if (read_challenge(line, sizeof(line)) != 0) {
-			fprintf(stderr, "dpkctl: respond: no challenge on stdin (paste the text that starts with DPK-LOGIN-v1.)\n");
-			return DPKCTL_EXIT_USAGE;
+			return dpkctl_fail(DPKCTL_EXIT_USAGE, "respond: no challenge on stdin (paste the text that starts "
+			    "with DPK-LOGIN-v1.)");
 		}
 		challenge = line;
 	}
 	if (strlen(challenge) > DPK_CLIENT_LOGIN_TEXT_MAX) {
-		fprintf(stderr, "dpkctl: respond: the challenge is too long to be a DPK login challenge\n");
-		return DPKCTL_EXIT_USAGE;
+		return dpkctl_fail(DPKCTL_EXIT_USAGE, "respond: the challenge is too long to be a DPK login challenge");
 	}
-	if ((r = dpkctl_open(socket, timeout_ms, &c)) != 0)
+	if ((r = dpkctl_open(o->socket, o->timeout_ms, &c)) != 0)
 		return r;
 	memset(&resp, 0, sizeof(resp));
 	if ((r = dpk_client_login_describe(c, challenge, &desc)) != 0) {
-		r = failed(c, r);
+		r = dpkctl_client_exit(c, r, "respond");
 		goto out;
 	}
 	if (yes) {
 		describe(&desc, text, sizeof(text));
 		fputs(text, stderr);
 	} else if ((r = confirm(&desc)) < 0) {
-		fprintf(stderr, "dpkctl: respond: no terminal to ask on whether to sign the challenge of host %s: run it in "
-		    "a terminal, or pass --yes once you know that you are logging in to %s\n", desc.host, desc.host);
-		r = DPKCTL_EXIT_REFUSED;
+		r = dpkctl_fail(DPKCTL_EXIT_REFUSED, "respond: no terminal to ask on whether to sign the challenge of host "
+		    "%s: run it in a terminal, or pass --yes once you know that you are logging in to %s", desc.host, desc.host);
 		goto out;
 	} else if (r == 0) {
-		fprintf(stderr, "dpkctl: respond: not signed\n");
-		r = DPKCTL_EXIT_REFUSED;
+		r = dpkctl_fail(DPKCTL_EXIT_REFUSED, "respond: not signed");
 		goto out;
 	}
 	if ((r = dpk_client_login_respond(c, challenge, &resp)) != 0) {
-		r = failed(c, r);
+		r = dpkctl_client_exit(c, r, "respond");
 		goto out;
 	}
 	if (strcmp(resp.host, desc.host) != 0 || strcmp(resp.user, desc.user) != 0 ||
 	    strcmp(resp.service, desc.service) != 0 || resp.expiry != desc.expiry) {
-		fprintf(stderr, "dpkctl: respond: the agent signed another challenge than it described\n");
-		r = DPKCTL_EXIT_PROTOCOL;
+		r = dpkctl_fail(DPKCTL_EXIT_PROTOCOL, "respond: the agent signed another challenge than it described");
 		goto out;
 	}
 	fprintf(stderr, "Enter this response at the login prompt of %s:\n", resp.host);
-	printf("%s\n", resp.response);
+	if (o->json) {
+		cJSON *j = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(j, "host", resp.host);
+		cJSON_AddStringToObject(j, "user", resp.user);
+		cJSON_AddStringToObject(j, "service", resp.service);
+		cJSON_AddNumberToObject(j, "expiry", (double)resp.expiry);
+		cJSON_AddStringToObject(j, "response", resp.response);
+		if ((s = cJSON_Print(j)) != NULL)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	} else {
+		printf("%s\n", resp.response);
+	}
 	r = fflush(stdout) == 0 ? 0 : DPKCTL_EXIT_REFUSED;
 out:
 	explicit_bzero(&resp, sizeof(resp));

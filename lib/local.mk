@@ -22,6 +22,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/daemon/statedir.c lib/daemon/statedir.h \
 	lib/daemon/netsource.c lib/daemon/netsource.h \
 	lib/daemon/notify.c lib/daemon/notify.h \
+	lib/daemon/cli.c lib/daemon/cli.h \
 	lib/eth/txsend.c lib/eth/txsend.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \

@@ -8,14 +8,17 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "registry/identity.h"
+#include "daemon/cli.h"
 #include "daemon/conffile.h"
 #include "enrol/token.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +47,32 @@ pkm_close(struct pkm *p)
 	pkm_config_free(&p->cfg);
 }
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: dpk-pkm [-c FILE] COMMAND [ARGS]\n"
-	    "  -c, --config FILE   configuration (default %s)\n"
-	    "commands:\n"
-	    "  init                       create the PKM's key and wallet; print what to publish\n"
-	    "  enrol IDENTITY [--out FILE] [--valid DURATION]\n"
-	    "                             issue a single-use token file for a device\n"
-	    "  list                       the tokens issued and their state\n"
-	    "  revoke-token ID            withdraw an unused token\n"
-	    "  publish-key                store the PKM's identity key in the registry (storePKMKey)\n"
-	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n",
-	    PKM_CONFIG_DEFAULT_PATH);
-}
+static const struct dpk_cli_cmd commands[] = {
+	{"init", "", "create the PKM's key and wallet (once); print what to publish\n"},
+	{"enrol", "IDENTITY [--out FILE] [--valid DURATION]",
+	    "issue a single-use token file (0600) for the device IDENTITY\n"
+	    "  --out FILE        where to write it (default dpk-token-ID.txt here; never replaced)\n"
+	    "  --valid DURATION  how long it may be used (1s to 30d; default token_validity)\n"},
+	{"list", "", "the tokens issued, newest first: state, wallet, identity\n"},
+	{"revoke-token", "ID", "withdraw an unused token\n"},
+	{"publish-key", "", "store the PKM's identity key in the registry (storePKMKey)\n"},
+	{"serve", "", "run the device channel (TLS-PSK) and the web interface until SIGTERM (--json: no effect)\n"},
+	{"help", "[COMMAND]", "the commands, or what COMMAND does\n"},
+	{NULL, NULL, NULL},
+};
+
+static const char common_help[] =
+    "options, anywhere on the line (\"--\" ends them):\n"
+    "  -c, --config FILE   configuration (default " PKM_CONFIG_DEFAULT_PATH "); rpc_url is read from it, never\n"
+    "                      from the command line\n"
+    "  --json              one JSON object on stdout ({\"error\", \"exit\"} on a failure)\n"
+    "  --help, --version\n";
+
+static int json_out; /* --json */
+
+#define print_json dpk_cli_print_json
+/* A failure, said on stderr (and as JSON with --json); returns code. */
+#define complain(code, ...) dpk_cli_fail("dpk-pkm", json_out, code, __VA_ARGS__)
 
 static int
 cmd_init(struct pkm *p)
@@ -68,12 +81,26 @@ cmd_init(struct pkm *p)
 	char addr[43];
 
 	dpk_wallet_address_format(p->sd.wallet.addr, addr);
-	printf("state:  %s%s\n", p->cfg.state_dir, p->sd.created_key ? " (created)" : "");
-	printf("wallet: %s%s\n", addr, p->sd.created_wallet ? " (created)" : "");
-	printf("        fund it, and have the registry owner add it as an approver\n");
 	dpk_buf_init(&pub, 4096);
-	if (dpk_idkey_public_pem(p->sd.idkey, &pub) == 0)
+	if (dpk_idkey_public_pem(p->sd.idkey, &pub) != 0 || dpk_buf_cstr(&pub) != 0) {
+		dpk_buf_free(&pub);
+		return complain(1, "init: cannot export the identity key");
+	}
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "state_dir", p->cfg.state_dir);
+		cJSON_AddStringToObject(j, "wallet", addr);
+		cJSON_AddBoolToObject(j, "created_key", p->sd.created_key);
+		cJSON_AddBoolToObject(j, "created_wallet", p->sd.created_wallet);
+		cJSON_AddStringToObject(j, "public_key_pem", (char *)pub.data);
+		print_json(j);
+	} else {
+		printf("state:  %s%s\n", p->cfg.state_dir, p->sd.created_key ? " (created)" : "");
+		printf("wallet: %s%s\n", addr, p->sd.created_wallet ? " (created)" : "");
+		printf("        fund it, and have the registry owner add it as an approver\n");
 		printf("key:\n%s", (char *)pub.data);
+	}
 	dpk_buf_free(&pub);
 	return 0;
 }
@@ -97,53 +124,44 @@ write_new(const char *path, const void *text, size_t len)
 }
 
 static int
-cmd_enrol(struct pkm *p, int argc, char **argv)
+cmd_enrol(struct pkm *p, const char *idtext, const char *out, const char *valid)
 {
-	const char *out = NULL, *idtext = NULL;
 	uint32_t valid_ms = p->cfg.token_validity_ms;
 	struct pkm_enrolled en;
 	struct dpk_buf text;
 	char path[PATH_MAX], msg[512];
 	int r;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-			out = argv[++i];
-		} else if (strcmp(argv[i], "--valid") == 0 && i + 1 < argc) {
-			if (dpk_conffile_duration(argv[++i], 30u * 24 * 3600 * 1000, &valid_ms) != 0 || valid_ms < 1000) {
-				fprintf(stderr, "dpk-pkm: enrol: --valid '%s' is not a duration from 1s to 30d\n", argv[i]);
-				return 2;
-			}
-		} else if (idtext == NULL && argv[i][0] != '-') {
-			idtext = argv[i];
-		} else {
-			fprintf(stderr, "dpk-pkm: enrol: unexpected argument '%s'\n", argv[i]);
-			return 2;
-		}
-	}
-	if (idtext == NULL) {
-		fprintf(stderr, "dpk-pkm: enrol: which identity? (a domain, IPv4, IPv6 or UUID)\n");
-		return 2;
-	}
+	if (valid != NULL && (dpk_conffile_duration(valid, 30u * 24 * 3600 * 1000, &valid_ms) != 0 || valid_ms < 1000))
+		return complain(2, "enrol: --valid '%s' is not a duration from 1s to 30d", valid);
 	dpk_buf_init(&text, 2 * DPK_TOKEN_MAX_FILE);
 	if ((r = pkm_enrol_issue(p, idtext, valid_ms, &text, &en, msg, sizeof(msg))) != 0) {
-		fprintf(stderr, "dpk-pkm: enrol: %s\n", msg);
 		dpk_buf_free(&text);
-		return r;
+		return complain(r, "enrol: %s", msg);
 	}
 	if (out == NULL) {
 		snprintf(path, sizeof(path), "dpk-token-%s.txt", en.token_hex);
 		out = path;
 	}
 	if (write_new(out, text.data, text.len) != 0) {
-		fprintf(stderr, "dpk-pkm: enrol: cannot write %s: %s\n", out, strerror(errno));
+		r = complain(1, "enrol: cannot write %s: %s", out, strerror(errno));
 		/* nobody has the token: withdraw it */
 		pkm_revoke_token(p, en.token_hex, msg, sizeof(msg));
-		r = 1;
 	}
 	dpk_buf_free(&text);
 	if (r != 0)
 		return 1;
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "token", en.token_hex);
+		cJSON_AddStringToObject(j, "identity", en.identity);
+		cJSON_AddStringToObject(j, "kind", dpk_identity_kind_name(en.kind));
+		cJSON_AddNumberToObject(j, "expires", (double)en.expires);
+		cJSON_AddStringToObject(j, "file", out);
+		print_json(j);
+		return 0;
+	}
 	printf("token %s for %s (%s), valid until %llu, written to %s\n", en.token_hex, en.identity,
 	    dpk_identity_kind_name(en.kind), (unsigned long long)en.expires, out);
 	printf("copy it to the device as its token_file (mode 0600); it is secret and works once\n");
@@ -152,15 +170,36 @@ cmd_enrol(struct pkm *p, int argc, char **argv)
 
 static const char *const state_names[] = {"issued", "approved", "revoked"};
 
+struct list_ctx {
+	uint64_t now;
+	cJSON *rows; /* --json */
+};
+
 static void
 print_row(void *ctx, const struct pkm_token_row *t)
 {
+	struct list_ctx *l = ctx;
 	char idhex[33], wallet[43] = "-";
-	uint64_t now = *(uint64_t *)ctx;
+	uint64_t now = l->now;
 
 	dpk_hex_encode(t->id, 16, 0, idhex, sizeof(idhex));
 	if (t->has_wallet)
 		dpk_wallet_address_format(t->wallet, wallet);
+	if (l->rows != NULL) {
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, "token", idhex);
+		cJSON_AddStringToObject(r, "state", t->state <= 2 ? state_names[t->state] : "?");
+		cJSON_AddBoolToObject(r, "expired", t->state == PKM_TOKEN_ISSUED && now >= t->expires);
+		cJSON_AddNumberToObject(r, "expires", (double)t->expires);
+		if (t->has_wallet)
+			cJSON_AddStringToObject(r, "wallet", wallet);
+		else
+			cJSON_AddNullToObject(r, "wallet");
+		cJSON_AddStringToObject(r, "identity", t->identity);
+		cJSON_AddItemToArray(l->rows, r);
+		return;
+	}
 	printf("%s  %-9s %-7s %-42s %s\n", idhex, t->state <= 2 ? state_names[t->state] : "?",
 	    t->state == PKM_TOKEN_ISSUED && now >= t->expires ? "expired" : "", wallet, t->identity);
 }
@@ -168,10 +207,22 @@ print_row(void *ctx, const struct pkm_token_row *t)
 static int
 cmd_list(struct pkm *p)
 {
-	uint64_t now = (uint64_t)time(NULL);
+	struct list_ctx l = {.now = (uint64_t)time(NULL)};
+	cJSON *j = NULL;
 
-	printf("%-32s  %-9s %-7s %-42s %s\n", "TOKEN", "STATE", "", "WALLET", "IDENTITY");
-	return pkm_store_list(p->store, print_row, &now) == 0 ? 0 : 1;
+	if (json_out) {
+		j = cJSON_CreateObject();
+		l.rows = cJSON_AddArrayToObject(j, "tokens");
+	} else {
+		printf("%-32s  %-9s %-7s %-42s %s\n", "TOKEN", "STATE", "", "WALLET", "IDENTITY");
+	}
+	if (pkm_store_list(p->store, print_row, &l) != 0) {
+		cJSON_Delete(j);
+		return complain(1, "list: cannot read the token database");
+	}
+	if (j != NULL)
+		print_json(j);
+	return 0;
 }
 
 static int
@@ -181,10 +232,16 @@ cmd_revoke_token(struct pkm *p, const char *idhex)
 	int r = pkm_revoke_token(p, idhex, msg, sizeof(msg));
 
 	if (r != 0)
-		fprintf(stderr, "dpk-pkm: revoke-token: %s\n", msg);
-	if (r == 0)
-		return 0;
-	return r == PKM_REFUSED && dpk_hex_decode_exact(idhex, (uint8_t[16]){0}, 16) != 0 ? 2 : 1;
+		return complain(r == PKM_REFUSED && dpk_hex_decode_exact(idhex, (uint8_t[16]){0}, 16) != 0 ? 2 : 1,
+		    "revoke-token: %s", msg);
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "token", idhex);
+		cJSON_AddStringToObject(j, "state", "revoked");
+		print_json(j);
+	}
+	return 0;
 }
 
 static int
@@ -196,27 +253,37 @@ cmd_publish_key(struct pkm *p)
 	char msg[512], hex[67];
 	int r, did = 0;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "dpk-pkm: publish-key: cannot initialise libcurl\n");
-		return 1;
-	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return complain(1, "publish-key: cannot initialise libcurl");
 	if ((r = pkm_rpc_new(p, &rpc)) != 0) {
-		fprintf(stderr, "dpk-pkm: publish-key: cannot set up the JSON-RPC client: %s\n", dpk_strerror(r));
 		curl_global_cleanup();
-		return 1;
+		return complain(1, "publish-key: cannot set up the JSON-RPC client: %s", dpk_strerror(r));
 	}
 	pkm_chain_init(&ch, p);
 	r = pkm_chain_publish_key(&ch, rpc, 0, 120000, &did, &sent, msg, sizeof(msg));
 	pkm_chain_destroy(&ch);
 	dpk_rpc_free(rpc);
 	curl_global_cleanup();
-	if (r != 0) {
-		fprintf(stderr, "dpk-pkm: publish-key: %s\n", msg);
-		return 1;
-	}
+	if (r != 0)
+		return complain(1, "publish-key: %s", msg);
 	dpk_hex_encode(sent.hash, 32, 1, hex, sizeof(hex));
+	if (json_out) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "transaction", hex);
+		cJSON_AddBoolToObject(j, "mined", sent.mined);
+		print_json(j);
+		return sent.mined ? 0 : 1;
+	}
 	printf("storePKMKey: transaction %s %s\n", hex, sent.mined ? "mined" : "sent, not mined within 2 minutes");
 	return sent.mined ? 0 : 1;
+}
+
+/* The number of arguments each command takes. */
+static int
+command_args(const char *cmd)
+{
+	return strcmp(cmd, "enrol") == 0 || strcmp(cmd, "revoke-token") == 0 ? 1 : 0;
 }
 
 int
@@ -224,66 +291,84 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"out", required_argument, NULL, 'o'},
+		{"valid", required_argument, NULL, 'v'},
+		{"json", no_argument, NULL, 'j'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct pkm p = {.config_path = PKM_CONFIG_DEFAULT_PATH};
+	const char *out = NULL, *valid = NULL;
 	char err[512];
 	const char *cmd;
-	int opt, r;
+	int opt, r, help = 0, nargs;
 
-	while ((opt = getopt_long(argc, argv, "+c:Vh", longopts, NULL)) != -1) {
+	for (int i = 1; i < argc; i++) /* --json first, so that every failure below is JSON too */
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		else if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+	/* options anywhere on the line (GNU getopt permutes); "--" ends them */
+	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': p.config_path = optarg; break;
+		case 'o': out = optarg; break;
+		case 'v': valid = optarg; break;
+		case 'j': json_out = 1; break;
 		case 'V': printf("dpk-pkm %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': help = 1; break;
+		default: return complain(2, "see dpk-pkm --help");
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
+	cmd = optind < argc ? argv[optind++] : NULL;
+	nargs = argc - optind;
+	if (cmd != NULL && strcmp(cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
+		if (nargs > 1)
+			return complain(2, "help: takes at most one command name");
+		cmd = nargs > 0 ? argv[optind] : help ? "help" : NULL;
+		help = 1;
 	}
-	cmd = argv[optind++];
+	if (help || cmd == NULL) {
+		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);
+
+		if (cmd != NULL && one == NULL)
+			return complain(2, "'%s' is no dpk-pkm command (dpk-pkm --help lists them)", cmd);
+		dpk_cli_help(help ? stdout : stderr, "dpk-pkm", "[-c FILE] [--json] COMMAND [ARGS]", commands, one,
+		    common_help);
+		return help ? 0 : 2;
+	}
+	if (dpk_cli_find(commands, cmd) == NULL)
+		return complain(2, "unknown command '%s' (dpk-pkm --help lists them)", cmd);
+	if (nargs != command_args(cmd) || ((out != NULL || valid != NULL) && strcmp(cmd, "enrol") != 0))
+		return complain(2, "usage: dpk-pkm %s%s%s", cmd, *dpk_cli_find(commands, cmd)->usage ? " " : "",
+		    dpk_cli_find(commands, cmd)->usage);
 	/* the PKM's wallet key, identity key and the tokens' secrets live in this
 	 * process: no core dumps, no ptrace by other processes of its uid */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		fprintf(stderr, "dpk-pkm: warning: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
-	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "enrol") != 0 && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0) {
-		fprintf(stderr, "dpk-pkm: unknown command '%s' (see dpk-pkm --help)\n", cmd);
-		return 2;
-	}
 	pkm_config_defaults(&p.cfg);
 	err[0] = '\0';
 	if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0 || pkm_open(&p, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpk-pkm: %s\n", err);
 		pkm_close(&p);
-		return 1;
+		return complain(1, "%s", err);
 	}
 	if (strcmp(cmd, "init") == 0) {
-		r = optind == argc ? cmd_init(&p) : 2;
+		r = cmd_init(&p);
 	} else if (strcmp(cmd, "enrol") == 0) {
-		r = cmd_enrol(&p, argc - optind, argv + optind);
+		r = cmd_enrol(&p, argv[optind], out, valid);
 	} else if (strcmp(cmd, "list") == 0) {
-		r = optind == argc ? cmd_list(&p) : 2;
+		r = cmd_list(&p);
 	} else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "publish-key") == 0) {
 		static const uint8_t zero[20];
 
-		if (optind != argc) {
-			r = 2;
-		} else if (memcmp(p.cfg.contract, zero, 20) == 0) {
-			fprintf(stderr, "dpk-pkm: %s: %s has no contract address\n", cmd, p.config_path);
-			r = 1;
-		} else {
+		if (memcmp(p.cfg.contract, zero, 20) == 0)
+			r = complain(1, "%s: %s has no contract address", cmd, p.config_path);
+		else
 			r = strcmp(cmd, "serve") == 0 ? pkm_serve(&p) : cmd_publish_key(&p);
-		}
 	} else {
-		r = optind + 1 == argc ? cmd_revoke_token(&p, argv[optind]) : 2;
+		r = cmd_revoke_token(&p, argv[optind]);
 	}
-	if (r == 2)
-		fprintf(stderr, "dpk-pkm: see dpk-pkm --help\n");
 	pkm_close(&p);
 	return r;
 }

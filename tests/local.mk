@@ -59,6 +59,8 @@ integration_tests = \
 	tests/integration/test_agent_fair \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
+	tests/integration/test_dpkctl \
+	tests/integration/test_operator_cli \
 	tests/integration/test_verified_reads \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
@@ -161,6 +163,14 @@ tests_integration_test_registry_LDADD = $(TEST_LIBS)
 tests_integration_test_verified_reads_SOURCES = tests/integration/test_verified_reads.c
 tests_integration_test_verified_reads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_verified_reads_LDADD = client/libdpkclient.la $(TEST_LIBS)
+# the built dpk-admin and dpk-pkm on anvil: --json everywhere, help per command, endpoints from a file or the environment
+tests_integration_test_operator_cli_SOURCES = tests/integration/test_operator_cli.c
+tests_integration_test_operator_cli_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_operator_cli_LDADD = $(TEST_LIBS)
+# the built dpkctl against a real agent: --json everywhere, options anywhere, status, cache flush
+tests_integration_test_dpkctl_SOURCES = tests/integration/test_dpkctl.c
+tests_integration_test_dpkctl_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_dpkctl_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_lookup_SOURCES = tests/integration/test_agent_lookup.c
 tests_integration_test_agent_lookup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)
@@ -315,7 +325,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_login \
 	tests/fuzz/fuzz_userdb \
 	tests/fuzz/fuzz_pkm_form \
-	tests/fuzz/fuzz_pke
+	tests/fuzz/fuzz_pke \
+	tests/fuzz/fuzz_rpc_list
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(fuzz_targets)
 FUZZ_CPP_FLAGS = $(TEST_CPPFLAGS)
@@ -397,6 +408,10 @@ tests_fuzz_fuzz_pke_SOURCES = tests/fuzz/fuzz_pke.c
 tests_fuzz_fuzz_pke_CPPFLAGS = $(FUZZ_CPP_FLAGS)
 tests_fuzz_fuzz_pke_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_pke_LDADD = $(DPKCORE_LIBS)
+tests_fuzz_fuzz_rpc_list_SOURCES = tests/fuzz/fuzz_rpc_list.c
+tests_fuzz_fuzz_rpc_list_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_rpc_list_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_rpc_list_LDADD = $(DPKCORE_LIBS)
 endif
 
 FUZZ_SECONDS ?= 20
@@ -481,6 +496,11 @@ unit_tests += tests/unit/daemon/test_netsource
 tests_unit_daemon_test_netsource_SOURCES = tests/unit/daemon/test_netsource.c
 tests_unit_daemon_test_netsource_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_daemon_test_netsource_LDADD = $(TEST_LIBS)
+# dpk-admin's endpoint lists (--rpc-file, DPK_RPC_URL) and the CLIs' help table
+unit_tests += tests/unit/daemon/test_cli
+tests_unit_daemon_test_cli_SOURCES = tests/unit/daemon/test_cli.c
+tests_unit_daemon_test_cli_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_cli_LDADD = $(TEST_LIBS)
 # the PSK listener under load: inbound and outbound budgets, per-source caps (IPv6 by /64)
 integration_tests += tests/integration/test_psk_load
 tests_integration_test_psk_load_SOURCES = tests/integration/test_psk_load.c \

@@ -25,6 +25,9 @@ struct cache_entry {
 struct cache {
 	struct cache_entry *buckets[1024];
 	size_t count, max;
+	/* for dpkctl status: LOOKUP requests answered from the cache, and
+	 * records read from the chain (for any request); a flush keeps them */
+	uint64_t hits, misses;
 };
 
 void cache_init(struct cache *c, size_t max);

@@ -352,6 +352,9 @@ run_poll(struct chain *ch, struct job *j)
 		job_error(j, ch->rpc, r);
 		return;
 	}
+	j->head = head;
+	if (j->want_balance) /* for dpkctl status; a failure leaves it unread */
+		j->has_balance = dpk_rpc_balance(ch->rpc, j->balance_of, head, &j->balance) == 0;
 	/* each endpoint's head, for STATUS: one cheap request per endpoint and poll */
 	for (size_t i = 0; i < ch->nep; i++) {
 		const char *d;
@@ -444,6 +447,14 @@ chain_update_report(struct chain *ch)
 }
 
 void
+chain_drop_anchor(struct chain *ch)
+{
+	pthread_mutex_lock(&ch->mu);
+	ch->drop_anchor = 1;
+	pthread_mutex_unlock(&ch->mu);
+}
+
+void
 chain_get_report(struct chain *ch, struct chain_report *out)
 {
 	pthread_mutex_lock(&ch->mu);
@@ -478,6 +489,8 @@ worker(void *arg)
 		if (ch->stop)
 			break;
 		j = ch->todo;
+		if (ch->drop_anchor)
+			ch->have_anchor = ch->drop_anchor = 0;
 		ch->todo = j->next;
 		if (ch->todo == NULL)
 			ch->todo_tail = NULL;

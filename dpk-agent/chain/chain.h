@@ -12,6 +12,7 @@
 #include "registry/registry.h"
 #include "eth/header.h"
 #include "eth/rpc.h"
+#include "eth/u256.h"
 
 enum job_kind {
 	JOB_LOOKUP,   /* getClientByHash(id_hash) */
@@ -45,6 +46,10 @@ struct job {
 	uint8_t (*changed)[32];         /* JOB_POLL: identities whose record changed */
 	size_t n_changed;
 	int flush_all;                  /* JOB_POLL: too much was missed: drop the whole cache */
+	uint64_t head;                  /* JOB_POLL: the head block it saw (chain/ops.c) */
+	int want_balance, has_balance;  /* JOB_POLL: read balance_of's balance too */
+	uint8_t balance_of[20];
+	struct dpk_u256 balance;
 	struct reg *reg;                /* JOB_REGISTER */
 	struct job *next;
 };
@@ -113,6 +118,7 @@ struct chain {
 	int64_t refusal_logged_ms;        /* when a checkpoint/max_proof_age refusal was last logged */
 	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
 	struct chain_report report;       /* under mu: a copy of the above for STATUS */
+	int drop_anchor;                  /* under mu: chain_drop_anchor() was called */
 };
 
 /* trust may be NULL: reads are believed (eth_call), as for the registration
@@ -132,6 +138,9 @@ void job_free(struct job *j);
  * the header rebuilt and checked against its hash. 0, or a dpk_err with a
  * sentence in why. */
 int chain_fetch_header(struct dpk_rpc *rpc, const char *tag, struct dpk_header *h, char *why, size_t whysz);
+/* The next read takes a new header, not the one reused for up to a second
+ * (dpkctl cache flush: what the chain says now). */
+void chain_drop_anchor(struct chain *ch);
 /* A copy of what the worker last knew (endpoints, anchor). */
 void chain_get_report(struct chain *ch, struct chain_report *out);
 

@@ -6,6 +6,7 @@
 
 #include "agent.h"
 #include "base/err.h"
+#include "chain/ops.h"
 #include "common/clock.h"
 #include "registry/identity.h"
 #include "proto.h"
@@ -151,6 +152,7 @@ agent_lookup_request(struct agent *a, struct conn *c, const uint8_t *body, size_
 		return;
 	}
 	if ((e = cache_get(&a->cache, h)) != NULL && agent_cache_settled(a, e, now)) {
+		a->cache.hits++;
 		reply_lookup(a, c, &id, e, !agent_cache_fresh(a, e, now), now);
 		return;
 	}
@@ -242,6 +244,7 @@ read_start(struct agent *a, const uint8_t h[32], uid_t uid, int privileged, char
 	}
 	j->kind = JOB_LOOKUP;
 	j->prio = privileged ? JOB_PRIO_PRIVILEGED : JOB_PRIO_OTHER;
+	a->cache.misses++;
 	memcpy(j->id_hash, h, 32);
 	rd = &a->reads[a->n_reads++];
 	memcpy(rd->hash, h, 32);
@@ -332,6 +335,7 @@ agent_chain_done(struct agent *a)
 			    j->error, j->result == DPK_ERR_TIMEOUT ? DPK_ERR_TIMEOUT : DPK_ERR_NET);
 		} else {
 			a->poll_in_flight = 0;
+			agent_ops_poll_done(a, j);
 			if (a->next_poll_ms < now) /* a poll slower than poll_interval: the next one waits its turn */
 				a->next_poll_ms = now + a->cfg.poll_interval_ms;
 			if (j->flush_all) {
@@ -376,6 +380,7 @@ agent_lookup_timers(struct agent *a, int64_t now)
 		if (j != NULL) {
 			j->kind = JOB_POLL;
 			j->prio = JOB_PRIO_POLL; /* revocations never wait behind lookups */
+			agent_ops_poll_prepare(a, j);
 			chain_submit(&a->chain, j);
 			a->poll_in_flight = 1;
 		}

@@ -88,6 +88,28 @@ int dpk_client_status_endpoint_chain(const struct dpk_client *c, size_t i, uint6
  * names; 0 when there is none. */
 uint64_t dpk_client_status_anchor_time(const struct dpk_client *c);
 
+/* After a successful dpk_client_status(): the operations block (what
+ * dpkctl status shows of the chain, the registration, the wallet and the
+ * cache). 1 and *out filled when the agent sent it, 0 when not. */
+struct dpk_client_status_ops {
+	uint8_t chain;            /* 0 not polled yet, 1 reachable, 2 the last poll failed */
+	uint64_t head_block;      /* the head the last good poll saw (0: none yet) */
+	uint32_t head_age_s;      /* seconds since then */
+	char chain_error[200];    /* why the last poll failed ("" if it did not) */
+	uint8_t reg_step;         /* this host's registration (DPK_CLIENT_REG_DONE, ...; 0 none asked) */
+	char reg_step_name[64];
+	int has_balance;          /* the wallet's balance was read (every 30 s at most) */
+	uint8_t balance_wei[32];  /* big-endian */
+	uint32_t cache_entries;   /* records and "not registered" answers cached */
+	uint64_t cache_hits;      /* LOOKUPs answered from the cache */
+	uint64_t cache_misses;    /* records read from the chain (for any request) */
+};
+int dpk_client_status_ops(const struct dpk_client *c, struct dpk_client_status_ops *out);
+/* CACHE_FLUSH (root only; else EAGENT, code 23): the agent drops its cached
+ * records, "not registered" answers and NSS cache file entries, so the next
+ * lookups read the chain; how many records went into *dropped. */
+int dpk_client_cache_flush(struct dpk_client *c, uint32_t *dropped);
+
 /* PUBKEY: the host's identity public key. The three texts are malloc()ed,
  * NUL-terminated; free them with dpk_client_pubkey_free(). */
 struct dpk_client_pubkey {

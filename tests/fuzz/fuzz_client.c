@@ -28,7 +28,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	shutdown(sv[1], SHUT_WR);
 	if (dpkclient_internal_adopt_fd(sv[0], 50, &c) == 0) {
+		struct dpk_client_status st;
+		struct dpk_client_status_ops ops;
+		uint32_t dropped;
+
 		dpk_client_hello(c, &proto, version, sizeof(version));
+		/* the next frames: a STATUS reply (its operations block), a CACHE_FLUSH reply */
+		if (dpk_client_status(c, &st) == 0)
+			dpk_client_status_ops(c, &ops);
+		dpk_client_cache_flush(c, &dropped);
 		dpk_client_close(c); /* closes sv[0] */
 	}
 	close(sv[1]);

@@ -97,6 +97,29 @@ dpk_test_read_data(const char *rel, struct dpk_buf *out)
 }
 
 int
+dpk_test_run_words(struct dpk_buf *out, char *const *prefix, ...)
+{
+	char *argv[32];
+	size_t n = 0;
+	va_list ap;
+	int r;
+
+	while (n < 30 && prefix[n] != NULL) {
+		argv[n] = prefix[n];
+		n++;
+	}
+	va_start(ap, prefix);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	dpk_buf_init(out, 1 << 20);
+	r = dpk_test_run(argv, NULL, out);
+	assert_int_equal(dpk_buf_cstr(out), 0);
+	return r;
+}
+
+int
 dpk_test_run(char *const argv[], const char *stdin_text, struct dpk_buf *out)
 {
 	int inp[2], outp[2], status;

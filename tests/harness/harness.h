@@ -47,6 +47,12 @@ void dpk_test_read_data(const char *rel, struct dpk_buf *out);
  * it could not run or was killed. stderr goes to the test's stderr. */
 int dpk_test_run(char *const argv[], const char *stdin_text, struct dpk_buf *out);
 
+/* Run the words of prefix (NULL-terminated; prefix[0] a path) and then the
+ * NULL-terminated arguments that follow, at most 30 in all, capturing stdout
+ * into out (initialised here, NUL-terminated): the exit status, as
+ * dpk_test_run. */
+int dpk_test_run_words(struct dpk_buf *out, char *const *prefix, ...);
+
 /* Strip trailing white space from a captured output. */
 void dpk_test_chomp(struct dpk_buf *b);
 

@@ -84,7 +84,9 @@ for f in /usr/sbin/dpk-agent /usr/bin/dpkctl /usr/sbin/dpk-pkm /usr/sbin/dpk-adm
 	"/usr/lib/$multiarch/libdpkclient.so.0" /usr/include/dpk/client.h "/usr/lib/$multiarch/pkgconfig/dpkclient.pc" \
 	/usr/share/pam-configs/dpk /lib/systemd/system/dpk-agent.service /lib/systemd/system/dpk-pkm.service \
 	/usr/lib/sysusers.d/dpk-pkm.conf /usr/lib/tmpfiles.d/dpk-agent.conf /etc/dpk/dpk.conf.example \
-	/etc/dpk/pkm.conf.example /usr/share/doc/dpk-ssh/examples/sshd_config.d-dpk.conf; do
+	/etc/dpk/pkm.conf.example /usr/share/doc/dpk-ssh/examples/sshd_config.d-dpk.conf \
+	/usr/share/bash-completion/completions/dpkctl /usr/share/bash-completion/completions/dpk-admin \
+	/usr/share/bash-completion/completions/dpk-pkm; do
 	[ -e "$root$f" ] || fail "$f is missing"
 done
 [ ! -e "$root/etc/dpk/dpk.conf" ] || fail "/etc/dpk/dpk.conf exists before the administrator wrote it"

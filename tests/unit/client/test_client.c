@@ -520,6 +520,146 @@ test_login_proof(void **state)
 	assert_int_equal(account_with(tail, 13, &block, hash, &proven), DPK_CLIENT_EPROTO);
 }
 
+/* A STATUS reply frame: the fixed fields, an empty chain-read block and
+ * then ops (the operations block's body, ops_len bytes) as one string whose
+ * length field says str_len; without ops (NULL), an older agent's reply. */
+static size_t
+status_frame(uint8_t *f, size_t cap, const uint8_t *ops, size_t ops_len, uint32_t str_len)
+{
+	size_t n = 4;
+
+	f[n++] = 0x82;
+	memset(f + n, 0, 8), f[n + 7] = 7, n += 8;                     /* chain id 7 */
+	for (int k = 0; k < 2; k++)                                     /* contract, wallet */
+		f[n++] = 0, f[n++] = 0, f[n++] = 0, f[n++] = 20, memset(f + n, 0xab, 20), n += 20;
+	f[n++] = 0, f[n++] = 0, f[n++] = 0, f[n++] = 0;                 /* identity "" */
+	f[n++] = 1, f[n++] = 0;                                         /* algorithm, privileged */
+	f[n++] = 0, f[n++] = 0, memset(f + n, 0, 8), n += 8;            /* verify_reads, anchor */
+	f[n++] = 0, f[n++] = 0, f[n++] = 0, f[n++] = 0, f[n++] = 0;     /* hash "", no endpoints */
+	memset(f + n, 0, 8), n += 8;                                    /* anchor time */
+	if (ops != NULL) {
+		f[n++] = (uint8_t)(str_len >> 24), f[n++] = (uint8_t)(str_len >> 16);
+		f[n++] = (uint8_t)(str_len >> 8), f[n++] = (uint8_t)str_len;
+		assert_true(n + ops_len <= cap);
+		memcpy(f + n, ops, ops_len), n += ops_len;
+	}
+	f[0] = (uint8_t)((n - 4) >> 24), f[1] = (uint8_t)((n - 4) >> 16), f[2] = (uint8_t)((n - 4) >> 8);
+	f[3] = (uint8_t)(n - 4);
+	return n;
+}
+
+/* STATUS against a fake agent answering frame; the ops block into *ops. */
+static int
+status_with(const uint8_t *frame, size_t len, int *has_ops, struct dpk_client_status_ops *ops)
+{
+	struct fake f = {.s = {0}};
+	struct dpk_client_status st;
+	struct dpk_client *c;
+	int r;
+
+	fake_start(&f, frame, len);
+	assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+	r = dpk_client_status(c, &st);
+	*has_ops = dpk_client_status_ops(c, ops);
+	dpk_client_close(c);
+	fake_stop(&f);
+	return r;
+}
+
+/* STATUS's operations block: decoded field by field; absent from an older
+ * agent; a truncated, overlong, trailing-garbage, NUL-carrying or
+ * out-of-range block makes the whole reply malformed. */
+static void
+test_status_ops_block(void **state)
+{
+	/* chain 1, head 0x1234, age 5 s, error "", step 7 "registered", balance 32 bytes (1 wei... 0x01 last),
+	 * cache 3 entries, 9 hits, 4 misses */
+	uint8_t ops[200], frame[400];
+	struct dpk_client_status_ops o;
+	size_t n = 0, len;
+	int has;
+
+	ops[n++] = 1;
+	memset(ops + n, 0, 8), ops[n + 6] = 0x12, ops[n + 7] = 0x34, n += 8;
+	ops[n++] = 0, ops[n++] = 0, ops[n++] = 0, ops[n++] = 5;
+	ops[n++] = 0, ops[n++] = 0, ops[n++] = 0, ops[n++] = 0;
+	ops[n++] = 7;
+	ops[n++] = 0, ops[n++] = 0, ops[n++] = 0, ops[n++] = 10, memcpy(ops + n, "registered", 10), n += 10;
+	ops[n++] = 0, ops[n++] = 0, ops[n++] = 0, ops[n++] = 32, memset(ops + n, 0, 32), ops[n + 31] = 1, n += 32;
+	ops[n++] = 0, ops[n++] = 0, ops[n++] = 0, ops[n++] = 3;
+	memset(ops + n, 0, 8), ops[n + 7] = 9, n += 8;
+	memset(ops + n, 0, 8), ops[n + 7] = 4, n += 8;
+
+	len = status_frame(frame, sizeof(frame), ops, n, (uint32_t)n);
+	assert_int_equal(status_with(frame, len, &has, &o), 0);
+	assert_int_equal(has, 1);
+	assert_int_equal(o.chain, 1);
+	assert_int_equal(o.head_block, 0x1234);
+	assert_int_equal(o.head_age_s, 5);
+	assert_string_equal(o.chain_error, "");
+	assert_int_equal(o.reg_step, 7);
+	assert_string_equal(o.reg_step_name, "registered");
+	assert_true(o.has_balance && o.balance_wei[31] == 1 && o.balance_wei[0] == 0);
+	assert_int_equal(o.cache_entries, 3);
+	assert_int_equal(o.cache_hits, 9);
+	assert_int_equal(o.cache_misses, 4);
+
+	/* an older agent: no block, no error */
+	len = status_frame(frame, sizeof(frame), NULL, 0, 0);
+	assert_int_equal(status_with(frame, len, &has, &o), 0);
+	assert_int_equal(has, 0);
+
+	/* malformed blocks */
+	len = status_frame(frame, sizeof(frame), ops, n - 1, (uint32_t)n - 1);   /* truncated inside */
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+	len = status_frame(frame, sizeof(frame), ops, n, (uint32_t)n + 1);       /* string past the body */
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+	ops[n] = 0xee;                                                           /* trailing byte */
+	len = status_frame(frame, sizeof(frame), ops, n + 1, (uint32_t)n + 1);
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+	len = status_frame(frame, sizeof(frame), ops, n + 1, (uint32_t)n);       /* trailing byte after it */
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+	ops[0] = 3;                                                              /* chain state out of range */
+	len = status_frame(frame, sizeof(frame), ops, n, (uint32_t)n);
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+	ops[0] = 1;
+	ops[1 + 8 + 4 + 4 + 1 + 4 + 3] = '\0';                                   /* NUL in the step name */
+	len = status_frame(frame, sizeof(frame), ops, n, (uint32_t)n);
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+	ops[1 + 8 + 4 + 4 + 1 + 4 + 3] = 'i';
+	ops[1 + 8 + 4 + 4 + 1 + 4 + 10 + 3] = 31;                                /* a 31-byte balance */
+	len = status_frame(frame, sizeof(frame), ops, n - 1, (uint32_t)n - 1);
+	assert_int_equal(status_with(frame, len, &has, &o), DPK_CLIENT_EPROTO);
+}
+
+/* CACHE_FLUSH: the count; a reply with a trailing byte is malformed. */
+static void
+test_cache_flush_reply(void **state)
+{
+	static const uint8_t ok[] = {0, 0, 0, 5, 0xb0, 0, 0, 0, 42};
+	static const uint8_t trailing[] = {0, 0, 0, 6, 0xb0, 0, 0, 0, 42, 0};
+	static const uint8_t short_[] = {0, 0, 0, 3, 0xb0, 0, 0};
+	const struct { const uint8_t *p; size_t n; int want; } cases[] = {
+		{ok, sizeof(ok), 0}, {trailing, sizeof(trailing), DPK_CLIENT_EPROTO}, {short_, sizeof(short_), DPK_CLIENT_EPROTO},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake f = {.s = {0}};
+		struct dpk_client *c;
+		uint32_t dropped = 0;
+
+		fake_start(&f, cases[i].p, cases[i].n);
+		assert_int_equal(dpk_client_open(f.path, 500, 0, &c), 0);
+		assert_int_equal(dpk_client_cache_flush(c, &dropped), cases[i].want);
+		if (cases[i].want == 0) {
+			assert_int_equal(dropped, 42);
+			assert_int_equal(f.got[4], 0x30); /* the request's type, with an empty body */
+		}
+		dpk_client_close(c);
+		fake_stop(&f);
+	}
+}
+
 int
 main(void)
 {
@@ -537,6 +677,8 @@ main(void)
 		cmocka_unit_test(test_exports),
 		cmocka_unit_test(test_login_describe_and_respond),
 		cmocka_unit_test(test_login_proof),
+		cmocka_unit_test(test_status_ops_block),
+		cmocka_unit_test(test_cache_flush_reply),
 	};
 
 	signal(SIGPIPE, SIG_DFL); /* a stray SIGPIPE must kill the test, not be ignored */

@@ -11,6 +11,8 @@
 #include "crypto/idkey.h"
 #include "enrol/token.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,37 @@ writes_the_configuration_from_the_token(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600); /* the enrolment secret */
 }
 
+/* --json, anywhere on the line: one object saying what was written, and
+ * for a refusal {"error", "exit"}. */
+static void
+answers_in_json(void **state)
+{
+	struct dpk_buf out;
+	cJSON *j;
+
+	unlink(conf_path);
+	unlink(copied_path);
+	dpk_buf_init(&out, 1 << 16);
+	assert_int_equal(join("http://127.0.0.1:8545", "--json", &out), 0);
+	assert_int_equal(dpk_buf_cstr(&out), 0);
+	assert_non_null(j = cJSON_Parse((const char *)out.data));
+	assert_string_equal(cJSON_GetObjectItem(j, "identity")->valuestring, "device1.example.org");
+	assert_string_equal(cJSON_GetObjectItem(j, "config")->valuestring, conf_path);
+	assert_string_equal(cJSON_GetObjectItem(j, "check_config")->valuestring, "ok");
+	assert_int_equal(cJSON_GetObjectItem(j, "chain_id")->valueint, 31337);
+	cJSON_Delete(j);
+	dpk_buf_free(&out);
+	/* the configuration exists now: refused, as JSON */
+	dpk_buf_init(&out, 1 << 16);
+	assert_int_equal(join("http://127.0.0.1:8545", "--json", &out), 1);
+	assert_int_equal(dpk_buf_cstr(&out), 0);
+	assert_non_null(j = cJSON_Parse((const char *)out.data));
+	assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "exists"));
+	assert_int_equal(cJSON_GetObjectItem(j, "exit")->valueint, 1);
+	cJSON_Delete(j);
+	dpk_buf_free(&out);
+}
+
 static void
 keeps_an_existing_configuration_unless_forced(void **state)
 {
@@ -145,6 +178,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writes_the_configuration_from_the_token),
+		cmocka_unit_test(answers_in_json),
 		cmocka_unit_test(keeps_an_existing_configuration_unless_forced),
 		cmocka_unit_test(refuses_a_bad_token_or_url_and_writes_nothing),
 	};
