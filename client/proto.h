@@ -39,6 +39,9 @@
 #define DPK_MSG_PSK_GET 0x11
 #define DPK_MSG_TICKET_ISSUE 0x12
 #define DPK_MSG_TICKET_REDEEM 0x13
+/* this host's own key (root only): dpk-agent/chain/rotate.c */
+#define DPK_MSG_ROTATE 0x31
+#define DPK_MSG_REVOKE 0x32
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

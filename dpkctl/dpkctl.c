@@ -84,6 +84,9 @@ usage(FILE *f)
 	    "  ticket redeem FILE|- [--show-key]\n"
 	    "                             redeem a ticket at SERVER's agent (once)\n"
 	    "  user-check USER            why USER may or may not log in here: each rule of the agent's decision\n"
+	    "  rotate [--yes] [--algorithm p256|rsa] [--status]\n"
+	    "                             a new identity key for this host, on chain (root; asks first)\n"
+	    "  revoke [--yes] [--status]  revoke this host's identity on chain (root; asks first)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -712,6 +715,8 @@ main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (strcmp(cmd, "respond") == 0)
 		return dpkctl_respond(o.socket, o.timeout_ms, argc - optind, argv + optind);
+	if (strcmp(cmd, "rotate") == 0 || strcmp(cmd, "revoke") == 0)
+		return dpkctl_key(o.socket, o.timeout_ms, o.json, cmd, argc - optind, argv + optind);
 	if (strcmp(cmd, "join") == 0) /* before the agent runs: no socket */
 		return dpkctl_join(argc - optind, argv + optind);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&

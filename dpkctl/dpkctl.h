@@ -16,6 +16,10 @@ struct dpk_client;
  * exit code after a message on stderr. */
 int dpkctl_open(const char *socket, int timeout_ms, struct dpk_client **c);
 
+/* Ask question on the terminal (/dev/tty, never stdin) and read one line:
+ * 1 for y/yes, 0 for anything else, -1 when there is no terminal. */
+int dpkctl_confirm(const char *question);
+
 /* dpkctl respond [CHALLENGE | -]: its exit code. */
 int dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv);
 
@@ -23,5 +27,10 @@ int dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv);
  * configuration from an enrolment token, checks it with dpk-agent
  * --check-config ($DPK_AGENT, else dpk-agent from PATH), starts nothing; its exit code. */
 int dpkctl_join(int argc, char **argv);
+
+/* dpkctl rotate|revoke [--yes] [--status] [--no-wait | --wait S] [--json]
+ * (rotate also [--algorithm p256|rsa]): cmd is "rotate" or "revoke"; asks on
+ * /dev/tty unless --yes, then follows the agent's work; its exit code. */
+int dpkctl_key(const char *socket, int timeout_ms, int json, const char *cmd, int argc, char **argv);
 
 #endif

@@ -250,6 +250,12 @@ tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchang
 	tests/integration/psk_env.c tests/integration/psk_env.h
 tests_integration_test_psk_exchange_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_psk_exchange_LDADD = client/libdpkclient.la $(TEST_LIBS)
+# dpkctl rotate / revoke: real anvil, real agents controlling their own records
+integration_tests += tests/integration/test_rotate
+tests_integration_test_rotate_SOURCES = tests/integration/test_rotate.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_rotate_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_rotate_LDADD = client/libdpkclient.la $(TEST_LIBS)
 integration_tests += tests/integration/test_psk_ticket
 tests_integration_test_psk_ticket_SOURCES = tests/integration/test_psk_ticket.c \
 	tests/integration/psk_env.c tests/integration/psk_env.h
