@@ -243,31 +243,23 @@ journal_line(struct agent_keyop *k, const char *name, const char *v)
 	return 0;
 }
 
+/* Parse a journal's bytes (at most KEYOP_JOURNAL_MAX, each line ended by a
+ * newline, no NUL) into k. DPK_ERR_SYNTAX for anything else. */
 static int
-journal_load(struct agent_keyop *k)
+journal_parse(struct agent_keyop *k, const uint8_t *data, size_t len)
 {
 	char *text, *line, *nl;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r = DPK_ERR_SYNTAX;
+	int r = DPK_ERR_SYNTAX;
 
-	if ((fd = open(k->journal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return errno == ENOENT ? DPK_ERR_NOTFOUND : DPK_ERR_IO;
-	if ((text = malloc(KEYOP_JOURNAL_MAX + 1)) == NULL) {
-		close(fd);
+	if (len == 0 || len >= KEYOP_JOURNAL_MAX || data[len - 1] != '\n' || memchr(data, '\0', len) != NULL)
+		return DPK_ERR_SYNTAX;
+	if ((text = malloc(len + 1)) == NULL)
 		return DPK_ERR_NOMEM;
-	}
-	while (len < KEYOP_JOURNAL_MAX && (n = read(fd, text + len, KEYOP_JOURNAL_MAX - len)) > 0)
-		len += (size_t)n;
-	close(fd);
+	memcpy(text, data, len);
 	text[len] = '\0';
-	if (len == KEYOP_JOURNAL_MAX || memchr(text, '\0', len) != NULL || len == 0 || text[len - 1] != '\n')
-		goto out;
-	line = text;
-	if ((nl = strchr(line, '\n')) == NULL)
-		goto out;
+	nl = strchr(text, '\n');
 	*nl = '\0';
-	if (strcmp(line, KEYOP_MAGIC) != 0)
+	if (strcmp(text, KEYOP_MAGIC) != 0)
 		goto out;
 	for (line = nl + 1; *line != '\0'; line = nl + 1) {
 		char *colon;
@@ -280,10 +272,79 @@ journal_load(struct agent_keyop *k)
 		if (journal_line(k, line, colon + 2) != 0)
 			goto out;
 	}
-	/* a rotation that got as far as a transaction names its new key */
+	/* an operation; a rotation that got as far as a transaction names its new key */
 	r = k->kind != KEYOP_NONE && (k->kind != KEYOP_ROTATE || !k->has_tx || k->new_pub.len > 0) ? 0 : DPK_ERR_SYNTAX;
 out:
 	free(text);
+	return r;
+}
+
+static int
+journal_load(struct agent_keyop *k)
+{
+	uint8_t *data;
+	size_t len = 0;
+	ssize_t n;
+	int fd, r;
+
+	if ((fd = open(k->journal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? DPK_ERR_NOTFOUND : DPK_ERR_IO;
+	if ((data = malloc(KEYOP_JOURNAL_MAX)) == NULL) {
+		close(fd);
+		return DPK_ERR_NOMEM;
+	}
+	while (len < KEYOP_JOURNAL_MAX && (n = read(fd, data + len, KEYOP_JOURNAL_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	r = journal_parse(k, data, len);
+	free(data);
+	return r;
+}
+
+static struct agent_keyop *
+keyop_new(void)
+{
+	struct agent_keyop *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	pthread_mutex_init(&k->mu, NULL);
+	dpk_buf_init(&k->old_pub, KEYOP_PUB_MAX);
+	dpk_buf_init(&k->new_pub, KEYOP_PUB_MAX);
+	dpk_buf_init(&k->tx_raw, DPK_TX_MAX_RAW);
+	return k;
+}
+
+static void
+keyop_free(struct agent_keyop *k)
+{
+	for (size_t i = 0; i < k->n_urls; i++)
+		free(k->urls[i]);
+	for (size_t i = 0; i < k->n_retired; i++)
+		dpk_idkey_free(k->retired[i]);
+	free(k->retired);
+	dpk_idkey_free(k->new_key);
+	dpk_buf_free(&k->old_pub);
+	dpk_buf_free(&k->new_pub);
+	dpk_buf_free(&k->tx_raw);
+	pthread_mutex_destroy(&k->mu);
+	free(k);
+}
+
+int
+agent_keyop_journal_check(const uint8_t *data, size_t len, int *kind, int *step)
+{
+	struct agent_keyop *k = keyop_new();
+	int r;
+
+	if (k == NULL)
+		return DPK_ERR_NOMEM;
+	r = journal_parse(k, data, len);
+	if (r == 0) {
+		*kind = (int)k->kind;
+		*step = (int)k->step;
+	}
+	keyop_free(k);
 	return r;
 }
 
@@ -670,16 +731,12 @@ take_config(struct agent *a, struct agent_keyop *k)
 int
 agent_keyop_init(struct agent *a, char *err, size_t errsz)
 {
-	struct agent_keyop *k = calloc(1, sizeof(*k));
+	struct agent_keyop *k = keyop_new();
 	char newp[PATH_MAX], cur[PATH_MAX];
 	int r;
 
 	if (k == NULL)
 		return DPK_ERR_NOMEM;
-	pthread_mutex_init(&k->mu, NULL);
-	dpk_buf_init(&k->old_pub, KEYOP_PUB_MAX);
-	dpk_buf_init(&k->new_pub, KEYOP_PUB_MAX);
-	dpk_buf_init(&k->tx_raw, DPK_TX_MAX_RAW);
 	snprintf(k->dir, sizeof(k->dir), "%s", a->cfg.state_dir);
 	path_of(k, "key-operation", k->journal, sizeof(k->journal));
 	path_of(k, "identity.pem.new", newp, sizeof(newp));
@@ -744,17 +801,7 @@ agent_keyop_stop(struct agent *a)
 	k->stop = 1;
 	if (k->have_thread)
 		pthread_join(k->thread, NULL);
-	for (size_t i = 0; i < k->n_urls; i++)
-		free(k->urls[i]);
-	for (size_t i = 0; i < k->n_retired; i++)
-		dpk_idkey_free(k->retired[i]);
-	free(k->retired);
-	dpk_idkey_free(k->new_key);
-	dpk_buf_free(&k->old_pub);
-	dpk_buf_free(&k->new_pub);
-	dpk_buf_free(&k->tx_raw);
-	pthread_mutex_destroy(&k->mu);
-	free(k);
+	keyop_free(k);
 	a->keyop = NULL;
 }
 

@@ -54,4 +54,9 @@ int agent_keyop_revoked(const struct agent *a);
 
 const char *agent_keyop_step_name(enum keyop_step s);
 
+/* Parse the bytes of a key-operation journal as the agent does at start:
+ * 0 and the operation and step it records, or DPK_ERR_SYNTAX (the agent
+ * then refuses to start), DPK_ERR_NOMEM. For the tests and the fuzzer. */
+int agent_keyop_journal_check(const uint8_t *data, size_t len, int *kind, int *step);
+
 #endif
