@@ -415,7 +415,9 @@ prepare(struct agent_keyop *k, struct dpk_rpc *rpc)
 		r = DPK_ERR_PERM;
 		fail(k, "this host's wallet %s does not control its record (the registry only lets the controller %s)",
 		    addr, k->kind == KEYOP_REVOKE ? "revoke it; the PKM that approved it can" : "rotate its key");
-	} else if (rec.publen != k->old_pub.len || memcmp(rec.pubkey, k->old_pub.data, rec.publen) != 0) {
+	} else if (k->kind == KEYOP_ROTATE &&
+	    (rec.publen != k->old_pub.len || memcmp(rec.pubkey, k->old_pub.data, rec.publen) != 0)) {
+		/* a revocation goes ahead whatever key the record holds: its wallet controls it */
 		r = DPK_ERR_STATE;
 		fail(k, "the chain holds another key than the one this agent uses (version %u): register again first",
 		    rec.version);
