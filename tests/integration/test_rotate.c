@@ -52,6 +52,7 @@ anvil_call(struct env *e, const char *method, const char *params)
 	if (dpk_rpc_request(e->rpc, method, p, &res) != 0)
 		fail_msg("%s: %s", method, dpk_rpc_last_error(e->rpc));
 	cJSON_Delete(res);
+	cJSON_Delete(p); /* borrowed by dpk_rpc_request */
 }
 
 /* Start agent i and register its key with its own wallet as the record's
