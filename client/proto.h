@@ -41,6 +41,9 @@
 #define DPK_MSG_TICKET_REDEEM 0x13
 /* operations (dpkctl) */
 #define DPK_MSG_CACHE_FLUSH 0x30
+/* this host's own key (root only): dpk-agent/chain/rotate.c */
+#define DPK_MSG_ROTATE 0x31
+#define DPK_MSG_REVOKE 0x32
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

@@ -62,6 +62,7 @@ struct agent {
 	struct agent_sshagent *sshagent;     /* login/sshagent.c: the ssh-agent socket's thread */
 	struct agent_nss_cache *nss_cache;   /* login/nss_cache.c: the cache file's users */
 	struct agent_peer *peer; /* peers/peer.c: the PSK listener, handshakes, stored PSKs */
+	struct agent_keyop *keyop; /* chain/rotate.c: rotation and revocation of this host's key */
 };
 
 #endif

@@ -21,6 +21,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/chain/endpoints_check.c dpk-agent/chain/endpoints_check.h \
 	dpk-agent/chain/register.c dpk-agent/chain/register.h \
 	dpk-agent/chain/registration.c dpk-agent/chain/registration.h \
+	dpk-agent/chain/rotate.c dpk-agent/chain/rotate.h \
 	dpk-agent/login/admit.c dpk-agent/login/admit.h \
 	dpk-agent/login/userdb.c dpk-agent/login/userdb.h \
 	dpk-agent/login/nss.c dpk-agent/login/nss.h \

@@ -8,6 +8,7 @@
 #include "common/nss_map.h"
 #include "daemon/notify.h"
 #include "daemon/statedir.h"
+#include "chain/rotate.h"
 #include "login/nss_cache.h"
 #include "login/sshagent.h"
 #include "peers/peer.h"
@@ -256,6 +257,12 @@ main(int argc, char **argv)
 	if (reg_init(&a.reg, a.cfg.state_dir, &a.wallet, a.idkey) == 1)
 		agent_log(LOG_NOTICE, "resuming the registration of %s (%s)", a.cfg.identity ? a.cfg.identity : "?",
 		    reg_step_name(a.reg.step));
+	err[0] = '\0';
+	if (agent_keyop_init(&a, err, sizeof(err)) != 0) {
+		agent_log(LOG_ERR, "%s", err);
+		r = 1;
+		goto out;
+	}
 	agent_log(LOG_INFO, "listening on %s", a.cfg.socket_path);
 	dpk_notify_ready("serving");
 	while ((r = agent_server_run(&a)) == 1)
@@ -270,6 +277,7 @@ out:
 	agent_sshagent_stop(&a);
 	chain_stop(&a.chain);
 	chain_stop(&a.regchain);
+	agent_keyop_stop(&a);
 	reg_free(&a.reg);
 	cache_clear(&a.cache);
 	agent_userdb_close(&a.users);

@@ -9,6 +9,7 @@
 #include "chain/lookup.h"
 #include "chain/ops.h"
 #include "chain/registration.h"
+#include "chain/rotate.h"
 #include "common/conn.h"
 #include "login/login.h"
 #include "login/nss.h"
@@ -128,12 +129,20 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	struct dpk_wire_r rd;
 
 	dpk_wire_r_init(&rd, body, len);
+	if (agent_keyop_revoked(a) && (type == DPK_MSG_LOGIN_RESPOND || type == DPK_MSG_PSK_HANDSHAKE ||
+	    type == DPK_MSG_TICKET_ISSUE || type == DPK_MSG_TICKET_REDEEM)) {
+		agent_reply_failure(c, DPK_ERR_REVOKED, "this host's identity is revoked on chain (dpkctl revoke): "
+		    "its key no longer signs, makes handshakes or tickets");
+		return;
+	}
 	switch (type) {
 	case DPK_MSG_HELLO: handle_hello(a, c, &rd); return;
 	case DPK_MSG_STATUS: handle_status(a, c, &rd); return;
 	case DPK_MSG_PUBKEY: handle_pubkey(a, c, &rd); return;
 	case DPK_MSG_LOOKUP: agent_lookup_request(a, c, body, len); return;
 	case DPK_MSG_REGISTER: agent_register_request(a, c, body, len); return;
+	case DPK_MSG_ROTATE:
+	case DPK_MSG_REVOKE: agent_keyop_request(a, c, type, body, len); return;
 	case DPK_MSG_GETPWNAM:
 	case DPK_MSG_GETPWUID:
 	case DPK_MSG_GETGRNAM:

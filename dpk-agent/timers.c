@@ -4,6 +4,7 @@
 #include "daemon/notify.h"
 #include "chain/lookup.h"
 #include "chain/registration.h"
+#include "chain/rotate.h"
 #include "login/nss_cache.h"
 #include "peers/peer.h"
 #include "peers/psk.h"
@@ -18,6 +19,8 @@ agent_timers(struct agent *a, int64_t now)
 	if ((t = agent_nss_cache_tick(a, now)) >= 0 && now + t < next)
 		next = now + t;
 	if ((t = agent_register_timers(a, now)) < next)
+		next = t;
+	if ((t = agent_keyop_timers(a, now)) < next)
 		next = t;
 	/* here, in the event loop: a stuck loop stops the pings and systemd restarts us */
 	if ((t = dpk_notify_watchdog()) >= 0 && now + t < next)

@@ -776,6 +776,21 @@ const struct dpkctl_command dpkctl_commands[] = {
 	    "why USER may or may not log in here: each rule of the agent's admission decision; exit 0 if it may\n", ""},
 	{"cache", dpkctl_cache, 1, 0, "flush",
 	    "flush: drop the agent's cached records, \"not registered\" answers and NSS cache file entries (root)\n", ""},
+	{"rotate", dpkctl_rotate, 1, 0, "[--yes] [--algorithm p256|rsa] [--status] [--no-wait | --wait SECONDS]",
+	    "a new identity key for this host, on chain (root; asks on the terminal first; restart-safe)\n"
+	    "  --yes, -y             do not ask\n"
+	    "  --algorithm p256|rsa  the new key's algorithm (default: the one in use)\n"
+	    "  --status              only report the last rotation or revocation\n"
+	    "  --no-wait             start it and return at once\n"
+	    "  --wait SECONDS        give up following after SECONDS (default 600); it goes on in the agent\n",
+	    "--yes -y --algorithm --status --no-wait --wait"},
+	{"revoke", dpkctl_revoke, 1, 0, "[--yes] [--status] [--no-wait | --wait SECONDS]",
+	    "revoke this host's identity on chain (root; asks on the terminal first): peers then refuse its key\n"
+	    "  --yes, -y       do not ask\n"
+	    "  --status        only report the last rotation or revocation\n"
+	    "  --no-wait       start it and return at once\n"
+	    "  --wait SECONDS  give up following after SECONDS (default 600); it goes on in the agent\n",
+	    "--yes -y --status --no-wait --wait"},
 	{"help", cmd_help, 0, 0, "[COMMAND]", "the commands, or what COMMAND does\n", ""},
 	{NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -785,7 +800,7 @@ main(int argc, char **argv)
 {
 	/* the commands' options that take a value, so that it is not taken for a command */
 	static const char *const valued[] = {"--rpc", "--config", "--wait", "--connect", "--identity", "--lifetime",
-		"--out", NULL};
+		"--out", "--algorithm", NULL};
 	const struct dpkctl_command *cmd;
 	struct dpkctl_line l;
 	struct dpk_client *c = NULL;

@@ -88,6 +88,10 @@ int dpkctl_client_exit(struct dpk_client *c, int r, const char *what);
  * reading the challenge; c is unused). */
 dpkctl_handler dpkctl_respond;
 
+/* Ask question on the terminal (/dev/tty, never stdin) and read one line:
+ * 1 for y/yes, 0 for anything else, -1 when there is no terminal. */
+int dpkctl_confirm(const char *question);
+
 /* dpkctl join TOKEN_FILE --rpc URL [--config FILE] [--force]: writes the
  * configuration from an enrolment token, checks it with dpk-agent
  * --check-config ($DPK_AGENT, else dpk-agent from PATH), starts nothing; its exit code. */
@@ -95,5 +99,11 @@ dpkctl_handler dpkctl_join; /* c is unused: the agent does not run yet */
 
 /* dpkctl cache flush (dpkctl_cache.c; root only). */
 dpkctl_handler dpkctl_cache;
+
+/* dpkctl rotate|revoke [--yes] [--status] [--no-wait | --wait S] (rotate
+ * also [--algorithm p256|rsa]) (dpkctl_key.c; root): asks on /dev/tty unless
+ * --yes, then follows the agent's work. */
+dpkctl_handler dpkctl_rotate;
+dpkctl_handler dpkctl_revoke;
 
 #endif

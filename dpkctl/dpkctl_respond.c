@@ -65,21 +65,16 @@ write_all(int fd, const char *s)
 	return 0;
 }
 
-/* Ask on the terminal whether to sign what d describes: 1 yes, 0 no, -1
- * no terminal. */
-static int
-confirm(const struct dpk_client_login_response *d)
+int
+dpkctl_confirm(const char *question)
 {
-	char text[1024], answer[16];
+	char answer[16];
 	size_t n = 0;
 	int fd, yes = 0;
 
 	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return -1;
-	describe(d, text, sizeof(text));
-	snprintf(text + strlen(text), sizeof(text) - strlen(text),
-	    "Sign only if you are logging in to %s yourself, now. Sign? [y/N] ", d->host);
-	if (write_all(fd, text) != 0) {
+	if (write_all(fd, question) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -100,6 +95,19 @@ confirm(const struct dpk_client_login_response *d)
 	yes = strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
 	close(fd);
 	return yes;
+}
+
+/* Ask on the terminal whether to sign what d describes: 1 yes, 0 no, -1
+ * no terminal. */
+static int
+confirm(const struct dpk_client_login_response *d)
+{
+	char text[1024];
+
+	describe(d, text, sizeof(text));
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+	    "Sign only if you are logging in to %s yourself, now. Sign? [y/N] ", d->host);
+	return dpkctl_confirm(text);
 }
 
 int

@@ -260,6 +260,12 @@ tests_integration_test_psk_exchange_SOURCES = tests/integration/test_psk_exchang
 	tests/integration/psk_env.c tests/integration/psk_env.h
 tests_integration_test_psk_exchange_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_psk_exchange_LDADD = client/libdpkclient.la $(TEST_LIBS)
+# dpkctl rotate / revoke: real anvil, real agents controlling their own records
+integration_tests += tests/integration/test_rotate
+tests_integration_test_rotate_SOURCES = tests/integration/test_rotate.c \
+	tests/integration/psk_env.c tests/integration/psk_env.h
+tests_integration_test_rotate_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_rotate_LDADD = client/libdpkclient.la $(TEST_LIBS)
 integration_tests += tests/integration/test_psk_ticket
 tests_integration_test_psk_ticket_SOURCES = tests/integration/test_psk_ticket.c \
 	tests/integration/psk_env.c tests/integration/psk_env.h
@@ -482,6 +488,18 @@ tests_fuzz_fuzz_psk_request_SOURCES = tests/fuzz/fuzz_psk_request.c
 tests_fuzz_fuzz_psk_request_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/client -I$(srcdir)/dpk-agent
 tests_fuzz_fuzz_psk_request_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_psk_request_LDADD = $(DPKAGENT_LIBS) -lpthread
+endif
+# dpk-agent reading its key-operation journal (dpk-agent/chain/rotate.c)
+unit_tests += tests/unit/dpk-agent/test_keyop_journal
+tests_unit_dpk_agent_test_keyop_journal_SOURCES = tests/unit/dpk-agent/test_keyop_journal.c
+tests_unit_dpk_agent_test_keyop_journal_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_keyop_journal_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS) -lpthread
+fuzz_targets += tests/fuzz/fuzz_keyop_journal
+if ENABLE_FUZZING
+tests_fuzz_fuzz_keyop_journal_SOURCES = tests/fuzz/fuzz_keyop_journal.c
+tests_fuzz_fuzz_keyop_journal_CPPFLAGS = $(FUZZ_CPP_FLAGS) -I$(srcdir)/dpk-agent
+tests_fuzz_fuzz_keyop_journal_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_keyop_journal_LDADD = $(DPKAGENT_LIBS) -lpthread
 endif
 # dpk-agent reading its ticket replay cache file (dpk-agent/peers/ticket_seen.c)
 fuzz_targets += tests/fuzz/fuzz_ticket_seen

@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "chain/lookup.h"
+#include "chain/rotate.h"
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/log.h"
@@ -141,6 +142,8 @@ sess_new(struct agent *a, enum dpk_hs_role role, size_t *slot)
 
 	for (i = 0; i < p->max && p->sess[i] != NULL; i++)
 		;
+	if (agent_keyop_revoked(a)) /* a revoked identity makes no handshakes */
+		return NULL;
 	if (i == p->max || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	if ((s->hs = dpk_hs_new(role, a->idkey, self, NULL)) == NULL) {

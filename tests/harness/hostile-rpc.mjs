@@ -13,6 +13,8 @@
 //   big      HTTP 200 with a 5 MiB body (over the agent's 4 MiB cap)
 //   id       the right answer under the wrong id
 //   count    honest, and each request's method appended to MODEFILE.methods
+//   receipt  eth_sendRawTransaction is swallowed (answered with the hash, never
+//            sent); its eth_getTransactionReceipt: a forged "success" without logs
 // Usage: node hostile-rpc.mjs PORT UPSTREAM_URL MODEFILE
 import { createServer } from 'node:http';
 import { readFileSync, appendFileSync } from 'node:fs';
@@ -46,6 +48,8 @@ function forgeHeader(blk) {
 	return blk;
 }
 
+const swallowed = new Set();
+
 function lie(m, req, res) {
 	if (m === 'call' && req.method === 'eth_call') res.result = forgedRecord;
 	if (m === 'chain' && req.method === 'eth_chainId') res.result = '0x1';
@@ -58,6 +62,9 @@ function lie(m, req, res) {
 		}
 	}
 	if (m === 'id') res.id = (typeof res.id === 'number' ? res.id : 0) + 1000;
+	if (m === 'receipt' && req.method === 'eth_getTransactionReceipt' && swallowed.has(req.params[0]))
+		res.result = { transactionHash: req.params[0], blockHash: '0x' + '77'.repeat(32), blockNumber: '0x1',
+			gasUsed: '0x5208', status: '0x1', effectiveGasPrice: '0x1', logs: [] };
 	return res;
 }
 
@@ -73,6 +80,16 @@ createServer((inc, out) => {
 		}
 		if (m === 'garbage') { out.writeHead(200, { 'content-type': 'application/json' }); out.end('garbage'); return; }
 		if (m === 'big') { out.writeHead(200, { 'content-type': 'application/json' }); out.end(' '.repeat(5 << 20)); return; }
+		if (m === 'receipt') {
+			const req = JSON.parse(body);
+			if (!Array.isArray(req) && req.method === 'eth_sendRawTransaction') {
+				const h = hex(keccak_256(b(req.params[0])));
+				swallowed.add(h);
+				out.writeHead(200, { 'content-type': 'application/json' });
+				out.end(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: h }));
+				return;
+			}
+		}
 		try {
 			const r = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 			const text = await r.text();
