@@ -39,6 +39,8 @@
 #define DPK_MSG_PSK_GET 0x11
 #define DPK_MSG_TICKET_ISSUE 0x12
 #define DPK_MSG_TICKET_REDEEM 0x13
+/* Operations (doc/metrics.md): the agent's metrics in the Prometheus text format */
+#define DPK_MSG_METRICS 0x33
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

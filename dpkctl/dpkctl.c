@@ -84,6 +84,7 @@ usage(FILE *f)
 	    "  ticket redeem FILE|- [--show-key]\n"
 	    "                             redeem a ticket at SERVER's agent (once)\n"
 	    "  user-check USER            why USER may or may not log in here: each rule of the agent's decision\n"
+	    "  metrics                    the agent's counters in the Prometheus text format (root, admin_group)\n"
 	    "exit codes: 0 done, 1 refused, 2 usage, 3 agent not reachable, 4 malformed answer\n");
 }
 
@@ -716,7 +717,7 @@ main(int argc, char **argv)
 		return dpkctl_join(argc - optind, argv + optind);
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "pubkey") != 0 && strcmp(cmd, "lookup") != 0 &&
 	    strcmp(cmd, "register") != 0 && strcmp(cmd, "psk") != 0 && strcmp(cmd, "psk-get") != 0 &&
-	    strcmp(cmd, "ticket") != 0 && strcmp(cmd, "user-check") != 0) {
+	    strcmp(cmd, "ticket") != 0 && strcmp(cmd, "user-check") != 0 && strcmp(cmd, "metrics") != 0) {
 		fprintf(stderr, "dpkctl: unknown command '%s' (see dpkctl --help)\n", cmd);
 		return EXIT_USAGE;
 	}
@@ -743,6 +744,8 @@ main(int argc, char **argv)
 		r = cmd_ticket(c, &o, argc - optind, argv + optind);
 	else if (strcmp(cmd, "user-check") == 0)
 		r = cmd_user_check(c, &o, argc - optind, argv + optind);
+	else if (strcmp(cmd, "metrics") == 0)
+		r = dpkctl_metrics(c, argc - optind, argv + optind);
 	else
 		r = cmd_pubkey(c, &o, argc - optind, argv + optind);
 	dpk_client_close(c);

@@ -24,4 +24,7 @@ int dpkctl_respond(const char *socket, int timeout_ms, int argc, char **argv);
  * --check-config ($DPK_AGENT, else dpk-agent from PATH), starts nothing; its exit code. */
 int dpkctl_join(int argc, char **argv);
 
+/* dpkctl metrics: the agent's metrics (root and admin_group) on stdout; its exit code. */
+int dpkctl_metrics(struct dpk_client *c, int argc, char **argv);
+
 #endif
