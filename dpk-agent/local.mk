@@ -6,6 +6,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/server.c dpk-agent/server.h \
 	dpk-agent/requests.c dpk-agent/requests.h \
 	dpk-agent/metrics_request.c dpk-agent/metrics_request.h \
+	dpk-agent/backup_cmd.c dpk-agent/backup_cmd.h \
 	dpk-agent/timers.c dpk-agent/timers.h \
 	dpk-agent/common/config.c dpk-agent/common/config.h \
 	dpk-agent/common/log.c dpk-agent/common/log.h \

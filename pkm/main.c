@@ -2,6 +2,7 @@
  * funds their wallets and approves their keys. */
 #include "autoconfig.h"
 #include "pkm.h"
+#include "backup_cmd.h"
 #include "serve.h"
 #include "actions.h"
 
@@ -57,7 +58,9 @@ usage(FILE *f)
 	    "  list                       the tokens issued and their state\n"
 	    "  revoke-token ID            withdraw an unused token\n"
 	    "  publish-key                store the PKM's identity key in the registry (storePKMKey)\n"
-	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n",
+	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n"
+	    "  backup FILE                the state directory and database into FILE (new, mode 0600)\n"
+	    "  restore FILE               a backup into an empty state directory (dpk-pkm stopped)\n",
 	    PKM_CONFIG_DEFAULT_PATH);
 }
 
@@ -251,12 +254,29 @@ main(int argc, char **argv)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		fprintf(stderr, "dpk-pkm: warning: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
 	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "enrol") != 0 && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0) {
+	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0 &&
+	    strcmp(cmd, "backup") != 0 && strcmp(cmd, "restore") != 0) {
 		fprintf(stderr, "dpk-pkm: unknown command '%s' (see dpk-pkm --help)\n", cmd);
 		return 2;
 	}
 	pkm_config_defaults(&p.cfg);
 	err[0] = '\0';
+	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
+		/* before pkm_open, which would make a new key and database */
+		if (optind + 1 != argc) {
+			fprintf(stderr, "dpk-pkm: usage: dpk-pkm %s FILE\n", cmd);
+			return 2;
+		}
+		if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0) {
+			fprintf(stderr, "dpk-pkm: %s\n", err);
+			pkm_config_free(&p.cfg);
+			return 1;
+		}
+		r = strcmp(cmd, "backup") == 0 ? pkm_backup_command(&p.cfg, argv[optind]) :
+		    pkm_restore_command(&p.cfg, argv[optind]);
+		pkm_config_free(&p.cfg);
+		return r;
+	}
 	if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0 || pkm_open(&p, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dpk-pkm: %s\n", err);
 		pkm_close(&p);

@@ -518,3 +518,19 @@ integration_tests += tests/integration/test_metrics
 tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c
 tests_integration_test_metrics_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
 tests_integration_test_metrics_LDADD = client/libdpkclient.la $(TEST_LIBS)
+# backup and restore (doc/backup.md): the archive format; a registered agent and a PKM restored
+unit_tests += tests/unit/daemon/test_backup
+tests_unit_daemon_test_backup_SOURCES = tests/unit/daemon/test_backup.c
+tests_unit_daemon_test_backup_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_backup_LDADD = $(TEST_LIBS)
+integration_tests += tests/integration/test_backup
+tests_integration_test_backup_SOURCES = tests/integration/test_backup.c
+tests_integration_test_backup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_backup_LDADD = client/libdpkclient.la $(TEST_LIBS)
+fuzz_targets += tests/fuzz/fuzz_backup
+if ENABLE_FUZZING
+tests_fuzz_fuzz_backup_SOURCES = tests/fuzz/fuzz_backup.c
+tests_fuzz_fuzz_backup_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_backup_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_backup_LDADD = $(DPKCORE_LIBS)
+endif
