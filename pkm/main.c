@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 #include "pkm.h"
 #include "backup_cmd.h"
+#include "metrics_cmd.h"
 #include "serve.h"
 #include "actions.h"
 
@@ -60,7 +61,8 @@ usage(FILE *f)
 	    "  publish-key                store the PKM's identity key in the registry (storePKMKey)\n"
 	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n"
 	    "  backup FILE                the state directory and database into FILE (new, mode 0600)\n"
-	    "  restore FILE               a backup into an empty state directory (dpk-pkm stopped)\n",
+	    "  restore FILE               a backup into an empty state directory (dpk-pkm stopped)\n"
+	    "  metrics                    tokens, transactions, wallet and chain in the Prometheus text format\n",
 	    PKM_CONFIG_DEFAULT_PATH);
 }
 
@@ -255,7 +257,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpk-pkm: warning: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
 	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "enrol") != 0 && strcmp(cmd, "list") != 0 &&
 	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0 &&
-	    strcmp(cmd, "backup") != 0 && strcmp(cmd, "restore") != 0) {
+	    strcmp(cmd, "backup") != 0 && strcmp(cmd, "restore") != 0 && strcmp(cmd, "metrics") != 0) {
 		fprintf(stderr, "dpk-pkm: unknown command '%s' (see dpk-pkm --help)\n", cmd);
 		return 2;
 	}
@@ -288,6 +290,8 @@ main(int argc, char **argv)
 		r = cmd_enrol(&p, argc - optind, argv + optind);
 	} else if (strcmp(cmd, "list") == 0) {
 		r = optind == argc ? cmd_list(&p) : 2;
+	} else if (strcmp(cmd, "metrics") == 0) {
+		r = optind == argc ? pkm_metrics_command(&p) : 2;
 	} else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "publish-key") == 0) {
 		static const uint8_t zero[20];
 

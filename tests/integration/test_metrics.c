@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "chain.h"
 #include "crypto/idkey.h"
+#include "eth/txsend.h"
 #include "harness.h"
 #include "promtext.h"
 #include "proto.h"
@@ -219,12 +220,100 @@ test_unprivileged_refused(void **state)
 	dpk_buf_free(&b);
 }
 
+/* dpk-pkm metrics (as root: exit 0 and strict text; as nobody: refused,
+ * since the state directory is root's 0700), in out. */
+static int
+pkm_metrics(struct env *e, int as_nobody, struct dpk_buf *out)
+{
+	char pkm[512], conf[512], why[256];
+	int st;
+
+	dpk_test_built("pkm/dpk-pkm", pkm, sizeof(pkm));
+	snprintf(conf, sizeof(conf), "%s/pkm.conf", e->dir);
+	char *argv[] = {pkm, (char *)"-c", conf, (char *)"metrics", NULL};
+	dpk_buf_init(out, 1 << 20);
+	if (as_nobody) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(99);
+			_exit(dpk_test_run(argv, NULL, out) == 0 && out->len > 0 ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
+	st = dpk_test_run(argv, NULL, out);
+	assert_int_equal(st, 0);
+	if (dpk_test_promtext_check((const char *)out->data, out->len, why, sizeof(why)) != 0)
+		fail_msg("dpk-pkm metrics is not valid Prometheus text: %s", why);
+	assert_int_equal(dpk_buf_cstr(out), 0);
+	return 0;
+}
+
+static void
+test_pkm_metrics(void **state)
+{
+	struct env *e = *state;
+	char pkm[512], conf[512], token[512], addr[43], text[1024], *w;
+	struct dpk_buf out, a, b;
+	uint8_t wallet[20];
+	struct dpk_txsend req = {0};
+	struct dpk_rpc_receipt rc;
+
+	dpk_wallet_address_format(e->contract, addr);
+	snprintf(text, sizeof(text), "rpc_url = %s\nchain_id = %d\ncontract = %s\nstate_dir = %s/pkm-state\n"
+	    "listen = 127.0.0.1:1\n", e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir);
+	snprintf(conf, sizeof(conf), "%s/pkm.conf", e->dir);
+	dpk_test_write_file(conf, text, 0644);
+	dpk_test_built("pkm/dpk-pkm", pkm, sizeof(pkm));
+	{
+		char *argv[] = {pkm, (char *)"-c", conf, (char *)"init", NULL};
+
+		dpk_buf_init(&out, 1 << 16);
+		assert_int_equal(dpk_test_run(argv, NULL, &out), 0);
+		assert_int_equal(dpk_buf_cstr(&out), 0);
+		assert_non_null(w = strstr((char *)out.data, "wallet: 0x"));
+		assert_int_equal(dpk_wallet_address_parse_n(w + 8, 42, wallet), 0);
+		dpk_buf_free(&out);
+	}
+	pkm_metrics(e, 0, &a);
+	assert_true(value(&a, "dpk_pkm_tokens{state=\"issued\"}") == 0);
+	assert_true(value(&a, "dpk_pkm_chain_up") == 1);
+	assert_true(value(&a, "dpk_pkm_wallet_balance_wei") == 0);
+	assert_true(value(&a, "dpk_pkm_chain_head_block") > 0);
+
+	/* one token enrolled, one ether sent to the wallet: both show */
+	snprintf(token, sizeof(token), "%s/token", e->dir);
+	{
+		char *argv[] = {pkm, (char *)"-c", conf, (char *)"enrol", (char *)"bob.example.org", (char *)"--out", token, NULL};
+
+		assert_int_equal(dpk_test_run(argv, NULL, NULL), 0);
+	}
+	req.to = wallet;
+	dpk_u256_from_dec(&req.value, "1000000000000000000");
+	assert_int_equal(dpk_txsend(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc), 0);
+	dpk_rpc_receipt_free(&rc);
+	pkm_metrics(e, 0, &b);
+	assert_true(value(&b, "dpk_pkm_tokens{state=\"issued\"}") == 1);
+	assert_true(value(&b, "dpk_pkm_wallet_balance_wei") == 1e18);
+	assert_true(value(&b, "dpk_pkm_chain_head_block") > value(&a, "dpk_pkm_chain_head_block"));
+	printf("dpk-pkm metrics:\n%s", (const char *)b.data);
+	dpk_buf_free(&a);
+	dpk_buf_free(&b);
+
+	/* nobody cannot read the PKM's state: no metrics */
+	assert_int_not_equal(pkm_metrics(e, 1, &out), 0);
+	dpk_buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counters_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unprivileged_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pkm_metrics, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
