@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+/* The chain worker threads' counters: relaxed atomic adds. */
 #define ADD(x, n) ((void)__atomic_fetch_add(&(x), (uint64_t)(n), __ATOMIC_RELAXED))
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -16,6 +17,8 @@ static const int64_t bucket_us[] = {5000, 10000, 25000, 50000, 100000, 250000, 5
     5000000, 10000000};
 #define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
+/* The event loop's counters: only its thread adds to them and reads them
+ * (METRICS is answered there too), so a plain add, without a bus lock. */
 static uint64_t requests[128][2];   /* [type & 0x7f][failed] */
 static uint64_t cache_hits, cache_misses;
 static uint64_t conn_refused;
@@ -57,16 +60,16 @@ agent_metrics_now_us(void)
 void
 agent_metrics_request(uint8_t type, int failed)
 {
-	ADD(requests[type & 0x7f][failed ? 1 : 0], 1);
+	requests[type & 0x7f][failed ? 1 : 0]++;
 }
 
 void
 agent_metrics_cache(int hit)
 {
 	if (hit)
-		ADD(cache_hits, 1);
+		cache_hits++;
 	else
-		ADD(cache_misses, 1);
+		cache_misses++;
 }
 
 void
@@ -91,13 +94,13 @@ void
 agent_metrics_handshake(int initiator, enum agent_metrics_hs outcome)
 {
 	if ((unsigned)outcome < AGENT_METRICS_HS_OUTCOMES)
-		ADD(handshakes[initiator ? 1 : 0][outcome], 1);
+		handshakes[initiator ? 1 : 0][outcome]++;
 }
 
 void
 agent_metrics_conn_refused(void)
 {
-	ADD(conn_refused, 1);
+	conn_refused++;
 }
 
 void
@@ -182,9 +185,9 @@ agent_metrics_write_counters(struct agent_metrics_out *o)
 		uint8_t t = request_types[i].type;
 
 		put(o, "dpk_agent_requests_total{type=\"%s\",outcome=\"ok\"} %llu\n", n,
-		    (unsigned long long)GET(requests[t][0]));
+		    (unsigned long long)requests[t][0]);
 		put(o, "dpk_agent_requests_total{type=\"%s\",outcome=\"failed\"} %llu\n", n,
-		    (unsigned long long)GET(requests[t][1]));
+		    (unsigned long long)requests[t][1]);
 	}
 	for (size_t t = 0; t < 128; t++) {
 		int known = 0;
@@ -192,8 +195,8 @@ agent_metrics_write_counters(struct agent_metrics_out *o)
 		for (size_t i = 0; i < sizeof(request_types) / sizeof(request_types[0]); i++)
 			known |= request_types[i].type == t;
 		if (!known) {
-			other[0] += GET(requests[t][0]);
-			other[1] += GET(requests[t][1]);
+			other[0] += requests[t][0];
+			other[1] += requests[t][1];
 		}
 	}
 	put(o, "dpk_agent_requests_total{type=\"unknown\",outcome=\"ok\"} %llu\n", (unsigned long long)other[0]);
@@ -201,12 +204,12 @@ agent_metrics_write_counters(struct agent_metrics_out *o)
 
 	head(o, "dpk_agent_connections_refused_total", "counter",
 	    "Connections to the agent's socket refused at accept (max_connections_per_uid, root_connections, the table full).");
-	put(o, "dpk_agent_connections_refused_total %llu\n", (unsigned long long)GET(conn_refused));
+	put(o, "dpk_agent_connections_refused_total %llu\n", (unsigned long long)conn_refused);
 
 	head(o, "dpk_agent_cache_requests_total", "counter",
 	    "Requests that needed an identity's record: answered from the lookup cache (hit) or after a chain read (miss).");
-	put(o, "dpk_agent_cache_requests_total{result=\"hit\"} %llu\n", (unsigned long long)GET(cache_hits));
-	put(o, "dpk_agent_cache_requests_total{result=\"miss\"} %llu\n", (unsigned long long)GET(cache_misses));
+	put(o, "dpk_agent_cache_requests_total{result=\"hit\"} %llu\n", (unsigned long long)cache_hits);
+	put(o, "dpk_agent_cache_requests_total{result=\"miss\"} %llu\n", (unsigned long long)cache_misses);
 
 	head(o, "dpk_agent_chain_job_duration_seconds", "histogram",
 	    "Time the chain worker took for one job (lookup: one record read; poll: the event poll; register: one registration step).");
@@ -241,5 +244,5 @@ agent_metrics_write_counters(struct agent_metrics_out *o)
 	for (int r = 0; r < 2; r++)
 		for (int x = 0; x < AGENT_METRICS_HS_OUTCOMES; x++)
 			put(o, "dpk_agent_psk_handshakes_total{role=\"%s\",outcome=\"%s\"} %llu\n",
-			    r ? "initiator" : "responder", hs_outcome[x], (unsigned long long)GET(handshakes[r][x]));
+			    r ? "initiator" : "responder", hs_outcome[x], (unsigned long long)handshakes[r][x]);
 }

@@ -2,9 +2,11 @@
  * out in the Prometheus text exposition format (version 0.0.4) by the
  * METRICS request.
  *
- * Every increment is one relaxed atomic add on a static counter: no lock, no
- * allocation, nothing on the warm request path but the add itself. The event
- * loop and the chain worker threads both add. Gauges (connections, reads in
+ * Every increment is one add on a static counter: no lock, no allocation,
+ * nothing on the warm request path but the add itself. The event loop's
+ * counters (requests, cache, connections, handshakes) are plain adds: only
+ * its thread touches them, and it answers METRICS. The chain job's, added by
+ * the worker threads, are relaxed atomic adds. Gauges (connections, reads in
  * flight, endpoints, the verified block) are not kept here: whoever answers
  * METRICS reads them from the agent's state and writes them with
  * agent_metrics_gauge(). */
@@ -30,17 +32,19 @@ enum agent_metrics_hs {
 
 /* Monotonic microseconds, for timing a chain job. */
 int64_t agent_metrics_now_us(void);
+/* The event loop's thread only: */
 /* A reply to a request of type (the request's type byte); failed: the reply is FAILURE. */
 void agent_metrics_request(uint8_t type, int failed);
 /* A request that needed an identity's record found it in the lookup cache
  * (hit), or had to wait for a chain read (miss). */
 void agent_metrics_cache(int hit);
-/* A chain job of kind took usec microseconds; failed: it ended in an error. */
-void agent_metrics_chain_read(enum agent_metrics_read kind, int failed, int64_t usec);
 /* A PSK handshake this agent started (initiator) or answered ended with outcome. */
 void agent_metrics_handshake(int initiator, enum agent_metrics_hs outcome);
 /* A connection to the socket was refused (a per-uid or total cap). */
 void agent_metrics_conn_refused(void);
+/* Any thread (the chain workers): */
+/* A chain job of kind took usec microseconds; failed: it ended in an error. */
+void agent_metrics_chain_read(enum agent_metrics_read kind, int failed, int64_t usec);
 /* The event poll saw the chain's head at block (any endpoint's eth_blockNumber). */
 void agent_metrics_head(uint64_t block);
 
