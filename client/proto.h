@@ -44,6 +44,8 @@
 /* this host's own key (root only): dpk-agent/chain/rotate.c */
 #define DPK_MSG_ROTATE 0x31
 #define DPK_MSG_REVOKE 0x32
+/* Operations (doc/metrics.md): the agent's metrics in the Prometheus text format */
+#define DPK_MSG_METRICS 0x33
 #define DPK_MSG_FAILURE 0x7f
 #define DPK_MSG_REPLY(t) ((t) | 0x80)
 

@@ -5,11 +5,14 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/agent.h \
 	dpk-agent/server.c dpk-agent/server.h \
 	dpk-agent/requests.c dpk-agent/requests.h \
+	dpk-agent/metrics_request.c dpk-agent/metrics_request.h \
+	dpk-agent/backup_cmd.c dpk-agent/backup_cmd.h \
 	dpk-agent/timers.c dpk-agent/timers.h \
 	dpk-agent/common/config.c dpk-agent/common/config.h \
 	dpk-agent/common/log.c dpk-agent/common/log.h \
 	dpk-agent/common/clock.c dpk-agent/common/clock.h \
 	dpk-agent/common/conn.c dpk-agent/common/conn.h \
+	dpk-agent/common/metrics.c dpk-agent/common/metrics.h \
 	dpk-agent/common/sock.c dpk-agent/common/sock.h \
 	dpk-agent/common/nss_map.c dpk-agent/common/nss_map.h \
 	dpk-agent/common/selector.c dpk-agent/common/selector.h \

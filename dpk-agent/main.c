@@ -1,6 +1,7 @@
 /* dpk-agent: the DPK daemon (man page dpk-agent(8)). */
 #include "autoconfig.h"
 #include "agent.h"
+#include "backup_cmd.h"
 
 #include "base/err.h"
 #include "chain/endpoints_check.h"
@@ -31,10 +32,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config]\n"
+	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config | --backup FILE | --restore FILE]\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "      --syslog        log to syslog instead of standard error\n"
 	    "      --check-config  check the configuration and exit\n"
+	    "      --backup FILE   write the state directory to FILE (new, mode 0600) and exit\n"
+	    "      --restore FILE  restore a backup into the state directory (agent stopped, no state files) and exit\n"
 	    "  -V, --version       print the version and exit\n",
 	    DPK_CONFIG_DEFAULT_PATH);
 }
@@ -124,6 +127,8 @@ main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"syslog", no_argument, NULL, 's'},
 		{"check-config", no_argument, NULL, 'k'},
+		{"backup", required_argument, NULL, 'b'},
+		{"restore", required_argument, NULL, 'r'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -132,12 +137,15 @@ main(int argc, char **argv)
 	struct dpk_statedir sd = {0};
 	char err[512];
 	int opt, check_only = 0, r;
+	const char *backup_file = NULL, *restore_file = NULL;
 
 	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': a.config_path = optarg; break;
 		case 's': agent_log_to_syslog(); break;
 		case 'k': check_only = 1; break;
+		case 'b': backup_file = optarg; break;
+		case 'r': restore_file = optarg; break;
 		case 'V': printf("dpk-agent %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -167,6 +175,12 @@ main(int argc, char **argv)
 	if (load_config(&a, &a.cfg) != 0)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread starts */
+	if (backup_file != NULL || restore_file != NULL) {
+		r = backup_file != NULL && restore_file != NULL ? (usage(stderr), 2) : backup_file != NULL ?
+		    agent_backup_command(&a.cfg, backup_file) : agent_restore_command(&a.cfg, restore_file);
+		dpk_config_free(&a.cfg);
+		return r;
+	}
 	if (check_only) {
 		/* the file is valid; now what its endpoints say (not an error when unreachable) */
 		r = agent_check_endpoints(&a.cfg, stdout);

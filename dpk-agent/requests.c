@@ -13,6 +13,7 @@
 #include "common/conn.h"
 #include "login/login.h"
 #include "login/nss.h"
+#include "metrics_request.h"
 #include "peers/psk.h"
 #include "proto.h"
 #include "wire.h"
@@ -160,6 +161,7 @@ agent_handle_request(struct agent *a, struct conn *c, uint8_t type, const uint8_
 	case DPK_MSG_TICKET_ISSUE:
 	case DPK_MSG_TICKET_REDEEM: agent_psk_request(a, c, type, body, len); return;
 	case DPK_MSG_CACHE_FLUSH: agent_cache_flush_request(a, c, body, len); return;
+	case DPK_MSG_METRICS: agent_metrics_request_answer(a, c, body, len); return;
 	default:
 		agent_reply_failure(c, DPK_ERR_UNSUPPORTED, "unknown request type 0x%02x", type);
 	}

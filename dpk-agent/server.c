@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/sock.h"
 #include "peers/peer.h"
 #include "requests.h"
@@ -186,6 +187,7 @@ accept_one(struct agent *a, int64_t now)
 	}
 	if ((why = conn_admit(a, cred.uid, &slot)) != NULL) {
 		note(cred.uid, NOTE_REFUSED, now, "%s", why);
+		agent_metrics_conn_refused();
 		close(fd);
 		return 0;
 	}
@@ -250,6 +252,7 @@ conn_read(struct agent *a, struct conn *c)
 			}
 			if (c->inlen == 4 + flen) {
 				c->io_start_ms = 0; /* read in time; the reply's writing is timed on its own */
+				c->req_type = c->in[4];
 				agent_handle_request(a, c, c->in[4], c->in + 5, flen - 1);
 				if (!c->waiting) /* a waiting request keeps its input until answered */
 					agent_conn_in_release(c);

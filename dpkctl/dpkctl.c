@@ -791,6 +791,8 @@ const struct dpkctl_command dpkctl_commands[] = {
 	    "  --no-wait       start it and return at once\n"
 	    "  --wait SECONDS  give up following after SECONDS (default 600); it goes on in the agent\n",
 	    "--yes -y --status --no-wait --wait"},
+	{"metrics", dpkctl_metrics, 1, 0, "",
+	    "the agent's counters and gauges in the Prometheus text format (root, admin_group; doc/metrics.md)\n", ""},
 	{"help", cmd_help, 0, 0, "[COMMAND]", "the commands, or what COMMAND does\n", ""},
 	{NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

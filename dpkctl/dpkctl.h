@@ -106,4 +106,7 @@ dpkctl_handler dpkctl_cache;
 dpkctl_handler dpkctl_rotate;
 dpkctl_handler dpkctl_revoke;
 
+/* dpkctl metrics (dpkctl_metrics.c): the agent's metrics (root and admin_group) on stdout. */
+dpkctl_handler dpkctl_metrics;
+
 #endif

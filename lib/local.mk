@@ -20,6 +20,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/enrol/tlspsk.c lib/enrol/tlspsk.h \
 	lib/daemon/conffile.c lib/daemon/conffile.h \
 	lib/daemon/statedir.c lib/daemon/statedir.h \
+	lib/daemon/backup.c lib/daemon/backup.h \
 	lib/daemon/netsource.c lib/daemon/netsource.h \
 	lib/daemon/notify.c lib/daemon/notify.h \
 	lib/daemon/cli.c lib/daemon/cli.h \

@@ -2,6 +2,8 @@
  * funds their wallets and approves their keys. */
 #include "autoconfig.h"
 #include "pkm.h"
+#include "backup_cmd.h"
+#include "metrics_cmd.h"
 #include "serve.h"
 #include "actions.h"
 
@@ -57,6 +59,9 @@ static const struct dpk_cli_cmd commands[] = {
 	{"revoke-token", "ID", "withdraw an unused token\n"},
 	{"publish-key", "", "store the PKM's identity key in the registry (storePKMKey)\n"},
 	{"serve", "", "run the device channel (TLS-PSK) and the web interface until SIGTERM (--json: no effect)\n"},
+	{"backup", "FILE", "the state directory and the database (SQLite's online backup) into FILE (new, mode 0600)\n"},
+	{"restore", "FILE", "a backup into an empty state directory (dpk-pkm stopped)\n"},
+	{"metrics", "", "tokens, transactions, wallet and chain in the Prometheus text format (doc/metrics.md)\n"},
 	{"help", "[COMMAND]", "the commands, or what COMMAND does\n"},
 	{NULL, NULL, NULL},
 };
@@ -283,7 +288,8 @@ cmd_publish_key(struct pkm *p)
 static int
 command_args(const char *cmd)
 {
-	return strcmp(cmd, "enrol") == 0 || strcmp(cmd, "revoke-token") == 0 ? 1 : 0;
+	return strcmp(cmd, "enrol") == 0 || strcmp(cmd, "revoke-token") == 0 || strcmp(cmd, "backup") == 0 ||
+	    strcmp(cmd, "restore") == 0 ? 1 : 0;
 }
 
 int
@@ -349,6 +355,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpk-pkm: warning: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
 	pkm_config_defaults(&p.cfg);
 	err[0] = '\0';
+	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
+		/* before pkm_open, which would make a new key and database */
+		if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0) {
+			pkm_config_free(&p.cfg);
+			return complain(1, "%s", err);
+		}
+		r = strcmp(cmd, "backup") == 0 ? pkm_backup_command(&p.cfg, argv[optind], json_out) :
+		    pkm_restore_command(&p.cfg, argv[optind], json_out);
+		pkm_config_free(&p.cfg);
+		return r;
+	}
 	if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0 || pkm_open(&p, err, sizeof(err)) != 0) {
 		pkm_close(&p);
 		return complain(1, "%s", err);
@@ -359,6 +376,8 @@ main(int argc, char **argv)
 		r = cmd_enrol(&p, argv[optind], out, valid);
 	} else if (strcmp(cmd, "list") == 0) {
 		r = cmd_list(&p);
+	} else if (strcmp(cmd, "metrics") == 0) {
+		r = pkm_metrics_command(&p, json_out);
 	} else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "publish-key") == 0) {
 		static const uint8_t zero[20];
 

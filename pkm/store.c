@@ -314,3 +314,104 @@ pkm_store_list_tx(struct pkm_store *s, enum pkm_tx_state state,
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : DPK_ERR_IO;
 }
+
+int
+pkm_store_snapshot(const char *path, uint8_t **data, size_t *len, char *err, size_t errsz)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *bk;
+	sqlite3_int64 sz = 0;
+	unsigned char *img = NULL;
+	int r = DPK_ERR_IO, rc;
+
+	*data = NULL;
+	*len = 0;
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(src, 5000) != SQLITE_OK) {
+		snprintf(err, errsz, "database %s: %s", path, src ? sqlite3_errmsg(src) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_open(":memory:", &dst) != SQLITE_OK) {
+		snprintf(err, errsz, "cannot open an in-memory database for the backup");
+		goto out;
+	}
+	/* the online backup API: a consistent copy while dpk-pkm serve writes (a
+	 * plain copy of a WAL database can miss what is still in pkm.db-wal) */
+	if ((bk = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		snprintf(err, errsz, "database %s: cannot start the backup: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	while ((rc = sqlite3_backup_step(bk, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		sqlite3_sleep(50);
+	sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errsz, "database %s: the backup failed: %s", path, sqlite3_errstr(rc));
+		goto out;
+	}
+	if ((img = sqlite3_serialize(dst, "main", &sz, 0)) == NULL || sz < 100) {
+		snprintf(err, errsz, "database %s: cannot serialize the backup", path);
+		goto out;
+	}
+	if ((*data = malloc((size_t)sz)) == NULL) {
+		r = DPK_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*data, img, (size_t)sz);
+	/* file format bytes 18-19: 1 (rollback journal), as an image must be to
+	 * be opened from memory; dpk-pkm puts the restored file back in WAL mode */
+	(*data)[18] = 1;
+	(*data)[19] = 1;
+	*len = (size_t)sz;
+	r = 0;
+out:
+	if (img != NULL) {
+		explicit_bzero(img, (size_t)sz);
+		sqlite3_free(img);
+	}
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	return r;
+}
+
+int
+pkm_store_check_image(const uint8_t *data, size_t len, char *err, size_t errsz)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned char *copy;
+	int r = DPK_ERR_INVALID;
+
+	if (len < 100 || memcmp(data, "SQLite format 3", 16) != 0 || data[18] != 1 || data[19] != 1) {
+		snprintf(err, errsz, "pkm.db in the backup is not an SQLite database image");
+		return DPK_ERR_INVALID;
+	}
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK || (copy = sqlite3_malloc64(len)) == NULL) {
+		sqlite3_close(db);
+		return DPK_ERR_NOMEM;
+	}
+	memcpy(copy, data, len);
+	if (sqlite3_deserialize(db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+	    SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
+		snprintf(err, errsz, "pkm.db in the backup cannot be opened: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		snprintf(err, errsz, "pkm.db in the backup fails SQLite's quick_check: %s",
+		    st != NULL && sqlite3_column_text(st, 0) != NULL ? (const char *)sqlite3_column_text(st, 0) :
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(db, "SELECT id, state, wallet FROM tokens LIMIT 1; SELECT nonce, state FROM chain_txs LIMIT 1;",
+	    NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "pkm.db in the backup has not the PKM's tables: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return r;
+}

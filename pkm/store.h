@@ -72,4 +72,12 @@ int pkm_store_delete_failed_tx(struct pkm_store *s, const uint8_t token_id[16], 
 int pkm_store_list_tx(struct pkm_store *s, enum pkm_tx_state st,
     void (*fn)(void *ctx, const struct pkm_tx_row *tx), void *ctx);
 
+/* The database at path as an SQLite database image, read with the online
+ * backup API (consistent while dpk-pkm serve writes it), into *data (the
+ * caller wipes and frees it). 0 or DPK_ERR_IO with a sentence in err. */
+int pkm_store_snapshot(const char *path, uint8_t **data, size_t *len, char *err, size_t errsz);
+/* Whether data is a database image SQLite opens, that passes its
+ * quick_check and has the PKM's tables. 0 or DPK_ERR_INVALID with err. */
+int pkm_store_check_image(const uint8_t *data, size_t len, char *err, size_t errsz);
+
 #endif

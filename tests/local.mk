@@ -5,7 +5,8 @@ tests_harness_libharness_a_SOURCES = tests/harness/harness.c tests/harness/harne
 	tests/harness/agent.c tests/harness/agent.h \
 	tests/harness/sshd.c tests/harness/sshd.h \
 	tests/harness/rpcproxy.c tests/harness/rpcproxy.h \
-	tests/harness/flood.c tests/harness/flood.h
+	tests/harness/flood.c tests/harness/flood.h \
+	tests/harness/promtext.c tests/harness/promtext.h
 # PSK handshake and ticket tests' vectors and parties
 tests_harness_libharness_a_SOURCES += tests/harness/pskvec.c tests/harness/pskvec.h
 tests_harness_libharness_a_CPPFLAGS = $(AM_CPPFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(srcdir)/include
@@ -546,3 +547,28 @@ TESTS += tests/pkg/unit-security.sh
 endif
 dist_check_SCRIPTS += tests/pkg/unit-security.sh
 EXTRA_DIST += tests/pkg/install-test.sh
+# metrics (doc/metrics.md): the counters and the Prometheus text; a real agent on anvil
+unit_tests += tests/unit/dpk-agent/test_metrics
+tests_unit_dpk_agent_test_metrics_SOURCES = tests/unit/dpk-agent/test_metrics.c
+tests_unit_dpk_agent_test_metrics_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent -I$(srcdir)/client
+tests_unit_dpk_agent_test_metrics_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+integration_tests += tests/integration/test_metrics
+tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c
+tests_integration_test_metrics_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/client
+tests_integration_test_metrics_LDADD = client/libdpkclient.la $(TEST_LIBS)
+# backup and restore (doc/backup.md): the archive format; a registered agent and a PKM restored
+unit_tests += tests/unit/daemon/test_backup
+tests_unit_daemon_test_backup_SOURCES = tests/unit/daemon/test_backup.c
+tests_unit_daemon_test_backup_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_daemon_test_backup_LDADD = $(TEST_LIBS)
+integration_tests += tests/integration/test_backup
+tests_integration_test_backup_SOURCES = tests/integration/test_backup.c
+tests_integration_test_backup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_backup_LDADD = client/libdpkclient.la $(TEST_LIBS)
+fuzz_targets += tests/fuzz/fuzz_backup
+if ENABLE_FUZZING
+tests_fuzz_fuzz_backup_SOURCES = tests/fuzz/fuzz_backup.c
+tests_fuzz_fuzz_backup_CPPFLAGS = $(FUZZ_CPP_FLAGS)
+tests_fuzz_fuzz_backup_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_backup_LDADD = $(DPKCORE_LIBS)
+endif

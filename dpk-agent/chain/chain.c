@@ -5,6 +5,7 @@
 #include "chain/register.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "daemon/conffile.h"
 #include "registry/vread.h"
 
@@ -367,6 +368,7 @@ run_poll(struct chain *ch, struct job *j)
 			(void)dpk_rpc_block_number(ch->ep[i], &ch->ep_head[i]);
 	}
 	chain_update_report(ch);
+	agent_metrics_head(head);
 	if (ch->last_block == 0 || head < ch->last_block) {
 		/* first poll, or the chain went back (a reorg or a new dev chain): start over */
 		j->flush_all = ch->last_block != 0;
@@ -483,6 +485,7 @@ worker(void *arg)
 	for (;;) {
 		struct job *j;
 		uint64_t one = 1;
+		int64_t t0;
 
 		while (!ch->stop && ch->todo == NULL)
 			pthread_cond_wait(&ch->cv, &ch->mu);
@@ -497,12 +500,16 @@ worker(void *arg)
 		pthread_mutex_unlock(&ch->mu);
 
 		j->next = NULL;
+		t0 = agent_metrics_now_us();
 		if (j->kind == JOB_LOOKUP)
 			run_lookup(ch, j);
 		else if (j->kind == JOB_REGISTER)
 			reg_step(j->reg, ch->rpc);
 		else
 			run_poll(ch, j);
+		agent_metrics_chain_read(j->kind == JOB_LOOKUP ? AGENT_METRICS_READ_LOOKUP : j->kind == JOB_REGISTER ?
+		    AGENT_METRICS_READ_REGISTER : AGENT_METRICS_READ_POLL,
+		    j->kind != JOB_REGISTER && j->result != 0 && j->result != DPK_ERR_NOTFOUND, agent_metrics_now_us() - t0);
 		if (j->kind == JOB_LOOKUP)
 			chain_update_report(ch);
 

@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "chain/ops.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "registry/identity.h"
 #include "proto.h"
 #include "wire.h"
@@ -82,7 +83,11 @@ agent_cache_proof_age_ok(const struct agent *a, const struct cache_entry *e)
 int
 agent_cache_settled(const struct agent *a, const struct cache_entry *e, int64_t now)
 {
-	return agent_cache_fresh(a, e, now) || (e->failed_ms != 0 && now - e->failed_ms < AGENT_CHAIN_RETRY_MS);
+	int hit = agent_cache_fresh(a, e, now) || (e->failed_ms != 0 && now - e->failed_ms < AGENT_CHAIN_RETRY_MS);
+
+	if (hit) /* every caller answers from the entry then; a miss is counted in agent_lookup_wait */
+		agent_metrics_cache(1);
+	return hit;
 }
 
 /* The identity a waiting connection asked for is kept in its input buffer
@@ -270,6 +275,7 @@ agent_lookup_wait(struct agent *a, struct conn *c, const uint8_t h[32], uint32_t
 	char why[200];
 	int r;
 
+	agent_metrics_cache(0);
 	if ((r = read_start(a, h, c->uid, c->privileged, why, sizeof(why))) != 0) {
 		agent_reply_failure(c, r, "%s", why);
 		return;

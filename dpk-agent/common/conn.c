@@ -1,5 +1,6 @@
 #include "common/conn.h"
 
+#include "common/metrics.h"
 #include "base/err.h"
 #include "proto.h"
 #include "wire.h"
@@ -47,6 +48,7 @@ reply_frame(struct conn *c, uint8_t type, size_t bodylen)
 	c->out = out;
 	c->outlen = n;
 	c->outoff = 0;
+	agent_metrics_request(c->req_type, type == DPK_MSG_FAILURE);
 }
 
 int

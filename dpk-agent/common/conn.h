@@ -33,6 +33,7 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	int privileged;       /* root or a member of admin_group */
+	uint8_t req_type;     /* the type of the request being answered (common/metrics.h counts its reply) */
 	uint8_t *in;          /* small_in, or a buffer of the frame's size (agent_conn_in_room) */
 	size_t incap, inlen;
 	uint8_t *out;         /* the reply being written: small_out or its own buffer; NULL: none yet */

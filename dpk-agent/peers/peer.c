@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/conn.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/psk_listen.h"
 
 #include "base/err.h"
@@ -197,6 +198,7 @@ sess_fail(struct agent *a, struct sess *s, int err, const char *why)
 	agent_log(s->role == DPK_HS_RESPONDER && !s->have_peer && !s->got_bytes ? LOG_INFO : LOG_NOTICE,
 	    "PSK handshake (%s) with %s at %s failed: %s", s->role == DPK_HS_INITIATOR ?
 	    "initiator" : "responder", peer, s->addr[0] ? s->addr : "-", why);
+	agent_metrics_handshake(s->role == DPK_HS_INITIATOR, AGENT_METRICS_HS_FAILED);
 	answer_waiter(a, s, err, why, NULL);
 	s->st = S_CLOSING;
 }
@@ -242,6 +244,7 @@ sess_done(struct agent *a, struct sess *s)
 	id_text(&s->peer, peer, sizeof(peer));
 	agent_log(LOG_INFO, "PSK established with %s (%s), identity %s", peer,
 	    s->role == DPK_HS_INITIATOR ? "we started" : "it started", e->identity);
+	agent_metrics_handshake(s->role == DPK_HS_INITIATOR, AGENT_METRICS_HS_OK);
 	answer_waiter(a, s, 0, NULL, e);
 	s->st = S_CLOSING;
 }
@@ -563,6 +566,7 @@ agent_peer_initiate(struct agent *a, struct conn *c, const struct dpk_identity *
 		return DPK_ERR_INVALID;
 	}
 	if (sess_count(p, DPK_HS_INITIATOR) >= a->cfg.psk_max_outbound || (s = sess_new(a, DPK_HS_INITIATOR, &slot)) == NULL) {
+		agent_metrics_handshake(1, AGENT_METRICS_HS_REFUSED);
 		agent_reply_failure(c, DPK_ERR_BUSY, "%u PSK handshakes started here are under way already (psk_max_outbound); "
 		    "try again shortly", a->cfg.psk_max_outbound);
 		return DPK_ERR_BUSY;
@@ -656,6 +660,7 @@ accept_peers(struct agent *a)
 			dpk_buf_free(&out);
 			dpk_hs_free(hs);
 			addr_text((struct sockaddr *)&ss, addr, sizeof(addr));
+			agent_metrics_handshake(0, AGENT_METRICS_HS_REFUSED);
 			if (full) {
 				agent_log(LOG_WARNING, "refusing a PSK handshake from %s: psk_max_handshakes (%u) inbound are under way",
 				    addr, a->cfg.psk_max_handshakes);
