@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "daemon/conffile.h"
 #include "registry/identity.h"
 #include "eth/keystore.h"
 #include "registry/registry.h"
@@ -40,6 +41,8 @@ struct admin {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet w;
 	int have_wallet;
+	struct dpk_rpc_depth depth; /* --confirmations */
+	const char *write_config;   /* deploy --write-config */
 };
 
 static void
@@ -52,14 +55,18 @@ usage(FILE *f)
 	    "  --keystore FILE --password-file FILE   keystore v3 (geth, cast)\n"
 	    "commands:\n"
 	    "  chain-id                       print the chain id\n"
-	    "  deploy                         deploy the registry; print its address\n"
+	    "  deploy                         deploy the registry; print its address (stdout) and the\n"
+	    "                                 block it was created in (stderr)\n"
 	    "  add-approver ADDR | remove-approver ADDR\n"
 	    "  transfer-ownership ADDR | accept-ownership\n"
 	    "  fund ADDR WEI                  send Ether (wei, decimal)\n"
 	    "  lookup IDENTITY                the identity's record: status, key, controller, approver, serial\n"
 	    "  revoke IDENTITY                revoke (as the owner, the controller, or the approver that\n"
 	    "                                 approved the record)\n"
-	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet\n");
+	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet,\n"
+	    "  --confirmations N|safe|finalized (a transaction counts, and state is read, that deep;\n"
+	    "  default 0: the latest block), --write-config FILE (deploy: append the contract and\n"
+	    "  deploy_block lines to FILE, e.g. dpk.conf)\n");
 }
 
 static int
@@ -244,18 +251,32 @@ cmd_deploy(struct admin *a)
 {
 	char addr[43], reason[512];
 	uint8_t contract[20];
+	uint64_t block = 0;
 	int r;
 
 	if (load_wallet(a) != 0)
 		return 1;
-	r = dpk_registry_deploy(a->rpc, &a->w, a->chain_id, a->timeout_ms, progress, a, contract);
+	r = dpk_registry_deploy_at(a->rpc, &a->w, a->chain_id, a->timeout_ms, progress, a, contract, &block);
 	progress_end(a);
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
 		return fail("deploy", reason);
 	if (r != 0)
 		return fail("deploy", *dpk_rpc_last_error(a->rpc) ? dpk_rpc_last_error(a->rpc) : dpk_strerror(r));
 	dpk_wallet_address_format(contract, addr);
-	puts(addr);
+	puts(addr); /* stdout holds the address alone: scripts read it */
+	fprintf(stderr, "dpk-admin: deployed in block %llu; the agents' dpk.conf needs:\n"
+	    "contract = %s\ndeploy_block = %llu\n", (unsigned long long)block, addr, (unsigned long long)block);
+	if (a->write_config != NULL) {
+		FILE *f = fopen(a->write_config, "a");
+
+		if (f == NULL || fprintf(f, "contract = %s\ndeploy_block = %llu\n", addr, (unsigned long long)block) < 0 ||
+		    fclose(f) != 0) {
+			fprintf(stderr, "dpk-admin: --write-config %s: %s (the registry is deployed at %s)\n",
+			    a->write_config, strerror(errno), addr);
+			return 1;
+		}
+		fprintf(stderr, "dpk-admin: appended them to %s\n", a->write_config);
+	}
 	return 0;
 }
 
@@ -364,6 +385,8 @@ main(int argc, char **argv)
 		{"keystore", required_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
+		{"confirmations", required_argument, NULL, 'c'},
+		{"write-config", required_argument, NULL, 'w'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -397,6 +420,14 @@ main(int argc, char **argv)
 			a.timeout_ms = (uint64_t)v * 1000;
 			break;
 		}
+		case 'c': {
+			const char *why = "";
+
+			if (dpk_conffile_depth(optarg, &a.depth, &why) != 0)
+				return fprintf(stderr, "dpk-admin: --confirmations: '%s' %s\n", optarg, why), 2;
+			break;
+		}
+		case 'w': a.write_config = optarg; break;
 		case 'q': a.quiet = 1; break;
 		case 'V': printf("dpk-admin %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -418,6 +449,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpk-admin: --rpc: an endpoint is not an http:// or https:// URL\n");
 		return 2;
 	}
+	dpk_rpc_set_depth(a.rpc, &a.depth);
 	if (dpk_rpc_chain_id(a.rpc, &a.chain_id) != 0) {
 		r = fail("chain id", dpk_rpc_last_error(a.rpc));
 		goto out;

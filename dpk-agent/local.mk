@@ -16,6 +16,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/common/psk_listen.c dpk-agent/common/psk_listen.h \
 	dpk-agent/chain/cache.c dpk-agent/chain/cache.h \
 	dpk-agent/chain/chain.c dpk-agent/chain/chain.h \
+	dpk-agent/chain/poll.c \
 	dpk-agent/chain/lookup.c dpk-agent/chain/lookup.h \
 	dpk-agent/chain/register.c dpk-agent/chain/register.h \
 	dpk-agent/chain/registration.c dpk-agent/chain/registration.h \

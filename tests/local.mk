@@ -60,6 +60,7 @@ integration_tests = \
 	tests/integration/test_txsend \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_verified_reads \
+	tests/integration/test_reorg \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
 	tests/integration/test_pkm \
@@ -161,6 +162,9 @@ tests_integration_test_registry_LDADD = $(TEST_LIBS)
 tests_integration_test_verified_reads_SOURCES = tests/integration/test_verified_reads.c
 tests_integration_test_verified_reads_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_verified_reads_LDADD = client/libdpkclient.la $(TEST_LIBS)
+tests_integration_test_reorg_SOURCES = tests/integration/test_reorg.c
+tests_integration_test_reorg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_reorg_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_lookup_SOURCES = tests/integration/test_agent_lookup.c
 tests_integration_test_agent_lookup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)

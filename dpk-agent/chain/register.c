@@ -735,12 +735,28 @@ step_wait_approve(struct reg *g, struct dpk_rpc *rpc)
 	dpk_buf_free(&reply);
 }
 
+/* Is the block the transaction was mined in (at or below the head seen when
+ * REG_VERIFY began) still above the settled block the registry is read at?
+ * Then the record is not there yet, not missing. */
+static int
+settling(struct reg *g, struct dpk_rpc *rpc)
+{
+	uint64_t settled;
+
+	if (dpk_rpc_settled_block(rpc, &settled) != 0)
+		return 1; /* cannot tell yet: ask again */
+	return settled < g->verify_head;
+}
+
 static void
 step_verify(struct reg *g, struct dpk_rpc *rpc)
 {
 	struct dpk_registry_record rec;
-	int r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
+	int r;
 
+	if (g->verify_head == 0)
+		g->verify_head = g->head_block;
+	r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
 	if (r != 0 && r != DPK_ERR_NOTFOUND) {
 		set_detail(g, "cannot read the registry: %s; will retry", dpk_rpc_last_error(rpc));
 		return;
@@ -749,6 +765,9 @@ step_verify(struct reg *g, struct dpk_rpc *rpc)
 	    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0) {
 		set_detail(g, "version %u of this identity's key is on chain, controlled by this host's wallet", rec.version);
 		advance(g, REG_DONE);
+	} else if (settling(g, rpc)) {
+		set_detail(g, "mined; waiting for confirmations before it counts (head %llu)",
+		    (unsigned long long)g->head_block);
 	} else {
 		fail_with(g, "the transaction was mined but the registry does not hold this key");
 	}

@@ -100,7 +100,10 @@ struct dpk_config {
 	int verify_reads;                  /* 1 (default): records are proven (eth_getProof) at a checked header */
 	uint32_t rpc_quorum;               /* endpoints that must agree on the header's hash; <= n_rpc; 0: a majority */
 	uint32_t confirmations;            /* read this many blocks below the head */
-	int anchor_finalized;              /* read at the "finalized" block (confirmations = finalized) */
+	int anchor_finalized;              /* 1: read at the "finalized" block, 2: at "safe" (confirmations = TAG) */
+	/* the event poll (chain/chain.c) */
+	uint64_t deploy_block;             /* the registry's deployment block: no log is read below it */
+	uint64_t log_range;                /* blocks per eth_getLogs request (halved when a node refuses it) */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,

@@ -12,9 +12,12 @@
 //   garbage  HTTP 200 with a body that is not JSON
 //   big      HTTP 200 with a 5 MiB body (over the agent's 4 MiB cap)
 //   id       the right answer under the wrong id
+//   range:N  eth_getLogs over more than N blocks refused the way providers do
+//            (-32005 "block range too large"); every eth_getLogs span asked
+//            is appended to MODEFILE.log as "FROM TO ok|refused"
 // Usage: node hostile-rpc.mjs PORT UPSTREAM_URL MODEFILE
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const require = createRequire(new URL('../../tools/package.json', import.meta.url));
 const { RLP } = require('@ethereumjs/rlp');
@@ -66,13 +69,27 @@ createServer((inc, out) => {
 	inc.on('end', async () => {
 		const body = Buffer.concat(chunks).toString();
 		const m = mode();
+		if (m.startsWith('range:')) {
+			const req = JSON.parse(body), max = Number(m.slice(6));
+			if (req.method === 'eth_getLogs') {
+				const from = Number(req.params[0].fromBlock), to = Number(req.params[0].toBlock);
+				const refuse = to - from + 1 > max;
+				appendFileSync(modefile + '.log', `${from} ${to} ${refuse ? 'refused' : 'ok'}\n`);
+				if (refuse) {
+					out.writeHead(200, { 'content-type': 'application/json' });
+					out.end(JSON.stringify({ jsonrpc: '2.0', id: req.id,
+						error: { code: -32005, message: `block range too large: at most ${max} blocks` } }));
+					return;
+				}
+			}
+		}
 		if (m === 'garbage') { out.writeHead(200, { 'content-type': 'application/json' }); out.end('garbage'); return; }
 		if (m === 'big') { out.writeHead(200, { 'content-type': 'application/json' }); out.end(' '.repeat(5 << 20)); return; }
 		try {
 			const r = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 			const text = await r.text();
 			let send = text;
-			if (m !== 'honest') {
+			if (m !== 'honest' && !m.startsWith('range:')) {
 				const req = JSON.parse(body), res = JSON.parse(text);
 				send = JSON.stringify(Array.isArray(req) ? res.map((x, i) => lie(m, req[i], x)) : lie(m, req, res));
 			}

@@ -265,7 +265,8 @@ test_fair_keys(void **state)
 }
 
 /* verified reads: verify_reads, rpc_quorum (checked against the rpc_url at
- * load), confirmations = N | finalized */
+ * load), confirmations = N | safe | finalized; the event poll's deploy_block
+ * and log_range */
 static void
 test_trust_keys(void **state)
 {
@@ -273,8 +274,12 @@ test_trust_keys(void **state)
 		{"verify_reads = true\n", "verify_reads: 'true' is not 'yes' or 'no'"},
 		{"rpc_quorum = 0\n", "rpc_quorum: '0' is not a number of endpoints"},
 		{"rpc_quorum = 17\n", "rpc_quorum: '17' is not a number of endpoints"},
-		{"confirmations = latest\n", "confirmations: 'latest' is not 'finalized' or a number of blocks"},
-		{"confirmations = 10001\n", "confirmations: '10001' is not 'finalized' or a number of blocks"},
+		{"confirmations = latest\n", "confirmations: 'latest' is not 'finalized', 'safe' or a number of blocks"},
+		{"confirmations = 10001\n", "confirmations: '10001' is not 'finalized', 'safe' or a number of blocks"},
+		{"deploy_block = 0x10\n", "deploy_block: '0x10' is not a block number"},
+		{"deploy_block = -1\n", "deploy_block: '-1' is not a block number"},
+		{"log_range = 0\n", "log_range: '0' is not a number of blocks from 1 to 1000000"},
+		{"log_range = 1000001\n", "log_range: '1000001' is not a number of blocks from 1 to 1000000"},
 	};
 	char dir[128], path[256], err[256];
 	struct dpk_config c;
@@ -286,6 +291,13 @@ test_trust_keys(void **state)
 	assert_int_equal(c.rpc_quorum, 0);   /* a majority */
 	assert_int_equal(c.confirmations, 0);
 	assert_int_equal(c.anchor_finalized, 0);
+	assert_int_equal(c.deploy_block, 0); /* unless configured: from block 0 */
+	assert_int_equal(c.log_range, 10000);
+	dpk_config_free(&c);
+	assert_int_equal(parse("deploy_block = 1234567\nlog_range = 500\nconfirmations = safe\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.deploy_block, 1234567);
+	assert_int_equal(c.log_range, 500);
+	assert_int_equal(c.anchor_finalized, 2);
 	dpk_config_free(&c);
 	assert_int_equal(parse("verify_reads = no\nrpc_quorum = 2\nconfirmations = 12\n", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.verify_reads, 0);
