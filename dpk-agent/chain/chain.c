@@ -358,6 +358,7 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 		ch->trust.quorum = (uint32_t)(nurls / 2 + 1); /* a majority */
 	if (ch->trust.log_range == 0)
 		ch->trust.log_range = 10000;
+	ch->log_range_now = ch->trust.log_range;
 	if ((ch->events = calloc(CHAIN_EVENTS_MAX, sizeof(*ch->events))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return DPK_ERR_NOMEM;

@@ -124,6 +124,7 @@ struct chain {
 	struct chain_event *events;       /* CHAIN_EVENTS_MAX, oldest first */
 	size_t nevents;
 	uint64_t events_lost_to;          /* events up to this block were forgotten (the list was full) */
+	uint64_t log_range_now;           /* trust.log_range, or less after a node refused a range */
 };
 
 /* trust may be NULL: reads are believed (eth_call), as for the registration

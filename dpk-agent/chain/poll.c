@@ -269,10 +269,10 @@ chain_run_poll(struct chain *ch, struct job *j)
 		chain_seen_add(ch, target, target_hash);
 		return;
 	}
-	r = dpk_logscan(ch->rpc, &f, &ch->trust.log_range, POLL_MAX_REQUESTS, on_logs, &sc, &scanned);
+	r = dpk_logscan(ch->rpc, &f, &ch->log_range_now, POLL_MAX_REQUESTS, on_logs, &sc, &scanned);
 	if (r == DPK_ERR_BUSY) {
 		agent_log(LOG_NOTICE, "event poll: %llu blocks to read (log_range %llu): dropping the cache instead",
-		    (unsigned long long)(target - f.from_block + 1), (unsigned long long)ch->trust.log_range);
+		    (unsigned long long)(target - f.from_block + 1), (unsigned long long)ch->log_range_now);
 		start_over(ch, j, target, target_hash);
 		return;
 	}
@@ -285,4 +285,8 @@ chain_run_poll(struct chain *ch, struct job *j)
 	}
 	ch->last_block = target;
 	chain_seen_add(ch, target, target_hash);
+	/* a refusal may have been the provider's passing limit: grow back */
+	if (ch->log_range_now < ch->trust.log_range)
+		ch->log_range_now = ch->log_range_now * 2 < ch->trust.log_range ? ch->log_range_now * 2 :
+		    ch->trust.log_range;
 }
