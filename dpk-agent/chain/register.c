@@ -492,7 +492,7 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 	}
 	if (g->flow == REG_FLOW_RELAY) {
 		relay_sign(g, t.pkm_address, version); /* no funds needed: the PKM sends the transaction */
-	} else if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+	} else if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_SETTLED, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
 		set_detail(g, "the wallet has funds already");
 		advance(g, REG_APPROVAL);
 	} else {
@@ -509,7 +509,7 @@ step_funding(struct reg *g, struct dpk_rpc *rpc)
 	struct dpk_u256 bal;
 	char hex[67];
 
-	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_SETTLED, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
 		set_detail(g, "funded");
 		advance(g, REG_APPROVAL);
 		return;

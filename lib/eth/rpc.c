@@ -920,6 +920,8 @@ dpk_rpc_block_number(struct dpk_rpc *rpc, uint64_t *number)
 	return call_u64(rpc, "eth_blockNumber", NULL, number);
 }
 
+static int settle(struct dpk_rpc *rpc, uint64_t *block);
+
 static int
 addr_block_params(const uint8_t addr[20], uint64_t block, cJSON **out)
 {
@@ -940,7 +942,7 @@ dpk_rpc_nonce(struct dpk_rpc *rpc, const uint8_t addr[20], uint64_t block, uint6
 	cJSON *p;
 	int r;
 
-	if ((r = addr_block_params(addr, block, &p)) != 0)
+	if ((r = settle(rpc, &block)) != 0 || (r = addr_block_params(addr, block, &p)) != 0)
 		return r;
 	r = call_u64(rpc, "eth_getTransactionCount", p, nonce);
 	cJSON_Delete(p);
@@ -953,7 +955,7 @@ dpk_rpc_balance(struct dpk_rpc *rpc, const uint8_t addr[20], uint64_t block, str
 	cJSON *p;
 	int r;
 
-	if ((r = addr_block_params(addr, block, &p)) != 0)
+	if ((r = settle(rpc, &block)) != 0 || (r = addr_block_params(addr, block, &p)) != 0)
 		return r;
 	r = call_u256(rpc, "eth_getBalance", p, wei);
 	cJSON_Delete(p);
@@ -990,6 +992,12 @@ depth_tag(const struct dpk_rpc *rpc)
 {
 	return rpc->depth.kind == DPK_RPC_DEPTH_SAFE ? "safe" :
 	    rpc->depth.kind == DPK_RPC_DEPTH_FINALIZED ? "finalized" : NULL;
+}
+
+static int
+has_depth(const struct dpk_rpc *rpc)
+{
+	return depth_tag(rpc) != NULL || rpc->depth.confirmations > 0;
 }
 
 int
@@ -1039,6 +1047,20 @@ dpk_rpc_settled_block(struct dpk_rpc *rpc, uint64_t *number)
 	return r;
 }
 
+/* DPK_RPC_SETTLED to a block number (latest when no depth is set: no extra
+ * request); other blocks are left as they are. */
+static int
+settle(struct dpk_rpc *rpc, uint64_t *block)
+{
+	if (*block != DPK_RPC_SETTLED)
+		return 0;
+	if (!has_depth(rpc)) {
+		*block = DPK_RPC_LATEST;
+		return 0;
+	}
+	return dpk_rpc_settled_block(rpc, block);
+}
+
 int
 dpk_rpc_call(struct dpk_rpc *rpc, const struct dpk_rpc_callmsg *msg, uint64_t block,
     struct dpk_buf *out)
@@ -1047,12 +1069,9 @@ dpk_rpc_call(struct dpk_rpc *rpc, const struct dpk_rpc_callmsg *msg, uint64_t bl
 	const cJSON *res;
 	int r = DPK_ERR_NOMEM;
 
-	if (block == DPK_RPC_SETTLED) {
-		if (depth_tag(rpc) == NULL && rpc->depth.confirmations == 0)
-			block = DPK_RPC_LATEST; /* one request, as before */
-		else if ((r = dpk_rpc_settled_block(rpc, &block)) != 0)
-			goto out;
-	}
+	if ((r = settle(rpc, &block)) != 0)
+		goto out;
+	r = DPK_ERR_NOMEM;
 	if (p == NULL || (r = callmsg_json(msg, &m)) != 0)
 		goto out;
 	if (!cJSON_AddItemToArray(p, m)) {
@@ -1407,7 +1426,7 @@ dpk_rpc_wait_receipt(struct dpk_rpc *rpc, const uint8_t txhash[32], uint64_t tim
 	have_first = dpk_rpc_block_number(rpc, &first) == 0;
 	for (;;) {
 		uint64_t settled = 0;
-		int nodepth = depth_tag(rpc) == NULL && rpc->depth.confirmations == 0;
+		int nodepth = !has_depth(rpc);
 
 		/* the settled block first, the receipt after: a receipt in a block
 		 * at or below it is deep enough (a reorg since then moves the

@@ -43,7 +43,8 @@ struct dpk_rpc_opts {
 #define DPK_RPC_PENDING (UINT64_MAX - 1)
 #define DPK_RPC_EARLIEST (UINT64_MAX - 2)
 /* The block reads are made at: the depth set with dpk_rpc_set_depth()
- * (latest until one is set). Accepted by dpk_rpc_call(). */
+ * (latest until one is set). Accepted by dpk_rpc_call(), dpk_rpc_nonce() and
+ * dpk_rpc_balance(). */
 #define DPK_RPC_SETTLED (UINT64_MAX - 3)
 
 /* How deep a block must be before what it holds counts: confirmations
