@@ -6,8 +6,7 @@
  * (dpk_logscan halves the range when a provider refuses it). It remembers the
  * hash of the last block it covered, and the worker remembers the blocks it
  * proved records at (chain_seen_add). At the next poll, the newest remembered
- * height is asked again: another hash (or no block) is a reorg. The worker
- * then walks back to the newest remembered height whose hash did not change
+ * height is asked again: another hash is a reorg. The worker then walks back to the newest remembered height whose hash did not change
  * (the fork point), hands back the identities whose events came from the
  * dropped blocks and the fork point (answers proven above it are dropped by
  * the event loop), and reads the events of the new blocks. A reorg deeper
@@ -151,36 +150,36 @@ start_over(struct chain *ch, struct job *j, uint64_t target, const uint8_t hash[
 
 /* Has a block the worker remembered been replaced? 0 (no), 1 (yes: *fork is
  * the newest remembered height still on the chain, or *deep when none is),
- * or a failure to ask. */
+ * or a failure to ask. A remembered height the node does not have (it lags
+ * behind another endpoint, or the chain got shorter) is no evidence either
+ * way: the next older one is asked; a replaced block shows once the node
+ * has a block at that height again. */
 static int
 find_reorg(struct chain *ch, uint64_t *fork, int *deep, uint64_t *at, uint8_t was[32], uint8_t now[32])
 {
 	uint8_t h[32];
-	int r;
+	int r, changed = 0;
 
 	*deep = 0;
-	if (ch->nseen == 0)
-		return 0;
-	*at = ch->seen[ch->nseen - 1].number;
-	memcpy(was, ch->seen[ch->nseen - 1].hash, 32);
-	memset(now, 0, 32);
-	r = block_hash_at(ch, *at, now);
-	if (r == 0 && memcmp(now, was, 32) == 0)
-		return 0;
-	if (r != 0 && r != DPK_ERR_NOTFOUND)
-		return r;
-	/* walk back to the fork point */
-	for (size_t i = ch->nseen - 1; i-- > 0;) {
+	for (size_t i = ch->nseen; i-- > 0;) {
 		r = block_hash_at(ch, ch->seen[i].number, h);
-		if (r != 0 && r != DPK_ERR_NOTFOUND)
+		if (r == DPK_ERR_NOTFOUND)
+			continue;
+		if (r != 0)
 			return r;
-		if (r == 0 && memcmp(h, ch->seen[i].hash, 32) == 0) {
+		if (memcmp(h, ch->seen[i].hash, 32) == 0) {
 			*fork = ch->seen[i].number;
-			return 1;
+			return changed;
+		}
+		if (!changed) {
+			*at = ch->seen[i].number;
+			memcpy(was, ch->seen[i].hash, 32);
+			memcpy(now, h, 32);
+			changed = 1;
 		}
 	}
-	*deep = 1;
-	return 1;
+	*deep = changed;
+	return changed;
 }
 
 /* After a reorg whose fork point is fork: the identities whose events came
@@ -237,9 +236,8 @@ chain_run_poll(struct chain *ch, struct job *j)
 		dpk_hex_encode(now, 32, 1, n, sizeof(n));
 		ch->have_anchor = 0; /* the next lookup is proven on the new chain */
 		if (deep || fork < ch->events_lost_to) {
-			agent_log(LOG_WARNING, "reorg: block %llu was %.18s..., now %s; deeper than the %zu blocks "
-			    "remembered: dropping every cached record", (unsigned long long)at, w,
-			    now[0] | now[1] | now[2] | now[3] ? n : "gone", ch->nseen);
+			agent_log(LOG_WARNING, "reorg: block %llu was %.18s..., now %.18s...; deeper than the %zu blocks "
+			    "remembered: dropping every cached record", (unsigned long long)at, w, n, ch->nseen);
 			start_over(ch, j, target, target_hash);
 			return;
 		}
@@ -248,7 +246,7 @@ chain_run_poll(struct chain *ch, struct job *j)
 		drop_above(ch, j, fork);
 		agent_log(LOG_NOTICE, "reorg: block %llu was %.18s..., now %.18s...; blocks after %llu were replaced: "
 		    "%zu record(s) learnt from them dropped, reading the events of blocks %llu to %llu again",
-		    (unsigned long long)at, w, now[0] | now[1] | now[2] | now[3] ? n : "(no such block)",
+		    (unsigned long long)at, w, n,
 		    (unsigned long long)fork, j->n_changed, (unsigned long long)fork + 1, (unsigned long long)target);
 	}
 	if (target <= ch->last_block) {
