@@ -1016,7 +1016,7 @@ dpk_rpc_settled_block(struct dpk_rpc *rpc, uint64_t *number)
 		if (head < rpc->depth.confirmations) {
 			err_clear(rpc);
 			err_add(rpc, rpc->ep[rpc->good].display, "eth_blockNumber",
-			    "the chain is %llu blocks long, fewer than confirmations (%u)",
+			    "the head is block %llu: no block is confirmations (%u) blocks below it yet",
 			    (unsigned long long)head, rpc->depth.confirmations);
 			return DPK_ERR_STATE;
 		}
@@ -1459,13 +1459,17 @@ dpk_rpc_wait_receipt(struct dpk_rpc *rpc, const uint8_t txhash[32], uint64_t tim
 	}
 	dpk_hex_encode(txhash, 32, 1, hx, sizeof(hx));
 	err_clear(rpc);
-	if (mined != 0)
+	if (mined != 0) {
+		char deep[48];
+
+		if (depth_tag(rpc) != NULL)
+			snprintf(deep, sizeof(deep), "at or below the node's %s block", depth_tag(rpc));
+		else
+			snprintf(deep, sizeof(deep), "%u blocks below the head", rpc->depth.confirmations);
 		err_add(rpc, rpc->ep[rpc->good].display, "eth_getTransactionReceipt",
-		    "transaction %s mined in block %llu but not settled after %llu ms (%s%s; %llu blocks seen)",
-		    hx, (unsigned long long)mined, (unsigned long long)elapsed,
-		    depth_tag(rpc) != NULL ? "waiting for the node's block " : "waiting for confirmations",
-		    depth_tag(rpc) != NULL ? depth_tag(rpc) : "", (unsigned long long)seen);
-	else
+		    "transaction %s mined in block %llu, not yet %s after %llu ms (confirmations; %llu blocks seen)",
+		    hx, (unsigned long long)mined, deep, (unsigned long long)elapsed, (unsigned long long)seen);
+	} else
 		err_add(rpc, rpc->ep[rpc->good].display, "eth_getTransactionReceipt",
 		    "transaction %s not mined after %llu ms (%llu blocks seen)", hx,
 		    (unsigned long long)elapsed, (unsigned long long)seen);

@@ -248,7 +248,7 @@ test_tx_counts_at_depth(void **state)
 	assert_int_equal(dpk_txsend_prepare(e->rpc, &e->owner, DPK_TEST_CHAIN_ID, &req, &raw, hash, &nonce), 0);
 	/* mined at once (anvil), but not 2 blocks deep: not counted */
 	assert_int_equal(dpk_txsend_submit(e->rpc, raw.data, raw.len, hash, 1200, NULL, NULL, &rc), DPK_ERR_TIMEOUT);
-	assert_non_null(strstr(dpk_rpc_last_error(e->rpc), "but not settled"));
+	assert_non_null(strstr(dpk_rpc_last_error(e->rpc), "not yet 2 blocks below the head"));
 	dpk_test_chain_mine(e->rpc, 1);
 	assert_int_equal(dpk_txsend_submit(e->rpc, raw.data, raw.len, hash, 800, NULL, NULL, &rc), DPK_ERR_TIMEOUT);
 	dpk_test_chain_mine(e->rpc, 1);
@@ -270,7 +270,7 @@ test_tx_counts_at_depth(void **state)
 	d.confirmations = 10000; /* deeper than the chain: a clear refusal */
 	dpk_rpc_set_depth(e->rpc, &d);
 	assert_int_equal(dpk_rpc_settled_block(e->rpc, &settled), DPK_ERR_STATE);
-	assert_non_null(strstr(dpk_rpc_last_error(e->rpc), "fewer than confirmations"));
+	assert_non_null(strstr(dpk_rpc_last_error(e->rpc), "no block is confirmations (10000) blocks below it"));
 }
 
 static void
@@ -461,6 +461,15 @@ test_admin_deploy_block(void **state)
 	assert_true(code_len(e, contract, block) > 0);
 	assert_int_equal(code_len(e, contract, block - 1), 0);
 	dpk_buf_free(&out);
+
+	/* --confirmations: a depth, or a usage error (2) */
+	char *bad[] = {admin, (char *)"--rpc", e->anvil.url, (char *)"--confirmations", (char *)"latest",
+		(char *)"chain-id", NULL};
+	assert_int_equal(dpk_test_run(bad, NULL, NULL), 2);
+	char *deep[] = {admin, (char *)"--rpc", e->anvil.url, (char *)"--confirmations", (char *)"10000",
+		(char *)"--contract", (char *)"0x5FbDB2315678afecb367f032d93F642f64180aa3", (char *)"lookup",
+		(char *)"x.example.org", NULL};
+	assert_int_equal(dpk_test_run(deep, NULL, NULL), 1); /* the chain is shorter than that: refused */
 }
 
 int
