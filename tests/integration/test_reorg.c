@@ -201,6 +201,10 @@ test_approval_dropped_by_reorg(void **state)
 	assert_int_equal(uc.login, 1);
 
 	dpk_test_chain_revert(e->rpc, snap);
+	/* a chain that is only shorter (as a lagging endpoint looks) is no
+	 * evidence of a reorg: nothing logged until a block replaces one */
+	dpk_test_sleep_ms(600);
+	assert_int_equal(dpk_test_count_lines(e->agent.log, "reorg: block"), 0);
 	dpk_test_chain_mine(e->rpc, 2);
 	assert_true(wait_status(e, "carol.example.org", 0, 3000));
 	assert_int_equal(dpk_client_open(e->agent.sock, 5000, 0, &c), 0);
@@ -209,6 +213,27 @@ test_approval_dropped_by_reorg(void **state)
 	assert_int_equal(uc.result, 3); /* not registered */
 	assert_int_equal(uc.login, 0);
 	assert_true(dpk_test_count_lines(e->agent.log, "reorg: block") >= 1);
+}
+
+/* A reorg that replaces every block the agent remembers: it cannot tell what
+ * the dropped blocks changed, so it drops the whole cache. */
+static void
+test_reorg_deeper_than_remembered(void **state)
+{
+	struct env *e = *state;
+	uint64_t snap;
+
+	register_identity(e, "far.example.org");
+	snap = dpk_test_chain_snapshot(e->rpc);
+	dpk_test_chain_mine(e->rpc, 1);
+	dpk_test_agent_start(&e->agent, e->dir, "host", e->anvil.url, e->contract, "");
+	dpk_test_sleep_ms(500); /* its first poll remembers blocks after the snapshot only */
+	dpk_test_revoke(e->rpc, e->contract, &e->approver, "far.example.org");
+	assert_true(wait_status(e, "far.example.org", 2, 3000));
+	dpk_test_chain_revert(e->rpc, snap);
+	dpk_test_chain_mine(e->rpc, 4);
+	assert_true(wait_status(e, "far.example.org", 1, 3000));
+	assert_true(dpk_test_count_lines(e->agent.log, "remembered: dropping every cached record") >= 1);
 }
 
 static void
@@ -478,6 +503,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_revocation_dropped_by_reorg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approval_dropped_by_reorg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reorg_deeper_than_remembered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_at_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_counts_at_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logs_in_chunks, setup, teardown),
