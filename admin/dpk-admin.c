@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "daemon/cli.h"
+#include "daemon/conffile.h"
 #include "registry/identity.h"
 #include "eth/keystore.h"
 #include "registry/registry.h"
@@ -43,11 +44,14 @@ struct admin {
 	struct dpk_rpc *rpc;
 	struct dpk_wallet w;
 	int have_wallet;
+	struct dpk_rpc_depth depth; /* --confirmations */
+	const char *write_config;   /* deploy --write-config */
 };
 
 static const struct dpk_cli_cmd commands[] = {
 	{"chain-id", "", "print the chain id of the endpoints\n"},
-	{"deploy", "", "deploy the registry (the key's address becomes its owner); print its address\n"},
+	{"deploy", "", "deploy the registry (the key's address becomes its owner); print its address and its block\n"
+	    "  --write-config FILE  append the contract and deploy_block lines to FILE (e.g. dpk.conf)\n"},
 	{"add-approver", "ADDR", "let ADDR (a PKM's wallet) approve identities\n"},
 	{"remove-approver", "ADDR", "withdraw ADDR's right to approve\n"},
 	{"transfer-ownership", "ADDR", "offer the registry's ownership to ADDR (it accepts with accept-ownership)\n"},
@@ -68,7 +72,9 @@ static const char common_help[] =
     "  --private-key-file FILE                hex private key, mode 0600\n"
     "  --keystore FILE --password-file FILE   keystore v3 (geth, cast)\n"
     "options, anywhere on the line (\"--\" ends them): --contract ADDR, --json (one JSON object on stdout),\n"
-    "  --timeout SECONDS (waiting for a receipt, default 120), --quiet, --help, --version\n";
+    "  --timeout SECONDS (waiting for a receipt, default 120), --quiet, --help, --version\n"
+    "  --confirmations N|safe|finalized   a transaction counts, and state is read, that deep (default 0)\n"
+    "  --write-config FILE                deploy: append the contract and deploy_block lines to FILE\n";
 
 static int json_out; /* --json */
 
@@ -266,11 +272,12 @@ cmd_deploy(struct admin *a)
 {
 	char addr[43], reason[512];
 	uint8_t contract[20];
+	uint64_t block = 0;
 	int r;
 
 	if (load_wallet(a) != 0)
 		return 1;
-	r = dpk_registry_deploy(a->rpc, &a->w, a->chain_id, a->timeout_ms, progress, a, contract);
+	r = dpk_registry_deploy_at(a->rpc, &a->w, a->chain_id, a->timeout_ms, progress, a, contract, &block);
 	progress_end(a);
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
 		return fail("deploy", reason);
@@ -282,9 +289,22 @@ cmd_deploy(struct admin *a)
 
 		cJSON_AddStringToObject(j, "contract", addr);
 		cJSON_AddNumberToObject(j, "chain_id", (double)a->chain_id);
+		cJSON_AddNumberToObject(j, "deploy_block", (double)block);
 		print_json(j);
 	} else {
-		puts(addr);
+		puts(addr); /* stdout holds the address alone: scripts read it */
+		fprintf(stderr, "dpk-admin: deployed in block %llu; the agents' dpk.conf needs:\n"
+		    "contract = %s\ndeploy_block = %llu\n", (unsigned long long)block, addr, (unsigned long long)block);
+	}
+	if (a->write_config != NULL) {
+		FILE *f = fopen(a->write_config, "a");
+
+		if (f == NULL || fprintf(f, "contract = %s\ndeploy_block = %llu\n", addr, (unsigned long long)block) < 0 ||
+		    fclose(f) != 0)
+			return complain(1, "--write-config %s: %s (the registry is deployed at %s)", a->write_config,
+			    strerror(errno), addr);
+		if (!json_out)
+			fprintf(stderr, "dpk-admin: appended them to %s\n", a->write_config);
 	}
 	return 0;
 }
@@ -481,6 +501,8 @@ main(int argc, char **argv)
 		{"password-file", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
+		{"confirmations", required_argument, NULL, 'c'},
+		{"write-config", required_argument, NULL, 'w'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -524,6 +546,14 @@ main(int argc, char **argv)
 			break;
 		}
 		case 'j': json_out = 1; break;
+		case 'c': {
+			const char *why = "";
+
+			if (dpk_conffile_depth(optarg, &a.depth, &why) != 0)
+				return complain(2, "--confirmations: '%s' %s", optarg, why);
+			break;
+		}
+		case 'w': a.write_config = optarg; break;
 		case 'q': a.quiet = 1; break;
 		case 'V': printf("dpk-admin %s\n", PACKAGE_VERSION); return 0;
 		case 'h': help = 1; break;
@@ -561,6 +591,7 @@ main(int argc, char **argv)
 		curl_global_cleanup();
 		return complain(2, "--rpc: an endpoint is not an http:// or https:// URL");
 	}
+	dpk_rpc_set_depth(a.rpc, &a.depth);
 	if (dpk_rpc_chain_id(a.rpc, &a.chain_id) != 0) {
 		r = fail("chain id", dpk_rpc_last_error(a.rpc));
 		goto out;

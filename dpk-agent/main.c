@@ -244,6 +244,8 @@ main(int argc, char **argv)
 			.has_checkpoint = a.cfg.has_checkpoint,
 			.checkpoint_number = a.cfg.checkpoint_number,
 			.max_proof_age_ms = a.cfg.max_proof_age_ms,
+			.deploy_block = a.cfg.deploy_block,
+			.log_range = a.cfg.log_range,
 		};
 
 		memcpy(t.checkpoint_hash, a.cfg.checkpoint_hash, 32);
@@ -256,8 +258,10 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	if (chain_start(&a.regchain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract, NULL, err,
-	    sizeof(err)) != 0) {
+	/* the registration's reads and receipts count at the same depth (no proofs) */
+	if (chain_start(&a.regchain, a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms, a.cfg.contract,
+	    &(struct chain_trust){.confirmations = a.cfg.confirmations, .finalized = a.cfg.anchor_finalized},
+	    err, sizeof(err)) != 0) {
 		agent_log(LOG_ERR, "%s", err);
 		r = 1;
 		goto out;

@@ -31,7 +31,11 @@ pkm_chain_destroy(struct pkm_chain *ch)
 int
 pkm_rpc_new(const struct pkm *p, struct dpk_rpc **out)
 {
-	return dpk_conffile_rpc_client(out, p->cfg.rpc_url, p->cfg.n_rpc, p->cfg.rpc_timeout_ms);
+	int r = dpk_conffile_rpc_client(out, p->cfg.rpc_url, p->cfg.n_rpc, p->cfg.rpc_timeout_ms);
+
+	if (r == 0)
+		dpk_rpc_set_depth(*out, &p->cfg.depth);
+	return r;
 }
 
 /* Test hook for the crash tests (tests/integration/test_pkm.c): with

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "daemon/conffile.h"
+#include "eth/rpc.h"
 #include "base/err.h"
 #include "eth/wallet.h"
 #include "registry/identity.h"
@@ -51,7 +52,8 @@ pkm_config_free(struct pkm_config *c)
 enum { K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_STATE_DIR, K_LISTEN, K_PUBLIC_ENDPOINT, K_FUND_AMOUNT,
 	K_TOKEN_VALIDITY, K_APPROVAL_VALIDITY, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_MAX_CONNECTIONS,
 	K_HANDSHAKE_TIMEOUT, K_MAX_CONNECTIONS_PER_ADDRESS, K_WEB_LISTEN, K_WEB_IDENTITY, K_OPERATOR,
-	K_WEB_SESSION_LIFETIME, K_WEB_RATE_LIMIT, K_DCV_DEADLINE, K_WEB_CLIENT_HEADER, K_COUNT };
+	K_WEB_SESSION_LIFETIME, K_WEB_RATE_LIMIT, K_DCV_DEADLINE, K_WEB_CLIENT_HEADER,
+	K_CONFIRMATIONS, K_COUNT };
 
 static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_url", 1}, {"chain_id", 0}, {"contract", 0}, {"state_dir", 0}, {"listen", 0},
@@ -60,6 +62,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"handshake_timeout", 0}, {"max_connections_per_address", 0}, {"web_listen", 0}, {"web_identity", 0},
 	{"operator", 1}, {"web_session_lifetime", 0}, {"web_rate_limit", 0}, {"dcv_deadline", 0},
 	{"web_client_header", 0},
+	{"confirmations", 0},
 };
 
 /* The canonical text of identity v into *dst (new string). */
@@ -107,6 +110,8 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 	uint64_t u;
 
 	switch (k) {
+	case K_CONFIRMATIONS:
+		return dpk_conffile_depth(v, &c->depth, why);
 	case K_RPC_URL:
 		return dpk_conffile_rpc_url(c->rpc_url, &c->n_rpc, PKM_CONFIG_MAX_RPC, v, why);
 	case K_CHAIN_ID:

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eth/rpc.h"
 #include "eth/u256.h"
 
 #define PKM_CONFIG_DEFAULT_PATH "/etc/dpk/pkm.conf"
@@ -36,6 +37,7 @@ struct pkm_config {
 	unsigned web_rate_limit;  /* logins and enrolments per source per minute; default 10 */
 	uint32_t dcv_deadline_ms; /* how long domain control validation keeps trying; default 30 s */
 	char *web_client_header;  /* the proxy's header naming the client (X-Real-IP); unset: the peer */
+	struct dpk_rpc_depth depth; /* confirmations: reads and receipts count at this depth; default latest */
 };
 
 void pkm_config_defaults(struct pkm_config *c);

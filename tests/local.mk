@@ -63,6 +63,7 @@ integration_tests = \
 	tests/integration/test_dpkctl \
 	tests/integration/test_operator_cli \
 	tests/integration/test_verified_reads \
+	tests/integration/test_reorg \
 	tests/integration/test_registration \
 	tests/integration/test_registry \
 	tests/integration/test_pkm \
@@ -172,6 +173,9 @@ tests_integration_test_operator_cli_LDADD = $(TEST_LIBS)
 tests_integration_test_dpkctl_SOURCES = tests/integration/test_dpkctl.c
 tests_integration_test_dpkctl_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_dpkctl_LDADD = client/libdpkclient.la $(TEST_LIBS)
+tests_integration_test_reorg_SOURCES = tests/integration/test_reorg.c
+tests_integration_test_reorg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_reorg_LDADD = client/libdpkclient.la $(TEST_LIBS)
 tests_integration_test_agent_lookup_SOURCES = tests/integration/test_agent_lookup.c
 tests_integration_test_agent_lookup_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
 tests_integration_test_agent_lookup_LDADD = client/libdpkclient.la $(TEST_LIBS)

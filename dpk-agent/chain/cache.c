@@ -67,6 +67,32 @@ cache_drop(struct cache *c, const uint8_t id_hash[32])
 	}
 }
 
+size_t
+cache_drop_proven_above(struct cache *c, uint64_t number, void (*fn)(void *, const uint8_t *), void *ctx)
+{
+	size_t n = 0;
+
+	for (size_t b = 0; b < 1024; b++) {
+		struct cache_entry **pp = &c->buckets[b];
+
+		while (*pp != NULL) {
+			struct cache_entry *e = *pp;
+
+			if (!e->proven || e->block_number <= number) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			if (fn != NULL)
+				fn(ctx, e->id_hash);
+			entry_free(e);
+			c->count--;
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Drop the oldest eighth of the entries (a rare, bounded sweep). */
 static void
 cache_evict(struct cache *c)

@@ -37,5 +37,8 @@ struct cache_entry *cache_get(struct cache *c, const uint8_t id_hash[32]);
  * full, the oldest entries go first. */
 int cache_put(struct cache *c, const uint8_t id_hash[32], const struct dpk_registry_record *rec, int64_t now_ms);
 void cache_drop(struct cache *c, const uint8_t id_hash[32]);
+/* Drop every answer proven at a block above number (a reorg replaced it);
+ * fn (may be NULL) is told each identity dropped. The number dropped. */
+size_t cache_drop_proven_above(struct cache *c, uint64_t number, void (*fn)(void *, const uint8_t *), void *ctx);
 
 #endif

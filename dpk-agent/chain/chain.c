@@ -17,10 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* eth_getLogs ranges are capped by many nodes; beyond this many blocks
- * missed, the cache is dropped instead of read through. */
-#define POLL_MAX_RANGE 5000
-
 void
 job_free(struct job *j)
 {
@@ -31,8 +27,8 @@ job_free(struct job *j)
 	free(j);
 }
 
-static void
-job_error(struct job *j, struct dpk_rpc *rpc, int r)
+void
+chain_job_error(struct job *j, struct dpk_rpc *rpc, int r)
 {
 	char reason[200];
 
@@ -123,7 +119,7 @@ ep_target(struct chain *ch, size_t i, struct dpk_header *h, char *why, size_t wh
 	if ((r = ep_chain_check(ch, i, why, whysz)) != 0)
 		return r;
 	if (ch->trust.finalized)
-		return ep_header(ch, i, "finalized", h, why, whysz);
+		return ep_header(ch, i, ch->trust.finalized == 2 ? "safe" : "finalized", h, why, whysz);
 	if ((r = ep_header(ch, i, "latest", h, why, whysz)) != 0)
 		return r;
 	ch->ep_head[i] = h->number;
@@ -278,6 +274,7 @@ chain_anchor(struct chain *ch, char *why, size_t whysz)
 		ch->anchor = cand;
 		ch->have_anchor = 1;
 		ch->anchor_ms = now;
+		chain_seen_add(ch, cand.number, cand.hash); /* records proven here: a reorg must reach them */
 		return 0;
 	}
 	return r != 0 ? r : DPK_ERR_NET;
@@ -319,7 +316,7 @@ run_lookup_verified(struct chain *ch, struct job *j)
 		snprintf(j->error, sizeof(j->error), "refused: block %llu shows no DPK registry at the configured "
 		    "contract address (wrong contract or chain?)", (unsigned long long)ch->anchor.number);
 	else
-		job_error(j, ch->rpc, r);
+		chain_job_error(j, ch->rpc, r);
 }
 
 static void
@@ -335,22 +332,21 @@ run_lookup(struct chain *ch, struct job *j)
 	if (r == 0 || r == DPK_ERR_NOTFOUND)
 		j->result = r;
 	else
-		job_error(j, ch->rpc, r);
+		chain_job_error(j, ch->rpc, r);
 }
 
 static void chain_update_report(struct chain *ch);
 
+/* The event poll's job: first what STATUS and METRICS show (the head, the
+ * wallet's balance, each endpoint's head), then the events (chain/poll.c). */
 static void
 run_poll(struct chain *ch, struct job *j)
 {
-	struct dpk_rpc_log *logs = NULL;
-	struct dpk_rpc_filter f = {.address = ch->contract};
 	uint64_t head;
-	size_t n = 0;
 	int r;
 
 	if ((r = dpk_rpc_block_number(ch->rpc, &head)) != 0) {
-		job_error(j, ch->rpc, r);
+		chain_job_error(j, ch->rpc, r);
 		return;
 	}
 	j->head = head;
@@ -369,44 +365,7 @@ run_poll(struct chain *ch, struct job *j)
 	}
 	chain_update_report(ch);
 	agent_metrics_head(head);
-	if (ch->last_block == 0 || head < ch->last_block) {
-		/* first poll, or the chain went back (a reorg or a new dev chain): start over */
-		j->flush_all = ch->last_block != 0;
-		ch->last_block = head;
-		return;
-	}
-	if (head == ch->last_block)
-		return;
-	/* New blocks: the next lookup must not be proven at a header older than
-	 * the events read here (a revocation would be read back as active). */
-	ch->have_anchor = 0;
-	if (head - ch->last_block > POLL_MAX_RANGE) {
-		j->flush_all = 1;
-		ch->last_block = head;
-		return;
-	}
-	f.from_block = ch->last_block + 1;
-	f.to_block = head;
-	/* all of the contract's logs; the identity events are picked out below */
-	if ((r = dpk_rpc_get_logs(ch->rpc, &f, &logs, &n)) != 0) {
-		job_error(j, ch->rpc, r);
-		return;
-	}
-	if (n > 0 && (j->changed = calloc(n, 32)) == NULL) {
-		j->flush_all = 1;
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			struct dpk_registry_event ev;
-
-			if (dpk_registry_decode_event(&logs[i], &ev) != 0)
-				continue;
-			if (ev.kind == DPK_REGISTRY_EV_CLIENT_APPROVED || ev.kind == DPK_REGISTRY_EV_KEY_ROTATED ||
-			    ev.kind == DPK_REGISTRY_EV_CLIENT_REVOKED)
-				memcpy(j->changed[j->n_changed++], ev.id_hash, 32);
-		}
-	}
-	dpk_rpc_logs_free(logs, n);
-	ch->last_block = head;
+	chain_run_poll(ch, j);
 }
 
 /* Refresh the report STATUS reads (worker thread; ch->mu not held). */
@@ -546,15 +505,34 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 		ch->trust = *trust;
 	if (ch->trust.quorum == 0)
 		ch->trust.quorum = (uint32_t)(nurls / 2 + 1); /* a majority */
+	if (ch->trust.log_range == 0)
+		ch->trust.log_range = 10000;
+	ch->log_range_now = ch->trust.log_range;
+	if ((ch->events = calloc(CHAIN_EVENTS_MAX, sizeof(*ch->events))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return DPK_ERR_NOMEM;
+	}
 	if ((r = dpk_conffile_rpc_client(&ch->rpc, urls, nurls, rpc_timeout_ms)) != 0) {
+		free(ch->events);
 		snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
 		return r;
+	}
+	{
+		/* eth_call reads and receipts at the same depth as proven reads */
+		struct dpk_rpc_depth d = {
+			.kind = ch->trust.finalized == 1 ? DPK_RPC_DEPTH_FINALIZED :
+			    ch->trust.finalized == 2 ? DPK_RPC_DEPTH_SAFE : DPK_RPC_DEPTH_BLOCKS,
+			.confirmations = ch->trust.confirmations,
+		};
+
+		dpk_rpc_set_depth(ch->rpc, &d);
 	}
 	if (ch->trust.verify_reads) {
 		for (size_t i = 0; i < nurls && i < CHAIN_MAX_EP; i++) {
 			if ((r = dpk_conffile_rpc_client(&ch->ep[i], &urls[i], 1, rpc_timeout_ms)) != 0) {
 				chain_free_eps(ch);
 				dpk_rpc_free(ch->rpc);
+				free(ch->events);
 				snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
 				return r;
 			}
@@ -564,6 +542,7 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 	if ((ch->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		dpk_rpc_free(ch->rpc);
 		chain_free_eps(ch);
+		free(ch->events);
 		snprintf(err, errsz, "eventfd failed");
 		return DPK_ERR_IO;
 	}
@@ -573,6 +552,7 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 		close(ch->efd);
 		dpk_rpc_free(ch->rpc);
 		chain_free_eps(ch);
+		free(ch->events);
 		snprintf(err, errsz, "cannot start the chain thread");
 		return DPK_ERR_IO;
 	}
@@ -603,6 +583,7 @@ chain_stop(struct chain *ch)
 	close(ch->efd);
 	dpk_rpc_free(ch->rpc);
 	chain_free_eps(ch);
+	free(ch->events);
 	pthread_mutex_destroy(&ch->mu);
 	pthread_cond_destroy(&ch->cv);
 	memset(ch, 0, sizeof(*ch));

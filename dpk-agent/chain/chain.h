@@ -50,6 +50,8 @@ struct job {
 	int want_balance, has_balance;  /* JOB_POLL: read balance_of's balance too */
 	uint8_t balance_of[20];
 	struct dpk_u256 balance;
+	int reorg;                      /* JOB_POLL: blocks above reorg_fork were replaced: */
+	uint64_t reorg_fork;            /* answers proven above it are dropped too */
 	struct reg *reg;                /* JOB_REGISTER */
 	struct job *next;
 };
@@ -59,12 +61,29 @@ struct chain_trust {
 	int verify_reads;       /* prove every record at a checked header */
 	uint32_t quorum;        /* endpoints that must agree on that header's hash */
 	uint32_t confirmations; /* blocks below the head */
-	int finalized;          /* the "finalized" block instead */
+	int finalized;          /* 1: the "finalized" block instead, 2: the "safe" block */
 	uint64_t chain_id;      /* every endpoint must be on this chain */
 	int has_checkpoint;     /* every anchor must descend from this block (parent hashes) */
 	uint64_t checkpoint_number;
 	uint8_t checkpoint_hash[32];
 	uint32_t max_proof_age_ms; /* refuse an anchor whose timestamp is older; 0: off */
+	uint64_t deploy_block;  /* the event poll reads no log below it */
+	uint64_t log_range;     /* blocks per eth_getLogs request (0: 10000) */
+};
+
+/* Heights the worker covered (event poll) or proved records at, with their
+ * block hashes: a hash that changed is a reorg (chain/poll.c). */
+#define CHAIN_SEEN_MAX 64
+/* Identities the poll saw events of, by block, so that a reorg names the
+ * records the dropped blocks changed. */
+#define CHAIN_EVENTS_MAX 4096
+struct chain_seen {
+	uint64_t number;
+	uint8_t hash[32];
+};
+struct chain_event {
+	uint64_t block;
+	uint8_t id_hash[32];
 };
 
 #define CHAIN_MAX_EP 16
@@ -119,6 +138,13 @@ struct chain {
 	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
 	struct chain_report report;       /* under mu: a copy of the above for STATUS */
 	int drop_anchor;                  /* under mu: chain_drop_anchor() was called */
+	/* worker-private: reorg detection (chain/poll.c) */
+	struct chain_seen seen[CHAIN_SEEN_MAX]; /* ascending by number */
+	size_t nseen;
+	struct chain_event *events;       /* CHAIN_EVENTS_MAX, oldest first */
+	size_t nevents;
+	uint64_t events_lost_to;          /* events up to this block were forgotten (the list was full) */
+	uint64_t log_range_now;           /* trust.log_range, or less after a node refused a range */
 };
 
 /* trust may be NULL: reads are believed (eth_call), as for the registration
@@ -141,6 +167,12 @@ int chain_fetch_header(struct dpk_rpc *rpc, const char *tag, struct dpk_header *
 /* The next read takes a new header, not the one reused for up to a second
  * (dpkctl cache flush: what the chain says now). */
 void chain_drop_anchor(struct chain *ch);
+/* Remember the hash of block number (worker thread; chain/poll.c). */
+void chain_seen_add(struct chain *ch, uint64_t number, const uint8_t hash[32]);
+/* The event poll (worker thread; chain/poll.c). */
+void chain_run_poll(struct chain *ch, struct job *j);
+/* j->result and j->error from rpc's last failure r (worker thread). */
+void chain_job_error(struct job *j, struct dpk_rpc *rpc, int r);
 /* A copy of what the worker last knew (endpoints, anchor). */
 void chain_get_report(struct chain *ch, struct chain_report *out);
 

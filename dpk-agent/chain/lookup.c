@@ -309,6 +309,12 @@ record_changed(struct agent *a, const uint8_t *hash)
 		a->on_record_changed(a, hash);
 }
 
+static void
+record_changed_cb(void *ctx, const uint8_t *hash)
+{
+	record_changed(ctx, hash);
+}
+
 void
 agent_chain_done(struct agent *a)
 {
@@ -352,6 +358,9 @@ agent_chain_done(struct agent *a)
 				cache_drop(&a->cache, j->changed[i]);
 				record_changed(a, j->changed[i]);
 			}
+			/* a reorg: answers proven on the dropped blocks are read again */
+			if (j->reorg)
+				cache_drop_proven_above(&a->cache, j->reorg_fork, record_changed_cb, a);
 		}
 		job_free(j);
 	}

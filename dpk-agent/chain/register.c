@@ -492,7 +492,7 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 	}
 	if (g->flow == REG_FLOW_RELAY) {
 		relay_sign(g, t.pkm_address, version); /* no funds needed: the PKM sends the transaction */
-	} else if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+	} else if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_SETTLED, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
 		set_detail(g, "the wallet has funds already");
 		advance(g, REG_APPROVAL);
 	} else {
@@ -509,7 +509,7 @@ step_funding(struct reg *g, struct dpk_rpc *rpc)
 	struct dpk_u256 bal;
 	char hex[67];
 
-	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_LATEST, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
+	if (dpk_rpc_balance(rpc, g->wallet->addr, DPK_RPC_SETTLED, &bal) == 0 && !dpk_u256_is_zero(&bal)) {
 		set_detail(g, "funded");
 		advance(g, REG_APPROVAL);
 		return;
@@ -735,12 +735,32 @@ step_wait_approve(struct reg *g, struct dpk_rpc *rpc)
 	dpk_buf_free(&reply);
 }
 
+/* Was the settled block the registry is read at still below the head seen
+ * when REG_VERIFY began (where the transaction was mined, or below)? Then a
+ * record not there yet is not missing. Asked before the read: the chain may
+ * grow between the two, and a read at a later settled block only sees more. */
+static int
+settling(struct reg *g, struct dpk_rpc *rpc)
+{
+	uint64_t settled;
+
+	if (dpk_rpc_settled_block(rpc, &settled) != 0)
+		return 1; /* cannot tell yet: ask again */
+	return settled < g->verify_head;
+}
+
 static void
 step_verify(struct reg *g, struct dpk_rpc *rpc)
 {
 	struct dpk_registry_record rec;
-	int r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
+	int r, early;
 
+	if (g->verify_head == 0)
+		g->verify_head = g->head_block;
+	if (g->verify_head == 0) /* the head could not be read yet */
+		return;
+	early = settling(g, rpc);
+	r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
 	if (r != 0 && r != DPK_ERR_NOTFOUND) {
 		set_detail(g, "cannot read the registry: %s; will retry", dpk_rpc_last_error(rpc));
 		return;
@@ -749,6 +769,9 @@ step_verify(struct reg *g, struct dpk_rpc *rpc)
 	    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0) {
 		set_detail(g, "version %u of this identity's key is on chain, controlled by this host's wallet", rec.version);
 		advance(g, REG_DONE);
+	} else if (early) {
+		set_detail(g, "mined; waiting for confirmations before it counts (head %llu)",
+		    (unsigned long long)g->head_block);
 	} else {
 		fail_with(g, "the transaction was mined but the registry does not hold this key");
 	}

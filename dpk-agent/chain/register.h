@@ -39,6 +39,7 @@ struct reg {
 	char detail[300];
 	int64_t started_ms;
 	uint64_t start_block, head_block;
+	uint64_t verify_head;            /* the head when REG_VERIFY began: the transaction is at or below it */
 	/* from the configuration, fixed when registration starts */
 	enum reg_flow flow;
 	char token_file[PATH_MAX];

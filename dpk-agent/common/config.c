@@ -4,6 +4,7 @@
 #include "daemon/conffile.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "eth/rpc.h"
 #include "eth/wallet.h"
 #include "proto.h"
 
@@ -47,6 +48,7 @@ dpk_config_defaults(struct dpk_config *c)
 	c->client_io_timeout_ms = 10 * 1000;
 	c->max_chain_reads = 256;
 	c->max_chain_reads_per_uid = 16;
+	c->log_range = 10000;
 }
 
 void
@@ -88,7 +90,7 @@ enum key_id {
 	K_PSK_MAX_OUTBOUND, K_PSK_MAX_PER_SOURCE,
 	K_MAX_CONNECTIONS_PER_UID, K_ROOT_CONNECTIONS, K_CLIENT_IDLE_TIMEOUT, K_CLIENT_IO_TIMEOUT, K_MAX_CHAIN_READS,
 	K_MAX_CHAIN_READS_PER_UID, K_VERIFY_READS, K_RPC_QUORUM, K_CONFIRMATIONS,
-	K_CHECKPOINT, K_MAX_PROOF_AGE, K_COUNT
+	K_CHECKPOINT, K_MAX_PROOF_AGE, K_DEPLOY_BLOCK, K_LOG_RANGE, K_COUNT
 };
 
 /* checkpoint = NUMBER:0xBLOCKHASH (a block the operator checked elsewhere,
@@ -289,20 +291,24 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 			return *why = "is not a number of endpoints (1 to the number of rpc_url)", 1;
 		c->rpc_quorum = (uint32_t)u;
 		return 0;
-	case K_CONFIRMATIONS:
-		if (strcmp(v, "finalized") == 0) {
-			c->anchor_finalized = 1;
-			c->confirmations = 0;
-			return 0;
-		}
-		if (dpk_conffile_u64(v, 10000, &u) != 0)
-			return *why = "is not 'finalized' or a number of blocks from 0 to 10000", 1;
-		c->anchor_finalized = 0;
-		c->confirmations = (uint32_t)u;
+	case K_CONFIRMATIONS: {
+		struct dpk_rpc_depth d;
+
+		if (dpk_conffile_depth(v, &d, why) != 0)
+			return 1;
+		c->anchor_finalized = d.kind == DPK_RPC_DEPTH_FINALIZED ? 1 : d.kind == DPK_RPC_DEPTH_SAFE ? 2 : 0;
+		c->confirmations = d.confirmations;
 		return 0;
+	}
 	case K_CHECKPOINT:
 		return agent_config_checkpoint(c, v, why);
 	case K_MAX_PROOF_AGE: dur = &c->max_proof_age_ms; break;
+	case K_DEPLOY_BLOCK:
+		if (dpk_conffile_u64(v, UINT64_MAX / 2, &c->deploy_block) != 0)
+			return *why = "is not a block number", 1;
+		return 0;
+	case K_LOG_RANGE:
+		return dpk_conffile_log_range(v, &c->log_range, why);
 	case K_LOGIN_ALLOW:
 		c->has_login_allow = 1;
 		return agent_selset_add(&c->login_allow, v, why);
@@ -412,6 +418,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"max_chain_reads", 0}, {"max_chain_reads_per_uid", 0},
 	{"verify_reads", 0}, {"rpc_quorum", 0}, {"confirmations", 0},
 	{"checkpoint", 0}, {"max_proof_age", 0},
+	{"deploy_block", 0}, {"log_range", 0},
 };
 
 static int

@@ -100,11 +100,14 @@ struct dpk_config {
 	int verify_reads;                  /* 1 (default): records are proven (eth_getProof) at a checked header */
 	uint32_t rpc_quorum;               /* endpoints that must agree on the header's hash; <= n_rpc; 0: a majority */
 	uint32_t confirmations;            /* read this many blocks below the head */
-	int anchor_finalized;              /* read at the "finalized" block (confirmations = finalized) */
+	int anchor_finalized;              /* 1: read at the "finalized" block, 2: at "safe" (confirmations = TAG) */
 	int has_checkpoint;                /* checkpoint = NUMBER:HASH: every anchor descends from this block */
 	uint64_t checkpoint_number;
 	uint8_t checkpoint_hash[32];
 	uint32_t max_proof_age_ms;         /* refuse answers proven at a block made longer ago; 0: off */
+	/* the event poll (chain/chain.c) */
+	uint64_t deploy_block;             /* the registry's deployment block: no log is read below it */
+	uint64_t log_range;                /* blocks per eth_getLogs request (halved when a node refuses it) */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,

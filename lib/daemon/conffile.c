@@ -45,6 +45,36 @@ dpk_conffile_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 int
+dpk_conffile_depth(const char *v, struct dpk_rpc_depth *d, const char **why)
+{
+	uint64_t u;
+
+	memset(d, 0, sizeof(*d));
+	if (strcmp(v, "finalized") == 0) {
+		d->kind = DPK_RPC_DEPTH_FINALIZED;
+	} else if (strcmp(v, "safe") == 0) {
+		d->kind = DPK_RPC_DEPTH_SAFE;
+	} else if (dpk_conffile_u64(v, 10000, &u) == 0) {
+		d->kind = DPK_RPC_DEPTH_BLOCKS;
+		d->confirmations = (uint32_t)u;
+	} else {
+		*why = "is not 'finalized', 'safe' or a number of blocks from 0 to 10000";
+		return 1;
+	}
+	return 0;
+}
+
+int
+dpk_conffile_log_range(const char *v, uint64_t *out, const char **why)
+{
+	if (dpk_conffile_u64(v, 1000000, out) != 0 || *out == 0) {
+		*why = "is not a number of blocks from 1 to 1000000";
+		return 1;
+	}
+	return 0;
+}
+
+int
 dpk_conffile_duration(const char *s, uint32_t max_ms, uint32_t *ms)
 {
 	char num[32];

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dpk_rpc_depth;
+
 #define DPK_CONFFILE_MAX_BYTES (64 * 1024)
 #define DPK_CONFFILE_MAX_LINE 1024
 
@@ -44,6 +46,10 @@ int dpk_conffile_chain_id(const char *v, uint64_t *out, const char **why);
 int dpk_conffile_address(const char *v, uint8_t out[20], const char **why);
 /* "HOST:PORT" (port 1 to 65535, at most 255 bytes in all), copied to *dst. */
 int dpk_conffile_host_port(const char *v, char **dst, const char **why);
+/* confirmations: "finalized", "safe" or a number of blocks (0 to 10000). */
+int dpk_conffile_depth(const char *v, struct dpk_rpc_depth *d, const char **why);
+/* log_range: blocks per eth_getLogs request (1 to 1000000). */
+int dpk_conffile_log_range(const char *v, uint64_t *out, const char **why);
 /* A copy of v in *dst (replacing and freeing the old one): 0 or DPK_ERR_NOMEM. */
 int dpk_conffile_string(char **dst, const char *v);
 

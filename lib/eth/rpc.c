@@ -47,6 +47,7 @@ struct dpk_rpc {
 	char curl_err[CURL_ERROR_SIZE];
 	char last_error[RPC_ERRMAX];
 	struct dpk_rpc_error nerr; /* the node's error object, after DPK_ERR_RPC / REVERT */
+	struct dpk_rpc_depth depth; /* what DPK_RPC_SETTLED and receipts wait for */
 };
 
 /* ---------------------------------------------------------------- text */
@@ -919,6 +920,8 @@ dpk_rpc_block_number(struct dpk_rpc *rpc, uint64_t *number)
 	return call_u64(rpc, "eth_blockNumber", NULL, number);
 }
 
+static int settle(struct dpk_rpc *rpc, uint64_t *block);
+
 static int
 addr_block_params(const uint8_t addr[20], uint64_t block, cJSON **out)
 {
@@ -939,7 +942,7 @@ dpk_rpc_nonce(struct dpk_rpc *rpc, const uint8_t addr[20], uint64_t block, uint6
 	cJSON *p;
 	int r;
 
-	if ((r = addr_block_params(addr, block, &p)) != 0)
+	if ((r = settle(rpc, &block)) != 0 || (r = addr_block_params(addr, block, &p)) != 0)
 		return r;
 	r = call_u64(rpc, "eth_getTransactionCount", p, nonce);
 	cJSON_Delete(p);
@@ -952,7 +955,7 @@ dpk_rpc_balance(struct dpk_rpc *rpc, const uint8_t addr[20], uint64_t block, str
 	cJSON *p;
 	int r;
 
-	if ((r = addr_block_params(addr, block, &p)) != 0)
+	if ((r = settle(rpc, &block)) != 0 || (r = addr_block_params(addr, block, &p)) != 0)
 		return r;
 	r = call_u256(rpc, "eth_getBalance", p, wei);
 	cJSON_Delete(p);
@@ -978,6 +981,86 @@ out:
 	return r;
 }
 
+void
+dpk_rpc_set_depth(struct dpk_rpc *rpc, const struct dpk_rpc_depth *d)
+{
+	rpc->depth = *d;
+}
+
+static const char *
+depth_tag(const struct dpk_rpc *rpc)
+{
+	return rpc->depth.kind == DPK_RPC_DEPTH_SAFE ? "safe" :
+	    rpc->depth.kind == DPK_RPC_DEPTH_FINALIZED ? "finalized" : NULL;
+}
+
+static int
+has_depth(const struct dpk_rpc *rpc)
+{
+	return depth_tag(rpc) != NULL || rpc->depth.confirmations > 0;
+}
+
+int
+dpk_rpc_settled_block(struct dpk_rpc *rpc, uint64_t *number)
+{
+	static const char *method = "eth_getBlockByNumber";
+	const char *tag = depth_tag(rpc);
+	cJSON *p, *root = NULL;
+	const cJSON *res;
+	uint64_t head;
+	int r;
+
+	if (tag == NULL) {
+		if ((r = dpk_rpc_block_number(rpc, &head)) != 0)
+			return r;
+		if (head < rpc->depth.confirmations) {
+			err_clear(rpc);
+			err_add(rpc, rpc->ep[rpc->good].display, "eth_blockNumber",
+			    "the head is block %llu: no block is confirmations (%u) blocks below it yet",
+			    (unsigned long long)head, rpc->depth.confirmations);
+			return DPK_ERR_STATE;
+		}
+		*number = head - rpc->depth.confirmations;
+		return 0;
+	}
+	if ((p = cJSON_CreateArray()) == NULL)
+		return DPK_ERR_NOMEM;
+	if ((r = add_str(p, tag)) != 0 || !cJSON_AddItemToArray(p, cJSON_CreateFalse())) {
+		cJSON_Delete(p);
+		return r != 0 ? r : DPK_ERR_NOMEM;
+	}
+	r = rpc_call(rpc, method, p, &root, &res);
+	cJSON_Delete(p);
+	if (r == DPK_ERR_RPC || (r == 0 && cJSON_IsNull(res))) {
+		/* a node before the Merge, or a chain without finality, has none */
+		err_clear(rpc);
+		err_add(rpc, rpc->ep[rpc->good].display, method,
+		    "the node has no '%s' block: set confirmations to a number of blocks instead", tag);
+		cJSON_Delete(root);
+		return DPK_ERR_STATE;
+	}
+	if (r != 0)
+		return r;
+	if (!cJSON_IsObject(res) || (r = str_u64(member(res, "number"), number)) != 0)
+		r = bad_result(rpc, method, r != 0 ? r : DPK_ERR_TYPE, "block number");
+	cJSON_Delete(root);
+	return r;
+}
+
+/* DPK_RPC_SETTLED to a block number (latest when no depth is set: no extra
+ * request); other blocks are left as they are. */
+static int
+settle(struct dpk_rpc *rpc, uint64_t *block)
+{
+	if (*block != DPK_RPC_SETTLED)
+		return 0;
+	if (!has_depth(rpc)) {
+		*block = DPK_RPC_LATEST;
+		return 0;
+	}
+	return dpk_rpc_settled_block(rpc, block);
+}
+
 int
 dpk_rpc_call(struct dpk_rpc *rpc, const struct dpk_rpc_callmsg *msg, uint64_t block,
     struct dpk_buf *out)
@@ -986,6 +1069,9 @@ dpk_rpc_call(struct dpk_rpc *rpc, const struct dpk_rpc_callmsg *msg, uint64_t bl
 	const cJSON *res;
 	int r = DPK_ERR_NOMEM;
 
+	if ((r = settle(rpc, &block)) != 0)
+		goto out;
+	r = DPK_ERR_NOMEM;
 	if (p == NULL || (r = callmsg_json(msg, &m)) != 0)
 		goto out;
 	if (!cJSON_AddItemToArray(p, m)) {
@@ -1331,7 +1417,7 @@ int
 dpk_rpc_wait_receipt(struct dpk_rpc *rpc, const uint8_t txhash[32], uint64_t timeout_ms,
     uint64_t poll_ms, dpk_rpc_progress_fn progress, void *ctx, struct dpk_rpc_receipt *out)
 {
-	uint64_t start = now_ms(), first = 0, seen = 0, bn, elapsed;
+	uint64_t start = now_ms(), first = 0, seen = 0, bn, elapsed, mined = 0;
 	int have_first, r;
 	char hx[67];
 
@@ -1339,7 +1425,22 @@ dpk_rpc_wait_receipt(struct dpk_rpc *rpc, const uint8_t txhash[32], uint64_t tim
 		poll_ms = 500;
 	have_first = dpk_rpc_block_number(rpc, &first) == 0;
 	for (;;) {
+		uint64_t settled = 0;
+		int nodepth = !has_depth(rpc);
+
+		/* the settled block first, the receipt after: a receipt in a block
+		 * at or below it is deep enough (a reorg since then moves the
+		 * receipt too, and the next round sees it) */
+		if (!nodepth && dpk_rpc_settled_block(rpc, &settled) != 0)
+			settled = 0;
 		r = dpk_rpc_receipt(rpc, txhash, out);
+		if (r == 0 && !nodepth && (settled == 0 || out->block_number > settled)) {
+			mined = out->block_number;
+			dpk_rpc_receipt_free(out);
+			r = DPK_ERR_NOTFOUND; /* mined, not deep enough yet */
+		} else if (r == 0) {
+			return 0;
+		}
 		if (r != DPK_ERR_NOTFOUND && r != DPK_ERR_NET && r != DPK_ERR_TIMEOUT)
 			return r;
 		if (dpk_rpc_block_number(rpc, &bn) == 0) {
@@ -1358,9 +1459,20 @@ dpk_rpc_wait_receipt(struct dpk_rpc *rpc, const uint8_t txhash[32], uint64_t tim
 	}
 	dpk_hex_encode(txhash, 32, 1, hx, sizeof(hx));
 	err_clear(rpc);
-	err_add(rpc, rpc->ep[rpc->good].display, "eth_getTransactionReceipt",
-	    "transaction %s not mined after %llu ms (%llu blocks seen)", hx,
-	    (unsigned long long)elapsed, (unsigned long long)seen);
+	if (mined != 0) {
+		char deep[48];
+
+		if (depth_tag(rpc) != NULL)
+			snprintf(deep, sizeof(deep), "at or below the node's %s block", depth_tag(rpc));
+		else
+			snprintf(deep, sizeof(deep), "%u blocks below the head", rpc->depth.confirmations);
+		err_add(rpc, rpc->ep[rpc->good].display, "eth_getTransactionReceipt",
+		    "transaction %s mined in block %llu, not yet %s after %llu ms (confirmations; %llu blocks seen)",
+		    hx, (unsigned long long)mined, deep, (unsigned long long)elapsed, (unsigned long long)seen);
+	} else
+		err_add(rpc, rpc->ep[rpc->good].display, "eth_getTransactionReceipt",
+		    "transaction %s not mined after %llu ms (%llu blocks seen)", hx,
+		    (unsigned long long)elapsed, (unsigned long long)seen);
 	return DPK_ERR_TIMEOUT;
 }
 

@@ -42,6 +42,29 @@ struct dpk_rpc_opts {
 #define DPK_RPC_LATEST UINT64_MAX
 #define DPK_RPC_PENDING (UINT64_MAX - 1)
 #define DPK_RPC_EARLIEST (UINT64_MAX - 2)
+/* The block reads are made at: the depth set with dpk_rpc_set_depth()
+ * (latest until one is set). Accepted by dpk_rpc_call(), dpk_rpc_nonce() and
+ * dpk_rpc_balance(). */
+#define DPK_RPC_SETTLED (UINT64_MAX - 3)
+
+/* How deep a block must be before what it holds counts: confirmations
+ * blocks below the head, or the node's "safe" or "finalized" block. */
+enum dpk_rpc_depth_kind {
+	DPK_RPC_DEPTH_BLOCKS = 0,
+	DPK_RPC_DEPTH_SAFE = 1,
+	DPK_RPC_DEPTH_FINALIZED = 2,
+};
+struct dpk_rpc_depth {
+	enum dpk_rpc_depth_kind kind;
+	uint32_t confirmations; /* DPK_RPC_DEPTH_BLOCKS: 0 is the latest block */
+};
+/* Reads at DPK_RPC_SETTLED and dpk_rpc_wait_receipt() follow d from now on. */
+void dpk_rpc_set_depth(struct dpk_rpc *rpc, const struct dpk_rpc_depth *d);
+/* The number of the settled block: latest minus confirmations, or the
+ * node's safe/finalized block. DPK_ERR_STATE (with a sentence in
+ * dpk_rpc_last_error) when the chain is shorter than confirmations or the
+ * node has no such block. */
+int dpk_rpc_settled_block(struct dpk_rpc *rpc, uint64_t *number);
 
 /* Create a client for nurls (1..16) endpoint URLs (http:// or https://),
  * copied. opts may be NULL for the defaults. *out is freed with dpk_rpc_free().
@@ -161,8 +184,10 @@ typedef void (*dpk_rpc_progress_fn)(void *ctx, uint64_t blocks_seen, uint64_t el
 
 /* Poll for the receipt every poll_ms (0: 500) until timeout_ms. Transport
  * failures and timeouts while polling are retried until the deadline; other
- * errors end the wait. DPK_ERR_TIMEOUT if not mined in time. progress may
- * be NULL. The caller frees *out with dpk_rpc_receipt_free(). */
+ * errors end the wait. With a depth set (dpk_rpc_set_depth), the receipt
+ * counts only once its block is settled; a receipt that a reorg drops is
+ * waited for again. DPK_ERR_TIMEOUT if not mined (or not deep enough) in
+ * time. progress may be NULL. The caller frees *out with dpk_rpc_receipt_free(). */
 int dpk_rpc_wait_receipt(struct dpk_rpc *rpc, const uint8_t txhash[32], uint64_t timeout_ms,
     uint64_t poll_ms, dpk_rpc_progress_fn progress, void *ctx, struct dpk_rpc_receipt *out);
 

@@ -801,7 +801,7 @@ view_call(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_buf 
 	msg.to = contract;
 	msg.data = calldata->data;
 	msg.data_len = calldata->len;
-	return dpk_rpc_call(rpc, &msg, DPK_RPC_LATEST, ret);
+	return dpk_rpc_call(rpc, &msg, DPK_RPC_SETTLED, ret); /* at the depth the caller set */
 }
 
 /* After DPK_ERR_REVERT: is the revert the contract's error called name? */
@@ -1005,11 +1005,20 @@ int
 dpk_registry_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *w, uint64_t chain_id, uint64_t timeout_ms,
     dpk_rpc_progress_fn progress, void *ctx, uint8_t contract[20])
 {
+	uint64_t block;
+
+	return dpk_registry_deploy_at(rpc, w, chain_id, timeout_ms, progress, ctx, contract, &block);
+}
+
+int
+dpk_registry_deploy_at(struct dpk_rpc *rpc, const struct dpk_wallet *w, uint64_t chain_id, uint64_t timeout_ms,
+    dpk_rpc_progress_fn progress, void *ctx, uint8_t contract[20], uint64_t *block)
+{
 	struct dpk_txsend req;
 	struct dpk_rpc_receipt rc;
 	int r;
 
-	if (rpc == NULL || w == NULL || contract == NULL)
+	if (rpc == NULL || w == NULL || contract == NULL || block == NULL)
 		return DPK_ERR_INVALID;
 	memset(&req, 0, sizeof(req));
 	memset(&rc, 0, sizeof(rc));
@@ -1024,6 +1033,7 @@ dpk_registry_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *w, uint64_t ch
 		r = DPK_ERR_TYPE; /* a node that does not report the address */
 	else
 		memcpy(contract, rc.contract_address, 20);
+	*block = rc.block_number;
 	dpk_rpc_receipt_free(&rc);
 	return r;
 }

@@ -166,7 +166,7 @@ void dpk_registry_event_topic(enum dpk_registry_event_kind kind, uint8_t out[32]
  * the contract's events; the usual decoder errors for a malformed one. */
 int dpk_registry_decode_event(const struct dpk_rpc_log *log, struct dpk_registry_event *ev);
 
-/* --- reads over JSON-RPC (eth_call at the latest block) --- */
+/* --- reads over JSON-RPC (eth_call at the settled block: dpk_rpc_set_depth) --- */
 /* DPK_ERR_NOTFOUND when the identity was never registered (NotFound); a
  * revoked identity is returned with status DPK_REGISTRY_REVOKED. */
 int dpk_registry_get_client(struct dpk_rpc *rpc, const uint8_t contract[20],
@@ -187,6 +187,10 @@ int dpk_registry_owner(struct dpk_rpc *rpc, const uint8_t contract[20], uint8_t 
  * from w; the new contract's address goes to contract. */
 int dpk_registry_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *w, uint64_t chain_id,
     uint64_t timeout_ms, dpk_rpc_progress_fn progress, void *ctx, uint8_t contract[20]);
+/* The same, also writing the number of the block the registry was created
+ * in to *block: the first block whose logs matter (deploy_block). */
+int dpk_registry_deploy_at(struct dpk_rpc *rpc, const struct dpk_wallet *w, uint64_t chain_id,
+    uint64_t timeout_ms, dpk_rpc_progress_fn progress, void *ctx, uint8_t contract[20], uint64_t *block);
 
 /* After a DPK_ERR_REVERT from rpc (a call or a gas estimate): the contract's
  * reason as text, e.g. "IdentityTaken(0x12..., 0xAb...)". */

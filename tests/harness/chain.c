@@ -141,3 +141,52 @@ dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], uint32_t ui
 	dpk_registry_record_free(&rec);
 	return uid;
 }
+
+/* The result of method(params) on rpc; fails the test on an error. */
+static cJSON *
+anvil_call(struct dpk_rpc *rpc, const char *method, cJSON *params)
+{
+	cJSON *res = NULL;
+
+	if (dpk_rpc_request(rpc, method, params, &res) != 0)
+		fail_msg("%s: %s", method, dpk_rpc_last_error(rpc));
+	cJSON_Delete(params);
+	return res;
+}
+
+uint64_t
+dpk_test_chain_snapshot(struct dpk_rpc *rpc)
+{
+	cJSON *res = anvil_call(rpc, "anvil_snapshot", cJSON_CreateArray());
+	uint64_t id = 0;
+
+	if (!cJSON_IsString(res) || dpk_hex_quantity_u64(res->valuestring, &id) != 0)
+		fail_msg("anvil_snapshot: not a snapshot id");
+	cJSON_Delete(res);
+	return id;
+}
+
+void
+dpk_test_chain_revert(struct dpk_rpc *rpc, uint64_t snapshot)
+{
+	cJSON *p = cJSON_CreateArray(), *res;
+	char q[19];
+
+	dpk_hex_from_u64(snapshot, q);
+	cJSON_AddItemToArray(p, cJSON_CreateString(q));
+	res = anvil_call(rpc, "anvil_revert", p);
+	if (!cJSON_IsTrue(res))
+		fail_msg("anvil_revert %s: anvil did not go back", q);
+	cJSON_Delete(res);
+}
+
+void
+dpk_test_chain_mine(struct dpk_rpc *rpc, unsigned n)
+{
+	cJSON *p = cJSON_CreateArray();
+	char q[19];
+
+	dpk_hex_from_u64(n, q);
+	cJSON_AddItemToArray(p, cJSON_CreateString(q));
+	cJSON_Delete(anvil_call(rpc, "anvil_mine", p));
+}

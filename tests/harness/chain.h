@@ -48,4 +48,12 @@ uint32_t dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], ui
 void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
     const char *text);
 
+/* Reorgs on anvil (tests/integration/test_reorg.c): a snapshot of the chain
+ * (anvil_snapshot; its id), going back to it (anvil_revert: the blocks after
+ * it are gone, and so are their transactions), and n new empty blocks
+ * (anvil_mine). Each fails the test on an error. */
+uint64_t dpk_test_chain_snapshot(struct dpk_rpc *rpc);
+void dpk_test_chain_revert(struct dpk_rpc *rpc, uint64_t snapshot);
+void dpk_test_chain_mine(struct dpk_rpc *rpc, unsigned n);
+
 #endif

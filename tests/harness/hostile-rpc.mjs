@@ -15,6 +15,9 @@
 //   count    honest, and each request's method appended to MODEFILE.methods
 //   receipt  eth_sendRawTransaction is swallowed (answered with the hash, never
 //            sent); its eth_getTransactionReceipt: a forged "success" without logs
+//   range:N  eth_getLogs over more than N blocks refused the way providers do
+//            (-32005 "block range too large"); every eth_getLogs span asked
+//            is appended to MODEFILE.log as "FROM TO ok|refused"
 // Usage: node hostile-rpc.mjs PORT UPSTREAM_URL MODEFILE
 import { createServer } from 'node:http';
 import { readFileSync, appendFileSync } from 'node:fs';
@@ -78,6 +81,20 @@ createServer((inc, out) => {
 			const req = JSON.parse(body);
 			appendFileSync(modefile + '.methods', (Array.isArray(req) ? req : [req]).map((x) => x.method + '\n').join(''));
 		}
+		if (m.startsWith('range:')) {
+			const req = JSON.parse(body), max = Number(m.slice(6));
+			if (req.method === 'eth_getLogs') {
+				const from = Number(req.params[0].fromBlock), to = Number(req.params[0].toBlock);
+				const refuse = to - from + 1 > max;
+				appendFileSync(modefile + '.log', `${from} ${to} ${refuse ? 'refused' : 'ok'}\n`);
+				if (refuse) {
+					out.writeHead(200, { 'content-type': 'application/json' });
+					out.end(JSON.stringify({ jsonrpc: '2.0', id: req.id,
+						error: { code: -32005, message: `block range too large: at most ${max} blocks` } }));
+					return;
+				}
+			}
+		}
 		if (m === 'garbage') { out.writeHead(200, { 'content-type': 'application/json' }); out.end('garbage'); return; }
 		if (m === 'big') { out.writeHead(200, { 'content-type': 'application/json' }); out.end(' '.repeat(5 << 20)); return; }
 		if (m === 'receipt') {
@@ -94,7 +111,7 @@ createServer((inc, out) => {
 			const r = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 			const text = await r.text();
 			let send = text;
-			if (m !== 'honest' && m !== 'count') {
+			if (m !== 'honest' && m !== 'count' && !m.startsWith('range:')) {
 				const req = JSON.parse(body), res = JSON.parse(text);
 				send = JSON.stringify(Array.isArray(req) ? res.map((x, i) => lie(m, req[i], x)) : lie(m, req, res));
 			}

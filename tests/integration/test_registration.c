@@ -21,6 +21,7 @@
 
 #include "dpk/client.h"
 #include "base/err.h"
+#include "chain.h"
 #include "harness.h"
 #include "base/hex.h"
 #include "registry/identity.h"
@@ -76,6 +77,9 @@ start_pkm(struct env *e)
 		fail_msg("dpk-pkm serve did not listen (see %s)", e->pkmlog);
 }
 
+/* More dpk.conf lines for the next start_agent (test_relay_counts_at_depth). */
+static const char *agent_extra = "";
+
 static void
 start_agent(struct env *e, const char *flow)
 {
@@ -88,6 +92,7 @@ start_agent(struct env *e, const char *flow)
 	    e->anvil.url, DPK_TEST_CHAIN_ID, addr, e->dir, e->sock, e->token);
 	if (flow != NULL) /* NULL: the default */
 		fprintf(f, "registration = %s\n", flow);
+	fputs(agent_extra, f);
 	fclose(f);
 	dpk_test_built("dpk-agent/dpk-agent", agent, sizeof(agent));
 	char *argv[] = {agent, (char *)"-c", e->conf, NULL};
@@ -437,6 +442,40 @@ test_relay_flow(void **state)
 	assert_true(dpk_u256_is_zero(&bal));
 }
 
+/* confirmations = 3: the PKM's transaction is mined at once (anvil) but the
+ * registration counts only once it is 3 blocks deep, through a restart of
+ * the agent; still one transaction. */
+static void
+test_relay_counts_at_depth(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+	uint64_t pkm_nonce, n;
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	wait_pkm_key(e);
+	dpk_test_chain_mine(e->rpc, 3); /* the PKM's key and approver role are 3 blocks deep */
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &pkm_nonce), 0);
+	agent_extra = "confirmations = 3\n";
+	start_agent(e, NULL);
+	assert_int_equal(follow(e, 4, &reg, NULL), -1); /* not done: not deep enough */
+	if (strstr(reg.detail, "waiting for confirmations") == NULL)
+		fail_msg("registration in '%s': %s", reg.step_name, reg.detail);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, pkm_nonce + 1); /* mined */
+	kill_agent(e); /* restart-safe: the journal resumes the wait */
+	start_agent(e, NULL);
+	assert_int_equal(follow(e, 2, &reg, NULL), -1);
+	dpk_test_chain_mine(e->rpc, 3);
+	agent_extra = "";
+	if (follow(e, 30, &reg, NULL) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	check_registered(e);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, pkm_nonce + 1); /* one transaction in all */
+}
+
 /* Relayed, with the agent killed at every step and restarted: registered
  * once, by one transaction of the PKM (the journalled request is sent again,
  * the PKM answers with its journalled transaction). */
@@ -494,6 +533,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_relay_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_sigkill_at_every_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_counts_at_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_transaction_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_for_another_identity, setup, teardown),

@@ -269,8 +269,8 @@ test_fair_keys(void **state)
 #define HASH64_BAD "5a91808f434d7f9c00112233445566778899aabbccddeeff001122334455667g"
 
 /* verified reads: verify_reads, rpc_quorum (checked against the rpc_url at
- * load), confirmations = N | finalized, checkpoint = NUMBER:0xHASH,
- * max_proof_age */
+ * load), confirmations = N | safe | finalized, checkpoint = NUMBER:0xHASH,
+ * max_proof_age; the event poll's deploy_block and log_range */
 static void
 test_trust_keys(void **state)
 {
@@ -278,8 +278,8 @@ test_trust_keys(void **state)
 		{"verify_reads = true\n", "verify_reads: 'true' is not 'yes' or 'no'"},
 		{"rpc_quorum = 0\n", "rpc_quorum: '0' is not a number of endpoints"},
 		{"rpc_quorum = 17\n", "rpc_quorum: '17' is not a number of endpoints"},
-		{"confirmations = latest\n", "confirmations: 'latest' is not 'finalized' or a number of blocks"},
-		{"confirmations = 10001\n", "confirmations: '10001' is not 'finalized' or a number of blocks"},
+		{"confirmations = latest\n", "confirmations: 'latest' is not 'finalized', 'safe' or a number of blocks"},
+		{"confirmations = 10001\n", "confirmations: '10001' is not 'finalized', 'safe' or a number of blocks"},
 		{"checkpoint = 12\n", "checkpoint: '12' is not NUMBER:0xBLOCKHASH"},
 		{"checkpoint = :0x" HASH64 "\n", "is not NUMBER:0xBLOCKHASH"},
 		{"checkpoint = 12:" HASH64 "\n", "is not NUMBER:0xBLOCKHASH"},        /* no 0x */
@@ -288,6 +288,10 @@ test_trust_keys(void **state)
 		{"checkpoint = x2:0x" HASH64 "\n", "is not NUMBER:0xBLOCKHASH"},
 		{"checkpoint = 12:0x" HASH64_BAD "\n", "is not NUMBER:0xBLOCKHASH"},   /* not hex */
 		{"max_proof_age = soon\n", "max_proof_age: 'soon' is not a duration"},
+		{"deploy_block = 0x10\n", "deploy_block: '0x10' is not a block number"},
+		{"deploy_block = -1\n", "deploy_block: '-1' is not a block number"},
+		{"log_range = 0\n", "log_range: '0' is not a number of blocks from 1 to 1000000"},
+		{"log_range = 1000001\n", "log_range: '1000001' is not a number of blocks from 1 to 1000000"},
 	};
 	char dir[128], path[256], err[256];
 	struct dpk_config c;
@@ -299,6 +303,13 @@ test_trust_keys(void **state)
 	assert_int_equal(c.rpc_quorum, 0);   /* a majority */
 	assert_int_equal(c.confirmations, 0);
 	assert_int_equal(c.anchor_finalized, 0);
+	assert_int_equal(c.deploy_block, 0); /* unless configured: from block 0 */
+	assert_int_equal(c.log_range, 10000);
+	dpk_config_free(&c);
+	assert_int_equal(parse("deploy_block = 1234567\nlog_range = 500\nconfirmations = safe\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.deploy_block, 1234567);
+	assert_int_equal(c.log_range, 500);
+	assert_int_equal(c.anchor_finalized, 2);
 	dpk_config_free(&c);
 	assert_int_equal(parse("verify_reads = no\nrpc_quorum = 2\nconfirmations = 12\n", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.verify_reads, 0);

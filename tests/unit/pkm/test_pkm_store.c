@@ -24,6 +24,8 @@ test_config(void **state)
 		{"listen = 7443\n", 0, "pkm.conf:1: listen: '7443' is not host:port"},
 		{"max_connections = 0\n", 0, "pkm.conf:1: max_connections: '0' is not a number from 1 to 1024"},
 		{"chain_id = 1\nsecret = x\n", 0, "pkm.conf:2: unknown key 'secret'"},
+		{"confirmations = latest\n", 0,
+		 "pkm.conf:1: confirmations: 'latest' is not 'finalized', 'safe' or a number of blocks from 0 to 10000"},
 	};
 	struct pkm_config c;
 	char err[256];
@@ -38,8 +40,17 @@ test_config(void **state)
 			fail_msg("case %zu: got %d '%s', want '%s'", i, r, err, cases[i].msg);
 		if (cases[i].ok)
 			assert_int_equal(c.token_validity_ms, 30u * 24 * 3600 * 1000);
+		if (cases[i].ok) /* default: the latest block */
+			assert_true(c.depth.kind == DPK_RPC_DEPTH_BLOCKS && c.depth.confirmations == 0);
 		pkm_config_free(&c);
 	}
+	/* confirmations: a number of blocks, safe or finalized */
+	pkm_config_defaults(&c);
+	assert_int_equal(pkm_config_parse(&c, "pkm.conf", "confirmations = 12\n", 18, err, sizeof(err)), 0);
+	assert_true(c.depth.kind == DPK_RPC_DEPTH_BLOCKS && c.depth.confirmations == 12);
+	assert_int_equal(pkm_config_parse(&c, "pkm.conf", "confirmations = finalized\n", 25, err, sizeof(err)), 0);
+	assert_int_equal(c.depth.kind, DPK_RPC_DEPTH_FINALIZED);
+	pkm_config_free(&c);
 }
 
 static void
