@@ -23,6 +23,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/daemon/netsource.c lib/daemon/netsource.h \
 	lib/daemon/notify.c lib/daemon/notify.h \
 	lib/eth/txsend.c lib/eth/txsend.h \
+	lib/eth/fees.c lib/eth/fees.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
 	lib/registry/slots.c lib/registry/slots.h \

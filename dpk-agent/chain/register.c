@@ -390,7 +390,10 @@ pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, int timeout_
 		code = dpk_wire_get_u32(&rd);
 		if (dpk_wire_get_text(&rd, msg, sizeof(msg)) != 0)
 			snprintf(msg, sizeof(msg), "(unreadable reason)");
-		fail_with(g, "the PKM refused: %s (code %u)", msg, code);
+		if (code == (uint32_t)-DPK_ERR_BUSY) /* e.g. the network's fee is above the PKM's cap */
+			set_detail(g, "the PKM cannot now: %s; will retry", msg);
+		else
+			fail_with(g, "the PKM refused: %s (code %u)", msg, code);
 		return DPK_ERR_RPC;
 	}
 	if (rtype != DPK_MSG_REPLY(type)) {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -140,4 +141,29 @@ dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], uint32_t ui
 	uid = uid_min + (uint32_t)rec.serial;
 	dpk_registry_record_free(&rec);
 	return uid;
+}
+
+void
+dpk_test_node_call(struct dpk_rpc *rpc, const char *method, const char *arg)
+{
+	cJSON *params = cJSON_CreateArray(), *res = NULL;
+
+	if (arg != NULL && (strcmp(arg, "true") == 0 || strcmp(arg, "false") == 0))
+		cJSON_AddItemToArray(params, cJSON_CreateBool(strcmp(arg, "true") == 0));
+	else if (arg != NULL)
+		cJSON_AddItemToArray(params, cJSON_CreateString(arg));
+	if (dpk_rpc_request(rpc, method, params, &res) != 0)
+		fail_msg("%s: %s", method, dpk_rpc_last_error(rpc));
+	cJSON_Delete(params);
+	cJSON_Delete(res);
+}
+
+void
+dpk_test_mine_at_base_fee(struct dpk_rpc *rpc, uint64_t wei)
+{
+	char q[32];
+
+	snprintf(q, sizeof(q), "0x%llx", (unsigned long long)wei);
+	dpk_test_node_call(rpc, "anvil_setNextBlockBaseFeePerGas", q);
+	dpk_test_node_call(rpc, "evm_mine", NULL);
 }
