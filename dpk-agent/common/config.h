@@ -101,6 +101,10 @@ struct dpk_config {
 	uint32_t rpc_quorum;               /* endpoints that must agree on the header's hash; <= n_rpc; 0: a majority */
 	uint32_t confirmations;            /* read this many blocks below the head */
 	int anchor_finalized;              /* read at the "finalized" block (confirmations = finalized) */
+	/* this host's own transactions (chain/register.c, lib/eth/fees.h) */
+	uint64_t max_fee_per_gas;          /* wei; 0: no cap */
+	uint64_t max_priority_fee_per_gas; /* wei; 0: no cap */
+	uint32_t replace_after_ms;         /* a pending transaction is replaced after this; default 2 min */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,
