@@ -11,6 +11,7 @@
 #include "eth/keystore.h"
 #include "registry/registry.h"
 #include "eth/rpc.h"
+#include "eth/fees.h"
 #include "eth/txsend.h"
 
 #include <curl/curl.h>
@@ -34,6 +35,7 @@ struct admin {
 	uint8_t contract[20];
 	uint64_t chain_id;
 	uint64_t timeout_ms;
+	struct dpk_fee_policy fees; /* --max-fee-per-gas, --max-priority-fee-per-gas */
 	int quiet;
 	int progress_shown;
 	uint64_t progress_lines;
@@ -59,7 +61,9 @@ usage(FILE *f)
 	    "  lookup IDENTITY                the identity's record: status, key, controller, approver, serial\n"
 	    "  revoke IDENTITY                revoke (as the owner, the controller, or the approver that\n"
 	    "                                 approved the record)\n"
-	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet\n");
+	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet,\n"
+	    "  --max-fee-per-gas FEE, --max-priority-fee-per-gas FEE   caps (30 gwei, 1.5 gwei, 2000000000 wei):\n"
+	    "                                 nothing is sent while the network's base fee is above the cap\n");
 }
 
 static int
@@ -169,6 +173,7 @@ send_tx(struct admin *a, const char *what, const uint8_t *to, const struct dpk_u
     const struct dpk_buf *data, struct dpk_rpc_receipt *rc)
 {
 	struct dpk_txsend req = {.to = to, .data = data ? data->data : NULL, .data_len = data ? data->len : 0};
+	struct dpk_fee_offer offer;
 	char reason[512];
 	int r;
 
@@ -176,6 +181,9 @@ send_tx(struct admin *a, const char *what, const uint8_t *to, const struct dpk_u
 		req.value = *value;
 	if (load_wallet(a) != 0)
 		return -1;
+	if (dpk_fees_offer(a->rpc, &a->fees, &offer, reason, sizeof(reason)) != 0)
+		return fail(what, reason), -1;
+	req.fees = &offer;
 	r = dpk_txsend(a->rpc, &a->w, a->chain_id, &req, a->timeout_ms, progress, a, rc);
 	progress_end(a);
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
@@ -364,6 +372,8 @@ main(int argc, char **argv)
 		{"keystore", required_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
+		{"max-fee-per-gas", required_argument, NULL, 'F'},
+		{"max-priority-fee-per-gas", required_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -395,6 +405,17 @@ main(int argc, char **argv)
 			if (*end != '\0' || v <= 0 || v > 86400)
 				return fail("--timeout", "give seconds, 1 to 86400"), 2;
 			a.timeout_ms = (uint64_t)v * 1000;
+			break;
+		}
+		case 'F':
+		case 'P': {
+			const char *why;
+
+			if (dpk_fee_parse(optarg, opt == 'F' ? &a.fees.max_fee : &a.fees.max_tip, &why) != 0) {
+				fprintf(stderr, "dpk-admin: %s '%s' %s\n", opt == 'F' ? "--max-fee-per-gas" :
+				    "--max-priority-fee-per-gas", optarg, why);
+				return 2;
+			}
 			break;
 		}
 		case 'q': a.quiet = 1; break;

@@ -316,6 +316,39 @@ test_trust_keys(void **state)
 	dpk_test_rmtree(dir);
 }
 
+/* fees: max_fee_per_gas, max_priority_fee_per_gas (units), replace_after */
+static void
+test_fee_keys(void **state)
+{
+	static const struct { const char *line, *why; } bad[] = {
+		{"max_fee_per_gas = 30 Gwei\n", "max_fee_per_gas: '30 Gwei' has an unknown unit"},
+		{"max_fee_per_gas = lots\n", "max_fee_per_gas: 'lots' is not a fee"},
+		{"max_fee_per_gas = 11 ether\n", "max_fee_per_gas: '11 ether' is too large (at most 10 ether per gas)"},
+		{"max_priority_fee_per_gas = 0.1 wei\n", "max_priority_fee_per_gas: '0.1 wei' is not a whole number of wei"},
+		{"replace_after = 10ms\n", "replace_after: '10ms' is not a duration from 1s to 24h"},
+	};
+	char err[256];
+	struct dpk_config c;
+
+	(void)state;
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	assert_true(c.max_fee_per_gas == 0 && c.max_priority_fee_per_gas == 0); /* no caps */
+	assert_int_equal(c.replace_after_ms, 120000);
+	dpk_config_free(&c);
+	assert_int_equal(parse("max_fee_per_gas = 50 gwei\nmax_priority_fee_per_gas = 1.5\nreplace_after = 30s\n", &c,
+	    err, sizeof(err)), 0);
+	assert_true(c.max_fee_per_gas == 50000000000ULL);
+	assert_true(c.max_priority_fee_per_gas == 1500000000ULL);
+	assert_int_equal(c.replace_after_ms, 30000);
+	dpk_config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: got '%s'", bad[i].line, err);
+		dpk_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -328,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_ssh_agent_socket),
 		cmocka_unit_test(test_fair_keys),
 		cmocka_unit_test(test_trust_keys),
+		cmocka_unit_test(test_fee_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
