@@ -264,12 +264,31 @@ test_fair_keys(void **state)
 	}
 }
 
+struct refusal {
+	const char *line, *why;
+};
+
+/* Each line is refused with a message containing its why. */
+static void
+expect_refusals(const struct refusal *bad, size_t n)
+{
+	struct dpk_config c;
+	char err[256];
+
+	for (size_t i = 0; i < n; i++) {
+		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: got '%s'", bad[i].line, err);
+		dpk_config_free(&c);
+	}
+}
+
 /* verified reads: verify_reads, rpc_quorum (checked against the rpc_url at
  * load), confirmations = N | finalized */
 static void
 test_trust_keys(void **state)
 {
-	static const struct { const char *line, *why; } bad[] = {
+	static const struct refusal bad[] = {
 		{"verify_reads = true\n", "verify_reads: 'true' is not 'yes' or 'no'"},
 		{"rpc_quorum = 0\n", "rpc_quorum: '0' is not a number of endpoints"},
 		{"rpc_quorum = 17\n", "rpc_quorum: '17' is not a number of endpoints"},
@@ -295,12 +314,7 @@ test_trust_keys(void **state)
 	assert_int_equal(parse("confirmations = finalized\n", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.anchor_finalized, 1);
 	dpk_config_free(&c);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
-		if (strstr(err, bad[i].why) == NULL)
-			fail_msg("%s: got '%s'", bad[i].line, err);
-		dpk_config_free(&c);
-	}
+	expect_refusals(bad, sizeof(bad) / sizeof(bad[0]));
 	/* more endpoints must agree than are named: refused at load */
 	dpk_test_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/dpk.conf", dir);
@@ -320,7 +334,7 @@ test_trust_keys(void **state)
 static void
 test_fee_keys(void **state)
 {
-	static const struct { const char *line, *why; } bad[] = {
+	static const struct refusal bad[] = {
 		{"max_fee_per_gas = 30 Gwei\n", "max_fee_per_gas: '30 Gwei' has an unknown unit"},
 		{"max_fee_per_gas = lots\n", "max_fee_per_gas: 'lots' is not a fee"},
 		{"max_fee_per_gas = 11 ether\n", "max_fee_per_gas: '11 ether' is too large (at most 10 ether per gas)"},
@@ -341,12 +355,7 @@ test_fee_keys(void **state)
 	assert_true(c.max_priority_fee_per_gas == 1500000000ULL);
 	assert_int_equal(c.replace_after_ms, 30000);
 	dpk_config_free(&c);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
-		if (strstr(err, bad[i].why) == NULL)
-			fail_msg("%s: got '%s'", bad[i].line, err);
-		dpk_config_free(&c);
-	}
+	expect_refusals(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 int
