@@ -600,22 +600,7 @@ test_funding_covers_registration(void **state)
 static void
 spike_then_restart(struct env *e, int step)
 {
-	struct dpk_wallet owner;
-	struct dpk_txsend req = {0};
-	struct dpk_rpc_receipt rc;
-	uint8_t wallet[20];
-
-	if (step == 3) { /* funded, getting the approval: from now on the test mines */
-		/* room for fees 100 times higher than those the PKM funded for */
-		device_wallet(e, wallet);
-		dpk_test_wallet(DPK_TEST_DEV_KEY, &owner);
-		req.to = wallet;
-		dpk_u256_from_dec(&req.value, "1000000000000000000");
-		assert_int_equal(dpk_txsend(e->rpc, &owner, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc), 0);
-		dpk_rpc_receipt_free(&rc);
-		dpk_wallet_clear(&owner);
-		dpk_test_node_call(e->rpc, "evm_setAutomine", "false");
-	} else if (step == 4) { /* register() signed and journalled: a spike, then a restart */
+	if (step == 4) { /* register() signed and journalled, pending: a spike, then a restart */
 		kill_agent(e);
 		dpk_test_mine_at_base_fee(e->rpc, 100 * 1000000000ULL);
 		dpk_test_node_call(e->rpc, "evm_setAutomine", "true");
@@ -635,6 +620,8 @@ test_agent_replaces_stuck_registration(void **state)
 	struct dpk_client_registration reg;
 	struct dpk_tx_signed tx;
 	struct dpk_rpc_receipt rc;
+	struct dpk_wallet owner;
+	struct dpk_txsend req = {0};
 	struct dpk_buf raw;
 	uint8_t wallet[20], replaced[16][32];
 	char hex[67], max[48], tip[48];
@@ -645,11 +632,20 @@ test_agent_replaces_stuck_registration(void **state)
 	enrol(e, "device1.example.org");
 	start_pkm(e);
 	start_agent(e, "eip712");
+	/* a wallet with ether already (no FUND: room for fees 100 times anvil's),
+	 * and from now on only the test mines: register() stays pending */
+	device_wallet(e, wallet);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, &owner);
+	req.to = wallet;
+	dpk_u256_from_dec(&req.value, "1000000000000000000");
+	assert_int_equal(dpk_txsend(e->rpc, &owner, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc), 0);
+	dpk_rpc_receipt_free(&rc);
+	dpk_wallet_clear(&owner);
+	dpk_test_node_call(e->rpc, "evm_setAutomine", "false");
 	if (follow(e, 90, &reg, spike_then_restart) != DPK_CLIENT_REG_DONE)
 		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
 	agent_extra = "";
 	check_registered(e);
-	device_wallet(e, wallet);
 	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
 	nr = journalled_tx(e, &raw, &tx, replaced, 16);
 	printf("the agent's register() under a spike to 100 gwei, with a restart (cap 500 gwei):\n");
