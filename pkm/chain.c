@@ -77,7 +77,11 @@ revert_reason(struct pkm *p, struct dpk_rpc *rpc, const uint8_t *raw, size_t len
 #define POLL_MS 500
 
 /* wall-clock milliseconds (whole seconds): journalled send times survive a restart */
-#define wall_ms() ((uint64_t)time(NULL) * 1000)
+static uint64_t
+wall_ms(void)
+{
+	return (uint64_t)time(NULL) * 1000;
+}
 
 static void
 fee_policy(const struct pkm *p, struct dpk_fee_policy *pol)

@@ -61,7 +61,11 @@ set_detail(struct reg *g, const char *fmt, ...)
 }
 
 /* wall-clock milliseconds (whole seconds): journalled send times survive a restart */
-#define wall_ms() ((uint64_t)time(NULL) * 1000)
+static uint64_t
+wall_ms(void)
+{
+	return (uint64_t)time(NULL) * 1000;
+}
 
 /* --- the journal --- */
 

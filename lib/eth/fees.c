@@ -3,8 +3,10 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "eth/abi.h"
+#include "eth/keccak.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FEE_MAX_WEI (10ULL * DPK_GWEI * DPK_GWEI) /* 10 ether per gas: fits a uint64_t */
@@ -180,12 +182,34 @@ dpk_fees_bump(struct dpk_rpc *rpc, const struct dpk_fee_policy *pol, const struc
 	return dpk_fees_bump_from(pol, prev, &now, out, msg, msgsz);
 }
 
+/* One eth_call of sig(arg) at the oracle; its uint256 answer into *fee. */
+static int
+oracle_call(struct dpk_rpc *rpc, const uint8_t oracle[20], const char *sig, const struct dpk_abi_value *arg,
+    struct dpk_u256 *fee)
+{
+	struct dpk_buf call, ret;
+	int r;
+
+	dpk_buf_init(&call, 256 * 1024);
+	dpk_buf_init(&ret, 4096);
+	if ((r = dpk_abi_encode_call(sig, arg, 1, &call)) == 0) {
+		struct dpk_rpc_callmsg m = {.to = oracle, .data = call.data, .data_len = call.len};
+
+		r = dpk_rpc_call(rpc, &m, DPK_RPC_LATEST, &ret);
+	}
+	if (r == 0)
+		r = ret.len == 32 ? dpk_u256_from_be(fee, ret.data, 32) : DPK_ERR_SYNTAX;
+	dpk_buf_free(&call);
+	dpk_buf_free(&ret);
+	return r;
+}
+
 int
 dpk_fees_l1_fee(struct dpk_rpc *rpc, size_t tx_len, struct dpk_u256 *fee)
 {
-	uint8_t oracle[20];
+	uint8_t oracle[20], *bytes;
 	cJSON *params, *code = NULL;
-	struct dpk_buf call, ret;
+	struct dpk_abi_value arg;
 	int r;
 
 	dpk_u256_from_u64(fee, 0);
@@ -205,35 +229,26 @@ dpk_fees_l1_fee(struct dpk_rpc *rpc, size_t tx_len, struct dpk_u256 *fee)
 	if (r)
 		return 0;
 	dpk_hex_decode_exact(DPK_OP_GAS_PRICE_ORACLE + 2, oracle, 20);
-	/* getL1Fee(bytes): the fee grows with the bytes and with their non-zero
-	 * count, so tx_len bytes of 0xff bound any transaction of that size */
-	dpk_buf_init(&call, 4 + 64 + tx_len + 32);
-	dpk_buf_init(&ret, 4096);
-	{
-		uint8_t *p, word[32] = {0};
-		size_t padded = (tx_len + 31) / 32 * 32;
-
-		if ((r = dpk_buf_reserve(&call, 4 + 64 + padded, &p)) == 0) {
-			dpk_abi_selector("getL1Fee(bytes)", p);
-			word[31] = 0x20;
-			memcpy(p + 4, word, 32);
-			memset(word, 0, sizeof(word));
-			for (int i = 0; i < 8; i++)
-				word[31 - i] = (uint8_t)((uint64_t)tx_len >> (8 * i));
-			memcpy(p + 36, word, 32);
-			memset(p + 68, 0xff, tx_len);
-			memset(p + 68 + tx_len, 0, padded - tx_len);
-		}
-	}
-	if (r == 0) {
-		struct dpk_rpc_callmsg m = {.to = oracle, .data = call.data, .data_len = call.len};
-
-		r = dpk_rpc_call(rpc, &m, DPK_RPC_LATEST, &ret);
-	}
-	if (r == 0)
-		r = ret.len == 32 ? dpk_u256_from_be(fee, ret.data, 32) : DPK_ERR_SYNTAX;
-	dpk_buf_free(&call);
-	dpk_buf_free(&ret);
+	/* Fjord and later: the oracle's own upper bound for a transaction of that size */
+	memset(&arg, 0, sizeof(arg));
+	arg.kind = DPK_ABI_UINT;
+	dpk_u256_from_u64(&arg.u.num, tx_len);
+	if (oracle_call(rpc, oracle, "getL1FeeUpperBound(uint256)", &arg, fee) == 0)
+		return 0;
+	/* before Fjord: getL1Fee of tx_len bytes that neither compress nor
+	 * hold a zero byte (a zero byte costs L1 gas 4, a non-zero one 16) */
+	if ((bytes = malloc(tx_len + 32)) == NULL)
+		return DPK_ERR_NOMEM;
+	dpk_keccak256("dpk-l1-fee", 10, bytes);
+	for (size_t i = 32; i < tx_len; i += 32)
+		dpk_keccak256(bytes + i - 32, 32, bytes + i);
+	for (size_t i = 0; i < tx_len; i++)
+		bytes[i] |= bytes[i] == 0;
+	arg.kind = DPK_ABI_BYTES;
+	arg.u.bytes.p = bytes;
+	arg.u.bytes.len = tx_len;
+	r = oracle_call(rpc, oracle, "getL1Fee(bytes)", &arg, fee);
+	free(bytes);
 	return r;
 }
 

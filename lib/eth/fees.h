@@ -59,10 +59,11 @@ int dpk_fees_bump(struct dpk_rpc *rpc, const struct dpk_fee_policy *pol, const s
 int dpk_fees_bump_from(const struct dpk_fee_policy *pol, const struct dpk_fee_offer *prev,
     const struct dpk_fee_offer *now, struct dpk_fee_offer *out, char *msg, size_t msgsz);
 
-/* OP-stack chains charge an L1 data fee on top of gas: the GasPriceOracle
- * predeploy's getL1Fee(bytes) for the signed transaction's bytes. If there is
- * code at that address, *fee is its answer for a transaction of tx_len bytes
- * (the call is given that many non-zero bytes: an upper bound); else 0. */
+/* OP-stack chains charge an L1 data fee on top of gas, which the
+ * GasPriceOracle predeploy computes. If there is code at that address, *fee
+ * is an upper bound for a transaction of tx_len bytes:
+ * getL1FeeUpperBound(tx_len) (Fjord and later), else getL1Fee of tx_len
+ * incompressible bytes with no zero byte; with no code there, 0. */
 #define DPK_OP_GAS_PRICE_ORACLE "0x420000000000000000000000000000000000000F"
 int dpk_fees_l1_fee(struct dpk_rpc *rpc, size_t tx_len, struct dpk_u256 *fee);
 

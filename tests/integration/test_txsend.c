@@ -5,7 +5,8 @@
  * transaction pending; its replacement (same nonce, fees bumped within the
  * cap) is mined and the nonce advances by one; a cap below the network's base
  * fee refuses with both figures; the cost estimate includes an OP-stack L1
- * data fee from a GasPriceOracle planted with anvil_setCode. Prints a trace. */
+ * data fee from a GasPriceOracle planted with anvil_setCode (before Fjord:
+ * getL1Fee; after: getL1FeeUpperBound). Prints a trace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "chain.h"
 #include "harness.h"
 #include "base/hex.h"
+#include "eth/abi.h"
 #include "eth/fees.h"
 #include "eth/tx.h"
 #include "eth/txsend.h"
@@ -288,7 +290,28 @@ test_l1_fee(void **state)
 	/* before: no code there, no L1 fee */
 	assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
 	assert_true(dpk_u256_is_zero(&l1));
-	/* PUSH4 123456789 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN */
+	/* a pre-Fjord oracle: getL1FeeUpperBound reverts, getL1Fee answers 987654321:
+	 * PUSH1 0 CALLDATALOAD PUSH1 0xe0 SHR PUSH4 sel EQ PUSH1 0x1c JUMPI
+	 * PUSH4 987654321 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN JUMPDEST PUSH1 0 DUP1 REVERT */
+	{
+		uint8_t sel[4];
+		char code[128], selhex[9];
+
+		assert_int_equal(dpk_abi_selector("getL1FeeUpperBound(uint256)", sel), 0);
+		dpk_hex_encode(sel, 4, 0, selhex, sizeof(selhex));
+		snprintf(code, sizeof(code), "0x60003560e01c63%s14601c57633ade68b160005260206000f35b600080fd", selhex);
+		params = cJSON_CreateArray();
+		cJSON_AddItemToArray(params, cJSON_CreateString(DPK_OP_GAS_PRICE_ORACLE));
+		cJSON_AddItemToArray(params, cJSON_CreateString(code));
+		assert_int_equal(dpk_rpc_request(c->rpc, "anvil_setCode", params, &res), 0);
+		cJSON_Delete(params);
+		cJSON_Delete(res);
+		assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
+		assert_int_equal(dpk_u256_to_u64(&l1, &v), 0);
+		assert_int_equal(v, 987654321);
+	}
+	/* Fjord and later (getL1FeeUpperBound answers): PUSH4 123456789 PUSH1 0
+	 * MSTORE PUSH1 32 PUSH1 0 RETURN */
 	params = cJSON_CreateArray();
 	cJSON_AddItemToArray(params, cJSON_CreateString(DPK_OP_GAS_PRICE_ORACLE));
 	cJSON_AddItemToArray(params, cJSON_CreateString("0x63075bcd1560005260206000f3"));
