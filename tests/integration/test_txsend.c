@@ -273,8 +273,26 @@ test_cap_refuses(void **state)
 	assert_non_null(strstr(msg, "max_fee_per_gas (2 gwei)"));
 }
 
-/* OP-stack: a GasPriceOracle at the predeploy address answering 123456789
- * wei; the cost is gas x maxFee + that, + the margin. */
+/* Plant code at the GasPriceOracle address; the L1 fee of 300 bytes then. */
+static uint64_t
+l1_fee_with_oracle(struct ctx *c, const char *code, uint64_t *v)
+{
+	cJSON *params = cJSON_CreateArray(), *res = NULL;
+	struct dpk_u256 l1;
+
+	cJSON_AddItemToArray(params, cJSON_CreateString(DPK_OP_GAS_PRICE_ORACLE));
+	cJSON_AddItemToArray(params, cJSON_CreateString(code));
+	assert_int_equal(dpk_rpc_request(c->rpc, "anvil_setCode", params, &res), 0);
+	cJSON_Delete(params);
+	cJSON_Delete(res);
+	assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
+	assert_int_equal(dpk_u256_to_u64(&l1, v), 0);
+	return *v;
+}
+
+/* OP-stack: a GasPriceOracle at the predeploy address, before Fjord
+ * (getL1Fee) and after (getL1FeeUpperBound); the cost is gas x maxFee + the
+ * L1 fee, + the margin. */
 static void
 test_l1_fee(void **state)
 {
@@ -282,9 +300,9 @@ test_l1_fee(void **state)
 	struct dpk_fee_policy pol = {0};
 	struct dpk_fee_offer o;
 	struct dpk_u256 cost, l1, want, x;
-	char msg[256], a[80], b[80];
+	char msg[256], a[80], b[80], code[128], selhex[9];
+	uint8_t sel[4];
 	uint64_t v;
-	cJSON *params, *res = NULL;
 
 	dpk_test_mine_at_base_fee(c->rpc, DPK_GWEI);
 	/* before: no code there, no L1 fee */
@@ -293,34 +311,13 @@ test_l1_fee(void **state)
 	/* a pre-Fjord oracle: getL1FeeUpperBound reverts, getL1Fee answers 987654321:
 	 * PUSH1 0 CALLDATALOAD PUSH1 0xe0 SHR PUSH4 sel EQ PUSH1 0x1c JUMPI
 	 * PUSH4 987654321 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN JUMPDEST PUSH1 0 DUP1 REVERT */
-	{
-		uint8_t sel[4];
-		char code[128], selhex[9];
-
-		assert_int_equal(dpk_abi_selector("getL1FeeUpperBound(uint256)", sel), 0);
-		dpk_hex_encode(sel, 4, 0, selhex, sizeof(selhex));
-		snprintf(code, sizeof(code), "0x60003560e01c63%s14601c57633ade68b160005260206000f35b600080fd", selhex);
-		params = cJSON_CreateArray();
-		cJSON_AddItemToArray(params, cJSON_CreateString(DPK_OP_GAS_PRICE_ORACLE));
-		cJSON_AddItemToArray(params, cJSON_CreateString(code));
-		assert_int_equal(dpk_rpc_request(c->rpc, "anvil_setCode", params, &res), 0);
-		cJSON_Delete(params);
-		cJSON_Delete(res);
-		assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
-		assert_int_equal(dpk_u256_to_u64(&l1, &v), 0);
-		assert_int_equal(v, 987654321);
-	}
+	assert_int_equal(dpk_abi_selector("getL1FeeUpperBound(uint256)", sel), 0);
+	dpk_hex_encode(sel, 4, 0, selhex, sizeof(selhex));
+	snprintf(code, sizeof(code), "0x60003560e01c63%s14601c57633ade68b160005260206000f35b600080fd", selhex);
+	assert_int_equal(l1_fee_with_oracle(c, code, &v), 987654321);
 	/* Fjord and later (getL1FeeUpperBound answers): PUSH4 123456789 PUSH1 0
 	 * MSTORE PUSH1 32 PUSH1 0 RETURN */
-	params = cJSON_CreateArray();
-	cJSON_AddItemToArray(params, cJSON_CreateString(DPK_OP_GAS_PRICE_ORACLE));
-	cJSON_AddItemToArray(params, cJSON_CreateString("0x63075bcd1560005260206000f3"));
-	assert_int_equal(dpk_rpc_request(c->rpc, "anvil_setCode", params, &res), 0);
-	cJSON_Delete(params);
-	cJSON_Delete(res);
-	assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
-	assert_int_equal(dpk_u256_to_u64(&l1, &v), 0);
-	assert_int_equal(v, 123456789);
+	assert_int_equal(l1_fee_with_oracle(c, "0x63075bcd1560005260206000f3", &v), 123456789);
 
 	assert_int_equal(dpk_fees_offer(c->rpc, &pol, &o, msg, sizeof(msg)), 0);
 	assert_int_equal(dpk_fees_cost(c->rpc, &pol, 200000, 300, 0, &cost, &l1, msg, sizeof(msg)), 0);
