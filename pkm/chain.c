@@ -93,15 +93,17 @@ fee_policy(const struct pkm *p, struct dpk_fee_policy *pol)
 int
 pkm_fund_estimate(const struct pkm *p, struct dpk_rpc *rpc, struct dpk_u256 *amount, char *msg, size_t msgsz)
 {
-	/* the device offers the network's fee, not this PKM's cap: estimate at that */
-	struct dpk_fee_policy open = {0, 0};
+	/* at the network's fee, within this PKM's cap: a node that lies about
+	 * fees (or a spike) cannot make it give more than fund_gas x the cap */
+	struct dpk_fee_policy pol;
 	struct dpk_u256 max;
 	char dec[79];
 	int r;
 
-	if ((r = dpk_fees_cost(rpc, &open, p->cfg.fund_gas, FUND_TX_BYTES, p->cfg.fund_margin, amount, NULL, msg,
+	fee_policy(p, &pol);
+	if ((r = dpk_fees_cost(rpc, &pol, p->cfg.fund_gas, FUND_TX_BYTES, p->cfg.fund_margin, amount, NULL, msg,
 	    msgsz)) != 0)
-		return r;
+		return r == DPK_ERR_RANGE ? DPK_ERR_BUSY : r; /* the base fee is above the cap: later */
 	dpk_u256_from_dec(&max, "1000000000000000000");
 	if (dpk_u256_cmp(amount, &max) > 0) {
 		dpk_u256_to_dec(amount, dec);

@@ -45,7 +45,8 @@ struct pkm_sent {
 
 /* fund_amount = auto: what a device's registration costs at the network's
  * fees now (fund_gas x maxFeePerGas + the L1 data fee on OP-stack chains,
- * + fund_margin percent), into *amount. DPK_ERR_RANGE above 1 ether. */
+ * + fund_margin percent), the fee cut to max_fee_per_gas, into *amount.
+ * DPK_ERR_RANGE above 1 ether; DPK_ERR_BUSY while the base fee is above the cap. */
 int pkm_fund_estimate(const struct pkm *p, struct dpk_rpc *rpc, struct dpk_u256 *amount, char *msg, size_t msgsz);
 
 void pkm_chain_init(struct pkm_chain *ch, struct pkm *p);

@@ -339,6 +339,15 @@ test_l1_fee(void **state)
 		assert_int_equal(dpk_u256_to_u64(&want, &w), 0);
 		assert_true(c20 == w + (w * 20 + 99) / 100);
 	}
+	/* under a cap below the network's 3 gwei: the estimate is at the cap */
+	{
+		struct dpk_fee_policy capped = {.max_fee = 2 * DPK_GWEI};
+
+		assert_true(o.max_fee > 2 * DPK_GWEI);
+		assert_int_equal(dpk_fees_cost(c->rpc, &capped, 200000, 300, 0, &cost, NULL, msg, sizeof(msg)), 0);
+		assert_int_equal(dpk_u256_to_u64(&cost, &v), 0);
+		assert_true(v == 200000 * 2 * DPK_GWEI + 123456789);
+	}
 }
 
 int
