@@ -13,6 +13,7 @@
 #include "eth/keystore.h"
 #include "registry/registry.h"
 #include "eth/rpc.h"
+#include "eth/fees.h"
 #include "eth/txsend.h"
 
 #include <cjson/cJSON.h>
@@ -38,6 +39,7 @@ struct admin {
 	uint8_t contract[20];
 	uint64_t chain_id;
 	uint64_t timeout_ms;
+	struct dpk_fee_policy fees; /* --max-fee-per-gas, --max-priority-fee-per-gas */
 	int quiet;
 	int progress_shown;
 	uint64_t progress_lines;
@@ -74,7 +76,9 @@ static const char common_help[] =
     "options, anywhere on the line (\"--\" ends them): --contract ADDR, --json (one JSON object on stdout),\n"
     "  --timeout SECONDS (waiting for a receipt, default 120), --quiet, --help, --version\n"
     "  --confirmations N|safe|finalized   a transaction counts, and state is read, that deep (default 0)\n"
-    "  --write-config FILE                deploy: append the contract and deploy_block lines to FILE\n";
+    "  --write-config FILE                deploy: append the contract and deploy_block lines to FILE\n"
+    "  --max-fee-per-gas FEE, --max-priority-fee-per-gas FEE   caps (default 30 gwei, 1.5 gwei; units wei,\n"
+    "                                     gwei, ether): nothing is sent while the base fee is above the cap\n";
 
 static int json_out; /* --json */
 
@@ -188,6 +192,7 @@ send_tx(struct admin *a, const char *what, const uint8_t *to, const struct dpk_u
     const struct dpk_buf *data, struct dpk_rpc_receipt *rc)
 {
 	struct dpk_txsend req = {.to = to, .data = data ? data->data : NULL, .data_len = data ? data->len : 0};
+	struct dpk_fee_offer offer;
 	char reason[512];
 	int r;
 
@@ -195,6 +200,9 @@ send_tx(struct admin *a, const char *what, const uint8_t *to, const struct dpk_u
 		req.value = *value;
 	if (load_wallet(a) != 0)
 		return -1;
+	if (dpk_fees_offer(a->rpc, &a->fees, &offer, reason, sizeof(reason)) != 0)
+		return fail(what, reason), -1;
+	req.fees = &offer;
 	r = dpk_txsend(a->rpc, &a->w, a->chain_id, &req, a->timeout_ms, progress, a, rc);
 	progress_end(a);
 	if (r == DPK_ERR_REVERT && dpk_registry_last_revert(a->rpc, reason, sizeof(reason)) == 0)
@@ -503,6 +511,8 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"confirmations", required_argument, NULL, 'c'},
 		{"write-config", required_argument, NULL, 'w'},
+		{"max-fee-per-gas", required_argument, NULL, 'F'},
+		{"max-priority-fee-per-gas", required_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -554,6 +564,15 @@ main(int argc, char **argv)
 			break;
 		}
 		case 'w': a.write_config = optarg; break;
+		case 'F':
+		case 'P': {
+			const char *why;
+
+			if (dpk_fee_parse(optarg, opt == 'F' ? &a.fees.max_fee : &a.fees.max_tip, &why) != 0)
+				return complain(2, "%s '%s' %s", opt == 'F' ? "--max-fee-per-gas" : "--max-priority-fee-per-gas",
+				    optarg, why);
+			break;
+		}
 		case 'q': a.quiet = 1; break;
 		case 'V': printf("dpk-admin %s\n", PACKAGE_VERSION); return 0;
 		case 'h': help = 1; break;

@@ -136,7 +136,7 @@ main(int argc, char **argv)
 	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
 	struct dpk_statedir sd = {0};
 	char err[512];
-	int opt, check_only = 0, r;
+	int opt, check_only = 0, r, resuming;
 	const char *backup_file = NULL, *restore_file = NULL;
 
 	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
@@ -272,7 +272,9 @@ main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	if (reg_init(&a.reg, a.cfg.state_dir, &a.wallet, a.idkey) == 1)
+	resuming = reg_init(&a.reg, a.cfg.state_dir, &a.wallet, a.idkey);
+	reg_set_fees(&a.reg, a.cfg.max_fee_per_gas, a.cfg.max_priority_fee_per_gas, a.cfg.replace_after_ms);
+	if (resuming == 1)
 		agent_log(LOG_NOTICE, "resuming the registration of %s (%s)", a.cfg.identity ? a.cfg.identity : "?",
 		    reg_step_name(a.reg.step));
 	err[0] = '\0';

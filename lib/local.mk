@@ -26,6 +26,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/daemon/cli.c lib/daemon/cli.h \
 	lib/eth/txsend.c lib/eth/txsend.h \
 	lib/eth/logscan.c lib/eth/logscan.h \
+	lib/eth/fees.c lib/eth/fees.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
 	lib/registry/slots.c lib/registry/slots.h \

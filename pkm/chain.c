@@ -8,7 +8,10 @@
 #include "base/hex.h"
 #include "daemon/conffile.h"
 #include "registry/registry.h"
+#include "eth/fees.h"
 #include "eth/tx.h"
+
+#include <time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +45,14 @@ pkm_rpc_new(const struct pkm *p, struct dpk_rpc **out)
  * DPK_PKM_TEST_CRASH=after-journal in the environment, the process dies
  * (exit status 99) right after a signed transaction is journalled and before
  * it is sent: the moment where a crash could fund a device twice if the
- * journal were wrong. Without the variable it does nothing. */
+ * journal were wrong; with after-replace-journal, the same for a
+ * replacement. Without the variable it does nothing. */
 static void
-test_crash_point(void)
+test_crash_point(const char *where)
 {
 	const char *v = getenv("DPK_PKM_TEST_CRASH");
 
-	if (v != NULL && strcmp(v, "after-journal") == 0)
+	if (v != NULL && strcmp(v, where) == 0)
 		_exit(99);
 }
 
@@ -71,6 +75,172 @@ revert_reason(struct pkm *p, struct dpk_rpc *rpc, const uint8_t *raw, size_t len
 	dpk_buf_free(&ret);
 }
 
+/* Bytes of the largest registration transaction a device sends (addClient
+ * or register with an RSA-4096 key), for the L1 data fee. */
+#define FUND_TX_BYTES 1024
+#define POLL_MS 500
+
+/* wall-clock milliseconds (whole seconds): journalled send times survive a restart */
+static uint64_t
+wall_ms(void)
+{
+	return (uint64_t)time(NULL) * 1000;
+}
+
+static void
+fee_policy(const struct pkm *p, struct dpk_fee_policy *pol)
+{
+	pol->max_fee = p->cfg.max_fee_per_gas;
+	pol->max_tip = p->cfg.max_priority_fee_per_gas;
+}
+
+int
+pkm_fund_estimate(const struct pkm *p, struct dpk_rpc *rpc, struct dpk_u256 *amount, char *msg, size_t msgsz)
+{
+	/* at the network's fee, within this PKM's cap: a node that lies about
+	 * fees (or a spike) cannot make it give more than fund_gas x the cap */
+	struct dpk_fee_policy pol;
+	struct dpk_u256 max;
+	char dec[79];
+	int r;
+
+	fee_policy(p, &pol);
+	if ((r = dpk_fees_cost(rpc, &pol, p->cfg.fund_gas, FUND_TX_BYTES, p->cfg.fund_margin, amount, NULL, msg,
+	    msgsz)) != 0)
+		return r == DPK_ERR_RANGE ? DPK_ERR_BUSY : r; /* the base fee is above the cap: later */
+	dpk_u256_from_dec(&max, "1000000000000000000");
+	if (dpk_u256_cmp(amount, &max) > 0) {
+		dpk_u256_to_dec(amount, dec);
+		snprintf(msg, msgsz, "registering costs %s wei at the network's fees now, above the 1 ether a PKM gives: "
+		    "set fund_amount", dec);
+		return DPK_ERR_RANGE;
+	}
+	return 0;
+}
+
+static void
+log_offer(const char *token_hex, const char *purpose, const char *what, const uint8_t hash[32], uint64_t nonce,
+    const struct dpk_fee_offer *o)
+{
+	char hex[67], max[48], tip[48];
+
+	dpk_hex_encode(hash, 32, 1, hex, sizeof(hex));
+	dpk_fee_format(o->max_fee, max, sizeof(max));
+	dpk_fee_format(o->tip, tip, sizeof(tip));
+	fprintf(stderr, "dpk-pkm: token %s: %s transaction %s (nonce %llu) %s: maxFeePerGas %s, tip %s\n", token_hex,
+	    purpose, hex, (unsigned long long)nonce, what, max, tip);
+}
+
+/* Replace the row's transaction if its last version was sent replace_after
+ * ago: sign the bump, journal it, send it. 0 if replaced or not due yet. */
+static int
+maybe_replace(struct pkm_chain *ch, struct dpk_rpc *rpc, struct pkm_tx_row *row, uint64_t last_sent_ms,
+    uint64_t *last_refusal_ms, char *msg, size_t msgsz)
+{
+	struct pkm *p = ch->p;
+	struct dpk_fee_policy pol;
+	struct dpk_fee_offer next;
+	struct pkm_tx_row cur;
+	struct dpk_buf raw;
+	uint8_t hash[32], got[32];
+	char idhex[33];
+	int r;
+
+	if (wall_ms() < last_sent_ms + p->cfg.replace_after_ms)
+		return 0;
+	fee_policy(p, &pol);
+	dpk_hex_encode(row->token_id, 16, 0, idhex, sizeof(idhex));
+	memset(&cur, 0, sizeof(cur));
+	dpk_buf_init(&cur.raw, DPK_TX_MAX_RAW);
+	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
+	pthread_mutex_lock(&ch->mu);
+	/* another request may have replaced it meanwhile: bump what is journalled now */
+	if ((r = pkm_store_get_tx(p->store, row->token_id, row->purpose, &cur)) != 0 || cur.state != PKM_TX_SIGNED ||
+	    memcmp(cur.hash, row->hash, 32) != 0) {
+		pthread_mutex_unlock(&ch->mu);
+		r = 0;
+		goto out;
+	}
+	r = dpk_txsend_replace(rpc, &p->sd.wallet, &pol, cur.raw.data, cur.raw.len, &raw, hash, &next, msg, msgsz);
+	if (r == 0 && (r = pkm_store_replace_tx(p->store, row->token_id, row->purpose, hash, raw.data, raw.len)) != 0)
+		snprintf(msg, msgsz, "cannot journal the replacement: %s", dpk_strerror(r));
+	pthread_mutex_unlock(&ch->mu);
+	if (r != 0) {
+		if (wall_ms() >= *last_refusal_ms + 30000) {
+			*last_refusal_ms = wall_ms();
+			fprintf(stderr, "dpk-pkm: token %s: %s transaction (nonce %llu) pending: %s\n", idhex, row->purpose,
+			    (unsigned long long)row->nonce, msg);
+		}
+		goto out;
+	}
+	log_offer(idhex, row->purpose, "replaces the pending one", hash, row->nonce, &next);
+	test_crash_point("after-replace-journal");
+	memcpy(row->hash, hash, 32);
+	dpk_buf_reset(&row->raw);
+	dpk_buf_put(&row->raw, raw.data, raw.len);
+	if (dpk_rpc_send_raw(rpc, raw.data, raw.len, got) != 0)
+		fprintf(stderr, "dpk-pkm: token %s: the node did not take the replacement (yet): %s\n", idhex,
+		    dpk_rpc_last_error(rpc));
+out:
+	dpk_buf_free(&cur.raw);
+	dpk_buf_free(&raw);
+	return r;
+}
+
+/* Wait up to wait_ms for any version of the journalled row (token_id set,
+ * state signed) to be mined; replace it when due. The current version is
+ * sent first (again). Records the outcome: 0 with out->mined, 0 not mined
+ * yet, DPK_ERR_REVERT (msg says why). */
+static int
+follow_row(struct pkm_chain *ch, struct dpk_rpc *rpc, struct pkm_tx_row *row, uint64_t wait_ms,
+    struct pkm_sent *out, char *msg, size_t msgsz)
+{
+	struct pkm *p = ch->p;
+	struct pkm_tx_version v[PKM_TX_MAX_VERSIONS];
+	uint64_t deadline = wall_ms() + wait_ms, last_refusal = 0;
+	uint8_t got[32];
+	char hex[67], why[256];
+	size_t n;
+	int r;
+
+	dpk_rpc_send_raw(rpc, row->raw.data, row->raw.len, got); /* known, mined or refused: the receipts tell */
+	for (;;) {
+		if ((r = pkm_store_tx_versions(p->store, row->token_id, row->purpose, v, PKM_TX_MAX_VERSIONS, &n)) != 0)
+			n = 0;
+		if (n == 0) { /* a row journalled before versions were: its one version */
+			memcpy(v[0].hash, row->hash, 32);
+			v[0].sent_ms = deadline - wait_ms;
+			n = 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct dpk_rpc_receipt rc;
+			int ok;
+
+			if (dpk_rpc_receipt(rpc, v[i].hash, &rc) != 0)
+				continue;
+			ok = rc.status != 0;
+			dpk_rpc_receipt_free(&rc);
+			pkm_store_set_tx_mined(p->store, row->token_id, row->purpose, v[i].hash, ok ? PKM_TX_MINED : PKM_TX_FAILED);
+			memcpy(out->hash, v[i].hash, 32);
+			dpk_hex_encode(v[i].hash, 32, 1, hex, sizeof(hex));
+			if (ok) {
+				out->mined = 1;
+				return 0;
+			}
+			revert_reason(p, rpc, row->raw.data, row->raw.len, why, sizeof(why));
+			snprintf(msg, msgsz, "transaction %s was mined but reverted: %s", hex, why);
+			return DPK_ERR_REVERT;
+		}
+		if (n < PKM_TX_MAX_VERSIONS &&
+		    maybe_replace(ch, rpc, row, v[n - 1].sent_ms, &last_refusal, msg, msgsz) == 0)
+			msg[0] = '\0';
+		memcpy(out->hash, row->hash, 32);
+		if (wall_ms() >= deadline)
+			return 0;
+		usleep(POLL_MS * 1000);
+	}
+}
+
 /* Sign and journal a new transaction; send it. Called with ch->mu held. */
 static int
 sign_new(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_id, const char *purpose,
@@ -78,6 +248,8 @@ sign_new(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_id, con
 {
 	struct pkm *p = ch->p;
 	struct dpk_txsend tx = *req;
+	struct dpk_fee_policy pol;
+	struct dpk_fee_offer offer;
 	uint64_t pending, jmax;
 	uint8_t got[32];
 	char why[256], hex[67];
@@ -98,6 +270,10 @@ sign_new(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_id, con
 	}
 	tx.has_nonce = 1;
 	tx.nonce = pending;
+	fee_policy(p, &pol);
+	if ((r = dpk_fees_offer(rpc, &pol, &offer, msg, msgsz)) != 0)
+		return r == DPK_ERR_RANGE ? DPK_ERR_BUSY : r; /* the device asks again later */
+	tx.fees = &offer;
 	r = dpk_txsend_prepare(rpc, &p->sd.wallet, p->cfg.chain_id, &tx, &row->raw, row->hash, &row->nonce);
 	if (r == DPK_ERR_REVERT) {
 		dpk_registry_last_revert(rpc, why, sizeof(why));
@@ -116,7 +292,9 @@ sign_new(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_id, con
 			snprintf(msg, msgsz, "cannot record the transaction in the journal: %s", dpk_strerror(r));
 			return r;
 		}
-		test_crash_point();
+		test_crash_point("after-journal");
+		dpk_hex_encode(token_id, 16, 0, hex, sizeof(hex));
+		log_offer(hex, purpose, "sent", row->hash, row->nonce, &offer);
 	}
 	r = dpk_rpc_send_raw(rpc, row->raw.data, row->raw.len, got);
 	if (r == DPK_ERR_RPC) {
@@ -215,9 +393,19 @@ pkm_chain_send(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *token_i
 
 	memcpy(out->hash, row.hash, 32);
 	out->nonce = row.nonce;
+	{
+		struct dpk_tx_signed st;
+
+		if (dpk_tx_decode(row.raw.data, row.raw.len, &st) == 0)
+			out->value = st.tx.value;
+	}
 	if (have && row.state == PKM_TX_MINED) {
 		out->mined = 1;
 		r = 0;
+		goto out;
+	}
+	if (token_id != NULL) {
+		r = follow_row(ch, rpc, &row, wait_ms, out, msg, msgsz);
 		goto out;
 	}
 	dpk_hex_encode(row.hash, 32, 1, hex, sizeof(hex));
@@ -305,24 +493,33 @@ pkm_chain_resume(struct pkm_chain *ch, struct dpk_rpc *rpc, uint64_t wait_ms)
 		fprintf(stderr, "dpk-pkm: cannot read all of the journal; unsent transactions are sent when asked for\n");
 	for (size_t i = 0; i < l.n; i++) {
 		struct resume_item *it = &l.v[i];
-		struct dpk_rpc_receipt rc;
+		struct pkm_tx_row row;
+		struct pkm_sent sent;
+		char msg[512];
 		int r;
 
-		dpk_hex_encode(it->hash, 32, 1, hex, sizeof(hex));
+		memset(&row, 0, sizeof(row));
+		memset(&sent, 0, sizeof(sent));
+		memcpy(row.token_id, it->token_id, 16);
+		memcpy(row.purpose, it->purpose, sizeof(row.purpose));
+		memcpy(row.hash, it->hash, 32);
+		row.nonce = it->nonce;
+		row.state = PKM_TX_SIGNED;
+		row.raw = it->raw; /* follow_row may replace it: it->raw is freed below either way */
+		msg[0] = '\0';
 		dpk_hex_encode(it->token_id, 16, 0, idhex, sizeof(idhex));
-		r = dpk_txsend_submit(rpc, it->raw.data, it->raw.len, it->hash, wait_ms, NULL, NULL, &rc);
-		if (r == 0) {
-			int ok = rc.status != 0;
-
-			dpk_rpc_receipt_free(&rc);
-			pkm_store_set_tx_state(p->store, it->token_id, it->purpose, ok ? PKM_TX_MINED : PKM_TX_FAILED);
-			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) sent again: %s\n",
-			    idhex, it->purpose, hex, (unsigned long long)it->nonce, ok ? "mined" : "reverted");
-		} else {
-			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) not mined yet: %s%s%s\n",
-			    idhex, it->purpose, hex, (unsigned long long)it->nonce, dpk_strerror(r),
-			    r == DPK_ERR_TIMEOUT ? "" : ": ", r == DPK_ERR_TIMEOUT ? "" : dpk_rpc_last_error(rpc));
-		}
+		r = follow_row(ch, rpc, &row, wait_ms, &sent, msg, sizeof(msg));
+		it->raw = row.raw;
+		dpk_hex_encode(sent.hash, 32, 1, hex, sizeof(hex));
+		if (r == 0 && sent.mined)
+			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) sent again: mined\n",
+			    idhex, it->purpose, hex, (unsigned long long)it->nonce);
+		else if (r == DPK_ERR_REVERT)
+			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) sent again: reverted\n",
+			    idhex, it->purpose, hex, (unsigned long long)it->nonce);
+		else
+			fprintf(stderr, "dpk-pkm: token %s: journalled %s transaction %s (nonce %llu) not mined yet%s%s\n",
+			    idhex, it->purpose, hex, (unsigned long long)it->nonce, msg[0] ? ": " : "", msg);
 		dpk_buf_free(&it->raw);
 	}
 	free(l.v);

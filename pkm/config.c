@@ -3,6 +3,7 @@
 #include "daemon/conffile.h"
 #include "eth/rpc.h"
 #include "base/err.h"
+#include "eth/fees.h"
 #include "eth/wallet.h"
 #include "registry/identity.h"
 
@@ -20,7 +21,10 @@ void
 pkm_config_defaults(struct pkm_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	dpk_u256_from_u64(&c->fund_amount, 10000000000000000ULL); /* 0.01 ether */
+	c->fund_auto = 1;
+	c->fund_gas = 400000; /* addClient (218,434) or register (140,046) with a P-256 key, + 25% */
+	c->fund_margin = 50;
+	c->replace_after_ms = 120000;
 	c->token_validity_ms = 7u * 24 * 3600 * 1000;
 	c->approval_validity_ms = 3600 * 1000;
 	c->rpc_timeout_ms = 5000;
@@ -53,7 +57,8 @@ enum { K_RPC_URL, K_CHAIN_ID, K_CONTRACT, K_STATE_DIR, K_LISTEN, K_PUBLIC_ENDPOI
 	K_TOKEN_VALIDITY, K_APPROVAL_VALIDITY, K_RPC_TIMEOUT, K_REQUEST_TIMEOUT, K_MAX_CONNECTIONS,
 	K_HANDSHAKE_TIMEOUT, K_MAX_CONNECTIONS_PER_ADDRESS, K_WEB_LISTEN, K_WEB_IDENTITY, K_OPERATOR,
 	K_WEB_SESSION_LIFETIME, K_WEB_RATE_LIMIT, K_DCV_DEADLINE, K_WEB_CLIENT_HEADER,
-	K_CONFIRMATIONS, K_COUNT };
+	K_CONFIRMATIONS, K_MAX_FEE, K_MAX_TIP, K_REPLACE_AFTER, K_FUND_GAS, K_FUND_MARGIN,
+	K_COUNT };
 
 static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"rpc_url", 1}, {"chain_id", 0}, {"contract", 0}, {"state_dir", 0}, {"listen", 0},
@@ -63,6 +68,8 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"operator", 1}, {"web_session_lifetime", 0}, {"web_rate_limit", 0}, {"dcv_deadline", 0},
 	{"web_client_header", 0},
 	{"confirmations", 0},
+	{"max_fee_per_gas", 0}, {"max_priority_fee_per_gas", 0}, {"replace_after", 0}, {"fund_gas", 0},
+	{"fund_margin", 0},
 };
 
 /* The canonical text of identity v into *dst (new string). */
@@ -129,8 +136,13 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 		struct dpk_u256 max;
 
 		dpk_u256_from_dec(&max, PKM_MAX_FUND);
+		c->fund_auto = strcmp(v, "auto") == 0;
+		if (c->fund_auto) {
+			dpk_u256_from_u64(&c->fund_amount, 0);
+			return 0;
+		}
 		if (dpk_u256_from_dec(&c->fund_amount, v) != 0 || dpk_u256_cmp(&c->fund_amount, &max) > 0)
-			return *why = "is not an amount in wei from 0 to 1 ether (1000000000000000000)", 1;
+			return *why = "is not 'auto' or an amount in wei from 0 to 1 ether (1000000000000000000)", 1;
 		return 0;
 	}
 	case K_TOKEN_VALIDITY:
@@ -188,6 +200,22 @@ pkm_set(void *ctx, size_t k, const char *v, const char **why)
 		    v[0] == '\0')
 			return *why = "is not an HTTP header name (such as X-Real-IP)", 1;
 		return dpk_conffile_string(&c->web_client_header, v);
+	case K_MAX_FEE:
+	case K_MAX_TIP:
+		return dpk_fee_parse(v, k == K_MAX_FEE ? &c->max_fee_per_gas : &c->max_priority_fee_per_gas, why) != 0;
+	case K_REPLACE_AFTER:
+		if (dpk_conffile_duration(v, 24 * 3600 * 1000, &c->replace_after_ms) != 0 || c->replace_after_ms < 1000)
+			return *why = "is not a duration from 1s to 24h", 1;
+		return 0;
+	case K_FUND_GAS:
+		if (dpk_conffile_u64(v, 30000000, &c->fund_gas) != 0 || c->fund_gas < 21000)
+			return *why = "is not a gas figure from 21000 to 30000000", 1;
+		return 0;
+	case K_FUND_MARGIN:
+		if (dpk_conffile_u64(v, 1000, &u) != 0)
+			return *why = "is not a percentage from 0 to 1000", 1;
+		c->fund_margin = (unsigned)u;
+		return 0;
 	case K_DCV_DEADLINE:
 		if (dpk_conffile_duration(v, 600 * 1000, &c->dcv_deadline_ms) != 0 || c->dcv_deadline_ms < 100)
 			return *why = "is not a duration from 100ms to 10m", 1;

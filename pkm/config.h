@@ -20,7 +20,13 @@ struct pkm_config {
 	char *state_dir;          /* default /var/lib/dpk-pkm */
 	char *listen;             /* host:port; default 0.0.0.0:7443 */
 	char *public_endpoint;    /* host:port written into tokens; default: listen */
-	struct dpk_u256 fund_amount; /* wei given to each device, once; default 0.01 ether */
+	struct dpk_u256 fund_amount; /* wei given to each device, once; zero with fund_auto */
+	int fund_auto;            /* fund_amount = auto (the default): fund_gas at the network's fees */
+	uint64_t fund_gas;        /* gas a device's registration may use; default 400000 */
+	unsigned fund_margin;     /* percent added to the estimate; default 50 */
+	uint64_t max_fee_per_gas; /* wei; 0: no cap */
+	uint64_t max_priority_fee_per_gas; /* wei; 0: no cap */
+	uint32_t replace_after_ms; /* a pending transaction is replaced after this; default 2 min */
 	uint32_t token_validity_ms;  /* default 7 days */
 	uint32_t approval_validity_ms; /* EIP-712 approvals expire after this; default 1 h */
 	uint32_t rpc_timeout_ms;

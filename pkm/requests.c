@@ -133,18 +133,20 @@ do_fund(struct req *q, struct dpk_wire_r *in, struct dpk_wire_w *out)
 		return r;
 	if (dpk_wire_r_done(in) != 0)
 		return refuse(q, DPK_ERR_TRAILING, "malformed FUND request: bytes after the wallet");
-	if (dpk_u256_is_zero(&p->cfg.fund_amount))
+	if (!p->cfg.fund_auto && dpk_u256_is_zero(&p->cfg.fund_amount))
 		return refuse(q, DPK_ERR_UNSUPPORTED, "this PKM does not fund wallets (fund_amount is 0)");
 	r = token_for(q, wallet, &t);
 	explicit_bzero(&t, sizeof(t));
 	if (r != 0)
 		return r;
 	struct dpk_txsend req = {.to = wallet, .value = p->cfg.fund_amount};
+	if (p->cfg.fund_auto && (r = pkm_fund_estimate(p, q->c->rpc, &req.value, q->msg, sizeof(q->msg))) != 0)
+		return r;
 	r = pkm_chain_send(q->c->chain, q->c->rpc, q->c->token_id, PKM_PURPOSE_FUND, NULL, &req, wait_budget(p),
 	    &sent, q->msg, sizeof(q->msg));
 	if (r != 0)
 		return r;
-	dpk_u256_to_dec(&p->cfg.fund_amount, amount);
+	dpk_u256_to_dec(&sent.value, amount);
 	snprintf(prefix, sizeof(prefix), "funded with %s wei:", amount);
 	describe_tx(q, prefix, &sent);
 	reply_tx(out, &sent);

@@ -40,7 +40,14 @@ struct pkm_sent {
 	uint8_t hash[32];
 	uint64_t nonce;
 	int mined;             /* 1: mined and succeeded */
+	struct dpk_u256 value; /* the wei it carries */
 };
+
+/* fund_amount = auto: what a device's registration costs at the network's
+ * fees now (fund_gas x maxFeePerGas + the L1 data fee on OP-stack chains,
+ * + fund_margin percent), the fee cut to max_fee_per_gas, into *amount.
+ * DPK_ERR_RANGE above 1 ether; DPK_ERR_BUSY while the base fee is above the cap. */
+int pkm_fund_estimate(const struct pkm *p, struct dpk_rpc *rpc, struct dpk_u256 *amount, char *msg, size_t msgsz);
 
 void pkm_chain_init(struct pkm_chain *ch, struct pkm *p);
 void pkm_chain_destroy(struct pkm_chain *ch);
@@ -54,6 +61,10 @@ void pkm_chain_destroy(struct pkm_chain *ch);
  * idempotent calls such as storePKMKey). excl (may be NULL): refuse with
  * DPK_ERR_EXISTS, under the mutex, if the journal holds a live row of that
  * purpose for the token (a token approves one way only).
+ * A journalled transaction still pending replace_after after its last send is
+ * replaced (same nonce, fees bumped within max_fee_per_gas), the replacement
+ * journalled before it is sent; every version is watched for its receipt.
+ * A network fee above max_fee_per_gas is DPK_ERR_BUSY (msg has both figures).
  * Returns 0 with out filled (out->mined 0: not mined within wait_ms; the
  * caller may ask again). On error a sentence goes to msg: DPK_ERR_REVERT (the
  * contract refused; the reason is in msg; nothing journalled if found before
@@ -68,7 +79,8 @@ int pkm_chain_send(struct pkm_chain *ch, struct dpk_rpc *rpc, const uint8_t *tok
 int pkm_chain_record_approval(struct pkm_chain *ch, const struct pkm_tx_row *row);
 
 /* Send again every journalled transaction not yet known to be mined (after
- * a crash or a restart), waiting up to wait_ms for each. Logs what it did. */
+ * a crash or a restart), waiting up to wait_ms for each, replacing those
+ * pending longer than replace_after. Logs what it did. */
 void pkm_chain_resume(struct pkm_chain *ch, struct dpk_rpc *rpc, uint64_t wait_ms);
 
 /* storePKMKey(the identity key's on-chain form) from the PKM's wallet. With

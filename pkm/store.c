@@ -31,7 +31,16 @@ static const char schema[] =
     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
     "  raw BLOB NOT NULL,"
     "  state INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (token_id, purpose));";
+    "  PRIMARY KEY (token_id, purpose));"
+    /* every version sent for a chain_txs row's nonce (the first and each
+     * replacement), so whichever is mined is found after a restart */
+    "CREATE TABLE IF NOT EXISTS chain_tx_sent ("
+    "  token_id BLOB NOT NULL,"
+    "  purpose TEXT NOT NULL,"
+    "  hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+    "  raw BLOB NOT NULL,"
+    "  sent_ms INTEGER NOT NULL,"
+    "  FOREIGN KEY (token_id, purpose) REFERENCES chain_txs(token_id, purpose) ON DELETE CASCADE);";
 
 int
 pkm_store_open(const char *path, struct pkm_store **out, char *err, size_t errsz)
@@ -193,10 +202,101 @@ pkm_store_list(struct pkm_store *s, void (*fn)(void *ctx, const struct pkm_token
 	return rc == SQLITE_DONE ? 0 : DPK_ERR_IO;
 }
 
+/* sent_ms is the database's wall clock in milliseconds */
+static int
+add_version(struct pkm_store *s, const uint8_t token_id[16], const char *purpose, const uint8_t hash[32],
+    const uint8_t *raw, size_t len)
+{
+	sqlite3_stmt *st;
+
+	if (prep(s, "INSERT OR IGNORE INTO chain_tx_sent (token_id, purpose, hash, raw, sent_ms) VALUES (?, ?, ?, ?,"
+	    " CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, raw != NULL ? (const void *)raw : "", (int)len, SQLITE_STATIC);
+	return step_done(st);
+}
+
+static int
+exec(struct pkm_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : DPK_ERR_IO;
+}
+
+int
+pkm_store_replace_tx(struct pkm_store *s, const uint8_t token_id[16], const char *purpose, const uint8_t hash[32],
+    const uint8_t *raw, size_t len)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (exec(s, "BEGIN IMMEDIATE") != 0)
+		return DPK_ERR_IO;
+	if ((r = add_version(s, token_id, purpose, hash, raw, len)) == 0 &&
+	    (r = prep(s, "UPDATE chain_txs SET hash = ?, raw = ? WHERE token_id = ? AND purpose = ? AND state = 0",
+	    &st)) == 0) {
+		sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, raw, (int)len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, token_id, 16, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, purpose, -1, SQLITE_STATIC);
+		if ((r = step_done(st)) == 0 && sqlite3_changes(s->db) != 1)
+			r = DPK_ERR_NOTFOUND;
+	} else if (r == 0) {
+		r = DPK_ERR_IO;
+	}
+	if (r == 0 && exec(s, "COMMIT") == 0)
+		return 0;
+	exec(s, "ROLLBACK");
+	return r != 0 ? r : DPK_ERR_IO;
+}
+
+int
+pkm_store_tx_versions(struct pkm_store *s, const uint8_t token_id[16], const char *purpose,
+    struct pkm_tx_version *v, size_t max, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (prep(s, "SELECT hash, sent_ms FROM chain_tx_sent WHERE token_id = ? AND purpose = ? ORDER BY sent_ms",
+	    &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_blob(st, 1, token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, purpose, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		if (copy_blob(st, 0, v[*n].hash, 32) != 0)
+			continue;
+		v[*n].sent_ms = (uint64_t)sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : DPK_ERR_IO;
+}
+
+int
+pkm_store_set_tx_mined(struct pkm_store *s, const uint8_t token_id[16], const char *purpose, const uint8_t hash[32],
+    enum pkm_tx_state state)
+{
+	sqlite3_stmt *st;
+
+	/* the row keeps the version that was mined */
+	if (prep(s, "UPDATE chain_txs SET state = ?1, hash = ?2, raw = COALESCE((SELECT raw FROM chain_tx_sent"
+	    " WHERE hash = ?2), raw) WHERE token_id = ?3 AND purpose = ?4", &st) != 0)
+		return DPK_ERR_IO;
+	sqlite3_bind_int(st, 1, (int)state);
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, token_id, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, purpose, -1, SQLITE_STATIC);
+	return step_done(st);
+}
+
 int
 pkm_store_add_tx(struct pkm_store *s, const struct pkm_tx_row *tx)
 {
 	sqlite3_stmt *st;
+	int r;
 
 	if (prep(s, "INSERT INTO chain_txs (token_id, purpose, nonce, hash, raw, state) VALUES (?, ?, ?, ?, ?, ?)",
 	    &st) != 0)
@@ -207,7 +307,9 @@ pkm_store_add_tx(struct pkm_store *s, const struct pkm_tx_row *tx)
 	sqlite3_bind_blob(st, 4, tx->hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 5, tx->raw.data ? (const void *)tx->raw.data : "", (int)tx->raw.len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, (int)tx->state);
-	return step_done(st);
+	if ((r = step_done(st)) != 0 || strcmp(tx->purpose, "eip712") == 0)
+		return r;
+	return add_version(s, tx->token_id, tx->purpose, tx->hash, tx->raw.data, tx->raw.len);
 }
 
 int

@@ -61,6 +61,24 @@ int pkm_store_get_tx(struct pkm_store *s, const uint8_t token_id[16], const char
     struct pkm_tx_row *tx);
 int pkm_store_set_tx_state(struct pkm_store *s, const uint8_t token_id[16], const char *purpose,
     enum pkm_tx_state st);
+/* Every version sent for a row's nonce: the first and each replacement. */
+struct pkm_tx_version {
+	uint8_t hash[32];
+	uint64_t sent_ms; /* wall clock when it was journalled, just before it was sent */
+};
+#define PKM_TX_MAX_VERSIONS 16
+
+/* Journal a replacement of the signed row (token, purpose), in one SQLite
+ * transaction: the new bytes become the row's and join its versions. Called
+ * before the replacement is sent. DPK_ERR_NOTFOUND if the row is not signed. */
+int pkm_store_replace_tx(struct pkm_store *s, const uint8_t token_id[16], const char *purpose,
+    const uint8_t hash[32], const uint8_t *raw, size_t len);
+/* The row's versions, oldest first, at most max. */
+int pkm_store_tx_versions(struct pkm_store *s, const uint8_t token_id[16], const char *purpose,
+    struct pkm_tx_version *v, size_t max, size_t *n);
+/* Mark the row mined (or failed) by the version hash: the row then holds that version. */
+int pkm_store_set_tx_mined(struct pkm_store *s, const uint8_t token_id[16], const char *purpose,
+    const uint8_t hash[32], enum pkm_tx_state state);
 /* The highest nonce in the journal, for nonce allocation; DPK_ERR_NOTFOUND if none. */
 int pkm_store_max_nonce(struct pkm_store *s, uint64_t *nonce);
 /* Drop a (token, purpose) row only if it is PKM_TX_FAILED, so a refused

@@ -28,6 +28,7 @@ unit_tests = \
 	tests/unit/eth/test_abi \
 	tests/unit/eth/test_wallet \
 	tests/unit/eth/test_tx \
+	tests/unit/eth/test_fees \
 	tests/unit/eth/test_keystore \
 	tests/unit/eth/test_rpc \
 	tests/unit/eth/test_mpt \
@@ -106,6 +107,9 @@ tests_unit_eth_test_wallet_LDADD = $(TEST_LIBS)
 tests_unit_eth_test_tx_SOURCES = tests/unit/eth/test_tx.c
 tests_unit_eth_test_tx_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_eth_test_tx_LDADD = $(TEST_LIBS)
+tests_unit_eth_test_fees_SOURCES = tests/unit/eth/test_fees.c
+tests_unit_eth_test_fees_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_eth_test_fees_LDADD = $(TEST_LIBS)
 tests_unit_eth_test_keystore_SOURCES = tests/unit/eth/test_keystore.c
 tests_unit_eth_test_keystore_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_eth_test_keystore_LDADD = $(TEST_LIBS)

@@ -60,6 +60,13 @@ set_detail(struct reg *g, const char *fmt, ...)
 	pthread_mutex_unlock(&g->mu);
 }
 
+/* wall-clock milliseconds (whole seconds): journalled send times survive a restart */
+static uint64_t
+wall_ms(void)
+{
+	return (uint64_t)time(NULL) * 1000;
+}
+
 /* --- the journal --- */
 
 static int
@@ -102,6 +109,11 @@ journal_write(struct reg *g)
 		char *raw = malloc(2 * g->tx_raw.len + 1);
 
 		fprintf(f, "tx-nonce: %llu\n", (unsigned long long)g->tx_nonce);
+		for (size_t i = 0; i < g->n_tx_prev; i++) {
+			dpk_hex_encode(g->tx_prev[i], 32, 0, hex, sizeof(hex));
+			fprintf(f, "tx-replaced: %s\n", hex);
+		}
+		fprintf(f, "tx-sent-at: %llu\n", (unsigned long long)g->tx_sent_ms);
 		dpk_hex_encode(g->tx_hash, 32, 0, hex, sizeof(hex));
 		fprintf(f, "tx-hash: %s\n", hex);
 		if (raw != NULL) {
@@ -227,6 +239,12 @@ journal_read(struct reg *g)
 			g->has_relay = 1;
 		} else if (strcmp(line, "tx-nonce") == 0) {
 			g->tx_nonce = strtoull(v, NULL, 10);
+		} else if (strcmp(line, "tx-replaced") == 0) {
+			if (g->n_tx_prev >= REG_MAX_REPLACEMENTS || dpk_hex_decode_exact(v, g->tx_prev[g->n_tx_prev], 32) != 0)
+				goto out;
+			g->n_tx_prev++;
+		} else if (strcmp(line, "tx-sent-at") == 0) {
+			g->tx_sent_ms = strtoull(v, NULL, 10);
 		} else if (strcmp(line, "tx-hash") == 0) {
 			if (dpk_hex_decode_exact(v, g->tx_hash, 32) != 0)
 				goto out;
@@ -274,6 +292,8 @@ reg_init(struct reg *g, const char *state_dir, const struct dpk_wallet *w, const
 		return 0;
 	}
 	g->started_ms = agent_now_ms();
+	if (g->has_tx && g->tx_sent_ms == 0) /* a journal from before replacements: count from now */
+		g->tx_sent_ms = wall_ms();
 	return g->step != REG_NONE && g->step != REG_DONE && g->step != REG_FAILED;
 }
 
@@ -283,6 +303,14 @@ reg_free(struct reg *g)
 	dpk_buf_free(&g->pub);
 	dpk_buf_free(&g->tx_raw);
 	pthread_mutex_destroy(&g->mu);
+}
+
+void
+reg_set_fees(struct reg *g, uint64_t max_fee, uint64_t max_tip, uint32_t replace_after_ms)
+{
+	g->fees.max_fee = max_fee;
+	g->fees.max_tip = max_tip;
+	g->replace_after_ms = replace_after_ms;
 }
 
 int
@@ -323,6 +351,7 @@ reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t 
 	memcpy(g->contract, contract, 20);
 	g->flow = flow;
 	g->has_fund_tx = g->has_approval = g->has_relay = g->has_tx = 0;
+	g->n_tx_prev = 0;
 	dpk_buf_reset(&g->tx_raw);
 	g->started_ms = agent_now_ms();
 	g->start_block = g->head_block = 0;
@@ -390,7 +419,10 @@ pkm_call(struct reg *g, uint8_t type, const void *body, size_t len, int timeout_
 		code = dpk_wire_get_u32(&rd);
 		if (dpk_wire_get_text(&rd, msg, sizeof(msg)) != 0)
 			snprintf(msg, sizeof(msg), "(unreadable reason)");
-		fail_with(g, "the PKM refused: %s (code %u)", msg, code);
+		if (code == (uint32_t)-DPK_ERR_BUSY) /* e.g. the network's fee is above the PKM's cap */
+			set_detail(g, "the PKM cannot now: %s; will retry", msg);
+		else
+			fail_with(g, "the PKM refused: %s (code %u)", msg, code);
 		return DPK_ERR_RPC;
 	}
 	if (rtype != DPK_MSG_REPLY(type)) {
@@ -553,10 +585,18 @@ static void
 prepare_tx(struct reg *g, struct dpk_rpc *rpc, const struct dpk_buf *calldata, const char *what)
 {
 	struct dpk_txsend req = {.to = g->contract, .data = calldata->data, .data_len = calldata->len};
+	struct dpk_fee_offer offer;
 	char reason[256];
 	int r;
 
+	if ((r = dpk_fees_offer(rpc, &g->fees, &offer, reason, sizeof(reason))) != 0) {
+		set_detail(g, "cannot send %s yet: %s; will retry", what, reason);
+		return;
+	}
+	req.fees = &offer;
 	dpk_buf_reset(&g->tx_raw);
+	g->n_tx_prev = 0;
+	g->tx_sent_ms = wall_ms();
 	r = dpk_txsend_prepare(rpc, g->wallet, g->chain_id, &req, &g->tx_raw, g->tx_hash, &g->tx_nonce);
 	if (r == DPK_ERR_REVERT) {
 		dpk_registry_last_revert(rpc, reason, sizeof(reason));
@@ -639,6 +679,82 @@ out:
 	dpk_buf_free(&calldata);
 }
 
+/* Is an earlier version of the transaction mined? Then it is the one: the
+ * journal keeps it as the transaction. 0 with *rc filled if so. */
+static int
+replaced_one_mined(struct reg *g, struct dpk_rpc *rpc, struct dpk_rpc_receipt *rc)
+{
+	for (size_t i = 0; i < g->n_tx_prev; i++) {
+		if (dpk_rpc_receipt(rpc, g->tx_prev[i], rc) == 0) {
+			memcpy(g->tx_hash, g->tx_prev[i], 32);
+			return 0;
+		}
+	}
+	return DPK_ERR_NOTFOUND;
+}
+
+/* Does the node's refusal say the fees are too low? (geth: "transaction
+ * underpriced", "max fee per gas less than block base fee"; anvil and
+ * Nethermind word it alike.) */
+static int
+fee_refusal(const char *why)
+{
+	return strcasestr(why, "underpriced") != NULL || strcasestr(why, "fee") != NULL;
+}
+
+/* Is the wallet's next nonce (mined transactions) still at most tx_nonce? */
+static int
+nonce_still_ours(struct reg *g, struct dpk_rpc *rpc)
+{
+	uint64_t n;
+
+	return dpk_rpc_nonce(rpc, g->wallet->addr, DPK_RPC_LATEST, &n) == 0 && n <= g->tx_nonce;
+}
+
+/* Pending for replace_after (now: at once): sign a replacement (same nonce, fees bumped
+ * within the cap), journal it with the earlier hashes, then send it. */
+static int
+maybe_replace(struct reg *g, struct dpk_rpc *rpc, int now)
+{
+	struct dpk_fee_offer next;
+	struct dpk_buf raw;
+	uint8_t hash[32], got[32];
+	char msg[256], hex[67], max[48], tip[48];
+
+	int r;
+
+	if (g->n_tx_prev >= REG_MAX_REPLACEMENTS)
+		return DPK_ERR_TOOBIG;
+	if (!now && wall_ms() < g->tx_sent_ms + g->replace_after_ms)
+		return 0;
+	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
+	if ((r = dpk_txsend_replace(rpc, g->wallet, &g->fees, g->tx_raw.data, g->tx_raw.len, &raw, hash, &next, msg,
+	    sizeof(msg))) != 0) {
+		set_detail(g, "transaction (nonce %llu) pending: %s", (unsigned long long)g->tx_nonce, msg);
+		dpk_buf_free(&raw);
+		return r;
+	}
+	pthread_mutex_lock(&g->mu);
+	memcpy(g->tx_prev[g->n_tx_prev++], g->tx_hash, 32);
+	memcpy(g->tx_hash, hash, 32);
+	dpk_buf_reset(&g->tx_raw);
+	dpk_buf_put(&g->tx_raw, raw.data, raw.len);
+	g->tx_sent_ms = wall_ms();
+	pthread_mutex_unlock(&g->mu);
+	dpk_buf_free(&raw);
+	dpk_hex_encode(hash, 32, 1, hex, sizeof(hex));
+	dpk_fee_format(next.max_fee, max, sizeof(max));
+	dpk_fee_format(next.tip, tip, sizeof(tip));
+	set_detail(g, "replaced the pending transaction (nonce %llu) with %.18s... at maxFeePerGas %s, tip %s",
+	    (unsigned long long)g->tx_nonce, hex, max, tip);
+	if (journal_write(g) != 0) { /* not journalled: never sent */
+		set_detail(g, "cannot write the registration journal %s: %s", g->path, strerror(errno));
+		return DPK_ERR_IO;
+	}
+	dpk_rpc_send_raw(rpc, g->tx_raw.data, g->tx_raw.len, got); /* the next step waits for any version */
+	return 0;
+}
+
 static void
 step_sending(struct reg *g, struct dpk_rpc *rpc)
 {
@@ -647,14 +763,37 @@ step_sending(struct reg *g, struct dpk_rpc *rpc)
 	int r;
 
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
-	set_detail(g, "waiting for transaction %.18s... (nonce %llu) to be mined", hex, (unsigned long long)g->tx_nonce);
-	r = dpk_txsend_submit(rpc, g->tx_raw.data, g->tx_raw.len, g->tx_hash, STEP_WAIT_MS, NULL, NULL, &rc);
-	if (r == DPK_ERR_TIMEOUT || r == DPK_ERR_NET)
+	if (replaced_one_mined(g, rpc, &rc) == 0) {
+		r = 0;
+	} else {
+		set_detail(g, "waiting for transaction %.18s... (nonce %llu) to be mined", hex,
+		    (unsigned long long)g->tx_nonce);
+		r = dpk_txsend_submit(rpc, g->tx_raw.data, g->tx_raw.len, g->tx_hash, STEP_WAIT_MS, NULL, NULL, &rc);
+		/* refused (nonce used) because an earlier version was mined meanwhile? */
+		if (r == DPK_ERR_RPC && replaced_one_mined(g, rpc, &rc) == 0)
+			r = 0;
+	}
+	if (r == DPK_ERR_TIMEOUT || r == DPK_ERR_NET) {
+		maybe_replace(g, rpc, 0);
 		return; /* the next step tries again with the same bytes */
+	}
+	if (r == DPK_ERR_RPC && fee_refusal(dpk_rpc_last_error(rpc)) && nonce_still_ours(g, rpc)) {
+		/* refused while the nonce is unused: fees below what the node now
+		 * takes (a journalled transaction sent again after a fee rise)? A
+		 * replacement at today's fees; a cap that forbids it waits */
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", dpk_rpc_last_error(rpc));
+		r = maybe_replace(g, rpc, 1);
+		if (r != 0 && r != DPK_ERR_RANGE)
+			fail_with(g, "the node refused the registration transaction: %s", why);
+		return;
+	}
 	if (r != 0) {
 		fail_with(g, "the node refused the registration transaction: %s", dpk_rpc_last_error(rpc));
 		return;
 	}
+	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
 	if (rc.status != 1) {
 		fail_with(g, "the registration transaction %.18s... reverted in block %llu", hex,
 		    (unsigned long long)rc.block_number);

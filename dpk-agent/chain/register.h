@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "registry/identity.h"
 #include "crypto/idkey.h"
+#include "eth/fees.h"
 #include "eth/rpc.h"
 #include "eth/wallet.h"
 
@@ -31,6 +32,8 @@ enum reg_step {
 
 /* journalled as numbers; dpk.conf's registration (DPK_CONFIG_REG_*) has the same values */
 enum reg_flow { REG_FLOW_EIP712 = 0, REG_FLOW_PAPER = 1, REG_FLOW_RELAY = 2 };
+
+#define REG_MAX_REPLACEMENTS 16
 
 struct reg {
 	pthread_mutex_t mu;      /* guards everything below against the event loop's readers */
@@ -64,12 +67,22 @@ struct reg {
 	uint64_t tx_nonce;
 	uint8_t tx_hash[32];
 	struct dpk_buf tx_raw;
+	/* earlier versions of the transaction for tx_nonce (replaced at higher
+	 * fees): any of them may be the one mined */
+	uint8_t tx_prev[REG_MAX_REPLACEMENTS][32];
+	size_t n_tx_prev;
+	uint64_t tx_sent_ms;     /* wall clock when the current version was journalled, just before sending */
+	/* fees (dpk.conf max_fee_per_gas, max_priority_fee_per_gas, replace_after) */
+	struct dpk_fee_policy fees;
+	uint32_t replace_after_ms;
 };
 
 /* Set up from the journal (if any) in state_dir. A registration that was
  * under way resumes: returns 1 then, 0 if there is nothing to do. */
 int reg_init(struct reg *g, const char *state_dir, const struct dpk_wallet *w, const struct dpk_idkey *k);
 void reg_free(struct reg *g);
+/* The fee cap and the replacement delay for this host's transactions. */
+void reg_set_fees(struct reg *g, uint64_t max_fee, uint64_t max_tip, uint32_t replace_after_ms);
 /* Begin (from the configuration's identity and token file). 0, or an error
  * with the reason in g->detail. Does nothing if one is under way or done. */
 int reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t chain_id,

@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "eth/rpc.h"
+#include "eth/fees.h"
 #include "eth/wallet.h"
 #include "proto.h"
 
@@ -32,6 +33,7 @@ dpk_config_defaults(struct dpk_config *c)
 	c->registration = DPK_CONFIG_REG_RELAY;
 	c->rpc_timeout_ms = 5 * 1000;
 	c->verify_reads = 1;
+	c->replace_after_ms = 120 * 1000;
 	c->rpc_quorum = 0; /* a majority of the rpc_url */
 	c->request_timeout_ms = 2 * 1000;
 	c->nss_uid_min = DPK_NSS_UID_MIN_DEFAULT;
@@ -90,7 +92,8 @@ enum key_id {
 	K_PSK_MAX_OUTBOUND, K_PSK_MAX_PER_SOURCE,
 	K_MAX_CONNECTIONS_PER_UID, K_ROOT_CONNECTIONS, K_CLIENT_IDLE_TIMEOUT, K_CLIENT_IO_TIMEOUT, K_MAX_CHAIN_READS,
 	K_MAX_CHAIN_READS_PER_UID, K_VERIFY_READS, K_RPC_QUORUM, K_CONFIRMATIONS,
-	K_CHECKPOINT, K_MAX_PROOF_AGE, K_DEPLOY_BLOCK, K_LOG_RANGE, K_COUNT
+	K_CHECKPOINT, K_MAX_PROOF_AGE, K_DEPLOY_BLOCK, K_LOG_RANGE,
+	K_MAX_FEE_PER_GAS, K_MAX_PRIORITY_FEE_PER_GAS, K_REPLACE_AFTER, K_COUNT
 };
 
 /* checkpoint = NUMBER:0xBLOCKHASH (a block the operator checked elsewhere,
@@ -309,6 +312,14 @@ config_set(struct dpk_config *c, enum key_id k, const char *v, const char **why)
 		return 0;
 	case K_LOG_RANGE:
 		return dpk_conffile_log_range(v, &c->log_range, why);
+	case K_MAX_FEE_PER_GAS:
+		return dpk_fee_parse(v, &c->max_fee_per_gas, why) != 0;
+	case K_MAX_PRIORITY_FEE_PER_GAS:
+		return dpk_fee_parse(v, &c->max_priority_fee_per_gas, why) != 0;
+	case K_REPLACE_AFTER:
+		if (dpk_conffile_duration(v, CONFIG_MAX_DURATION_MS, &c->replace_after_ms) != 0 || c->replace_after_ms < 1000)
+			return *why = "is not a duration from 1s to 24h", 1;
+		return 0;
 	case K_LOGIN_ALLOW:
 		c->has_login_allow = 1;
 		return agent_selset_add(&c->login_allow, v, why);
@@ -419,6 +430,7 @@ static const struct dpk_conffile_key keys[K_COUNT] = {
 	{"verify_reads", 0}, {"rpc_quorum", 0}, {"confirmations", 0},
 	{"checkpoint", 0}, {"max_proof_age", 0},
 	{"deploy_block", 0}, {"log_range", 0},
+	{"max_fee_per_gas", 0}, {"max_priority_fee_per_gas", 0}, {"replace_after", 0},
 };
 
 static int

@@ -108,6 +108,10 @@ struct dpk_config {
 	/* the event poll (chain/chain.c) */
 	uint64_t deploy_block;             /* the registry's deployment block: no log is read below it */
 	uint64_t log_range;                /* blocks per eth_getLogs request (halved when a node refuses it) */
+	/* this host's own transactions (chain/register.c, lib/eth/fees.h) */
+	uint64_t max_fee_per_gas;          /* wei; 0: no cap */
+	uint64_t max_priority_fee_per_gas; /* wei; 0: no cap */
+	uint32_t replace_after_ms;         /* a pending transaction is replaced after this; default 2 min */
 };
 
 /* Look up the gid of each user_group in the host's other sources (files,

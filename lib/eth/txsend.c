@@ -4,6 +4,7 @@
 #include "base/hex.h"
 #include "eth/tx.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int
@@ -28,10 +29,15 @@ dpk_txsend_prepare(struct dpk_rpc *rpc, const struct dpk_wallet *w, uint64_t cha
 		tx.nonce = req->nonce;
 	else if ((r = dpk_rpc_nonce(rpc, w->addr, DPK_RPC_PENDING, &tx.nonce)) != 0)
 		return r;
-	if ((r = dpk_rpc_fee_data(rpc, &fees)) != 0)
+	if (req->fees != NULL) {
+		dpk_u256_from_u64(&tx.max_priority_fee, req->fees->tip);
+		dpk_u256_from_u64(&tx.max_fee, req->fees->max_fee);
+	} else if ((r = dpk_rpc_fee_data(rpc, &fees)) != 0) {
 		return r;
-	tx.max_priority_fee = fees.priority_fee;
-	tx.max_fee = fees.max_fee;
+	} else {
+		tx.max_priority_fee = fees.priority_fee;
+		tx.max_fee = fees.max_fee;
+	}
 	tx.gas_limit = req->gas_limit;
 	if (tx.gas_limit == 0) {
 		struct dpk_rpc_callmsg msg = {.from = w->addr, .to = req->to, .value = &req->value,
@@ -84,6 +90,53 @@ dpk_txsend_submit(struct dpk_rpc *rpc, const uint8_t *raw, size_t len, const uin
 	if (r != 0 && r != DPK_ERR_RPC)
 		return r;
 	return dpk_rpc_wait_receipt(rpc, hash, timeout_ms, 0, progress, ctx, rcpt);
+}
+
+int
+dpk_txsend_fees_of(const uint8_t *raw, size_t len, struct dpk_fee_offer *out)
+{
+	struct dpk_tx_signed st;
+	int r;
+
+	if ((r = dpk_tx_decode(raw, len, &st)) != 0)
+		return r;
+	if (st.tx.type != DPK_TX_EIP1559)
+		return DPK_ERR_UNSUPPORTED;
+	out->base_fee = 0;
+	if (dpk_u256_to_u64(&st.tx.max_priority_fee, &out->tip) != 0 ||
+	    dpk_u256_to_u64(&st.tx.max_fee, &out->max_fee) != 0)
+		return DPK_ERR_RANGE;
+	return 0;
+}
+
+int
+dpk_txsend_replace(struct dpk_rpc *rpc, const struct dpk_wallet *w, const struct dpk_fee_policy *pol,
+    const uint8_t *raw, size_t len, struct dpk_buf *out, uint8_t hash[32], struct dpk_fee_offer *offered,
+    char *msg, size_t msgsz)
+{
+	struct dpk_tx_signed st;
+	struct dpk_fee_offer prev, next;
+	int r;
+
+	if ((r = dpk_tx_decode(raw, len, &st)) != 0 || (r = dpk_txsend_fees_of(raw, len, &prev)) != 0) {
+		snprintf(msg, msgsz, "the journalled transaction cannot be decoded: %s", dpk_strerror(r));
+		return r;
+	}
+	if (memcmp(st.from, w->addr, 20) != 0) {
+		snprintf(msg, msgsz, "the journalled transaction is not this wallet's");
+		return DPK_ERR_INVALID;
+	}
+	if ((r = dpk_fees_bump(rpc, pol, &prev, &next, msg, msgsz)) != 0)
+		return r;
+	dpk_u256_from_u64(&st.tx.max_priority_fee, next.tip);
+	dpk_u256_from_u64(&st.tx.max_fee, next.max_fee);
+	if ((r = dpk_tx_sign(&st.tx, w, out, hash)) != 0) {
+		snprintf(msg, msgsz, "cannot sign the replacement: %s", dpk_strerror(r));
+		return r;
+	}
+	if (offered != NULL)
+		*offered = next;
+	return 0;
 }
 
 int

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,6 +182,18 @@ dpk_test_chain_revert(struct dpk_rpc *rpc, uint64_t snapshot)
 }
 
 void
+dpk_test_node_call(struct dpk_rpc *rpc, const char *method, const char *arg)
+{
+	cJSON *params = cJSON_CreateArray();
+
+	if (arg != NULL && (strcmp(arg, "true") == 0 || strcmp(arg, "false") == 0))
+		cJSON_AddItemToArray(params, cJSON_CreateBool(strcmp(arg, "true") == 0));
+	else if (arg != NULL)
+		cJSON_AddItemToArray(params, cJSON_CreateString(arg));
+	cJSON_Delete(anvil_call(rpc, method, params));
+}
+
+void
 dpk_test_chain_mine(struct dpk_rpc *rpc, unsigned n)
 {
 	cJSON *p = cJSON_CreateArray();
@@ -189,4 +202,14 @@ dpk_test_chain_mine(struct dpk_rpc *rpc, unsigned n)
 	dpk_hex_from_u64(n, q);
 	cJSON_AddItemToArray(p, cJSON_CreateString(q));
 	cJSON_Delete(anvil_call(rpc, "anvil_mine", p));
+}
+
+void
+dpk_test_mine_at_base_fee(struct dpk_rpc *rpc, uint64_t wei)
+{
+	char q[32];
+
+	snprintf(q, sizeof(q), "0x%llx", (unsigned long long)wei);
+	dpk_test_node_call(rpc, "anvil_setNextBlockBaseFeePerGas", q);
+	dpk_test_node_call(rpc, "evm_mine", NULL);
 }

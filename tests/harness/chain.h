@@ -47,6 +47,11 @@ uint32_t dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], ui
 /* Revoke the identity text, as the approver. */
 void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
     const char *text);
+/* A node method with one argument (NULL: none; "true" or "false": a JSON
+ * boolean; else a string), such as evm_setAutomine or evm_mine. */
+void dpk_test_node_call(struct dpk_rpc *rpc, const char *method, const char *arg);
+/* Mine one block on anvil whose base fee is wei (anvil_setNextBlockBaseFeePerGas, evm_mine). */
+void dpk_test_mine_at_base_fee(struct dpk_rpc *rpc, uint64_t wei);
 
 /* Reorgs on anvil (tests/integration/test_reorg.c): a snapshot of the chain
  * (anvil_snapshot; its id), going back to it (anvil_revert: the blocks after

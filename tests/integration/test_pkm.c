@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "chain.h"
 #include "harness.h"
 #include "base/hex.h"
 #include "registry/identity.h"
@@ -777,6 +778,149 @@ test_crash_after_journal(void **state)
 	stop_pkm(e);
 }
 
+static void add_conf(struct env *e, const char *lines);
+
+/* The PKM log's lines about transactions of purpose (the trace the test
+ * prints); the hashes of those lines containing what, in order, into hashes. */
+static size_t
+log_hashes(struct env *e, const char *purpose, const char *what, uint8_t hashes[][32], size_t max, int print)
+{
+	char line[1024], needle[64];
+	size_t n = 0;
+	FILE *f = fopen(e->log, "r");
+
+	assert_non_null(f);
+	snprintf(needle, sizeof(needle), ": %s transaction 0x", purpose);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *h = strstr(line, needle);
+
+		if (h == NULL)
+			continue;
+		if (print)
+			printf("  %s", strstr(line, "transaction"));
+		size_t got;
+
+		if (strstr(line, what) != NULL && n < max &&
+		    dpk_hex_decode(h + strlen(needle), 64, hashes[n], 32, &got) == 0 && got == 32)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static int
+mined(struct env *e, const uint8_t hash[32])
+{
+	struct dpk_rpc_receipt rc;
+
+	if (dpk_rpc_receipt(e->rpc, hash, &rc) != 0)
+		return 0;
+	dpk_rpc_receipt_free(&rc);
+	return 1;
+}
+
+/* A fee spike leaves the PKM's FUND transaction pending; the PKM replaces
+ * it (same nonce, fees bumped within max_fee_per_gas), dies right after
+ * journalling the replacement, and after a restart the journal's newest
+ * version is followed and replaced again at the network's fee: the device
+ * is funded once, the PKM's nonce advances by one. */
+static void
+test_fund_replaced(void **state)
+{
+	struct env *e = *state;
+	struct dpk_token t;
+	struct dpk_wallet w;
+	struct reply r1;
+	uint8_t sent[4][32], repl[4][32];
+	uint64_t pkm_nonce;
+	size_t ns, nr;
+
+	add_conf(e, "max_fee_per_gas = 500 gwei\nreplace_after = 2s\n");
+	start_pkm(e);
+	stop_pkm(e);
+	enrol(e, "spike.example.org", NULL, &t);
+	new_wallet(&w);
+	pkm_nonce = nonce_of(e, e->pkm_addr);
+
+	/* nothing is mined: the first send stays pending; at replace_after the
+	 * PKM journals a replacement and dies before sending it */
+	dpk_test_node_call(e->rpc, "evm_setAutomine", "false");
+	setenv("DPK_PKM_TEST_CRASH", "after-replace-journal", 1);
+	start_pkm(e);
+	unsetenv("DPK_PKM_TEST_CRASH");
+	assert_int_not_equal(wallet_request(e, &t, MSG_FUND, w.addr, &r1), 0);
+	assert_int_equal(dpk_test_wait_exit(e->pkm, 20000), 99);
+	e->pkm = 0;
+	/* the spike: a block at 100 gwei leaves the first send out */
+	dpk_test_mine_at_base_fee(e->rpc, 100 * 1000000000ULL);
+	assert_int_equal(log_hashes(e, "fund", "sent:", sent, 4, 0), 1);
+	assert_false(mined(e, sent[0]));
+	assert_int_equal(balance(e, w.addr), 0);
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce);
+
+	/* restarted: the journalled replacement is followed, replaced at the
+	 * network's fee (within the cap) and mined */
+	dpk_test_node_call(e->rpc, "evm_setAutomine", "true");
+	start_pkm(e);
+	fund_ok(e, &t, &w, &r1);
+	printf("fee spike, a crash after journalling the replacement, a restart (dpk-pkm's log):\n");
+	ns = log_hashes(e, "fund", "sent:", sent, 4, 1);
+	nr = log_hashes(e, "fund", "replaces the pending one", repl, 4, 0);
+	assert_int_equal(ns, 1);
+	assert_true(nr >= 2);
+	assert_memory_equal(r1.hash, repl[nr - 1], 32);
+	assert_true(mined(e, repl[nr - 1]));
+	for (size_t i = 0; i + 1 < nr; i++)
+		assert_false(mined(e, repl[i]));
+	assert_false(mined(e, sent[0]));
+	assert_int_equal(balance(e, w.addr), FUND_WEI);
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce + 1);
+	{
+		char hex[67];
+
+		dpk_hex_encode(r1.hash, 32, 1, hex, sizeof(hex));
+		printf("  mined: %.18s... (the last replacement); the others have no receipt\n", hex);
+	}
+	printf("  device balance %llu wei (one fund_amount); PKM nonce %llu -> %llu\n",
+	    (unsigned long long)balance(e, w.addr), (unsigned long long)pkm_nonce,
+	    (unsigned long long)nonce_of(e, e->pkm_addr));
+	dpk_token_clear(&t);
+	stop_pkm(e);
+}
+
+/* max_fee_per_gas below the network's base fee: FUND is refused for now
+ * (code 28, busy: the device asks again) with both figures, nothing is
+ * sent; once the fee falls, the same request funds. */
+static void
+test_fund_fee_cap(void **state)
+{
+	struct env *e = *state;
+	struct dpk_token t;
+	struct dpk_wallet w;
+	struct reply r1;
+	uint64_t pkm_nonce;
+
+	add_conf(e, "max_fee_per_gas = 2 gwei\n");
+	start_pkm(e);
+	enrol(e, "capped.example.org", NULL, &t);
+	new_wallet(&w);
+	pkm_nonce = nonce_of(e, e->pkm_addr);
+	dpk_test_mine_at_base_fee(e->rpc, 5 * 1000000000ULL);
+	assert_int_equal(wallet_request(e, &t, MSG_FUND, w.addr, &r1), 0);
+	assert_int_equal(r1.type, MSG_FAILURE);
+	printf("cap below the base fee: FUND refused, code %u: %s\n", r1.code, r1.msg);
+	assert_int_equal(r1.code, 28);
+	assert_non_null(strstr(r1.msg, "base fee (5 gwei)"));
+	assert_non_null(strstr(r1.msg, "max_fee_per_gas (2 gwei)"));
+	assert_int_equal(nonce_of(e, e->pkm_addr), pkm_nonce);
+	assert_int_equal(balance(e, w.addr), 0);
+	dpk_test_mine_at_base_fee(e->rpc, 1000000000ULL);
+	fund_ok(e, &t, &w, &r1);
+	assert_int_equal(balance(e, w.addr), FUND_WEI);
+	dpk_token_clear(&t);
+	stop_pkm(e);
+}
+
 /* A TCP connection to the PKM from src (127.x.y.z). */
 static int
 pkm_connect_from(struct env *e, const char *src)
@@ -898,6 +1042,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_approve_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fund_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fund_fee_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_handshake_evicted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_per_address_cap, setup, teardown),
 	};

@@ -26,7 +26,9 @@
 #include "base/hex.h"
 #include "registry/identity.h"
 #include "registry/registry.h"
+#include "eth/tx.h"
 #include "eth/txsend.h"
+#include "eth/fees.h"
 
 struct env {
 	struct dpk_test_anvil anvil;
@@ -76,6 +78,8 @@ start_pkm(struct env *e)
 	if (dpk_test_wait_port(e->pkm_port, 20000) != 0)
 		fail_msg("dpk-pkm serve did not listen (see %s)", e->pkmlog);
 }
+
+static void funded_amount(struct env *e, struct dpk_u256 *amount);
 
 /* More dpk.conf lines for the next start_agent (test_relay_counts_at_depth). */
 static const char *agent_extra = "";
@@ -521,10 +525,188 @@ test_sigkill_at_every_step(void **state)
 	/* the PKM paid the device once: its wallet lost one fund amount plus gas, not two */
 	assert_int_equal(dpk_rpc_balance(e->rpc, e->pkm_wallet, DPK_RPC_LATEST, &after), 0);
 	assert_int_equal(dpk_u256_sub(&spent, &before, &after), 0);
-	dpk_u256_from_dec(&fund, "10000000000000000"); /* pkm.conf default: 0.01 ether */
+	funded_amount(e, &fund); /* fund_amount = auto: what the PKM's log says */
 	assert_true(dpk_u256_cmp(&spent, &fund) >= 0);
-	dpk_u256_from_dec(&fund, "20000000000000000");
+	assert_int_equal(dpk_u256_add(&fund, &fund, &fund), 0);
 	assert_true(dpk_u256_cmp(&spent, &fund) < 0);
+}
+
+/* The agent's journalled registration transaction (tx-raw), decoded, and
+ * the hashes it replaced (tx-replaced lines). */
+static size_t
+journalled_tx(struct env *e, struct dpk_buf *raw, struct dpk_tx_signed *tx, uint8_t replaced[][32], size_t max)
+{
+	char path[256], *line = NULL;
+	size_t cap = 0, n = 0, got;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/agent-state/registration", e->dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "tx-raw: ", 8) == 0) {
+			uint8_t *dst;
+
+			dpk_buf_reset(raw);
+			assert_int_equal(dpk_buf_reserve(raw, strlen(line + 8) / 2, &dst), 0);
+			assert_int_equal(dpk_hex_decode(line + 8, strlen(line + 8), dst, strlen(line + 8) / 2, &got), 0);
+		} else if (strncmp(line, "tx-replaced: ", 13) == 0 && n < max) {
+			assert_int_equal(dpk_hex_decode_exact(line + 13, replaced[n++], 32), 0);
+		}
+	}
+	free(line);
+	fclose(f);
+	assert_int_equal(dpk_tx_decode(raw->data, raw->len, tx), 0);
+	return n;
+}
+
+/* The amount the PKM's log says it funded a device with. */
+static void
+funded_amount(struct env *e, struct dpk_u256 *amount)
+{
+	char line[1024], *p;
+	FILE *f;
+	int found = 0;
+
+	assert_non_null(f = fopen(e->pkmlog, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((p = strstr(line, "funded with ")) != NULL) {
+			p += strlen("funded with ");
+			p[strspn(p, "0123456789")] = '\0';
+			assert_int_equal(dpk_u256_from_dec(amount, p), 0);
+			found = 1;
+		}
+	}
+	fclose(f);
+	assert_true(found);
+}
+
+/* fund_amount = auto under a base fee 50 times anvil's: the device is
+ * funded with what its registration costs there (a fixed 0.01 ether would
+ * not cover the gas limit x fee the node wants in the wallet) and registers
+ * with exactly that money. */
+static void
+test_funding_covers_registration(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+	struct dpk_u256 fund, bal, need, spent, fixed;
+	struct dpk_tx_signed tx;
+	struct dpk_rpc_receipt rc;
+	struct dpk_buf raw;
+	uint8_t wallet[20];
+	uint64_t n;
+	char a[79], b[79], c[79];
+
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	dpk_test_mine_at_base_fee(e->rpc, 50 * 1000000000ULL);
+	start_agent(e, "eip712");
+	if (follow(e, 60, &reg, NULL) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	check_registered(e);
+	device_wallet(e, wallet);
+	funded_amount(e, &fund);
+	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
+	journalled_tx(e, &raw, &tx, NULL, 0);
+	/* the one transaction the device sent, paid from the funding alone */
+	assert_int_equal(dpk_rpc_nonce(e->rpc, wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dpk_rpc_receipt(e->rpc, tx.hash, &rc), 0);
+	dpk_u256_mul_u64(&spent, &rc.effective_gas_price, rc.gas_used);
+	dpk_rpc_receipt_free(&rc);
+	assert_int_equal(dpk_rpc_balance(e->rpc, wallet, DPK_RPC_LATEST, &bal), 0);
+	assert_int_equal(dpk_u256_add(&bal, &bal, &spent), 0);
+	assert_int_equal(dpk_u256_cmp(&bal, &fund), 0);
+	/* what the node wanted in the wallet to take it: above the old fixed figure */
+	dpk_u256_mul_u64(&need, &tx.tx.max_fee, tx.tx.gas_limit);
+	dpk_u256_from_dec(&fixed, "10000000000000000");
+	assert_true(dpk_u256_cmp(&need, &fund) <= 0);
+	assert_true(dpk_u256_cmp(&need, &fixed) > 0);
+	dpk_u256_to_dec(&fund, a);
+	dpk_u256_to_dec(&need, b);
+	dpk_u256_to_dec(&spent, c);
+	printf("base fee raised to 50 gwei: funded %s wei; the device's transaction needed gas limit x maxFee = %s wei "
+	    "in the wallet (more than the old fixed 0.01 ether) and spent %s wei\n", a, b, c);
+	dpk_buf_free(&raw);
+}
+
+static void
+spike_then_restart(struct env *e, int step)
+{
+	if (step == 4) { /* register() signed and journalled, pending: a spike, then a restart */
+		kill_agent(e);
+		dpk_test_mine_at_base_fee(e->rpc, 100 * 1000000000ULL);
+		dpk_test_node_call(e->rpc, "evm_setAutomine", "true");
+		start_agent(e, "eip712");
+	}
+}
+
+/* The device's own register() signed at anvil's fee, then a block at 100
+ * gwei and a restart of the agent: the journalled transaction cannot be
+ * mined; the agent replaces it (same nonce, fees bumped within
+ * max_fee_per_gas), journals every hash, and one of them is mined: the
+ * wallet's nonce says one transaction. */
+static void
+test_agent_replaces_stuck_registration(void **state)
+{
+	struct env *e = *state;
+	struct dpk_client_registration reg;
+	struct dpk_tx_signed tx;
+	struct dpk_rpc_receipt rc;
+	struct dpk_wallet owner;
+	struct dpk_txsend req = {0};
+	struct dpk_buf raw;
+	uint8_t wallet[20], replaced[16][32];
+	char hex[67], max[48], tip[48];
+	uint64_t n;
+	size_t nr;
+
+	agent_extra = "max_fee_per_gas = 500 gwei\nreplace_after = 2s\n";
+	enrol(e, "device1.example.org");
+	start_pkm(e);
+	start_agent(e, "eip712");
+	/* a wallet with ether already (no FUND: room for fees 100 times anvil's),
+	 * and from now on only the test mines: register() stays pending */
+	device_wallet(e, wallet);
+	dpk_test_wallet(DPK_TEST_DEV_KEY, &owner);
+	req.to = wallet;
+	dpk_u256_from_dec(&req.value, "1000000000000000000");
+	assert_int_equal(dpk_txsend(e->rpc, &owner, DPK_TEST_CHAIN_ID, &req, 30000, NULL, NULL, &rc), 0);
+	dpk_rpc_receipt_free(&rc);
+	dpk_wallet_clear(&owner);
+	dpk_test_node_call(e->rpc, "evm_setAutomine", "false");
+	if (follow(e, 90, &reg, spike_then_restart) != DPK_CLIENT_REG_DONE)
+		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
+	agent_extra = "";
+	check_registered(e);
+	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
+	nr = journalled_tx(e, &raw, &tx, replaced, 16);
+	printf("the agent's register() under a spike to 100 gwei, with a restart (cap 500 gwei):\n");
+	assert_true(nr >= 1);
+	for (size_t i = 0; i < nr; i++) {
+		dpk_hex_encode(replaced[i], 32, 1, hex, sizeof(hex));
+		printf("  replaced %s: no receipt\n", hex);
+		assert_int_equal(dpk_rpc_receipt(e->rpc, replaced[i], &rc), DPK_ERR_NOTFOUND);
+	}
+	assert_int_equal(dpk_rpc_receipt(e->rpc, tx.hash, &rc), 0);
+	dpk_hex_encode(tx.hash, 32, 1, hex, sizeof(hex));
+	{
+		uint64_t v;
+
+		assert_int_equal(dpk_u256_to_u64(&tx.tx.max_fee, &v), 0);
+		dpk_fee_format(v, max, sizeof(max));
+		assert_true(v <= 500 * 1000000000ULL);
+		assert_int_equal(dpk_u256_to_u64(&tx.tx.max_priority_fee, &v), 0);
+		dpk_fee_format(v, tip, sizeof(tip));
+	}
+	printf("  mined    %s (nonce %llu): maxFeePerGas %s, tip %s, block %llu\n", hex,
+	    (unsigned long long)tx.tx.nonce, max, tip, (unsigned long long)rc.block_number);
+	dpk_rpc_receipt_free(&rc);
+	assert_int_equal(dpk_rpc_nonce(e->rpc, wallet, DPK_RPC_LATEST, &n), 0);
+	assert_int_equal(n, 1);
+	printf("  the device's nonce: %llu (one transaction for one registration)\n", (unsigned long long)n);
+	dpk_buf_free(&raw);
 }
 
 int
@@ -535,6 +717,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relay_sigkill_at_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_counts_at_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_transaction_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_funding_covers_registration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_replaces_stuck_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paper_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_for_another_identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_file_mode, setup, teardown),

@@ -915,13 +915,17 @@ run_joined(struct dpk_buf *out, char *const *argv)
 	return dpk_test_run(sh, NULL, out);
 }
 
-/* dpk-admin --rpc URL --contract ADDR [--private-key-file (key of w)] CMD ARG,
- * output (stdout and stderr) in out; its exit status. */
+/* --max-fee-per-gas for the next admin() runs (NULL: none) */
+static const char *admin_fee_cap;
+
+/* dpk-admin --rpc URL --contract ADDR [--max-fee-per-gas admin_fee_cap]
+ * [--private-key-file (key of w)] CMD ARG, output (stdout and stderr) in
+ * out; its exit status. */
 static int
 admin(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *out, const char *cmd, const char *arg)
 {
 	char prog[4096], dir[4096], keyfile[4200], keyhex[67];
-	char *argv[12];
+	char *argv[14];
 	size_t n = 0;
 	int st;
 
@@ -933,6 +937,10 @@ admin(struct ctx *c, const struct dpk_wallet *w, struct dpk_buf *out, const char
 	argv[n++] = c->anvil.url;
 	argv[n++] = (char *)"--contract";
 	argv[n++] = c->contract_hex;
+	if (admin_fee_cap != NULL) {
+		argv[n++] = (char *)"--max-fee-per-gas";
+		argv[n++] = (char *)admin_fee_cap;
+	}
 	if (w != NULL) {
 		assert_int_equal(dpk_hex_encode(w->priv, 32, 0, keyhex, sizeof(keyhex)), 0);
 		dpk_test_write_file(keyfile, keyhex, 0600);
@@ -1437,6 +1445,43 @@ test_events(void **state)
 	dpk_buf_free(&cd);
 }
 
+/* dpk-admin --max-fee-per-gas: below the network's base fee nothing is sent
+ * and the message names both figures; a bad unit is a usage error; a cap
+ * above the fee sends. */
+static void
+test_admin_fee_cap(void **state)
+{
+	struct ctx *c = *state;
+	struct dpk_buf o;
+	char addr[43];
+	uint64_t n0, n1;
+	int st;
+
+	dpk_wallet_address_format(c->stranger.addr, addr);
+	assert_int_equal(dpk_rpc_nonce(c->rpc, c->owner.addr, DPK_RPC_LATEST, &n0), 0);
+	admin_fee_cap = "1 wei";
+	st = admin(c, &c->owner, &o, "add-approver", addr);
+	assert_int_equal(st, 1);
+	if (strstr((char *)o.data, "is at or above max_fee_per_gas (0.000000001 gwei)") == NULL ||
+	    strstr((char *)o.data, "base fee (") == NULL)
+		fail_msg("dpk-admin with a cap below the base fee: %s", (char *)o.data);
+	dpk_buf_free(&o);
+	assert_int_equal(dpk_rpc_nonce(c->rpc, c->owner.addr, DPK_RPC_LATEST, &n1), 0);
+	assert_int_equal(n1, n0);
+	admin_fee_cap = "3 Gwei";
+	assert_int_equal(admin(c, &c->owner, &o, "add-approver", addr), 2);
+	assert_non_null(strstr((char *)o.data, "unknown unit"));
+	dpk_buf_free(&o);
+	admin_fee_cap = "500 gwei";
+	st = admin(c, &c->owner, &o, "add-approver", addr);
+	admin_fee_cap = NULL;
+	if (st != 0)
+		fail_msg("dpk-admin add-approver under a 500 gwei cap: %s", (char *)o.data);
+	dpk_buf_free(&o);
+	assert_int_equal(dpk_rpc_nonce(c->rpc, c->owner.addr, DPK_RPC_LATEST, &n1), 0);
+	assert_int_equal(n1, n0 + 1);
+}
+
 int
 main(void)
 {
@@ -1450,6 +1495,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relayed_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approvers_scoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ownership_two_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_fee_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 	};
 

@@ -267,6 +267,24 @@ test_fair_keys(void **state)
 #define HASH64 "5a91808f434d7f9c00112233445566778899aabbccddeeff0011223344556677"
 #define HASH64_SHORT "5a91808f434d7f9c00112233445566778899aabbccddeeff00112233445566"
 #define HASH64_BAD "5a91808f434d7f9c00112233445566778899aabbccddeeff001122334455667g"
+struct refusal {
+	const char *line, *why;
+};
+
+/* Each line is refused with a message containing its why. */
+static void
+expect_refusals(const struct refusal *bad, size_t n)
+{
+	struct dpk_config c;
+	char err[256];
+
+	for (size_t i = 0; i < n; i++) {
+		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: got '%s'", bad[i].line, err);
+		dpk_config_free(&c);
+	}
+}
 
 /* verified reads: verify_reads, rpc_quorum (checked against the rpc_url at
  * load), confirmations = N | safe | finalized, checkpoint = NUMBER:0xHASH,
@@ -274,7 +292,7 @@ test_fair_keys(void **state)
 static void
 test_trust_keys(void **state)
 {
-	static const struct { const char *line, *why; } bad[] = {
+	static const struct refusal bad[] = {
 		{"verify_reads = true\n", "verify_reads: 'true' is not 'yes' or 'no'"},
 		{"rpc_quorum = 0\n", "rpc_quorum: '0' is not a number of endpoints"},
 		{"rpc_quorum = 17\n", "rpc_quorum: '17' is not a number of endpoints"},
@@ -328,12 +346,7 @@ test_trust_keys(void **state)
 	assert_int_equal(c.checkpoint_hash[31], 0x77);
 	assert_int_equal(c.max_proof_age_ms, 300000);
 	dpk_config_free(&c);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_not_equal(parse(bad[i].line, &c, err, sizeof(err)), 0);
-		if (strstr(err, bad[i].why) == NULL)
-			fail_msg("%s: got '%s'", bad[i].line, err);
-		dpk_config_free(&c);
-	}
+	expect_refusals(bad, sizeof(bad) / sizeof(bad[0]));
 	/* more endpoints must agree than are named: refused at load */
 	dpk_test_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/dpk.conf", dir);
@@ -349,6 +362,34 @@ test_trust_keys(void **state)
 	dpk_test_rmtree(dir);
 }
 
+/* fees: max_fee_per_gas, max_priority_fee_per_gas (units), replace_after */
+static void
+test_fee_keys(void **state)
+{
+	static const struct refusal bad[] = {
+		{"max_fee_per_gas = 30 Gwei\n", "max_fee_per_gas: '30 Gwei' has an unknown unit"},
+		{"max_fee_per_gas = lots\n", "max_fee_per_gas: 'lots' is not a fee"},
+		{"max_fee_per_gas = 11 ether\n", "max_fee_per_gas: '11 ether' is too large (at most 10 ether per gas)"},
+		{"max_priority_fee_per_gas = 0.1 wei\n", "max_priority_fee_per_gas: '0.1 wei' is not a whole number of wei"},
+		{"replace_after = 10ms\n", "replace_after: '10ms' is not a duration from 1s to 24h"},
+	};
+	char err[256];
+	struct dpk_config c;
+
+	(void)state;
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	assert_true(c.max_fee_per_gas == 0 && c.max_priority_fee_per_gas == 0); /* no caps */
+	assert_int_equal(c.replace_after_ms, 120000);
+	dpk_config_free(&c);
+	assert_int_equal(parse("max_fee_per_gas = 50 gwei\nmax_priority_fee_per_gas = 1.5\nreplace_after = 30s\n", &c,
+	    err, sizeof(err)), 0);
+	assert_true(c.max_fee_per_gas == 50000000000ULL);
+	assert_true(c.max_priority_fee_per_gas == 1500000000ULL);
+	assert_int_equal(c.replace_after_ms, 30000);
+	dpk_config_free(&c);
+	expect_refusals(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
 int
 main(void)
 {
@@ -361,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_ssh_agent_socket),
 		cmocka_unit_test(test_fair_keys),
 		cmocka_unit_test(test_trust_keys),
+		cmocka_unit_test(test_fee_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
