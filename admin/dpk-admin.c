@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "registry/check.h"
 #include "registry/identity.h"
 #include "eth/keystore.h"
 #include "registry/registry.h"
@@ -52,6 +53,8 @@ usage(FILE *f)
 	    "  --keystore FILE --password-file FILE   keystore v3 (geth, cast)\n"
 	    "commands:\n"
 	    "  chain-id                       print the chain id\n"
+	    "  check                          the node's chain and the registry at --contract (code,\n"
+	    "                                 dpkVersion()); every command on a registry checks it first\n"
 	    "  deploy                         deploy the registry; print its address\n"
 	    "  add-approver ADDR | remove-approver ADDR\n"
 	    "  transfer-ownership ADDR | accept-ownership\n"
@@ -59,7 +62,8 @@ usage(FILE *f)
 	    "  lookup IDENTITY                the identity's record: status, key, controller, approver, serial\n"
 	    "  revoke IDENTITY                revoke (as the owner, the controller, or the approver that\n"
 	    "                                 approved the record)\n"
-	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet\n");
+	    "options: --timeout SECONDS (waiting for a receipt, default 120), --quiet,\n"
+	    "  --chain-id N (refuse a node of another chain)\n");
 }
 
 static int
@@ -364,6 +368,7 @@ main(int argc, char **argv)
 		{"keystore", required_argument, NULL, 's'},
 		{"password-file", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
+		{"chain-id", required_argument, NULL, 'i'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -371,6 +376,7 @@ main(int argc, char **argv)
 	};
 	struct admin a = {.timeout_ms = 120000};
 	const char *cmd;
+	uint64_t want_chain = 0;
 	int opt, r = 2, nargs;
 
 	while ((opt = getopt_long(argc, argv, "+qVh", longopts, NULL)) != -1) {
@@ -395,6 +401,15 @@ main(int argc, char **argv)
 			if (*end != '\0' || v <= 0 || v > 86400)
 				return fail("--timeout", "give seconds, 1 to 86400"), 2;
 			a.timeout_ms = (uint64_t)v * 1000;
+			break;
+		}
+		case 'i': {
+			char *end;
+
+			errno = 0;
+			want_chain = strtoull(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] < '1' || optarg[0] > '9')
+				return fail("--chain-id", "give the chain's id, a positive decimal number"), 2;
 			break;
 		}
 		case 'q': a.quiet = 1; break;
@@ -422,9 +437,33 @@ main(int argc, char **argv)
 		r = fail("chain id", dpk_rpc_last_error(a.rpc));
 		goto out;
 	}
+	if (want_chain != 0 && a.chain_id != want_chain) {
+		fprintf(stderr, "dpk-admin: %s is on chain %llu, not --chain-id %llu\n", dpk_rpc_endpoint(a.rpc),
+		    (unsigned long long)a.chain_id, (unsigned long long)want_chain);
+		r = 1;
+		goto out;
+	}
+	/* a command on a registry: say so now if --contract holds none on this
+	 * chain, not later as an answer that does not decode */
+	if (a.has_contract && strcmp(cmd, "deploy") != 0 && strcmp(cmd, "fund") != 0 &&
+	    strcmp(cmd, "chain-id") != 0) {
+		char why[512];
+
+		if (dpk_registry_check(a.rpc, a.chain_id, a.contract, why, sizeof(why)) != 0) {
+			fprintf(stderr, "dpk-admin: %s\n", why);
+			r = 1;
+			goto out;
+		}
+	}
 	if (strcmp(cmd, "chain-id") == 0 && nargs == 0) {
 		printf("%llu\n", (unsigned long long)a.chain_id);
 		r = 0;
+	} else if (strcmp(cmd, "check") == 0 && nargs == 0) {
+		if ((r = need_contract(&a, cmd)) == 0)
+			printf("%s: chain %llu, DPK registry (interface %u)\n", dpk_rpc_endpoint(a.rpc),
+			    (unsigned long long)a.chain_id, DPK_REGISTRY_INTERFACE_VERSION);
+		else
+			r = 2;
 	} else if (strcmp(cmd, "deploy") == 0 && nargs == 0) {
 		r = cmd_deploy(&a);
 	} else if ((strcmp(cmd, "add-approver") == 0 || strcmp(cmd, "remove-approver") == 0 ||

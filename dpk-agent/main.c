@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "common/log.h"
 #include "common/nss_map.h"
+#include "daemon/chaincheck.h"
 #include "daemon/notify.h"
 #include "daemon/statedir.h"
 #include "login/nss_cache.h"
@@ -29,10 +30,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config]\n"
+	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config [--offline]]\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "      --syslog        log to syslog instead of standard error\n"
-	    "      --check-config  check the configuration and exit\n"
+	    "      --check-config  check the configuration and each rpc_url (chain id, registry) and exit:\n"
+	    "                      0 good, 1 the file is refused, 3 an endpoint or the registry is not\n"
+	    "      --offline       with --check-config: the file only (no network)\n"
 	    "  -V, --version       print the version and exit\n",
 	    DPK_CONFIG_DEFAULT_PATH);
 }
@@ -122,6 +125,7 @@ main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"syslog", no_argument, NULL, 's'},
 		{"check-config", no_argument, NULL, 'k'},
+		{"offline", no_argument, NULL, 'o'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -129,13 +133,14 @@ main(int argc, char **argv)
 	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
 	struct dpk_statedir sd = {0};
 	char err[512];
-	int opt, check_only = 0, r;
+	int opt, check_only = 0, offline = 0, r;
 
 	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': a.config_path = optarg; break;
 		case 's': agent_log_to_syslog(); break;
 		case 'k': check_only = 1; break;
+		case 'o': offline = 1; break;
 		case 'V': printf("dpk-agent %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -166,9 +171,15 @@ main(int argc, char **argv)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread starts */
 	if (check_only) {
-		printf("%s: OK\n", a.config_path);
+		r = offline ? 0 : dpk_chaincheck_endpoints(a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms,
+		    a.cfg.chain_id, a.cfg.contract, "dpk-agent", stdout);
+		if (r == 0)
+			printf("%s: OK\n", a.config_path);
+		else
+			fprintf(stderr, "%s: the file is good, but %s (above)\n", a.config_path,
+			    r < 0 ? "rpc_url cannot be used" : "an endpoint or the registry is not");
 		dpk_config_free(&a.cfg);
-		return 0;
+		return r == 0 ? 0 : 3;
 	}
 	err[0] = '\0';
 	if (resolve_admin_group(&a) != 0 ||

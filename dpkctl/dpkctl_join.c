@@ -169,7 +169,10 @@ dpkctl_join(int argc, char **argv)
 	printf("wrote %s (identity %s, chain %llu, registry %s) and %s\n", config, t.identity,
 	    (unsigned long long)t.chain_id, contract, token_dest);
 	rc = check_config(agent != NULL && *agent != '\0' ? agent : "dpk-agent", config);
-	if (rc > 0) {
+	if (rc == 3) /* the file is good; the chain was not reached, or is not the token's */
+		printf("the chain check failed (above): the agent starts with this file, but reaches no registry "
+		    "until --rpc is a node of chain %llu\n", (unsigned long long)t.chain_id);
+	else if (rc > 0) {
 		fprintf(stderr, "dpkctl: join: dpk-agent refuses %s (above); fix it, then start the agent\n", config);
 		goto out;
 	}

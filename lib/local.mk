@@ -18,11 +18,13 @@ lib_libdpkcore_a_SOURCES = \
 	lib/crypto/idkey.c lib/crypto/idkey.h \
 	lib/enrol/token.c lib/enrol/token.h \
 	lib/enrol/tlspsk.c lib/enrol/tlspsk.h \
+	lib/daemon/chaincheck.c lib/daemon/chaincheck.h \
 	lib/daemon/conffile.c lib/daemon/conffile.h \
 	lib/daemon/statedir.c lib/daemon/statedir.h \
 	lib/daemon/netsource.c lib/daemon/netsource.h \
 	lib/daemon/notify.c lib/daemon/notify.h \
 	lib/eth/txsend.c lib/eth/txsend.h \
+	lib/registry/check.c lib/registry/check.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
 	lib/registry/slots.c lib/registry/slots.h \

@@ -57,7 +57,9 @@ usage(FILE *f)
 	    "  list                       the tokens issued and their state\n"
 	    "  revoke-token ID            withdraw an unused token\n"
 	    "  publish-key                store the PKM's identity key in the registry (storePKMKey)\n"
-	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n",
+	    "  serve                      run the device channel (TLS-PSK) until SIGTERM\n"
+	    "  check-config [--offline]   check the file and each rpc_url (chain id, the registry at\n"
+	    "                             contract); exit 0 good, 1 file refused, 3 chain check failed\n",
 	    PKM_CONFIG_DEFAULT_PATH);
 }
 
@@ -251,12 +253,15 @@ main(int argc, char **argv)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		fprintf(stderr, "dpk-pkm: warning: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
 	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "enrol") != 0 && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0) {
+	    strcmp(cmd, "revoke-token") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "publish-key") != 0 &&
+	    strcmp(cmd, "check-config") != 0) {
 		fprintf(stderr, "dpk-pkm: unknown command '%s' (see dpk-pkm --help)\n", cmd);
 		return 2;
 	}
 	pkm_config_defaults(&p.cfg);
 	err[0] = '\0';
+	if (strcmp(cmd, "check-config") == 0) /* the file and the chain; opens no state */
+		return pkm_check_config(&p, argc - optind, argv + optind);
 	if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0 || pkm_open(&p, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dpk-pkm: %s\n", err);
 		pkm_close(&p);

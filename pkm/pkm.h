@@ -16,5 +16,7 @@ struct pkm {
 /* Open the state directory and the database (pkm.db in it). */
 int pkm_open(struct pkm *p, char *err, size_t errsz);
 void pkm_close(struct pkm *p);
+/* dpk-pkm check-config [--offline] (checkconf.c): its exit status. */
+int pkm_check_config(struct pkm *p, int argc, char **argv);
 
 #endif

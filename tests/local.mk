@@ -19,6 +19,7 @@ AM_TESTS_ENVIRONMENT = \
 	DPK_TEST_DATA='$(abs_top_srcdir)/tests/data'; export DPK_TEST_DATA; \
 	DPK_ANVIL='$(ANVIL)'; export DPK_ANVIL; \
 	DPK_CAST='$(CAST)'; export DPK_CAST; \
+	DPK_GANACHE='$(GANACHE)'; export DPK_GANACHE; \
 	DPK_TOP_BUILDDIR='$(abs_top_builddir)'; export DPK_TOP_BUILDDIR;
 
 unit_tests = \
@@ -58,6 +59,7 @@ integration_tests = \
 	tests/integration/test_agent_socket \
 	tests/integration/test_agent_fair \
 	tests/integration/test_txsend \
+	tests/integration/test_chaincheck \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_verified_reads \
 	tests/integration/test_registration \
@@ -152,6 +154,9 @@ tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
 tests_integration_test_txsend_SOURCES = tests/integration/test_txsend.c
 tests_integration_test_txsend_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_txsend_LDADD = $(TEST_LIBS)
+tests_integration_test_chaincheck_SOURCES = tests/integration/test_chaincheck.c
+tests_integration_test_chaincheck_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_chaincheck_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_unit_registry_test_registry_codec_SOURCES = tests/unit/registry/test_registry_codec.c
 tests_unit_registry_test_registry_codec_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_registry_test_registry_codec_LDADD = $(TEST_LIBS)
