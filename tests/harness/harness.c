@@ -238,11 +238,37 @@ ganache_argv(const char **argv, const char *prog, const char *portstr, const cha
 	return n;
 }
 
+/* DPK_TEST_BLOCK_TIME=N: a block every N seconds instead of one per
+ * transaction, unless the test asks for a block time itself. */
+static const char *const *
+with_block_time(const char *const *extra_args, const char **buf, size_t bufn)
+{
+	const char *bt = getenv("DPK_TEST_BLOCK_TIME");
+	size_t n = 0;
+
+	if (bt == NULL || *bt == '\0')
+		return extra_args;
+	if (strspn(bt, "0123456789") != strlen(bt) || strlen(bt) > 3)
+		fail_msg("DPK_TEST_BLOCK_TIME='%s': give seconds", bt);
+	for (; extra_args != NULL && extra_args[n] != NULL && n + 3 < bufn; n++) {
+		if (strcmp(extra_args[n], "--block-time") == 0)
+			return extra_args;
+		buf[n] = extra_args[n];
+	}
+	buf[n++] = "--block-time";
+	buf[n++] = bt;
+	buf[n] = NULL;
+	return buf;
+}
+
 void
 dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args)
 {
 	int ganache = dpk_test_node_is_ganache();
 	const char *anvil = tool_or_skip(ganache ? "DPK_GANACHE" : "DPK_ANVIL", 1);
+	const char *bt_args[40];
+
+	extra_args = with_block_time(extra_args, bt_args, sizeof(bt_args) / sizeof(bt_args[0]));
 
 	for (int attempt = 0; attempt < 5; attempt++) {
 		char portstr[16];
