@@ -228,8 +228,9 @@ test_admin(void **state)
 }
 
 /* A running agent configured with an address without code: its log says so at
- * start, and a lookup by an unprivileged user gets the same sentence, with
- * verified reads on (the default) and off. */
+ * start, and a lookup (LOOKUP is open to any local user; the sentence holds
+ * nothing the configuration does not) gets the same sentence, with verified
+ * reads on (the default) and off. */
 static void
 test_agent_running(void **state)
 {
