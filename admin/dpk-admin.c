@@ -9,6 +9,7 @@
 #include "base/hex.h"
 #include "daemon/cli.h"
 #include "daemon/conffile.h"
+#include "registry/check.h"
 #include "registry/identity.h"
 #include "eth/keystore.h"
 #include "registry/registry.h"
@@ -52,6 +53,8 @@ struct admin {
 
 static const struct dpk_cli_cmd commands[] = {
 	{"chain-id", "", "print the chain id of the endpoints\n"},
+	{"check", "", "the node's chain and the registry at --contract (code, dpkVersion()); every command on a\n"
+	    "  registry checks it first; --chain-id N: refuse a node of another chain (every command)\n"},
 	{"deploy", "", "deploy the registry (the key's address becomes its owner); print its address and its block\n"
 	    "  --write-config FILE  append the contract and deploy_block lines to FILE (e.g. dpk.conf)\n"},
 	{"add-approver", "ADDR", "let ADDR (a PKM's wallet) approve identities\n"},
@@ -75,6 +78,7 @@ static const char common_help[] =
     "  --keystore FILE --password-file FILE   keystore v3 (geth, cast)\n"
     "options, anywhere on the line (\"--\" ends them): --contract ADDR, --json (one JSON object on stdout),\n"
     "  --timeout SECONDS (waiting for a receipt, default 120), --quiet, --help, --version\n"
+    "  --chain-id N                       refuse an endpoint of another chain\n"
     "  --confirmations N|safe|finalized   a transaction counts, and state is read, that deep (default 0)\n"
     "  --write-config FILE                deploy: append the contract and deploy_block lines to FILE\n"
     "  --max-fee-per-gas FEE, --max-priority-fee-per-gas FEE   caps (default 30 gwei, 1.5 gwei; units wei,\n"
@@ -513,6 +517,7 @@ main(int argc, char **argv)
 		{"write-config", required_argument, NULL, 'w'},
 		{"max-fee-per-gas", required_argument, NULL, 'F'},
 		{"max-priority-fee-per-gas", required_argument, NULL, 'P'},
+		{"chain-id", required_argument, NULL, 'i'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -523,6 +528,7 @@ main(int argc, char **argv)
 	const char *cmd, *rpc_file = NULL;
 	char rpc_buf[4096];
 	int opt, r = 2, nargs, help = 0;
+	uint64_t want_chain = 0;
 
 	/* options anywhere on the line (GNU getopt permutes); "--" ends them */
 	for (int i = 1; i < argc; i++) /* --json first, so that every failure below is JSON too */
@@ -573,10 +579,19 @@ main(int argc, char **argv)
 				    optarg, why);
 			break;
 		}
+		case 'i': {
+			char *end;
+
+			errno = 0;
+			want_chain = strtoull(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] < '1' || optarg[0] > '9')
+				return complain(2, "--chain-id: give the chain's id, a positive decimal number");
+			break;
+		}
 		case 'q': a.quiet = 1; break;
 		case 'V': printf("dpk-admin %s\n", PACKAGE_VERSION); return 0;
 		case 'h': help = 1; break;
-		default: return complain(2, "see dpk-admin --help");
+		default: return complain(2, "usage: dpk-admin %s (dpk-admin --help says more)", synopsis);
 		}
 	}
 	cmd = optind < argc ? argv[optind++] : NULL;
@@ -615,6 +630,22 @@ main(int argc, char **argv)
 		r = fail("chain id", dpk_rpc_last_error(a.rpc));
 		goto out;
 	}
+	if (want_chain != 0 && a.chain_id != want_chain) {
+		r = complain(1, "%s is on chain %llu, not --chain-id %llu", dpk_rpc_endpoint(a.rpc),
+		    (unsigned long long)a.chain_id, (unsigned long long)want_chain);
+		goto out;
+	}
+	/* a command on a registry: say so now if --contract holds none on this
+	 * chain, not later as an answer that does not decode */
+	if (a.has_contract && strcmp(cmd, "deploy") != 0 && strcmp(cmd, "fund") != 0 &&
+	    strcmp(cmd, "chain-id") != 0) {
+		char why[512];
+
+		if (dpk_registry_check(a.rpc, a.chain_id, a.contract, why, sizeof(why)) != 0) {
+			r = complain(1, "%s", why);
+			goto out;
+		}
+	}
 	if (strcmp(cmd, "chain-id") == 0) {
 		if (json_out) {
 			cJSON *j = cJSON_CreateObject();
@@ -625,6 +656,23 @@ main(int argc, char **argv)
 			printf("%llu\n", (unsigned long long)a.chain_id);
 		}
 		r = 0;
+	} else if (strcmp(cmd, "check") == 0) {
+		if ((r = need_contract(&a, cmd)) != 0) {
+			r = 2;
+		} else if (json_out) {
+			cJSON *j = cJSON_CreateObject();
+			char addr[43];
+
+			dpk_wallet_address_format(a.contract, addr);
+			cJSON_AddStringToObject(j, "endpoint", dpk_rpc_endpoint(a.rpc));
+			cJSON_AddNumberToObject(j, "chain_id", (double)a.chain_id);
+			cJSON_AddStringToObject(j, "contract", addr);
+			cJSON_AddNumberToObject(j, "interface", DPK_REGISTRY_INTERFACE_VERSION);
+			print_json(j);
+		} else {
+			printf("%s: chain %llu, DPK registry (interface %u)\n", dpk_rpc_endpoint(a.rpc),
+			    (unsigned long long)a.chain_id, DPK_REGISTRY_INTERFACE_VERSION);
+		}
 	} else if (strcmp(cmd, "deploy") == 0) {
 		r = cmd_deploy(&a);
 	} else if (strcmp(cmd, "add-approver") == 0 || strcmp(cmd, "remove-approver") == 0 ||

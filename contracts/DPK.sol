@@ -227,6 +227,20 @@ contract DPK {
         return k;
     }
 
+    // ---------------------------------------------------------------- interface
+
+    /// "DPK" and a zero byte: what dpkVersion() answers first, so that a client
+    /// can tell a DPK registry from any other contract at the configured address.
+    bytes4 public constant DPK_INTERFACE = 0x44504b00;
+    /// The interface version: raised when a function or event clients use changes.
+    uint32 public constant DPK_INTERFACE_VERSION = 1;
+
+    /// The interface tag and version; pure (no storage), so it costs a reader
+    /// nothing and changes nothing of the storage layout that proofs read.
+    function dpkVersion() external pure returns (bytes4 iface, uint32 version) {
+        return (DPK_INTERFACE, DPK_INTERFACE_VERSION);
+    }
+
     // ---------------------------------------------------------------- identities
 
     /// keccak256(abi.encodePacked(uint8 kind, bytes value)); value must be canonical.

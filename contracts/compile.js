@@ -17,7 +17,10 @@ const fs = require('fs');
 const path = require('path');
 
 const PINNED_VERSION = '0.8.37';
-const EVM_VERSION = 'cancun';
+// london: no PUSH0 (Shanghai), MCOPY, TSTORE/TLOAD or BLOBHASH (Cancun), so the
+// bytecode deploys on every maintained client and on private networks that
+// stopped before Shanghai (contracts/README.md).
+const EVM_VERSION = 'london';
 const OPTIMIZER_RUNS = 200;
 
 function usage(msg) {

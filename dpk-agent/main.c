@@ -7,6 +7,7 @@
 #include "chain/endpoints_check.h"
 #include "common/log.h"
 #include "common/nss_map.h"
+#include "daemon/chaincheck.h"
 #include "daemon/notify.h"
 #include "daemon/statedir.h"
 #include "chain/rotate.h"
@@ -32,10 +33,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config | --backup FILE | --restore FILE]\n"
+	    "usage: dpk-agent [-c FILE] [--syslog] [--check-config [--offline] | --backup FILE | --restore FILE]\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "      --syslog        log to syslog instead of standard error\n"
-	    "      --check-config  check the configuration and exit\n"
+	    "      --check-config  check the configuration and each rpc_url (chain id, registry, head, checkpoint)\n"
+	    "                      and exit: 0 good, 1 the file is refused, 3 an endpoint or the registry is not\n"
+	    "      --offline       with --check-config: the file only (no network)\n"
 	    "      --backup FILE   write the state directory to FILE (new, mode 0600) and exit\n"
 	    "      --restore FILE  restore a backup into the state directory (agent stopped, no state files) and exit\n"
 	    "  -V, --version       print the version and exit\n",
@@ -129,6 +132,7 @@ main(int argc, char **argv)
 		{"check-config", no_argument, NULL, 'k'},
 		{"backup", required_argument, NULL, 'b'},
 		{"restore", required_argument, NULL, 'r'},
+		{"offline", no_argument, NULL, 'o'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -136,7 +140,7 @@ main(int argc, char **argv)
 	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
 	struct dpk_statedir sd = {0};
 	char err[512];
-	int opt, check_only = 0, r, resuming;
+	int opt, check_only = 0, offline = 0, r, resuming;
 	const char *backup_file = NULL, *restore_file = NULL;
 
 	while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
@@ -146,6 +150,7 @@ main(int argc, char **argv)
 		case 'k': check_only = 1; break;
 		case 'b': backup_file = optarg; break;
 		case 'r': restore_file = optarg; break;
+		case 'o': offline = 1; break;
 		case 'V': printf("dpk-agent %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -182,11 +187,19 @@ main(int argc, char **argv)
 		return r;
 	}
 	if (check_only) {
-		/* the file is valid; now what its endpoints say (not an error when unreachable) */
-		r = agent_check_endpoints(&a.cfg, stdout);
-		printf("%s: %s\n", a.config_path, r == 0 ? "OK" : "refused: an endpoint contradicts it (above)");
+		/* the file is valid; now each endpoint: its chain and the registry,
+		 * then its head and the checkpoint block */
+		r = offline ? 0 : dpk_chaincheck_endpoints(a.cfg.rpc_url, a.cfg.n_rpc, a.cfg.rpc_timeout_ms,
+		    a.cfg.chain_id, a.cfg.contract, "dpk-agent", stdout);
+		if (!offline && r == 0 && agent_check_endpoints(&a.cfg, stdout) != 0)
+			r = 1;
+		if (r == 0)
+			printf("%s: OK\n", a.config_path);
+		else
+			fprintf(stderr, "%s: the file is good, but %s (above)\n", a.config_path,
+			    r < 0 ? "rpc_url cannot be used" : "an endpoint, the registry or the checkpoint is not");
 		dpk_config_free(&a.cfg);
-		return r == 0 ? 0 : 1;
+		return r == 0 ? 0 : 3;
 	}
 	err[0] = '\0';
 	if (resolve_admin_group(&a) != 0 ||

@@ -186,13 +186,18 @@ dpkctl_join(struct dpk_client *unused, const struct dpkctl_opts *o, int argc, ch
 		cJSON_AddStringToObject(j, "identity", t.identity);
 		cJSON_AddNumberToObject(j, "chain_id", (double)t.chain_id);
 		cJSON_AddStringToObject(j, "contract", contract);
-		cJSON_AddStringToObject(j, "check_config", rc == 0 ? "ok" : rc > 0 ? "refused" : "not run");
+		cJSON_AddStringToObject(j, "check_config", rc == 0 ? "ok" : rc == 3 ? "chain check failed" :
+		    rc > 0 ? "refused" : "not run");
 		if ((s = cJSON_Print(j)) != NULL)
 			printf("%s\n", s);
 		free(s);
 		cJSON_Delete(j);
 	}
-	if (rc > 0) {
+	if (rc == 3) { /* the file is good; the chain was not reached, or is not the token's */
+		if (!o->json)
+			printf("the chain check failed (above): the agent starts with this file, but reaches no registry "
+			    "until --rpc is a node of chain %llu\n", (unsigned long long)t.chain_id);
+	} else if (rc > 0) {
 		fprintf(stderr, "dpkctl: join: dpk-agent refuses %s (above); fix it, then start the agent\n", config);
 		goto out;
 	}

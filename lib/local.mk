@@ -18,6 +18,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/crypto/idkey.c lib/crypto/idkey.h \
 	lib/enrol/token.c lib/enrol/token.h \
 	lib/enrol/tlspsk.c lib/enrol/tlspsk.h \
+	lib/daemon/chaincheck.c lib/daemon/chaincheck.h \
 	lib/daemon/conffile.c lib/daemon/conffile.h \
 	lib/daemon/statedir.c lib/daemon/statedir.h \
 	lib/daemon/backup.c lib/daemon/backup.h \
@@ -27,6 +28,7 @@ lib_libdpkcore_a_SOURCES = \
 	lib/eth/txsend.c lib/eth/txsend.h \
 	lib/eth/logscan.c lib/eth/logscan.h \
 	lib/eth/fees.c lib/eth/fees.h \
+	lib/registry/check.c lib/registry/check.h \
 	lib/registry/identity.c lib/registry/identity.h \
 	lib/registry/registry.c lib/registry/registry.h \
 	lib/registry/slots.c lib/registry/slots.h \

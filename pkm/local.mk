@@ -2,7 +2,8 @@
 noinst_LIBRARIES += pkm/libpkm.a
 pkm_libpkm_a_SOURCES = pkm/config.c pkm/config.h pkm/store.c pkm/store.h pkm/pkm.h \
 	pkm/serve.h pkm/chain.c pkm/requests.c pkm/server.c pkm/actions.c pkm/actions.h \
-	pkm/backup_cmd.c pkm/backup_cmd.h pkm/metrics_cmd.c pkm/metrics_cmd.h
+	pkm/backup_cmd.c pkm/backup_cmd.h pkm/metrics_cmd.c pkm/metrics_cmd.h \
+	pkm/checkconf.c
 # the operator interface (web.h): pages, API, Domain Control Validation;
 # login challenges in the format pam_dpk uses (dpk-agent/login/login_msg.c)
 pkm_libpkm_a_SOURCES += pkm/web.c pkm/web.h pkm/web_api.c pkm/web_pages.c pkm/web_form.c pkm/web_form.h pkm/dcv.c pkm/dcv.h \

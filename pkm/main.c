@@ -59,6 +59,9 @@ static const struct dpk_cli_cmd commands[] = {
 	{"revoke-token", "ID", "withdraw an unused token\n"},
 	{"publish-key", "", "store the PKM's identity key in the registry (storePKMKey)\n"},
 	{"serve", "", "run the device channel (TLS-PSK) and the web interface until SIGTERM (--json: no effect)\n"},
+	{"check-config", "[--offline]", "check the file and each rpc_url (chain id, the registry at contract); opens no\n"
+	    "  state; exit 0 good, 1 file refused, 3 chain check failed\n"
+	    "  --offline  the file only (no network)\n"},
 	{"backup", "FILE", "the state directory and the database (SQLite's online backup) into FILE (new, mode 0600)\n"},
 	{"restore", "FILE", "a backup into an empty state directory (dpk-pkm stopped)\n"},
 	{"metrics", "", "tokens, transactions, wallet and chain in the Prometheus text format (doc/metrics.md)\n"},
@@ -299,6 +302,7 @@ main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"out", required_argument, NULL, 'o'},
 		{"valid", required_argument, NULL, 'v'},
+		{"offline", no_argument, NULL, 'O'},
 		{"json", no_argument, NULL, 'j'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -308,7 +312,7 @@ main(int argc, char **argv)
 	const char *out = NULL, *valid = NULL;
 	char err[512];
 	const char *cmd;
-	int opt, r, help = 0, nargs;
+	int opt, r, help = 0, nargs, offline = 0;
 
 	for (int i = 1; i < argc; i++) /* --json first, so that every failure below is JSON too */
 		if (strcmp(argv[i], "--") == 0)
@@ -321,10 +325,11 @@ main(int argc, char **argv)
 		case 'c': p.config_path = optarg; break;
 		case 'o': out = optarg; break;
 		case 'v': valid = optarg; break;
+		case 'O': offline = 1; break;
 		case 'j': json_out = 1; break;
 		case 'V': printf("dpk-pkm %s\n", PACKAGE_VERSION); return 0;
 		case 'h': help = 1; break;
-		default: return complain(2, "see dpk-pkm --help");
+		default: return complain(2, "usage: dpk-pkm [-c FILE] [--json] COMMAND [ARGS] (dpk-pkm --help lists them)");
 		}
 	}
 	cmd = optind < argc ? argv[optind++] : NULL;
@@ -346,7 +351,8 @@ main(int argc, char **argv)
 	}
 	if (dpk_cli_find(commands, cmd) == NULL)
 		return complain(2, "unknown command '%s' (dpk-pkm --help lists them)", cmd);
-	if (nargs != command_args(cmd) || ((out != NULL || valid != NULL) && strcmp(cmd, "enrol") != 0))
+	if (nargs != command_args(cmd) || ((out != NULL || valid != NULL) && strcmp(cmd, "enrol") != 0) ||
+	    (offline && strcmp(cmd, "check-config") != 0))
 		return complain(2, "usage: dpk-pkm %s%s%s", cmd, *dpk_cli_find(commands, cmd)->usage ? " " : "",
 		    dpk_cli_find(commands, cmd)->usage);
 	/* the PKM's wallet key, identity key and the tokens' secrets live in this
@@ -355,6 +361,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "dpk-pkm: warning: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
 	pkm_config_defaults(&p.cfg);
 	err[0] = '\0';
+	if (strcmp(cmd, "check-config") == 0) /* the file and the chain; opens no state */
+		return pkm_check_config(&p, offline, json_out);
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
 		/* before pkm_open, which would make a new key and database */
 		if (pkm_config_load(&p.cfg, p.config_path, err, sizeof(err)) != 0) {

@@ -16,5 +16,8 @@ struct pkm {
 /* Open the state directory and the database (pkm.db in it). */
 int pkm_open(struct pkm *p, char *err, size_t errsz);
 void pkm_close(struct pkm *p);
+/* dpk-pkm check-config [--offline] (checkconf.c): its exit status; json: the
+ * answer or the failure as one JSON object on stdout. */
+int pkm_check_config(struct pkm *p, int offline, int json);
 
 #endif

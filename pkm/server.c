@@ -13,6 +13,7 @@
 #include "daemon/netsource.h"
 #include "daemon/notify.h"
 #include "enrol/tlspsk.h"
+#include "registry/check.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -296,6 +297,10 @@ startup_chain(struct server *srv)
 	if (chain_id != p->cfg.chain_id) {
 		fprintf(stderr, "dpk-pkm: warning: the node is on chain %llu, %s says %llu: every request will fail\n",
 		    (unsigned long long)chain_id, p->config_path, (unsigned long long)p->cfg.chain_id);
+		goto out;
+	}
+	if (dpk_registry_check(rpc, p->cfg.chain_id, p->cfg.contract, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "dpk-pkm: warning: %s: every request will fail\n", msg);
 		goto out;
 	}
 	pkm_chain_resume(&srv->chain, rpc, (uint64_t)p->cfg.request_timeout_ms * 2 / 3);

@@ -20,6 +20,7 @@ AM_TESTS_ENVIRONMENT = \
 	DPK_TEST_DATA='$(abs_top_srcdir)/tests/data'; export DPK_TEST_DATA; \
 	DPK_ANVIL='$(ANVIL)'; export DPK_ANVIL; \
 	DPK_CAST='$(CAST)'; export DPK_CAST; \
+	DPK_GANACHE='$(GANACHE)'; export DPK_GANACHE; \
 	DPK_TOP_BUILDDIR='$(abs_top_builddir)'; export DPK_TOP_BUILDDIR;
 
 unit_tests = \
@@ -60,6 +61,7 @@ integration_tests = \
 	tests/integration/test_agent_socket \
 	tests/integration/test_agent_fair \
 	tests/integration/test_txsend \
+	tests/integration/test_chaincheck \
 	tests/integration/test_agent_lookup \
 	tests/integration/test_dpkctl \
 	tests/integration/test_operator_cli \
@@ -81,6 +83,16 @@ integration_tests = \
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh tests/check-layers.sh
+# The integration tests on the second node (ganache) with a block every
+# second; scripts/test runs it after make check.
+check-second-node:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(integration_tests)' DPK_TEST_NODE=ganache DPK_TEST_BLOCK_TIME=1
+print-integration-tests:
+	@echo $(integration_tests)
+.PHONY: check-second-node print-integration-tests
+# registration, lookup and login with 12 s blocks on anvil and on ganache
+TESTS += tests/integration/slow-blocks.sh
+dist_check_SCRIPTS += tests/integration/slow-blocks.sh
 dist_check_SCRIPTS += tests/banned-functions.sh tests/check-layers.sh
 
 tests_unit_eth_test_primitives_SOURCES = tests/unit/eth/test_primitives.c
@@ -160,6 +172,9 @@ tests_integration_test_anvil_transfer_LDADD = $(TEST_LIBS)
 tests_integration_test_txsend_SOURCES = tests/integration/test_txsend.c
 tests_integration_test_txsend_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_txsend_LDADD = $(TEST_LIBS)
+tests_integration_test_chaincheck_SOURCES = tests/integration/test_chaincheck.c
+tests_integration_test_chaincheck_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include
+tests_integration_test_chaincheck_LDADD = $(TEST_LIBS) client/libdpkclient.la
 tests_unit_registry_test_registry_codec_SOURCES = tests/unit/registry/test_registry_codec.c
 tests_unit_registry_test_registry_codec_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_registry_test_registry_codec_LDADD = $(TEST_LIBS)

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "daemon/conffile.h"
+#include "registry/check.h"
 #include "registry/vread.h"
 
 #include <stdio.h>
@@ -44,7 +45,8 @@ chain_job_error(struct job *j, struct dpk_rpc *rpc, int r)
  * a local node, well under one on mainnet (12 s). */
 #define ANCHOR_REUSE_MS 1000
 
-/* Check the chain id of endpoint i once (again after it failed). */
+/* Check endpoint i's chain id and the registry behind it once (again after it
+ * failed: a registry deployed after the agent started is found then). */
 static int
 ep_chain_check(struct chain *ch, size_t i, char *why, size_t whysz)
 {
@@ -57,12 +59,13 @@ ep_chain_check(struct chain *ch, size_t i, char *why, size_t whysz)
 		snprintf(why, whysz, "%s", dpk_rpc_last_error(ch->ep[i]));
 		return r;
 	}
-	ch->ep_chain_id[i] = id;
-	if (id != ch->trust.chain_id) {
+	ch->ep_chain_id[i] = id; /* for STATUS */
+	/* the chain id, then the registry: code at contract and its dpkVersion() */
+	if ((r = dpk_registry_check(ch->ep[i], ch->trust.chain_id, ch->contract, why, whysz)) != 0) {
+		if (r != DPK_ERR_STATE && r != DPK_ERR_NOTFOUND && r != DPK_ERR_UNSUPPORTED)
+			return r; /* not reached: asked again next time */
 		ch->ep_chain_ok[i] = -1;
 		dpk_rpc_endpoint_disable(ch->rpc, i, 1); /* no proofs from it either */
-		snprintf(why, whysz, "%s is on chain %llu, not chain_id %llu: not used",
-		    dpk_rpc_endpoint(ch->ep[i]), (unsigned long long)id, (unsigned long long)ch->trust.chain_id);
 		return DPK_ERR_STATE;
 	}
 	ch->ep_chain_ok[i] = 1;
@@ -329,10 +332,20 @@ run_lookup(struct chain *ch, struct job *j)
 		return;
 	}
 	r = dpk_registry_get_client_by_hash(ch->rpc, ch->contract, j->id_hash, &j->rec);
-	if (r == 0 || r == DPK_ERR_NOTFOUND)
+	if (r == 0 || r == DPK_ERR_NOTFOUND) {
 		j->result = r;
-	else
-		chain_job_error(j, ch->rpc, r);
+		return;
+	}
+	chain_job_error(j, ch->rpc, r);
+	/* An answer that does not decode, or a revert that is not the registry's:
+	 * say whether the endpoint is on another chain or contract holds no
+	 * registry, rather than "input is truncated". */
+	if (r != DPK_ERR_NET && r != DPK_ERR_TIMEOUT && r != DPK_ERR_RPC && ch->trust.chain_id != 0) {
+		char why[sizeof(j->error)];
+
+		if (dpk_registry_check(ch->rpc, ch->trust.chain_id, ch->contract, why, sizeof(why)) != 0)
+			snprintf(j->error, sizeof(j->error), "%s", why);
+	}
 }
 
 static void chain_update_report(struct chain *ch);
@@ -435,9 +448,19 @@ worker(void *arg)
 		int r = ep_chain_check(ch, i, why, sizeof(why));
 
 		if (r == DPK_ERR_STATE)
-			agent_log(LOG_ERR, "rpc_url: %s", why);
+			agent_log(LOG_ERR, "rpc_url: %s: not used", why);
 		else if (r != 0)
 			agent_log(LOG_WARNING, "rpc_url: chain id not checked yet (checked before first use): %s", why);
+	}
+	if (ch->nep == 0 && ch->trust.chain_id != 0) {
+		/* reads through the failover client alone (verify_reads off) */
+		char why[256];
+		int r = dpk_registry_check(ch->rpc, ch->trust.chain_id, ch->contract, why, sizeof(why));
+
+		if (r == DPK_ERR_STATE || r == DPK_ERR_NOTFOUND || r == DPK_ERR_UNSUPPORTED)
+			agent_log(LOG_ERR, "rpc_url: %s", why);
+		else if (r != 0)
+			agent_log(LOG_WARNING, "rpc_url: the registry is not checked yet: %s", why);
 	}
 	chain_update_report(ch);
 	pthread_mutex_lock(&ch->mu);

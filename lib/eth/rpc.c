@@ -129,6 +129,13 @@ err_add(struct dpk_rpc *rpc, const char *where, const char *method, const char *
 	snprintf(rpc->last_error + used, room, "%s%s: %s: %s", used ? "; " : "", where, meth, why);
 }
 
+void
+dpk_rpc_refuse(struct dpk_rpc *rpc, const char *method, const char *why)
+{
+	err_clear(rpc);
+	err_add(rpc, rpc->ep[rpc->good].display, method, "refused here: %s", why);
+}
+
 const char *
 dpk_rpc_last_error(const struct dpk_rpc *rpc)
 {
@@ -327,9 +334,13 @@ parse_error_object(const cJSON *e, struct dpk_rpc_error *err, const char **why)
 	err->code = c;
 	dpk_rpc_escape(msg->valuestring, strlen(msg->valuestring), err->message, sizeof(err->message));
 	data = cJSON_GetObjectItemCaseSensitive(e, "data");
-	/* Some nodes nest the revert data one level down: {"data": {"data": "0x..."}}. */
-	if (cJSON_IsObject(data))
-		data = cJSON_GetObjectItemCaseSensitive(data, "data");
+	/* Some nodes nest the revert data one level down: {"data": {"data": "0x..."}};
+	 * ganache 7's eth_estimateGas as {"data": {"result": "0x...", "programCounter": ...}}. */
+	if (cJSON_IsObject(data)) {
+		const cJSON *inner = cJSON_GetObjectItemCaseSensitive(data, "data");
+
+		data = inner != NULL ? inner : cJSON_GetObjectItemCaseSensitive(data, "result");
+	}
 	dpk_buf_reset(&err->data);
 	if (cJSON_IsString(data) && hex_to_buf(data->valuestring, &err->data) != 0)
 		dpk_buf_reset(&err->data); /* not revert bytes: the message still says it all */

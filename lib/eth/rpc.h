@@ -76,6 +76,10 @@ void dpk_rpc_free(struct dpk_rpc *rpc);
 /* The sentence describing the last failure ("" if the last call succeeded);
  * valid until the next call on rpc. */
 const char *dpk_rpc_last_error(const struct dpk_rpc *rpc);
+/* A caller's own refusal of what a method would do, in dpk_rpc_last_error()'s
+ * form ("endpoint: method: refused here: why"), for checks the node should
+ * have made and did not. */
+void dpk_rpc_refuse(struct dpk_rpc *rpc, const char *method, const char *why);
 /* After DPK_ERR_RPC or DPK_ERR_REVERT: the node's error code and message
  * (escaped, possibly truncated). */
 long long dpk_rpc_error_code(const struct dpk_rpc *rpc);

@@ -72,12 +72,37 @@ node_knows(struct dpk_rpc *rpc, const uint8_t hash[32])
 	return known;
 }
 
+/* A transaction whose nonce its sender has used already can never be mined
+ * on a correct chain, and must not be: ganache 7 mines it anyway (a second
+ * transaction with the same sender and nonce, ganache issue 3794). So it is
+ * refused here on every node, unless it is this very transaction, mined
+ * (the same bytes sent again after a crash). 0 to go on, or DPK_ERR_RPC. */
+static int
+nonce_unused(struct dpk_rpc *rpc, const uint8_t *raw, size_t len, const uint8_t hash[32])
+{
+	struct dpk_tx_signed t;
+	uint64_t used;
+	char why[128];
+
+	if (dpk_tx_decode(raw, len, &t) != 0 || dpk_rpc_nonce(rpc, t.from, DPK_RPC_LATEST, &used) != 0 ||
+	    t.tx.nonce >= used || node_knows(rpc, hash))
+		return 0; /* the node's own checks decide */
+	snprintf(why, sizeof(why), "nonce too low: the sender's nonce %llu is used (next: %llu)",
+	    (unsigned long long)t.tx.nonce, (unsigned long long)used);
+	dpk_rpc_refuse(rpc, "eth_sendRawTransaction", why);
+	return DPK_ERR_RPC;
+}
+
 int
 dpk_txsend_submit(struct dpk_rpc *rpc, const uint8_t *raw, size_t len, const uint8_t hash[32],
     uint64_t timeout_ms, dpk_rpc_progress_fn progress, void *ctx, struct dpk_rpc_receipt *rcpt)
 {
 	uint8_t got[32];
-	int r = dpk_rpc_send_raw(rpc, raw, len, got);
+	int r;
+
+	if ((r = nonce_unused(rpc, raw, len, hash)) != 0)
+		return r;
+	r = dpk_rpc_send_raw(rpc, raw, len, got);
 
 	if (r == 0 && memcmp(got, hash, 32) != 0)
 		return DPK_ERR_RPC; /* the node hashed our bytes differently: never trust that */

@@ -21,7 +21,7 @@ const input = {
 	sources,
 	settings: {
 		optimizer: { enabled: true, runs: 200 },
-		evmVersion: 'cancun',
+		evmVersion: 'london', // as contracts/compile.js
 		outputSelection: { '*': { '*': ['evm.bytecode.object'] } },
 	},
 };

@@ -60,7 +60,7 @@ lookup() {
 		process.stdout.write(g + " FAILS: " + why);' "$work/trace" "$(fmt "$CAP")"
 }
 
-echo "DPK contract gas (solc 0.8.37, optimizer 200 runs, EVM cancun; anvil $("$ANVIL" --version | head -n 1 | cut -d' ' -f3))"
+echo "DPK contract gas (solc 0.8.37, optimizer 200 runs, EVM london; anvil $("$ANVIL" --version | head -n 1 | cut -d' ' -f3))"
 echo
 printf '%-34s %16s %18s\n' "operation" "DPK.sol (ours)" "paper, appendix A"
 printf '%-34s %16s %18s\n' "---------" "--------------" "-----------------"

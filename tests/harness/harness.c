@@ -221,10 +221,77 @@ port_open(int port)
 	return ok;
 }
 
+int
+dpk_test_node_is_ganache(void)
+{
+	const char *node = getenv("DPK_TEST_NODE");
+
+	if (node == NULL || *node == '\0' || strcmp(node, "anvil") == 0)
+		return 0;
+	if (strcmp(node, "ganache") != 0)
+		fail_msg("DPK_TEST_NODE='%s': give anvil (the default) or ganache", node);
+	return 1;
+}
+
+/* ganache (@ethereumjs VM, its own RPC server) set up as anvil is by default:
+ * chain id 31337, the same dev accounts ("test ... junk") with 10,000 ether,
+ * instant blocks. anvil's --block-time N is ganache's --miner.blockTime N;
+ * any other anvil argument has no translation here and fails the test. */
+static size_t
+ganache_argv(const char **argv, const char *prog, const char *portstr, const char *const *extra_args)
+{
+	size_t n = 0;
+
+	argv[n++] = prog;
+	argv[n++] = "--server.host=127.0.0.1";
+	argv[n++] = "--server.port";
+	argv[n++] = portstr;
+	argv[n++] = "--chain.chainId=31337";
+	argv[n++] = "--wallet.mnemonic=test test test test test test test test test test test junk";
+	argv[n++] = "--wallet.defaultBalance=10000";
+	argv[n++] = "--logging.quiet";
+	for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && n < 62; i++) {
+		if (strcmp(extra_args[i], "--block-time") == 0 && extra_args[i + 1] != NULL) {
+			argv[n++] = "--miner.blockTime";
+			argv[n++] = extra_args[++i];
+		} else {
+			fail_msg("DPK_TEST_NODE=ganache: no ganache equivalent of anvil's %s", extra_args[i]);
+		}
+	}
+	return n;
+}
+
+/* DPK_TEST_BLOCK_TIME=N: a block every N seconds instead of one per
+ * transaction, unless the test asks for a block time itself. */
+static const char *const *
+with_block_time(const char *const *extra_args, const char **buf, size_t bufn)
+{
+	const char *bt = getenv("DPK_TEST_BLOCK_TIME");
+	size_t n = 0;
+
+	if (bt == NULL || *bt == '\0')
+		return extra_args;
+	if (strspn(bt, "0123456789") != strlen(bt) || strlen(bt) > 3)
+		fail_msg("DPK_TEST_BLOCK_TIME='%s': give seconds", bt);
+	for (; extra_args != NULL && extra_args[n] != NULL && n + 3 < bufn; n++) {
+		if (strcmp(extra_args[n], "--block-time") == 0)
+			return extra_args;
+		buf[n] = extra_args[n];
+	}
+	buf[n++] = "--block-time";
+	buf[n++] = bt;
+	buf[n] = NULL;
+	return buf;
+}
+
 void
 dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args)
 {
-	const char *anvil = tool_or_skip("DPK_ANVIL", 1);
+	int ganache = dpk_test_node_is_ganache();
+	const char *anvil = tool_or_skip(ganache ? "DPK_GANACHE" : "DPK_ANVIL", 1);
+	const char *bt_args[40];
+
+	extra_args = with_block_time(extra_args, bt_args, sizeof(bt_args) / sizeof(bt_args[0]));
 
 	for (int attempt = 0; attempt < 5; attempt++) {
 		char portstr[16];
@@ -236,14 +303,18 @@ dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args)
 		if (port < 0)
 			fail_msg("no free loopback port: %s", strerror(errno));
 		snprintf(portstr, sizeof(portstr), "%d", port);
-		argv[n++] = anvil;
-		argv[n++] = "--host";
-		argv[n++] = "127.0.0.1";
-		argv[n++] = "--port";
-		argv[n++] = portstr;
-		argv[n++] = "--silent";
-		for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && n < 63; i++)
-			argv[n++] = extra_args[i];
+		if (ganache) {
+			n = ganache_argv(argv, anvil, portstr, extra_args);
+		} else {
+			argv[n++] = anvil;
+			argv[n++] = "--host";
+			argv[n++] = "127.0.0.1";
+			argv[n++] = "--port";
+			argv[n++] = portstr;
+			argv[n++] = "--silent";
+			for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && n < 63; i++)
+				argv[n++] = extra_args[i];
+		}
 		argv[n] = NULL;
 
 		if ((pid = fork()) < 0)
@@ -274,7 +345,7 @@ dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	fail_msg("anvil (%s) did not start listening on loopback", anvil);
+	fail_msg("%s (%s) did not start listening on loopback", ganache ? "ganache" : "anvil", anvil);
 }
 
 void

@@ -67,6 +67,12 @@ struct dpk_test_anvil {
  * (PR_SET_PDEATHSIG), so a crashing test never leaves it running.
  * Fails the test if anvil does not come up within 30 s. */
 void dpk_test_anvil_start(struct dpk_test_anvil *a, const char *const *extra_args);
+/* DPK_TEST_NODE=ganache: dpk_test_anvil_start() starts ganache (DPK_GANACHE)
+ * instead, as anvil would be (chain 31337, the same dev accounts; anvil's
+ * --block-time N becomes --miner.blockTime N). 1 if so, 0 for anvil.
+ * DPK_TEST_BLOCK_TIME=N: either node mines a block every N seconds (unless the
+ * test gives --block-time itself). */
+int dpk_test_node_is_ganache(void);
 void dpk_test_anvil_stop(struct dpk_test_anvil *a);
 
 /* Start argv in the background (it dies with the test process); its stdout

@@ -3,7 +3,9 @@
 # an approver, addClient + approveClient, getClient (with its approver and
 # serial), refusals decoded, approvers scoped to their own records; and
 # lib/registry/identity.c (tests/harness/dpk-identity-hash) agrees with the contract's
-# identityHash and isCanonical on a list of identities.
+# identityHash and isCanonical on a list of identities. The chain runs the
+# London hardfork: the bytecode must deploy and run without Shanghai's PUSH0
+# or Cancun's MCOPY/TSTORE (contracts/compile.js compiles for london).
 set -eu
 top=$(cd "${srcdir:-$(dirname "$0")/../..}" && pwd)
 build=${DPK_TOP_BUILDDIR:-$top}
@@ -18,9 +20,11 @@ check_eq() { # what got want
 	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
 }
 
-start_anvil
+start_anvil --hardfork london
 C=$(deploy "$K0" "$(cat "$top/contracts/DPK.bin")")
-ok "deployed at $C"
+ok "deployed at $C (London: no PUSH0)"
+check_eq "dpkVersion(): the DPK tag and interface 1" \
+	"$("$CAST" call --rpc-url "$RPC" "$C" 'dpkVersion()(bytes4,uint32)' | tr '\n' ' ')" "0x44504b00 1 "
 check_eq "owner is the deployer" "$("$CAST" call --rpc-url "$RPC" "$C" 'owner()(address)')" "$A0"
 
 # Roles: the owner names an approver (PKM); nobody else can.

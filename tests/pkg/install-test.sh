@@ -121,9 +121,10 @@ chain_id = 31337
 contract = 0x5FbDB2315678afecb367f032d93F642f64180aa3
 identity = install-test.example.org
 CONF
-in_root dpk-agent -c /tmp/dpk.conf --check-config >/dev/null || fail "dpk-agent rejects a valid configuration"
+# --offline: the file alone (no chain runs in the chroot; without it, exit 3 names the unreachable rpc_url)
+in_root dpk-agent -c /tmp/dpk.conf --check-config --offline >/dev/null || fail "dpk-agent rejects a valid configuration"
 printf 'rpc_url = nope\n' > "$root/tmp/bad.conf"
-in_root dpk-agent -c /tmp/bad.conf --check-config 2>/dev/null && fail "dpk-agent accepts a bad configuration"
+in_root dpk-agent -c /tmp/bad.conf --check-config --offline 2>/dev/null && fail "dpk-agent accepts a bad configuration"
 # what an administrator would make: purge must take it too
 cp "$root/tmp/dpk.conf" "$root/etc/dpk/dpk.conf"
 mkdir -p "$root/var/lib/dpk" "$root/run/dpk"

@@ -987,10 +987,51 @@ test_nul_escape_in_error_message(void **state)
 	dpk_buf_free(&e.data);
 }
 
+/* ganache 7's revert shapes (recorded from ganache 7.9.2): eth_call puts the
+ * revert bytes in error.data as a string, eth_estimateGas in error.data.result;
+ * both with code -32000 and "VM Exception while processing transaction: revert". */
+static void
+test_ganache_revert_shapes(void **state)
+{
+	static const char call[] = "{\"id\":1,\"jsonrpc\":\"2.0\",\"error\":{\"message\":\"VM Exception while "
+	    "processing transaction: revert\",\"stack\":\"CallError: VM Exception\",\"code\":-32000,\"name\":"
+	    "\"CallError\",\"data\":\"0x5a4808960000000000000000000000000000000000000000000000000000000000000001\"}}";
+	static const char estimate[] = "{\"id\":1,\"jsonrpc\":\"2.0\",\"error\":{\"message\":\"VM Exception while "
+	    "processing transaction: revert\",\"stack\":\"RuntimeError: VM Exception\",\"code\":-32000,\"name\":"
+	    "\"RuntimeError\",\"data\":{\"hash\":null,\"programCounter\":1702,\"result\":"
+	    "\"0x245aecd300000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8\",\"reason\":null,"
+	    "\"message\":\"revert\"}}}";
+	static const char estimate_bad[] = "{\"id\":1,\"jsonrpc\":\"2.0\",\"error\":{\"message\":\"VM Exception "
+	    "while processing transaction: revert\",\"code\":-32000,\"data\":{\"result\":\"0x24z\"}}}";
+	struct dpk_rpc_error e;
+	const cJSON *res;
+	cJSON *root = NULL;
+
+	(void)state;
+	dpk_buf_init(&e.data, 1024);
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)call, sizeof(call) - 1, 1, &root, &res, &e),
+	    DPK_ERR_REVERT);
+	assert_int_equal(e.data.len, 36);
+	assert_int_equal(e.data.data[0], 0x5a);
+	dpk_buf_reset(&e.data);
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)estimate, sizeof(estimate) - 1, 1, &root, &res, &e),
+	    DPK_ERR_REVERT);
+	assert_int_equal(e.data.len, 36);
+	assert_int_equal(e.data.data[0], 0x24);
+	assert_int_equal(e.data.data[35], 0xc8);
+	dpk_buf_reset(&e.data);
+	/* not hex: no revert bytes, the message still says it reverted */
+	assert_int_equal(dpk_rpc_parse_response((const uint8_t *)estimate_bad, sizeof(estimate_bad) - 1, 1, &root, &res,
+	    &e), DPK_ERR_REVERT);
+	assert_int_equal(e.data.len, 0);
+	dpk_buf_free(&e.data);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ganache_revert_shapes),
 		cmocka_unit_test(test_ok_and_request_shape),
 		cmocka_unit_test(test_http_errors),
 		cmocka_unit_test(test_transport_refused),
