@@ -110,6 +110,22 @@ struct tally {
 	long right, missing, unavail;
 };
 
+/* Wait for the readers; each must have found a user. */
+static void
+join_readers(const char *part, pthread_t *th, const struct tally *t)
+{
+	long right_n = 0;
+
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(th[i], NULL);
+		right_n += t[i].right;
+		printf("# %s: reader %d: %ld right, %ld not found, %ld unavailable\n", part, i, t[i].right, t[i].missing,
+		    t[i].unavail);
+	}
+	if (right_n == 0)
+		fail("%s: no reader found a user", part);
+}
+
 /* ---- 1. in place, one mapping ---- */
 
 static uint8_t *volatile file_a; /* the file readers use; swapped whole when full */
@@ -210,7 +226,7 @@ part_in_place(long ops)
 	struct tally t[READERS];
 	size_t size;
 	uint8_t *p = new_file(USERS_A, 16384, 1, &size);
-	long swaps = 0, right_n = 0;
+	long swaps = 0;
 	unsigned seed = 7;
 
 	if (p == NULL)
@@ -255,15 +271,8 @@ part_in_place(long ops)
 		}
 	}
 	__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
-	for (int i = 0; i < READERS; i++) {
-		pthread_join(th[i], NULL);
-		right_n += t[i].right;
-		printf("# in place: reader %d: %ld right, %ld not found, %ld unavailable\n", i, t[i].right, t[i].missing,
-		    t[i].unavail);
-	}
+	join_readers("in place", th, t);
 	printf("# in place: %ld changes, %ld files swapped in\n", ops, swaps);
-	if (right_n == 0)
-		fail("in place: no reader found a user");
 	if (swaps < 2)
 		fail("in place: the writer swapped files %ld times (wanted at least 2)", swaps);
 	for (size_t i = 0; i < n_old; i++)
@@ -330,7 +339,7 @@ part_agent(const char *dir, long ops)
 	struct tally t[READERS];
 	char path[4096], shell[] = "/bin/sh";
 	uint32_t v[USERS_B] = {0};
-	long right_n = 0, builds = 0;
+	long builds = 0;
 	unsigned seed = 11;
 	struct stat st;
 	ino_t ino = 0;
@@ -373,15 +382,8 @@ part_agent(const char *dir, long ops)
 		nanosleep(&pause, NULL);
 	}
 	__atomic_store_n(&agent_done, 1, __ATOMIC_RELEASE);
-	for (int i = 0; i < READERS; i++) {
-		pthread_join(th[i], NULL);
-		right_n += t[i].right;
-		printf("# agent: reader %d: %ld right, %ld not found, %ld unavailable\n", i, t[i].right, t[i].missing,
-		    t[i].unavail);
-	}
+	join_readers("agent", th, t);
 	printf("# agent: %ld changes, %ld files built and renamed into place\n", ops, builds);
-	if (right_n == 0)
-		fail("agent: no reader found a user");
 	if (builds < 2)
 		fail("agent: %ld files built (wanted at least 2: the file never filled)", builds);
 	agent_nss_cache_close(&ag);
