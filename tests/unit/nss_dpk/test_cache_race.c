@@ -98,10 +98,13 @@ right(uint32_t k, const char *name, uint32_t uid, uint32_t gid, const char *geco
 	char n[64], g[64], h[64];
 	unsigned v;
 
+	const char *at = strrchr(gecos, 'v');
+	char *end;
+
 	fields(k, 0, n, g, h);
-	if (strcmp(name, n) != 0 || uid != BASE_UID + k || gid != uid ||
-	    sscanf(gecos, "DPK u%*u.example.org v%u", &v) != 1)
+	if (strcmp(name, n) != 0 || uid != BASE_UID + k || gid != uid || at == NULL)
 		return 0;
+	v = (unsigned)strtoul(at + 1, &end, 10);
 	fields(k, v, n, g, h);
 	return strcmp(gecos, g) == 0 && strcmp(home, h) == 0;
 }
