@@ -126,7 +126,9 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
+	/* static, not on the stack: its 70 kB are zero pages the kernel maps only
+	 * where they are written (most of the read slots never are) */
+	static struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
 	struct dpk_statedir sd = {0};
 	char err[512];
 	int opt, check_only = 0, r;

@@ -11,6 +11,7 @@
 #include "chain/registration.h"
 #include "common/clock.h"
 #include "common/conn.h"
+#include "common/idle.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "peers/peer.h"
@@ -307,7 +308,7 @@ agent_server_run(struct agent *a)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	int ret = 0;
+	int ret = 0, nready, busy = 1;
 
 	while (!a->stop) {
 		size_t n = NFIXED;
@@ -343,9 +344,19 @@ agent_server_run(struct agent *a)
 		if (next_conn - now < wait_ms)
 			wait_ms = next_conn <= now ? 0 : (int)(next_conn - now);
 		n = agent_peer_pollfds(a, pfd, n, sizeof(pfd) / sizeof(pfd[0]));
-		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
+		nready = poll(pfd, n, wait_ms);
+		if (nready < 0 && errno != EINTR) {
 			agent_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
+		}
+		/* a wait of 50 ms or more with nothing to do, after passes that did
+		 * something: give back what the work left behind (once per quiet
+		 * spell, never in the middle of a burst) */
+		if (nready == 0 && busy && wait_ms >= 50) {
+			agent_idle_trim();
+			busy = 0;
+		} else if (nready > 0) {
+			busy = 1;
 		}
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
