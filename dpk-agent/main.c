@@ -3,6 +3,7 @@
 #include "agent.h"
 
 #include "base/err.h"
+#include "common/idle.h"
 #include "common/log.h"
 #include "common/nss_map.h"
 #include "daemon/notify.h"
@@ -153,6 +154,7 @@ main(int argc, char **argv)
 		agent_log(LOG_WARNING, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	/* nss_dpk answers UNAVAIL at once in this process: the agent never asks itself */
 	setenv("DPK_NSS_BYPASS", "1", 1);
+	agent_idle_init();
 	/* Block the signals the event loop reads from its signalfd before any
 	 * thread starts: threads inherit the mask, so none of them can take a
 	 * SIGTERM or SIGHUP with its default action (ending the process). */

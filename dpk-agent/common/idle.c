@@ -35,6 +35,12 @@ stack_low(void)
 	return low;
 }
 
+void
+agent_idle_init(void)
+{
+	(void)mallopt(M_ARENA_MAX, 1);
+}
+
 __attribute__((noinline)) void
 agent_idle_trim(void)
 {
