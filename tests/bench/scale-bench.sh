@@ -132,7 +132,7 @@ CONF
 "$build/dpk-agent/dpk-agent" -c "$work/seeded.conf" 2>"$work/seeded.log" & agent_pid=$!; pids="$pids $agent_pid"
 until [ -S "$sock" ]; do kill -0 "$agent_pid" || { cat "$work/seeded.log" >&2; exit 1; }; sleep 0.05; done
 # every thread's CPU (the event loop's and the chain workers')
-cpu_ns() { cat "/proc/$agent_pid"/task/*/schedstat | awk '{s += $1} END {print s}'; }
+cpu_ns() { cat "/proc/$agent_pid"/task/*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }
 # ask NAME... in turn on one connection; fails unless each is a user (a
 # chain read that outlasts the request's deadline goes on and is cached:
 # asked again, up to 50 times)
