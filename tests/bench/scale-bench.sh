@@ -128,7 +128,12 @@ socket = $sock
 cache_ttl = 1h
 negative_cache_ttl = 1h
 nss_allow_pkm = $("$cast" wallet address --private-key "$k0")
+verify_reads = ${SCALE_BENCH_VERIFY_READS:-yes}
 CONF
+# SCALE_BENCH_VERIFY_READS=no: plain eth_call reads (anvil answers eth_getProof
+# in time that grows with its storage: the 10,000-user fill takes ~30 min on a
+# loaded 2-core machine with proofs, ~1 min without)
+[ "${SCALE_BENCH_VERIFY_READS:-yes}" = yes ] || echo "   (verify_reads = no: chain reads below are not proven)"
 "$build/dpk-agent/dpk-agent" -c "$work/seeded.conf" 2>"$work/seeded.log" & agent_pid=$!; pids="$pids $agent_pid"
 until [ -S "$sock" ]; do kill -0 "$agent_pid" || { cat "$work/seeded.log" >&2; exit 1; }; sleep 0.05; done
 # every thread's CPU (the event loop's and the chain workers')
