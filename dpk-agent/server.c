@@ -309,6 +309,7 @@ agent_server_run(struct agent *a)
 	signal(SIGPIPE, SIG_IGN);
 
 	int ret = 0, nready, busy = 1;
+	int64_t last_work_ms = 0;
 
 	while (!a->stop) {
 		size_t n = NFIXED;
@@ -349,14 +350,15 @@ agent_server_run(struct agent *a)
 			agent_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
-		/* a wait of 50 ms or more with nothing to do, after passes that did
-		 * something: give back what the work left behind (once per quiet
-		 * spell, never in the middle of a burst) */
-		if (nready == 0 && busy && wait_ms >= 50) {
+		/* quiet for 250 ms after passes that did something: give back what
+		 * the work left behind (once per quiet spell; not between the
+		 * requests of a slow client, where it would cost more than it saves) */
+		if (nready > 0) {
+			busy = 1;
+			last_work_ms = now;
+		} else if (nready == 0 && busy && agent_now_ms() - last_work_ms >= 250) {
 			agent_idle_trim();
 			busy = 0;
-		} else if (nready > 0) {
-			busy = 1;
 		}
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;

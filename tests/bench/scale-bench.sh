@@ -83,7 +83,7 @@ CONF
 anon_kb() { awk '/RssAnon/ {print $2}' "/proc/$agent_pid/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 hz=$(getconf CLK_TCK)
-sleep 0.5
+sleep 1.5 # idle: the agent gives memory back after 250 ms without work
 row "agent anonymous memory, idle" "$(anon_kb) kB" "<= 2 MB"
 # 256 clients connected, each having asked one GETPWNAM (frames as in doc/protocol.md)
 python3 - "$sock" "$work/held" <<'PY' &
