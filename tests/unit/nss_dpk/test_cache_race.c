@@ -63,6 +63,8 @@
 #define USERS_A 48
 #define USERS_B 200
 #define BASE_UID 2001000000u
+/* a reader stops here even if the writer has not finished (never hangs) */
+#define MAX_READS 2000000L
 
 static int failed;
 
@@ -172,7 +174,7 @@ reader_a(void *arg)
 
 	if (u == NULL)
 		return NULL;
-	for (long n = 0; !__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE) || n < 2000; n++) {
+	for (long n = 0; (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE) || n < 2000) && n < MAX_READS; n++) {
 		uint8_t *p = __atomic_load_n(&file_a, __ATOMIC_ACQUIRE);
 		size_t size = __atomic_load_n(&file_a_size, __ATOMIC_RELAXED);
 		struct nss_dpk_cache c;
@@ -295,7 +297,7 @@ reader_b(void *arg)
 	unsigned seed = (unsigned)(uintptr_t)arg;
 	static __thread char buf[4096];
 
-	for (long n = 0; !__atomic_load_n(&agent_done, __ATOMIC_ACQUIRE) || n < 500; n++) {
+	for (long n = 0; (!__atomic_load_n(&agent_done, __ATOMIC_ACQUIRE) || n < 500) && n < MAX_READS; n++) {
 		uint32_t k = (uint32_t)rand_r(&seed) % USERS_B;
 		struct passwd pw;
 		enum nss_status st = NSS_STATUS_NOTFOUND;
@@ -409,7 +411,10 @@ main(int argc, char **argv)
 #endif
 	if (!native && !RUNNING_ON_VALGRIND) {
 		char vg[] = "valgrind", tool[] = "--tool=helgrind", code[] = "--error-exitcode=97", quiet[] = "-q";
-		char *args[] = {vg, tool, code, quiet, argv[0], NULL};
+		/* fair: valgrind runs one thread at a time, and on a loaded machine
+		 * its default lock let the readers starve the writer for minutes */
+		char fair[] = "--fair-sched=yes";
+		char *args[] = {vg, tool, code, quiet, fair, argv[0], NULL};
 
 #ifndef NO_VALGRIND
 		execvp("valgrind", args);
