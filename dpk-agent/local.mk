@@ -11,6 +11,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/common/config.c dpk-agent/common/config.h \
 	dpk-agent/common/log.c dpk-agent/common/log.h \
 	dpk-agent/common/clock.c dpk-agent/common/clock.h \
+	dpk-agent/common/idle.c dpk-agent/common/idle.h \
 	dpk-agent/common/conn.c dpk-agent/common/conn.h \
 	dpk-agent/common/metrics.c dpk-agent/common/metrics.h \
 	dpk-agent/common/sock.c dpk-agent/common/sock.h \

@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "chain/endpoints_check.h"
+#include "common/idle.h"
 #include "common/log.h"
 #include "common/nss_map.h"
 #include "daemon/chaincheck.h"
@@ -137,7 +138,9 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
+	/* static, not on the stack: its 70 kB are zero pages the kernel maps only
+	 * where they are written (most of the read slots never are) */
+	static struct agent a = {.config_path = (char *)DPK_CONFIG_DEFAULT_PATH, .listen_fd = -1, .users = {.fd = -1}};
 	struct dpk_statedir sd = {0};
 	char err[512];
 	int opt, check_only = 0, offline = 0, r, resuming;
@@ -166,6 +169,7 @@ main(int argc, char **argv)
 		agent_log(LOG_WARNING, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	/* nss_dpk answers UNAVAIL at once in this process: the agent never asks itself */
 	setenv("DPK_NSS_BYPASS", "1", 1);
+	agent_idle_init();
 	/* Block the signals the event loop reads from its signalfd before any
 	 * thread starts: threads inherit the mask, so none of them can take a
 	 * SIGTERM or SIGHUP with its default action (ending the process). */

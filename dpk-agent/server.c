@@ -11,6 +11,7 @@
 #include "chain/registration.h"
 #include "common/clock.h"
 #include "common/conn.h"
+#include "common/idle.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/sock.h"
@@ -310,7 +311,8 @@ agent_server_run(struct agent *a)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	int ret = 0;
+	int ret = 0, nready, busy = 1;
+	int64_t last_work_ms = 0;
 
 	while (!a->stop) {
 		size_t n = NFIXED;
@@ -346,9 +348,20 @@ agent_server_run(struct agent *a)
 		if (next_conn - now < wait_ms)
 			wait_ms = next_conn <= now ? 0 : (int)(next_conn - now);
 		n = agent_peer_pollfds(a, pfd, n, sizeof(pfd) / sizeof(pfd[0]));
-		if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
+		nready = poll(pfd, n, wait_ms);
+		if (nready < 0 && errno != EINTR) {
 			agent_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
+		}
+		/* quiet for 250 ms after passes that did something: give back what
+		 * the work left behind (once per quiet spell; not between the
+		 * requests of a slow client, where it would cost more than it saves) */
+		if (nready > 0) {
+			busy = 1;
+			last_work_ms = now;
+		} else if (nready == 0 && busy && agent_now_ms() - last_work_ms >= 250) {
+			agent_idle_trim();
+			busy = 0;
 		}
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;

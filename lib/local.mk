@@ -44,4 +44,4 @@ lib_libdpkcore_a_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS) \
 
 # What a program linking the core needs.
 DPKCORE_LIBS = lib/libdpkcore.a $(OPENSSL_LIBS) $(CURL_LIBS) $(CJSON_LIBS) \
-	$(SECP256K1_LIBS) $(NETTLE_LIBS) $(SODIUM_LIBS) $(LIBSYSTEMD_LIBS)
+	$(SECP256K1_LIBS) $(NETTLE_LIBS) $(SODIUM_LIBS)

@@ -104,6 +104,7 @@ nss_dpk_cache_open(struct nss_dpk_cache *c, const uint8_t *p, size_t n)
 	c->generation = nss_dpk_le64(p + NSS_DPK_CACHE_OFF_GENERATION);
 	c->seed = nss_dpk_le32(p + NSS_DPK_CACHE_OFF_SEED);
 	c->heap = heap;
+	NSS_DPK_HG_RACY(p + NSS_DPK_CACHE_HEADER_SIZE, (size_t)(heap - NSS_DPK_CACHE_HEADER_SIZE)); /* the slots */
 	return 0;
 }
 

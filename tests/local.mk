@@ -49,6 +49,7 @@ unit_tests = \
 	tests/unit/dpk-agent/test_userdb \
 	tests/unit/dpk-agent/test_sshagent \
 	tests/unit/dpk-agent/test_nss_cachefile \
+	tests/unit/nss_dpk/test_cache_race \
 	tests/unit/pam_dpk/test_pam_module \
 	tests/unit/dpk-agent/test_login_msg \
 	tests/unit/crypto/test_hpke \
@@ -211,6 +212,12 @@ tests_unit_nss_dpk_test_nss_module_LDADD = tests/harness/libharness.a $(DPKAGENT
 tests_unit_dpk_agent_test_nss_cachefile_SOURCES = tests/unit/dpk-agent/test_nss_cachefile.c
 tests_unit_dpk_agent_test_nss_cachefile_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/nss_dpk -I$(srcdir)/dpk-agent -I$(srcdir)/client
 tests_unit_dpk_agent_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+# threads read the cache file while the agent's writer changes it, under helgrind: the
+# reader and writer compiled here with NSS_DPK_HELGRIND (nss_dpk/cachefile.h)
+tests_unit_nss_dpk_test_cache_race_SOURCES = tests/unit/nss_dpk/test_cache_race.c nss_dpk/cachefile.c nss_dpk/pack.c \
+	nss_dpk/fastpath.c dpk-agent/login/nss_cache.c dpk-agent/login/nss_cachebuild.c
+tests_unit_nss_dpk_test_cache_race_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS) -DNSS_DPK_HELGRIND
+tests_unit_nss_dpk_test_cache_race_LDADD = $(DPKAGENT_LIBS) -lpthread
 # dlopen()s pam_dpk/.libs/pam_dpk.so and links its logic (pamdpk.c) too
 tests_unit_pam_dpk_test_pam_module_SOURCES = tests/unit/pam_dpk/test_pam_module.c pam_dpk/pamdpk.c client/hostconf.c
 tests_unit_pam_dpk_test_pam_module_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/include -I$(srcdir)/pam_dpk $(PAM_CFLAGS)

@@ -420,15 +420,41 @@ nss_resolve(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body, 
 
 /* ---- enumeration (nss_enumerate) ---- */
 
+/* Where the last answer of a listing was found (per request type), so that
+ * the next index resumes there: a listing of n users costs O(n) admission
+ * checks, not O(n^2) (nss_dpk asks index 0, 1, 2, ... on new connections,
+ * so the cursor is not a connection's). It is used only for the index after
+ * the one it holds, within ENUM_CURSOR_MS and while no identity was added;
+ * a listing is not atomic either way. */
+#define ENUM_CURSOR_MS 2000
+
+static struct enum_cursor {
+	uint8_t type;
+	uint32_t i;
+	size_t k, n_users;
+	int64_t until_ms;
+} enum_cursor;
+
 /* The i-th user the decision admits among the identities the agent knows
  * of (known_identity), from the cache. 0 and *u, *ad, or 1 past the end. */
 static int
-known_user(struct agent *a, uint32_t i, struct nss_user *u, struct agent_admission *ad)
+known_user(struct agent *a, uint8_t type, uint32_t i, struct nss_user *u, struct agent_admission *ad)
 {
-	for (size_t k = 0; known_identity(a, k, u) == 0; k++) {
+	int64_t now = agent_now_ms();
+	uint32_t left = i;
+	size_t k = 0;
+
+	if (i > 0 && enum_cursor.type == type && enum_cursor.i + 1 == i && enum_cursor.n_users == a->users.n &&
+	    enum_cursor.until_ms > now) {
+		k = enum_cursor.k + 1;
+		left = 0;
+	}
+	for (; known_identity(a, k, u) == 0; k++) {
 		agent_admit(a, &u->id, u->hash, ad);
-		if (ad->result == AGENT_ADMIT_USER && i-- == 0)
+		if (ad->result == AGENT_ADMIT_USER && left-- == 0) {
+			enum_cursor = (struct enum_cursor){type, i, k, a->users.n, now + ENUM_CURSOR_MS};
 			return 0;
+		}
 	}
 	return 1;
 }
@@ -487,7 +513,7 @@ enum_request(struct agent *a, struct conn *c, uint8_t type, const uint8_t *body,
 	}
 	if (i == 0 && !waited && enum_prefetch(a, c))
 		return;
-	if (known_user(a, i, &u, &ad) != 0)
+	if (known_user(a, type, i, &u, &ad) != 0)
 		reply_notfound(c, type);
 	else
 		reply_user(a, c, type, &u, &ad);

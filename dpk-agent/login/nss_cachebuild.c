@@ -91,6 +91,7 @@ agent_nss_cache_init(uint8_t *p, size_t size, uint32_t slots, uint32_t seed, uin
 	nss_dpk_le64_put(p + NSS_DPK_CACHE_OFF_HEAP, NSS_DPK_CACHE_HEADER_SIZE + 16 * (uint64_t)slots);
 	nss_dpk_le64_put(p + NSS_DPK_CACHE_OFF_CHECKSUM, nss_dpk_cache_checksum(p, NSS_DPK_CACHE_FIXED_SIZE));
 	nss_dpk_le64_put(p + NSS_DPK_CACHE_OFF_HEAP_END, NSS_DPK_CACHE_HEADER_SIZE + 16 * (uint64_t)slots);
+	NSS_DPK_HG_RACY(p + NSS_DPK_CACHE_HEADER_SIZE, 16 * (size_t)slots); /* the slots: atomics */
 }
 
 /* ---- in place ---- */
@@ -212,8 +213,10 @@ set_slot(struct wfile *f, enum nss_dpk_cache_table t, uint32_t i, uint32_t v)
 static void
 wipe(uint8_t *r)
 {
-	if (r != NULL)
+	if (r != NULL) {
+		NSS_DPK_HG_RACY(r, nss_dpk_le32(r)); /* readers may be copying it: they re-check the slot */
 		memset(r, 0, nss_dpk_le32(r));
+	}
 }
 
 static void

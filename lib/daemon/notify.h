@@ -1,7 +1,7 @@
 /* Telling the service manager how a daemon is doing (systemd's sd_notify):
  * readiness, reloads, shutdown and the watchdog. Every function does nothing
  * and returns 0 when the daemon was not started by systemd with
- * Type=notify (no $NOTIFY_SOCKET) or when DPK was built without libsystemd. */
+ * Type=notify (no $NOTIFY_SOCKET). */
 #ifndef DPK_DAEMON_NOTIFY_H
 #define DPK_DAEMON_NOTIFY_H
 

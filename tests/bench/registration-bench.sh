@@ -10,6 +10,8 @@
 # a device can wait for the next one: the figures are the worst case.
 #
 # usage: tests/bench/registration-bench.sh [RUNS]   (default 3; after scripts/setup and make)
+# REG_BENCH_BLOCKS="12" and REG_BENCH_FLOWS="relay" pick block times and flows
+# (tests/bench/scale-bench.sh runs one relay at 12 s)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build="$top/${BUILD_DIR:-build}"
@@ -39,14 +41,14 @@ secs() { printf '%d.%01d s' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 
 echo "registration wall time (dpkctl register --wait, request to key on chain), $runs runs per flow, each started just after a block"
 printf '%-10s %-29s %-24s %-8s %s\n' "block time" "flow" "runs" "worst" "target / before"
-for bt in 1 12; do
+for bt in ${REG_BENCH_BLOCKS:-1 12}; do
 	work="$base/$bt"; mkdir "$work"
 	bench_chain "unused$bt.example.org" "$bt"
 	until "$cast" call --rpc-url "$rpc" "$contract" 'getPKMKey(address)(bytes)' "$pkm_wallet" >/dev/null 2>&1; do
 		sleep 0.2
 	done
 	for i in $(seq "$runs"); do agent "relay$i" relay; agent "eip$i" eip712; done
-	for flow in relay eip; do
+	for flow in ${REG_BENCH_FLOWS:-relay eip}; do
 		all="" worst=0
 		for i in $(seq "$runs"); do
 			b0=$("$cast" block-number --rpc-url "$rpc")

@@ -792,6 +792,9 @@ test_enumerate(void **state)
 	assert_null(strstr(text, "unregistered.example.org"));
 	assert_null(strstr(text, "outside.example.net"));
 	assert_null(strstr(text, "carol.corp.example"));
+	/* each once: the agent resumes a listing where its last answer was */
+	assert_null(strstr(strstr(text, "\nalice.example.org:*:") + 1, "\nalice.example.org:*:"));
+	assert_null(strstr(strstr(text, "\nbob.corp.example:*:") + 1, "\nbob.corp.example:*:"));
 	dpk_buf_free(&out);
 	assert_int_equal(run_nss(e, &out, "/usr/bin/getent", "group", NULL), 0);
 	snprintf(want, sizeof(want), "\nalice.example.org:*:%u:\n", alice);
