@@ -81,8 +81,8 @@ static const char common_help[] =
     "  --chain-id N                       refuse an endpoint of another chain\n"
     "  --confirmations N|safe|finalized   a transaction counts, and state is read, that deep (default 0)\n"
     "  --write-config FILE                deploy: append the contract and deploy_block lines to FILE\n"
-    "  --max-fee-per-gas FEE, --max-priority-fee-per-gas FEE   caps (default 30 gwei, 1.5 gwei; units wei,\n"
-    "                                     gwei, ether): nothing is sent while the base fee is above the cap\n";
+    "  --max-fee-per-gas FEE, --max-priority-fee-per-gas FEE   fee caps (none by default; FEE in wei, gwei\n"
+    "                                     or ether): nothing is sent while the base fee is above the cap\n";
 
 static int json_out; /* --json */
 

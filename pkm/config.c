@@ -22,7 +22,7 @@ pkm_config_defaults(struct pkm_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->fund_auto = 1;
-	c->fund_gas = 400000; /* addClient (218,434) or register (140,046) with a P-256 key, + 25% */
+	c->fund_gas = 400000; /* addClient (218,419) or register (140,376) with a P-256 key, + 25% */
 	c->fund_margin = 50;
 	c->replace_after_ms = 120000;
 	c->token_validity_ms = 7u * 24 * 3600 * 1000;

@@ -216,7 +216,10 @@ tests_unit_dpk_agent_test_nss_cachefile_LDADD = tests/harness/libharness.a $(DPK
 # reader and writer compiled here with NSS_DPK_HELGRIND (nss_dpk/cachefile.h)
 tests_unit_nss_dpk_test_cache_race_SOURCES = tests/unit/nss_dpk/test_cache_race.c nss_dpk/cachefile.c nss_dpk/pack.c \
 	nss_dpk/fastpath.c dpk-agent/login/nss_cache.c dpk-agent/login/nss_cachebuild.c
-tests_unit_nss_dpk_test_cache_race_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS) -DNSS_DPK_HELGRIND
+# helgrind.supp: the exit handlers of a library it links but never calls (p11-kit, through libcurl and GnuTLS)
+tests_unit_nss_dpk_test_cache_race_CPPFLAGS = $(dpk_agent_libdpkagent_a_CPPFLAGS) -DNSS_DPK_HELGRIND \
+	-DHELGRIND_SUPP='"$(abs_srcdir)/tests/unit/nss_dpk/helgrind.supp"'
+EXTRA_DIST += tests/unit/nss_dpk/helgrind.supp
 tests_unit_nss_dpk_test_cache_race_LDADD = $(DPKAGENT_LIBS) -lpthread
 # dlopen()s pam_dpk/.libs/pam_dpk.so and links its logic (pamdpk.c) too
 tests_unit_pam_dpk_test_pam_module_SOURCES = tests/unit/pam_dpk/test_pam_module.c pam_dpk/pamdpk.c client/hostconf.c

@@ -219,7 +219,8 @@ put_a(uint8_t *p, size_t size, uint32_t k, uint32_t v)
 	struct nss_cache_user_in in;
 
 	fields(k, v, name, gecos, home);
-	in = (struct nss_cache_user_in){name, gecos, home, "/bin/sh", BASE_UID + k, BASE_UID + k, 0};
+	in = (struct nss_cache_user_in){.name = name, .gecos = gecos, .dir = home, .shell = "/bin/sh", .uid = BASE_UID + k,
+	    .gid = BASE_UID + k};
 	return agent_nss_cache_put_user(p, size, &in);
 }
 
@@ -413,8 +414,8 @@ main(int argc, char **argv)
 		char vg[] = "valgrind", tool[] = "--tool=helgrind", code[] = "--error-exitcode=97", quiet[] = "-q";
 		/* fair: valgrind runs one thread at a time, and on a loaded machine
 		 * its default lock let the readers starve the writer for minutes */
-		char fair[] = "--fair-sched=yes";
-		char *args[] = {vg, tool, code, quiet, fair, argv[0], NULL};
+		char fair[] = "--fair-sched=yes", supp[] = "--suppressions=" HELGRIND_SUPP;
+		char *args[] = {vg, tool, code, quiet, fair, supp, argv[0], NULL};
 
 #ifndef NO_VALGRIND
 		execvp("valgrind", args);
