@@ -141,17 +141,24 @@ ep_target(struct chain *ch, size_t i, struct dpk_header *h, char *why, size_t wh
  * checkpoint (or to the last anchor already linked to it): about 2 days of
  * mainnet blocks; the walk is made once, later anchors link to the last. */
 #define CHECKPOINT_MAX_WALK 16384
+/* One read walks parent links for at most this long (a slow or far endpoint
+ * would otherwise hold the chain worker, and every lookup behind it, for
+ * minutes); the next read goes on from where it stopped. */
+#define CHECKPOINT_WALK_BUDGET_MS 1000
 
 /* Whether cand (agreed on by the quorum) descends from the checkpoint: its
  * parent hashes, read from endpoint lead and each checked against the
  * header it names, lead back to the checkpoint block or to the last anchor
- * already linked to it. 0, or DPK_ERR_PROOF with the reason in why. */
+ * already linked to it. 0; DPK_ERR_PROOF with the reason in why; or
+ * DPK_ERR_BUSY when the walk used its time budget (why says how far it is;
+ * the next call goes on from there, whichever endpoint leads). */
 static int
 anchor_descends(struct chain *ch, size_t lead, const struct dpk_header *cand, char *why, size_t whysz)
 {
 	const struct chain_trust *t = &ch->trust;
 	struct dpk_header cur = *cand, h;
 	char want[67], got[67], tag[19], w[200];
+	int64_t t0 = agent_now_ms();
 
 	if (!t->has_checkpoint)
 		return 0;
@@ -165,6 +172,11 @@ anchor_descends(struct chain *ch, size_t lead, const struct dpk_header *cand, ch
 	for (;;) {
 		if (ch->have_linked && cur.number == ch->linked_number && memcmp(cur.hash, ch->linked_hash, 32) == 0)
 			break;
+		if (ch->have_partial && cur.number == ch->partial_top_number && cur.number != ch->partial_cur.number &&
+		    memcmp(cur.hash, ch->partial_top_hash, 32) == 0) {
+			cur = ch->partial_cur; /* checked before, down to here */
+			continue;
+		}
 		if (cur.number == t->checkpoint_number) {
 			if (memcmp(cur.hash, t->checkpoint_hash, 32) == 0)
 				break;
@@ -180,6 +192,17 @@ anchor_descends(struct chain *ch, size_t lead, const struct dpk_header *cand, ch
 			    (unsigned long long)t->checkpoint_number);
 			return DPK_ERR_PROOF;
 		}
+		if (agent_now_ms() - t0 > CHECKPOINT_WALK_BUDGET_MS) {
+			ch->have_partial = 1;
+			ch->partial_top_number = cand->number;
+			memcpy(ch->partial_top_hash, cand->hash, 32);
+			ch->partial_cur = cur;
+			snprintf(why, whysz, "still linking block %llu to the checkpoint %llu: its parents are checked down "
+			    "to block %llu (at most %d ms of that per read; the next read goes on)",
+			    (unsigned long long)cand->number, (unsigned long long)t->checkpoint_number,
+			    (unsigned long long)cur.number, CHECKPOINT_WALK_BUDGET_MS);
+			return DPK_ERR_BUSY;
+		}
 		dpk_hex_from_u64(cur.number - 1, tag);
 		if (ep_header(ch, lead, tag, &h, w, sizeof(w)) != 0 || memcmp(h.hash, cur.parent_hash, 32) != 0) {
 			snprintf(why, whysz, "cannot link block %llu to the checkpoint %llu: %s did not give the parent "
@@ -192,6 +215,7 @@ anchor_descends(struct chain *ch, size_t lead, const struct dpk_header *cand, ch
 	ch->have_linked = 1;
 	ch->linked_number = cand->number;
 	memcpy(ch->linked_hash, cand->hash, 32);
+	ch->have_partial = 0;
 	return 0;
 }
 
@@ -259,6 +283,8 @@ chain_anchor(struct chain *ch, char *why, size_t whysz)
 		}
 		if ((r = anchor_recent(ch, &cand, why, whysz)) != 0 ||
 		    (r = anchor_descends(ch, lead, &cand, why, whysz)) != 0) {
+			if (r == DPK_ERR_BUSY) /* the walk goes on at the next read, not with another endpoint now */
+				return DPK_ERR_PROOF;
 			/* the next endpoint may name a newer block, or give the parents this one did not */
 			if (ch->refusal_logged_ms == 0 || now - ch->refusal_logged_ms > 60000) {
 				agent_log(LOG_WARNING, "refused every verified answer: %s", why);

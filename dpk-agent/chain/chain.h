@@ -134,6 +134,10 @@ struct chain {
 	int have_linked;                  /* checkpoint: the last anchor found to descend from it */
 	uint64_t linked_number;
 	uint8_t linked_hash[32];
+	int have_partial;                 /* checkpoint: a walk cut short by its time budget: */
+	uint64_t partial_top_number;      /* the block it started from, */
+	uint8_t partial_top_hash[32];
+	struct dpk_header partial_cur;    /* and the lowest header it checked (linked to that block) */
 	int64_t refusal_logged_ms;        /* when a checkpoint/max_proof_age refusal was last logged */
 	int64_t ep_logged_ms[CHAIN_MAX_EP]; /* when a refusal of its header was last logged */
 	struct chain_report report;       /* under mu: a copy of the above for STATUS */

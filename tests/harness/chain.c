@@ -143,17 +143,73 @@ dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], uint32_t ui
 	return uid;
 }
 
-/* The result of method(params) on rpc; fails the test on an error. */
-static cJSON *
-anvil_call(struct dpk_rpc *rpc, const char *method, cJSON *params)
+/* The test-control methods the tests use are anvil's; ganache (its own
+ * RPC server) names them otherwise or takes other parameters. One table, so
+ * that a test says what it wants once, for both nodes. A method ganache has
+ * no equivalent of skips the test case on ganache, saying so (counted by
+ * scripts/test as not run there). */
+static const struct {
+	const char *anvil, *ganache;
+} node_methods[] = {
+	{"anvil_snapshot", "evm_snapshot"},
+	{"anvil_revert", "evm_revert"},
+	{"anvil_mine", "evm_mine"},                   /* [n] -> [{"blocks": n}] below */
+	{"anvil_setBalance", "evm_setAccountBalance"},
+	{"anvil_setCode", "evm_setAccountCode"},
+	{"evm_setAutomine", NULL},                    /* [false] -> miner_stop, [true] -> miner_start below */
+	{"anvil_setNextBlockBaseFeePerGas", NULL},    /* none: ganache sets no base fee */
+};
+
+void
+dpk_test_anvil_only(const char *why)
+{
+	if (dpk_test_node_is_ganache()) {
+		printf("# on anvil only: %s\n", why);
+		skip();
+	}
+}
+
+cJSON *
+dpk_test_node_control(struct dpk_rpc *rpc, const char *method, cJSON *params)
 {
 	cJSON *res = NULL;
 
+	if (dpk_test_node_is_ganache()) {
+		for (size_t i = 0; i < sizeof(node_methods) / sizeof(node_methods[0]); i++) {
+			if (strcmp(method, node_methods[i].anvil) != 0)
+				continue;
+			if (strcmp(method, "evm_setAutomine") == 0) {
+				method = cJSON_IsTrue(cJSON_GetArrayItem(params, 0)) ? "miner_start" : "miner_stop";
+				cJSON_Delete(params);
+				params = cJSON_CreateArray();
+			} else if (node_methods[i].ganache == NULL) {
+				cJSON_Delete(params);
+				printf("# ganache has no equivalent of %s: this case runs on anvil only\n", method);
+				skip();
+			} else {
+				method = node_methods[i].ganache;
+			}
+			if (strcmp(method, "evm_mine") == 0 && cJSON_GetArraySize(params) == 1 &&
+			    cJSON_IsString(cJSON_GetArrayItem(params, 0))) {
+				cJSON *o = cJSON_CreateObject();
+				uint64_t n = 0;
+
+				(void)dpk_hex_quantity_u64(cJSON_GetArrayItem(params, 0)->valuestring, &n);
+				cJSON_AddNumberToObject(o, "blocks", (double)n);
+				cJSON_Delete(params);
+				params = cJSON_CreateArray();
+				cJSON_AddItemToArray(params, o);
+			}
+			break;
+		}
+	}
 	if (dpk_rpc_request(rpc, method, params, &res) != 0)
 		fail_msg("%s: %s", method, dpk_rpc_last_error(rpc));
 	cJSON_Delete(params);
 	return res;
 }
+
+#define anvil_call dpk_test_node_control
 
 uint64_t
 dpk_test_chain_snapshot(struct dpk_rpc *rpc)
@@ -162,7 +218,7 @@ dpk_test_chain_snapshot(struct dpk_rpc *rpc)
 	uint64_t id = 0;
 
 	if (!cJSON_IsString(res) || dpk_hex_quantity_u64(res->valuestring, &id) != 0)
-		fail_msg("anvil_snapshot: not a snapshot id");
+		fail_msg("snapshot: not a snapshot id");
 	cJSON_Delete(res);
 	return id;
 }
@@ -177,7 +233,7 @@ dpk_test_chain_revert(struct dpk_rpc *rpc, uint64_t snapshot)
 	cJSON_AddItemToArray(p, cJSON_CreateString(q));
 	res = anvil_call(rpc, "anvil_revert", p);
 	if (!cJSON_IsTrue(res))
-		fail_msg("anvil_revert %s: anvil did not go back", q);
+		fail_msg("revert %s: the node did not go back", q);
 	cJSON_Delete(res);
 }
 

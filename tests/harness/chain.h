@@ -47,6 +47,15 @@ uint32_t dpk_test_serial_uid(struct dpk_rpc *rpc, const uint8_t contract[20], ui
 /* Revoke the identity text, as the approver. */
 void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const struct dpk_wallet *approver,
     const char *text);
+/* A test-control method of anvil (anvil_snapshot, anvil_revert, anvil_mine,
+ * anvil_setBalance, anvil_setCode, evm_setAutomine, ...) with params (a JSON
+ * array, taken), translated for ganache under DPK_TEST_NODE=ganache; its
+ * result (the caller frees it). Fails the test on an error; a method ganache
+ * has no equivalent of (anvil_setNextBlockBaseFeePerGas) skips the case there. */
+struct cJSON *dpk_test_node_control(struct dpk_rpc *rpc, const char *method, struct cJSON *params);
+/* Skip the running case on ganache, printing why (scripts/test names every
+ * case not run there). */
+void dpk_test_anvil_only(const char *why);
 /* A node method with one argument (NULL: none; "true" or "false": a JSON
  * boolean; else a string), such as evm_setAutomine or evm_mine. */
 void dpk_test_node_call(struct dpk_rpc *rpc, const char *method, const char *arg);

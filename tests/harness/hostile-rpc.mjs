@@ -15,6 +15,7 @@
 //   count    honest, and each request's method appended to MODEFILE.methods
 //   receipt  eth_sendRawTransaction is swallowed (answered with the hash, never
 //            sent); its eth_getTransactionReceipt: a forged "success" without logs
+//   slow:MS  honest, each answer MS milliseconds late (a far or loaded provider)
 //   range:N  eth_getLogs over more than N blocks refused the way providers do
 //            (-32005 "block range too large"); every eth_getLogs span asked
 //            is appended to MODEFILE.log as "FROM TO ok|refused"
@@ -95,6 +96,7 @@ createServer((inc, out) => {
 				}
 			}
 		}
+		if (m.startsWith('slow:')) await new Promise((done) => setTimeout(done, Number(m.slice(5))));
 		if (m === 'garbage') { out.writeHead(200, { 'content-type': 'application/json' }); out.end('garbage'); return; }
 		if (m === 'big') { out.writeHead(200, { 'content-type': 'application/json' }); out.end(' '.repeat(5 << 20)); return; }
 		if (m === 'receipt') {
@@ -111,7 +113,7 @@ createServer((inc, out) => {
 			const r = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 			const text = await r.text();
 			let send = text;
-			if (m !== 'honest' && m !== 'count' && !m.startsWith('range:')) {
+			if (m !== 'honest' && m !== 'count' && !m.startsWith('range:') && !m.startsWith('slow:')) {
 				const req = JSON.parse(body), res = JSON.parse(text);
 				send = JSON.stringify(Array.isArray(req) ? res.map((x, i) => lie(m, req[i], x)) : lie(m, req, res));
 			}

@@ -277,14 +277,12 @@ test_cap_refuses(void **state)
 static uint64_t
 l1_fee_with_oracle(struct ctx *c, const char *code, uint64_t *v)
 {
-	cJSON *params = cJSON_CreateArray(), *res = NULL;
+	cJSON *params = cJSON_CreateArray();
 	struct dpk_u256 l1;
 
 	cJSON_AddItemToArray(params, cJSON_CreateString(DPK_OP_GAS_PRICE_ORACLE));
 	cJSON_AddItemToArray(params, cJSON_CreateString(code));
-	assert_int_equal(dpk_rpc_request(c->rpc, "anvil_setCode", params, &res), 0);
-	cJSON_Delete(params);
-	cJSON_Delete(res);
+	cJSON_Delete(dpk_test_node_control(c->rpc, "anvil_setCode", params));
 	assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
 	assert_int_equal(dpk_u256_to_u64(&l1, v), 0);
 	return *v;
