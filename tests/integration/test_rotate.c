@@ -293,6 +293,8 @@ test_rotate_and_handshake(void **state)
 		assert_true(rsa.len > 200); /* a DER RSA key, not a 33-byte P-256 one */
 		dpk_buf_free(&rsa);
 	}
+	/* the peer drops the P-256 key at its next poll: until then it refuses a's RSA signature */
+	wait_peer_sees(e, 1, 0, &onchain, 1);
 	handshake_ok(e, 0, 1);
 	dpk_buf_free(&before);
 	dpk_buf_free(&after);
