@@ -263,8 +263,10 @@ part_in_place(long ops)
 			size_t nsize;
 			uint8_t *q = new_file(USERS_A, 16384, (uint32_t)swaps + 2, &nsize);
 
-			if (q == NULL || n_old == sizeof(old_files) / sizeof(old_files[0]))
+			if (q == NULL || n_old == sizeof(old_files) / sizeof(old_files[0])) {
+				free(q);
 				break;
+			}
 			for (uint32_t j = 0; j < USERS_A; j++)
 				if (w[j].in && put_a(q, nsize, j, w[j].v) != 0)
 					w[j].in = 0;
