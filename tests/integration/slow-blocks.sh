@@ -16,7 +16,9 @@ for bt in ${DPK_TEST_SLOW_BLOCK_TIME:-1 12}; do
 		DPK_TEST_NODE=$node DPK_TEST_BLOCK_TIME=$bt DPK_TEST_ONLY=test_login "$prog"
 		rc=$?
 		echo "slow-blocks: $node, $bt s blocks: test_login exit $rc in $(($(date +%s) - start)) s"
-		[ "$rc" -eq 0 ] || status=1
+		# 77: the node is missing and DPK_TEST_ALLOW_SKIP=1 (a Debian builder) said a skip will do
+		if [ "$rc" -eq 77 ]; then skipped=1; elif [ "$rc" -ne 0 ]; then status=1; fi
 	done
 done
+[ "$status" -eq 0 ] && [ "${skipped:-0}" -eq 1 ] && exit 77
 exit $status
