@@ -594,24 +594,11 @@ main(int argc, char **argv)
 		default: return complain(2, "usage: dpk-admin %s (dpk-admin --help says more)", synopsis);
 		}
 	}
-	cmd = optind < argc ? argv[optind++] : NULL;
+	if ((r = dpk_cli_dispatch_help("dpk-admin", synopsis, commands, common_help, json_out, help, argv + optind,
+	    argc - optind, &cmd)) >= 0)
+		return r;
+	optind++;
 	nargs = argc - optind;
-	if (cmd != NULL && strcmp(cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
-		if (nargs > 1)
-			return complain(2, "help: takes at most one command name");
-		cmd = nargs > 0 ? argv[optind] : help ? "help" : NULL;
-		help = 1;
-	}
-	if (help || cmd == NULL) {
-		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);
-
-		if (cmd != NULL && one == NULL)
-			return complain(2, "'%s' is no dpk-admin command (dpk-admin --help lists them)", cmd);
-		dpk_cli_help(help ? stdout : stderr, "dpk-admin", synopsis, commands, one, common_help);
-		return help ? 0 : 2;
-	}
-	if (command_args(cmd) < 0)
-		return complain(2, "unknown command '%s' (dpk-admin --help lists them)", cmd);
 	if (command_args(cmd) != nargs) {
 		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);
 

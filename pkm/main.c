@@ -59,8 +59,8 @@ static const struct dpk_cli_cmd commands[] = {
 	{"revoke-token", "ID", "withdraw an unused token\n"},
 	{"publish-key", "", "store the PKM's identity key in the registry (storePKMKey)\n"},
 	{"serve", "", "run the device channel (TLS-PSK) and the web interface until SIGTERM (--json: no effect)\n"},
-	{"check-config", "[--offline]", "check the file and each rpc_url (chain id, the registry at contract); opens no\n"
-	    "  state; exit 0 good, 1 file refused, 3 chain check failed\n"
+	{"check-config", "[--offline]", "check the file and each rpc_url (chain id, the registry at contract)\n"
+	    "  opens no state; exit 0 good, 1 file refused, 3 chain check failed\n"
 	    "  --offline  the file only (no network)\n"},
 	{"backup", "FILE", "the state directory and the database (SQLite's online backup) into FILE (new, mode 0600)\n"},
 	{"restore", "FILE", "a backup into an empty state directory (dpk-pkm stopped)\n"},
@@ -332,25 +332,11 @@ main(int argc, char **argv)
 		default: return complain(2, "usage: dpk-pkm [-c FILE] [--json] COMMAND [ARGS] (dpk-pkm --help lists them)");
 		}
 	}
-	cmd = optind < argc ? argv[optind++] : NULL;
+	if ((r = dpk_cli_dispatch_help("dpk-pkm", "[-c FILE] [--json] COMMAND [ARGS]", commands, common_help, json_out,
+	    help, argv + optind, argc - optind, &cmd)) >= 0)
+		return r;
+	optind++;
 	nargs = argc - optind;
-	if (cmd != NULL && strcmp(cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
-		if (nargs > 1)
-			return complain(2, "help: takes at most one command name");
-		cmd = nargs > 0 ? argv[optind] : help ? "help" : NULL;
-		help = 1;
-	}
-	if (help || cmd == NULL) {
-		const struct dpk_cli_cmd *one = dpk_cli_find(commands, cmd);
-
-		if (cmd != NULL && one == NULL)
-			return complain(2, "'%s' is no dpk-pkm command (dpk-pkm --help lists them)", cmd);
-		dpk_cli_help(help ? stdout : stderr, "dpk-pkm", "[-c FILE] [--json] COMMAND [ARGS]", commands, one,
-		    common_help);
-		return help ? 0 : 2;
-	}
-	if (dpk_cli_find(commands, cmd) == NULL)
-		return complain(2, "unknown command '%s' (dpk-pkm --help lists them)", cmd);
 	if (nargs != command_args(cmd) || ((out != NULL || valid != NULL) && strcmp(cmd, "enrol") != 0) ||
 	    (offline && strcmp(cmd, "check-config") != 0))
 		return complain(2, "usage: dpk-pkm %s%s%s", cmd, *dpk_cli_find(commands, cmd)->usage ? " " : "",

@@ -49,6 +49,31 @@ dpk_cli_print_json(cJSON *j)
 	fflush(stdout);
 }
 
+int
+dpk_cli_dispatch_help(const char *prog, const char *synopsis, const struct dpk_cli_cmd *cmds,
+    const char *common, int json, int help, char *const *args, int nargs, const char **cmd)
+{
+	const struct dpk_cli_cmd *one;
+
+	*cmd = nargs > 0 ? args[0] : NULL;
+	if (*cmd != NULL && strcmp(*cmd, "help") == 0) { /* "help CMD"; "help --help" is help's own */
+		if (nargs > 2)
+			return dpk_cli_fail(prog, json, 2, "help: takes at most one command name");
+		*cmd = nargs > 1 ? args[1] : help ? "help" : NULL;
+		help = 1;
+	}
+	if (!help && *cmd != NULL) {
+		if (dpk_cli_find(cmds, *cmd) == NULL)
+			return dpk_cli_fail(prog, json, 2, "unknown command '%s' (%s --help lists them)", *cmd, prog);
+		return -1;
+	}
+	one = dpk_cli_find(cmds, *cmd);
+	if (*cmd != NULL && one == NULL)
+		return dpk_cli_fail(prog, json, 2, "'%s' is no %s command (%s --help lists them)", *cmd, prog, prog);
+	dpk_cli_help(help ? stdout : stderr, prog, synopsis, cmds, one, common);
+	return help ? 0 : 2;
+}
+
 void
 dpk_cli_json_error(const char *msg, int code)
 {

@@ -20,6 +20,13 @@ const struct dpk_cli_cmd *dpk_cli_find(const struct dpk_cli_cmd *cmds, const cha
  * line of help, then common; else one's usage and whole help, then common. */
 void dpk_cli_help(FILE *f, const char *prog, const char *synopsis, const struct dpk_cli_cmd *cmds,
     const struct dpk_cli_cmd *one, const char *common);
+/* After option parsing: the command word args[0] (nargs words in all, 0:
+ * none), "help [CMD]" and the --help flag help. Prints the list or one
+ * command's help (stdout for a request, stderr with exit 2 for a missing
+ * command) or says the command is unknown. Returns -1 when *cmd (set to
+ * args[0]) is a command to run, else the exit status. */
+int dpk_cli_dispatch_help(const char *prog, const char *synopsis, const struct dpk_cli_cmd *cmds,
+    const char *common, int json, int help, char *const *args, int nargs, const char **cmd);
 /* {"error": msg, "exit": code} on stdout. */
 void dpk_cli_json_error(const char *msg, int code);
 /* A failure: "PROG: TEXT" on stderr, and with json {"error", "exit"} on
