@@ -165,6 +165,15 @@ agent_admit_decide(const struct dpk_config *c, const struct dpk_identity *id, co
 		step(t, 0, "record", "%s", out->why);
 		return;
 	}
+	if (c->max_proof_age_ms != 0 && r->proven && r->proof_age_ms > (int64_t)c->max_proof_age_ms) {
+		/* as good as unread: no answer (NSS UNAVAIL, PAM refused) rests on it */
+		out->result = AGENT_ADMIT_UNKNOWN;
+		snprintf(out->why, sizeof(out->why), "the record of %s was proven at block %llu, made %lld s ago, longer "
+		    "ago than max_proof_age (%u s), and no newer block could be read", text,
+		    (unsigned long long)r->block_number, (long long)(r->proof_age_ms / 1000), c->max_proof_age_ms / 1000);
+		step(t, 0, "record", "%s", out->why);
+		return;
+	}
 	if (!r->found || r->status != DPK_REGISTRY_ACTIVE) {
 		out->result = AGENT_ADMIT_INACTIVE;
 		snprintf(out->why, sizeof(out->why), "%s is %s on chain", text, r->found ? "revoked" : "not registered");

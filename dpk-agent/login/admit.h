@@ -7,14 +7,15 @@
  *   1. policy: the identity is listed in nss_allow, under an
  *      nss_allow_suffix, or approved by an nss_allow_pkm approver (the
  *      approver in force, as the record in contract storage names it);
- *   2. status: its record is registered and active;
+ *   2. status: its record is registered and active, as read (with
+ *      verify_reads: proven) at a block made within max_proof_age; an
+ *      older proof counts as no record read at all;
  *   3. uid: nss_uid_min + its serial number (nss_map.h) is in the range;
  *   4. no shadowing: no other NSS source (files, LDAP, SSSD) has its user
  *      name or uid; such an identity is never a DPK user;
  *   5. login: login_allow (if given) selects it, and its record was
  *      verified on chain within cache_ttl, or, while the chain cannot be
- *      read, within offline_login_max_age; and never at a block older
- *      than max_proof_age.
+ *      read, within offline_login_max_age.
  * Rules 1-4 make a user ("exists"); rule 5 adds the right to log in. */
 #ifndef DPK_AGENT_ADMIT_H
 #define DPK_AGENT_ADMIT_H

@@ -279,7 +279,7 @@ login_decide(struct agent *a, struct conn *c, const char *ident, int code, const
 		return -1;
 	case AGENT_ADMIT_UNKNOWN:
 		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "cannot check %s on chain: %s", ident,
-		    chain_why ? chain_why : "the chain did not answer");
+		    chain_why ? chain_why : ad->why);
 		return -1;
 	case AGENT_ADMIT_INACTIVE: {
 		const struct cache_entry *e = cache_get(&a->cache, h);

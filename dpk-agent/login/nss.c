@@ -319,21 +319,29 @@ reply_user_group(struct agent *a, struct conn *c, uint8_t type, size_t g)
 	agent_reply_end(c, type, &w);
 }
 
-/* A user found: into the cache file, fresh as long as its cache entry. A
- * user with supplementary groups is left to the socket: the file keeps one
- * group per user. */
+/* A user found: into the cache file, fresh as long as its cache entry and,
+ * with max_proof_age, no longer than its proof may be used (readers of the
+ * file check the expiry, not the block). A user with supplementary groups
+ * is left to the socket: the file keeps one group per user. */
 static void
 note_in_cache_file(struct agent *a, const struct nss_user *u, const struct agent_admission *ad)
 {
 	char gecos[DPK_IDENTITY_FORMAT_SIZE + 16], home[2048];
 	const struct cache_entry *e = cache_get(&a->cache, u->hash);
+	int64_t until;
 
 	if (a->cfg.nss_cache_file == NULL || e == NULL || ad->n_groups > 0)
 		return;
+	until = e->fetched_ms + (int64_t)a->cfg.cache_ttl_ms;
+	if (a->cfg.max_proof_age_ms != 0 && e->proven) {
+		int64_t left = (int64_t)a->cfg.max_proof_age_ms - agent_cache_proof_age_ms(e);
+
+		if (agent_now_ms() + left < until)
+			until = agent_now_ms() + left; /* at or before now: not written */
+	}
 	format_gecos(gecos, sizeof(gecos), u);
 	format_home(home, a->cfg.nss_home, ad->name);
-	agent_nss_cache_note(a, u->hash, ad->name, ad->uid, ad->gid, gecos, home,
-	    e->fetched_ms + (int64_t)a->cfg.cache_ttl_ms);
+	agent_nss_cache_note(a, u->hash, ad->name, ad->uid, ad->gid, gecos, home, until);
 }
 
 /* Decide from the cache, or wait for the chain (unless waited already). */
@@ -351,8 +359,10 @@ answer_user(struct agent *a, struct conn *c, uint8_t type, const struct nss_user
 	/* a stale entry past its TTL still counts: revocations drop entries */
 	agent_admit(a, &u->id, u->hash, &ad);
 	if (ad.result == AGENT_ADMIT_UNKNOWN) {
-		/* the module maps this to UNAVAIL: not knowing is not "no such user" */
-		agent_reply_failure(c, code, "%s", why != NULL ? why : ad.why);
+		/* the module maps this to UNAVAIL: not knowing is not "no such user";
+		 * a user whose proof grew too old (max_proof_age) leaves the file */
+		agent_nss_cache_forget(a, u->hash);
+		agent_reply_failure(c, code ? code : DPK_ERR_TIMEOUT, "%s", why != NULL ? why : ad.why);
 		return;
 	}
 	if (ad.result != AGENT_ADMIT_USER || (u->has_uid && ad.uid != u->uid)) {

@@ -10,7 +10,9 @@
  * checkpoint (the right one lets answers through; a wrong one, or one past
  * the head, refuses every verified answer, logged and named; --check-config
  * says so), max_proof_age (a chain that stopped making blocks gets every
- * answer refused, cached ones too, until a block is made), and what STATUS
+ * answer refused, cached ones too, until a block is made: lookups, the name
+ * service through the real module and its cache file, and login decisions),
+ * and what STATUS
  * and LOGIN_ACCOUNT report (each endpoint's chain id and head; the block a
  * login decision's record was proven at). */
 #include <setjmp.h>
@@ -18,6 +20,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
+#include <nss.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,26 +352,75 @@ test_checkpoint_walk_budget(void **state)
 	e->extra[0] = '\0';
 }
 
+typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
+
+/* LOGIN_ACCOUNT for alice: 0 when she may log in, else the refusal in msg. */
+static int
+account(struct env *e, char *msg, size_t msgsz)
+{
+	struct dpk_client *c;
+	uint8_t status = 0;
+	char ident[256];
+	const char *m = "";
+	int r;
+
+	assert_int_equal(dpk_client_open(e->sock, 10000, 0, &c), 0);
+	r = dpk_client_login_account(c, "alice.example.org", &status, ident, sizeof(ident));
+	if (r == DPK_CLIENT_EAGENT)
+		dpk_client_agent_error(c, &m);
+	snprintf(msg, msgsz, "%s", r == 0 ? "" : r == DPK_CLIENT_EAGENT ? m : dpk_client_strerror(r));
+	dpk_client_close(c);
+	return r == 0 && status == 1 ? 0 : -1;
+}
+
 static void
 test_max_proof_age(void **state)
 {
 	struct env *e = *state;
-	char msg[512];
+	char msg[512], so[4096], buf[2048], cache[160];
+	struct passwd pw;
+	pwnam_fn pwnam;
+	void *h;
+	int err = 0;
 
 	unlink(e->modefile);
-	snprintf(e->extra, sizeof(e->extra), "max_proof_age = 2s\n");
+	snprintf(cache, sizeof(cache), "%s/nss.cache", e->dir);
+	snprintf(e->extra, sizeof(e->extra), "max_proof_age = 2s\nnss_allow = alice.example.org\nnss_cache_file = %s\n",
+	    cache);
 	start_agent(e, 0);
+	dpk_test_built("nss_dpk/.libs/libnss_dpk.so.2", so, sizeof(so));
+	assert_non_null(h = dlopen(so, RTLD_NOW | RTLD_LOCAL));
+	*(void **)&pwnam = dlsym(h, "_nss_dpk_getpwnam_r");
+	assert_non_null(pwnam);
+	setenv("DPK_AGENT_SOCKET", e->sock, 1);
+	setenv("DPK_NSS_CACHE", cache, 1);
 	mine(e);
 	assert_int_equal(check_lookup(e, "alice.example.org", 1, "max_proof_age", msg, sizeof(msg)), 1);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(account(e, msg, sizeof(msg)), 0);
+	assert_int_equal(access(cache, R_OK), 0); /* the module may answer from the file now */
 	/* no block unless asked (a node with a block time stops too): the chain has "stopped" */
 	dpk_test_node_call(e->rpc, "evm_setAutomine", "false");
 	usleep(3500 * 1000);
 	both_refused(e, "chain stopped for 3.5 s", "max_proof_age");
+	/* the name service too: neither the cache file (its entry expired with
+	 * the proof) nor the agent vouches for alice; UNAVAIL, not NOTFOUND */
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	setenv("DPK_NSS_CACHE", "/nonexistent/dpk-nss-cache", 1); /* the socket alone */
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_UNAVAIL);
+	assert_int_equal(account(e, msg, sizeof(msg)), -1);
+	printf("# chain stopped for 3.5 s: LOGIN_ACCOUNT: %s\n", msg);
+	assert_non_null(strstr(msg, "max_proof_age"));
 	/* a new block: answers again */
 	mine(e);
 	usleep(1100 * 1000); /* the agent reuses a header for up to 1 s */
 	assert_int_equal(check_lookup(e, "alice.example.org", 1, "max_proof_age", msg, sizeof(msg)), 1);
+	assert_int_equal(pwnam("alice.example.org", &pw, buf, sizeof(buf), &err), NSS_STATUS_SUCCESS);
+	assert_int_equal(account(e, msg, sizeof(msg)), 0);
 	dpk_test_node_call(e->rpc, "evm_setAutomine", "true");
+	unsetenv("DPK_AGENT_SOCKET");
+	unsetenv("DPK_NSS_CACHE");
+	dlclose(h);
 	stop_agent(e);
 	e->extra[0] = '\0';
 }

@@ -223,9 +223,9 @@ test_freshness(void **state)
 	dpk_config_free(&c);
 }
 
-/* max_proof_age: a record proven at a block made longer ago is no ground for
- * a login, fresh or offline; users still exist (NSS). The decision carries
- * the block its record was proven at. */
+/* max_proof_age: a record proven at a block made longer ago counts as no
+ * record read: no user (NSS answers UNAVAIL), no login, fresh or offline.
+ * The decision carries the block its record was proven at. */
 static void
 test_proof_age(void **state)
 {
@@ -247,14 +247,28 @@ test_proof_age(void **state)
 	dpk_config_free(&c);
 	conf(&c, "nss_allow = alice.example.org\nmax_proof_age = 1m\noffline_login_max_age = 1h\n");
 	decide(&c, "alice.example.org", &r, &ad);
-	assert_int_equal(ad.result, AGENT_ADMIT_USER);
+	assert_int_equal(ad.result, AGENT_ADMIT_UNKNOWN);
 	assert_false(ad.login);
-	assert_non_null(strstr(ad.why, "proven at a block made 90 s ago, longer ago than max_proof_age (60 s)"));
+	assert_non_null(strstr(ad.why, "proven at block 77, made 90 s ago, longer ago than max_proof_age (60 s)"));
 	r.fresh = 0; /* offline: offline_login_max_age would allow it, max_proof_age does not */
 	r.age_ms = 1000;
 	decide(&c, "alice.example.org", &r, &ad);
+	assert_int_equal(ad.result, AGENT_ADMIT_UNKNOWN);
 	assert_false(ad.login);
 	assert_non_null(strstr(ad.why, "max_proof_age"));
+	r.status = DPK_REGISTRY_REVOKED; /* an old "revoked" is no answer either */
+	decide(&c, "alice.example.org", &r, &ad);
+	assert_int_equal(ad.result, AGENT_ADMIT_UNKNOWN);
+	r.status = DPK_REGISTRY_ACTIVE;
+	/* the host's own record (agent_admit_fresh_enough alone) */
+	{
+		uint32_t stale;
+		char why[200];
+
+		assert_int_equal(agent_admit_fresh_enough(&c, 1, 0, 90000, &stale, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "max_proof_age (60 s)"));
+		assert_int_equal(agent_admit_fresh_enough(&c, 1, 0, 59000, &stale, why, sizeof(why)), 0);
+	}
 	r.proof_age_ms = 59000;
 	decide(&c, "alice.example.org", &r, &ad);
 	assert_true(ad.login);
