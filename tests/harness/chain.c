@@ -15,6 +15,7 @@
 #include "base/hex.h"
 #include "registry/identity.h"
 #include "registry/registry.h"
+#include "eth/tx.h"
 #include "eth/txsend.h"
 
 void
@@ -157,7 +158,6 @@ static const struct {
 	{"anvil_setBalance", "evm_setAccountBalance"},
 	{"anvil_setCode", "evm_setAccountCode"},
 	{"evm_setAutomine", NULL},                    /* [false] -> miner_stop, [true] -> miner_start below */
-	{"anvil_setNextBlockBaseFeePerGas", NULL},    /* none: ganache sets no base fee */
 };
 
 void
@@ -260,12 +260,101 @@ dpk_test_chain_mine(struct dpk_rpc *rpc, unsigned n)
 	cJSON_Delete(anvil_call(rpc, "anvil_mine", p));
 }
 
-void
-dpk_test_mine_at_base_fee(struct dpk_rpc *rpc, uint64_t wei)
+/* The latest block's base fee and gas limit. */
+static void
+latest_block(struct dpk_rpc *rpc, uint64_t *base_fee, uint64_t *gas_limit)
 {
-	char q[32];
+	cJSON *params = cJSON_CreateArray(), *res = NULL, *b, *g;
 
-	snprintf(q, sizeof(q), "0x%llx", (unsigned long long)wei);
-	dpk_test_node_call(rpc, "anvil_setNextBlockBaseFeePerGas", q);
-	dpk_test_node_call(rpc, "evm_mine", NULL);
+	cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
+	cJSON_AddItemToArray(params, cJSON_CreateFalse());
+	assert_int_equal(dpk_rpc_request(rpc, "eth_getBlockByNumber", params, &res), 0);
+	b = cJSON_GetObjectItemCaseSensitive(res, "baseFeePerGas");
+	g = cJSON_GetObjectItemCaseSensitive(res, "gasLimit");
+	assert_true(cJSON_IsString(b) && cJSON_IsString(g));
+	assert_int_equal(dpk_hex_quantity_u64(b->valuestring, base_fee), 0);
+	assert_int_equal(dpk_hex_quantity_u64(g->valuestring, gas_limit), 0);
+	cJSON_Delete(res);
+}
+
+/* The burner: code that is one INVALID opcode, so that a call to it uses
+ * all the gas it was given at no cost to the node; at an address no test
+ * uses, called by the dev chain's tenth account (no test's either). */
+#define BURNER_ADDR "0x00000000000000000000000000000000000b0b0b"
+#define BURNER_FROM_KEY "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+
+uint64_t
+dpk_test_fee_spike(struct dpk_rpc *rpc, uint64_t at_least, int automine_after)
+{
+	struct dpk_wallet w;
+	/* a tip above the tests' (the nodes suggest 1 gwei) but not far above:
+	 * nodes suggest tips from recent blocks' */
+	struct dpk_fee_offer fees = {.tip = 2 * DPK_GWEI, .max_fee = 20000 * DPK_GWEI};
+	struct dpk_txsend req = {0};
+	struct dpk_buf raw;
+	uint8_t to[20], hash[32], got[32];
+	uint64_t base, limit, nonce;
+	char from[43];
+	cJSON *p;
+	int blocks = 0;
+
+	dpk_test_wallet(BURNER_FROM_KEY, &w);
+	p = cJSON_CreateArray();
+	cJSON_AddItemToArray(p, cJSON_CreateString(BURNER_ADDR));
+	cJSON_AddItemToArray(p, cJSON_CreateString("0xfe"));
+	cJSON_Delete(dpk_test_node_control(rpc, "anvil_setCode", p));
+	p = cJSON_CreateArray();
+	dpk_wallet_address_format(w.addr, from);
+	cJSON_AddItemToArray(p, cJSON_CreateString(from));
+	cJSON_AddItemToArray(p, cJSON_CreateString("0xffffffffffffffffffffffffffff")); /* ~5e15 ether */
+	cJSON_Delete(dpk_test_node_control(rpc, "anvil_setBalance", p));
+	assert_int_equal(dpk_hex_decode_exact(BURNER_ADDR, to, 20), 0);
+	assert_int_equal(dpk_rpc_nonce(rpc, w.addr, DPK_RPC_PENDING, &nonce), 0);
+	dpk_test_node_call(rpc, "evm_setAutomine", "false");
+	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
+	for (latest_block(rpc, &base, &limit); base < at_least; latest_block(rpc, &base, &limit)) {
+		/* the whole block, at a tip above any test's: nothing else fits */
+		req = (struct dpk_txsend){.to = to, .gas_limit = limit, .has_nonce = 1, .nonce = nonce++, .fees = &fees};
+		raw.len = 0;
+		assert_int_equal(dpk_txsend_prepare(rpc, &w, DPK_TEST_CHAIN_ID, &req, &raw, hash, &req.nonce), 0);
+		assert_int_equal(dpk_rpc_send_raw(rpc, raw.data, raw.len, got), 0);
+		dpk_test_node_call(rpc, "evm_mine", NULL);
+		if (++blocks > 400)
+			fail_msg("the base fee is %llu wei after 400 full blocks, not yet %llu", (unsigned long long)base,
+			    (unsigned long long)at_least);
+	}
+	dpk_buf_free(&raw);
+	dpk_wallet_clear(&w);
+	if (automine_after)
+		dpk_test_node_call(rpc, "evm_setAutomine", "true");
+	printf("# fee spike: %d full blocks, base fee now %llu wei\n", blocks, (unsigned long long)base);
+	return base;
+}
+
+double
+dpk_test_named_gwei(const char *msg, const char *label)
+{
+	const char *p = strstr(msg, label);
+	char *end;
+	double v;
+
+	if (p == NULL)
+		return -1;
+	v = strtod(p + strlen(label), &end);
+	return end != p + strlen(label) && strncmp(end, " gwei", 5) == 0 ? v : -1;
+}
+
+uint64_t
+dpk_test_fee_fall(struct dpk_rpc *rpc, uint64_t below)
+{
+	uint64_t base, limit;
+	int blocks = 0;
+
+	for (latest_block(rpc, &base, &limit); base >= below; latest_block(rpc, &base, &limit)) {
+		dpk_test_node_call(rpc, "evm_mine", NULL);
+		if (++blocks > 400)
+			fail_msg("the base fee is %llu wei after 400 empty blocks, not yet below %llu",
+			    (unsigned long long)base, (unsigned long long)below);
+	}
+	return base;
 }

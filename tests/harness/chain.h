@@ -51,16 +51,29 @@ void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const stru
  * anvil_setBalance, anvil_setCode, evm_setAutomine, ...) with params (a JSON
  * array, taken), translated for ganache under DPK_TEST_NODE=ganache; its
  * result (the caller frees it). Fails the test on an error; a method ganache
- * has no equivalent of (anvil_setNextBlockBaseFeePerGas) skips the case there. */
+ * has no equivalent of skips the case there. */
 struct cJSON *dpk_test_node_control(struct dpk_rpc *rpc, const char *method, struct cJSON *params);
 /* Skip the running case on ganache, printing why (scripts/test names every
  * case not run there). */
 void dpk_test_anvil_only(const char *why);
+/* Why the cases that replace a stuck transaction run on anvil only. */
+#define GANACHE_NO_REPLACEMENT "ganache 7.9.2's pool drops a pending transaction once the base fee passes its fee " \
+	"cap, and a replacement sent then was not mined either (seen with cast and curl): the replacement cannot be " \
+	"shown there"
 /* A node method with one argument (NULL: none; "true" or "false": a JSON
  * boolean; else a string), such as evm_setAutomine or evm_mine. */
 void dpk_test_node_call(struct dpk_rpc *rpc, const char *method, const char *arg);
-/* Mine one block on anvil whose base fee is wei (anvil_setNextBlockBaseFeePerGas, evm_mine). */
-void dpk_test_mine_at_base_fee(struct dpk_rpc *rpc, uint64_t wei);
+/* A fee spike made as on a real network, by load, on any node: blocks
+ * filled by one transaction each (a tip of 2 gwei, above the tests', so
+ * that nothing else fits) are mined until the latest block's base fee is at least
+ * at_least wei (EIP-1559: +12.5% a full block). Automining is off while it
+ * runs, and on after it when automine_after. The base fee reached. */
+uint64_t dpk_test_fee_spike(struct dpk_rpc *rpc, uint64_t at_least, int automine_after);
+/* The figure in gwei that follows label in msg ("... base fee (5.2 gwei)"); -1 if none. */
+double dpk_test_named_gwei(const char *msg, const char *label);
+/* The fee falling: empty blocks (-12.5% each) until the latest block's
+ * base fee is below below wei; the base fee reached. */
+uint64_t dpk_test_fee_fall(struct dpk_rpc *rpc, uint64_t below);
 
 /* Reorgs on anvil (tests/integration/test_reorg.c): a snapshot of the chain
  * (anvil_snapshot; its id), going back to it (anvil_revert: the blocks after

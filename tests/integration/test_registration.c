@@ -600,7 +600,7 @@ test_funding_covers_registration(void **state)
 
 	enrol(e, "device1.example.org");
 	start_pkm(e);
-	dpk_test_mine_at_base_fee(e->rpc, 50 * 1000000000ULL);
+	dpk_test_fee_spike(e->rpc, 50 * 1000000000ULL, 1);
 	start_agent(e, "eip712");
 	if (follow(e, 60, &reg, NULL) != DPK_CLIENT_REG_DONE)
 		fail_msg("registration ended in '%s': %s", reg.step_name, reg.detail);
@@ -636,8 +636,7 @@ spike_then_restart(struct env *e, int step)
 {
 	if (step == 4) { /* register() signed and journalled, pending: a spike, then a restart */
 		kill_agent(e);
-		dpk_test_mine_at_base_fee(e->rpc, 100 * 1000000000ULL);
-		dpk_test_node_call(e->rpc, "evm_setAutomine", "true");
+		dpk_test_fee_spike(e->rpc, 100 * 1000000000ULL, 1);
 		start_agent(e, "eip712");
 	}
 }
@@ -662,6 +661,7 @@ test_agent_replaces_stuck_registration(void **state)
 	uint64_t n;
 	size_t nr;
 
+	dpk_test_anvil_only(GANACHE_NO_REPLACEMENT);
 	agent_extra = "max_fee_per_gas = 500 gwei\nreplace_after = 2s\n";
 	enrol(e, "device1.example.org");
 	start_pkm(e);

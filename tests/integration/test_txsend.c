@@ -213,6 +213,7 @@ test_spike_replaced(void **state)
 	uint64_t nonce0, nonce, n1, block = 0;
 	char msg[256], base[48];
 
+	dpk_test_anvil_only(GANACHE_NO_REPLACEMENT);
 	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
 	dpk_buf_init(&raw2, DPK_TX_MAX_RAW);
 	dpk_u256_from_u64(&req.value, 1);
@@ -225,9 +226,8 @@ test_spike_replaced(void **state)
 	printf("fee spike and replacement (cap max_fee_per_gas = 500 gwei):\n");
 	trace("send", &first, h1, "sent");
 
-	/* the spike: the next block's base fee is 3x what the first send offers */
-	dpk_test_mine_at_base_fee(c->rpc, 3 * first.max_fee);
-	dpk_fee_format(3 * first.max_fee, base, sizeof(base));
+	/* the spike, made by load: the base fee rises to 3x what the first send offers */
+	dpk_fee_format(dpk_test_fee_spike(c->rpc, 3 * first.max_fee, 0), base, sizeof(base));
 	assert_false(mined(c->rpc, h1, &block));
 	printf("  block mined with base fee %s: the first send is still pending\n", base);
 
@@ -262,10 +262,10 @@ test_cap_refuses(void **state)
 	struct dpk_fee_offer o, prev = {.tip = DPK_GWEI, .max_fee = 19 * DPK_GWEI / 10};
 	char msg[256];
 
-	dpk_test_mine_at_base_fee(c->rpc, 5 * DPK_GWEI);
+	dpk_test_fee_spike(c->rpc, 5 * DPK_GWEI, 0);
 	assert_int_equal(dpk_fees_offer(c->rpc, &pol, &o, msg, sizeof(msg)), DPK_ERR_RANGE);
 	printf("cap too low: %s\n", msg);
-	assert_non_null(strstr(msg, "base fee (5 gwei)"));
+	assert_true(dpk_test_named_gwei(msg, "base fee (") >= 5.0);
 	assert_non_null(strstr(msg, "max_fee_per_gas (2 gwei)"));
 	/* nor is a stuck one replaced above the cap */
 	assert_int_equal(dpk_fees_bump(c->rpc, &pol, &prev, &o, msg, sizeof(msg)), DPK_ERR_RANGE);
@@ -302,7 +302,7 @@ test_l1_fee(void **state)
 	uint8_t sel[4];
 	uint64_t v;
 
-	dpk_test_mine_at_base_fee(c->rpc, DPK_GWEI);
+	dpk_test_node_call(c->rpc, "evm_mine", NULL);
 	/* before: no code there, no L1 fee */
 	assert_int_equal(dpk_fees_l1_fee(c->rpc, 300, &l1), 0);
 	assert_true(dpk_u256_is_zero(&l1));

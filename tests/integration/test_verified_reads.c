@@ -504,8 +504,6 @@ test_cost(void **state)
 	int64_t t0, ms;
 	int proofs, headers;
 
-	dpk_test_anvil_only("ganache's first endpoint is asked for 4 headers in 10 lookups within 0.3 s, not at most "
-	    "2: not understood yet");
 	snprintf(path, sizeof(path), "%s.methods", e->modefile);
 	unlink(path);
 	dpk_test_write_file(e->modefile, "count", 0644);
