@@ -679,18 +679,38 @@ out:
 	dpk_buf_free(&calldata);
 }
 
-/* Is an earlier version of the transaction mined? Then it is the one: the
- * journal keeps it as the transaction. 0 with *rc filled if so. */
+/* Is a version of the transaction (an earlier one, or the current) mined?
+ * Then it is the one: the journal keeps it as the transaction. 0 with *rc
+ * filled if so. One that succeeded is taken over one that reverted: on a
+ * correct chain only one version of a nonce is ever mined, but ganache 7
+ * mines a second one (its issue 3794), which then reverts (the key is
+ * registered already). */
 static int
 replaced_one_mined(struct reg *g, struct dpk_rpc *rpc, struct dpk_rpc_receipt *rc)
 {
-	for (size_t i = 0; i < g->n_tx_prev; i++) {
-		if (dpk_rpc_receipt(rpc, g->tx_prev[i], rc) == 0) {
-			memcpy(g->tx_hash, g->tx_prev[i], 32);
-			return 0;
+	uint8_t cur[32], pick[32];
+	int found = 0;
+
+	memcpy(cur, g->tx_hash, 32);
+	for (size_t i = 0; i <= g->n_tx_prev; i++) {
+		const uint8_t *h = i < g->n_tx_prev ? g->tx_prev[i] : cur;
+		struct dpk_rpc_receipt r;
+
+		if (dpk_rpc_receipt(rpc, h, &r) != 0)
+			continue;
+		if (found && !(rc->status != 1 && r.status == 1)) {
+			dpk_rpc_receipt_free(&r);
+			continue;
 		}
+		if (found)
+			dpk_rpc_receipt_free(rc);
+		*rc = r;
+		found = 1;
+		memcpy(pick, h, 32);
 	}
-	return DPK_ERR_NOTFOUND;
+	if (found)
+		memcpy(g->tx_hash, pick, 32);
+	return found ? 0 : DPK_ERR_NOTFOUND;
 }
 
 /* Does the node's refusal say the fees are too low? (geth: "transaction
@@ -759,7 +779,7 @@ static void
 step_sending(struct reg *g, struct dpk_rpc *rpc)
 {
 	struct dpk_rpc_receipt rc;
-	char hex[67];
+	char hex[67], why[300] = "";
 	int r;
 
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
@@ -769,28 +789,33 @@ step_sending(struct reg *g, struct dpk_rpc *rpc)
 		set_detail(g, "waiting for transaction %.18s... (nonce %llu) to be mined", hex,
 		    (unsigned long long)g->tx_nonce);
 		r = dpk_txsend_submit(rpc, g->tx_raw.data, g->tx_raw.len, g->tx_hash, STEP_WAIT_MS, NULL, NULL, &rc);
+		if (r == DPK_ERR_RPC) /* the node's reason, before the receipt reads below replace it */
+			snprintf(why, sizeof(why), "%s", dpk_rpc_last_error(rpc));
 		/* refused (nonce used) because an earlier version was mined meanwhile? */
 		if (r == DPK_ERR_RPC && replaced_one_mined(g, rpc, &rc) == 0)
 			r = 0;
+		/* this version reverted: did another one (mined too: ganache) succeed? */
+		if (r == 0 && rc.status != 1 && g->n_tx_prev > 0) {
+			dpk_rpc_receipt_free(&rc);
+			if (replaced_one_mined(g, rpc, &rc) != 0)
+				r = DPK_ERR_NET; /* no receipt now: the next step asks again */
+		}
 	}
 	if (r == DPK_ERR_TIMEOUT || r == DPK_ERR_NET) {
 		maybe_replace(g, rpc, 0);
 		return; /* the next step tries again with the same bytes */
 	}
-	if (r == DPK_ERR_RPC && fee_refusal(dpk_rpc_last_error(rpc)) && nonce_still_ours(g, rpc)) {
+	if (r == DPK_ERR_RPC && fee_refusal(why) && nonce_still_ours(g, rpc)) {
 		/* refused while the nonce is unused: fees below what the node now
 		 * takes (a journalled transaction sent again after a fee rise)? A
 		 * replacement at today's fees; a cap that forbids it waits */
-		char why[200];
-
-		snprintf(why, sizeof(why), "%s", dpk_rpc_last_error(rpc));
 		r = maybe_replace(g, rpc, 1);
 		if (r != 0 && r != DPK_ERR_RANGE)
 			fail_with(g, "the node refused the registration transaction: %s", why);
 		return;
 	}
 	if (r != 0) {
-		fail_with(g, "the node refused the registration transaction: %s", dpk_rpc_last_error(rpc));
+		fail_with(g, "the node refused the registration transaction: %s", why[0] ? why : dpk_rpc_last_error(rpc));
 		return;
 	}
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));

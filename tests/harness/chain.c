@@ -160,15 +160,6 @@ static const struct {
 	{"evm_setAutomine", NULL},                    /* [false] -> miner_stop, [true] -> miner_start below */
 };
 
-void
-dpk_test_anvil_only(const char *why)
-{
-	if (dpk_test_node_is_ganache()) {
-		printf("# on anvil only: %s\n", why);
-		skip();
-	}
-}
-
 cJSON *
 dpk_test_node_control(struct dpk_rpc *rpc, const char *method, cJSON *params)
 {

@@ -53,13 +53,6 @@ void dpk_test_revoke(struct dpk_rpc *rpc, const uint8_t contract[20], const stru
  * result (the caller frees it). Fails the test on an error; a method ganache
  * has no equivalent of skips the case there. */
 struct cJSON *dpk_test_node_control(struct dpk_rpc *rpc, const char *method, struct cJSON *params);
-/* Skip the running case on ganache, printing why (scripts/test names every
- * case not run there). */
-void dpk_test_anvil_only(const char *why);
-/* Why the cases that replace a stuck transaction run on anvil only. */
-#define GANACHE_NO_REPLACEMENT "ganache 7.9.2's pool drops a pending transaction once the base fee passes its fee " \
-	"cap, and a replacement sent then was not mined either (seen with cast and curl): the replacement cannot be " \
-	"shown there"
 /* A node method with one argument (NULL: none; "true" or "false": a JSON
  * boolean; else a string), such as evm_setAutomine or evm_mine. */
 void dpk_test_node_call(struct dpk_rpc *rpc, const char *method, const char *arg);

@@ -835,7 +835,6 @@ test_fund_replaced(void **state)
 	uint64_t pkm_nonce;
 	size_t ns, nr;
 
-	dpk_test_anvil_only(GANACHE_NO_REPLACEMENT);
 	add_conf(e, "max_fee_per_gas = 500 gwei\nreplace_after = 2s\n");
 	start_pkm(e);
 	stop_pkm(e);

@@ -661,7 +661,6 @@ test_agent_replaces_stuck_registration(void **state)
 	uint64_t n;
 	size_t nr;
 
-	dpk_test_anvil_only(GANACHE_NO_REPLACEMENT);
 	agent_extra = "max_fee_per_gas = 500 gwei\nreplace_after = 2s\n";
 	enrol(e, "device1.example.org");
 	start_pkm(e);
