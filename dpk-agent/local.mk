@@ -21,7 +21,7 @@ dpk_agent_libdpkagent_a_SOURCES = \
 	dpk-agent/chain/cache.c dpk-agent/chain/cache.h \
 	dpk-agent/chain/ops.c dpk-agent/chain/ops.h dpk-agent/chain/opsview.h \
 	dpk-agent/chain/chain.c dpk-agent/chain/chain.h \
-	dpk-agent/chain/poll.c \
+	dpk-agent/chain/poll.c dpk-agent/chain/events.c dpk-agent/chain/events.h \
 	dpk-agent/chain/lookup.c dpk-agent/chain/lookup.h \
 	dpk-agent/chain/endpoints_check.c dpk-agent/chain/endpoints_check.h \
 	dpk-agent/chain/register.c dpk-agent/chain/register.h \

@@ -46,6 +46,7 @@ unit_tests = \
 	tests/unit/nss_dpk/test_nss_module \
 	tests/unit/dpk-agent/test_nss_map \
 	tests/unit/dpk-agent/test_admit \
+	tests/unit/dpk-agent/test_events \
 	tests/unit/dpk-agent/test_userdb \
 	tests/unit/dpk-agent/test_sshagent \
 	tests/unit/dpk-agent/test_nss_cachefile \
@@ -229,6 +230,9 @@ tests_unit_pam_dpk_test_pam_module_LDADD = $(TEST_LIBS) $(PAM_LIBS) -ldl -lpthre
 tests_unit_dpk_agent_test_login_msg_SOURCES = tests/unit/dpk-agent/test_login_msg.c
 tests_unit_dpk_agent_test_login_msg_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
 tests_unit_dpk_agent_test_login_msg_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
+tests_unit_dpk_agent_test_events_SOURCES = tests/unit/dpk-agent/test_events.c
+tests_unit_dpk_agent_test_events_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
+tests_unit_dpk_agent_test_events_LDADD = $(DPKAGENT_LIBS) $(CMOCKA_LIBS)
 tests_unit_dpk_agent_test_admit_SOURCES = tests/unit/dpk-agent/test_admit.c
 tests_unit_dpk_agent_test_admit_CPPFLAGS = $(TEST_CPPFLAGS) -I$(srcdir)/dpk-agent
 tests_unit_dpk_agent_test_admit_LDADD = tests/harness/libharness.a $(DPKAGENT_LIBS) $(CMOCKA_LIBS)

@@ -557,12 +557,7 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 	if (ch->trust.log_range == 0)
 		ch->trust.log_range = 10000;
 	ch->log_range_now = ch->trust.log_range;
-	if ((ch->events = calloc(CHAIN_EVENTS_MAX, sizeof(*ch->events))) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return DPK_ERR_NOMEM;
-	}
 	if ((r = dpk_conffile_rpc_client(&ch->rpc, urls, nurls, rpc_timeout_ms)) != 0) {
-		free(ch->events);
 		snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
 		return r;
 	}
@@ -581,7 +576,6 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 			if ((r = dpk_conffile_rpc_client(&ch->ep[i], &urls[i], 1, rpc_timeout_ms)) != 0) {
 				chain_free_eps(ch);
 				dpk_rpc_free(ch->rpc);
-				free(ch->events);
 				snprintf(err, errsz, "cannot use the configured rpc_url: %s", dpk_strerror(r));
 				return r;
 			}
@@ -591,7 +585,6 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 	if ((ch->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		dpk_rpc_free(ch->rpc);
 		chain_free_eps(ch);
-		free(ch->events);
 		snprintf(err, errsz, "eventfd failed");
 		return DPK_ERR_IO;
 	}
@@ -601,7 +594,6 @@ chain_start(struct chain *ch, char *const *urls, size_t nurls, uint32_t rpc_time
 		close(ch->efd);
 		dpk_rpc_free(ch->rpc);
 		chain_free_eps(ch);
-		free(ch->events);
 		snprintf(err, errsz, "cannot start the chain thread");
 		return DPK_ERR_IO;
 	}
@@ -632,7 +624,7 @@ chain_stop(struct chain *ch)
 	close(ch->efd);
 	dpk_rpc_free(ch->rpc);
 	chain_free_eps(ch);
-	free(ch->events);
+	chain_events_free(&ch->events);
 	pthread_mutex_destroy(&ch->mu);
 	pthread_cond_destroy(&ch->cv);
 	memset(ch, 0, sizeof(*ch));

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chain/events.h"
 #include "registry/registry.h"
 #include "eth/header.h"
 #include "eth/rpc.h"
@@ -74,18 +75,10 @@ struct chain_trust {
 /* Heights the worker covered (event poll) or proved records at, with their
  * block hashes: a hash that changed is a reorg (chain/poll.c). */
 #define CHAIN_SEEN_MAX 64
-/* Identities the poll saw events of, by block, so that a reorg names the
- * records the dropped blocks changed. */
-#define CHAIN_EVENTS_MAX 4096
 struct chain_seen {
 	uint64_t number;
 	uint8_t hash[32];
 };
-struct chain_event {
-	uint64_t block;
-	uint8_t id_hash[32];
-};
-
 #define CHAIN_MAX_EP 16
 
 /* What the worker last knew of its endpoints and anchor, for STATUS. */
@@ -145,9 +138,7 @@ struct chain {
 	/* worker-private: reorg detection (chain/poll.c) */
 	struct chain_seen seen[CHAIN_SEEN_MAX]; /* ascending by number */
 	size_t nseen;
-	struct chain_event *events;       /* CHAIN_EVENTS_MAX, oldest first */
-	size_t nevents;
-	uint64_t events_lost_to;          /* events up to this block were forgotten (the list was full) */
+	struct chain_events events;       /* identities the poll saw events of, by block (events.h) */
 	uint64_t log_range_now;           /* trust.log_range, or less after a node refused a range */
 };
 

@@ -95,18 +95,6 @@ add_changed(struct job *j, const uint8_t id_hash[32])
 	return 0;
 }
 
-static void
-event_remember(struct chain *ch, uint64_t block, const uint8_t id_hash[32])
-{
-	if (ch->nevents == CHAIN_EVENTS_MAX) {
-		ch->events_lost_to = ch->events[0].block;
-		memmove(&ch->events[0], &ch->events[1], (CHAIN_EVENTS_MAX - 1) * sizeof(ch->events[0]));
-		ch->nevents--;
-	}
-	ch->events[ch->nevents].block = block;
-	memcpy(ch->events[ch->nevents].id_hash, id_hash, 32);
-	ch->nevents++;
-}
 
 struct scan_ctx {
 	struct chain *ch;
@@ -130,7 +118,7 @@ on_logs(void *ctx, const struct dpk_rpc_log *logs, size_t n, uint64_t from, uint
 			continue;
 		if (add_changed(s->j, ev.id_hash) != 0)
 			s->j->flush_all = 1;
-		event_remember(s->ch, logs[i].block_number, ev.id_hash);
+		chain_events_add(&s->ch->events, logs[i].block_number, ev.id_hash);
 	}
 	return 0;
 }
@@ -142,8 +130,7 @@ start_over(struct chain *ch, struct job *j, uint64_t target, const uint8_t hash[
 {
 	j->flush_all = 1;
 	ch->nseen = 0;
-	ch->nevents = 0;
-	ch->events_lost_to = 0;
+	chain_events_clear(&ch->events);
 	ch->last_block = target;
 	chain_seen_add(ch, target, hash);
 }
@@ -182,23 +169,20 @@ find_reorg(struct chain *ch, uint64_t *fork, int *deep, uint64_t *at, uint8_t wa
 	return changed;
 }
 
+static int
+changed_cb(void *ctx, const uint8_t id_hash[32])
+{
+	return add_changed(ctx, id_hash);
+}
+
 /* After a reorg whose fork point is fork: the identities whose events came
  * from the dropped blocks go into j->changed; what was remembered above the
  * fork is forgotten. */
 static void
 drop_above(struct chain *ch, struct job *j, uint64_t fork)
 {
-	size_t k = 0;
-
-	for (size_t i = 0; i < ch->nevents; i++) {
-		if (ch->events[i].block > fork) {
-			if (add_changed(j, ch->events[i].id_hash) != 0)
-				j->flush_all = 1;
-		} else {
-			ch->events[k++] = ch->events[i];
-		}
-	}
-	ch->nevents = k;
+	if (chain_events_drop_above(&ch->events, fork, changed_cb, j) != 0)
+		j->flush_all = 1;
 	while (ch->nseen > 0 && ch->seen[ch->nseen - 1].number > fork)
 		ch->nseen--;
 	if (ch->last_block > fork)
@@ -235,7 +219,7 @@ chain_run_poll(struct chain *ch, struct job *j)
 		dpk_hex_encode(was, 32, 1, w, sizeof(w));
 		dpk_hex_encode(now, 32, 1, n, sizeof(n));
 		ch->have_anchor = 0; /* the next lookup is proven on the new chain */
-		if (deep || fork < ch->events_lost_to) {
+		if (deep || fork < ch->events.lost_to) {
 			agent_log(LOG_WARNING, "reorg: block %llu was %.18s..., now %.18s...; deeper than the %zu blocks "
 			    "remembered: dropping every cached record", (unsigned long long)at, w, n, ch->nseen);
 			start_over(ch, j, target, target_hash);

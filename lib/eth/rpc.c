@@ -429,6 +429,10 @@ dpk_rpc_parse_response(const uint8_t *body, size_t len, uint64_t want_id, cJSON 
 
 /* ------------------------------------------------------------ transport */
 
+/* A response buffer above this is freed once parsed (a proof, a header, the
+ * registry's code); the usual answers fit, and reuse it. */
+#define RPC_BODY_KEEP 8192
+
 static size_t
 on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -743,6 +747,12 @@ out:
 	if (text != NULL)
 		cJSON_free(text);
 	cJSON_Delete(req);
+	if (rpc->body.cap > RPC_BODY_KEEP) { /* parsed: a big answer's buffer is given back */
+		size_t max = rpc->body.max;
+
+		dpk_buf_free(&rpc->body);
+		dpk_buf_init(&rpc->body, max);
+	}
 	return r;
 }
 
