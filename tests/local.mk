@@ -89,7 +89,7 @@ TESTS += $(unit_tests) $(integration_tests) tests/banned-functions.sh tests/chec
 # anvil (tests that control the chain need it; slow-blocks.sh runs 1 s and
 # 12 s blocks on both nodes); scripts/test runs it after make check.
 check-second-node:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(integration_tests)' DPK_TEST_NODE=ganache
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(integration_tests)' DPK_TEST_NODE=ganache DPK_TEST_BLOCK_TIME=1
 print-integration-tests:
 	@echo $(integration_tests)
 .PHONY: check-second-node print-integration-tests
@@ -461,15 +461,19 @@ endif
 
 FUZZ_SECONDS ?= 20
 # Each target runs from its seed corpus for FUZZ_SECONDS; a crash fails the run.
+# FUZZ_JOBS targets at a time (each fuzzer uses one core); the first failure
+# stops the run (xargs stops on an exit status of 255) with its log's tail
+FUZZ_JOBS = 2
 fuzz-run: $(fuzz_targets)
-	@for t in $(fuzz_targets); do \
-	  name=$${t##*/}; corpus=$(srcdir)/tests/fuzz/corpus/$${name#fuzz_}; \
+	@printf '%s\n' $(fuzz_targets) | xargs -n 1 -P $(FUZZ_JOBS) sh -c '\
+	  t=$$1; name=$${t##*/}; corpus=$(srcdir)/tests/fuzz/corpus/$${name#fuzz_}; \
 	  work=$$(mktemp -d); cp -r $$corpus/. $$work/ 2>/dev/null || true; \
-	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-	  ./$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$work \
-	    > $$name.fuzzlog 2>&1 || { tail -50 $$name.fuzzlog; rm -rf $$work; exit 1; }; \
-	  grep -E '^stat::number_of_executed_units' $$name.fuzzlog; rm -rf $$work; \
-	done
+	  if ./$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$work > $$name.fuzzlog 2>&1; then \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s: $$(grep -E "^stat::number_of_executed_units" $$name.fuzzlog)"; \
+	    rm -rf $$work; \
+	  else \
+	    echo "fuzz: $$name FAILED:"; tail -50 $$name.fuzzlog; rm -rf $$work; exit 255; \
+	  fi' sh
 .PHONY: fuzz-run
 CLEANFILES += *.fuzzlog
 

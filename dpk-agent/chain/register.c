@@ -28,6 +28,10 @@
 #define PKM_RELAY_TIMEOUT_MS 35000
 #define RELAY_VALIDITY_S 3600
 #define STEP_WAIT_MS 3000
+/* how long a token's PKM may be without a key on chain before the
+ * registration fails: its key's transaction, sent when the PKM was set up,
+ * is mined within a few blocks */
+#define PKM_KEY_WAIT_MS (5 * 60 * 1000)
 
 /* PKM request types (doc/protocol.md) */
 #define PKM_FUND 0x11
@@ -354,6 +358,7 @@ reg_begin(struct reg *g, const char *identity, const char *token_file, uint64_t 
 	g->n_tx_prev = 0;
 	dpk_buf_reset(&g->tx_raw);
 	g->started_ms = agent_now_ms();
+	g->pkm_key_missing_ms = 0;
 	g->start_block = g->head_block = 0;
 	snprintf(g->detail, sizeof(g->detail), "starting");
 	pthread_mutex_unlock(&g->mu);
@@ -484,7 +489,15 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 	dpk_buf_init(&pkmkey, 4096);
 	r = dpk_registry_get_pkm_key(rpc, g->contract, t.pkm_address, &pkmkey);
 	if (r == DPK_ERR_NOTFOUND) {
-		fail_with(g, "the token's PKM has published no key on chain: it cannot be checked");
+		/* a PKM set up moments ago: its key's transaction may not be
+		 * mined (or deep enough) yet; not for ever */
+		if (g->pkm_key_missing_ms == 0)
+			g->pkm_key_missing_ms = agent_now_ms();
+		if (agent_now_ms() - g->pkm_key_missing_ms >= PKM_KEY_WAIT_MS)
+			fail_with(g, "the token's PKM has published no key on chain (waited %d s): it cannot be checked",
+			    PKM_KEY_WAIT_MS / 1000);
+		else
+			set_detail(g, "the token's PKM has no key on chain yet (its transaction may not be mined); will retry");
 	} else if (r != 0) {
 		set_detail(g, "cannot read the PKM's key from the chain: %s; will retry", dpk_rpc_last_error(rpc));
 	} else if ((r = dpk_token_verify(&t, pkmkey.len == 65 ? DPK_IDKEY_P256 : DPK_IDKEY_RSA, pkmkey.data, pkmkey.len,

@@ -41,6 +41,7 @@ struct reg {
 	enum reg_step step;
 	char detail[300];
 	int64_t started_ms;
+	int64_t pkm_key_missing_ms;      /* when the token's PKM was first seen without a key on chain (0: not) */
 	uint64_t start_block, head_block;
 	uint64_t verify_head;            /* the head when REG_VERIFY began: the transaction is at or below it */
 	/* from the configuration, fixed when registration starts */

@@ -97,9 +97,16 @@ void
 dpk_test_chain_up(struct dpk_test_anvil *anvil, struct dpk_rpc **rpc, struct dpk_wallet *owner,
     struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20])
 {
+	dpk_test_chain_up_args(anvil, NULL, rpc, owner, approver, device, contract);
+}
+
+void
+dpk_test_chain_up_args(struct dpk_test_anvil *anvil, const char *const *args, struct dpk_rpc **rpc,
+    struct dpk_wallet *owner, struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20])
+{
 	const char *url;
 
-	dpk_test_anvil_start(anvil, NULL);
+	dpk_test_anvil_start(anvil, args);
 	url = anvil->url;
 	assert_int_equal(dpk_rpc_new(rpc, &url, 1, NULL), 0);
 	dpk_test_wallet(DPK_TEST_DEV_KEY, owner);

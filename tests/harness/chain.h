@@ -32,6 +32,10 @@ void dpk_test_deploy(struct dpk_rpc *rpc, const struct dpk_wallet *owner, const 
  * from owner with approver into contract. */
 void dpk_test_chain_up(struct dpk_test_anvil *anvil, struct dpk_rpc **rpc, struct dpk_wallet *owner,
     struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20]);
+/* The same with the node's extra arguments (dpk_test_anvil_start), such as
+ * "--instant" for a chain whose height the test controls. */
+void dpk_test_chain_up_args(struct dpk_test_anvil *anvil, const char *const *args, struct dpk_rpc **rpc,
+    struct dpk_wallet *owner, struct dpk_wallet *approver, struct dpk_wallet *device, uint8_t contract[20]);
 /* Stop what dpk_test_chain_up started: free rpc, stop anvil. */
 void dpk_test_chain_down(struct dpk_test_anvil *anvil, struct dpk_rpc *rpc);
 /* A new identity key (RSA: 2048 bits) saved as PKCS#8 PEM (0600) at path;

@@ -262,13 +262,18 @@ ganache_argv(const char **argv, const char *prog, const char *portstr, const cha
 }
 
 /* DPK_TEST_BLOCK_TIME=N: a block every N seconds instead of one per
- * transaction, unless the test asks for a block time itself. */
+ * transaction, unless the test asks for a block time itself, or for
+ * "--instant" (not passed on): a chain whose height the test controls (reorgs,
+ * confirmations, a stopped chain) makes blocks only for transactions and
+ * when told, whatever the pace of the run. */
 static const char *const *
 with_block_time(const char *const *extra_args, const char **buf, size_t bufn)
 {
 	const char *bt = getenv("DPK_TEST_BLOCK_TIME");
 	size_t n = 0;
 
+	if (extra_args != NULL && extra_args[0] != NULL && strcmp(extra_args[0], "--instant") == 0)
+		return extra_args[1] != NULL ? &extra_args[1] : NULL;
 	if (bt == NULL || *bt == '\0')
 		return extra_args;
 	if (strspn(bt, "0123456789") != strlen(bt) || strlen(bt) > 3)

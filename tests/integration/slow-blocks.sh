@@ -3,8 +3,8 @@
 # and every 12 s (Ethereum's), on both nodes: anvil and ganache. The flow is test_pam_login's
 # test_login (three identities registered on chain, the host's agent looks
 # alice up, pamtester logs her in with her device's response, replays are
-# refused), run alone with DPK_TEST_BLOCK_TIME=1 and 12; the rest of the
-# suite runs with instant blocks, on anvil and (scripts/test) on ganache.
+# refused), run alone with DPK_TEST_BLOCK_TIME=1 and 12; the whole suite
+# runs with instant blocks on anvil and (scripts/test) with 1 s blocks on ganache.
 set -u
 build=${DPK_TOP_BUILDDIR:-.}
 prog="$build/tests/integration/test_pam_login"

@@ -117,7 +117,7 @@ kill_agent(struct env *e)
 }
 
 static int
-setup(void **state)
+setup_with(void **state, const char *const *node_args)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct dpk_buf out, data;
@@ -128,7 +128,7 @@ setup(void **state)
 	char addr[43], *w;
 	FILE *f;
 
-	dpk_test_anvil_start(&e->anvil, NULL);
+	dpk_test_anvil_start(&e->anvil, node_args);
 	url = e->anvil.url;
 	assert_int_equal(dpk_rpc_new(&e->rpc, &url, 1, NULL), 0);
 	assert_int_equal(dpk_hex_decode_exact(DPK_TEST_DEV_KEY, priv, 32), 0);
@@ -171,6 +171,22 @@ setup(void **state)
 	dpk_buf_free(&data);
 	*state = e;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_with(state, NULL);
+}
+
+/* confirmations counted block by block: a chain whose height the test
+ * controls, also when the run gives nodes a block time */
+static int
+setup_instant(void **state)
+{
+	static const char *const instant[] = {"--instant", NULL};
+
+	return setup_with(state, instant);
 }
 
 static int
@@ -714,7 +730,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_relay_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_sigkill_at_every_step, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_relay_counts_at_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_counts_at_depth, setup_instant, teardown),
 		cmocka_unit_test_setup_teardown(test_one_transaction_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_funding_covers_registration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_agent_replaces_stuck_registration, setup, teardown),

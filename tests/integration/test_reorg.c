@@ -49,6 +49,8 @@ struct env {
 	uint8_t pub[65];
 };
 
+static const char *const instant[] = {"--instant", NULL};
+
 static int
 setup(void **state)
 {
@@ -56,7 +58,9 @@ setup(void **state)
 	struct dpk_buf pub;
 	char path[128];
 
-	dpk_test_chain_up(&e->anvil, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
+	/* reorgs and depths: a chain whose height the test controls, also when
+	 * the run gives nodes a block time (DPK_TEST_BLOCK_TIME) */
+	dpk_test_chain_up_args(&e->anvil, instant, &e->rpc, &e->owner, &e->approver, &e->device, e->contract);
 	dpk_test_tmpdir(e->dir, sizeof(e->dir));
 	snprintf(e->modefile, sizeof(e->modefile), "%s/mode", e->dir);
 	snprintf(path, sizeof(path), "%s/peer.key", e->dir);
