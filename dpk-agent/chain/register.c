@@ -788,12 +788,31 @@ maybe_replace(struct reg *g, struct dpk_rpc *rpc, int now)
 	return 0;
 }
 
+/* Does the registry hold our key for our identity, active, under our
+ * wallet? 1 yes, 0 no, -1 unknown (not readable now). A reverted receipt
+ * is not the last word: ganache 7 can mine one transaction twice in a
+ * block, and the receipt is the second run's (reverted: registered
+ * already by the first). The registry is. */
+static int
+record_is_ours(struct reg *g, struct dpk_rpc *rpc)
+{
+	struct dpk_registry_record rec;
+	int r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec), ours;
+
+	if (r != 0)
+		return r == DPK_ERR_NOTFOUND ? 0 : -1;
+	ours = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) == 0 &&
+	    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0;
+	dpk_registry_record_free(&rec);
+	return ours;
+}
+
 static void
 step_sending(struct reg *g, struct dpk_rpc *rpc)
 {
 	struct dpk_rpc_receipt rc;
 	char hex[67], why[300] = "";
-	int r;
+	int r, ours = 0;
 
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
 	if (replaced_one_mined(g, rpc, &rc) == 0) {
@@ -832,7 +851,13 @@ step_sending(struct reg *g, struct dpk_rpc *rpc)
 		return;
 	}
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
-	if (rc.status != 1) {
+	if (rc.status != 1 && g->flow != REG_FLOW_PAPER && (ours = record_is_ours(g, rpc)) < 0) {
+		set_detail(g, "transaction %.18s... reverted; cannot read the registry to see whether it holds our key: %s; "
+		    "will retry", hex, dpk_rpc_last_error(rpc));
+		dpk_rpc_receipt_free(&rc);
+		return;
+	}
+	if (rc.status != 1 && (g->flow == REG_FLOW_PAPER || ours != 1)) {
 		fail_with(g, "the registration transaction %.18s... reverted in block %llu", hex,
 		    (unsigned long long)rc.block_number);
 	} else if (g->flow == REG_FLOW_PAPER) {

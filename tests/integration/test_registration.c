@@ -12,6 +12,9 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -576,6 +579,52 @@ journalled_tx(struct env *e, struct dpk_buf *raw, struct dpk_tx_signed *tx, uint
 	return n;
 }
 
+/* Every transaction from wallet in the chain: each must be nonce 0 and one
+ * of the n journalled versions (hashes); how many there are. One on a
+ * correct node; ganache 7 can run one transaction twice in a block (the
+ * second run reverts, and bumps the nonce again): still no transaction the
+ * agent did not sign. */
+static int
+wallet_txs_journalled(struct env *e, const uint8_t wallet[20], uint8_t (*hashes)[32], size_t n)
+{
+	uint64_t head = 0;
+	char from[43];
+	int count = 0;
+
+	dpk_wallet_address_format(wallet, from);
+	assert_int_equal(dpk_rpc_block_number(e->rpc, &head), 0);
+	for (uint64_t b = 1; b <= head; b++) {
+		cJSON *p = cJSON_CreateArray(), *res = NULL, *t;
+		char q[32];
+
+		snprintf(q, sizeof(q), "0x%llx", (unsigned long long)b);
+		cJSON_AddItemToArray(p, cJSON_CreateString(q));
+		cJSON_AddItemToArray(p, cJSON_CreateTrue());
+		assert_int_equal(dpk_rpc_request(e->rpc, "eth_getBlockByNumber", p, &res), 0);
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(res, "transactions")) {
+			const cJSON *f = cJSON_GetObjectItemCaseSensitive(t, "from"), *h = cJSON_GetObjectItemCaseSensitive(t, "hash"),
+				    *no = cJSON_GetObjectItemCaseSensitive(t, "nonce");
+			uint8_t hash[32];
+			int known = 0;
+
+			assert_true(cJSON_IsString(f) && cJSON_IsString(h) && cJSON_IsString(no));
+			if (strcasecmp(f->valuestring, from) != 0)
+				continue;
+			assert_string_equal(no->valuestring, "0x0");
+			assert_int_equal(dpk_hex_decode_exact(h->valuestring, hash, 32), 0);
+			for (size_t i = 0; i < n; i++)
+				known |= memcmp(hashes[i], hash, 32) == 0;
+			if (!known)
+				fail_msg("block %llu holds %s from the device's wallet: not a version the agent journalled",
+				    (unsigned long long)b, h->valuestring);
+			count++;
+		}
+		cJSON_Delete(res);
+		cJSON_Delete(p);
+	}
+	return count;
+}
+
 /* The amount the PKM's log says it funded a device with. */
 static void
 funded_amount(struct env *e, struct dpk_u256 *amount)
@@ -696,7 +745,7 @@ test_agent_replaces_stuck_registration(void **state)
 	agent_extra = "";
 	check_registered(e);
 	dpk_buf_init(&raw, DPK_TX_MAX_RAW);
-	nr = journalled_tx(e, &raw, &tx, replaced, 16);
+	nr = journalled_tx(e, &raw, &tx, replaced, 15); /* and the current one after them */
 	printf("the agent's register() under a spike to 100 gwei, with a restart (cap 500 gwei):\n");
 	assert_true(nr >= 1);
 	for (size_t i = 0; i < nr; i++) {
@@ -718,9 +767,18 @@ test_agent_replaces_stuck_registration(void **state)
 	printf("  mined    %s (nonce %llu): maxFeePerGas %s, tip %s, block %llu\n", hex,
 	    (unsigned long long)tx.tx.nonce, max, tip, (unsigned long long)rc.block_number);
 	dpk_rpc_receipt_free(&rc);
-	assert_int_equal(dpk_rpc_nonce(e->rpc, wallet, DPK_RPC_LATEST, &n), 0);
-	assert_int_equal(n, 1);
-	printf("  the device's nonce: %llu (one transaction for one registration)\n", (unsigned long long)n);
+	/* one signed transaction for one registration, in its versions: the
+	 * chain holds nothing else from the device's wallet */
+	memcpy(replaced[nr], tx.hash, 32);
+	{
+		int mined = wallet_txs_journalled(e, wallet, replaced, nr + 1);
+
+		assert_true(mined >= 1);
+		assert_int_equal(dpk_rpc_nonce(e->rpc, wallet, DPK_RPC_LATEST, &n), 0);
+		printf("  the device's wallet: %d mined transaction(s), all nonce 0 and journalled versions; nonce now %llu\n",
+		    mined, (unsigned long long)n);
+		assert_int_equal(n, (uint64_t)mined); /* a node that ran it twice counted it twice */
+	}
 	dpk_buf_free(&raw);
 }
 
