@@ -267,6 +267,7 @@ latest_block(struct dpk_rpc *rpc, uint64_t *base_fee, uint64_t *gas_limit)
 	cJSON_AddItemToArray(params, cJSON_CreateString("latest"));
 	cJSON_AddItemToArray(params, cJSON_CreateFalse());
 	assert_int_equal(dpk_rpc_request(rpc, "eth_getBlockByNumber", params, &res), 0);
+	cJSON_Delete(params);
 	b = cJSON_GetObjectItemCaseSensitive(res, "baseFeePerGas");
 	g = cJSON_GetObjectItemCaseSensitive(res, "gasLimit");
 	assert_true(cJSON_IsString(b) && cJSON_IsString(g));
