@@ -464,12 +464,37 @@ relay_sign(struct reg *g, const uint8_t pkm[20], uint32_t version)
 	advance(g, REG_WAIT_APPROVE);
 }
 
+enum rec_state { REC_UNREADABLE = -1, REC_NONE, REC_OURS, REC_TAKEN };
+
+/* What the registry holds for our identity: our key, active, under our
+ * wallet (REC_OURS); an active record under another controller (REC_TAKEN);
+ * nothing of that (REC_NONE, with its version in *version if any); or
+ * REC_UNREADABLE now. */
+static enum rec_state
+record_state(struct reg *g, struct dpk_rpc *rpc, uint32_t *version)
+{
+	struct dpk_registry_record rec;
+	enum rec_state st = REC_NONE;
+	int r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
+
+	if (r != 0)
+		return r == DPK_ERR_NOTFOUND ? REC_NONE : REC_UNREADABLE;
+	if (rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) != 0)
+		st = REC_TAKEN;
+	else if (rec.status == DPK_REGISTRY_ACTIVE && rec.publen == g->pub.len &&
+	    memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0)
+		st = REC_OURS;
+	if (version != NULL)
+		*version = rec.version;
+	dpk_registry_record_free(&rec);
+	return st;
+}
+
 static void
 step_start(struct reg *g, struct dpk_rpc *rpc)
 {
 	struct dpk_token t;
 	struct dpk_identity tid;
-	struct dpk_registry_record rec;
 	struct dpk_buf pkmkey;
 	struct dpk_u256 bal;
 	uint64_t head;
@@ -509,26 +534,19 @@ step_start(struct reg *g, struct dpk_rpc *rpc)
 	if (r != 0)
 		goto out;
 	/* already registered with this key? (a restart after the last step) */
-	r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec);
-	if (r == 0) {
-		int ours = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) == 0 &&
-		    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0;
-		int taken = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) != 0;
-
-		version = rec.version;
-		dpk_registry_record_free(&rec);
-		if (ours) {
-			set_detail(g, "already registered with this key");
-			advance(g, REG_DONE);
-			goto out;
-		}
-		if (taken) {
-			fail_with(g, "this identity is registered to another controller");
-			goto out;
-		}
-	} else if (r != DPK_ERR_NOTFOUND) {
+	switch (record_state(g, rpc, &version)) {
+	case REC_OURS:
+		set_detail(g, "already registered with this key");
+		advance(g, REG_DONE);
+		goto out;
+	case REC_TAKEN:
+		fail_with(g, "this identity is registered to another controller");
+		goto out;
+	case REC_UNREADABLE:
 		set_detail(g, "cannot read the registry: %s; will retry", dpk_rpc_last_error(rpc));
 		goto out;
+	case REC_NONE:
+		break;
 	}
 	if (dpk_rpc_block_number(rpc, &head) == 0) {
 		pthread_mutex_lock(&g->mu);
@@ -692,20 +710,20 @@ out:
 	dpk_buf_free(&calldata);
 }
 
-/* Is a version of the transaction (an earlier one, or the current) mined?
- * Then it is the one: the journal keeps it as the transaction. 0 with *rc
- * filled if so. One that succeeded is taken over one that reverted: on a
- * correct chain only one version of a nonce is ever mined, but ganache 7
- * mines a second one (its issue 3794), which then reverts (the key is
- * registered already). */
+/* Is an earlier version of the transaction (or, with_current, the current
+ * one too) mined? Then it is the one: the journal keeps it as the
+ * transaction. 0 with *rc filled if so. One that succeeded is taken over one
+ * that reverted: on a correct chain only one version of a nonce is ever
+ * mined, but ganache 7 mines a second one (its issue 3794), which then
+ * reverts (the key is registered already). */
 static int
-replaced_one_mined(struct reg *g, struct dpk_rpc *rpc, struct dpk_rpc_receipt *rc)
+replaced_one_mined(struct reg *g, struct dpk_rpc *rpc, int with_current, struct dpk_rpc_receipt *rc)
 {
 	uint8_t cur[32], pick[32];
 	int found = 0;
 
 	memcpy(cur, g->tx_hash, 32);
-	for (size_t i = 0; i <= g->n_tx_prev; i++) {
+	for (size_t i = 0; i < g->n_tx_prev + (with_current ? 1 : 0); i++) {
 		const uint8_t *h = i < g->n_tx_prev ? g->tx_prev[i] : cur;
 		struct dpk_rpc_receipt r;
 
@@ -788,34 +806,15 @@ maybe_replace(struct reg *g, struct dpk_rpc *rpc, int now)
 	return 0;
 }
 
-/* Does the registry hold our key for our identity, active, under our
- * wallet? 1 yes, 0 no, -1 unknown (not readable now). A reverted receipt
- * is not the last word: ganache 7 can mine one transaction twice in a
- * block, and the receipt is the second run's (reverted: registered
- * already by the first). The registry is. */
-static int
-record_is_ours(struct reg *g, struct dpk_rpc *rpc)
-{
-	struct dpk_registry_record rec;
-	int r = dpk_registry_get_client(rpc, g->contract, &g->id, &rec), ours;
-
-	if (r != 0)
-		return r == DPK_ERR_NOTFOUND ? 0 : -1;
-	ours = rec.status == DPK_REGISTRY_ACTIVE && memcmp(rec.controller, g->wallet->addr, 20) == 0 &&
-	    rec.publen == g->pub.len && memcmp(rec.pubkey, g->pub.data, g->pub.len) == 0;
-	dpk_registry_record_free(&rec);
-	return ours;
-}
-
 static void
 step_sending(struct reg *g, struct dpk_rpc *rpc)
 {
 	struct dpk_rpc_receipt rc;
 	char hex[67], why[300] = "";
-	int r, ours = 0;
+	int r, ours = REC_NONE;
 
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
-	if (replaced_one_mined(g, rpc, &rc) == 0) {
+	if (replaced_one_mined(g, rpc, 0, &rc) == 0) { /* dpk_txsend_submit reads the current one's */
 		r = 0;
 	} else {
 		set_detail(g, "waiting for transaction %.18s... (nonce %llu) to be mined", hex,
@@ -824,12 +823,12 @@ step_sending(struct reg *g, struct dpk_rpc *rpc)
 		if (r == DPK_ERR_RPC) /* the node's reason, before the receipt reads below replace it */
 			snprintf(why, sizeof(why), "%s", dpk_rpc_last_error(rpc));
 		/* refused (nonce used) because an earlier version was mined meanwhile? */
-		if (r == DPK_ERR_RPC && replaced_one_mined(g, rpc, &rc) == 0)
+		if (r == DPK_ERR_RPC && replaced_one_mined(g, rpc, 0, &rc) == 0)
 			r = 0;
 		/* this version reverted: did another one (mined too: ganache) succeed? */
 		if (r == 0 && rc.status != 1 && g->n_tx_prev > 0) {
 			dpk_rpc_receipt_free(&rc);
-			if (replaced_one_mined(g, rpc, &rc) != 0)
+			if (replaced_one_mined(g, rpc, 1, &rc) != 0)
 				r = DPK_ERR_NET; /* no receipt now: the next step asks again */
 		}
 	}
@@ -851,13 +850,16 @@ step_sending(struct reg *g, struct dpk_rpc *rpc)
 		return;
 	}
 	dpk_hex_encode(g->tx_hash, 32, 1, hex, sizeof(hex));
-	if (rc.status != 1 && g->flow != REG_FLOW_PAPER && (ours = record_is_ours(g, rpc)) < 0) {
+	/* a reverted receipt is not the last word: ganache 7 can run one
+	 * transaction twice in a block, and the receipt is the second run's
+	 * (reverted: registered already by the first). The registry is. */
+	if (rc.status != 1 && g->flow != REG_FLOW_PAPER && (ours = record_state(g, rpc, NULL)) == REC_UNREADABLE) {
 		set_detail(g, "transaction %.18s... reverted; cannot read the registry to see whether it holds our key: %s; "
 		    "will retry", hex, dpk_rpc_last_error(rpc));
 		dpk_rpc_receipt_free(&rc);
 		return;
 	}
-	if (rc.status != 1 && (g->flow == REG_FLOW_PAPER || ours != 1)) {
+	if (rc.status != 1 && (g->flow == REG_FLOW_PAPER || ours != REC_OURS)) {
 		fail_with(g, "the registration transaction %.18s... reverted in block %llu", hex,
 		    (unsigned long long)rc.block_number);
 	} else if (g->flow == REG_FLOW_PAPER) {

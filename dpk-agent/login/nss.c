@@ -334,10 +334,10 @@ note_in_cache_file(struct agent *a, const struct nss_user *u, const struct agent
 		return;
 	until = e->fetched_ms + (int64_t)a->cfg.cache_ttl_ms;
 	if (a->cfg.max_proof_age_ms != 0 && e->proven) {
-		int64_t left = (int64_t)a->cfg.max_proof_age_ms - agent_cache_proof_age_ms(e);
+		int64_t proof_until = agent_now_ms() + (int64_t)a->cfg.max_proof_age_ms - agent_cache_proof_age_ms(e);
 
-		if (agent_now_ms() + left < until)
-			until = agent_now_ms() + left; /* at or before now: not written */
+		if (proof_until < until)
+			until = proof_until; /* at or before now: not written */
 	}
 	format_gecos(gecos, sizeof(gecos), u);
 	format_home(home, a->cfg.nss_home, ad->name);
